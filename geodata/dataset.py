@@ -1,0 +1,163 @@
+"""A dataset: one GeoPackage holding every layer of the data model, loaded into GeoDataFrames.
+
+Layers are stored in WGS 84 (EPSG:4326). ``Dataset.metric_crs`` is the CGCS2000 Gauss-Kruger zone in
+which every distance and area is computed. Writes go to a temporary file in the same directory and
+are moved into place with ``os.replace``, so a reader never sees a half-written dataset and a failed
+write leaves the previous file byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pyproj
+
+from .crs import metric_crs
+
+__all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "SPATIAL_LAYERS", "TABLE_LAYERS"]
+
+SPATIAL_LAYERS = ("province", "cities", "counties", "parks", "enterprises", "protected_areas", "urban_boundaries")
+TABLE_LAYERS = ("projects", "catalogue", "import_log")
+METADATA_LAYER = "parkplan_metadata"
+
+# GeoPackage writes the current time into gpkg_contents; fixing it makes a dataset built from the
+# same seed the same bytes.
+_FIXED_DATE = "2000-01-01T00:00:00Z"
+
+
+class DatasetError(ValueError):
+    """A dataset file is missing, unreadable or lacks a layer."""
+
+
+@dataclass
+class Dataset:
+    province: gpd.GeoDataFrame
+    cities: gpd.GeoDataFrame
+    counties: gpd.GeoDataFrame
+    parks: gpd.GeoDataFrame
+    enterprises: gpd.GeoDataFrame
+    projects: pd.DataFrame
+    protected_areas: gpd.GeoDataFrame
+    urban_boundaries: gpd.GeoDataFrame
+    catalogue: pd.DataFrame
+    import_log: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"time": pd.Series(dtype=str), "layer": pd.Series(dtype=str), "source": pd.Series(dtype=str),
+         "mode": pd.Series(dtype=str), "rows": pd.Series(dtype="int64"), "sha256": pd.Series(dtype=str)}))
+    metadata: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def metric_crs(self) -> pyproj.CRS:
+        """CGCS2000 3-degree GK zone for this province (from the province's central meridian)."""
+        return metric_crs(self.province)
+
+    def layer(self, name: str) -> pd.DataFrame:
+        if name not in SPATIAL_LAYERS + TABLE_LAYERS:
+            raise DatasetError(f"unknown layer {name!r}; accepted: {', '.join(SPATIAL_LAYERS + TABLE_LAYERS)}")
+        return getattr(self, name)
+
+    def with_layer(self, name: str, frame: pd.DataFrame) -> "Dataset":
+        """A copy of this dataset with one layer replaced (the others shared, not copied)."""
+        self.layer(name)
+        return replace(self, **{name: frame})
+
+    def summary(self) -> dict:
+        """Counts by layer, park kind, sector and county; CRS; provenance."""
+        parks = self.parks
+        ent = self.enterprises
+        return {
+            "province": str(self.province["name"].iloc[0]) if len(self.province) else None,
+            "crs": "EPSG:4326",
+            "metric_crs": f"EPSG:{self.metric_crs.to_epsg()}",
+            "layers": {name: int(len(getattr(self, name))) for name in SPATIAL_LAYERS + TABLE_LAYERS},
+            "parks_by_kind": {str(k): int(v) for k, v in parks["kind"].value_counts().sort_index().items()},
+            "enterprises_by_sector": {str(k): int(v) for k, v in ent["sector"].value_counts().sort_index().items()},
+            "enterprises_by_county": {
+                str(k): int(v) for k, v in ent["county_code"].value_counts().sort_index().items()
+            } if "county_code" in ent else {},  # present once parks.joins.prepare has run
+            "counties": int(len(self.counties)),
+            "less_developed_counties": int(self.counties["less_developed"].sum()),
+            "coastal_counties": int(self.counties["coastal"].sum()),
+            "provenance": self.metadata.get("provenance", {}),
+        }
+
+
+def _write_layer(path: str, name: str, frame: pd.DataFrame, description: str = "") -> None:
+    options = {"DESCRIPTION": description} if description else {}
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame = frame.to_crs(4326) if frame.crs is not None and not frame.crs.equals(pyproj.CRS(4326)) else frame
+        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG", promote_to_multi=False, layer_options=options)
+    else:
+        pyogrio.write_dataframe(pd.DataFrame(frame), path, layer=name, driver="GPKG", layer_options=options)
+
+
+def save_dataset(ds: Dataset, path: str | os.PathLike) -> Path:
+    """Write every layer to ``path`` atomically (temp file + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    old = os.environ.get("OGR_CURRENT_DATE")
+    os.environ["OGR_CURRENT_DATE"] = _FIXED_DATE
+    try:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": _FIXED_DATE})
+        descriptions = ds.metadata.get("layer_descriptions", {})
+        for name in SPATIAL_LAYERS + TABLE_LAYERS:
+            _write_layer(tmp, name, getattr(ds, name), descriptions.get(name, ""))
+        meta = pd.DataFrame({"key": list(ds.metadata), "value": [json.dumps(v, ensure_ascii=False, sort_keys=True) for v in ds.metadata.values()]})
+        _write_layer(tmp, METADATA_LAYER, meta)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
+        if old is None:
+            os.environ.pop("OGR_CURRENT_DATE", None)
+        else:
+            os.environ["OGR_CURRENT_DATE"] = old
+    return path
+
+
+_LIST_COLUMNS = {"parks": ("leading_sectors",)}
+
+
+def _read(path: Path, name: str, spatial: bool) -> pd.DataFrame:
+    frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True, read_geometry=spatial)
+    if not spatial and isinstance(frame, gpd.GeoDataFrame):
+        frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    return frame
+
+
+def load_dataset(path: str | os.PathLike, layers: tuple[str, ...] | None = None) -> Dataset:
+    """Read a dataset GeoPackage written by :func:`save_dataset` (or by ``parkplan init``)."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"dataset file {str(path)!r} does not exist; build one with 'parkplan init --out {path}'")
+    try:
+        present = {str(n) for n, _ in pyogrio.list_layers(path)}
+    except Exception as exc:  # pyogrio raises DataSourceError for non-GeoPackage files
+        raise DatasetError(f"{str(path)!r} is not a readable GeoPackage: {exc}") from exc
+    missing = [n for n in SPATIAL_LAYERS + TABLE_LAYERS if n not in present]
+    if missing:
+        raise DatasetError(f"dataset {str(path)!r} lacks layer(s) {', '.join(missing)}; is it a parkplan dataset?")
+    values = {}
+    for f in fields(Dataset):
+        if f.name in ("metadata", "path"):
+            continue
+        values[f.name] = _read(path, f.name, f.name in SPATIAL_LAYERS)
+    meta = {}
+    if METADATA_LAYER in present:
+        m = _read(path, METADATA_LAYER, False)
+        meta = {k: json.loads(v) for k, v in zip(m["key"], m["value"])}
+    values["projects"] = values["projects"]
+    return Dataset(**values, metadata=meta, path=path)

@@ -1,0 +1,1 @@
+"""parkplan maps layer."""

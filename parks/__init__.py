@@ -1,0 +1,1 @@
+"""parkplan parks layer."""

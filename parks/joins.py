@@ -1,0 +1,179 @@
+"""Joins: each enterprise's county, park and urban-core status; park profiles.
+
+All predicates run on shapely 2 STRtrees, vectorised; distances in the dataset's metric CRS.
+The functions are pure: they take GeoDataFrames and return new frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geodata.dataset import Dataset
+from geodata.schema import SECTOR_IDS
+
+__all__ = [
+    "DEFAULT_MAX_PARK_DISTANCE_M",
+    "assign_counties",
+    "assign_parks",
+    "urban_core_flags",
+    "prepare",
+    "park_profiles",
+]
+
+DEFAULT_MAX_PARK_DISTANCE_M = 300.0
+
+
+def _check_metric(*frames: gpd.GeoSeries | gpd.GeoDataFrame) -> None:
+    for f in frames:
+        if f.crs is None or not f.crs.is_projected:
+            raise ValueError(f"joins need a projected (metric) CRS, got {f.crs!r}; reproject with Dataset.metric_crs first")
+
+
+def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_distance_m: float = 2000.0) -> pd.Series:
+    """County ``code`` for each point: the county containing it, else the nearest within ``snap_distance_m``.
+
+    Points on a shared boundary go to the county with the lowest index (deterministic). Points farther
+    than ``snap_distance_m`` from every county get ``None``.
+    """
+    _check_metric(points, counties)
+    tree = shapely.STRtree(counties.geometry.to_numpy())
+    geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
+    ip, ic = tree.query(geoms, predicate="intersects")
+    idx = np.full(len(geoms), -1, dtype=np.int64)
+    # several hits (on a boundary): keep the smallest county index, deterministically
+    order = np.lexsort((-ic, ip))
+    idx[ip[order]] = ic[order]
+    missing = np.flatnonzero(idx < 0)
+    if len(missing):
+        mp, mc = tree.query_nearest(geoms[missing], max_distance=snap_distance_m, all_matches=False)
+        idx[missing[mp]] = mc
+    codes = counties["code"].to_numpy().astype(object)
+    out = np.where(idx >= 0, codes[np.maximum(idx, 0)], None)
+    return pd.Series(out, index=points.index, name="county_code", dtype=object)
+
+
+def assign_parks(points: gpd.GeoSeries, parks: gpd.GeoDataFrame, *,
+                 max_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M) -> pd.DataFrame:
+    """Each point's park: the park containing it (``within``), else the nearest within ``max_distance_m``.
+
+    Returns ``park_id`` (None when no park qualifies), ``park_distance_m`` (0 inside, NaN with no park)
+    and ``park_match`` (``within`` / ``nearest`` / None).
+    """
+    _check_metric(points, parks)
+    if max_distance_m < 0:
+        raise ValueError(f"max_distance_m must be >= 0, got {max_distance_m}")
+    geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
+    tree = shapely.STRtree(parks.geometry.to_numpy())
+    ip, ik = tree.query(geoms, predicate="within")
+    idx = np.full(len(geoms), -1, dtype=np.int64)
+    order = np.lexsort((-ik, ip))
+    idx[ip[order]] = ik[order]
+    dist = np.where(idx >= 0, 0.0, np.nan)
+    match = np.where(idx >= 0, "within", None).astype(object)
+    missing = np.flatnonzero(idx < 0)
+    if len(missing) and max_distance_m > 0:
+        (mp, mk), md = tree.query_nearest(geoms[missing], max_distance=max_distance_m, return_distance=True,
+                                           all_matches=True)
+        # ties: the lowest park index wins
+        order = np.lexsort((-mk, mp))
+        idx[missing[mp[order]]] = mk[order]
+        dist[missing[mp[order]]] = md[order]
+        match[missing[mp]] = "nearest"
+    ids = parks["park_id"].to_numpy().astype(object)
+    return pd.DataFrame(
+        {"park_id": np.where(idx >= 0, ids[np.maximum(idx, 0)], None), "park_distance_m": dist, "park_match": match},
+        index=points.index,
+    )
+
+
+def urban_core_flags(points: gpd.GeoSeries, city: pd.Series, urban_boundaries: gpd.GeoDataFrame, *,
+                     radius_km: float | None = None) -> pd.DataFrame:
+    """Whether each point sits in its city's urban core, and its distance to that city's centre.
+
+    With ``radius_km`` None the core is the city's urban development boundary polygon; with a radius,
+    the core is the disc of that radius around the city centre (``centre_lon``/``centre_lat``).
+    Returns ``city_centre_km`` and ``in_urban_core``.
+    """
+    _check_metric(points, urban_boundaries)
+    ub = urban_boundaries.set_index("city")
+    centres = gpd.GeoSeries(gpd.points_from_xy(ub["centre_lon"], ub["centre_lat"]), crs=4326, index=ub.index).to_crs(points.crs)
+    cx = centres.x.reindex(city.to_numpy()).to_numpy()
+    cy = centres.y.reindex(city.to_numpy()).to_numpy()
+    px, py = shapely.get_x(points.to_numpy()), shapely.get_y(points.to_numpy())
+    dist_km = np.hypot(px - cx, py - cy) / 1000.0
+    if radius_km is None:
+        geom_by_city = ub.geometry.reindex(city.to_numpy()).to_numpy()
+        has = ~pd.isna(geom_by_city)
+        inside = np.zeros(len(points), dtype=bool)
+        inside[has] = shapely.contains_xy(np.asarray(geom_by_city[has], dtype=object), px[has], py[has])
+    else:
+        inside = np.nan_to_num(dist_km, nan=np.inf) <= radius_km
+    return pd.DataFrame({"city_centre_km": dist_km, "in_urban_core": inside}, index=points.index)
+
+
+def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M,
+            urban_core_km: float | None = None) -> Dataset:
+    """The dataset with every derived enterprise column joined on (a new Dataset; inputs untouched).
+
+    Adds to ``enterprises``: ``county_code``, ``county_name``, ``city``, ``less_developed``, ``coastal``,
+    ``park_id``, ``park_distance_m``, ``park_match``, ``city_centre_km``, ``in_urban_core``.
+    """
+    crs = ds.metric_crs
+    ent = ds.enterprises
+    pts = ent.geometry.to_crs(crs)
+    counties_m = ds.counties.to_crs(crs)
+    county = assign_counties(pts, counties_m)
+    cinfo = ds.counties.set_index("code")[["name", "city", "less_developed", "coastal"]]
+    joined = pd.DataFrame({"county_code": county}, index=ent.index)
+    info = cinfo.reindex(county.to_numpy())
+    joined["county_name"] = info["name"].to_numpy()
+    joined["city"] = info["city"].to_numpy()
+    joined["less_developed"] = info["less_developed"].fillna(False).astype(bool).to_numpy()
+    joined["coastal"] = info["coastal"].fillna(False).astype(bool).to_numpy()
+    joined = joined.join(assign_parks(pts, ds.parks.to_crs(crs), max_distance_m=max_park_distance_m))
+    joined = joined.join(urban_core_flags(pts, joined["city"], ds.urban_boundaries.to_crs(crs), radius_km=urban_core_km))
+    base = ent.drop(columns=[c for c in joined.columns if c in ent.columns])
+    enterprises = gpd.GeoDataFrame(pd.concat([base.drop(columns="geometry"), joined], axis=1),
+                                   geometry=ent.geometry, crs=ent.crs)
+    meta = dict(ds.metadata, joins={"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km})
+    return replace(ds, enterprises=enterprises, metadata=meta)
+
+
+def park_profiles(ds: Dataset) -> pd.DataFrame:
+    """One row per park: enterprises, employees, revenue, sector mix, projects, investment, land use.
+
+    ``ds`` must have been through :func:`prepare`. Sector mix is given as ``n_<sector>`` counts and as
+    ``top_sector``. ``occupied_ha`` is the land of the enterprises inside; ``free_land_ha`` is the park's.
+    """
+    ent = ds.enterprises
+    if "park_id" not in ent:
+        raise ValueError("park_profiles needs joined enterprises; call parks.joins.prepare(ds) first")
+    inside = ent[ent["park_id"].notna()]
+    g = inside.groupby("park_id")
+    prof = pd.DataFrame({
+        "enterprises": g.size(),
+        "employees": g["employees"].sum(),
+        "revenue": g["revenue"].sum(),
+        "occupied_ha": g["land_ha"].sum(),
+        "share_above_size": g["size"].apply(lambda s: float((s == "above").mean())),
+        "share_key": g["key_enterprise"].mean(),
+    })
+    mix = pd.crosstab(inside["park_id"], inside["sector"]).reindex(columns=list(SECTOR_IDS), fill_value=0)
+    mix.columns = [f"n_{c}" for c in mix.columns]
+    projects = ds.projects.merge(inside[["enterprise_id", "park_id"]], on="enterprise_id", how="inner")
+    pg = projects.groupby("park_id")
+    proj = pd.DataFrame({"projects": pg.size(), "investment": pg["investment"].sum()})
+    parks = ds.parks.drop(columns="geometry").set_index("park_id")
+    out = parks[["name", "kind", "county_code", "leading_sectors", "area_ha", "free_land_ha"]].join(prof).join(mix).join(proj)
+    count_cols = ["enterprises", "employees", "projects"] + list(mix.columns)
+    out[count_cols] = out[count_cols].fillna(0).astype("int64")
+    out[["revenue", "occupied_ha", "investment"]] = out[["revenue", "occupied_ha", "investment"]].fillna(0.0)
+    out[["share_above_size", "share_key"]] = out[["share_above_size", "share_key"]].fillna(0.0)
+    out["top_sector"] = mix.idxmax(axis=1).str.removeprefix("n_").reindex(out.index)
+    out.loc[out["enterprises"] == 0, "top_sector"] = None
+    return out.reset_index()

@@ -1,0 +1,46 @@
+"""Shared fixtures: one small built-in dataset per test session (real boundaries, synthetic rest).
+
+Tests that change a dataset must copy ``dataset_path`` first (``tmp_dataset_path``); the session
+dataset is shared and must stay as built.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+SMALL_ENTERPRISES = 3000
+SMALL_PROJECTS = 400
+SEED = 20031
+
+
+@pytest.fixture(scope="session")
+def raw_dataset():
+    from geodata.builtin import build_builtin_dataset
+
+    return build_builtin_dataset(enterprises=SMALL_ENTERPRISES, projects=SMALL_PROJECTS, seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def dataset_path(raw_dataset, tmp_path_factory):
+    from geodata.dataset import save_dataset
+
+    return save_dataset(raw_dataset, tmp_path_factory.mktemp("data") / "small.gpkg")
+
+
+@pytest.fixture(scope="session")
+def dataset(dataset_path):
+    """The small dataset as loaded from disk, with the derived joins (parks.joins.prepare)."""
+    from geodata.dataset import load_dataset
+    from parks.joins import prepare
+
+    return prepare(load_dataset(dataset_path))
+
+
+@pytest.fixture
+def tmp_dataset_path(dataset_path, tmp_path):
+    """A private copy of the session dataset that a test may change."""
+    dst = tmp_path / "dataset.gpkg"
+    shutil.copyfile(dataset_path, dst)
+    return dst
