@@ -1,0 +1,131 @@
+"""``parkplan metrics``: clustering metrics by sector and county, as rich tables or one JSON document."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+
+
+def _f(v, fmt: str = ".3f") -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    t = Table(title=title, title_justify="left", header_style="bold")
+    for c in columns:
+        t.add_column(c, justify="left" if c in ("sector", "county", "park", "name", "group", "class", "quadrant", "spot") else "right")
+    return t
+
+
+def _print_tables(doc: dict, top: int) -> None:
+    from geodata.schema import SECTOR_LABELS_ZH
+
+    zh = lambda s: f"{s} {SECTOR_LABELS_ZH.get(s, '')}".strip()  # noqa: E731
+    t = _table("Sectors: concentration over counties, Clark-Evans in the study area, Moran's I",
+               ["sector", "firms", "HHI", "EG gamma", "MS gamma", "Clark-Evans R", "z", "Moran I", "p_sim"])
+    for r in doc["sectors"]:
+        t.add_row(zh(r["sector"]), str(r["enterprises"]), _f(r["hhi"]), _f(r["ellison_glaeser_gamma"]),
+                  _f(r["maurel_sedillot_gamma"]), _f(r["clark_evans_r"]), _f(r["clark_evans_z"], ".2f"),
+                  _f(r["morans_i"]), _f(r["morans_p_sim"]))
+    console.print(t)
+
+    lq = sorted((r for r in doc["location_quotients"] if r["basis"] == "employment" and r["location_quotient"] is not None),
+                key=lambda r: -r["location_quotient"])[:top]
+    t = _table(f"Highest location quotients (employment), top {top}", ["county", "sector", "LQ", "employees"])
+    for r in lq:
+        t.add_row(r["county_code"], zh(r["sector"]), _f(r["location_quotient"], ".2f"), _f(r["value"], ",.0f"))
+    console.print(t)
+
+    sig = [r for r in doc["lisa"] if r["quadrant"] != "ns"]
+    hot = [r for r in doc["hotspots"] if r["spot"] != "ns"]
+    t = _table(f"Significant LISA ({len(sig)}) and Gi* spots ({len(hot)}) after FDR, first {top}",
+               ["county", "sector", "quadrant", "p_sim"])
+    for r in sig[:top]:
+        t.add_row(r["county_code"], zh(r["sector"]), r["quadrant"], _f(r["p_sim"]))
+    for r in hot[:top]:
+        t.add_row(r["county_code"], zh(r["sector"]), f"Gi* {r['spot']}", _f(r["p_sim"]))
+    console.print(t)
+
+    t = _table(f"Spatial clusters ({len(doc['clusters'])}), largest {top}",
+               ["cluster", "firms", "km2", "sector", "share", "parks"])
+    for r in doc["clusters"][:top]:
+        t.add_row(str(r["cluster_id"]), str(r["n_enterprises"]), _f(r["area_km2"], ".1f"), zh(r["dominant_sector"]),
+                  _f(r["dominant_share"], ".0%"), ", ".join(r["park_ids"][:4]) + (" ..." if len(r["park_ids"]) > 4 else ""))
+    console.print(t)
+
+    t = _table("Park capture (share inside parks)", ["group", "n", "enterprises", "employees", "revenue", "investment"])
+    for r in doc["park_capture"]:
+        if r["by"] in ("all", "sector"):
+            t.add_row(zh(r["group"]), str(r["enterprises"]), _f(r["share_enterprises"], ".0%"), _f(r["share_employees"], ".0%"),
+                      _f(r["share_revenue"], ".0%"), _f(r["share_investment"], ".0%"))
+    console.print(t)
+
+    rp = doc["ripley"]
+    t = _table(f"Ripley's L ({rp['edge_correction']} correction, {rp['simulations']} CSR simulations in the polygon, n={rp['n']})",
+               ["r (m)", "L (m)", "envelope low", "envelope high", ""])
+    for r, L, lo, hi in zip(rp["distances"], rp["L"], rp["envelope_low"] or [None] * len(rp["L"]),
+                            rp["envelope_high"] or [None] * len(rp["L"]), strict=True):
+        flag = "clustered" if (L is not None and hi is not None and L > hi) else "regular" if (L is not None and lo is not None and L < lo) else ""
+        t.add_row(_f(r, ",.0f"), _f(L, ",.0f"), _f(lo, ",.0f"), _f(hi, ",.0f"), flag)
+    console.print(t)
+
+    classes = {c: 0 for c in "ABCD"}
+    for r in doc["per_mu"]:
+        classes[r["class"]] = classes.get(r["class"], 0) + 1
+    t = _table(f"Per-mu evaluation (亩均效益): {len(doc['per_mu'])} enterprises", ["class", "enterprises"])
+    for c, k in classes.items():
+        t.add_row(c, str(k))
+    console.print(t)
+
+    t = _table(f"Land intensity (TD/T 1029), top {top}", ["park", "name", "supply", "built", "FAR", "tax/ha", "score", "rank"])
+    for r in doc["land_intensity"][:top]:
+        t.add_row(r["park_id"], str(r["name"]), _f(r["supply_rate"], ".0%"), _f(r["built_rate"], ".0%"),
+                  _f(r["floor_area_ratio"], ".2f"), _f(r["tax_per_ha"], ",.0f"), _f(r["score"], ".1f"), str(r["rank"]))
+    console.print(t)
+
+
+def metrics(
+    sector: Annotated[str | None, typer.Option("--sector", help="One sector id, e.g. textiles (default: all).")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="A 6-digit county code (default: the whole province).")] = None,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+    simulations: Annotated[int, typer.Option(min=0, help="CSR simulations for Ripley's envelope (0 = none).")] = 99,
+    permutations: Annotated[int, typer.Option(min=0, help="Permutations for Moran, LISA and Gi* p-values.")] = 999,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    eps: Annotated[float, typer.Option("--eps", min=1.0, help="DBSCAN radius in metres.")] = 1000.0,
+    min_samples: Annotated[int, typer.Option(min=1, help="DBSCAN minimum points in the radius.")] = 10,
+    method: Annotated[str, typer.Option(help="Cluster method: dbscan or hdbscan.")] = "dbscan",
+    no_fdr: Annotated[bool, typer.Option("--no-fdr", help="Turn off the false-discovery-rate correction.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Threads for the envelope simulations.")] = 1,
+    top: Annotated[int, typer.Option(min=1, help="Rows shown in the longer tables.")] = 10,
+) -> None:
+    """Clustering metrics: LQ, HHI, EG/MS gamma, Clark-Evans, Ripley's K/L, Moran/LISA/Gi*, clusters,
+    park capture, per-mu evaluation, land intensity."""
+    from parks.joins import prepare
+    from parks.metrics import MetricsError
+    from parks.metrics.report import compute_metrics
+
+    ds = prepare(load(data))
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err_console, transient=True, disable=simulations == 0)
+    try:
+        with progress:
+            task = progress.add_task("CSR envelope simulations", total=simulations)
+            doc = compute_metrics(ds, sector=sector, county=county, simulations=simulations, permutations=permutations,
+                                  seed=seed, fdr=not no_fdr, eps_m=eps, min_samples=min_samples, cluster_method=method,
+                                  workers=workers, progress=lambda k: progress.advance(task, k))
+    except MetricsError as exc:
+        fail(str(exc))
+    if as_json:
+        print_json(doc)
+    else:
+        _print_tables(doc, top)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("metrics")(metrics)
