@@ -1,0 +1,313 @@
+"""The analyses past one machine: the join, batch suitability and park capture, partitioned on Dask.
+
+Each function takes the enterprises as a ``dask_geopandas.GeoDataFrame`` (for example from
+:func:`geodata.parquet.read_enterprises_parquet`) and the small layers (parks, counties, urban
+boundaries) in memory, and runs the *same* in-memory code on every partition:
+
+* :func:`join_partitioned` -- :func:`parks.joins.prepare` on each partition: county, park, urban core;
+* :func:`score_batch_partitioned` -- :func:`parks.suitability.batch.score_batch` on each partition;
+* :func:`context_partitioned` -- the park-level suitability inputs that depend on the whole enterprise
+  population (sector shares in parks, supply-chain mass, labour pool) summed over partitions, so
+  the context of a 10-million register never needs the register in one process;
+* :func:`park_capture_partitioned` -- the capture shares of :func:`parks.metrics.capture.park_capture`
+  from per-partition sums.
+
+Because an enterprise's join and its suitability scores depend only on that enterprise and on the
+park-level inputs, the partitioned results equal the in-memory ones row for row (the join exactly;
+the population sums up to floating-point summation order).
+
+The functions are pure and lazy where the result is large (they return Dask collections; the caller
+computes or writes them with whichever scheduler is active: a ``distributed.Client`` for a cluster,
+else Dask's default). :func:`join` and :func:`score_batch` pick the engine with ``engine="memory"``
+or ``engine="dask"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geodata.dataset import Dataset
+from geodata.schema import SECTOR_IDS
+
+from .joins import DEFAULT_MAX_PARK_DISTANCE_M, prepare
+
+__all__ = [
+    "ENGINES",
+    "ScaleError",
+    "join",
+    "join_partitioned",
+    "score_batch",
+    "score_batch_partitioned",
+    "context_partitioned",
+    "park_capture_partitioned",
+]
+
+ENGINES = ("memory", "dask")
+
+
+class ScaleError(ValueError):
+    """A partitioned run was asked for with an unknown engine or inputs it cannot use."""
+
+
+def _check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ScaleError(f"engine {engine!r} not accepted; accepted: {', '.join(ENGINES)}")
+    return engine
+
+
+def _is_dask(frame) -> bool:
+    return hasattr(frame, "npartitions") and hasattr(frame, "to_delayed")
+
+
+def _to_dask(frame, npartitions: int | None):
+    if _is_dask(frame):
+        return frame
+    import dask_geopandas
+
+    return dask_geopandas.from_geopandas(frame, npartitions=npartitions or 1, sort=False)
+
+
+def _layers(ds: Dataset) -> Dataset:
+    """The dataset without its enterprises and tables: what every partition needs (small to ship)."""
+    return replace(ds, enterprises=ds.enterprises.iloc[:0], projects=ds.projects.iloc[:0], path=None)
+
+
+# --- join -------------------------------------------------------------------------------------
+
+def _join_partition(part: gpd.GeoDataFrame, layers: Dataset, max_park_distance_m: float,
+                    urban_core_km: float | None) -> gpd.GeoDataFrame:
+    return prepare(replace(layers, enterprises=part), max_park_distance_m=max_park_distance_m,
+                   urban_core_km=urban_core_km).enterprises
+
+
+def join_partitioned(enterprises, ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M,
+                     urban_core_km: float | None = None):
+    """Lazy :func:`parks.joins.prepare` of partitioned enterprises against ``ds``'s parks, counties and
+    urban boundaries. Returns a ``dask_geopandas.GeoDataFrame`` with the derived columns of ``prepare``
+    (each partition keeps its own index; the rows keep their order).
+    """
+    if not _is_dask(enterprises):
+        raise ScaleError(f"join_partitioned needs a dask_geopandas.GeoDataFrame, got {type(enterprises).__name__}; "
+                         "use join(..., engine='memory') for an in-memory frame")
+    import dask
+
+    layers = _layers(ds)
+    meta = _join_partition(enterprises._meta, layers, max_park_distance_m, urban_core_km)
+    shared = dask.delayed(layers, pure=True)
+    return enterprises.map_partitions(_join_partition, shared, max_park_distance_m, urban_core_km, meta=meta,
+                                      align_dataframes=False)
+
+
+def join(enterprises, ds: Dataset, *, engine: str = "memory", npartitions: int | None = None,
+         max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M, urban_core_km: float | None = None):
+    """The enterprises with their county, park and urban-core columns, in memory or partitioned.
+
+    ``engine="memory"``: a GeoDataFrame (a Dask frame is computed first). ``engine="dask"``: a lazy
+    Dask frame (an in-memory frame is split into ``npartitions``).
+    """
+    _check_engine(engine)
+    kw = {"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km}
+    if engine == "memory":
+        frame = enterprises.compute() if _is_dask(enterprises) else enterprises
+        return prepare(replace(_layers(ds), enterprises=frame.reset_index(drop=True)), **kw).enterprises
+    return join_partitioned(_to_dask(enterprises, npartitions), ds, **kw)
+
+
+# --- batch suitability -------------------------------------------------------------------------
+
+def _slim_context(ctx):
+    """The context without its enterprise population table (only lookups by id read it)."""
+    return replace(ctx, enterprises=ctx.enterprises.iloc[:0])
+
+
+def _score_partition(part, ctx, weights, constraints, top, chunk_size):
+    from .suitability.batch import score_batch as _score
+
+    res = _score(ctx, part, weights, constraints, top=top, chunk_size=chunk_size)
+    return res.top, res.summary
+
+
+def score_batch_partitioned(ctx, enterprises, weights: Mapping[str, float] | None = None,
+                            constraints: Mapping[str, Any] | None = None, *, top: int = 3, chunk_size: int = 2000):
+    """Lazy :func:`parks.suitability.batch.score_batch` on every partition of joined enterprises.
+
+    ``enterprises`` must carry ``park_id`` and ``county_code`` (from :func:`join_partitioned`).
+    Returns ``(top, summary)`` as two Dask DataFrames that share their tasks: compute them together
+    (``dask.compute(top, summary)``) to score each partition once.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    from .suitability.batch import score_batch as _score
+
+    if not _is_dask(enterprises):
+        raise ScaleError(f"score_batch_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+    shared = dask.delayed(_slim_context(ctx), pure=True)
+    parts = enterprises.to_delayed()
+    results = [dask.delayed(_score_partition, nout=2)(p, shared, weights, constraints, top, chunk_size) for p in parts]
+    # meta: the same function on an empty frame of the partition schema
+    empty = _score(ctx, enterprises._meta, weights, constraints, top=top, chunk_size=chunk_size)
+    top_df = dd.from_delayed([r[0] for r in results], meta=empty.top, verify_meta=False)
+    summary_df = dd.from_delayed([r[1] for r in results], meta=empty.summary, verify_meta=False)
+    return top_df, summary_df
+
+
+def score_batch(ctx, enterprises, weights: Mapping[str, float] | None = None,
+                constraints: Mapping[str, Any] | None = None, *, engine: str = "memory", top: int = 3,
+                chunk_size: int = 2000, npartitions: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Batch suitability in memory or on Dask; returns the computed ``(top, summary)`` frames.
+
+    With ``engine="dask"`` the partitions are scored by whichever Dask scheduler is active.
+    """
+    _check_engine(engine)
+    if engine == "memory":
+        from .suitability.batch import score_batch as _score
+
+        frame = enterprises.compute() if _is_dask(enterprises) else enterprises
+        res = _score(ctx, frame, weights, constraints, top=top, chunk_size=chunk_size)
+        return res.top, res.summary
+    import dask
+
+    t, s = score_batch_partitioned(ctx, _to_dask(enterprises, npartitions), weights, constraints, top=top,
+                                   chunk_size=chunk_size)
+    t, s = dask.compute(t, s)
+    return t.reset_index(drop=True), s.reset_index(drop=True)
+
+
+# --- the population-dependent context inputs ------------------------------------------------------
+
+def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarray, link: np.ndarray,
+                     params, crs) -> dict:
+    from .suitability.context import _supply_raw
+
+    k = len(SECTOR_IDS)
+    m = len(park_ids)
+    metric = part.to_crs(crs) if len(part) else part
+    pos = {s: i for i, s in enumerate(SECTOR_IDS)}
+    sector = part["sector"].map(pos).to_numpy(int)
+    park_pos = {p: i for i, p in enumerate(park_ids)}
+    pid = part["park_id"].astype(object)
+    pidx = np.array([park_pos.get(str(v), -1) if v is not None and not pd.isna(v) else -1 for v in pid], dtype=int)
+    counts = np.zeros((m, k))
+    inside = pidx >= 0
+    np.add.at(counts, (pidx[inside], sector[inside]), 1.0)
+    exy = (np.column_stack([metric.geometry.x.to_numpy(float), metric.geometry.y.to_numpy(float)])
+           if len(part) else np.zeros((0, 2)))
+    leader = (part["chain_leader"].fillna(False).astype(bool).to_numpy(float) if "chain_leader" in part.columns
+              else np.zeros(len(part)))
+    supply = _supply_raw(park_xy, exy, sector, leader, link, params)
+    county = part["county_code"].astype(object).where(part["county_code"].notna(), None)
+    emp = pd.to_numeric(part["employees"], errors="coerce").fillna(0.0)
+    labour = emp.groupby(pd.Series(county.to_numpy(), index=emp.index).astype(str)).sum()
+    return {"counts": counts, "supply": supply, "labour": labour}
+
+
+def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | None = None, params=None,
+                        sensitive_share: float = 0.2):
+    """The suitability context of ``ds``'s parks for a partitioned enterprise population.
+
+    The park-level inputs that do not depend on the enterprises are computed by
+    :func:`parks.suitability.context.build_context` as usual; the three that sum over the population
+    (the sector shares inside each park, the supply-chain mass around each park and the labour pool
+    of each park's county) are summed partition by partition, which is exactly what ``build_context``
+    computes over the whole population (up to floating-point summation order). The returned context
+    has no enterprise table, so it scores enterprises but cannot look one up by id.
+
+    This computes (with the active Dask scheduler).
+    """
+    import dask
+
+    from .suitability.context import build_context
+
+    if not _is_dask(enterprises):
+        raise ScaleError(f"context_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+    for col in ("sector", "park_id", "county_code", "employees"):
+        if col not in enterprises.columns:
+            raise ScaleError(f"enterprises lack column {col!r}; join them first (join_partitioned)")
+    base = build_context(ds.parks, enterprises._meta, counties=ds.counties, protected_areas=ds.protected_areas,
+                         catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
+                         sensitive_share=sensitive_share)
+    park_xy = np.column_stack([base.park_x, base.park_y])
+    cols = [c for c in ("sector", "park_id", "county_code", "employees", "chain_leader", "geometry")
+            if c in enterprises.columns]
+    parts = enterprises[cols].to_delayed()
+    sums = dask.compute(*[dask.delayed(_population_sums)(p, base.park_ids, park_xy, base.linkage, base.params,
+                                                         base.metric_crs) for p in parts])
+    counts = sum(s["counts"] for s in sums)
+    supply = sum(s["supply"] for s in sums)
+    labour = pd.concat([s["labour"] for s in sums]).groupby(level=0).sum() if sums else pd.Series(dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    pool = np.array([float(labour.get(c, 0.0)) for c in base.county_code])
+    meta = dict(base.metadata, partitions=len(sums), population="partitioned")
+    return replace(base, sector_share=share, supply_raw=supply, labour_pool=pool, metadata=meta)
+
+
+# --- park capture --------------------------------------------------------------------------------
+
+_VALUES = ("one", "employees", "revenue", "investment")
+
+
+def _capture_sums(part: pd.DataFrame, investment: pd.Series | None, by: str) -> pd.DataFrame:
+    e = pd.DataFrame({
+        "group": "all" if by == "all" else part[by].astype(object),
+        "inside": part["park_id"].notna().to_numpy(),
+        "one": 1.0,
+        "employees": pd.to_numeric(part["employees"], errors="coerce").fillna(0.0),
+        "revenue": pd.to_numeric(part["revenue"], errors="coerce").fillna(0.0),
+    }, index=part.index)
+    e["investment"] = (part["enterprise_id"].map(investment).fillna(0.0).to_numpy() if investment is not None
+                       else 0.0)
+    e = e.dropna(subset=["group"])
+    total = e.groupby("group")[list(_VALUES)].sum()
+    inside = e[e["inside"]].groupby("group")[list(_VALUES)].sum().reindex(total.index, fill_value=0.0)
+    return total.join(inside, rsuffix="_in")
+
+
+def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, *, by: str = "sector") -> pd.DataFrame:
+    """:func:`parks.metrics.capture.park_capture` of joined, partitioned enterprises (computes).
+
+    Each partition gives its per-group totals and in-park totals; the sums are added and divided once,
+    so the shares are those of the whole population. Same columns and group order as ``park_capture``.
+    """
+    import dask
+
+    from .metrics.capture import GROUPINGS
+
+    if by not in GROUPINGS:
+        raise ScaleError(f"by {by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
+    if not _is_dask(enterprises):
+        raise ScaleError(f"park_capture_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+    need = ["park_id", "employees", "revenue", "enterprise_id"] + ([by] if by != "all" else [])
+    missing = [c for c in need if c not in enterprises.columns]
+    if missing:
+        raise ScaleError(f"enterprises lack column(s) {', '.join(map(repr, missing))}; join them first (join_partitioned)")
+    investment = None
+    if projects is not None and len(projects):
+        investment = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
+    shared = dask.delayed(investment, pure=True)
+    parts = enterprises[list(dict.fromkeys(need))].to_delayed()
+    sums = dask.compute(*[dask.delayed(_capture_sums)(p, shared, by) for p in parts])
+    agg = pd.concat(sums).groupby(level=0).sum().sort_index()
+    total, inside = agg[list(_VALUES)], agg[[f"{v}_in" for v in _VALUES]].set_axis(list(_VALUES), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = inside / total.where(total > 0)
+    out = pd.DataFrame({
+        "group": total.index.astype(str),
+        "by": by,
+        "enterprises": total["one"].astype(int).to_numpy(),
+        "share_enterprises": share["one"].to_numpy(),
+        "share_employees": share["employees"].to_numpy(),
+        "share_revenue": share["revenue"].to_numpy(),
+        "share_investment": share["investment"].to_numpy(),
+        "in_parks_enterprises": inside["one"].astype(int).to_numpy(),
+        "in_parks_employees": inside["employees"].to_numpy(),
+        "in_parks_revenue": inside["revenue"].to_numpy(),
+        "in_parks_investment": inside["investment"].to_numpy(),
+    })
+    return out.reset_index(drop=True)
