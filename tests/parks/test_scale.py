@@ -64,6 +64,7 @@ def test_join_engine_memory_equals_dask(client, raw_enterprises, dataset):
 
 
 def test_batch_suitability_matches_in_memory(client, joined_dask, dataset):
+    pytest.importorskip("parks.suitability.batch")  # lands with the suitability work (issue 2)
     from parks.suitability import context_from_dataset
     from parks.suitability.batch import score_batch
 
@@ -76,6 +77,7 @@ def test_batch_suitability_matches_in_memory(client, joined_dask, dataset):
 
 
 def test_partitioned_context_equals_population_context(client, joined_dask, dataset):
+    pytest.importorskip("parks.suitability.batch")
     from parks.suitability import context_from_dataset
 
     want = context_from_dataset(dataset)
