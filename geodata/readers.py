@@ -1,0 +1,431 @@
+"""Read a user's file into a table for import: GeoJSON, GeoPackage, Shapefile, GeoParquet, CSV, Excel.
+
+Reading is deliberately forgiving about *form* and says nothing about *content*: it finds the text
+encoding, the sheet or layer, the coordinate columns and the CRS the file declares, and hands the
+rows on unchanged (strings stay strings, so ids keep their leading zeros). Whether the rows are
+acceptable is decided by :mod:`geodata.validate`, which collects every problem at once.
+
+Text encodings (CSV, and shapefiles without a ``.cpg``): a byte-order mark wins; otherwise strict
+UTF-8, then strict GB 18030 (the superset of GBK/GB 2312 that Chinese Excel and ArcGIS write), then
+``charset-normalizer``'s guess. Trying GB 18030 before a statistical detector matters: detectors
+misread short Chinese texts as Shift-JIS (see ``tests/geodata/test_import.py``).
+
+Coordinate columns of CSV/Excel are found by header, Chinese included: ``经度``/``纬度``,
+``lon``/``lat``, ``lng``, ``longitude``/``latitude``, ``x``/``y`` (case, spaces, full-width forms and a
+bracketed suffix such as ``经度(GCJ-02)`` ignored). Polygons in a table come as WKT in a column named
+``wkt``, ``geometry`` or ``geom``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import struct
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+import pyproj
+
+__all__ = [
+    "FORMATS",
+    "ImportReadError",
+    "RawTable",
+    "detect_text_encoding",
+    "find_coordinate_columns",
+    "format_for_path",
+    "read_table",
+    "split_header",
+]
+
+
+class ImportReadError(ValueError):
+    """A file cannot be read at all (unknown format, unreadable, ambiguous layer or sheet)."""
+
+
+# suffix -> format name
+FORMATS: dict[str, str] = {
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".shp": "Shapefile",
+    ".zip": "Shapefile",
+    ".parquet": "GeoParquet",
+    ".geoparquet": "GeoParquet",
+    ".csv": "CSV",
+    ".txt": "CSV",
+    ".tsv": "CSV",
+    ".xlsx": "Excel",
+    ".xlsm": "Excel",
+}
+
+LON_NAMES = ("longitude", "lon", "lng", "long", "经度", "东经", "x", "point_x", "x坐标", "横坐标")
+LAT_NAMES = ("latitude", "lat", "lat", "lat", "纬度", "北纬", "y", "point_y", "y坐标", "纵坐标")
+WKT_NAMES = ("wkt", "geometry", "geom", "the_geom", "shape", "几何")
+_CRS_HINTS = {"gcj02": "gcj02", "gcj": "gcj02", "火星": "gcj02", "高德": "gcj02", "腾讯": "gcj02",
+              "bd09": "bd09", "百度": "bd09", "wgs84": "4326", "gps": "4326", "cgcs2000": "4490"}
+
+
+@dataclass
+class RawTable:
+    """Rows read from a file, before validation.
+
+    ``frame`` holds the file's columns as read (a ``geometry`` column of shapely objects when the format
+    carries geometry); ``coordinates`` names the (lon, lat) columns of a CSV/Excel table, ``wkt_column``
+    a WKT geometry column; ``crs`` is what the file declares (None when it declares nothing).
+    """
+
+    frame: pd.DataFrame
+    format: str
+    path: Path
+    crs: pyproj.CRS | None = None
+    has_geometry: bool = False
+    coordinates: tuple[str, str] | None = None
+    wkt_column: str | None = None
+    encoding: str | None = None
+    source_layer: str | None = None
+    crs_hint: str | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def row_label(self, i: int) -> str:
+        """How a user finds row ``i`` (0-based) in the file: a spreadsheet row (header = row 1) or a feature."""
+        if self.format in ("CSV", "Excel"):
+            return f"row {i + 2}"
+        return f"feature {i + 1}"
+
+
+def format_for_path(path: str | os.PathLike, format: str | None = None) -> str:
+    """The format name for ``path`` (by suffix) or the stated ``format``; ``ImportReadError`` if unknown."""
+    if format:
+        names = {v.lower(): v for v in FORMATS.values()} | {k.lstrip("."): v for k, v in FORMATS.items()}
+        try:
+            return names[format.lower().lstrip(".")]
+        except KeyError:
+            raise ImportReadError(
+                f"unknown format {format!r}; accepted: {', '.join(sorted(set(FORMATS.values())))}"
+            ) from None
+    suffix = Path(path).suffix.lower()
+    if suffix == ".xls":
+        raise ImportReadError(f"{Path(path).name}: old Excel .xls files are not read; save it as .xlsx in Excel/WPS")
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        raise ImportReadError(
+            f"{Path(path).name}: unknown file type {suffix or '(no suffix)'!r}; accepted: "
+            f"{', '.join(sorted(FORMATS))}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- text encodings
+
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def detect_text_encoding(data: bytes) -> str:
+    """The encoding of ``data``: BOM, else strict UTF-8, else strict GB 18030, else charset-normalizer.
+
+    Returns a Python codec name ("ascii" data reports "utf-8").
+    """
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name
+    for name in ("utf-8", "gb18030"):
+        try:
+            data.decode(name)
+            return name
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise ImportReadError(
+            "cannot tell the text encoding; accepted: UTF-8 (with or without BOM), GBK/GB18030; "
+            "save the file as 'CSV UTF-8' in Excel/WPS"
+        )
+    return best.encoding
+
+
+# --------------------------------------------------------------------------- headers
+
+_BRACKETED = re.compile(r"^(.*?)\s*[\(\[（【](.*?)[\)\]）】]\s*$")
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip()
+
+
+def split_header(name: object) -> tuple[str, str]:
+    """Split a header into (base, unit): ``'营业收入（万元）'`` -> ``('营业收入', '万元')``.
+
+    Full-width forms are folded (NFKC), the base is lower-cased with spaces removed; a unit comes from
+    brackets or after a slash (``'revenue/万元'``). No unit gives ``''``.
+    """
+    text = _nfkc(name)
+    unit = ""
+    m = _BRACKETED.match(text)
+    if m:
+        text, unit = m.group(1), m.group(2).strip()
+    elif "/" in text:
+        text, unit = (part.strip() for part in text.rsplit("/", 1))
+    base = re.sub(r"\s+", "", text).lower()
+    return base, unit
+
+
+def find_coordinate_columns(columns) -> tuple[tuple[str, str] | None, list[str]]:
+    """The (lon, lat) column pair among ``columns``, found by name; and problems (ambiguity, half a pair).
+
+    Pairs are tried in order: longitude/latitude, lon/lat, lng/lat, long/lat, 经度/纬度, 东经/北纬,
+    x/y, point_x/point_y, x坐标/y坐标, 横坐标/纵坐标.
+    """
+    by_base: dict[str, list[str]] = {}
+    for col in columns:
+        by_base.setdefault(split_header(col)[0], []).append(col)
+    problems: list[str] = []
+    for lon_name, lat_name in zip(LON_NAMES, LAT_NAMES):
+        lons, lats = by_base.get(lon_name, []), by_base.get(lat_name, [])
+        if lons and lats:
+            if len(lons) > 1 or len(lats) > 1:
+                problems.append(
+                    f"several coordinate columns: {', '.join(map(repr, lons + lats))}; keep one longitude "
+                    "and one latitude column"
+                )
+                return None, problems
+            return (lons[0], lats[0]), problems
+    half = [c for n in LON_NAMES + LAT_NAMES for c in by_base.get(n, [])]
+    if half:
+        problems.append(
+            f"coordinate column {half[0]!r} has no partner; accepted pairs: 经度/纬度, lon/lat, lng/lat, "
+            "longitude/latitude, x/y"
+        )
+    return None, problems
+
+
+def _crs_hint(headers) -> str | None:
+    for h in headers:
+        unit = split_header(h)[1].lower().replace("-", "").replace("_", "").replace(" ", "")
+        for key, crs in _CRS_HINTS.items():
+            if key in unit:
+                return crs
+    return None
+
+
+def _find_wkt_column(columns) -> str | None:
+    for col in columns:
+        if split_header(col)[0] in WKT_NAMES:
+            return col
+    return None
+
+
+# --------------------------------------------------------------------------- formats
+
+def read_table(path: str | os.PathLike, *, source_layer: str | None = None, target: str | None = None,
+               format: str | None = None) -> RawTable:
+    """Read ``path`` into a :class:`RawTable`.
+
+    ``source_layer`` picks a GeoPackage layer or an Excel sheet; without it, the one named ``target``
+    (the dataset layer being imported) is taken, else the only one, else :class:`ImportReadError`
+    lists the choices.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImportReadError(f"file {str(path)!r} does not exist")
+    fmt = format_for_path(path, format)
+    reader = {
+        "GeoJSON": _read_ogr, "GeoPackage": _read_ogr, "Shapefile": _read_shapefile,
+        "GeoParquet": _read_parquet, "CSV": _read_csv, "Excel": _read_excel,
+    }[fmt]
+    try:
+        return reader(path, fmt, source_layer=source_layer, target=target)
+    except ImportReadError:
+        raise
+    except Exception as exc:  # a corrupt or mislabelled file: say which and why
+        raise ImportReadError(f"cannot read {path.name} as {fmt}: {exc}") from exc
+
+
+def _pick(names: list[str], wanted: str | None, target: str | None, what: str, path: Path) -> str:
+    if wanted is not None:
+        if wanted not in names:
+            raise ImportReadError(f"{path.name} has no {what} {wanted!r}; it has: {', '.join(names)}")
+        return wanted
+    if target is not None and target in names:
+        return target
+    if len(names) == 1:
+        return names[0]
+    raise ImportReadError(
+        f"{path.name} has {len(names)} {what}s ({', '.join(names)}); name the one to import "
+        f"(--source-layer NAME)"
+    )
+
+
+def _from_ogr(path: Path, fmt: str, layer: str | None = None, encoding: str | None = None) -> RawTable:
+    gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+    spatial = "geometry" in gdf.columns
+    crs = pyproj.CRS.from_user_input(gdf.crs) if spatial and gdf.crs is not None else None
+    frame = pd.DataFrame(gdf)
+    if spatial:
+        frame["geometry"] = list(gdf.geometry.array)
+    raw = RawTable(frame, fmt, path, crs=crs, has_geometry=spatial, encoding=encoding, source_layer=layer)
+    if not spatial:
+        _table_geometry(raw)
+    return raw
+
+
+def _read_ogr(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    layer = None
+    if fmt == "GeoPackage":
+        names = [str(n) for n, _ in pyogrio.list_layers(path)]
+        layer = _pick(names, source_layer, target, "layer", path)
+    return _from_ogr(path, fmt, layer)
+
+
+def _read_shapefile(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
+            if not shps:
+                raise ImportReadError(f"{path.name} holds no shapefile (.shp)")
+            shp = _pick(shps, source_layer, None, "shapefile", path)
+            with tempfile.TemporaryDirectory(prefix="parkplan-shp-") as tmp:
+                stem = shp[: -len(".shp")]
+                for name in zf.namelist():
+                    if name.startswith(stem + ".") or name.lower().startswith(stem.lower() + "."):
+                        target_path = Path(tmp) / Path(name).name
+                        target_path.write_bytes(zf.read(name))
+                raw = _read_shapefile(Path(tmp) / Path(shp).name, fmt, source_layer=None, target=None)
+                raw.path = path
+                raw.source_layer = shp
+                return raw
+    encoding, note = shapefile_encoding(path)
+    raw = _from_ogr(path, fmt, None, encoding)
+    if note:
+        raw.notes.append(note)
+    return raw
+
+
+def _sidecar(path: Path, suffix: str) -> Path | None:
+    for cand in path.parent.glob(path.stem + ".*"):
+        if cand.suffix.lower() == suffix:
+            return cand
+    return None
+
+
+_CPG_ALIASES = {
+    "936": "gb18030", "cp936": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030",
+    "54936": "gb18030", "65001": "utf-8", "utf8": "utf-8", "utf-8": "utf-8", "950": "big5",
+    "1252": "cp1252", "ansi": "cp1252", "88591": "latin-1", "iso88591": "latin-1", "8859_1": "latin-1",
+}
+
+
+def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
+    """The attribute encoding of a shapefile: its ``.cpg`` if any, else detected from the ``.dbf`` bytes.
+
+    Returns (Python codec name or None for plain ASCII, a note for the import report). GBK is read as
+    GB 18030, its superset, so rare characters outside GBK do not fail.
+    """
+    cpg = _sidecar(path, ".cpg")
+    if cpg is not None:
+        value = cpg.read_text(encoding="ascii", errors="ignore").strip()
+        key = value.lower().replace(" ", "")
+        name = _CPG_ALIASES.get(key) or _CPG_ALIASES.get(key.replace("-", ""))
+        if name is None:
+            try:
+                name = codecs.lookup(value).name
+            except LookupError:
+                raise ImportReadError(
+                    f"{cpg.name} names the encoding {value!r}, which is unknown; accepted: UTF-8, GBK, "
+                    "GB18030, 936, 65001 or any Python codec name"
+                ) from None
+        return name, f"attribute encoding {value} (from {cpg.name})"
+    dbf = _sidecar(path, ".dbf")
+    if dbf is None:
+        return None, None
+    text = _dbf_text_bytes(dbf.read_bytes())
+    if text.isascii():
+        return None, None
+    name = detect_text_encoding(text)
+    return name, f"attribute encoding {name} (detected; the shapefile has no .cpg)"
+
+
+def _dbf_text_bytes(data: bytes) -> bytes:
+    """Field names and records of a dBASE file: every byte that is text (header numbers left out)."""
+    if len(data) < 32:
+        return b""
+    header_len, = struct.unpack("<H", data[8:10])
+    names = b"".join(data[o:o + 11].split(b"\0", 1)[0] for o in range(32, header_len - 31, 32))
+    return names + data[header_len:].rstrip(b"\x1a")
+
+
+def _read_parquet(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    if b"geo" in meta:
+        gdf = gpd.read_parquet(path)
+        frame = pd.DataFrame(gdf)
+        geom_col = gdf.geometry.name
+        frame = frame.rename(columns={geom_col: "geometry"}) if geom_col != "geometry" else frame
+        frame["geometry"] = list(gdf.geometry.array)
+        crs = pyproj.CRS.from_user_input(gdf.crs) if gdf.crs is not None else None
+        return RawTable(frame, fmt, path, crs=crs, has_geometry=True)
+    raw = RawTable(pd.read_parquet(path), "Parquet", path)
+    _table_geometry(raw)
+    return raw
+
+
+def _read_csv(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    data = path.read_bytes()
+    encoding = detect_text_encoding(data)
+    text = data.decode(encoding)
+    first = text.split("\n", 1)[0]
+    sep = max((",", "\t", ";", "|"), key=first.count)
+    import io
+
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                        skipinitialspace=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    raw = RawTable(frame, fmt, path, encoding=encoding)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raw.notes.append(f"text encoding {encoding} (detected)")
+    _table_geometry(raw)
+    return raw
+
+
+def _read_excel(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=True)
+    try:
+        names = [ws.title for ws in wb.worksheets]
+        nonempty = [n for n in names if (wb[n].max_row or 0) > 0 and (wb[n].max_column or 0) > 0] or names
+    finally:
+        wb.close()
+    sheet = _pick(nonempty, source_layer, target, "sheet", path)
+    frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
+    frame = frame.dropna(how="all")
+    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].notna().any() for c in frame.columns]]
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    raw = RawTable(frame, fmt, path, source_layer=sheet)
+    if len(names) > 1:
+        raw.notes.append(f"sheet {sheet!r} read (the workbook has {', '.join(names)})")
+    _table_geometry(raw)
+    return raw
+
+
+def _table_geometry(raw: RawTable) -> None:
+    """Find a table's coordinate columns or WKT column (recorded on ``raw``; geometry built in validation)."""
+    pair, problems = find_coordinate_columns(raw.frame.columns)
+    raw.problems.extend(problems)
+    if pair is not None:
+        raw.coordinates = pair
+        raw.crs_hint = _crs_hint(pair)
+        return
+    raw.wkt_column = _find_wkt_column(raw.frame.columns)

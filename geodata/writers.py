@@ -1,0 +1,175 @@
+"""Export a dataset layer: GeoJSON, GeoPackage, CSV, GeoParquet, Excel.
+
+Every export is written to a temporary file beside the target and renamed into place, so an
+interrupted export never leaves half a file under the target's name.
+
+Tables (CSV, Excel) carry points as ``lon``/``lat`` columns (``经度``/``纬度`` with Chinese headers) and
+polygons as WKT in a ``wkt`` column, which is how :mod:`geodata.readers` reads them back. CSV is written
+as UTF-8 with a byte-order mark by default, so Excel on a Chinese Windows opens it without garbling;
+``encoding="gbk"`` writes what older tools expect. Coordinates are WGS 84 (EPSG:4326) throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from .dataset import Dataset
+from .schema import LAYERS
+from .validate import header_zh
+
+__all__ = ["EXPORT_FORMATS", "ExportError", "export_layer", "export_format"]
+
+# format -> default suffix
+EXPORT_FORMATS: dict[str, str] = {
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "csv": ".csv",
+    "parquet": ".parquet",
+    "xlsx": ".xlsx",
+}
+_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".csv": "csv", ".parquet": "parquet",
+             ".geoparquet": "parquet", ".xlsx": "xlsx"}
+_ENCODINGS = {"utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig", "utf-8": "utf-8", "utf8": "utf-8",
+              "gbk": "gbk", "gb18030": "gb18030"}
+EXCEL_MAX_ROWS = 1_048_575  # one header row
+EXCEL_MAX_CELL = 32_767
+
+
+class ExportError(ValueError):
+    """A layer cannot be written in the requested form (format, encoding, size)."""
+
+
+def export_format(path: str | os.PathLike, format: str | None = None) -> str:
+    """The export format named by ``format`` or by ``path``'s suffix."""
+    if format:
+        key = format.lower().lstrip(".")
+        key = {"json": "geojson", "geopackage": "gpkg", "geoparquet": "parquet", "excel": "xlsx"}.get(key, key)
+        if key not in EXPORT_FORMATS:
+            raise ExportError(f"unknown export format {format!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+        return key
+    suffix = Path(path).suffix.lower()
+    if suffix not in _SUFFIXES:
+        raise ExportError(
+            f"cannot tell the format from {Path(path).name!r}; use a suffix ({', '.join(_SUFFIXES)}) or "
+            f"--format ({', '.join(EXPORT_FORMATS)})"
+        )
+    return _SUFFIXES[suffix]
+
+
+def export_layer(
+    ds: Dataset,
+    layer: str,
+    out: str | os.PathLike,
+    format: str | None = None,
+    *,
+    encoding: str = "utf-8-sig",
+    headers: str = "en",
+) -> Path:
+    """Write ``layer`` of ``ds`` to ``out``; returns the path written.
+
+    Parameters
+    ----------
+    format : ``geojson``, ``gpkg``, ``csv``, ``parquet`` or ``xlsx``; default from ``out``'s suffix.
+    encoding : CSV only: ``utf-8-sig`` (default, opens in Excel), ``utf-8``, ``gbk`` or ``gb18030``.
+    headers : CSV and Excel only: ``en`` (field names) or ``zh`` (Chinese labels with units, e.g.
+        ``营业收入(元)``; an import reads either).
+    """
+    fmt = export_format(out, format)
+    frame = ds.layer(layer)
+    if headers not in ("en", "zh"):
+        raise ExportError(f"headers {headers!r} unknown; accepted: en, zh")
+    if encoding.lower() not in _ENCODINGS:
+        raise ExportError(f"encoding {encoding!r} unknown; accepted: {', '.join(sorted(set(_ENCODINGS.values())))}")
+    spatial = isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns
+    if spatial and frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    if fmt == "geojson" and not spatial:
+        raise ExportError(f"layer {layer!r} has no geometry; export it as csv, xlsx, parquet or gpkg")
+    writer = {"geojson": _write_ogr, "gpkg": _write_ogr, "parquet": _write_parquet, "csv": _write_csv,
+              "xlsx": _write_excel}[fmt]
+    return _atomic(Path(out), lambda tmp: writer(frame, tmp, layer=layer, fmt=fmt, spatial=spatial,
+                                                 encoding=_ENCODINGS[encoding.lower()], headers=headers))
+
+
+def _atomic(out: Path, write) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp", dir=out.parent)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL drivers refuse to write over an existing file
+    try:
+        write(Path(tmp))
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return out
+
+
+def _write_ogr(frame, path: Path, *, layer, fmt, spatial, **_) -> None:
+    if fmt == "geojson":
+        pyogrio.write_dataframe(frame, path, driver="GeoJSON", layer=layer, RFC7946="YES",
+                                promote_to_multi=False)
+    else:
+        pyogrio.write_dataframe(frame if spatial else pd.DataFrame(frame), path, driver="GPKG", layer=layer,
+                                promote_to_multi=False)
+
+
+def _write_parquet(frame, path: Path, *, spatial, **_) -> None:
+    if spatial:
+        frame.to_parquet(path, index=False)
+    else:
+        pd.DataFrame(frame).to_parquet(path, index=False)
+
+
+def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, headers: str) -> pd.DataFrame:
+    """The layer as a plain table: lon/lat for points, WKT for other geometries; headers en or zh."""
+    table = pd.DataFrame(frame.drop(columns="geometry")) if spatial else pd.DataFrame(frame).copy()
+    if spatial:
+        geoms = frame.geometry
+        if len(geoms) and (geoms.geom_type == "Point").all():
+            table["lon"], table["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
+        else:
+            table["wkt"] = geoms.to_wkt().to_numpy()
+    if headers == "zh":
+        names = {f.name: header_zh(f) for f in LAYERS[layer].fields} if layer in LAYERS else {}
+        names |= {"lon": "经度", "lat": "纬度"}
+        table = table.rename(columns=names)
+    return table
+
+
+def _write_csv(frame, path: Path, *, layer, spatial, encoding, headers, **_) -> None:
+    table = _tabular(frame, layer, spatial, headers)
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start:exc.end]
+        line = text.count("\n", 0, exc.start) + 1
+        raise ExportError(
+            f"the character {bad!r} (row {line}) cannot be written in {encoding}; export with "
+            "--encoding utf-8-sig (opens in Excel) or gb18030"
+        ) from exc
+    path.write_bytes(data)
+
+
+def _write_excel(frame, path: Path, *, layer, spatial, headers, **_) -> None:
+    table = _tabular(frame, layer, spatial, headers)
+    if len(table) > EXCEL_MAX_ROWS:
+        raise ExportError(f"layer {layer!r} has {len(table):,} rows; Excel holds {EXCEL_MAX_ROWS:,}: "
+                          "export as csv, parquet or gpkg")
+    wkt = "wkt" if "wkt" in table.columns else None
+    if wkt is not None:
+        lengths = table[wkt].str.len()
+        if len(lengths) and lengths.max() > EXCEL_MAX_CELL:
+            row = int(lengths.to_numpy().argmax()) + 2
+            raise ExportError(f"the geometry in row {row} of {layer!r} needs {int(lengths.max()):,} characters; "
+                              f"an Excel cell holds {EXCEL_MAX_CELL:,}: export as gpkg, geojson or parquet")
+    table.to_excel(path, index=False, sheet_name=layer[:31], engine="openpyxl")
+
