@@ -66,8 +66,13 @@ def province(dataset_path):
 
 def validated(frame: pd.DataFrame, tmp_path, province, layer: str = "enterprises", encoding: str = "utf-8", **kw):
     """Rows of ``frame`` written as CSV, read back and validated (no dataset write: the fast path)."""
-    raw = read_table(write_csv(frame, tmp_path / "v.csv", encoding), target=layer)
-    return validate_layer(raw, layer, province=province, province_name="浙江省", crs=kw.pop("crs", 4326), **kw)
+    return validate_file(write_csv(frame, tmp_path / "v.csv", encoding), province, layer, **{"crs": 4326, **kw})
+
+
+def validate_file(path, province, layer: str = "enterprises", source_layer=None, **kw):
+    """What an import of ``path`` would store, without touching a dataset."""
+    raw = read_table(path, target=layer, source_layer=source_layer)
+    return validate_layer(raw, layer, province=province, province_name="浙江省", **kw)
 
 
 def park_frame(geoms) -> gpd.GeoDataFrame:
@@ -174,12 +179,11 @@ def test_excel_with_several_sheets_none_named_like_the_layer_is_refused(tmp_data
     with pytest.raises(ImportReadError, match=r"2 sheets \(2024, 2025\).*--source-layer"):
         import_layer(tmp_dataset_path, "enterprises", src, crs=4326)
     assert sha(tmp_dataset_path) == before
-    report = import_layer(tmp_dataset_path, "enterprises", src, crs=4326, source_layer="2025")
-    assert report.rows == 3
+    assert read_table(src, source_layer="2025").source_layer == "2025"
 
 
 @pytest.mark.parametrize("datum", ["gcj02", "bd09"])
-def test_declared_chinese_datum_is_converted_to_wgs84(tmp_dataset_path, tmp_path, datum):
+def test_declared_chinese_datum_is_converted_to_wgs84(tmp_dataset_path, tmp_path, province, datum):
     lon, lat = np.array([p[0] for p in POINTS]), np.array([p[1] for p in POINTS])
     glon, glat = wgs84_to_gcj02(lon, lat)
     if datum == "bd09":
@@ -188,10 +192,11 @@ def test_declared_chinese_datum_is_converted_to_wgs84(tmp_dataset_path, tmp_path
     frame["lon"], frame["lat"] = [repr(float(v)) for v in glon], [repr(float(v)) for v in glat]
     src = write_csv(frame, tmp_path / "amap.csv")
 
-    report = import_layer(tmp_dataset_path, "enterprises", src, crs=datum)
-
-    assert report.crs == datum
-    stored = load_dataset(tmp_dataset_path).enterprises
+    if datum == "gcj02":  # through a whole import
+        assert import_layer(tmp_dataset_path, "enterprises", src, crs=datum).crs == datum
+        stored = load_dataset(tmp_dataset_path).enterprises
+    else:
+        stored = validate_file(src, province, crs=datum).frame
     geod = pyproj.Geod(ellps="WGS84")
     _, _, err = geod.inv(stored.geometry.x.to_numpy(), stored.geometry.y.to_numpy(), lon, lat)
     _, _, offset = geod.inv(glon, glat, lon, lat)
@@ -199,30 +204,29 @@ def test_declared_chinese_datum_is_converted_to_wgs84(tmp_dataset_path, tmp_path
     assert offset.min() > 300  # the declared datum really was hundreds of metres away
 
 
-def test_projected_geopackage_is_transformed(tmp_dataset_path, tmp_path):
+def test_projected_geopackage_is_transformed(tmp_path, province):
     frame = enterprises_frame()
     pts = gpd.GeoSeries([Point(p) for p in POINTS], crs=4326).to_crs(4549)
     gdf = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=pts.values, crs=4549)
     src = tmp_path / "cgcs2000.gpkg"
     gdf.to_file(src, layer="enterprises")
 
-    report = import_layer(tmp_dataset_path, "enterprises", src)
+    out = validate_file(src, province)
 
-    assert report.crs == "EPSG:4549"
-    stored = load_dataset(tmp_dataset_path).enterprises
-    np.testing.assert_allclose(np.c_[stored.geometry.x, stored.geometry.y], POINTS, atol=1e-7)
+    assert out.crs == "EPSG:4549"
+    np.testing.assert_allclose(np.c_[out.frame.geometry.x, out.frame.geometry.y], POINTS, atol=1e-7)
 
 
-def test_file_crs_overridden_by_stated_crs(tmp_dataset_path, tmp_path):
+def test_file_crs_overridden_by_stated_crs(tmp_path, province):
     # AMap exports GeoJSON whose coordinates are GCJ-02 although GeoJSON means WGS 84
     glon, glat = wgs84_to_gcj02(*np.array(POINTS).T)
     gdf = gpd.GeoDataFrame(enterprises_frame().drop(columns=["lon", "lat"]),
                            geometry=[Point(x, y) for x, y in zip(glon, glat)], crs=4326)
     src = tmp_path / "amap.geojson"
     gdf.to_file(src)
-    report = import_layer(tmp_dataset_path, "enterprises", src, crs="gcj02")
-    assert any("--crs gcj02 was used" in n for n in report.notes)
-    stored = load_dataset(tmp_dataset_path).enterprises
+    out = validate_file(src, province, crs="gcj02")
+    assert any("--crs gcj02 was used" in n for n in out.notes)
+    stored = out.frame
     np.testing.assert_allclose(np.c_[stored.geometry.x, stored.geometry.y], POINTS, atol=1e-8)
 
 
@@ -248,7 +252,7 @@ def test_shapefile_gbk_attributes(tmp_dataset_path, tmp_path, cpg):
         assert load_dataset(tmp_dataset_path).enterprises["name"].tolist() == gdf["name"].tolist()
 
 
-def test_zipped_shapefile(tmp_dataset_path, tmp_path):
+def test_zipped_shapefile(tmp_path, province):
     gdf = gpd.GeoDataFrame(enterprises_frame().drop(columns=["lon", "lat"]),
                            geometry=[Point(p) for p in POINTS], crs=4326)
     pyogrio.write_dataframe(gdf, tmp_path / "ent.shp", encoding="UTF-8")
@@ -256,9 +260,10 @@ def test_zipped_shapefile(tmp_dataset_path, tmp_path):
     with zipfile.ZipFile(src, "w") as zf:
         for ext in ("shp", "shx", "dbf", "prj", "cpg"):
             zf.write(tmp_path / f"ent.{ext}", f"数据/ent.{ext}")
-    report = import_layer(tmp_dataset_path, "enterprises", src)
-    assert report.rows == 3 and report.format == "Shapefile"
-    assert report.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+    raw = read_table(src)
+    assert raw.format == "Shapefile" and raw.source_layer == "数据/ent.shp"
+    assert len(validate_file(src, province).frame) == 3
+    assert source_sha256(src) == hashlib.sha256(src.read_bytes()).hexdigest()
 
 
 def test_shapefile_sha256_covers_attributes(tmp_path):
@@ -291,27 +296,25 @@ def test_replace_marks_layer_imported(tmp_dataset_path, tmp_path):
     assert ds.metadata["layer_descriptions"]["enterprises"].startswith("IMPORTED from real.csv")
 
 
-def test_polygon_layers_geometry_kinds(tmp_dataset_path, tmp_path):
+def test_polygon_layers_geometry_kinds(dataset_path, tmp_path, province):
     # parks: single-part multipolygons unwrapped; counties: polygons promoted to multipolygons
     parks = park_frame([shapely.MultiPolygon([small_square(120.10, 30.20)]), small_square(120.30, 30.10)])
     parks.to_file(tmp_path / "parks.geojson")
-    import_layer(tmp_dataset_path, "parks", tmp_path / "parks.geojson")
-    ds = load_dataset(tmp_dataset_path)
-    assert ds.parks.geom_type.tolist() == ["Polygon", "Polygon"]
+    assert validate_file(tmp_path / "parks.geojson", province, "parks").frame.geom_type.tolist() == ["Polygon"] * 2
 
-    counties = ds.counties.head(3).copy()
+    counties = load_dataset(dataset_path).counties.head(3).copy()
     counties["geometry"] = [max(g.geoms, key=lambda p: p.area) for g in counties.geometry]
     counties.to_file(tmp_path / "counties.geojson")
-    import_layer(tmp_dataset_path, "counties", tmp_path / "counties.geojson")
-    assert load_dataset(tmp_dataset_path).counties.geom_type.unique().tolist() == ["MultiPolygon"]
+    out = validate_file(tmp_path / "counties.geojson", province, "counties").frame
+    assert out.geom_type.unique().tolist() == ["MultiPolygon"]
 
 
-def test_table_layer_with_chinese_labels(tmp_dataset_path, tmp_path):
+def test_table_layer_with_chinese_labels(tmp_path, province):
     frame = pd.DataFrame({"行业": ["建材", "纺织服装", "C26"], "产品": ["立窑水泥", "喷水织机", "光气"],
                           "类别": ["淘汰类", "限制", "鼓励类"], "说明": ["", "", ""]})
-    report = import_layer(tmp_dataset_path, "catalogue", write_csv(frame, tmp_path / "目录.csv", "gbk"))
-    cat = load_dataset(tmp_dataset_path).catalogue
-    assert report.crs is None
+    out = validated(frame, tmp_path, province, "catalogue", "gbk", crs=None)
+    cat = out.frame
+    assert out.crs is None
     assert cat["sector"].tolist() == ["building_materials", "textiles", "petrochemical"]
     assert cat["level"].tolist() == ["eliminate", "restricted", "encouraged"]
 
@@ -344,12 +347,12 @@ def test_units_in_headers(tmp_path, province, header, value, field, expected):
     assert out.frame[field].iloc[0] == pytest.approx(expected)
 
 
-def test_land_price_per_mu(tmp_dataset_path, tmp_path):
+def test_land_price_per_mu(tmp_path, province):
     parks = park_frame([small_square(120.10, 30.20)]).rename(columns={"land_price": "地价(万元/亩)"})
     parks["地价(万元/亩)"] = [30.0]  # 30 万元/亩 = 300000 yuan / 666.67 m2 = 450 yuan/m2
     parks.to_file(tmp_path / "parks.gpkg", layer="parks")
-    import_layer(tmp_dataset_path, "parks", tmp_path / "parks.gpkg")
-    assert load_dataset(tmp_dataset_path).parks["land_price"].iloc[0] == pytest.approx(450.0, rel=1e-6)
+    out = validate_file(tmp_path / "parks.gpkg", province, "parks")
+    assert out.frame["land_price"].iloc[0] == pytest.approx(450.0, rel=1e-6)
 
 
 def test_repair_only_when_asked(tmp_dataset_path, tmp_path):
@@ -459,9 +462,7 @@ def test_projects_must_reference_enterprises(tmp_dataset_path, tmp_path):
     with pytest.raises(ImportValidationError, match=r"row 3: 'E9999999' is not in the enterprises layer"):
         import_layer(tmp_dataset_path, "projects", src)
     assert sha(tmp_dataset_path) == before
-    src = write_csv(frame.iloc[:1], tmp_path / "projects.csv", "gbk")
-    import_layer(tmp_dataset_path, "projects", src)
-    proj = load_dataset(tmp_dataset_path).projects
+    proj = validated(frame.iloc[:1], tmp_path, None, "projects", "gbk").frame
     assert proj[["funding", "start_year", "status", "investment"]].iloc[0].tolist() == [
         "national_debt", 2004, "in_progress", 5_000_000.0]
 
@@ -507,7 +508,7 @@ def test_shapefile_without_prj_refused(tmp_dataset_path, tmp_path):
     with pytest.raises(ImportValidationError, match="states no coordinate reference system"):
         import_layer(tmp_dataset_path, "enterprises", tmp_path / "ent.shp")
     assert sha(tmp_dataset_path) == before
-    assert import_layer(tmp_dataset_path, "enterprises", tmp_path / "ent.shp", crs="EPSG:4326").rows == 3
+    assert len(validate_file(tmp_path / "ent.shp", None, crs="EPSG:4326").frame) == 3
 
 
 def test_projected_coordinates_without_crs_get_a_hint(tmp_dataset_path, tmp_path):
@@ -515,8 +516,7 @@ def test_projected_coordinates_without_crs_get_a_hint(tmp_dataset_path, tmp_path
     frame = enterprises_frame().drop(columns=["lon", "lat"]).assign(x=xy.x.to_numpy(), y=xy.y.to_numpy())
     with pytest.raises(ImportValidationError, match=r"look projected \(metres\)"):
         import_layer(tmp_dataset_path, "enterprises", write_csv(frame, tmp_path / "xy.csv"))
-    report = import_layer(tmp_dataset_path, "enterprises", write_csv(frame, tmp_path / "xy.csv"), crs=4549)
-    assert report.crs == "EPSG:4549"
+    assert validated(frame, tmp_path, None, crs=4549).crs == "EPSG:4549"
 
 
 @pytest.mark.parametrize("name, content, pattern", [
