@@ -1,0 +1,24 @@
+"""The web workspace: server-rendered pages (Jinja2, autoescaped, Chinese by default, ``lang=en``) for
+planners, analysts and county offices, served by the API app itself.
+
+``router`` carries every page; :func:`install_web` includes it and sets the app's ``landing_html``
+hook so that ``/`` answers the HTML home page to browsers (and the OGC landing JSON to API clients).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import pages_home, pages_metrics, pages_parks, pages_review, pages_suitability, static
+
+__all__ = ["router", "install_web"]
+
+router = APIRouter(include_in_schema=False)
+for _module in (pages_home, pages_parks, pages_suitability, pages_review, pages_metrics, static):
+    router.include_router(_module.router)
+
+
+def install_web(app) -> None:
+    """Include the pages and answer HTML at ``/`` for browsers (the OGC route's ``landing_html`` hook)."""
+    app.include_router(router)
+    app.state.landing_html = pages_home.landing_html

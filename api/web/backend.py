@@ -1,0 +1,78 @@
+"""The web workspace's one door into the rest of the app: who is logged in, the dataset, the
+suitability context, and small per-app caches. Authentication is the API's (``api.auth`` sessions,
+``api.deps.start_browser_session``); nothing here is a second auth system.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..auth import SESSION_COOKIE, Principal, session_principal
+from .core import page_error, url_with
+
+__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached", "session_cookie_name"]
+
+_LOCK = threading.Lock()
+
+
+def session_cookie_name(request: Request | None = None) -> str:
+    return SESSION_COOKIE
+
+
+def principal(request: Request) -> Principal | None:
+    """The principal of the request's session cookie (valid, unexpired, token not revoked), else None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with request.app.state.sessions() as db:
+        return session_principal(db, cookie, key=request.app.state.session_key)
+
+
+def page_user(request: Request, minimum: str) -> Principal | Response:
+    """The logged-in principal with at least ``minimum`` role; else a redirect to the login page (not
+    logged in or session expired) or a plain 403 page (role too low)."""
+    user = principal(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(url_with(request, "/login", next=target), status_code=303)
+    request.state.principal = user
+    if not user.has_role(minimum):
+        return page_error(request, 403, "forbidden", user=user)
+    return user
+
+
+def dataset(request: Request):
+    """The prepared dataset the API serves (enterprises carry park_id, county_code, ...)."""
+    return request.app.state.dataset
+
+
+def cached(request: Request, key: str, compute: Callable[[], Any]) -> Any:
+    """A per-app cache for derived tables the pages reuse (the dataset does not change under a running app)."""
+    store = getattr(request.app.state, "web_cache", None)
+    if store is None:
+        with _LOCK:
+            store = getattr(request.app.state, "web_cache", None)
+            if store is None:
+                store = request.app.state.web_cache = {}
+    if key not in store:
+        value = compute()
+        store.setdefault(key, value)
+    return store[key]
+
+
+def suitability_context(request: Request):
+    """The API's suitability context (:func:`api.app.suitability_context`), so the page ranks what
+    ``POST /suitability`` ranks."""
+    from ..app import suitability_context as api_context
+
+    return api_context(request.app)
+
+
+def login_url(request: Request, next_path: str | None = None) -> str:
+    return url_with(request, "/login", next=quote(next_path) if next_path else None)

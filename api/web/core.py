@@ -1,0 +1,161 @@
+"""What every page shares: the Jinja2 environment (autoescape on), the language, CSRF tokens, the
+security headers and the plain error pages.
+
+CSRF: every form carries ``csrf_token``, an HMAC of the session cookie (or, before login, of a random
+pre-login cookie) under a per-app secret; :func:`check_csrf` compares it in constant time. The
+cookies themselves are HttpOnly and SameSite=Strict, so a cross-site form would not carry them anyway:
+the token is the second lock.
+
+Pages run no inline script: the Content-Security-Policy allows scripts from this origin only, so a
+name from a hostile data file that slipped through escaping still could not run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from . import i18n
+
+__all__ = ["TEMPLATES", "PRELOGIN_COOKIE", "render", "lang_of", "csrf_token", "check_csrf", "page_error",
+           "set_cookie", "CSP"]
+
+HERE = Path(__file__).parent
+TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"),
+                        autoescape=select_autoescape(enabled_extensions=("html", "svg"), default=True),
+                        trim_blocks=True, lstrip_blocks=True)
+PRELOGIN_COOKIE = "parkplan_prelogin"
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+
+
+def _fmt(value, digits: int = 1) -> str:
+    """Numbers for tables: thousands separators, ``digits`` decimals, '–' for missing."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "–" if value is None else str(value)
+    if x != x:  # NaN
+        return "–"
+    if digits == 0 or (x.is_integer() and abs(x) >= 1000):
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def _pct(value) -> str:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
+TEMPLATES.filters["num"] = _fmt
+TEMPLATES.filters["pct"] = _pct
+
+
+def lang_of(request: Request) -> str:
+    return i18n.pick_lang(request.query_params.get("lang"))
+
+
+def _prelogin_key(request: Request) -> bytes:
+    key = getattr(request.app.state, "session_key", None)
+    if key is None:
+        key = getattr(request.app.state, "web_secret", None)
+        if key is None:
+            key = request.app.state.web_secret = secrets.token_bytes(32)
+    return key
+
+
+def _prelogin_value(request: Request) -> str:
+    return request.cookies.get(PRELOGIN_COOKIE) or getattr(request.state, "prelogin", "") or ""
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF secret when logged in; before login, an HMAC of the pre-login cookie."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None and principal.csrf:
+        return principal.csrf
+    return hmac.new(_prelogin_key(request), b"login-form:" + _prelogin_value(request).encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, token: str | None) -> bool:
+    """The form's token matches (constant time): the session's secret, or the pre-login HMAC."""
+    if not token:
+        return False
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        from ..auth import verify_csrf
+
+        return verify_csrf(principal, str(token))
+    if not _prelogin_value(request):
+        return False
+    return hmac.compare_digest(csrf_token(request), str(token))
+
+
+def is_tls(request: Request) -> bool:
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+def set_cookie(response, request: Request, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=is_tls(request),
+                        path="/")
+
+
+def url_with(request: Request, path: str, **params) -> str:
+    """``path`` with the current language kept (``lang=en`` only when not Chinese) and ``params``."""
+    from urllib.parse import urlencode
+
+    q = {k: v for k, v in params.items() if v is not None and v != ""}
+    if lang_of(request) != i18n.DEFAULT_LANG:
+        q["lang"] = lang_of(request)
+    return path + ("?" + urlencode(q, doseq=True) if q else "")
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           user=None) -> HTMLResponse:
+    lang = lang_of(request)
+    t = i18n.translator(lang)
+    ctx = {
+        "request": request,
+        "lang": lang,
+        "t": t,
+        "label": lambda family, key: i18n.label(lang, family, key),
+        "url": lambda path, **kw: url_with(request, path, **kw),
+        "csrf_token": csrf_token(request),
+        "user": user,
+        "other_lang": "en" if lang == "zh" else "zh",
+    }
+    ctx.update(context or {})
+    html = TEMPLATES.get_template(template).render(ctx)
+    resp = HTMLResponse(html, status_code=status_code)
+    secure_headers(resp)
+    if getattr(request.state, "prelogin", None) and not request.cookies.get(PRELOGIN_COOKIE):
+        set_cookie(resp, request, PRELOGIN_COOKIE, request.state.prelogin, None)
+    return resp
+
+
+def secure_headers(resp) -> None:
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Cache-Control"] = "no-store"
+
+
+def page_error(request: Request, status_code: int, message_key: str, user=None, detail: str | None = None) -> HTMLResponse:
+    """A plain page with one message (403 role, 404 not found or another office's, 400 CSRF...)."""
+    return render(request, "error.html", {"status": status_code, "message_key": message_key, "detail": detail},
+                  status_code=status_code, user=user)
+
+
+def ensure_prelogin(request: Request) -> None:
+    """Give a not-logged-in browser a random pre-login cookie, so the login form's CSRF token binds to it."""
+    if not request.cookies.get(PRELOGIN_COOKIE):
+        request.state.prelogin = secrets.token_urlsafe(24)

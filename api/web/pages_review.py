@@ -1,0 +1,172 @@
+"""``/ui/review``: an office's transfer candidates (its own only, pending first, filters, counts by
+status) and one candidate's page (enterprise, proposed park on a map, the frozen score breakdown, the
+second-best alternative, the history) with approve / reject / ask-for-information.
+
+Reads and writes go through :mod:`api.reviews`, the same functions as the API: the office scope
+(another office's candidate is 404), and the optimistic version check. The decision form carries the
+version the reviewer saw; if someone decided first, :func:`api.reviews.decide` refuses with 412 and
+the page says so and shows the decision that stands, instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+
+from .. import reviews
+from ..db import DECISIONS, STATUSES, TransferCandidate
+from ..deps import scope_filter
+from ..problems import NotFound, PreconditionFailed, ProblemError
+from . import backend
+from .core import check_csrf, page_error, render, url_with
+
+router = APIRouter()
+
+PAGE_SIZE = 200
+EXPORT_XLSX = "/transfer-candidates/decisions.xlsx"
+REVIEW_SHEET = "/transfer-candidates/{id}/sheet.pdf"
+
+
+def status_counts(db, user) -> dict[str, int]:
+    q = (select(TransferCandidate.status, func.count()).where(
+        scope_filter(user, TransferCandidate.origin_county_code, TransferCandidate.destination_county_code))
+        .group_by(TransferCandidate.status))
+    got = {s: int(n) for s, n in db.execute(q).all()}
+    return {s: got.get(s, 0) for s in STATUSES}
+
+
+def _county_names(request: Request) -> dict[str, str]:
+    ds = backend.dataset(request)
+    return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+
+
+def _park_names(request: Request) -> dict[str, str]:
+    ds = backend.dataset(request)
+    return dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+
+
+def _enterprise_names(request: Request) -> dict[str, str]:
+    def compute():
+        ent = backend.dataset(request).enterprises
+        return dict(zip(ent["enterprise_id"].astype(str), ent["name"].astype(str)))
+
+    return backend.cached(request, "enterprise_names", compute)
+
+
+@router.get("/ui/review", include_in_schema=False)
+def review_list(request: Request, status: str | None = None, county: str | None = None, park_id: str | None = None):
+    user = backend.page_user(request, "reviewer")
+    if isinstance(user, Response):
+        return user
+    status = status if status in STATUSES else None
+    county = county if county and county.isdigit() and len(county) == 6 else None
+    filters = {"status": status, "park_id": park_id or None}
+    with request.app.state.sessions() as db:
+        rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=0, county=county)
+        items = [reviews.candidate_public(c, snapshot=True) for c in rows]
+        counts = status_counts(db, user)
+    cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
+    for it in items:
+        snap = it.pop("snapshot") or {}
+        it["enterprise_name"] = (snap.get("enterprise") or {}).get("name") or en.get(it["enterprise_id"], "")
+        it["park_name"] = (snap.get("park") or {}).get("name") or pn.get(it["park_id"], "")
+        it["origin_name"] = cn.get(it["origin_county_code"], it["origin_county_code"])
+        it["destination_name"] = cn.get(it["destination_county_code"], it["destination_county_code"])
+    offices = sorted(user.offices) if not user.is_admin else []
+    return render(request, "review_list.html", {
+        "items": items, "total": total, "counts": counts, "statuses": STATUSES,
+        "f": {"status": status or "", "county": county or "", "park_id": park_id or ""},
+        "offices": [{"code": o, "name": cn.get(o, o)} for o in offices],
+        "export_url": url_with(request, EXPORT_XLSX),
+    }, user=user)
+
+
+def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
+    with request.app.state.sessions() as db:
+        try:
+            c = reviews.get_candidate(db, user, candidate_id)
+        except NotFound:
+            return None
+        cand = reviews.candidate_public(c, snapshot=True)
+        history = [reviews.review_public(r) for r in reviews.candidate_reviews(db, candidate_id)]
+    snap = cand.pop("snapshot") or {}
+    cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
+    ent = dict(snap.get("enterprise") or {})
+    ent.setdefault("enterprise_id", cand["enterprise_id"])
+    ent.setdefault("name", en.get(cand["enterprise_id"], ""))
+    park = dict(snap.get("park") or {})
+    park.setdefault("park_id", cand["park_id"])
+    park.setdefault("name", pn.get(cand["park_id"], ""))
+    criteria = _breakdown(snap)
+    alternatives = [a for a in (snap.get("alternatives") or snap.get("ranked") or []) if isinstance(a, dict)]
+    second = snap.get("second_best") or next((a for a in alternatives if str(a.get("park_id")) != cand["park_id"]), None)
+    if isinstance(second, dict):
+        second = dict(second)
+        second.setdefault("name", pn.get(str(second.get("park_id")), ""))
+    return {
+        "cand": cand, "enterprise": ent, "park": park, "criteria": criteria, "second": second,
+        "excluded": snap.get("excluded") or [], "history": history, "snapshot_score": snap.get("score", cand.get("score")),
+        "origin_name": cn.get(cand["origin_county_code"], cand["origin_county_code"]),
+        "destination_name": cn.get(cand["destination_county_code"], cand["destination_county_code"]),
+        "decisions": DECISIONS,
+        "sheet_url": url_with(request, REVIEW_SHEET.format(id=candidate_id)),
+        "map_url": url_with(request, "/maps/transfers", county=cand["destination_county_code"]),
+    }
+
+
+def _breakdown(snap: dict) -> list[dict]:
+    """The frozen per-criterion rows, whichever of the usual shapes the snapshot keeps them in."""
+    crit = snap.get("criteria") or snap.get("breakdown") or (snap.get("best") or {}).get("criteria") or {}
+    if isinstance(crit, dict):
+        return [dict(v, criterion=k) if isinstance(v, dict) else {"criterion": k, "contribution": v} for k, v in crit.items()]
+    if isinstance(crit, list):
+        return [dict(r) for r in crit if isinstance(r, dict)]
+    return []
+
+
+def _show(request: Request, user, candidate_id: str, *, conflict: dict | None = None, saved: bool = False,
+          status_code: int = 200, error: str | None = None):
+    view = _candidate_view(request, user, candidate_id)
+    if view is None:
+        return page_error(request, 404, "not_found", user=user)
+    return render(request, "review_candidate.html", {**view, "conflict": conflict, "saved": saved, "error": error},
+                  status_code=status_code, user=user)
+
+
+@router.get("/ui/review/{candidate_id}", include_in_schema=False)
+def review_candidate(request: Request, candidate_id: str, saved: int = 0):
+    user = backend.page_user(request, "reviewer")
+    if isinstance(user, Response):
+        return user
+    return _show(request, user, candidate_id, saved=bool(saved))
+
+
+@router.post("/ui/review/{candidate_id}", include_in_schema=False)
+async def review_decide(request: Request, candidate_id: str):
+    user = backend.page_user(request, "reviewer")
+    if isinstance(user, Response):
+        return user
+    form = await request.form()
+    if not check_csrf(request, form.get("csrf_token")):
+        return page_error(request, 400, "csrf_failed", user=user)
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        return _show(request, user, candidate_id, status_code=400, error="bad_request")
+    decision = str(form.get("decision") or "")
+    comment = str(form.get("comment") or "")[:4000]
+    try:
+        reviews.decide(request.app.state.engine, user, candidate_id, decision=decision, comment=comment,
+                       if_match=None, version=version)
+    except NotFound:
+        return page_error(request, 404, "not_found", user=user)
+    except PreconditionFailed as exc:
+        current = dict(exc.extra.get("current") or {})
+        with request.app.state.sessions() as db:
+            last = reviews.candidate_reviews(db, candidate_id)
+        current["last_review"] = reviews.review_public(last[-1]) if last else None
+        return _show(request, user, candidate_id, conflict=current, status_code=409)
+    except ProblemError as exc:
+        return _show(request, user, candidate_id, status_code=400, error=exc.detail)
+    return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)

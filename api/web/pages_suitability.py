@@ -1,0 +1,208 @@
+"""``/ui/suitability``: pick an enterprise (search by name or id) or enter a profile, set the weights
+(sliders, or AHP pairwise judgements whose consistency ratio must be < 0.1), and see the ranked parks
+with each criterion's contribution, the excluded parks with their reasons, the sensitivity of the
+ranking and the map.
+
+The page calls the same functions as ``POST /suitability`` on the app's own suitability context, so
+what the page ranks is what the API returns for the same weights.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
+
+from . import backend
+from .core import check_csrf, page_error, render
+
+router = APIRouter()
+
+TOP = 20
+SEARCH_LIMIT = 20
+SENSITIVITY_DRAWS = 300
+AHP_SCALE = ("1/9", "1/7", "1/5", "1/3", "1", "3", "5", "7", "9")
+CRITERION_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
+
+
+def _criteria() -> tuple[str, ...]:
+    from parks.suitability import CRITERIA
+
+    return CRITERIA
+
+
+def _default_weights() -> dict[str, float]:
+    from parks.suitability import DEFAULT_WEIGHTS
+
+    return dict(DEFAULT_WEIGHTS)
+
+
+def _float(value, default=None):
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return default
+    return x if np.isfinite(x) else default
+
+
+def _ratio(text: str) -> float | None:
+    """'3' -> 3.0, '1/5' -> 0.2; only Saaty's scale values are accepted."""
+    if text not in AHP_SCALE:
+        return None
+    if "/" in text:
+        a, b = text.split("/")
+        return float(a) / float(b)
+    return float(text)
+
+
+def search_enterprises(ds, q: str, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive)."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    ent = ds.enterprises
+    ids = ent["enterprise_id"].astype(str)
+    names = ent["name"].astype(str)
+    exact = ids.str.lower() == q.lower()
+    contains = ids.str.contains(q, case=False, regex=False) | names.str.contains(q, case=False, regex=False)
+    hits = ent[exact | contains]
+    hits = hits.assign(_exact=exact[hits.index]).sort_values(["_exact", "enterprise_id"], ascending=[False, True])
+    cols = [c for c in ("enterprise_id", "name", "sector", "county_name", "employees", "land_ha") if c in hits.columns]
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+            for r in hits[cols].head(limit).to_dict("records")]
+
+
+def weights_from_form(form: Mapping[str, str]) -> dict[str, float]:
+    """Slider values ``w_<criterion>`` (0-100); criteria without a value take the default."""
+    defaults = _default_weights()
+    out = {}
+    for c in _criteria():
+        x = _float(form.get(f"w_{c}"))
+        out[c] = max(x, 0.0) if x is not None else round(100 * defaults[c])
+    return out
+
+
+def ahp_from_form(form: Mapping[str, str]):
+    """The pairwise matrix from ``ahp_<i>_<j>`` (i < j, Saaty scale) and its :func:`parks.suitability.ahp` result."""
+    from parks.suitability import ahp
+
+    crit = _criteria()
+    n = len(crit)
+    a = np.ones((n, n))
+    for i, j in itertools.combinations(range(n), 2):
+        r = _ratio(form.get(f"ahp_{i}_{j}", "1")) or 1.0
+        a[i, j], a[j, i] = r, 1.0 / r
+    return ahp(a, crit)
+
+
+def constraints_from_form(form: Mapping[str, str]) -> dict:
+    out = {}
+    if form.get("less_developed_only"):
+        out["less_developed_only"] = True
+    d = _float(form.get("max_distance_km"))
+    if d is not None and d > 0:
+        out["max_distance_km"] = d
+    return out
+
+
+def profile_from_form(form: Mapping[str, str]) -> dict | None:
+    if form.get("p_sector") not in SECTOR_IDS:
+        return None
+    return {"sector": form.get("p_sector"), "land_ha": _float(form.get("p_land_ha"), 0.0),
+            "employees": int(_float(form.get("p_employees"), 0.0)), "pollution_class": form.get("p_pollution_class", "light"),
+            "lon": _float(form.get("p_lon"), 0.0), "lat": _float(form.get("p_lat"), 0.0),
+            "name": (form.get("p_name") or None)}
+
+
+def contribution_bars(ranked: list[dict]) -> list[dict]:
+    """Per ranked park the stacked segments (x, width in a 0-300 px bar) of each criterion's contribution."""
+    crit = _criteria()
+    scale = 300.0
+    out = []
+    for r in ranked:
+        x = 0.0
+        segs = []
+        for c, color in zip(crit, CRITERION_COLORS, strict=True):
+            v = r["criteria"][c]["contribution"] or 0.0
+            w = v * scale
+            segs.append({"criterion": c, "x": round(x, 2), "w": round(w, 2), "color": color, "value": v,
+                         "score": r["criteria"][c]["score"], "raw": r["criteria"][c]["value"]})
+            x += w
+        out.append(segs)
+    return out
+
+
+def _run(request: Request, form: Mapping[str, str]) -> dict:
+    """Everything the page shows for one submitted form (or query string)."""
+    from parks.suitability import SuitabilityError, score_enterprise
+    from parks.suitability.sensitivity import weight_sensitivity
+
+    ds = backend.dataset(request)
+    mode = form.get("mode") if form.get("mode") in ("sliders", "ahp") else "sliders"
+    view: dict = {"form": dict(form), "mode": mode, "matches": search_enterprises(ds, form.get("q", "")),
+                  "slider_weights": weights_from_form(form), "error": None, "result": None, "ahp": None}
+    enterprise = (form.get("enterprise_id") or "").strip() or None
+    profile = profile_from_form(form) if not enterprise else None
+    weights = view["slider_weights"]
+    if mode == "ahp":
+        res = ahp_from_form(form)
+        view["ahp"] = {"cr": res.cr, "consistent": res.consistent, "weights": res.weights, "worst_pair": res.worst_pair}
+        if not res.consistent:
+            return view  # refused: no ranking with inconsistent judgements
+        weights = dict(res.weights)
+    target = enterprise or profile
+    if target is None:
+        return view
+    ctx = backend.suitability_context(request)
+    constraints = constraints_from_form(form)
+    try:
+        result = score_enterprise(ctx, target, weights, constraints, top=TOP).to_dict()
+        sens = weight_sensitivity(ctx, target, weights, constraints, n=SENSITIVITY_DRAWS, seed=0).head(10)
+    except LookupError:
+        view["error"] = "not_found"
+        return view
+    except SuitabilityError as exc:
+        view["error"] = str(exc)
+        return view
+    names = {r["park_id"]: r["name"] for r in result["ranked"]}
+    view["result"] = result
+    view["bars"] = contribution_bars(result["ranked"])
+    view["sensitivity"] = [{"park_id": r.park_id, "name": names.get(r.park_id, ""), "p_rank1": r.p_rank1,
+                            "p_top3": r.p_top3, "mean_rank": r.mean_rank} for r in sens.itertuples()]
+    view["weights_used"] = result["weights"]
+    view["enterprise_id"] = enterprise
+    return view
+
+
+def _page(request: Request, form: Mapping[str, str], user):
+    view = _run(request, form)
+    crit = _criteria()
+    pairs = [{"i": i, "j": j, "a": crit[i], "b": crit[j], "value": form.get(f"ahp_{i}_{j}", "1")}
+             for i, j in itertools.combinations(range(len(crit)), 2)]
+    return render(request, "suitability.html", {**view, "criteria": crit, "colors": dict(zip(crit, CRITERION_COLORS)),
+                                                "pairs": pairs, "scale": AHP_SCALE, "sectors": SECTOR_IDS,
+                                                "pollution_classes": POLLUTION_CLASSES}, user=user)
+
+
+@router.get("/ui/suitability", include_in_schema=False)
+def suitability_page(request: Request):
+    user = backend.page_user(request, "analyst")
+    if isinstance(user, Response):
+        return user
+    return _page(request, request.query_params, user)
+
+
+@router.post("/ui/suitability", include_in_schema=False)
+async def suitability_submit(request: Request):
+    user = backend.page_user(request, "analyst")
+    if isinstance(user, Response):
+        return user
+    form = await request.form()
+    if not check_csrf(request, form.get("csrf_token")):
+        return page_error(request, 400, "csrf_failed", user=user)
+    return _page(request, {k: str(v) for k, v in form.items()}, user)
