@@ -1,0 +1,213 @@
+"""The review database: tokens, browser sessions, transfer candidates, reviews and the audit log.
+
+SQLAlchemy 2 over SQLite by default (one file next to the dataset, WAL journal, a busy timeout,
+``synchronous=FULL``, write transactions started with ``BEGIN IMMEDIATE`` so that two writers queue
+instead of failing on a stale snapshot) or PostgreSQL when the URL says so
+(``postgresql+psycopg://...``). The same models and queries run on both.
+
+Optimistic concurrency: a candidate carries ``version``; a review is one conditional
+``UPDATE ... WHERE version = :expected`` in the same transaction as its review row and audit row, so
+an accepted decision and its audit entry are committed together or not at all, and a stale version
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event,
+                        text)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+__all__ = [
+    "Base",
+    "Token",
+    "BrowserSession",
+    "Secret",
+    "TransferCandidate",
+    "Review",
+    "AuditEntry",
+    "STATUSES",
+    "DECISIONS",
+    "default_db_url",
+    "make_engine",
+    "init_db",
+    "session_factory",
+    "write_session",
+    "integrity_check",
+    "utcnow",
+    "as_utc",
+]
+
+STATUSES = ("pending", "approved", "rejected", "needs_info")
+DECISIONS = ("approved", "rejected", "needs_info")
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Token(Base):
+    """An API token. Only ``prefix`` (public, for lookup) and the SHA-256 of the secret part are stored."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    offices: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class BrowserSession(Base):
+    """A browser login: the cookie carries a random id (signed); the table keeps its SHA-256 and expiry."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+
+
+class Secret(Base):
+    """Server-side secrets generated on first start (the session-cookie signing key)."""
+
+    __tablename__ = "secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class TransferCandidate(Base):
+    __tablename__ = "transfer_candidates"
+    candidate_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
+    origin_county_code: Mapped[str] = mapped_column(String(12), index=True)
+    destination_county_code: Mapped[str] = mapped_column(String(12), index=True)
+    park_id: Mapped[str] = mapped_column(String(64), index=True)
+    scenario: Mapped[str] = mapped_column(String(32), default="")
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    last_comment: Mapped[str] = mapped_column(Text, default="")
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("transfer_candidates.candidate_id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    reviewer: Mapped[str] = mapped_column(String(200))
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version_before: Mapped[int] = mapped_column(Integer)
+    version_after: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only: who did what to which object, when, and the object before and after."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    token_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64), index=True)
+    origin_county_code: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    destination_county_code: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+def default_db_url(data_path: Path) -> str:
+    """The SQLite file next to a dataset: ``zj.gpkg`` -> ``zj.reviews.sqlite``."""
+    p = Path(data_path).resolve()
+    return f"sqlite:///{p.with_name(p.stem + '.reviews.sqlite')}"
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout, FULL sync and explicit BEGIN handling."""
+    if not _is_sqlite(url):
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    db = make_url(url).database
+    if db and db != ":memory:":
+        Path(db).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - exercised by every SQLite test
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables that do not exist yet (idempotent)."""
+    Base.metadata.create_all(engine)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def write_session(engine: Engine) -> Session:
+    """A session whose transaction takes the write lock at BEGIN on SQLite (no upgrade deadlocks)."""
+    return Session(bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+
+
+def integrity_check(engine: Engine) -> dict[str, Any]:
+    """``{"ok": bool, "backend": ..., "detail": [...]}``: SQLite ``PRAGMA integrity_check`` and foreign keys;
+    on PostgreSQL, that every review and audit row refers to an existing candidate."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
+            fk = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            detail = [] if rows == ["ok"] else rows
+            detail += [f"foreign key violation in {r[0]} row {r[1]}" for r in fk]
+        else:
+            orphans = conn.execute(text(
+                "select count(*) from reviews r left join transfer_candidates c on c.candidate_id = r.candidate_id "
+                "where c.candidate_id is null")).scalar_one()
+            detail = [f"{orphans} reviews without a candidate"] if orphans else []
+        conn.rollback()
+    return {"ok": not detail, "backend": engine.dialect.name, "detail": detail}

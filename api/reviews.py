@@ -1,0 +1,254 @@
+"""Transfer candidates and their reviews in the review database: store, list, decide, audit.
+
+Used by the HTTP routes (:mod:`api.routes.transfers`) and the command line (``parkplan transfers``).
+Every change writes an :class:`~api.db.AuditEntry` (who, when, before, after) in the same
+transaction. A review is accepted only if the caller's expected version is the current one; the
+update itself is conditional (``WHERE version = :expected``), so two reviewers racing on the same
+version cannot both win, on SQLite or PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from .auth import Principal
+from .db import DECISIONS, STATUSES, AuditEntry, Review, TransferCandidate, as_utc, utcnow, write_session
+from .deps import scope_filter
+from .problems import BadRequest, NotFound, PreconditionFailed, PreconditionRequired
+
+__all__ = [
+    "CANDIDATE_FIELDS",
+    "candidate_public",
+    "review_public",
+    "audit_public",
+    "etag",
+    "versions_from_if_match",
+    "count_candidates",
+    "add_candidates",
+    "list_candidates",
+    "get_candidate",
+    "candidate_reviews",
+    "decide",
+    "list_audit",
+    "office_decisions",
+    "ReviewOutcome",
+]
+
+CANDIDATE_FIELDS = ("candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id",
+                    "scenario", "score", "status", "version", "last_comment", "created_at", "updated_at")
+_ETAG_RE = re.compile(r'(?:W/)?"([^"]*)"')
+
+
+def _iso(value) -> str | None:
+    value = as_utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def candidate_public(c: TransferCandidate, *, snapshot: bool = False) -> dict[str, Any]:
+    out = {k: getattr(c, k) for k in CANDIDATE_FIELDS}
+    out["created_at"], out["updated_at"] = _iso(c.created_at), _iso(c.updated_at)
+    if snapshot:
+        out["snapshot"] = c.snapshot or {}
+    return out
+
+
+def review_public(r: Review) -> dict[str, Any]:
+    return {"id": r.id, "candidate_id": r.candidate_id, "decision": r.decision, "comment": r.comment,
+            "reviewer": r.reviewer, "version_before": r.version_before, "version_after": r.version_after,
+            "created_at": _iso(r.created_at)}
+
+
+def audit_public(a: AuditEntry) -> dict[str, Any]:
+    return {"id": a.id, "at": _iso(a.at), "actor": a.actor, "role": a.role, "action": a.action,
+            "object_type": a.object_type, "object_id": a.object_id, "origin_county_code": a.origin_county_code,
+            "destination_county_code": a.destination_county_code, "before": a.before, "after": a.after}
+
+
+def etag(c: TransferCandidate) -> str:
+    return f'"{c.candidate_id}.v{c.version}"'
+
+
+def versions_from_if_match(header: str, candidate_id: str) -> set[int] | None:
+    """Versions named by an ``If-Match`` header for this candidate (``*`` -> ``None``: any version)."""
+    if header.strip() == "*":
+        return None
+    out: set[int] = set()
+    for tag in _ETAG_RE.findall(header):
+        cid, dot, v = tag.rpartition(".v")
+        if dot and cid == candidate_id and v.isdigit():
+            out.add(int(v))
+    return out
+
+
+def _snapshot_without_candidate(c: TransferCandidate) -> dict[str, Any]:
+    return {k: v for k, v in candidate_public(c).items() if k not in ("created_at", "updated_at")}
+
+
+def count_candidates(db: Session) -> int:
+    return int(db.execute(select(func.count()).select_from(TransferCandidate)).scalar_one())
+
+
+def add_candidates(engine: Engine, rows: Iterable[dict[str, Any]], *, actor: str = "parkplan transfers propose",
+                   role: str = "system") -> int:
+    """Insert candidates whose ``candidate_id`` is new (existing ones, and their reviews, are kept). Returns
+    how many were added."""
+    rows = list(rows)
+    added = 0
+    with write_session(engine) as db, db.begin():
+        existing = set(db.execute(select(TransferCandidate.candidate_id)).scalars())
+        for r in rows:
+            cid = str(r["candidate_id"])
+            if cid in existing:
+                continue
+            existing.add(cid)
+            c = TransferCandidate(
+                candidate_id=cid, enterprise_id=str(r["enterprise_id"]),
+                origin_county_code=str(r["origin_county_code"]),
+                destination_county_code=str(r["destination_county_code"]), park_id=str(r["park_id"]),
+                scenario=str(r.get("scenario") or ""), score=None if r.get("score") is None else float(r["score"]),
+                status="pending", version=1, last_comment="", snapshot=r.get("snapshot") or {})
+            db.add(c)
+            db.add(AuditEntry(actor=actor, role=role, action="propose", object_type="transfer_candidate",
+                              object_id=cid, origin_county_code=c.origin_county_code,
+                              destination_county_code=c.destination_county_code, before=None,
+                              after=_snapshot_without_candidate(c)))
+            added += 1
+    return added
+
+
+_FILTERS = ("status", "origin_county_code", "destination_county_code", "park_id", "enterprise_id", "scenario")
+
+
+def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | None], limit: int, offset: int,
+                    county: str | None = None) -> tuple[list[TransferCandidate], int]:
+    """Candidates the user may see, filtered; ``county`` matches origin or destination. Pending first."""
+    q = select(TransferCandidate).where(scope_filter(user, TransferCandidate.origin_county_code,
+                                                     TransferCandidate.destination_county_code))
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name not in _FILTERS:
+            raise BadRequest(f"unknown filter {name!r}; accepted: {', '.join(_FILTERS)}")
+        if name == "status" and value not in STATUSES:
+            raise BadRequest(f"status {value!r} is unknown; accepted: {', '.join(STATUSES)}")
+        q = q.where(getattr(TransferCandidate, name) == value)
+    if county is not None:
+        q = q.where((TransferCandidate.origin_county_code == county) |
+                    (TransferCandidate.destination_county_code == county))
+    total = int(db.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    pending_first = (TransferCandidate.status != "pending")
+    rows = db.execute(q.order_by(pending_first, TransferCandidate.candidate_id).limit(limit).offset(offset)).scalars()
+    return list(rows), total
+
+
+def get_candidate(db: Session, user: Principal, candidate_id: str) -> TransferCandidate:
+    """The candidate, if it exists and is in the user's scope; 404 otherwise (the same answer for both)."""
+    c = db.get(TransferCandidate, candidate_id)
+    if c is None or not user.in_scope(c.origin_county_code, c.destination_county_code):
+        raise NotFound(f"transfer candidate {candidate_id!r} not found")
+    return c
+
+
+def candidate_reviews(db: Session, candidate_id: str) -> list[Review]:
+    return list(db.execute(select(Review).where(Review.candidate_id == candidate_id).order_by(Review.id)).scalars())
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    candidate: dict[str, Any]
+    review: dict[str, Any]
+    etag: str
+
+
+def decide(engine: Engine, user: Principal, candidate_id: str, *, decision: str, comment: str,
+           if_match: str | None, version: int | None) -> ReviewOutcome:
+    """Record a decision if the expected version (``If-Match`` or ``version``) is current.
+
+    412 (nothing changed) when it is stale; 428 when neither is given; 404 outside the user's scope.
+    """
+    if decision not in DECISIONS:
+        raise BadRequest(f"decision {decision!r} is unknown; accepted: {', '.join(DECISIONS)}")
+    if if_match is None and version is None:
+        raise PreconditionRequired("a review must say which version it decides on: send the candidate's ETag in "
+                                   "If-Match, or a 'version' field")
+    with write_session(engine) as db, db.begin():
+        c = get_candidate(db, user, candidate_id)
+        if if_match is not None:
+            accepted = versions_from_if_match(if_match, candidate_id)
+            if accepted is None:
+                raise PreconditionRequired("If-Match: * would overwrite any decision; send the candidate's ETag")
+            if c.version not in accepted:
+                raise _stale(c)
+        if version is not None and version != c.version:
+            raise _stale(c)
+        expected = c.version
+        before = _snapshot_without_candidate(c)
+        now = utcnow()
+        res = db.execute(
+            update(TransferCandidate)
+            .where(TransferCandidate.candidate_id == candidate_id, TransferCandidate.version == expected)
+            .values(status=decision, version=expected + 1, last_comment=comment, updated_at=now)
+            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            db.rollback()
+            db.refresh(c)
+            raise _stale(c)
+        review = Review(candidate_id=candidate_id, decision=decision, comment=comment, reviewer=user.actor,
+                        token_id=user.token_id, version_before=expected, version_after=expected + 1, created_at=now)
+        db.add(review)
+        db.flush()
+        db.refresh(c)
+        after = _snapshot_without_candidate(c)
+        db.add(AuditEntry(at=now, actor=user.actor, token_id=user.token_id, role=user.role, action="review",
+                          object_type="transfer_candidate", object_id=candidate_id,
+                          origin_county_code=c.origin_county_code, destination_county_code=c.destination_county_code,
+                          before=before, after=after))
+        out = ReviewOutcome(candidate_public(c), review_public(review), etag(c))
+    return out
+
+
+def _stale(c: TransferCandidate) -> PreconditionFailed:
+    return PreconditionFailed(
+        f"transfer candidate {c.candidate_id!r} changed since you read it: it is now version {c.version} "
+        f"({c.status}); nothing was changed. Read it again and decide on the current version.",
+        headers={"ETag": etag(c)}, current=candidate_public(c))
+
+
+def list_audit(db: Session, user: Principal, *, candidate_id: str | None, limit: int, offset: int
+               ) -> tuple[list[AuditEntry], int]:
+    q = select(AuditEntry).where(scope_filter(user, AuditEntry.origin_county_code, AuditEntry.destination_county_code))
+    if candidate_id is not None:
+        q = q.where(AuditEntry.object_id == candidate_id)
+    total = int(db.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+    rows = db.execute(q.order_by(AuditEntry.id).limit(limit).offset(offset)).scalars()
+    return list(rows), total
+
+
+def office_decisions(db: Session, user: Principal, office: str | None) -> list[dict[str, Any]]:
+    """One row per review of the office's candidates (all the user's offices when ``office`` is None)."""
+    if office is not None and not user.in_scope(office):
+        raise NotFound(f"office {office!r} not found among your offices")
+    q = (select(Review, TransferCandidate).join(TransferCandidate, Review.candidate_id == TransferCandidate.candidate_id)
+         .where(scope_filter(user, TransferCandidate.origin_county_code, TransferCandidate.destination_county_code)))
+    if office is not None:
+        q = q.where((TransferCandidate.origin_county_code == office) |
+                    (TransferCandidate.destination_county_code == office))
+    rows = []
+    for r, c in db.execute(q.order_by(Review.id)).all():
+        snap = c.snapshot or {}
+        ent = snap.get("enterprise") or {}
+        park = snap.get("park") or {}
+        rows.append({
+            "candidate_id": c.candidate_id, "enterprise_id": c.enterprise_id, "enterprise_name": ent.get("name"),
+            "origin_county_code": c.origin_county_code, "destination_county_code": c.destination_county_code,
+            "park_id": c.park_id, "park_name": park.get("name"), "score": c.score, "decision": r.decision,
+            "comment": r.comment, "reviewer": r.reviewer, "decided_at": _iso(r.created_at),
+            "version_after": r.version_after, "current_status": c.status,
+        })
+    return rows

@@ -1,0 +1,1 @@
+"""One router per resource; :func:`api.app.create_app` includes them."""

@@ -1,0 +1,341 @@
+"""OGC API - Features, Part 1 core, over the dataset's layers (GeoJSON, WGS 84 lon/lat).
+
+Collections: ``parks`` and ``counties`` (viewer and above), ``enterprises`` and ``projects``
+(analyst and above: enterprise figures are confidential; a project's geometry is its enterprise's
+site). Items take ``bbox`` (``minlon,minlat,maxlon,maxlat``, CRS84), ``limit`` (default
+``Settings.default_limit``; above ``Settings.max_limit`` it is clamped, as the standard requires),
+``offset`` and property filters (``?sector=textiles&size=above``: equality on any property;
+an unknown parameter is a 400 that lists the accepted ones). ``datetime`` is accepted and ignored
+(no collection has a temporal extent).
+
+The landing page ``/`` needs no login. It answers JSON, unless the app has a ``landing_html``
+hook (set by the web workspace) and the client prefers ``text/html``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from ..deps import CurrentUser, ViewerUser
+from ..problems import BadRequest, Forbidden, NotFound
+
+router = APIRouter(tags=["OGC API - Features"])
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_RESERVED = {"bbox", "limit", "offset", "f", "datetime", "bbox-crs"}
+
+
+@dataclass(frozen=True)
+class CollectionSpec:
+    id: str
+    title: str
+    title_zh: str
+    description: str
+    id_field: str
+    min_role: str
+
+
+COLLECTIONS: dict[str, CollectionSpec] = {c.id: c for c in (
+    CollectionSpec("parks", "Industrial parks", "工业园区",
+                   "Township industrial zones and specialty industrial parks (polygons).", "park_id", "viewer"),
+    CollectionSpec("counties", "Counties", "县（市、区）",
+                   "Counties with their less-developed and coastal flags (polygons).", "code", "viewer"),
+    CollectionSpec("enterprises", "Enterprises", "企业",
+                   "Enterprises (points) with their figures and derived county, park and urban-core fields. "
+                   "Analyst role or higher.", "enterprise_id", "analyst"),
+    CollectionSpec("projects", "Projects", "技改项目",
+                   "Technical-transformation projects, located at their enterprise's site. Analyst role or higher.",
+                   "project_id", "analyst"),
+)}
+
+
+# --- data preparation (once per app, cached) -------------------------------------------------------
+
+
+def _layer(ds, cid: str) -> gpd.GeoDataFrame:
+    if cid == "projects":
+        ent = ds.enterprises[["enterprise_id", "geometry"]]
+        frame = ds.projects.merge(ent, on="enterprise_id", how="left")
+        return gpd.GeoDataFrame(frame, geometry="geometry", crs=ds.enterprises.crs)
+    return getattr(ds, cid)
+
+
+@dataclass
+class _Collection:
+    spec: CollectionSpec
+    frame: gpd.GeoDataFrame  # WGS 84, reset index
+    ids: pd.Series  # str
+    properties: list[str]
+    bounds: tuple[float, float, float, float]
+
+
+def _collection(request: Request, cid: str) -> _Collection:
+    cache = request.app.state.cache
+    key = f"ogc:{cid}"
+    if key not in cache:
+        with request.app.state.cache_lock:
+            if key not in cache:
+                spec = COLLECTIONS[cid]
+                frame = _layer(request.app.state.dataset, cid)
+                if frame.crs is not None and frame.crs.to_epsg() != 4326:
+                    frame = frame.to_crs(4326)
+                frame = frame.reset_index(drop=True)
+                props = [c for c in frame.columns if c != frame.geometry.name]
+                valid = frame.geometry[frame.geometry.notna()]
+                b = tuple(float(x) for x in valid.total_bounds) if len(valid) else (-180.0, -90.0, 180.0, 90.0)
+                cache[key] = _Collection(spec, frame, frame[spec.id_field].astype(str), props, b)
+    return cache[key]
+
+
+def _spec_for(user, cid: str) -> CollectionSpec:
+    spec = COLLECTIONS.get(cid)
+    if spec is None:
+        raise NotFound(f"collection {cid!r} not found; accepted: {', '.join(COLLECTIONS)}")
+    if not user.has_role(spec.min_role):
+        raise Forbidden(f"collection {cid!r} needs the {spec.min_role} role or higher; your token has {user.role}")
+    return spec
+
+
+# --- JSON helpers ----------------------------------------------------------------------------------
+
+
+def _plain(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
+        return v.isoformat()
+    return v if isinstance(v, str) else str(v)
+
+
+def _feature(col: _Collection, i: int) -> dict:
+    row = col.frame.iloc[i]
+    geom = row[col.frame.geometry.name]
+    return {
+        "type": "Feature",
+        "id": col.ids.iat[i],
+        "geometry": None if geom is None or geom.is_empty else shapely.geometry.mapping(geom),
+        "properties": {p: _plain(row[p]) for p in col.properties},
+    }
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _link(href: str, rel: str, type_: str, title: str | None = None) -> dict:
+    link = {"href": href, "rel": rel, "type": type_}
+    if title:
+        link["title"] = title
+    return link
+
+
+def _collection_doc(request: Request, col: _Collection) -> dict:
+    base, s = _base(request), col.spec
+    return {
+        "id": s.id,
+        "title": s.title,
+        "description": f"{s.title_zh}. {s.description}",
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [list(col.bounds)], "crs": CRS84}},
+        "links": [
+            _link(f"{base}/collections/{s.id}", "self", "application/json", s.title),
+            _link(f"{base}/collections/{s.id}/items", "items", GEOJSON, f"{s.title} (GeoJSON)"),
+        ],
+    }
+
+
+def _geojson(body: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=GEOJSON)
+
+
+def _wants_html(request: Request) -> bool:
+    """``f=html``, or an Accept header that names text/html before application/json."""
+    f = request.query_params.get("f")
+    if f:
+        return f == "html"
+    accept = request.headers.get("accept", "").lower()
+    if "text/html" not in accept:
+        return False
+    j = accept.find("application/json")
+    return j < 0 or accept.find("text/html") < j
+
+
+# --- routes ----------------------------------------------------------------------------------------
+
+
+@router.get("/", summary="Landing page (no authentication)")
+def landing(request: Request):
+    hook = getattr(request.app.state, "landing_html", None)
+    if hook is not None and _wants_html(request):
+        return hook(request)
+    base = _base(request)
+    ds = request.app.state.dataset
+    province = str(ds.province["name"].iloc[0]) if len(ds.province) else ""
+    return {
+        "title": "parkplan",
+        "description": f"{province}工业园区规划: OGC API - Features for parks, enterprises, projects and counties; "
+                       "suitability, clustering metrics, maps and transfer review.",
+        "links": [
+            _link(f"{base}/", "self", "application/json", "this document"),
+            _link(f"{base}/openapi.json", "service-desc", "application/vnd.oai.openapi+json;version=3.0",
+                  "the API definition"),
+            _link(f"{base}/docs", "service-doc", "text/html", "the API documentation"),
+            _link(f"{base}/conformance", "conformance", "application/json", "conformance classes"),
+            _link(f"{base}/collections", "data", "application/json", "the collections"),
+        ],
+    }
+
+
+@router.get("/conformance", summary="OGC API conformance classes")
+def conformance(_user: ViewerUser):
+    return {"conformsTo": CONFORMANCE}
+
+
+@router.get("/collections", summary="The collections this token may read")
+def collections(request: Request, user: ViewerUser):
+    base = _base(request)
+    cols = [_collection_doc(request, _collection(request, cid)) for cid, s in COLLECTIONS.items()
+            if user.has_role(s.min_role)]
+    return {"links": [_link(f"{base}/collections", "self", "application/json")], "collections": cols}
+
+
+CollectionId = Annotated[str, Path(description="parks, counties, enterprises or projects")]
+
+
+@router.get("/collections/{collection_id}", summary="One collection's metadata")
+def collection(request: Request, collection_id: CollectionId, user: CurrentUser):
+    _spec_for(user, collection_id)
+    return _collection_doc(request, _collection(request, collection_id))
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    """``minx,miny,maxx,maxy`` (or 6 numbers with heights) in CRS84; 400 with the reason otherwise."""
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise BadRequest(f"bbox {value!r} must be 4 (or 6) comma-separated numbers: minlon,minlat,maxlon,maxlat") from None
+    if len(nums) == 6:
+        nums = [nums[0], nums[1], nums[3], nums[4]]
+    if len(nums) != 4 or not all(math.isfinite(n) for n in nums):
+        raise BadRequest(f"bbox {value!r} must be 4 (or 6) finite numbers: minlon,minlat,maxlon,maxlat")
+    minx, miny, maxx, maxy = nums
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise BadRequest(f"bbox {value!r} is outside lon -180..180, lat -90..90 or has minlat > maxlat")
+    if minx > maxx:
+        raise BadRequest(f"bbox {value!r} has minlon > maxlon (boxes across the antimeridian are not supported)")
+    return minx, miny, maxx, maxy
+
+
+def _filter_mask(col: _Collection, name: str, value: str) -> np.ndarray:
+    s = col.frame[name]
+    if pd.api.types.is_bool_dtype(s):
+        v = value.strip().lower()
+        if v not in ("true", "false", "1", "0"):
+            raise BadRequest(f"filter {name}={value!r}: {name} is true or false")
+        return (s == (v in ("true", "1"))).to_numpy()
+    if pd.api.types.is_numeric_dtype(s):
+        try:
+            x = float(value)
+        except ValueError:
+            raise BadRequest(f"filter {name}={value!r}: {name} is a number") from None
+        return np.isclose(s.to_numpy(dtype=float), x, rtol=0, atol=1e-9)
+    return (s.astype(str) == value).to_numpy()
+
+
+@router.get("/collections/{collection_id}/items", summary="Features of a collection (GeoJSON)",
+            response_class=JSONResponse)
+def items(
+    request: Request,
+    collection_id: CollectionId,
+    user: CurrentUser,
+    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="page size; values above the maximum are clamped")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    datetime: Annotated[str | None, Query(description="accepted and ignored (no temporal extent)")] = None,
+    f: Annotated[str | None, Query(description="json or geojson")] = None,
+):
+    _spec_for(user, collection_id)
+    col = _collection(request, collection_id)
+    settings = request.app.state.settings
+    if f is not None and f not in ("json", "geojson"):
+        raise BadRequest(f"f={f!r} is not supported; accepted: json, geojson")
+    crs = request.query_params.get("bbox-crs")
+    if crs is not None and crs != CRS84:
+        raise BadRequest(f"bbox-crs {crs!r} is not supported; accepted: {CRS84}")
+    unknown = [k for k in request.query_params if k not in _RESERVED and k not in col.properties]
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s) {', '.join(map(repr, sorted(unknown)))}; accepted: "
+                         f"{', '.join(sorted(_RESERVED))} and the properties {', '.join(col.properties)}")
+    page = min(limit or settings.default_limit, settings.max_limit)
+    mask = np.ones(len(col.frame), dtype=bool)
+    box = parse_bbox(bbox)
+    if box is not None:
+        hit = col.frame.sindex.query(shapely.box(*box), predicate="intersects")
+        m = np.zeros(len(col.frame), dtype=bool)
+        m[hit] = True
+        mask &= m
+    for name, value in request.query_params.multi_items():
+        if name in col.properties:
+            mask &= _filter_mask(col, name, value)
+    idx = np.flatnonzero(mask)
+    matched = int(len(idx))
+    chosen = idx[offset: offset + page]
+    features = [_feature(col, int(i)) for i in chosen]
+    links = [_link(str(request.url), "self", GEOJSON, "this page"),
+             _link(f"{_base(request)}/collections/{collection_id}", "collection", "application/json")]
+    if offset + page < matched:
+        links.append(_link(str(request.url.include_query_params(offset=offset + page, limit=page)), "next", GEOJSON,
+                           "next page"))
+    if offset > 0:
+        links.append(_link(str(request.url.include_query_params(offset=max(0, offset - page), limit=page)), "prev",
+                           GEOJSON, "previous page"))
+    return _geojson({
+        "type": "FeatureCollection",
+        "features": features,
+        "numberMatched": matched,
+        "numberReturned": len(features),
+        "timeStamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "links": links,
+    })
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)",
+            response_class=JSONResponse)
+def item(request: Request, collection_id: CollectionId, feature_id: str, user: CurrentUser):
+    _spec_for(user, collection_id)
+    col = _collection(request, collection_id)
+    hits = np.flatnonzero((col.ids == feature_id).to_numpy())
+    if not len(hits):
+        raise NotFound(f"feature {feature_id!r} not found in collection {collection_id!r}")
+    feat = _feature(col, int(hits[0]))
+    base = _base(request)
+    feat["links"] = [_link(f"{base}/collections/{collection_id}/items/{quote(feature_id, safe='')}", "self", GEOJSON),
+                     _link(f"{base}/collections/{collection_id}", "collection", "application/json")]
+    return _geojson(feat)

@@ -1,0 +1,221 @@
+"""Transfer candidates and their review: office-scoped, versioned (ETag / If-Match, 412), audited.
+
+Reviewer role or higher. A reviewer sees and decides only candidates whose origin or destination
+county is one of its offices; any other candidate is 404, as if it did not exist. Admins see all.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import exports, reviews
+from ..deps import DbDep, ReviewerUser
+
+router = APIRouter(tags=["transfer review"])
+
+CandidateId = Annotated[str, Path(max_length=64, description="candidate_id")]
+Limit = Annotated[int | None, Query(ge=1, description="page size; clamped to the maximum")]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class Candidate(BaseModel):
+    candidate_id: str
+    enterprise_id: str
+    origin_county_code: str
+    destination_county_code: str
+    park_id: str
+    scenario: str
+    score: float | None
+    status: Literal["pending", "approved", "rejected", "needs_info"]
+    version: int
+    last_comment: str
+    created_at: str | None
+    updated_at: str | None
+
+
+class ReviewOut(BaseModel):
+    id: int
+    candidate_id: str
+    decision: str
+    comment: str
+    reviewer: str
+    version_before: int
+    version_after: int
+    created_at: str | None
+
+
+class CandidateDetail(Candidate):
+    snapshot: dict
+    reviews: list[ReviewOut]
+
+
+class CandidatePage(BaseModel):
+    items: list[Candidate]
+    numberMatched: int
+    numberReturned: int
+    links: list[dict]
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approved", "rejected", "needs_info"]
+    comment: str = Field("", max_length=4000)
+    version: int | None = Field(None, ge=1, description="the version decided on (instead of If-Match)")
+
+
+class ReviewResult(BaseModel):
+    candidate: Candidate
+    review: ReviewOut
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: str | None
+    actor: str
+    role: str
+    action: str
+    object_type: str
+    object_id: str
+    origin_county_code: str | None
+    destination_county_code: str | None
+    before: dict | None
+    after: dict | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]
+    numberMatched: int
+    numberReturned: int
+    links: list[dict]
+
+
+def _page(request: Request, limit: int | None) -> int:
+    s = request.app.state.settings
+    return min(limit or s.default_limit, s.max_limit)
+
+
+def _links(request: Request, offset: int, page: int, matched: int) -> list[dict]:
+    links = [{"href": str(request.url), "rel": "self", "type": "application/json"}]
+    if offset + page < matched:
+        links.append({"href": str(request.url.include_query_params(offset=offset + page, limit=page)), "rel": "next",
+                      "type": "application/json"})
+    if offset > 0:
+        links.append({"href": str(request.url.include_query_params(offset=max(0, offset - page), limit=page)),
+                      "rel": "prev", "type": "application/json"})
+    return links
+
+
+@router.get("/transfer-candidates", response_model=CandidatePage, summary="Transfer candidates in your offices")
+def list_transfer_candidates(
+    request: Request,
+    user: ReviewerUser,
+    db: DbDep,
+    status: Annotated[Literal["pending", "approved", "rejected", "needs_info"] | None, Query()] = None,
+    county: Annotated[str | None, Query(max_length=12, description="origin or destination county")] = None,
+    origin_county_code: Annotated[str | None, Query(max_length=12)] = None,
+    destination_county_code: Annotated[str | None, Query(max_length=12)] = None,
+    park_id: Annotated[str | None, Query(max_length=64)] = None,
+    enterprise_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+):
+    page = _page(request, limit)
+    rows, total = reviews.list_candidates(
+        db, user, filters={"status": status, "origin_county_code": origin_county_code,
+                           "destination_county_code": destination_county_code, "park_id": park_id,
+                           "enterprise_id": enterprise_id},
+        county=county, limit=page, offset=offset)
+    items = [reviews.candidate_public(c) for c in rows]
+    return {"items": items, "numberMatched": total, "numberReturned": len(items),
+            "links": _links(request, offset, page, total)}
+
+
+Office = Annotated[str | None, Query(max_length=12, description="one of your offices (default: all of them)")]
+
+
+@router.get("/transfer-candidates/decisions.csv", summary="Your offices' decisions as CSV (UTF-8 with BOM)",
+            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+def decisions_csv(user: ReviewerUser, db: DbDep, office: Office = None):
+    rows = reviews.office_decisions(db, user, office)
+    return Response(exports.decisions_csv(rows), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": _attachment(f"decisions-{office or 'all'}.csv")})
+
+
+@router.get("/transfer-candidates/decisions.xlsx", summary="Your offices' decisions as an Excel workbook",
+            response_class=Response, responses={200: {"content": {exports.XLSX: {}}}})
+def decisions_xlsx(user: ReviewerUser, db: DbDep, office: Office = None):
+    rows = reviews.office_decisions(db, user, office)
+    return Response(exports.decisions_xlsx(rows), media_type=exports.XLSX,
+                    headers={"Content-Disposition": _attachment(f"decisions-{office or 'all'}.xlsx")})
+
+
+def _attachment(name: str) -> str:
+    return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+
+
+def _detail(db, c) -> dict:
+    out = reviews.candidate_public(c, snapshot=True)
+    out["reviews"] = [reviews.review_public(r) for r in reviews.candidate_reviews(db, c.candidate_id)]
+    return out
+
+
+@router.get("/transfer-candidates/{candidate_id}", response_model=CandidateDetail,
+            summary="One candidate with its frozen snapshot and review history (ETag)")
+def get_transfer_candidate(candidate_id: CandidateId, user: ReviewerUser, db: DbDep, response: Response):
+    c = reviews.get_candidate(db, user, candidate_id)
+    response.headers["ETag"] = reviews.etag(c)
+    response.headers["Cache-Control"] = "no-store"
+    return _detail(db, c)
+
+
+@router.get("/transfer-candidates/{candidate_id}/reviews", response_model=list[ReviewOut],
+            summary="A candidate's decisions, oldest first")
+def list_reviews(candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
+    c = reviews.get_candidate(db, user, candidate_id)
+    return [reviews.review_public(r) for r in reviews.candidate_reviews(db, c.candidate_id)]
+
+
+@router.post("/transfer-candidates/{candidate_id}/reviews", response_model=ReviewResult, status_code=201,
+             summary="Decide on a candidate (If-Match: its ETag, or a version field; stale -> 412)")
+def post_review(
+    request: Request,
+    candidate_id: CandidateId,
+    body: ReviewIn,
+    user: ReviewerUser,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+):
+    out = reviews.decide(request.app.state.engine, user, candidate_id, decision=body.decision, comment=body.comment,
+                         if_match=if_match, version=body.version)
+    response.headers["ETag"] = out.etag
+    return {"candidate": out.candidate, "review": out.review}
+
+
+@router.get("/transfer-candidates/{candidate_id}/sheet.pdf", summary="The candidate's review sheet (PDF, Chinese)",
+            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+def review_sheet(request: Request, candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
+    c = reviews.get_candidate(db, user, candidate_id)
+    pdf = exports.review_sheet_pdf(_detail(db, c), request.app.state.dataset)
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": _attachment(f"review-{c.candidate_id}.pdf")})
+
+
+@router.get("/audit-log", response_model=AuditPage, tags=["audit"],
+            summary="Audit log: every change, who, when, before and after (admins: all; offices: their own)")
+def audit_log(
+    request: Request,
+    user: ReviewerUser,
+    db: DbDep,
+    candidate_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = None,
+    offset: Offset = 0,
+):
+    page = _page(request, limit)
+    rows, total = reviews.list_audit(db, user, candidate_id=candidate_id, limit=page, offset=offset)
+    items = [reviews.audit_public(a) for a in rows]
+    return {"items": items, "numberMatched": total, "numberReturned": len(items),
+            "links": _links(request, offset, page, total)}

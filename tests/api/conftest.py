@@ -1,0 +1,219 @@
+"""Fixtures for the API tests: an app over the small session dataset, tokens of every role, candidates.
+
+``review_db_url`` is parametrised over SQLite and PostgreSQL (``PARKPLAN_TEST_PG_URL``, started by
+``scripts/test``); without that variable the PostgreSQL case is skipped, except under CI (``CI=true``)
+where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+
+def pg_url_or_skip() -> str:
+    url = os.environ.get("PARKPLAN_TEST_PG_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("PARKPLAN_TEST_PG_URL is not set under CI: scripts/test must start PostgreSQL")
+        pytest.skip("PARKPLAN_TEST_PG_URL not set (run scripts/test or scripts/start-postgres)")
+    return url
+
+
+def reset_pg(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from api.db import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def review_db_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    url = pg_url_or_skip()
+    reset_pg(url)
+    return url
+
+
+def make_candidates(ds, n: int = 12) -> list[dict]:
+    """Candidates shaped like the proposal's rows: coastal developed enterprises -> parks in
+    less-developed counties, with a frozen snapshot from the real suitability model."""
+    from parks.suitability import context_from_dataset, score_enterprise
+
+    ctx = context_from_dataset(ds)
+    ent = ds.enterprises
+    pool = ent[ent["coastal"].astype(bool) & ~ent["less_developed"].astype(bool) & ent["county_code"].notna()]
+    pool = pool.sort_values("enterprise_id")
+    rows = []
+    for _, e in pool.iterrows():
+        res = score_enterprise(ctx, e["enterprise_id"], constraints={"less_developed_only": True}, top=3)
+        if not res.ranked:
+            continue
+        d = res.to_dict()
+        best = d["ranked"][0]
+        rows.append({
+            "candidate_id": f"TC-{e['enterprise_id']}",
+            "enterprise_id": str(e["enterprise_id"]),
+            "origin_county_code": str(e["county_code"]),
+            "destination_county_code": str(best["county_code"]),
+            "park_id": best["park_id"],
+            "scenario": "coastal-transfer",
+            "score": best["score"],
+            "snapshot": {"enterprise": d["enterprise"], "park": {"park_id": best["park_id"], "name": best["name"]},
+                         "criteria": best["criteria"], "alternatives": d["ranked"][1:],
+                         "excluded": d["excluded"][:30], "weights": d["weights"]},
+        })
+        if len(rows) >= n:
+            break
+    assert len(rows) >= 4, "the small dataset should give some coastal-transfer candidates"
+    return rows
+
+
+@pytest.fixture(scope="session")
+def candidate_rows(dataset):
+    return make_candidates(dataset)
+
+
+def make_tokens(app, offices: tuple[str, str]) -> dict[str, str]:
+    from api.auth import create_token
+
+    out = {}
+    with app.state.sessions() as db:
+        for role in ("viewer", "analyst", "admin"):
+            out[role], _ = create_token(db, role, label=role)
+        out["reviewer_a"], _ = create_token(db, "reviewer", [offices[0]], label="office A")
+        out["reviewer_b"], _ = create_token(db, "reviewer", [offices[1]], label="office B")
+        out["reviewer_other"], _ = create_token(db, "reviewer", ["999999"], label="elsewhere")
+        db.commit()
+    return out
+
+
+def build_app(dataset_path, db_url: str, candidates: list[dict], **settings):
+    from api.app import Settings, create_app
+    from api.reviews import add_candidates
+
+    app = create_app(dataset_path, db_url, Settings(**settings) if settings else None)
+    add_candidates(app.state.engine, candidates)
+    return app
+
+
+class Api:
+    """A TestClient with tokens: ``api.get(path, as_="analyst")``."""
+
+    def __init__(self, app, tokens):
+        from fastapi.testclient import TestClient
+
+        self.app = app
+        self.tokens = tokens
+        self.client = TestClient(app, raise_server_exceptions=False)
+
+    def headers(self, as_: str | None, extra=None) -> dict:
+        h = {"Authorization": f"Bearer {self.tokens[as_]}"} if as_ else {}
+        h.update(extra or {})
+        return h
+
+    def get(self, path, as_="admin", headers=None, **kw):
+        return self.client.get(path, headers=self.headers(as_, headers), **kw)
+
+    def post(self, path, as_="admin", headers=None, **kw):
+        return self.client.post(path, headers=self.headers(as_, headers), **kw)
+
+
+def _offices(candidates) -> tuple[str, str]:
+    """Two offices with candidates, neither the other's origin or destination."""
+    a = candidates[0]
+    for c in candidates[1:]:
+        if {c["origin_county_code"], c["destination_county_code"]}.isdisjoint(
+                {a["origin_county_code"], a["destination_county_code"]}):
+            return a["origin_county_code"], c["origin_county_code"]
+    pytest.skip("no two disjoint offices among the candidates")
+
+
+@pytest.fixture(scope="module")
+def api(dataset_path, candidate_rows, tmp_path_factory):
+    """A module-wide app on SQLite with candidates and tokens (tests that change reviews use their own)."""
+    db = tmp_path_factory.mktemp("api") / "reviews.sqlite"
+    app = build_app(dataset_path, f"sqlite:///{db}", candidate_rows)
+    offices = _offices(candidate_rows)
+    api = Api(app, make_tokens(app, offices))
+    api.offices = offices
+    return api
+
+
+@pytest.fixture
+def fresh_api(dataset_path, candidate_rows, review_db_url):
+    """A new app and empty review database per test, over SQLite and PostgreSQL."""
+    app = build_app(dataset_path, review_db_url, candidate_rows)
+    offices = _offices(candidate_rows)
+    api = Api(app, make_tokens(app, offices))
+    api.offices = offices
+    yield api
+    app.state.engine.dispose()
+
+
+# --- a real server on loopback ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SERVER_SCRIPT = """
+import sys, uvicorn
+from api.app import create_app
+app = create_app(sys.argv[1], sys.argv[2])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", workers=1)
+"""
+
+
+class Server:
+    def __init__(self, dataset_path: Path, db_url: str, port: int | None = None):
+        self.dataset_path, self.db_url = dataset_path, db_url
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60.0) -> "Server":
+        import httpx
+
+        self.proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(self.dataset_path), self.db_url,
+                                      str(self.port)], cwd=str(Path(__file__).resolve().parents[2]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not start in time")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing: a crash."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
