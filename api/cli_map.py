@@ -1,0 +1,100 @@
+"""``parkplan map NAME -o FILE.html``: write an interactive map as one self-contained HTML file (every
+script and stylesheet inlined, so it opens offline), or ``--png`` a static picture of it (headless
+Chromium: ``$PARKPLAN_CHROMIUM`` or ``chromium``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .cli_common import DataOption, err_console, fail, load
+
+__all__ = ["register", "map_command", "screenshot", "find_chromium"]
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-default-apps", "--disable-extensions", "--disable-sync",
+                  "--no-first-run", "--mute-audio", "--hide-scrollbars", "--metrics-recording-only",
+                  "--disable-domain-reliability", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+
+
+def find_chromium() -> str | None:
+    """``$PARKPLAN_CHROMIUM``, else ``chromium`` / ``chromium-browser`` on the PATH."""
+    env = os.environ.get("PARKPLAN_CHROMIUM")
+    if env:
+        return env if Path(env).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def screenshot(html_path: Path, png_path: Path, *, width: int = 1400, height: int = 1000,
+               budget_ms: int = 15000, timeout: float = 120.0) -> Path:
+    """Render ``html_path`` (a self-contained map) to ``png_path`` with headless Chromium (no network)."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise RuntimeError("no Chromium found for --png: install Debian's chromium or set PARKPLAN_CHROMIUM")
+    with tempfile.TemporaryDirectory(prefix="parkplan-chromium-") as profile:
+        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
+               f"--virtual-time-budget={budget_ms}", f"--screenshot={png_path.resolve()}",
+               html_path.resolve().as_uri()]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if not png_path.exists() or png_path.stat().st_size == 0:
+        raise RuntimeError(f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr.strip()[-500:]}")
+    return png_path
+
+
+def map_command(
+    name: Annotated[str, typer.Argument(help="parks, enterprises, clusters, suitability or transfers")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="the HTML (or, with --png, PNG) file to write")],
+    data: DataOption = None,
+    sector: Annotated[Optional[str], typer.Option(help="sector id (parks, enterprises, clusters)")] = None,
+    enterprise_id: Annotated[Optional[str], typer.Option("--enterprise-id", help="for the suitability map")] = None,
+    county: Annotated[Optional[str], typer.Option(help="6-digit county code (transfers: that office's candidates)")] = None,
+    lang: Annotated[str, typer.Option(help="labels: zh or en")] = "zh",
+    tiles: Annotated[Optional[str], typer.Option(help="basemap tiles: osm, tianditu or amap (default: none, counties only)")] = None,
+    tianditu_key: Annotated[Optional[str], typer.Option("--tianditu-key", envvar="PARKPLAN_TIANDITU_KEY",
+                                                        help="Tianditu key for --tiles tianditu")] = None,
+    png: Annotated[bool, typer.Option("--png", help="write a PNG picture instead of HTML (needs chromium)")] = False,
+) -> None:
+    """Write the map NAME as a self-contained HTML file (opens offline) or, with --png, as a picture."""
+    from maps import MAP_NAMES, MapError, MapOptions, build_map, inline_assets, render_html
+    from parks.joins import prepare
+
+    if name not in MAP_NAMES:
+        fail(f"map {name!r} unknown; accepted: {', '.join(MAP_NAMES)}")
+    try:
+        opts = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
+    except ValueError as exc:
+        fail(str(exc))
+    ds = prepare(load(data))
+    try:
+        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts)
+    except (MapError, ValueError, LookupError) as exc:
+        fail(str(exc).strip("'\""))
+    html = inline_assets(render_html(m))
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not png:
+        output.write_text(html, encoding="utf-8")
+        err_console.print(f"wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB, self-contained)")
+        return
+    with tempfile.TemporaryDirectory(prefix="parkplan-map-") as tmp:
+        page = Path(tmp) / "map.html"
+        page.write_text(html, encoding="utf-8")
+        try:
+            screenshot(page, output)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            fail(str(exc))
+    err_console.print(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("map")(map_command)

@@ -1,0 +1,103 @@
+"""``GET /maps/{name}``: the interactive maps as HTML pages; ``GET /maps/assets/{path}``: every script,
+stylesheet and image they load, from installed packages (no CDN, no login for assets).
+
+Viewer role or higher for the parks, clusters and transfers maps; analyst or higher for the maps that
+show single enterprises (enterprises, suitability). A non-admin's transfers map shows only the
+candidates of its offices. Pages are cached per dataset and parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from ..deps import DbDep, ViewerUser
+from ..problems import BadRequest, Forbidden, NotFound
+
+router = APIRouter(tags=["maps"])
+
+MapName = Literal["parks", "enterprises", "clusters", "suitability", "transfers"]
+_ANALYST_MAPS = {"enterprises", "suitability"}
+_CACHE_MAX = 32
+# The page may run its own inline scripts and load only from this server.
+_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'self'")
+
+
+@router.get("/maps/assets/{path:path}", include_in_schema=False)
+def map_asset(path: str) -> Response:
+    from maps.assets import AssetError, media_type, read_asset
+
+    try:
+        body = read_asset(path)
+    except AssetError as exc:
+        raise NotFound(str(exc)) from None
+    return Response(body, media_type=media_type(path), headers={"Cache-Control": "public, max-age=86400",
+                                                                 "X-Content-Type-Options": "nosniff"})
+
+
+def _candidates(db, user, county: str | None):
+    """Transfer candidates the user may see (all of an admin's), as a DataFrame; None when there are none."""
+    import pandas as pd
+
+    from .. import reviews
+
+    rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
+    if not rows:
+        return None
+    return pd.DataFrame([reviews.candidate_public(c) for c in rows])
+
+
+@router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)",
+            responses={200: {"content": {"text/html": {}}}})
+def get_map(
+    request: Request,
+    user: ViewerUser,
+    db: DbDep,
+    name: Annotated[MapName, Path(description="parks, enterprises, clusters, suitability or transfers")],
+    lang: Annotated[Literal["zh", "en"], Query(description="labels: zh (default) or en")] = "zh",
+    sector: Annotated[str | None, Query(max_length=40, description="sector id")] = None,
+    enterprise_id: Annotated[str | None, Query(max_length=64, description="for the suitability map")] = None,
+    county: Annotated[str | None, Query(max_length=12, description="6-digit county code")] = None,
+) -> HTMLResponse:
+    from maps import MapError, build_map, render_html
+
+    if name in _ANALYST_MAPS and not user.has_role("analyst"):
+        raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
+    if name == "suitability" and not enterprise_id:
+        raise BadRequest("the suitability map needs enterprise_id")
+    ds = request.app.state.dataset
+    candidates = None
+    if name == "transfers":
+        if county is not None and not user.in_scope(county):
+            raise Forbidden(f"county {county!r} is not one of your offices")
+        candidates = _candidates(db, user, county)
+    key = ("map", name, id(ds), lang, sector, enterprise_id if name == "suitability" else None, county,
+           None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)))
+    cache = request.app.state.cache
+    html = cache.get(key) if name != "transfers" else None
+    if html is None:
+        kwargs = {}
+        if name == "suitability":
+            from ..app import suitability_context
+
+            kwargs["suitability_context"] = suitability_context(request.app)
+        try:
+            m = build_map(name, ds, lang=lang, sector=sector, enterprise_id=enterprise_id, county=county,
+                          candidates=candidates, **kwargs)
+        except MapError as exc:
+            raise BadRequest(str(exc)) from None
+        except LookupError as exc:
+            raise NotFound(str(exc).strip("'\"")) from None
+        html = render_html(m)
+        if name != "transfers":
+            with request.app.state.cache_lock:
+                stale = [k for k in cache if isinstance(k, tuple) and k[:1] == ("map",)]
+                for k in stale[: max(0, len(stale) - _CACHE_MAX + 1)]:
+                    cache.pop(k, None)
+                cache[key] = html
+    return HTMLResponse(html, headers={"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff",
+                                       "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"})

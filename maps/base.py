@@ -1,0 +1,398 @@
+"""What every parkplan map shares: the base map, counties as the base layer, optional tiles, controls.
+
+A map has no tile layer by default: county boundaries are the base (less-developed counties marked),
+so it works on a network that reaches nothing. ``tiles`` adds OpenStreetMap, Tianditu (with the user's
+key) or AMap; AMap tiles are in GCJ-02, so with AMap every coordinate drawn is shifted from WGS 84 to
+GCJ-02 (:meth:`MapOptions.shift`) and the data lines up with the tiles.
+
+Escaping: data values reach the page only as JSON (``<`` written as ``\\u003c``) and are put into the
+DOM by ``maps/assets/parkplan.js`` with ``textContent``; names are never interpolated into HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, MacroElement
+from folium.elements import JSCSSMixin
+from folium.template import Template
+from folium.utilities import JsCode
+
+from .assets import ASSET_PREFIX, localize
+from .i18n import check_lang, t
+
+__all__ = [
+    "MapError", "MapOptions", "TILE_PROVIDERS", "js_json", "new_map", "add_counties", "geojson_layer",
+    "add_legend", "finish_map", "JsLayer", "Links", "Raw", "render_html", "SECTOR_COLORS", "search_source",
+]
+
+TILE_PROVIDERS = ("osm", "tianditu", "amap")
+
+# 11 sectors: a qualitative palette (ColorBrewer Paired, 11 of 12)
+SECTOR_COLORS = ["#1f78b4", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#33a02c",
+                 "#a6cee3", "#fb9a99", "#fdbf6f", "#b2df8a", "#cab2d6"]
+COUNTY_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 0.6}
+LESS_DEVELOPED_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#fee8c8", "fillOpacity": 0.8}
+
+
+class MapError(ValueError):
+    """A map asked for with a bad option (unknown sector, tile provider, enterprise ...)."""
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """Language and basemap of a map. ``tiles`` None: no tiles (counties as the base)."""
+
+    lang: str = "zh"
+    tiles: str | None = None
+    tianditu_key: str | None = None
+
+    def __post_init__(self):
+        check_lang(self.lang)
+        if self.tiles is not None and self.tiles not in TILE_PROVIDERS:
+            raise MapError(f"tiles {self.tiles!r} not accepted; accepted: none, {', '.join(TILE_PROVIDERS)}")
+        if self.tiles == "tianditu" and not self.tianditu_key:
+            raise MapError("tiles 'tianditu' needs a Tianditu key (tianditu_key / --tianditu-key)")
+
+    @property
+    def gcj02(self) -> bool:
+        return self.tiles == "amap"
+
+    def shift_xy(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+        """Display coordinates: WGS 84 as stored, or GCJ-02 under AMap tiles."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        if not self.gcj02:
+            return lon, lat
+        from geodata.crs import wgs84_to_gcj02
+
+        return wgs84_to_gcj02(lon, lat)
+
+    def shift(self, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """``frame`` in WGS 84 (and shifted to GCJ-02 under AMap tiles), ready to draw."""
+        frame = frame.to_crs(4326) if frame.crs is not None and frame.crs.to_epsg() != 4326 else frame
+        if not self.gcj02 or frame.empty:
+            return frame
+
+        def _f(xy: np.ndarray) -> np.ndarray:
+            x, y = self.shift_xy(xy[:, 0], xy[:, 1])
+            return np.column_stack([x, y])
+
+        return frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), _f))
+
+
+def js_json(obj: Any) -> str:
+    """JSON safe to put inside ``<script>``: ``<``, ``>``, ``&`` and line separators escaped."""
+    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+    return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _plain(o):
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return None if not np.isfinite(o) else float(o)
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if o is pd.NA or o is pd.NaT:
+        return None
+    return str(o)
+
+
+def clean(value) -> Any:
+    """A value for a popup row: None for missing, plain Python otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return _plain(value) if isinstance(value, (np.generic, np.ndarray)) else value
+
+
+class Raw(MacroElement):
+    """A script snippet rendered into the map's script section."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str):
+        super().__init__()
+        self._name = "PPScript"
+        self.code = code
+
+
+class JsLayer(folium.map.Layer):
+    """A layer whose JavaScript is written by parkplan: ``code`` must assign ``var <get_name()> = ...``."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        {{ this.code.replace("__NAME__", this.get_name()) }}
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% if this.key %}PARKPLAN.register({{ this.key|tojson }}, {{ this.get_name() }});{% endif %}
+        {% endmacro %}
+    """)
+
+    def __init__(self, code: str, name: str, *, key: str | None = None, show: bool = True, overlay: bool = True):
+        super().__init__(name=name, overlay=overlay, control=True, show=show)
+        self._name = "PPLayer"
+        self.code = code
+        self.key = key
+
+
+class Links(JSCSSMixin):
+    """Links scripts and stylesheets (CDN URLs known to :mod:`maps.assets`, or asset paths) in the header."""
+
+    _template = Template("")
+
+    def __init__(self, js=(), css=()):
+        super().__init__()
+        self._name = "PPLinks"
+        self.default_js = list(js)
+        self.default_css = list(css)
+
+
+def _bounds(ds, opts: MapOptions, frame: gpd.GeoDataFrame | None = None) -> list[list[float]]:
+    src = frame if frame is not None and len(frame) else ds.counties
+    minx, miny, maxx, maxy = opts.shift(src[["geometry"]]).total_bounds
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+def new_map(ds, opts: MapOptions, title: str, *, note: str | None = None,
+            bounds_frame: gpd.GeoDataFrame | None = None) -> folium.Map:
+    """A folium map with no tiles (unless ``opts.tiles``), a scale bar, fitted to the counties (or
+    to ``bounds_frame``), titled ``title``."""
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
+    m.get_root().header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
+    m.get_root().header.add_child(Element(f'<title>{_escape(title)}</title>'), name="pp_title")
+    m.add_child(Links(js=[("parkplan_js", ASSET_PREFIX + "parkplan/parkplan.js")],
+                      css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
+    _add_tiles(m, opts)
+    m.fit_bounds(_bounds(ds, opts, bounds_frame))
+    m.add_child(Raw(f"L.control.ppTitle = new L.Control.PPTitle({js_json(title)}, {js_json(note or '')})"
+                     f".addTo({m.get_name()}); PARKPLAN.maps.push({m.get_name()});"
+                     f"L.control.scale({{imperial: false, position: 'bottomleft'}}).addTo({m.get_name()});"))
+    return m
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def _add_tiles(m: folium.Map, opts: MapOptions) -> None:
+    if opts.tiles is None:
+        return
+    if opts.tiles == "osm":
+        folium.TileLayer("OpenStreetMap", name=t("basemap_osm", opts.lang), overlay=False).add_to(m)
+    elif opts.tiles == "tianditu":
+        key = str(opts.tianditu_key)
+        folium.TileLayer(
+            tiles="https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=" + key,
+            attr="&copy; 天地图 Tianditu", name=t("basemap_tianditu", opts.lang), subdomains="01234567",
+            overlay=False, max_zoom=18,
+        ).add_to(m)
+        anno = "cva_w" if opts.lang == "zh" else "eva_w"
+        folium.TileLayer(
+            tiles=f"https://t{{s}}.tianditu.gov.cn/DataServer?T={anno}&x={{x}}&y={{y}}&l={{z}}&tk=" + key,
+            attr="&copy; 天地图 Tianditu", name=t("basemap_tianditu", opts.lang) + " (注记)", subdomains="01234567",
+            overlay=True, max_zoom=18,
+        ).add_to(m)
+    elif opts.tiles == "amap":
+        lang = "zh_cn" if opts.lang == "zh" else "en"
+        folium.TileLayer(
+            tiles=f"https://webrd0{{s}}.is.autonavi.com/appmaptile?lang={lang}&size=1&scale=1&style=8&x={{x}}&y={{y}}&z={{z}}",
+            attr="&copy; 高德地图 AMap (GCJ-02; data shifted to match)", name=t("basemap_amap", opts.lang),
+            subdomains="1234", overlay=False, max_zoom=18,
+        ).add_to(m)
+
+
+_ON_EACH_FEATURE = JsCode("""
+function (feature, layer) {
+    var p = feature.properties || {};
+    if (p._tip !== undefined && p._tip !== null) {
+        layer.bindTooltip(PARKPLAN.el("span", "", p._tip), {sticky: true});
+    }
+    if (p._label !== undefined && p._label !== null) {
+        layer.bindTooltip(PARKPLAN.el("span", "", p._label),
+                          {permanent: true, direction: "center", className: "pp-label", opacity: 1});
+    }
+    if (p._rows) {
+        layer.bindPopup(function () { return PARKPLAN.table(p._title, p._rows); });
+    }
+}
+""")
+
+
+def geojson_layer(
+    frame: gpd.GeoDataFrame,
+    opts: MapOptions,
+    *,
+    name: str,
+    key: str,
+    style: Mapping[str, Any] | Callable[[pd.Series], Mapping[str, Any]],
+    tip: Iterable[Any] | None = None,
+    title: Iterable[Any] | None = None,
+    rows: Iterable[Sequence[tuple[str, Any]]] | None = None,
+    label: Iterable[Any] | None = None,
+    show: bool = True,
+    class_name: str | None = None,
+    control: bool = True,
+    simplify_deg: float = 0.0,
+) -> folium.GeoJson:
+    """A GeoJSON layer whose tooltips and popups are built from data as text (never HTML).
+
+    ``style`` is a style dict or a function of a row; ``tip`` / ``title`` / ``rows`` / ``label`` give,
+    per row, the tooltip text, popup title, popup rows ``[(label, value), ...]`` and a permanent label.
+    The layer is registered in ``PARKPLAN.layers[key]``; each path gets the CSS class ``pp-<key>``.
+    Geometries are simplified by ``simplify_deg`` (degrees; shared borders kept shared) and rounded to
+    1e-5 degrees (about 1 m) for drawing.
+    """
+    frame = opts.shift(frame)
+    geom = frame.geometry.to_numpy()
+    if simplify_deg > 0 and len(geom):
+        geom = shapely.coverage_simplify(geom, simplify_deg) if hasattr(shapely, "coverage_simplify") \
+            else shapely.simplify(geom, simplify_deg, preserve_topology=True)
+    geom = shapely.set_precision(geom, 1e-5, mode="pointwise")
+    cls = class_name or f"pp-{key}"
+    n = len(frame)
+    tips = list(tip) if tip is not None else [None] * n
+    titles = list(title) if title is not None else [None] * n
+    rowss = list(rows) if rows is not None else [None] * n
+    labels = list(label) if label is not None else [None] * n
+    features = []
+    geoms = shapely.to_geojson(geom)
+    for i, (_, row) in enumerate(frame.iterrows()):
+        st = dict(style(row) if callable(style) else style)
+        st["className"] = cls + " " + st.get("className", "")
+        props: dict[str, Any] = {"_style": st}
+        if tips[i] is not None:
+            props["_tip"] = clean(tips[i])
+        if labels[i] is not None:
+            props["_label"] = clean(labels[i])
+        if rowss[i] is not None:
+            props["_title"] = clean(titles[i])
+            props["_rows"] = [[str(a), clean(b)] for a, b in rowss[i] if clean(b) is not None]
+        features.append({"type": "Feature", "id": str(i), "geometry": json.loads(geoms[i]), "properties": props})
+    data = json.loads(js_json({"type": "FeatureCollection", "features": features}))
+    layer = folium.GeoJson(
+        data, name=name, style_function=lambda f: f["properties"]["_style"], on_each_feature=_ON_EACH_FEATURE,
+        show=show, control=control, smooth_factor=0.5,
+    )
+    layer.add_child(Raw(f"PARKPLAN.register({js_json(key)}, {layer.get_name()});"))
+    return layer
+
+
+def add_counties(m: folium.Map, ds, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
+                 extra_rows: Callable[[pd.Series], list[tuple[str, Any]]] | None = None,
+                 name: str | None = None, counties: gpd.GeoDataFrame | None = None) -> folium.GeoJson:
+    """County boundaries as the base layer: less-developed counties filled, the others white."""
+    lang = opts.lang
+    c = (counties if counties is not None else ds.counties).reset_index(drop=True)
+
+    def default_style(row):
+        return LESS_DEVELOPED_STYLE if bool(row.get("less_developed")) else COUNTY_STYLE
+
+    def rows(row):
+        out = [(t("city", lang), row.get("city")), ("code", row.get("code")),
+               (t("less_developed", lang), t("yes", lang) if bool(row.get("less_developed")) else t("no", lang))]
+        return out + (extra_rows(row) if extra_rows else [])
+
+    layer = geojson_layer(
+        c, opts, name=name or t("counties", lang), key="counties", style=style or default_style,
+        tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], simplify_deg=0.001,
+    )
+    layer.add_to(m)
+    return layer
+
+
+def search_source(labels, lon, lat, opts: MapOptions, kind: str = "") -> dict:
+    """A column-wise search index entry for :func:`finish_map` (coordinates shifted for display)."""
+    x, y = opts.shift_xy(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return {"label": [None if clean(v) is None else str(v) for v in labels],
+            "lon": np.round(x, 5).tolist(), "lat": np.round(y, 5).tolist(), "kind": kind}
+
+
+class _Legend(MacroElement):
+    """A legend control (branca element); labels are set with textContent from JSON."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function () {
+            var sections = {{ this.sections_json }};
+            var legend = L.control({position: {{ this.position|tojson }}});
+            legend.onAdd = function () {
+                var box = L.DomUtil.create("div", "pp-legend");
+                L.DomEvent.disableScrollPropagation(box);
+                sections.forEach(function (s) {
+                    if (s.title) { PARKPLAN.el("div", "pp-legend-title", s.title, box); }
+                    s.items.forEach(function (it) {
+                        var row = PARKPLAN.el("div", "pp-legend-item", undefined, box);
+                        var sw = PARKPLAN.el("i", it.shape === "dot" ? "pp-dot" : (it.shape === "line" ? "pp-line" : ""), undefined, row);
+                        if (it.shape === "line") { sw.style.borderColor = it.color; } else { sw.style.background = it.color; }
+                        if (it.border) { sw.style.borderColor = it.border; }
+                        PARKPLAN.el("span", "", it.label, row);
+                    });
+                });
+                return box;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+    """)
+
+    def __init__(self, sections, position: str = "bottomright"):
+        super().__init__()
+        self._name = "PPLegend"
+        self.sections_json = js_json(sections)
+        self.position = position
+
+
+def add_legend(m: folium.Map, sections: list[dict]) -> None:
+    """``sections``: ``[{"title": str, "items": [{"color", "label", "shape": box|dot|line}]}]``."""
+    m.add_child(_Legend(sections))
+
+
+def county_legend(lang: str) -> dict:
+    return {"title": t("counties", lang), "items": [
+        {"color": LESS_DEVELOPED_STYLE["fillColor"], "label": t("less_developed", lang)},
+        {"color": COUNTY_STYLE["fillColor"], "label": t("other_counties", lang)},
+    ]}
+
+
+def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: list[dict | str]) -> folium.Map:
+    """Add the shared controls (fullscreen, measure, search, legend, layer control) and localise assets.
+
+    ``search`` items are dicts from :func:`search_source` or names of JS variables holding such columns.
+    """
+    from folium.plugins import Fullscreen
+
+    lang = opts.lang
+    Fullscreen(position="topleft", title=t("fullscreen", lang), title_cancel=t("exit_fullscreen", lang)).add_to(m)
+    labels = {k: t(f"measure_{k}", lang) for k in ("title", "finish", "clear", "distance", "area", "hint")}
+    m.add_child(Raw(f"new L.Control.PPMeasure({js_json(labels)}).addTo({m.get_name()});"))
+    sources = ", ".join(s if isinstance(s, str) else js_json(s) for s in search)
+    m.add_child(Raw(
+        f"new L.Control.PPSearch([{sources}], {{placeholder: {js_json(t('search', lang))}, "
+        f"noMatch: {js_json(t('no_match', lang))}, position: 'topleft'}}).addTo({m.get_name()});"))
+    add_legend(m, legend)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.add_child(Raw("PARKPLAN.ready = true;"))
+    return localize(m)
+
+
+def render_html(m: folium.Map) -> str:
+    """The map page as HTML (assets linked under ``/maps/assets/``)."""
+    return m.get_root().render()

@@ -1,0 +1,109 @@
+"""The enterprises map: every enterprise as a point on one canvas, a layer per sector, a heat map.
+
+Built for 100,000 points and more: the data go into the page once, as columns (``lat``, ``lon``,
+``label``, ``id``, ``sector`` ...), and ``PARKPLAN.pointGroups`` (``maps/assets/parkplan.js``) turns
+them into circle markers drawn by one shared ``L.canvas`` renderer, one feature group per sector, with
+the popup built only when a point is clicked. No DOM element per point. The heat layer (leaflet.heat,
+off by default) and the search box read the same columns.
+"""
+
+from __future__ import annotations
+
+import folium
+import numpy as np
+import pandas as pd
+
+from geodata.schema import SECTOR_IDS
+
+from .base import (SECTOR_COLORS, JsLayer, Links, MapError, MapOptions, Raw, add_counties, county_legend,
+                   finish_map, geojson_layer, js_json, new_map)
+from .i18n import sector_label, t
+
+__all__ = ["enterprises_map", "enterprise_columns"]
+
+_HEAT_JS = ("leaflet-heat.js", "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js")
+SIZES = ("above", "below")
+
+
+def _check_sector(sector: str | None) -> None:
+    if sector is not None and sector not in SECTOR_IDS:
+        raise MapError(f"sector {sector!r} not accepted; accepted: {', '.join(SECTOR_IDS)}")
+
+
+def enterprise_columns(enterprises, opts: MapOptions, county_codes: list[str]) -> dict:
+    """The column-wise point data the page reads (coordinates rounded to 1e-5 degrees, ~1 m)."""
+    ent = enterprises.to_crs(4326) if enterprises.crs is not None and enterprises.crs.to_epsg() != 4326 else enterprises
+    lon, lat = opts.shift_xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy())
+    sector_idx = pd.Categorical(ent["sector"], categories=list(SECTOR_IDS)).codes
+    if (sector_idx < 0).any():
+        bad = ent["sector"][sector_idx < 0].iloc[0]
+        raise MapError(f"enterprise sector {bad!r} unknown; accepted: {', '.join(SECTOR_IDS)}")
+    size_idx = pd.Categorical(ent["size"] if "size" in ent else pd.Series("below", index=ent.index),
+                              categories=list(SIZES)).codes
+    county = ent["county_code"].astype(str) if "county_code" in ent else pd.Series("", index=ent.index)
+    county_idx = pd.Categorical(county, categories=county_codes).codes
+    employees = pd.to_numeric(ent.get("employees", pd.Series(0, index=ent.index)), errors="coerce").fillna(0)
+    return {
+        "lat": np.round(lat, 5).tolist(),
+        "lon": np.round(lon, 5).tolist(),
+        "label": ent["name"].fillna("").astype(str).tolist(),
+        "id": ent["enterprise_id"].astype(str).tolist(),
+        "sector": sector_idx.astype(int).tolist(),
+        "size": size_idx.astype(int).tolist(),
+        "employees": employees.astype("int64").tolist(),
+        "county": county_idx.astype(int).tolist(),
+    }
+
+
+def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: str | None = None,
+                    opts: MapOptions | None = None, heat_visible: bool = False) -> folium.Map:
+    """All enterprises (or one ``sector``'s, or one ``county``'s), a layer per sector, a heat layer.
+
+    ``ds`` must be prepared (``parks.joins.prepare``) for the county names in the popups."""
+    opts = opts or MapOptions(lang=lang)
+    lang = opts.lang
+    _check_sector(sector)
+    ent = ds.enterprises
+    if sector is not None:
+        ent = ent[ent["sector"] == sector]
+    if county is not None:
+        if "county_code" not in ent or str(county) not in set(ds.counties["code"].astype(str)):
+            raise MapError(f"county {county!r} not found; give a 6-digit county code of the dataset")
+        ent = ent[ent["county_code"].astype(str) == str(county)]
+    counties = ds.counties
+    codes = counties["code"].astype(str).tolist()
+    title = t("title_enterprises", lang) + (f" · {sector_label(sector, lang)}" if sector else "")
+    m = new_map(ds, opts, title, note=f"{len(ent):,} {t('enterprises', lang)}",
+                bounds_frame=ds.counties[ds.counties["code"].astype(str) == str(county)] if county else None)
+    m.add_child(Links(js=[_HEAT_JS]))
+    add_counties(m, ds, opts)
+    geojson_layer(ds.parks, opts, name=t("parks", lang), key="parks",
+                  style={"color": "#444", "weight": 1, "fill": False, "dashArray": "3"},
+                  tip=ds.parks["name"], title=ds.parks["name"],
+                  rows=[[(t("park_id", lang), r["park_id"]), (t("kind", lang), t(str(r["kind"]), lang))]
+                        for _, r in ds.parks.iterrows()]).add_to(m)
+    data = enterprise_columns(ent, opts, codes)
+    present = [k for k, s in enumerate(SECTOR_IDS) if s in set(ent["sector"])]
+    meta = {
+        "sectors": [sector_label(s, lang) for s in SECTOR_IDS],
+        "colors": SECTOR_COLORS,
+        "counties": counties["name"].astype(str).tolist(),
+        "sizes": [t(s, lang) for s in SIZES],
+        "fields": {f: t(f, lang) for f in ("enterprise_id", "sector", "size", "employees", "county")},
+        "radius": 3 if len(ent) > 20000 else 4,
+    }
+    m.add_child(Raw(f"var pp_ent_data = {js_json(data)}; pp_ent_data.kind = {js_json(t('enterprises', lang))};"
+                    f"var pp_ent_groups = PARKPLAN.pointGroups(pp_ent_data, {js_json(meta)});"))
+    for k in present:
+        JsLayer(f"var __NAME__ = pp_ent_groups[{k}];", f"{sector_label(SECTOR_IDS[k], lang)}",
+                key="enterprises").add_to(m)
+    JsLayer("var __NAME__ = PARKPLAN.heat(pp_ent_data, {radius: 12, blur: 15, maxZoom: 11, minOpacity: 0.3});",
+            t("heatmap", lang), key="heatmap", show=heat_visible).add_to(m)
+    legend = [county_legend(lang),
+              {"title": t("sector", lang), "items": [{"color": SECTOR_COLORS[k], "label": sector_label(SECTOR_IDS[k], lang),
+                                                      "shape": "dot"} for k in present]}]
+    cc = ds.counties.geometry.representative_point()
+    from .base import search_source
+
+    return finish_map(m, opts, legend=legend,
+                      search=[search_source(ds.counties["name"], cc.x, cc.y, opts, t("counties", lang)), "pp_ent_data"])

@@ -1,0 +1,98 @@
+"""The suitability map for one enterprise: its site, the candidate parks coloured by score with their
+rank, the excluded parks greyed with the reasons in the popup, and lines from the site to the top
+parks. Input: a :class:`parks.suitability.SuitabilityResult` (``score_enterprise``)."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.colormap import LinearColormap
+
+from .base import (JsLayer, MapOptions, add_counties, county_legend, finish_map, geojson_layer, js_json, new_map,
+                   search_source)
+from .i18n import sector_label, t
+
+__all__ = ["suitability_map", "SCORE_COLORS", "EXCLUDED_COLOR"]
+
+SCORE_COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
+EXCLUDED_COLOR = "#bdbdbd"
+
+
+def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_labels: int = 10,
+                    opts: MapOptions | None = None) -> folium.Map:
+    """Map a :class:`~parks.suitability.SuitabilityResult` (ranked and excluded parks) over ``ds``."""
+    opts = opts or MapOptions(lang=lang)
+    lang = opts.lang
+    info = result.enterprise
+    parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
+    names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
+    title = f"{t('title_suitability', lang)} · {info.get('name') or info.get('enterprise_id') or ''}"
+    m = new_map(ds, opts, title, note=f"{info.get('enterprise_id') or ''} · {sector_label(info.get('sector'), lang)}")
+    add_counties(m, ds, opts)
+
+    ranked = [r for r in result.ranked if r.park_id in parks.index]
+    scores = np.array([r.score for r in ranked], dtype=float)
+    lo, hi = (float(np.nanmin(scores)), float(np.nanmax(scores))) if len(scores) else (0.0, 1.0)
+    cmap = LinearColormap(SCORE_COLORS, vmin=lo, vmax=hi if hi > lo else lo + 1e-9)
+    excluded = [e for e in result.excluded if e.park_id in parks.index]
+    reason_key = "message_zh" if lang == "zh" else "message"
+    if excluded:
+        ex = gpd.GeoDataFrame({"park_id": [e.park_id for e in excluded]},
+                              geometry=[parks.geometry[e.park_id] for e in excluded], crs=ds.parks.crs)
+        ex_names = [parks["name"][e.park_id] for e in excluded]
+        ex_rows = [[(t("park_id", lang), e.park_id), (t("county", lang), names.get(str(e.county_code), e.county_code))]
+                   + [(t("reasons", lang) if k == 0 else "", r.get(reason_key) or r.get("message") or r.get("code"))
+                      for k, r in enumerate(e.reasons)] for e in excluded]
+        geojson_layer(ex, opts, name=f"{t('excluded', lang)} ({len(excluded)})", key="excluded",
+                      style={"color": "#888", "weight": 1, "fillColor": EXCLUDED_COLOR, "fillOpacity": 0.5},
+                      tip=ex_names, title=ex_names, rows=ex_rows).add_to(m)
+    if ranked:
+        rk = gpd.GeoDataFrame({"park_id": [r.park_id for r in ranked], "score": scores, "rank": [r.rank for r in ranked]},
+                              geometry=[parks.geometry[r.park_id] for r in ranked], crs=ds.parks.crs)
+        rk_names = [parks["name"][r.park_id] for r in ranked]
+        rk_rows = [[(t("rank", lang), r.rank), (t("score", lang), round(r.score, 3)), (t("park_id", lang), r.park_id),
+                    (t("county", lang), names.get(str(r.county_code), r.county_code))]
+                   + [(c, round(v.contribution, 3)) for c, v in r.criteria.items()] for r in ranked]
+        geojson_layer(rk, opts, name=f"{t('candidates', lang)} ({len(ranked)})", key="candidates",
+                      style=lambda row: {"color": "#333", "weight": 1, "fillColor": cmap(float(row["score"])),
+                                         "fillOpacity": 0.9},
+                      tip=[f"#{r.rank} {n}" for r, n in zip(ranked, rk_names)], title=rk_names, rows=rk_rows,
+                      label=[f"{r.rank}" if r.rank <= top_labels else None for r in ranked]).add_to(m)
+    site = None
+    if info.get("lon") is not None and info.get("lat") is not None:
+        x, y = opts.shift_xy([float(info["lon"])], [float(info["lat"])])
+        site = (float(y[0]), float(x[0]))
+        lines = []
+        for r in ranked[:top_lines]:
+            c = opts.shift(gpd.GeoDataFrame(geometry=[parks.geometry[r.park_id]], crs=ds.parks.crs)).geometry.iloc[0]
+            p = shapely.Point(c.representative_point())
+            lines.append({"to": [round(p.y, 5), round(p.x, 5)], "label": f"#{r.rank} {parks['name'][r.park_id]}"})
+        JsLayer(
+            f"var __NAME__ = L.featureGroup(); (function (site, lines) {{"
+            f" lines.forEach(function (l) {{ L.polyline([site, l.to], {{color: '#a50f15', weight: 2, dashArray: '6 4', "
+            f"className: 'pp-line'}}).bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); }});"
+            f"}})({js_json(site)}, {js_json(lines)});",
+            f"{t('lines_top', lang)} ({len(lines)})", key="lines").add_to(m)
+        site_rows = [[t("enterprise_id", lang), info.get("enterprise_id")], [t("sector", lang), sector_label(info.get("sector"), lang)],
+                     [t("employees", lang), info.get("employees")], [t("county", lang), names.get(str(info.get("county_code")), None)]]
+        JsLayer(
+            f"var __NAME__ = L.featureGroup(); L.circleMarker({js_json(site)}, {{radius: 9, color: '#000', weight: 3, "
+            f"fillColor: '#ffff33', fillOpacity: 1, className: 'pp-site'}})"
+            f".bindTooltip(PARKPLAN.el('span', '', {js_json(info.get('name') or info.get('enterprise_id') or '')}))"
+            f".bindPopup(function () {{ return PARKPLAN.table({js_json(info.get('name') or '')}, {js_json(site_rows)}); }})"
+            f".addTo(__NAME__);",
+            t("site", lang), key="site").add_to(m)
+    legend = [county_legend(lang),
+              {"title": t("score", lang), "items": [{"color": cmap(v), "label": f"{v:.2f}"}
+                                                   for v in np.linspace(lo, hi, 5)[::-1]] if ranked else []},
+              {"title": "", "items": [{"color": EXCLUDED_COLOR, "label": t("excluded", lang)},
+                                      {"color": "#ffff33", "label": t("site", lang), "shape": "dot"},
+                                      {"color": "#a50f15", "label": t("lines_top", lang), "shape": "line"}]}]
+    pk = ds.parks.geometry.representative_point()
+    search = [search_source(ds.parks["name"], pk.x, pk.y, opts, t("parks", lang))]
+    if site is not None:
+        search.append({"label": [str(info.get("name") or info.get("enterprise_id"))], "lat": [site[0]], "lon": [site[1]],
+                       "kind": t("site", lang)})
+    return finish_map(m, opts, legend=legend, search=search)

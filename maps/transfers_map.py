@@ -1,0 +1,114 @@
+"""The transfers map: flows from origin counties to the receiving parks in less-developed counties,
+each candidate's status, the less-developed counties highlighted; optionally one county's candidates
+(origin or destination) for its office.
+
+Input: transfer candidates as a DataFrame with ``candidate_id``, ``enterprise_id``,
+``origin_county_code``, ``destination_county_code``, ``park_id``, ``status`` (and ``score``), as the
+review API lists them or as ``parks.suitability`` proposes them.
+"""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+
+from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, js_json,
+                   new_map, search_source)
+from .i18n import t
+
+__all__ = ["transfers_map", "STATUS_COLORS", "normalise_candidates"]
+
+STATUS_COLORS = {"pending": "#ff7f00", "proposed": "#ff7f00", "approved": "#1a9641", "needs_info": "#2c7bb6",
+                 "rejected": "#7b7b7b"}
+_STATUS_LABEL = {"pending": "proposed", "proposed": "proposed", "approved": "approved", "rejected": "rejected",
+                 "needs_info": "returned"}
+_REQUIRED = ("candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id", "status")
+
+
+def normalise_candidates(candidates) -> pd.DataFrame:
+    """Candidates as a DataFrame with the required columns as strings (raises MapError if one lacks)."""
+    if candidates is None:
+        return pd.DataFrame({c: pd.Series(dtype=str) for c in _REQUIRED})
+    frame = pd.DataFrame(candidates)
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise MapError(f"transfer candidates lack column(s) {', '.join(missing)}; required: {', '.join(_REQUIRED)}")
+    frame = frame.copy()
+    for c in _REQUIRED:
+        frame[c] = frame[c].astype(str)
+    return frame
+
+
+def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None,
+                  opts: MapOptions | None = None) -> folium.Map:
+    """Flows (one line per origin county and receiving park, width by number of candidates, colour by
+    the most frequent status) and the receiving parks; ``county`` keeps that county's candidates."""
+    opts = opts or MapOptions(lang=lang)
+    lang = opts.lang
+    cand = normalise_candidates(candidates)
+    codes = ds.counties["code"].astype(str)
+    if county is not None:
+        if str(county) not in set(codes):
+            raise MapError(f"county {county!r} not found; give a 6-digit county code of the dataset")
+        cand = cand[(cand["origin_county_code"] == str(county)) | (cand["destination_county_code"] == str(county))]
+    names = dict(zip(codes, ds.counties["name"]))
+    ent_names = dict(zip(ds.enterprises["enterprise_id"].astype(str), ds.enterprises["name"]))
+    parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
+    cand = cand[cand["park_id"].isin(parks.index)]
+    title = t("title_transfers", lang) + (f" · {names.get(str(county), county)}" if county else "")
+    note = f"{t('n_candidates', lang)}: {len(cand)}" if len(cand) else t("no_transfers", lang)
+    county_frame = ds.counties[codes == str(county)] if county else None
+    m = new_map(ds, opts, title, note=note, bounds_frame=county_frame)
+    add_counties(m, ds, opts)
+
+    park_ids = sorted(set(cand["park_id"]))
+    if park_ids:
+        rp = gpd.GeoDataFrame({"park_id": park_ids}, geometry=[parks.geometry[p] for p in park_ids], crs=ds.parks.crs)
+        rows = []
+        for p in park_ids:
+            sub = cand[cand["park_id"] == p]
+            rows.append([(t("park_id", lang), p), (t("county", lang), names.get(str(parks["county_code"][p]))),
+                         (t("n_enterprises", lang), len(sub))]
+                        + [(t(_STATUS_LABEL.get(s, s), lang), int(n)) for s, n in sub["status"].value_counts().items()])
+        pnames = [parks["name"][p] for p in park_ids]
+        geojson_layer(rp, opts, name=t("transfer_parks", lang), key="parks",
+                      style={"color": "#000", "weight": 1.5, "fillColor": "#ffd92f", "fillOpacity": 0.9},
+                      tip=pnames, title=pnames, rows=rows).add_to(m)
+
+    centre = ds.counties.to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
+    cx, cy = opts.shift_xy(centre.x.to_numpy(), centre.y.to_numpy())
+    centres = {c: (round(float(y), 5), round(float(x), 5)) for c, x, y in zip(codes, cx, cy)}
+    flows = []
+    for (origin, park), sub in cand.groupby(["origin_county_code", "park_id"], sort=True):
+        if origin not in centres:
+            continue
+        g = opts.shift(gpd.GeoDataFrame(geometry=[parks.geometry[park]], crs=ds.parks.crs)).geometry.iloc[0]
+        p = g.representative_point()
+        status = sub["status"].value_counts().idxmax()
+        flows.append({
+            "from": centres[origin], "to": [round(p.y, 5), round(p.x, 5)], "n": int(len(sub)),
+            "color": STATUS_COLORS.get(status, "#ff7f00"),
+            "title": f"{names.get(origin, origin)} → {parks['name'][park]}",
+            "rows": [[t("origin", lang), names.get(origin, origin)], [t("destination", lang), parks["name"][park]],
+                     [t("n_enterprises", lang), int(len(sub))]]
+                    + [[f"{r.candidate_id} · {ent_names.get(r.enterprise_id, r.enterprise_id)}",
+                        t(_STATUS_LABEL.get(r.status, r.status), lang)] for r in sub.itertuples()][:30],
+        })
+    JsLayer(
+        "var __NAME__ = L.featureGroup(); " + js_json(flows) + ".forEach(function (f) {"
+        " L.polyline([f.from, f.to], {color: f.color, weight: Math.min(1.5 + 1.5 * Math.log(1 + f.n), 8), opacity: 0.8, className: 'pp-flow'})"
+        ".bindTooltip(PARKPLAN.el('span', '', f.title))"
+        ".bindPopup(function () { return PARKPLAN.table(f.title, f.rows); }).addTo(__NAME__);"
+        " L.circleMarker(f.from, {radius: 3, color: f.color, fill: true, fillOpacity: 1}).addTo(__NAME__); });",
+        f"{t('flows', lang)} ({len(flows)})", key="flows").add_to(m)
+    statuses = [s for s in ("pending", "approved", "needs_info", "rejected")]
+    legend = [county_legend(lang),
+              {"title": t("flows", lang), "items": [{"color": STATUS_COLORS[s], "label": t(_STATUS_LABEL[s], lang), "shape": "line"}
+                                                    for s in statuses]},
+              {"title": "", "items": [{"color": "#ffd92f", "label": t("transfer_parks", lang)}]}]
+    search = [search_source(ds.counties["name"], centre.x, centre.y, opts, t("counties", lang))]
+    if park_ids:
+        pp = parks.loc[park_ids].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
+        search.append(search_source([parks["name"][p] for p in park_ids], pp.x, pp.y, opts, t("transfer_parks", lang)))
+    return finish_map(m, opts, legend=legend, search=search)

@@ -1,0 +1,138 @@
+"""The maps in a real browser (Debian's headless Chromium via Playwright) against the running API,
+with every non-loopback request blocked: each map renders the expected parks and counties, layers
+toggle, no console error, no request leaves the machine, the screenshot is not blank, and the
+injected names run no script."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from .conftest import HOSTILE, HOSTILE_SCRIPT
+
+pytestmark = pytest.mark.browser
+
+MAPS = ["parks", "enterprises", "clusters", "suitability", "transfers"]
+
+
+def _url(server, name, dataset, **params):
+    if name == "suitability":
+        params.setdefault("enterprise_id", str(dataset.enterprises["enterprise_id"].iloc[0]))
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{server}/maps/{name}" + (f"?{query}" if query else "")
+
+
+def _not_blank(png: bytes) -> float:
+    from PIL import Image, ImageStat
+
+    img = Image.open(io.BytesIO(png)).convert("L")
+    return ImageStat.Stat(img).stddev[0]
+
+
+def _layer_checkbox(page, label: str):
+    return page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
+
+
+@pytest.fixture(scope="module")
+def rendered(page_run, server, hostile_prepared):
+    """Placeholder so that module-scoped use is explicit; each test opens its own page."""
+    return None
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_map_renders_offline(page_run, server, hostile_prepared, name):
+    run = page_run("analyst")
+    resp = run.open(_url(server, name, hostile_prepared))
+    assert resp.status == 200
+    page = run.page
+    n_counties = len(hostile_prepared.counties)
+    assert page.evaluate("PARKPLAN.count('counties')") == n_counties
+    assert page.locator("path.pp-counties").count() == n_counties
+    if name == "parks":
+        assert page.evaluate("PARKPLAN.count('parks')") == len(hostile_prepared.parks)
+        assert page.locator("path.pp-parks").count() == len(hostile_prepared.parks)
+    if name == "enterprises":
+        assert page.evaluate("PARKPLAN.count('enterprises')") == len(hostile_prepared.enterprises)
+        assert page.locator("canvas.leaflet-zoom-animated").count() >= 1
+    if name == "suitability":
+        n = page.evaluate("PARKPLAN.count('candidates') + PARKPLAN.count('excluded')")
+        assert n == len(hostile_prepared.parks)
+        assert page.locator("path.pp-site").count() == 1
+    if name == "transfers":
+        assert page.evaluate("PARKPLAN.count('flows')") > 0
+    # the shared controls are there
+    for selector in (".leaflet-control-layers", ".pp-legend", ".leaflet-control-scale", ".pp-search-input",
+                     ".leaflet-control-zoom-fullscreen", ".leaflet-control-measure"):
+        assert page.locator(selector).count() == 1, selector
+    png = page.screenshot()
+    assert _not_blank(png) > 5.0
+    page.wait_for_timeout(200)
+    assert run.errors == []
+    assert run.blocked == []
+    assert run.dialogs == []
+
+
+def test_layers_toggle(page_run, server, hostile_prepared):
+    run = page_run("viewer")
+    run.open(_url(server, "parks", hostile_prepared))
+    page = run.page
+    n_parks = len(hostile_prepared.parks)
+    n_specialty = int((hostile_prepared.parks["kind"] == "specialty_park").sum())
+    box = _layer_checkbox(page, "特色工业园区")
+    box.uncheck()
+    assert page.locator("path.pp-parks").count() == n_parks - n_specialty
+    box.check()
+    assert page.locator("path.pp-parks").count() == n_parks
+    counties = _layer_checkbox(page, "县（市、区）")
+    counties.uncheck()
+    assert page.locator("path.pp-counties").count() == 0
+    assert run.errors == [] and run.blocked == []
+
+
+def test_enterprise_sector_layer_and_heat_toggle(page_run, server, hostile_prepared):
+    run = page_run("analyst")
+    run.open(_url(server, "enterprises", hostile_prepared, lang="en"))
+    page = run.page
+    visible = "PARKPLAN.layers.enterprises.filter(function (l) { return l._map; }).length"
+    n_layers = page.evaluate("PARKPLAN.layers.enterprises.length")
+    _layer_checkbox(page, "Textiles").uncheck()
+    assert page.evaluate(visible) == n_layers - 1
+    heat = _layer_checkbox(page, "heat map")
+    heat.check()
+    assert page.evaluate("PARKPLAN.layers.heatmap[0]._map !== undefined && PARKPLAN.layers.heatmap[0]._map !== null")
+    assert page.locator("canvas.leaflet-heatmap-layer").count() == 1
+    assert run.errors == [] and run.blocked == []
+
+
+def test_injected_names_stay_text(page_run, server, hostile_prepared):
+    run = page_run("analyst")
+    run.open(_url(server, "parks", hostile_prepared))
+    page = run.page
+    page.fill(".pp-search-input", "<img")
+    hits = page.locator(".pp-search-hit")
+    assert hits.count() >= 2  # the park and the county
+    assert HOSTILE in hits.first.text_content()
+    hits.first.click()
+    # open the hostile park's popup
+    page.evaluate("""() => {
+        PARKPLAN.layers.parks.forEach(function (g) { g.eachLayer(function (l) {
+            if (String(l.feature.properties._title).indexOf('<') === 0) { l.openPopup(); }
+        }); });
+    }""")
+    assert HOSTILE in page.locator(".leaflet-popup-content").first.text_content() or \
+        HOSTILE_SCRIPT in page.locator(".leaflet-popup-content").first.text_content()
+    page.hover(".leaflet-container")
+    page.wait_for_timeout(300)
+    assert page.locator("img[src='x']").count() == 0
+    assert run.dialogs == []
+    assert run.errors == []
+
+    run2 = page_run("analyst")
+    run2.open(_url(server, "enterprises", hostile_prepared))
+    run2.page.fill(".pp-search-input", "alert")
+    assert run2.page.locator(".pp-search-hit").count() >= 2
+    run2.page.locator(".pp-search-hit").first.click()
+    run2.page.wait_for_timeout(300)
+    assert run2.page.locator("img[src='x']").count() == 0
+    assert run2.dialogs == [] and run2.errors == [] and run2.blocked == []
