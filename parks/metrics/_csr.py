@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["PolygonSampler", "boundary_distance"]
+__all__ = ["PolygonSampler", "BoundaryIndex", "boundary_distance"]
 
 
 class PolygonSampler:
@@ -50,20 +50,32 @@ class PolygonSampler:
         return self._a[k] + u * self._ab[k] + v * self._ac[k]
 
 
-def boundary_distance(points_xy: np.ndarray, polygon: shapely.Geometry, max_distance: float | None = None) -> np.ndarray:
+class BoundaryIndex:
+    """The polygon's boundary split into segments, in an STR-tree: exact point-to-boundary distances,
+    built once and reused for every simulated pattern."""
+
+    def __init__(self, polygon: shapely.Geometry):
+        boundary = shapely.boundary(polygon)
+        coords, ring = shapely.get_coordinates(shapely.get_parts(boundary), return_index=True)
+        same = ring[:-1] == ring[1:]
+        segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+        self._tree = shapely.STRtree(segments)
+
+    def distance(self, points_xy: np.ndarray, max_distance: float | None = None) -> np.ndarray:
+        out = np.full(len(points_xy), np.inf)
+        if len(points_xy) == 0:
+            return out
+        (i, _), d = self._tree.query_nearest(shapely.points(points_xy), max_distance=max_distance,
+                                             return_distance=True, all_matches=False)
+        out[i] = d
+        return out
+
+
+def boundary_distance(points_xy: np.ndarray, polygon, max_distance: float | None = None) -> np.ndarray:
     """Distance (metres) from each point to the polygon's boundary; ``inf`` beyond ``max_distance``.
 
-    Exact: the boundary is split into its segments and the nearest one found with an STR-tree.
+    Exact: the boundary is split into its segments and the nearest one found with an STR-tree
+    (``polygon`` may be a :class:`BoundaryIndex` already built).
     """
-    boundary = shapely.boundary(polygon)
-    ring_coords, ring_idx = shapely.get_coordinates(shapely.get_parts(boundary), return_index=True)
-    same = ring_idx[:-1] == ring_idx[1:]
-    segments = shapely.linestrings(np.stack([ring_coords[:-1][same], ring_coords[1:][same]], axis=1))
-    tree = shapely.STRtree(segments)
-    pts = shapely.points(points_xy)
-    out = np.full(len(points_xy), np.inf)
-    if len(points_xy) == 0:
-        return out
-    (i, _), d = tree.query_nearest(pts, max_distance=max_distance, return_distance=True, all_matches=False)
-    out[i] = d
-    return out
+    index = polygon if isinstance(polygon, BoundaryIndex) else BoundaryIndex(polygon)
+    return index.distance(np.asarray(points_xy, dtype=float), max_distance)

@@ -21,7 +21,7 @@ same with or without the sector filter.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import geopandas as gpd
@@ -43,6 +43,7 @@ from .spatial_clusters import spatial_clusters
 
 __all__ = [
     "METRIC_KEYS",
+    "MetricsContext",
     "compute_metrics",
     "location_quotient_rows",
     "sector_rows",
@@ -91,10 +92,16 @@ def _seed_int(seed: int, sector: str | None, salt: int = 0) -> int:
 
 
 @dataclass
-class _Context:
-    """One dataset, prepared and projected once, shared by the parts of a report."""
+class MetricsContext:
+    """One dataset, prepared and projected once, shared by the parts of a report.
+
+    Every ``*_rows`` function and :func:`compute_metrics` accept either a Dataset or a context; an
+    API that serves many requests on one dataset can keep one context and pass it in, so the joins,
+    projections and county weights are computed once.
+    """
 
     ds: object
+    cache: dict = field(default_factory=dict, repr=False)  # results of the expensive parts (envelopes)
 
     @cached_property
     def enterprises(self) -> gpd.GeoDataFrame:
@@ -127,7 +134,14 @@ class _Context:
 
     @cached_property
     def weights(self):
-        return county_weights(self.ds.counties)
+        return county_weights(to_metric(self.ds.counties, self.crs))
+
+    @cached_property
+    def county_area_km2(self) -> np.ndarray:
+        return to_metric(self.ds.counties, self.crs).geometry.area.to_numpy() / 1e6
+
+    def density(self, sector: str) -> pd.Series:
+        return sector_density(self.enterprises, self.ds.counties, self.crs, sector=sector, area_km2=self.county_area_km2)
 
     def study_area(self, county: str | None):
         if county is None:
@@ -150,8 +164,8 @@ class _Context:
         return [s for s in SECTOR_IDS if s in present]
 
 
-def _context(ds, sector, county) -> tuple[_Context, str | None, str | None]:
-    ctx = ds if isinstance(ds, _Context) else _Context(ds)
+def _context(ds, sector, county) -> tuple[MetricsContext, str | None, str | None]:
+    ctx = ds if isinstance(ds, MetricsContext) else MetricsContext(ds)
     sector = check_sector(sector)
     county = check_county(county, ctx.county_codes)
     return ctx, sector, county
@@ -184,7 +198,7 @@ def sector_rows(ds, sector: str | None = None, county: str | None = None, *, per
     for s in ctx.sectors(sector):
         pts = ctx.filtered(s, county, metric=True)
         ce = clark_evans(pts, area, correction=clark_evans_correction)
-        y = sector_density(ent, ctx.ds.counties, ctx.crs, sector=s)
+        y = ctx.density(s)
         mi = morans_i(y.to_numpy(), ctx.weights, permutations=permutations, seed=_sector_seed(seed, s))
         rows.append({
             "sector": s,
@@ -208,7 +222,7 @@ def _local_rows(ds, sector, county, fn, permutations, seed, alpha, fdr, salt) ->
     ctx, sector, county = _context(ds, sector, county)
     parts = []
     for s in ctx.sectors(sector):
-        y = sector_density(ctx.enterprises, ctx.ds.counties, ctx.crs, sector=s)
+        y = ctx.density(s)
         res = fn(y.to_numpy(), ctx.weights, permutations=permutations, seed=_seed_int(seed, s, salt), alpha=alpha, fdr=fdr)
         res.insert(1, "sector", s)
         res["density_per_km2"] = y.to_numpy()
@@ -263,6 +277,10 @@ def ripley_section(ds, sector: str | None = None, county: str | None = None, *, 
     """Ripley's K and L of the (filtered) enterprises in the province (or county) polygon, with the
     min/max envelope of ``simulations`` CSR patterns inside that polygon."""
     ctx, sector, county = _context(ds, sector, county)
+    key = ("ripley", sector, county, None if distances_m is None else tuple(np.asarray(distances_m, float)),
+           simulations, seed, edge_correction)
+    if key in ctx.cache:  # same dataset, same arguments: the simulations would give the same numbers
+        return ctx.cache[key]
     area = ctx.study_area(county)
     pts = ctx.filtered(sector, county, metric=True)
     r = default_distances(area) if distances_m is None else distances_m
@@ -270,7 +288,8 @@ def ripley_section(ds, sector: str | None = None, county: str | None = None, *, 
                  edge_correction=edge_correction, workers=workers, progress=progress)
     out = res.to_dict()
     out.update(sector=sector, county_code=county, units={"distances": "m", "K": "m2", "L": "m"})
-    return jsonable(out)
+    ctx.cache[key] = jsonable(out)
+    return ctx.cache[key]
 
 
 def per_mu_rows(ds, sector: str | None = None, county: str | None = None, **kwargs) -> list[dict]:

@@ -36,7 +36,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from ._common import MetricsError, make_rng, xy
-from ._csr import PolygonSampler, boundary_distance
+from ._csr import BoundaryIndex, PolygonSampler, boundary_distance
 
 __all__ = [
     "EDGE_CORRECTIONS",
@@ -149,7 +149,7 @@ def _neighbour_sums(centres: np.ndarray, border: np.ndarray | None, other: cKDTr
 
 
 def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapely.Geometry | None = None,
-             edge_correction: str = "none") -> np.ndarray:
+             edge_correction: str = "none", _boundary: BoundaryIndex | None = None) -> np.ndarray:
     """Ripley's K at ``distances`` (metres) for one pattern.
 
     Parameters
@@ -177,7 +177,7 @@ def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapel
     if n < 2:
         return np.full(len(r), np.nan)
     size = _area(pts, area, polygon)
-    border = boundary_distance(pts, polygon, r[-1]) if edge_correction == "border" else None
+    border = boundary_distance(pts, _boundary or polygon, r[-1]) if edge_correction == "border" else None
     num, den = _neighbour_sums(pts, border, cKDTree(pts), r, self_pairs=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         k = size / n * num / den
@@ -225,12 +225,13 @@ def csr_envelope(n: int, polygon: shapely.Geometry, distances, *, simulations: i
         raise MetricsError(f"simulations must be >= 1; got {simulations}")
     rng = make_rng(seed)
     sampler = PolygonSampler(polygon)
+    boundary = BoundaryIndex(polygon) if edge_correction == "border" else None
     # draw in chunks so 99 x 100,000 points do not sit in memory at once
     chunk = max(1, int(2_000_000 // max(n, 1)))
     out = np.empty((simulations, len(r)))
 
     def one(pts: np.ndarray) -> np.ndarray:
-        return ripley_k(pts, r, area=polygon.area, polygon=polygon, edge_correction=edge_correction)
+        return ripley_k(pts, r, area=polygon.area, polygon=polygon, edge_correction=edge_correction, _boundary=boundary)
 
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
