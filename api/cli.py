@@ -16,6 +16,7 @@ from . import cli_data  # noqa: E402
 cli_data.register(app)
 from . import cli_io; cli_io.register(app)  # noqa: E402, E702
 from . import cli_serve; cli_serve.register(app)  # noqa: E402, E702
+from . import cli_metrics; cli_metrics.register(app)  # noqa: E402, E702
 from . import cli_map; cli_map.register(app)  # noqa: E402, E702
 
 if __name__ == "__main__":  # pragma: no cover
