@@ -115,9 +115,12 @@ def _strict(r: np.ndarray) -> np.ndarray:
 
 
 def _neighbour_sums(centres: np.ndarray, border: np.ndarray | None, other: cKDTree, r: np.ndarray,
-                    self_pairs: bool) -> tuple[np.ndarray, np.ndarray]:
+                    self_pairs: bool, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """For each r_k: the sum over eligible centres of their neighbours in ``other`` closer than r_k,
-    and the number of eligible centres (all, or those with border distance >= r_k)."""
+    and the number of eligible centres (all, or those with border distance >= r_k).
+
+    Centres are grouped by how many distances they are eligible for; each group (split into
+    ``workers`` chunks, counted on threads) is one dual-tree count against ``other``."""
     m = len(r)
     rs = _strict(r)
     positive = r > 0
@@ -131,25 +134,41 @@ def _neighbour_sums(centres: np.ndarray, border: np.ndarray | None, other: cKDTr
         # g_i = how many distances the centre is eligible for (r_k <= b_i, r sorted)
         g = np.searchsorted(r, border, side="right")
         order = np.argsort(g, kind="stable")
-        gs = g[order]
-        bounds = np.flatnonzero(np.diff(gs)) + 1
+        bounds = np.flatnonzero(np.diff(g[order])) + 1
         groups = [(idx, int(g[idx[0]])) for idx in np.split(order, bounds) if g[idx[0]] > 0]
+    workers = max(1, int(workers))
+    tasks = []
     for idx, upto in groups:
-        rr = rs[:upto]
+        den[:upto] += len(idx)
+        if workers > 1 and len(idx) >= 2 * workers:
+            # spatially compact chunks (sorted by x) keep each chunk's tree tight
+            idx = idx[np.argsort(centres[idx, 0], kind="stable")]
+            tasks.extend((chunk, upto) for chunk in np.array_split(idx, workers))
+        else:
+            tasks.append((idx, upto))
+
+    def count(task):
+        idx, upto = task
         counts = np.zeros(upto)
         pos = positive[:upto]
         if pos.any():
-            tree = cKDTree(centres[idx])
-            counts[pos] = tree.count_neighbors(other, rr[pos]).astype(float)
+            counts[pos] = cKDTree(centres[idx]).count_neighbors(other, rs[:upto][pos]).astype(float)
             if self_pairs:
                 counts[pos] -= len(idx)
+        return upto, counts
+
+    if workers > 1 and len(tasks) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(count, tasks))
+    else:
+        results = [count(t) for t in tasks]
+    for upto, counts in results:
         num[:upto] += counts
-        den[:upto] += len(idx)
     return num, den
 
 
 def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapely.Geometry | None = None,
-             edge_correction: str = "none", _boundary: BoundaryIndex | None = None) -> np.ndarray:
+             edge_correction: str = "none", workers: int = 1, _boundary: BoundaryIndex | None = None) -> np.ndarray:
     """Ripley's K at ``distances`` (metres) for one pattern.
 
     Parameters
@@ -159,6 +178,7 @@ def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapel
     area : study-area size in m2; default ``polygon.area``, else the points' bounding box (as pointpats).
     polygon : study area (projected); needed for ``edge_correction='border'``.
     edge_correction : ``'none'`` (pointpats-equivalent) or ``'border'`` (reduced sample).
+    workers : threads for the pair count (the centres are split into spatial chunks; same result).
 
     Returns
     -------
@@ -178,7 +198,7 @@ def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapel
         return np.full(len(r), np.nan)
     size = _area(pts, area, polygon)
     border = boundary_distance(pts, _boundary or polygon, r[-1]) if edge_correction == "border" else None
-    num, den = _neighbour_sums(pts, border, cKDTree(pts), r, self_pairs=True)
+    num, den = _neighbour_sums(pts, border, cKDTree(pts), r, self_pairs=True, workers=workers)
     with np.errstate(invalid="ignore", divide="ignore"):
         k = size / n * num / den
     return np.where(den > 0, k, np.nan)
@@ -190,7 +210,7 @@ def ripley_l(points_xy, distances, area: float | None = None, **kwargs) -> np.nd
 
 
 def cross_k(a_xy, b_xy, distances, area: float | None = None, *, polygon: shapely.Geometry | None = None,
-            edge_correction: str = "none") -> np.ndarray:
+            edge_correction: str = "none", workers: int = 1) -> np.ndarray:
     """Cross-K: B points around A points; above pi r^2 means A locates near B (metres, m2).
 
     >>> a = np.array([[0, 0], [10, 0]], dtype=float); b = np.array([[1, 0], [10, 2], [50, 50]], dtype=float)
@@ -205,7 +225,7 @@ def cross_k(a_xy, b_xy, distances, area: float | None = None, *, polygon: shapel
         return np.full(len(r), np.nan)
     size = _area(np.vstack([a, b]), area, polygon)
     border = boundary_distance(a, polygon, r[-1]) if edge_correction == "border" else None
-    num, den = _neighbour_sums(a, border, cKDTree(b), r, self_pairs=False)
+    num, den = _neighbour_sums(a, border, cKDTree(b), r, self_pairs=False, workers=workers)
     with np.errstate(invalid="ignore", divide="ignore"):
         k = size / len(b) * num / den
     return np.where(den > 0, k, np.nan)

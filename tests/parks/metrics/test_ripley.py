@@ -132,3 +132,14 @@ def test_errors_name_the_problem(kwargs, message):
 def test_default_distances_are_capped():
     r = default_distances(box(0, 0, 400_000, 300_000))
     assert r[-1] == 20_000 and len(r) == 20 and r[0] == 1_000
+
+
+@pytest.mark.parametrize("edge_correction", ["none", "border"])
+def test_threads_give_the_same_counts(edge_correction):
+    pts = PolygonSampler(COAST).sample(3000, np.random.default_rng(12))
+    r = np.linspace(100, 2_000, 10)
+    one = ripley_k(pts, r, polygon=COAST, edge_correction=edge_correction)
+    assert_allclose(ripley_k(pts, r, polygon=COAST, edge_correction=edge_correction, workers=3), one, rtol=1e-12)
+    b = pts[:500]
+    assert_allclose(cross_k(pts, b, r, polygon=COAST, edge_correction=edge_correction, workers=2),
+                    cross_k(pts, b, r, polygon=COAST, edge_correction=edge_correction), rtol=1e-12)
