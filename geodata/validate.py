@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ _ZH_LABELS: dict[tuple[str, ...], dict[str, str]] = {
 }
 
 
+@functools.lru_cache(maxsize=None)
 def _labels(choices: tuple[str, ...]) -> dict[str, str]:
     """Every accepted spelling (folded) of a vocabulary -> its id."""
     out = {_fold(c): c for c in choices}
@@ -379,27 +381,72 @@ def _as_number(v) -> float:
     return float(text)
 
 
+_YEAR_FIELDS = ("established", "start_year")  # also accept dates: the year is kept
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "√", "✓", "对", "有", "真"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "×", "x", "无", "假", "不是"}
 _YEAR_RE = re.compile(r"^\s*(\d{4})(?:\s*年.*|[-/.]\d{1,2}(?:[-/.]\d{1,2})?.*)?\s*$")
 
 
 def _convert(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
-    """Convert one column's values to the field's stored type. Returns (values, [(row, message)])."""
+    """Convert one column's values to the field's stored type. Returns (values, [(row, message)]).
+
+    Plain numbers take a vectorised path; everything else is converted once per distinct value
+    (registers repeat the same sector, class and flag spellings), so a million rows stay quick.
+    """
     f = col.field
+    if f.dtype in ("int", "float") and f.name not in _YEAR_FIELDS:
+        return _convert_numbers(values, col)
     out: list = []
     errors: list[tuple[int, str]] = []
+    cache: dict = {}
     for i, v in enumerate(values):
-        if _missing(v):
-            if f.required:
-                errors.append((i, "empty (required)"))
-            out.append(None)
-            continue
         try:
-            out.append(_convert_one(v, f, col.factor))
-        except ValueError as exc:
-            errors.append((i, str(exc)))
-            out.append(None)
+            key = (type(v), v)
+            hit = cache.get(key)
+        except TypeError:  # unhashable
+            key, hit = None, None
+        if hit is None:
+            hit = _convert_cell(v, f, col.factor)
+            if key is not None:
+                cache[key] = hit
+        value, message = hit
+        if message:
+            errors.append((i, message))
+        out.append(value)
+    return out, errors
+
+
+def _convert_cell(v, f: Field, factor: float) -> tuple[object, str]:
+    """(converted value or None, error message or "")."""
+    if _missing(v):
+        return None, "empty (required)" if f.required else ""
+    try:
+        return _convert_one(v, f, factor), ""
+    except ValueError as exc:
+        return None, str(exc)
+
+
+def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
+    f = col.field
+    with np.errstate(all="ignore"):
+        x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float) * col.factor
+    slow = ~np.isfinite(x)
+    fails = np.zeros(len(x), dtype=bool)
+    if f.dtype == "int":
+        fails |= ~slow & (np.abs(x - np.round(x)) > 1e-6)
+    if f.minimum is not None:
+        fails |= ~slow & (x < f.minimum)
+    if f.dtype == "float":
+        out: list = x.tolist()
+    else:
+        ints = np.where(slow | fails, 0, np.round(np.nan_to_num(x))).astype(np.int64)
+        out = ints.tolist()
+    errors: list[tuple[int, str]] = []
+    for i in np.flatnonzero(slow | fails):  # the per-cell path says what is wrong
+        value, message = _convert_cell(values[i], f, col.factor)
+        out[i] = value
+        if message:
+            errors.append((int(i), message))
     return out, errors
 
 
@@ -434,7 +481,7 @@ def _convert_one(v, f: Field, factor: float):
             return False
         raise ValueError(f"{v!r} is not yes/no")
     # numbers
-    if f.dtype == "int" and f.name in ("established", "start_year"):
+    if f.dtype == "int" and f.name in _YEAR_FIELDS:
         if isinstance(v, (_dt.date, _dt.datetime, pd.Timestamp)):
             return int(v.year)
         if isinstance(v, str):
@@ -458,7 +505,7 @@ def _convert_one(v, f: Field, factor: float):
 
 
 def _typed(values: list, f: Field) -> pd.Series:
-    has_na = any(v is None for v in values)
+    has_na = values.count(None) > 0
     if f.dtype == "int":
         return pd.Series(values, dtype="Int64" if has_na else "int64")
     if f.dtype == "float":
@@ -487,8 +534,11 @@ def _table_geometries(raw: RawTable, problems: list[Problem]) -> tuple[np.ndarra
         return np.asarray(frame["geometry"].to_numpy(), dtype=object), reported
     if raw.coordinates:
         lon_col, lat_col = raw.coordinates
-        xs, ys = np.full(n, np.nan), np.full(n, np.nan)
-        for j, (lon, lat) in enumerate(zip(frame[lon_col].tolist(), frame[lat_col].tolist())):
+        lons, lats = frame[lon_col].tolist(), frame[lat_col].tolist()
+        xs = pd.to_numeric(pd.Series(lons, dtype=object), errors="coerce").to_numpy(dtype=float)
+        ys = pd.to_numeric(pd.Series(lats, dtype=object), errors="coerce").to_numpy(dtype=float)
+        for j in np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys))):  # the per-cell path says what is wrong
+            lon, lat = lons[j], lats[j]
             if _missing(lon) or _missing(lat):
                 problems.append(Problem(raw.row_label(j), "geometry", f"no coordinates ({lon_col!r}/{lat_col!r} empty)"))
                 reported.add(j)
@@ -547,41 +597,49 @@ def _check_geometries(raw: RawTable, schema: LayerSchema, geoms: np.ndarray, rep
     """Per-row: missing, empty, wrong type, invalid (repaired if asked). Returns (geometries, repaired).
 
     ``reported`` are rows whose missing geometry was already reported (bad coordinates, bad WKT).
+    The common case (right type, valid) is checked for all rows at once; only the rest row by row.
     """
     wanted = schema.geometry
-    accepted = ", ".join(_ACCEPTED_TYPES[wanted])
+    geoms = np.array([None if isinstance(g, float) else g for g in geoms], dtype=object)
+    present = ~shapely.is_missing(geoms)
     out = np.empty(len(geoms), dtype=object)
+    out[present] = shapely.force_2d(geoms[present])
+    type_ids = shapely.get_type_id(out)
+    fine = present & ~shapely.is_empty(out) & (type_ids == _TYPE_IDS[wanted])
+    fine[fine] = shapely.is_valid(out[fine])
     repaired = 0
-    for j, g in enumerate(geoms):
-        where = raw.row_label(j)
-        if g is None or (isinstance(g, float) and math.isnan(g)):
-            if j not in reported:
-                problems.append(Problem(where, "geometry", "no geometry"))
-            continue
-        if g.is_empty:
-            problems.append(Problem(where, "geometry", "empty geometry"))
-            continue
-        g = shapely.force_2d(g)
-        fitted = _fit_type(g, wanted)
-        if fitted is None:
-            problems.append(Problem(where, "geometry", f"a {g.geom_type}; this layer holds {wanted}s",
-                                    accepted=accepted))
-            continue
-        if not fitted.is_valid:
-            reason = shapely.is_valid_reason(fitted)
-            if repair:
-                fixed = _repair(fitted)
-                fixed = _fit_type(fixed, wanted) if fixed is not None and not fixed.is_empty else None
-                if fixed is None or not fixed.is_valid:
-                    problems.append(Problem(where, "geometry", f"invalid ({reason}) and cannot be repaired"))
-                    continue
-                fitted, repaired = fixed, repaired + 1
-            else:
-                problems.append(Problem(where, "geometry", f"invalid geometry: {reason}; fix it or import "
-                                        "with --repair"))
-                continue
+    for j in np.flatnonzero(~fine):
+        fitted, message, was_repaired = _check_geometry(out[j], wanted, repair, j in reported)
         out[j] = fitted
+        repaired += was_repaired
+        if message:
+            accepted = ", ".join(_ACCEPTED_TYPES[wanted]) if message.startswith("a ") else ""
+            problems.append(Problem(raw.row_label(int(j)), "geometry", message, accepted=accepted))
     return out, repaired
+
+
+_TYPE_IDS = {"Point": 0, "Polygon": 3, "MultiPolygon": 6}
+
+
+def _check_geometry(g, wanted: str, repair: bool, reported: bool) -> tuple[object, str, bool]:
+    """One geometry that is not simply right: (geometry to store or None, problem or "", repaired?)."""
+    if g is None:
+        return None, "" if reported else "no geometry", False
+    if g.is_empty:
+        return None, "empty geometry", False
+    fitted = _fit_type(g, wanted)
+    if fitted is None:
+        return None, f"a {g.geom_type}; this layer holds {wanted}s", False
+    if fitted.is_valid:
+        return fitted, "", False
+    reason = shapely.is_valid_reason(fitted)
+    if not repair:
+        return None, f"invalid geometry: {reason}; fix it or import with --repair", False
+    fixed = _repair(fitted)
+    fixed = _fit_type(fixed, wanted) if fixed is not None and not fixed.is_empty else None
+    if fixed is None or not fixed.is_valid:
+        return None, f"invalid ({reason}) and cannot be repaired", False
+    return fixed, "", True
 
 
 def _check_location(raw: RawTable, geoms: np.ndarray, province, province_name: str,

@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from .dataset import Dataset
 from .schema import LAYERS
@@ -136,7 +137,7 @@ def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, headers: str) -> pd
         if len(geoms) and (geoms.geom_type == "Point").all():
             table["lon"], table["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
         else:
-            table["wkt"] = geoms.to_wkt().to_numpy()
+            table["wkt"] = shapely.to_wkt(geoms.to_numpy(), rounding_precision=-1)  # every digit
     if headers == "zh":
         names = {f.name: header_zh(f) for f in LAYERS[layer].fields} if layer in LAYERS else {}
         names |= {"lon": "经度", "lat": "纬度"}
