@@ -206,7 +206,7 @@ _ERROR_STATUSES = ("400", "401", "403", "404", "412", "413", "422", "428")
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Document every error response as problem+json; drop FastAPI's default 422 schemas."""
+    """Document every error status an operation may answer as problem+json; drop FastAPI's 422 schemas."""
     comps = schema.setdefault("components", {}).setdefault("schemas", {})
     comps["Problem"] = Problem.model_json_schema()
     for name in ("HTTPValidationError", "ValidationError"):
@@ -218,8 +218,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
                 continue
             responses = op["responses"]
             for code in _ERROR_STATUSES:
-                if code in responses or code in ("400", "401", "413", "422"):
-                    responses[code] = {"description": _TITLES[int(code)], "content": {PROBLEM_JSON: {"schema": ref}}}
+                responses[code] = {"description": _TITLES[int(code)], "content": {PROBLEM_JSON: {"schema": ref}}}
     return schema
 
 

@@ -1,0 +1,140 @@
+"""Tokens (hashed, constant-time), roles, browser sessions (cookie flags, expiry, CSRF, logout)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi import Response
+from sqlalchemy import select
+
+from api import auth
+from api.db import BrowserSession, Token
+
+PROBLEM = "application/problem+json"
+
+
+def test_tokens_are_stored_hashed_only(api):
+    raw = api.tokens["analyst"]
+    with api.app.state.sessions() as db:
+        rows = db.execute(select(Token)).scalars().all()
+        dumped = " ".join(f"{r.prefix} {r.secret_sha256} {r.label}" for r in rows)
+    secret = raw.rsplit("_", 1)[1]
+    assert secret not in dumped and raw not in dumped
+
+
+@pytest.mark.parametrize("header", ["Bearer nonsense", "Bearer ppt_000000000000_" + "x" * 43, "Basic abc", "Bearer ",
+                                    "Bearer ppt_zz_1"])
+def test_bad_tokens_are_401_problems(api, header):
+    r = api.client.get("/collections", headers={"Authorization": header})
+    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_token_with_a_wrong_secret_is_refused(api):
+    raw = api.tokens["admin"]
+    forged = raw[:-4] + ("AAAA" if not raw.endswith("AAAA") else "BBBB")
+    assert api.client.get("/collections", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+
+
+def test_secrets_are_compared_with_compare_digest_hit_or_miss(api, monkeypatch):
+    calls = []
+    real = auth.hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(auth.hmac, "compare_digest", spy)
+    with api.app.state.sessions() as db:
+        assert auth.authenticate_token(db, api.tokens["viewer"]) is not None
+        assert auth.authenticate_token(db, "ppt_0123456789ab_" + "y" * 43) is None  # unknown prefix
+    assert calls == [(64, 64), (64, 64)]  # the same work whether the prefix exists or not
+
+
+def test_revoked_token_is_401(fresh_api):
+    api = fresh_api
+    raw = api.tokens["analyst"]
+    with api.app.state.sessions() as db:
+        p = auth.authenticate_token(db, raw)
+        assert auth.revoke_token(db, p.token_id)
+        db.commit()
+    assert api.get("/collections", as_="analyst").status_code == 401
+
+
+def test_role_and_office_validation():
+    with pytest.raises(auth.AuthError, match="accepted: viewer, analyst, reviewer, admin"):
+        auth.role_rank("superuser")
+    with pytest.raises(auth.AuthError, match="needs at least one office"):
+        auth._check_offices("reviewer", [])
+    with pytest.raises(auth.AuthError, match="6-digit"):
+        auth._check_offices("reviewer", ["33010"])
+
+
+def _login(api, role="reviewer_a"):
+    from fastapi.testclient import TestClient
+
+    with api.app.state.sessions() as db:
+        result = auth.login(db, api.tokens[role], key=api.app.state.session_key)
+        db.commit()
+    client = TestClient(api.app, raise_server_exceptions=False)
+    client.cookies.set(auth.SESSION_COOKIE, result.cookie_value)
+    return client, result
+
+
+def test_cookie_flags_are_httponly_samesite_strict_and_secure_over_https(api):
+    with api.app.state.sessions() as db:
+        result = auth.login(db, api.tokens["viewer"], key=api.app.state.session_key)
+        db.commit()
+    for secure in (False, True):
+        resp = Response()
+        auth.set_session_cookie(resp, result, secure=secure)
+        cookie = resp.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+        assert ("secure" in cookie.replace("samesite", "")) is secure
+    with api.app.state.sessions() as db:
+        assert auth.login(db, "ppt_bad", key=api.app.state.session_key) is None
+
+
+def test_session_cookie_authenticates_reads_and_needs_csrf_for_writes(fresh_api):
+    api = fresh_api
+    client, result = _login(api)
+    listing = client.get("/transfer-candidates")
+    assert listing.status_code == 200
+    cid = listing.json()["items"][0]["candidate_id"]
+    r = client.post(f"/transfer-candidates/{cid}/reviews", json={"decision": "approved", "version": 1})
+    assert r.status_code == 403 and "X-CSRF-Token" in r.json()["detail"]
+    r = client.post(f"/transfer-candidates/{cid}/reviews", json={"decision": "approved", "version": 1},
+                    headers={"X-CSRF-Token": result.csrf})
+    assert r.status_code == 201
+
+
+def test_tampered_expired_and_logged_out_sessions_are_refused(fresh_api):
+    api = fresh_api
+    client, result = _login(api)
+    sid, sig = result.cookie_value.rsplit(".", 1)
+    client.cookies.set(auth.SESSION_COOKIE, sid + "." + ("0" * len(sig)))
+    assert client.get("/collections").status_code == 401
+    # expired
+    client.cookies.set(auth.SESSION_COOKIE, result.cookie_value)
+    assert client.get("/collections").status_code == 200
+    with api.app.state.sessions() as db:
+        for row in db.execute(select(BrowserSession)).scalars():
+            row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        db.commit()
+    assert client.get("/collections").status_code == 401
+    # logout deletes the server-side session
+    client2, result2 = _login(api)
+    with api.app.state.sessions() as db:
+        assert auth.logout(db, result2.cookie_value, key=api.app.state.session_key)
+        db.commit()
+    assert client2.get("/collections").status_code == 401
+
+
+def test_signing_key_survives_a_restart(dataset_path, tmp_path):
+    from api.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    a = create_app(dataset_path, url)
+    b = create_app(dataset_path, url)
+    assert a.state.session_key == b.state.session_key and len(a.state.session_key) == 32
