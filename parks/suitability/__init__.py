@@ -1,0 +1,43 @@
+"""Relocation suitability: where should an enterprise move, and where should a group of them go.
+
+Pure functions over GeoDataFrames (see ``docs/suitability.md`` for every formula and default):
+
+* :func:`build_context` / :func:`context_from_dataset`: the park-level inputs, computed once;
+* :func:`score_enterprise`: ranked and excluded parks for one enterprise (by id or profile);
+* :func:`score_batch`: many enterprises x all parks, vectorised;
+* :func:`select_scenario`: the plan's urban-core, scattered and coastal-transfer selections;
+* :func:`weight_sensitivity`: Monte-Carlo stability of the ranking under weight perturbation;
+* :func:`allocate`: capacity-constrained assignment (MILP, HiGHS);
+* :func:`propose_transfers`: transfer candidates with a frozen snapshot.
+"""
+
+from .constraints import REASON_CODES, Constraints
+from .context import (EnterpriseProfile, SuitabilityContext, SuitabilityError, UnknownEnterpriseError,
+                      build_context, context_from_dataset)
+from .criteria import CRITERIA, CriteriaParams
+from .model import SuitabilityResult, score_enterprise
+from .weights import (DEFAULT_WEIGHTS, InconsistentJudgementsError, ahp, ahp_from_mapping, ahp_weights, group_ahp,
+                      normalise_weights, weights_from_mapping)
+
+__all__ = [
+    "CRITERIA",
+    "REASON_CODES",
+    "DEFAULT_WEIGHTS",
+    "Constraints",
+    "CriteriaParams",
+    "EnterpriseProfile",
+    "SuitabilityContext",
+    "SuitabilityError",
+    "UnknownEnterpriseError",
+    "InconsistentJudgementsError",
+    "SuitabilityResult",
+    "build_context",
+    "context_from_dataset",
+    "score_enterprise",
+    "normalise_weights",
+    "weights_from_mapping",
+    "ahp",
+    "ahp_weights",
+    "ahp_from_mapping",
+    "group_ahp",
+]

@@ -1,0 +1,165 @@
+"""Hard constraints: a park either can take an enterprise or is excluded with named reasons.
+
+Each constraint is a boolean ``(n_enterprises, n_parks)`` mask of violations; a park is feasible for
+an enterprise when no mask is set. Reason codes (public contract, stable):
+
+``free_land``            free land < land need x (1 + margin)
+``pollution_class``      the enterprise's pollution class is above the park's maximum
+``catalogue_eliminate``  the catalogue lists the enterprise's sector/product as *eliminate*: it is not
+                         relocated at all (flagged for closure or upgrading)
+``catalogue_restricted`` *restricted*: not into a less-developed or ecologically sensitive county
+``protected_area``       the park lies inside, or within ``protected_buffer_m`` of, a protected area
+``max_distance``         farther than ``max_distance_km`` from the current site (optional)
+``not_less_developed``   the park's county is not less-developed (optional "only less-developed")
+``current_park``         the park the enterprise is already in (``exclude_current_park``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+import numpy as np
+
+from geodata.schema import PROTECTED_KINDS, PROTECTED_LABELS_ZH
+
+from .context import EnterpriseArrays, SuitabilityContext, SuitabilityError
+
+__all__ = ["Constraints", "REASON_CODES", "REASON_LABELS_ZH", "violation_masks", "feasible", "reasons"]
+
+REASON_CODES: tuple[str, ...] = (
+    "free_land", "pollution_class", "catalogue_eliminate", "catalogue_restricted",
+    "protected_area", "max_distance", "not_less_developed", "current_park",
+)
+REASON_LABELS_ZH: dict[str, str] = {
+    "free_land": "可用土地不足",
+    "pollution_class": "污染等级超过园区上限",
+    "catalogue_eliminate": "属淘汰类，不予搬迁（关停或改造提升）",
+    "catalogue_restricted": "属限制类，不得迁入欠发达或生态敏感县",
+    "protected_area": "位于或邻近生态保护区",
+    "max_distance": "超过最大搬迁距离",
+    "not_less_developed": "不在欠发达县",
+    "current_park": "企业现所在园区",
+}
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """The hard constraints' settings (defaults documented in ``docs/suitability.md``)."""
+
+    land_margin: float = 0.1
+    protected_buffer_m: float = 200.0
+    protected_kinds: tuple[str, ...] = PROTECTED_KINDS
+    max_distance_km: float | None = None
+    less_developed_only: bool = False
+    exclude_current_park: bool = True
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.land_margin, (int, float)) and self.land_margin >= 0):
+            raise SuitabilityError(f"constraint land_margin must be a number >= 0, got {self.land_margin!r}")
+        if not (isinstance(self.protected_buffer_m, (int, float)) and self.protected_buffer_m >= 0):
+            raise SuitabilityError(f"constraint protected_buffer_m must be a number >= 0, got {self.protected_buffer_m!r}")
+        kinds = tuple(self.protected_kinds)
+        bad = [k for k in kinds if k not in PROTECTED_KINDS]
+        if bad:
+            raise SuitabilityError(f"constraint protected_kinds has {bad[0]!r}; accepted: {', '.join(PROTECTED_KINDS)}")
+        object.__setattr__(self, "protected_kinds", kinds)
+        if self.max_distance_km is not None and not (isinstance(self.max_distance_km, (int, float)) and self.max_distance_km > 0):
+            raise SuitabilityError(f"constraint max_distance_km must be a number > 0 or None, got {self.max_distance_km!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None, base: "Constraints | None" = None) -> "Constraints":
+        """Constraints from a mapping (API body, CLI options); unknown keys are refused by name."""
+        base = base or cls()
+        if not mapping:
+            return base
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in mapping if k not in names]
+        if unknown:
+            raise SuitabilityError(f"unknown constraint {unknown[0]!r}; accepted: {', '.join(names)}")
+        values = asdict(base)
+        values.update(mapping)
+        if values.get("protected_kinds") is not None:
+            values["protected_kinds"] = tuple(values["protected_kinds"])
+        return cls(**values)
+
+    def with_(self, **changes) -> "Constraints":
+        return self.from_mapping(changes, base=self)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["protected_kinds"] = list(self.protected_kinds)
+        return d
+
+
+def violation_masks(ctx: SuitabilityContext, ent: EnterpriseArrays, distance_km: np.ndarray,
+                    constraints: Constraints) -> dict[str, np.ndarray]:
+    """``{reason_code: (n, m) bool}``: where each constraint excludes a park for an enterprise."""
+    n, m = len(ent), ctx.n_parks
+    shape = (n, m)
+    need = ent.land_ha * (1.0 + constraints.land_margin)
+    masks = {
+        "free_land": ctx.free_land[None, :] < need[:, None],
+        "pollution_class": ent.pollution_rank[:, None] > ctx.max_pollution_rank[None, :],
+        "catalogue_eliminate": np.broadcast_to((ent.level == "eliminate")[:, None], shape),
+        "catalogue_restricted": (ent.level == "restricted")[:, None]
+        & ((ctx.less_developed > 0) | ctx.sensitive)[None, :],
+    }
+    if constraints.protected_kinds and m:
+        near = np.minimum.reduce([ctx.protected_km[k] for k in constraints.protected_kinds])
+        masks["protected_area"] = np.broadcast_to((near * 1000.0 <= constraints.protected_buffer_m)[None, :], shape)
+    else:
+        masks["protected_area"] = np.zeros(shape, dtype=bool)
+    masks["max_distance"] = (distance_km > constraints.max_distance_km if constraints.max_distance_km is not None
+                             else np.zeros(shape, dtype=bool))
+    masks["not_less_developed"] = np.broadcast_to(
+        (ctx.less_developed <= 0)[None, :] if constraints.less_developed_only else np.zeros((1, m), dtype=bool), shape)
+    masks["current_park"] = ((ent.park_idx[:, None] == np.arange(m)[None, :]) if constraints.exclude_current_park
+                             else np.zeros(shape, dtype=bool))
+    return masks
+
+
+def feasible(masks: Mapping[str, np.ndarray]) -> np.ndarray:
+    """True where no constraint is violated."""
+    return ~np.logical_or.reduce([np.asarray(v) for v in masks.values()])
+
+
+def reasons(ctx: SuitabilityContext, ent: EnterpriseArrays, i: int, j: int, masks: Mapping[str, np.ndarray],
+            distance_km: np.ndarray, constraints: Constraints) -> list[dict[str, str]]:
+    """The named reasons (``code``, ``message``, ``message_zh``) why park ``j`` is excluded for enterprise ``i``."""
+    out = []
+    for code in REASON_CODES:
+        if not masks[code][i, j]:
+            continue
+        out.append({"code": code, "message": _message(code, ctx, ent, i, j, distance_km, constraints),
+                    "message_zh": REASON_LABELS_ZH[code]})
+    return out
+
+
+def _message(code, ctx, ent, i, j, distance_km, c: Constraints) -> str:
+    from geodata.schema import POLLUTION_CLASSES
+
+    if code == "free_land":
+        need = ent.land_ha[i] * (1 + c.land_margin)
+        return (f"free land {ctx.free_land[j]:.2f} ha < need {need:.2f} ha "
+                f"({ent.land_ha[i]:.2f} ha + {c.land_margin:.0%} margin)")
+    if code == "pollution_class":
+        return (f"pollution class {POLLUTION_CLASSES[ent.pollution_rank[i]]} exceeds the park's maximum "
+                f"{POLLUTION_CLASSES[ctx.max_pollution_rank[j]]}")
+    if code == "catalogue_eliminate":
+        return "the catalogue lists this sector/product as 'eliminate': not relocated, flagged for closure or upgrading"
+    if code == "catalogue_restricted":
+        why = [w for w, f in (("less-developed", ctx.less_developed[j] > 0), ("ecologically sensitive", ctx.sensitive[j])) if f]
+        return f"'restricted' in the catalogue: not into a {' and '.join(why)} county ({ctx.county_code[j]})"
+    if code == "protected_area":
+        kinds = [(k, ctx.protected_km[k][j]) for k in c.protected_kinds]
+        k, d = min(kinds, key=lambda kv: kv[1])
+        where = "inside" if d == 0 else f"{d * 1000:.0f} m from"
+        return f"park is {where} a protected area ({k}, {PROTECTED_LABELS_ZH[k]}); buffer {c.protected_buffer_m:.0f} m"
+    if code == "max_distance":
+        return f"{distance_km[i, j]:.1f} km from the current site > maximum {c.max_distance_km:g} km"
+    if code == "not_less_developed":
+        return f"county {ctx.county_code[j]} is not less-developed (only less-developed counties requested)"
+    if code == "current_park":
+        return "the enterprise is already in this park"
+    raise KeyError(code)  # pragma: no cover

@@ -1,0 +1,556 @@
+"""Everything about the parks that the suitability model needs, computed once and shared.
+
+A :class:`SuitabilityContext` holds the parks (sorted by ``park_id``, which is the deterministic
+tie-break order) as numpy arrays in the metric CRS, the park-level criterion inputs (transport, land
+price, ecology, labour pool, sector shares, supply-chain mass) and the enterprise population used to
+derive them. Scoring one enterprise or a hundred thousand reads these arrays; nothing is recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from scipy.spatial import cKDTree
+
+from geodata.crs import metric_crs as _metric_crs
+from geodata.schema import CATALOGUE_LEVELS, POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
+
+from .criteria import CriteriaParams, decay, linear
+
+__all__ = [
+    "SuitabilityError",
+    "UnknownEnterpriseError",
+    "SuitabilityContext",
+    "EnterpriseArrays",
+    "EnterpriseProfile",
+    "build_context",
+    "context_from_dataset",
+    "linkage_matrix",
+    "enterprise_arrays",
+    "profile_arrays",
+    "catalogue_level",
+    "lookup_enterprise",
+    "population_arrays",
+]
+
+PARK_COLUMNS = ("park_id", "county_code", "leading_sectors", "free_land_ha", "land_price",
+                "max_pollution_class", "rail_km", "port_km", "expressway_km")
+ENTERPRISE_COLUMNS = ("enterprise_id", "sector", "employees", "land_ha", "pollution_class")
+_SEVERITY = {"encouraged": 0, "restricted": 1, "eliminate": 2}
+
+
+class SuitabilityError(ValueError):
+    """Input to the suitability model is missing a column, has an unknown value, or is inconsistent."""
+
+
+class UnknownEnterpriseError(SuitabilityError, LookupError):
+    """An enterprise id is not in the dataset."""
+
+
+@dataclass(frozen=True)
+class EnterpriseProfile:
+    """An enterprise to place, by attributes (one that may not be in the dataset yet).
+
+    ``lon``/``lat`` are WGS 84 degrees of the current site. ``catalogue_level`` overrides the level
+    looked up in the industrial catalogue by ``sector`` (and ``product`` when given).
+    """
+
+    sector: str
+    land_ha: float
+    employees: int
+    pollution_class: str
+    lon: float
+    lat: float
+    enterprise_id: str | None = None
+    name: str | None = None
+    county_code: str | None = None
+    product: str | None = None
+    size: str | None = None  # "above" / "below" designated size (catalogue rules may depend on it)
+    catalogue_level: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sector not in SECTOR_IDS:
+            raise SuitabilityError(f"profile sector {self.sector!r} is not a sector id; accepted: {', '.join(SECTOR_IDS)}")
+        if self.pollution_class not in POLLUTION_CLASSES:
+            raise SuitabilityError(
+                f"profile pollution_class {self.pollution_class!r} is unknown; accepted: {', '.join(POLLUTION_CLASSES)}")
+        for name in ("land_ha", "employees"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v < 0:
+                raise SuitabilityError(f"profile {name} must be a number >= 0, got {v!r}")
+        if not (-180 <= float(self.lon) <= 180 and -90 <= float(self.lat) <= 90):
+            raise SuitabilityError(f"profile lon/lat ({self.lon!r}, {self.lat!r}) are not WGS 84 degrees (lon, lat)")
+        if self.catalogue_level is not None and self.catalogue_level not in CATALOGUE_LEVELS:
+            raise SuitabilityError(
+                f"profile catalogue_level {self.catalogue_level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+
+    def to_dict(self) -> dict:
+        return {k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class EnterpriseArrays:
+    """Enterprises as aligned arrays, ready for matrix scoring."""
+
+    ids: np.ndarray  # object
+    x: np.ndarray  # metric CRS, metres
+    y: np.ndarray
+    sector_idx: np.ndarray  # int, index into SECTOR_IDS
+    land_ha: np.ndarray
+    employees: np.ndarray
+    pollution_rank: np.ndarray  # int
+    level: np.ndarray  # object: None / encouraged / restricted / eliminate
+    encouraged: np.ndarray  # float 0/1
+    park_idx: np.ndarray  # int: index of the current park in the context, -1 if none
+    county_code: np.ndarray  # object
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, idx) -> "EnterpriseArrays":
+        return EnterpriseArrays(**{k: getattr(self, k)[idx] for k in self.__dataclass_fields__})
+
+
+@dataclass(frozen=True, eq=False)
+class SuitabilityContext:
+    """Park-level inputs of the suitability model; see the module docstring."""
+
+    params: CriteriaParams
+    metric_crs: pyproj.CRS
+    parks: pd.DataFrame  # attribute table, sorted by park_id, RangeIndex = park index
+    park_ids: np.ndarray
+    park_x: np.ndarray
+    park_y: np.ndarray
+    free_land: np.ndarray
+    land_price: np.ndarray
+    land_price_score: np.ndarray
+    max_pollution_rank: np.ndarray
+    county_code: np.ndarray
+    less_developed: np.ndarray  # float 0/1
+    sensitive: np.ndarray  # bool: park's county is ecologically sensitive
+    labour_pool: np.ndarray
+    leading: np.ndarray  # (m, 11) float 0/1
+    sector_share: np.ndarray  # (m, 11)
+    supply_raw: np.ndarray  # (m, 11)
+    transport_value: np.ndarray
+    transport_score: np.ndarray
+    ecology_km: np.ndarray
+    ecology_score: np.ndarray
+    protected_km: dict[str, np.ndarray]  # kind -> (m,) km from the park polygon (inf when none)
+    enterprises: pd.DataFrame  # population, indexed by enterprise_id, with metric x, y
+    catalogue_rules: tuple[tuple[str, str | None, str | None, str], ...]
+    linkage: np.ndarray  # (11, 11) symmetric
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_parks(self) -> int:
+        return len(self.park_ids)
+
+    def park_index(self, park_id: str) -> int:
+        hit = np.flatnonzero(self.park_ids == park_id)
+        if not len(hit):
+            raise SuitabilityError(f"park_id {park_id!r} is not in the dataset")
+        return int(hit[0])
+
+    def distances_km(self, ent: EnterpriseArrays) -> np.ndarray:
+        """Euclidean distance (km, metric CRS) from each enterprise to each park centroid, (n, m)."""
+        return np.hypot(ent.x[:, None] - self.park_x[None, :], ent.y[:, None] - self.park_y[None, :]) / 1000.0
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+@lru_cache(maxsize=32)
+def _transformer_cached(src: str, dst: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transformer(src, dst) -> pyproj.Transformer:
+    """A cached lon/lat-ordered transformer (building one costs ~0.1 s; scoring one enterprise must not)."""
+    return _transformer_cached(pyproj.CRS.from_user_input(src).to_wkt(), pyproj.CRS.from_user_input(dst).to_wkt())
+
+
+def _require(frame: pd.DataFrame, columns, layer: str, hint: str = "") -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise SuitabilityError(f"layer {layer!r} lacks column(s) {', '.join(missing)}{hint}")
+
+
+def _to_metric(frame, crs: pyproj.CRS, layer: str):
+    if frame.crs is None:
+        raise SuitabilityError(f"layer {layer!r} has no CRS; metric work needs a known CRS")
+    return frame.to_crs(crs)
+
+
+def _leading_list(value) -> list[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        return [s.strip() for s in value.split(",") if s.strip()]
+    return [str(s).strip() for s in value]
+
+
+def _check_choices(series: pd.Series, choices, layer: str, column: str) -> None:
+    bad = ~series.isin(choices)
+    if bad.any():
+        i = series.index[bad][0]
+        raise SuitabilityError(
+            f"layer {layer!r} column {column!r} has {series[i]!r} (row {i}); accepted: {', '.join(choices)}")
+
+
+def linkage_matrix(linkages: pd.DataFrame) -> np.ndarray:
+    """Symmetric 11 x 11 matrix ``L[s, t] = max(w(s->t), w(t->s))`` from an upstream/downstream table.
+
+    Suppliers and customers both count as supply-chain partners; the diagonal is 0 (same-sector
+    agglomeration is the ``sector_fit`` criterion's business).
+    """
+    _require(linkages, ("upstream", "downstream", "weight"), "sector_linkages")
+    k = len(SECTOR_IDS)
+    mat = np.zeros((k, k))
+    pos = {s: i for i, s in enumerate(SECTOR_IDS)}
+    for up, down, w in zip(linkages["upstream"], linkages["downstream"], linkages["weight"]):
+        if up not in pos or down not in pos:
+            raise SuitabilityError(f"sector linkage {up!r} -> {down!r} names an unknown sector; accepted: {', '.join(SECTOR_IDS)}")
+        i, j = pos[up], pos[down]
+        if i != j:
+            mat[i, j] = max(mat[i, j], float(w))
+    return np.maximum(mat, mat.T)
+
+
+def _catalogue_rules(catalogue: pd.DataFrame | None) -> tuple[tuple[str, str | None, str | None, str], ...]:
+    """``(sector, product or None, size or None, level)`` rules from the catalogue table."""
+    if catalogue is None or not len(catalogue):
+        return ()
+    _require(catalogue, ("sector", "level"), "catalogue")
+
+    def opt(name):
+        if name not in catalogue.columns:
+            return [None] * len(catalogue)
+        return [None if pd.isna(v) or str(v).strip() == "" else str(v).strip() for v in catalogue[name]]
+
+    rules = []
+    for sector, product, size, level in zip(catalogue["sector"], opt("product"), opt("size"), catalogue["level"]):
+        if level not in _SEVERITY:
+            raise SuitabilityError(f"catalogue level {level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+        rules.append((str(sector), product, size, str(level)))
+    return tuple(rules)
+
+
+def _sensitive_counties(counties, protected_metric, crs, share: float) -> dict[str, bool]:
+    if counties is None or not len(counties):
+        return {}
+    if "ecologically_sensitive" in counties.columns:
+        return {str(c): bool(v) for c, v in zip(counties["code"], counties["ecologically_sensitive"])}
+    if protected_metric is None or not len(protected_metric) or "geometry" not in counties.columns:
+        return {str(c): False for c in counties["code"]}
+    cm = _to_metric(counties, crs, "counties")
+    union = shapely.union_all(protected_metric.geometry.values)
+    area = cm.geometry.area.to_numpy()
+    covered = shapely.area(shapely.intersection(cm.geometry.values, union))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(area > 0, covered / area, 0.0)
+    return {str(c): bool(f >= share) for c, f in zip(cm["code"], frac)}
+
+
+def _supply_raw(park_xy, ent_xy, ent_sector, ent_leader, linkage, p: CriteriaParams) -> np.ndarray:
+    """Decay-weighted mass of linked enterprises (and chain leaders) within the radius of each park."""
+    m, k = len(park_xy), len(SECTOR_IDS)
+    mass = np.zeros((m, k))
+    leaders = np.zeros((m, k))
+    if len(ent_xy) and m:
+        tree = cKDTree(ent_xy)
+        hits = tree.query_ball_point(park_xy, r=p.supply_radius_km * 1000.0)
+        for i, idx in enumerate(hits):
+            if not idx:
+                continue
+            idx = np.asarray(idx)
+            d = np.hypot(*(ent_xy[idx] - park_xy[i]).T) / 1000.0
+            w = np.exp(-d / p.supply_decay_km)
+            np.add.at(mass[i], ent_sector[idx], w)
+            np.add.at(leaders[i], ent_sector[idx], w * ent_leader[idx])
+    eye = np.eye(k)
+    return mass @ linkage.T + p.chain_leader_factor * leaders @ (linkage + eye).T
+
+
+def _protected_km(park_geoms, protected_metric) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    m = len(park_geoms)
+    for kind in PROTECTED_KINDS:
+        dist = np.full(m, np.inf)
+        if protected_metric is not None and len(protected_metric):
+            geoms = protected_metric.geometry.values[(protected_metric["kind"] == kind).to_numpy()]
+            if len(geoms) and m:
+                tree = shapely.STRtree(geoms)
+                (src, _), d = tree.query_nearest(park_geoms, return_distance=True, all_matches=False)
+                dist[src] = d / 1000.0
+        out[kind] = dist
+    return out
+
+
+def build_context(
+    parks,
+    enterprises,
+    *,
+    counties=None,
+    protected_areas=None,
+    catalogue: pd.DataFrame | None = None,
+    linkages: pd.DataFrame | None = None,
+    metric_crs: pyproj.CRS | None = None,
+    params: CriteriaParams | None = None,
+    sensitive_share: float = 0.2,
+) -> SuitabilityContext:
+    """Compute the park-level inputs of the model.
+
+    Parameters
+    ----------
+    parks, enterprises : GeoDataFrame
+        The parks layer and the enterprise population (with ``county_code`` and ``park_id`` from
+        :func:`parks.joins.prepare`). Any CRS; everything metric is computed in ``metric_crs``.
+    counties, protected_areas : GeoDataFrame, optional
+        For less-developed and ecologically sensitive counties, and protected-area distances.
+    catalogue : DataFrame, optional
+        ``sector``, ``product``, ``level``. Rows with an empty product set the sector's level.
+    linkages : DataFrame, optional
+        Upstream/downstream sector table (``geodata.reference.sector_linkages()``); none = no links.
+    metric_crs : pyproj.CRS, optional
+        Default: the CGCS2000 Gauss-Kruger zone of the parks (``Dataset.metric_crs``).
+    sensitive_share : float
+        A county is ecologically sensitive when protected areas cover at least this share of it
+        (unless ``counties`` carries an ``ecologically_sensitive`` column).
+    """
+    params = params or CriteriaParams()
+    _require(parks, PARK_COLUMNS + ("geometry",), "parks")
+    _require(enterprises, ENTERPRISE_COLUMNS + ("geometry", "county_code", "park_id"), "enterprises",
+             "; derive county_code and park_id with parks.joins.prepare(ds) first")
+    crs = metric_crs or _metric_crs(parks)
+    if not crs.is_projected:
+        raise SuitabilityError(f"metric_crs {crs.to_string()!r} is not projected; distances must not be computed in degrees")
+    _check_choices(parks["max_pollution_class"], POLLUTION_CLASSES, "parks", "max_pollution_class")
+    _check_choices(enterprises["sector"], SECTOR_IDS, "enterprises", "sector")
+    _check_choices(enterprises["pollution_class"], POLLUTION_CLASSES, "enterprises", "pollution_class")
+    if parks["park_id"].duplicated().any():
+        dup = parks["park_id"][parks["park_id"].duplicated()].iloc[0]
+        raise SuitabilityError(f"layer 'parks' has duplicated park_id {dup!r}")
+
+    pk = _to_metric(parks, crs, "parks")
+    pk = pk.assign(park_id=pk["park_id"].astype(str)).sort_values("park_id", kind="stable").reset_index(drop=True)
+    m = len(pk)
+    park_ids = pk["park_id"].to_numpy(dtype=object)
+    cent = pk.geometry.centroid
+    park_x, park_y = cent.x.to_numpy(float), cent.y.to_numpy(float)
+    county = pk["county_code"].astype(str).to_numpy(dtype=object)
+
+    # counties: less-developed and ecologically sensitive
+    ld_map: dict[str, bool] = {}
+    if counties is not None and len(counties):
+        _require(counties, ("code", "less_developed"), "counties")
+        ld_map = {str(c): bool(v) for c, v in zip(counties["code"], counties["less_developed"])}
+    if "less_developed" in pk.columns:
+        less_dev = pk["less_developed"].fillna(False).astype(bool).to_numpy()
+    else:
+        less_dev = np.array([ld_map.get(c, False) for c in county], dtype=bool)
+    prot = None
+    if protected_areas is not None and len(protected_areas):
+        _require(protected_areas, ("kind", "geometry"), "protected_areas")
+        prot = _to_metric(protected_areas, crs, "protected_areas")
+    sens_map = _sensitive_counties(counties, prot, crs, sensitive_share)
+    sensitive = np.array([sens_map.get(c, False) for c in county], dtype=bool)
+
+    # enterprise population
+    ent = _to_metric(enterprises, crs, "enterprises")
+    ent_ids = ent["enterprise_id"].astype(str)
+    if ent_ids.duplicated().any():
+        raise SuitabilityError(f"layer 'enterprises' has duplicated enterprise_id {ent_ids[ent_ids.duplicated()].iloc[0]!r}")
+    ex, ey = ent.geometry.x.to_numpy(float), ent.geometry.y.to_numpy(float)
+    sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
+    ent_sector = ent["sector"].map(sector_pos).to_numpy(int)
+    leader = (ent["chain_leader"].fillna(False).astype(bool).to_numpy(float)
+              if "chain_leader" in ent.columns else np.zeros(len(ent)))
+    ent_park = ent["park_id"].astype(object).where(ent["park_id"].notna(), None)
+    ent_county = ent["county_code"].astype(object).where(ent["county_code"].notna(), None)
+
+    # sector share inside each park and leading sectors
+    k = len(SECTOR_IDS)
+    park_pos = {pid: i for i, pid in enumerate(park_ids)}
+    counts = np.zeros((m, k))
+    pidx = np.array([park_pos.get(str(v), -1) if v is not None else -1 for v in ent_park], dtype=int)
+    inside = pidx >= 0
+    np.add.at(counts, (pidx[inside], ent_sector[inside]), 1.0)
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    leading = np.zeros((m, k))
+    for i, v in enumerate(pk["leading_sectors"]):
+        for s in _leading_list(v):
+            if s not in sector_pos:
+                raise SuitabilityError(
+                    f"park {park_ids[i]!r} leading_sectors has {s!r}; accepted: {', '.join(SECTOR_IDS)}")
+            leading[i, sector_pos[s]] = 1.0
+
+    link = linkage_matrix(linkages) if linkages is not None else np.zeros((k, k))
+    supply = _supply_raw(np.column_stack([park_x, park_y]), np.column_stack([ex, ey]), ent_sector, leader, link, params)
+
+    # labour pool: employees of the population by county
+    emp = pd.to_numeric(ent["employees"], errors="coerce").fillna(0.0)
+    pool_by_county = emp.groupby(pd.Series(ent_county.to_numpy(), index=emp.index).astype(str)).sum()
+    labour = np.array([float(pool_by_county.get(c, 0.0)) for c in county])
+
+    # transport, land price, ecology
+    e_km, r_km, p_km = (pk[c].astype(float).to_numpy() for c in ("expressway_km", "rail_km", "port_km"))
+    tw = np.asarray(params.transport_weights, float) / sum(params.transport_weights)
+    t_score = (tw[0] * decay(e_km, params.expressway_half_km) + tw[1] * decay(r_km, params.rail_half_km)
+               + tw[2] * decay(p_km, params.port_half_km))
+    t_value = (e_km + r_km + p_km) / 3.0
+    price = pk["land_price"].astype(float).to_numpy()
+    price_score = linear(price, float(price.min()), float(price.max()), decreasing=True) if m else price
+    protected_km = _protected_km(pk.geometry.values, prot)
+    eco_km = np.minimum.reduce([protected_km[kd] for kd in PROTECTED_KINDS]) if m else np.zeros(0)
+    eco_score = np.where(np.isinf(eco_km), 1.0, linear(np.where(np.isinf(eco_km), 0.0, eco_km), 0.0, params.ecology_full_km))
+
+    cols = [c for c in ("name", "sector", "employees", "land_ha", "pollution_class", "county_code", "park_id",
+                        "product", "size", "catalogue_level") if c in ent.columns]
+    population = pd.DataFrame(ent[cols].to_numpy(dtype=object), columns=cols, index=pd.Index(ent_ids.to_numpy(dtype=object), name="enterprise_id"))
+    population["park_id"] = ent_park.to_numpy()
+    population["county_code"] = ent_county.to_numpy()
+    population["x"], population["y"] = ex, ey
+    attrs = pd.DataFrame(pk.drop(columns="geometry"))
+    attrs["less_developed"] = less_dev
+    attrs["ecologically_sensitive"] = sensitive
+
+    return SuitabilityContext(
+        params=params, metric_crs=crs, parks=attrs, park_ids=park_ids, park_x=park_x, park_y=park_y,
+        free_land=pk["free_land_ha"].astype(float).to_numpy(), land_price=price, land_price_score=price_score,
+        max_pollution_rank=pk["max_pollution_class"].map(POLLUTION_CLASSES.index).to_numpy(int),
+        county_code=county, less_developed=less_dev.astype(float), sensitive=sensitive, labour_pool=labour,
+        leading=leading, sector_share=share, supply_raw=supply, transport_value=t_value, transport_score=t_score,
+        ecology_km=eco_km, ecology_score=eco_score, protected_km=protected_km, enterprises=population,
+        catalogue_rules=_catalogue_rules(catalogue), linkage=link,
+        metadata={"metric_crs": f"EPSG:{crs.to_epsg()}", "sensitive_share": sensitive_share},
+    )
+
+
+def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: CriteriaParams | None = None,
+                         sensitive_share: float = 0.2) -> SuitabilityContext:
+    """:func:`build_context` from a prepared :class:`geodata.dataset.Dataset` (see ``parks.joins.prepare``)."""
+    ctx = build_context(
+        ds.parks, ds.enterprises, counties=ds.counties, protected_areas=ds.protected_areas,
+        catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
+        sensitive_share=sensitive_share,
+    )
+    ctx.metadata["dataset"] = str(ds.path) if getattr(ds, "path", None) else None
+    prov = (getattr(ds, "metadata", None) or {}).get("provenance")
+    if prov:
+        ctx.metadata["provenance"] = prov
+    return ctx
+
+
+# --- enterprises as arrays ---------------------------------------------------------------------
+
+def catalogue_level(ctx: SuitabilityContext, sector: str, product=None, size=None, explicit=None) -> str | None:
+    """The catalogue level of an enterprise: ``explicit`` if given, else the most specific matching rule.
+
+    A rule with a product matches only that product, and a rule with a size only that size class
+    (``above``/``below``); a product rule beats a sector-wide rule; among equally specific matches the
+    most severe level wins (eliminate > restricted > encouraged). No match: ``None``.
+    """
+    if explicit is not None and not pd.isna(explicit):
+        if explicit not in _SEVERITY:
+            raise SuitabilityError(f"catalogue_level {explicit!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+        return str(explicit)
+    product = None if product is None or pd.isna(product) else str(product)
+    size = None if size is None or pd.isna(size) else str(size)
+    best, best_key = None, (-1, -1)
+    for r_sector, r_product, r_size, level in ctx.catalogue_rules:
+        if r_sector != sector or (r_product is not None and r_product != product) or (r_size is not None and r_size != size):
+            continue
+        key = (r_product is not None, _SEVERITY[level])
+        if key > best_key:
+            best, best_key = level, key
+    return best
+
+
+def _arrays(ctx, ids, x, y, sectors, land, employees, pollution, products, sizes, levels, parks, counties) -> EnterpriseArrays:
+    sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
+    park_pos = {pid: i for i, pid in enumerate(ctx.park_ids)}
+    cache: dict[tuple, str | None] = {}
+
+    def level(key):
+        if key not in cache:
+            cache[key] = catalogue_level(ctx, *key)
+        return cache[key]
+
+    lv = np.array([level(k) for k in zip(sectors, products, sizes, levels)], dtype=object)
+    return EnterpriseArrays(
+        ids=np.asarray(ids, dtype=object),
+        x=np.asarray(x, float), y=np.asarray(y, float),
+        sector_idx=np.array([sector_pos[s] for s in sectors], dtype=int),
+        land_ha=np.asarray(land, float), employees=np.asarray(employees, float),
+        pollution_rank=np.array([POLLUTION_CLASSES.index(c) for c in pollution], dtype=int),
+        level=lv, encouraged=(lv == "encouraged").astype(float),
+        park_idx=np.array([park_pos.get(str(p), -1) if p is not None and not pd.isna(p) else -1 for p in parks], dtype=int),
+        county_code=np.asarray(counties, dtype=object),
+    )
+
+
+def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
+    """Arrays for enterprises given as a (Geo)DataFrame with the enterprise layer's columns.
+
+    A GeoDataFrame is projected to the context's metric CRS; a plain DataFrame must carry metric
+    ``x``/``y`` (as :attr:`SuitabilityContext.enterprises` does).
+    """
+    _require(frame, ENTERPRISE_COLUMNS, "enterprises")
+    _check_choices(frame["sector"], SECTOR_IDS, "enterprises", "sector")
+    _check_choices(frame["pollution_class"], POLLUTION_CLASSES, "enterprises", "pollution_class")
+    if "geometry" in frame.columns and hasattr(frame, "crs"):
+        metric = _to_metric(frame, ctx.metric_crs, "enterprises")
+        x, y = metric.geometry.x.to_numpy(float), metric.geometry.y.to_numpy(float)
+    else:
+        _require(frame, ("x", "y"), "enterprises", " (metric coordinates, or pass a GeoDataFrame)")
+        x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
+    n = len(frame)
+    none = [None] * n
+
+    def col(name):
+        return frame[name].astype(object).where(frame[name].notna(), None).tolist() if name in frame.columns else none
+
+    return _arrays(ctx, frame["enterprise_id"].astype(str).tolist(), x, y, frame["sector"].tolist(),
+                   pd.to_numeric(frame["land_ha"]).to_numpy(float), pd.to_numeric(frame["employees"]).to_numpy(float),
+                   frame["pollution_class"].tolist(), col("product"), col("size"), col("catalogue_level"), col("park_id"),
+                   col("county_code"))
+
+
+def lookup_enterprise(ctx: SuitabilityContext, enterprise_id: str) -> pd.DataFrame:
+    """The population row of one enterprise (a one-row frame with metric x/y), or UnknownEnterpriseError."""
+    key = str(enterprise_id)
+    if key not in ctx.enterprises.index:
+        raise UnknownEnterpriseError(f"enterprise_id {key!r} is not in the dataset")
+    return ctx.enterprises.loc[[key]].reset_index()
+
+
+def population_arrays(ctx: SuitabilityContext, enterprise_id: str) -> tuple[EnterpriseArrays, dict]:
+    """Arrays and the attribute dict of one enterprise of the population (fast path for lookups by id)."""
+    key = str(enterprise_id)
+    try:
+        row = ctx.enterprises.loc[key]
+    except KeyError:
+        raise UnknownEnterpriseError(f"enterprise_id {key!r} is not in the dataset") from None
+    r = {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()}
+    r["enterprise_id"] = key
+    ent = _arrays(ctx, [key], [r["x"]], [r["y"]], [r["sector"]], [r["land_ha"]], [r["employees"]],
+                  [r["pollution_class"]], [r.get("product")], [r.get("size")], [r.get("catalogue_level")],
+                  [r.get("park_id")], [r.get("county_code")])
+    return ent, r
+
+
+def profile_arrays(ctx: SuitabilityContext, profile: EnterpriseProfile) -> EnterpriseArrays:
+    """Arrays for one enterprise given as a profile (lon/lat WGS 84 projected to the metric CRS)."""
+    tr = transformer(4326, ctx.metric_crs)
+    x, y = tr.transform(float(profile.lon), float(profile.lat))
+    return _arrays(ctx, [profile.enterprise_id or "profile"], [x], [y], [profile.sector], [profile.land_ha],
+                   [profile.employees], [profile.pollution_class], [profile.product], [profile.size],
+                   [profile.catalogue_level],
+                   [None], [profile.county_code])

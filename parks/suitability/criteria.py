@@ -1,0 +1,198 @@
+"""The nine suitability criteria: ids, parameters and the transforms that normalise each to [0, 1].
+
+Every criterion maps a raw value (km, yuan/m2, a share, a head count...) to a score in [0, 1] where
+higher is always better. The transforms are three kinds (see ``docs/suitability.md``):
+
+* **linear**: :math:`s = \\mathrm{clip}((x - a) / (b - a), 0, 1)` (land price, ecology);
+* **distance decay** (half-distance :math:`h`): :math:`s = 2^{-d / h}` (distance, transport);
+* **saturating**: :math:`s = 1 - e^{-x / x_0}` (supply chain, labour), and the log-ratio
+  threshold :math:`s = \\mathrm{clip}(\\ln r / \\ln r_{sat}, 0, 1)` (land margin).
+
+The functions here work on numpy arrays that broadcast enterprises (rows) against parks (columns),
+so the same code scores one enterprise or a hundred thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = [
+    "CRITERIA",
+    "CRITERIA_LABELS_ZH",
+    "CriteriaParams",
+    "decay",
+    "linear",
+    "saturating",
+    "log_ratio",
+    "criterion_matrices",
+]
+
+CRITERIA: tuple[str, ...] = (
+    "sector_fit",
+    "supply_chain",
+    "distance",
+    "transport",
+    "land_price",
+    "land_margin",
+    "labour",
+    "policy",
+    "ecology",
+)
+CRITERIA_LABELS_ZH: dict[str, str] = {
+    "sector_fit": "产业契合度",
+    "supply_chain": "产业链配套",
+    "distance": "距现址距离",
+    "transport": "交通条件",
+    "land_price": "地价",
+    "land_margin": "用地余量",
+    "labour": "劳动力供给",
+    "policy": "政策支持",
+    "ecology": "生态安全",
+}
+CRITERIA_LABELS_EN: dict[str, str] = {
+    "sector_fit": "sector fit",
+    "supply_chain": "supply-chain proximity",
+    "distance": "distance from current site",
+    "transport": "transport access",
+    "land_price": "land price",
+    "land_margin": "land margin",
+    "labour": "labour availability",
+    "policy": "policy support",
+    "ecology": "ecology",
+}
+
+
+@dataclass(frozen=True)
+class CriteriaParams:
+    """Parameters of the criterion transforms (defaults documented in ``docs/suitability.md``)."""
+
+    # sector_fit = lead_weight * [sector leads the park] + (1 - lead_weight) * min(1, share / share_cap)
+    sector_lead_weight: float = 0.6
+    sector_share_cap: float = 0.5
+    # supply_chain: decay-weighted mass of linked-sector enterprises near the park
+    supply_radius_km: float = 15.0
+    supply_decay_km: float = 5.0
+    chain_leader_factor: float = 5.0
+    supply_saturation: float = 10.0
+    # distance from the current site: half-distance decay
+    distance_half_km: float = 30.0
+    # transport: half distances and weights of expressway, rail, port
+    expressway_half_km: float = 10.0
+    rail_half_km: float = 25.0
+    port_half_km: float = 60.0
+    transport_weights: tuple[float, float, float] = (0.5, 0.25, 0.25)
+    # land_margin: full score when free land is this multiple of the need
+    land_ratio_saturation: float = 5.0
+    # labour: pool of the park's county relative to labour_multiple * the enterprise's employees
+    labour_multiple: float = 20.0
+    # policy = ld_weight * [less-developed county] + (1 - ld_weight) * [encouraged sector]
+    policy_less_developed_weight: float = 0.6
+    # ecology: linear from 0 km (score 0) to ecology_full_km (score 1) from the nearest protected area
+    ecology_full_km: float = 5.0
+
+    def __post_init__(self) -> None:
+        positive = ("sector_share_cap", "supply_radius_km", "supply_decay_km", "supply_saturation",
+                    "distance_half_km", "expressway_half_km", "rail_half_km", "port_half_km",
+                    "labour_multiple", "ecology_full_km")
+        for name in positive:
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0):
+                raise ValueError(f"criteria parameter {name} must be > 0, got {v!r}")
+        for name in ("sector_lead_weight", "policy_less_developed_weight"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                raise ValueError(f"criteria parameter {name} must be in [0, 1], got {v!r}")
+        if self.land_ratio_saturation <= 1:
+            raise ValueError(f"criteria parameter land_ratio_saturation must be > 1, got {self.land_ratio_saturation!r}")
+        if self.chain_leader_factor < 0:
+            raise ValueError(f"criteria parameter chain_leader_factor must be >= 0, got {self.chain_leader_factor!r}")
+        tw = self.transport_weights
+        if len(tw) != 3 or min(tw) < 0 or sum(tw) <= 0:
+            raise ValueError(f"transport_weights must be three non-negative numbers with a positive sum, got {tw!r}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["transport_weights"] = list(self.transport_weights)
+        return d
+
+
+# --- transforms -------------------------------------------------------------------------------
+
+def linear(x, lo: float, hi: float, *, decreasing: bool = False) -> np.ndarray:
+    """:math:`\\mathrm{clip}((x - lo) / (hi - lo), 0, 1)`, or ``1 -`` that when ``decreasing``.
+
+    A degenerate range (``hi == lo``) scores 1 everywhere (nothing to tell the options apart).
+    """
+    x = np.asarray(x, dtype=float)
+    if hi == lo:
+        return np.ones_like(x)
+    s = np.clip((x - lo) / (hi - lo), 0.0, 1.0)
+    return 1.0 - s if decreasing else s
+
+
+def decay(d, half: float) -> np.ndarray:
+    """Distance decay with half-distance ``half``: :math:`2^{-d/h}` (1 at 0, 0.5 at ``half``)."""
+    return np.exp2(-np.asarray(d, dtype=float) / half)
+
+
+def saturating(x, scale: float) -> np.ndarray:
+    """:math:`1 - e^{-x / x_0}` for ``x >= 0`` (0 at 0, 0.63 at ``scale``, tends to 1)."""
+    return -np.expm1(-np.maximum(np.asarray(x, dtype=float), 0.0) / scale)
+
+
+def log_ratio(ratio, saturation: float) -> np.ndarray:
+    """:math:`\\mathrm{clip}(\\ln r / \\ln r_{sat}, 0, 1)`: 0 when the ratio is <= 1, 1 from ``saturation``."""
+    r = np.asarray(ratio, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.log(np.where(r > 0, r, 1.0)) / np.log(saturation)
+    return np.clip(np.where(np.isposinf(r), 1.0, s), 0.0, 1.0)
+
+
+# --- matrices ---------------------------------------------------------------------------------
+
+def criterion_matrices(ctx, ent, distance_km: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Raw values and scores of every criterion, each an ``(n_enterprises, n_parks)`` array.
+
+    ``ctx`` is a :class:`parks.suitability.context.SuitabilityContext`, ``ent`` the
+    :class:`parks.suitability.context.EnterpriseArrays` being scored and ``distance_km`` their
+    distances to each park centroid (metric CRS). Returns ``{criterion: (value, score)}``.
+    """
+    p = ctx.params
+    n, m = len(ent.sector_idx), ctx.n_parks
+    shape = (n, m)
+    sec = ent.sector_idx
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    share = ctx.sector_share[:, sec].T  # (n, m)
+    lead = ctx.leading[:, sec].T
+    out["sector_fit"] = (
+        share,
+        p.sector_lead_weight * lead + (1.0 - p.sector_lead_weight) * np.minimum(1.0, share / p.sector_share_cap),
+    )
+
+    supply = ctx.supply_raw[:, sec].T
+    out["supply_chain"] = (supply, saturating(supply, p.supply_saturation))
+
+    out["distance"] = (distance_km, decay(distance_km, p.distance_half_km))
+
+    out["transport"] = (np.broadcast_to(ctx.transport_value, shape), np.broadcast_to(ctx.transport_score, shape))
+    out["land_price"] = (np.broadcast_to(ctx.land_price, shape), np.broadcast_to(ctx.land_price_score, shape))
+
+    need = ent.land_ha[:, None]
+    free = ctx.free_land[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(need > 0, free / np.where(need > 0, need, 1.0), np.inf)
+    out["land_margin"] = (free - need, log_ratio(ratio, p.land_ratio_saturation))
+
+    pool = ctx.labour_pool[None, :]
+    demand = p.labour_multiple * np.maximum(ent.employees, 1.0)[:, None]
+    out["labour"] = (np.broadcast_to(pool, shape).astype(float), -np.expm1(-pool / demand))
+
+    pol = (p.policy_less_developed_weight * ctx.less_developed[None, :]
+           + (1.0 - p.policy_less_developed_weight) * ent.encouraged[:, None])
+    out["policy"] = (pol, pol)
+
+    out["ecology"] = (np.broadcast_to(ctx.ecology_km, shape), np.broadcast_to(ctx.ecology_score, shape))
+    return out

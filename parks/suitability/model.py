@@ -1,0 +1,240 @@
+"""Score one enterprise against every park: ranked feasible parks and excluded parks with reasons.
+
+.. math::
+
+    S_{ep} = \\sum_c w_c \\, s_{c}(e, p), \\qquad \\sum_c w_c = 1, \\quad s_c \\in [0, 1]
+
+over the nine criteria of :mod:`parks.suitability.criteria`, for every park *p* that passes every
+hard constraint of :mod:`parks.suitability.constraints`. Parks are ranked by score (descending,
+compared at 1e-9 so that float noise never decides), ties broken by ``park_id`` (ascending).
+Every park is in exactly one of ``ranked`` and ``excluded``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import pyproj
+
+from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
+
+from .constraints import Constraints, feasible, reasons, violation_masks
+from .context import (transformer, EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError,
+                      population_arrays, profile_arrays)
+from .criteria import CRITERIA, criterion_matrices
+from .weights import normalise_weights
+
+__all__ = [
+    "MODEL_VERSION",
+    "CriterionScore",
+    "RankedPark",
+    "ExcludedPark",
+    "SuitabilityResult",
+    "score_enterprise",
+    "resolve_enterprise",
+    "score_arrays",
+    "rank_order",
+]
+
+MODEL_VERSION = "1"
+SCORE_DECIMALS = 9  # scores are compared (ranked) at this precision; ties then go by park_id
+
+
+@dataclass(frozen=True)
+class CriterionScore:
+    value: float  # raw value (km, yuan/m2, share, ...)
+    score: float  # normalised to [0, 1], higher better
+    weight: float
+    contribution: float  # weight * score
+
+    def to_dict(self) -> dict:
+        return {"value": _num(self.value), "score": _num(self.score), "weight": _num(self.weight),
+                "contribution": _num(self.contribution)}
+
+
+@dataclass(frozen=True)
+class RankedPark:
+    park_id: str
+    rank: int
+    score: float
+    criteria: dict[str, CriterionScore]
+    name: str | None = None
+    county_code: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"park_id": self.park_id, "rank": self.rank, "score": _num(self.score), "name": self.name,
+                "county_code": self.county_code,
+                "criteria": {c: v.to_dict() for c, v in self.criteria.items()}}
+
+
+@dataclass(frozen=True)
+class ExcludedPark:
+    park_id: str
+    reasons: list[dict[str, str]]
+    name: str | None = None
+    county_code: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"park_id": self.park_id, "name": self.name, "county_code": self.county_code,
+                "reasons": [dict(r) for r in self.reasons]}
+
+
+@dataclass(frozen=True)
+class SuitabilityResult:
+    """Ranked and excluded parks for one enterprise, with the inputs that produced them."""
+
+    enterprise: dict[str, Any]
+    weights: dict[str, float]
+    constraints: dict[str, Any]
+    ranked: list[RankedPark]
+    excluded: list[ExcludedPark]
+    ranked_total: int
+    flag: str | None = None  # "closure_or_upgrade" when the catalogue says eliminate
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def best(self) -> RankedPark | None:
+        return self.ranked[0] if self.ranked else None
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable (plain str/float/int/bool/None/list/dict): the same for the CLI and the API."""
+        return {
+            "model_version": MODEL_VERSION,
+            "enterprise": {k: _plain(v) for k, v in self.enterprise.items()},
+            "weights": {k: _num(v) for k, v in self.weights.items()},
+            "constraints": {k: _plain(v) for k, v in self.constraints.items()},
+            "flag": self.flag,
+            "ranked_total": self.ranked_total,
+            "ranked": [r.to_dict() for r in self.ranked],
+            "excluded": [e.to_dict() for e in self.excluded],
+            "params": {k: _plain(v) for k, v in self.params.items()},
+        }
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return None if not np.isfinite(x) else x
+
+
+def _plain(v):
+    if isinstance(v, (np.floating, float)):
+        return _num(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if v is pd.NA:
+        return None
+    return v
+
+
+def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
+    return np.array([weights[c] for c in CRITERIA], dtype=float)
+
+
+def score_arrays(ctx: SuitabilityContext, ent: EnterpriseArrays, weights: Mapping[str, float],
+                 constraints: Constraints, *, with_values: bool = True):
+    """The matrix core shared by single and batch scoring.
+
+    Returns ``(distance_km, masks, feasible, criteria, scores)``: ``criteria`` maps each criterion
+    to ``(value, score)`` arrays ``(n, m)``; ``scores = sum_c w_c * score_c`` (NaN where infeasible).
+    """
+    dist = ctx.distances_km(ent)
+    masks = violation_masks(ctx, ent, dist, constraints)
+    ok = feasible(masks)
+    crit = criterion_matrices(ctx, ent, dist)
+    total = np.zeros(dist.shape)
+    for c in CRITERIA:
+        if weights[c]:
+            total = total + weights[c] * crit[c][1]
+    total = np.where(ok, total, np.nan)
+    return dist, masks, ok, crit, total
+
+
+def rank_order(scores: np.ndarray) -> np.ndarray:
+    """Indices of the non-NaN entries of a 1-d score vector, best first, ties by index (= park_id order)."""
+    idx = np.flatnonzero(~np.isnan(scores))
+    key = -np.round(scores[idx], SCORE_DECIMALS)
+    return idx[np.argsort(key, kind="stable")]
+
+
+def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseArrays, dict[str, Any]]:
+    """Arrays and a description of an enterprise given by id, :class:`EnterpriseProfile` or mapping."""
+    if isinstance(enterprise, Mapping):
+        enterprise = EnterpriseProfile(**enterprise)
+    if isinstance(enterprise, EnterpriseProfile):
+        ent = profile_arrays(ctx, enterprise)
+        info = enterprise.to_dict()
+        info["source"] = "profile"
+    elif isinstance(enterprise, (str, int, np.integer)):
+        ent, r = population_arrays(ctx, str(enterprise))
+        lon, lat = transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
+        info = {"enterprise_id": r["enterprise_id"], "name": r.get("name"), "sector": r["sector"],
+                "land_ha": float(r["land_ha"]), "employees": int(r["employees"]),
+                "pollution_class": r["pollution_class"], "lon": float(lon), "lat": float(lat),
+                "county_code": r.get("county_code"), "park_id": r.get("park_id"), "source": "dataset"}
+    else:
+        raise TypeError(f"enterprise must be an id (str), an EnterpriseProfile or a mapping, got {type(enterprise).__name__}")
+    info["catalogue_level"] = ent.level[0]
+    return ent, info
+
+
+def score_enterprise(
+    ctx: SuitabilityContext,
+    enterprise: str | EnterpriseProfile | Mapping[str, Any],
+    weights: Mapping[str, float] | None = None,
+    constraints: Constraints | Mapping[str, Any] | None = None,
+    *,
+    top: int | None = None,
+) -> SuitabilityResult:
+    """Rank the parks for one enterprise.
+
+    Parameters
+    ----------
+    ctx : SuitabilityContext
+        From :func:`parks.suitability.build_context` / :func:`context_from_dataset`.
+    enterprise : str, EnterpriseProfile or mapping
+        An ``enterprise_id`` of the dataset, or a profile (sector, land_ha, employees,
+        pollution_class, lon, lat) for an enterprise not in the dataset.
+    weights : mapping, optional
+        Criterion id -> weight; missing ones 0, normalised to sum 1. Default
+        :data:`parks.suitability.weights.DEFAULT_WEIGHTS`.
+    constraints : Constraints or mapping, optional
+    top : int, optional
+        Keep only the first ``top`` ranked parks (``ranked_total`` still counts all feasible ones;
+        ``excluded`` is always complete).
+
+    Examples
+    --------
+    >>> res = score_enterprise(ctx, "E000123", top=5)          # doctest: +SKIP
+    >>> res.to_dict()["ranked"][0]["park_id"]                  # doctest: +SKIP
+    """
+    if top is not None and (not isinstance(top, (int, np.integer)) or top < 1):
+        raise SuitabilityError(f"top must be a positive integer, got {top!r}")
+    w = normalise_weights(weights)
+    if not isinstance(constraints, Constraints):
+        constraints = Constraints.from_mapping(constraints)
+    ent, info = resolve_enterprise(ctx, enterprise)
+    dist, masks, ok, crit, scores = score_arrays(ctx, ent, w, constraints)
+    order = rank_order(scores[0])
+    names = ctx.parks["name"].tolist() if "name" in ctx.parks.columns else [None] * ctx.n_parks
+    ranked = []
+    for rank, j in enumerate(order[: top if top else len(order)], start=1):
+        cs = {c: CriterionScore(float(crit[c][0][0, j]), float(crit[c][1][0, j]), w[c], w[c] * float(crit[c][1][0, j]))
+              for c in CRITERIA}
+        ranked.append(RankedPark(str(ctx.park_ids[j]), rank, float(scores[0, j]), cs,
+                                 _plain(names[j]), str(ctx.county_code[j])))
+    excluded = [ExcludedPark(str(ctx.park_ids[j]), reasons(ctx, ent, 0, j, masks, dist, constraints),
+                             _plain(names[j]), str(ctx.county_code[j]))
+                for j in np.flatnonzero(~ok[0])]
+    flag = "closure_or_upgrade" if ent.level[0] == "eliminate" else None
+    return SuitabilityResult(enterprise=info, weights=w, constraints=constraints.to_dict(), ranked=ranked,
+                             excluded=excluded, ranked_total=int(len(order)), flag=flag,
+                             params=ctx.params.to_dict())
