@@ -103,6 +103,9 @@ def metrics(
     no_fdr: Annotated[bool, typer.Option("--no-fdr", help="Turn off the false-discovery-rate correction.")] = False,
     workers: Annotated[int, typer.Option(min=1, help="Threads for the envelope simulations.")] = 1,
     top: Annotated[int, typer.Option(min=1, help="Rows shown in the longer tables.")] = 10,
+    trend: Annotated[bool, typer.Option("--trend", help="Also: metrics by establishment year (adds key 'trend').")] = False,
+    coagglomeration: Annotated[bool, typer.Option("--coagglomeration", help="Also: EG co-agglomeration of sector pairs (adds key 'coagglomeration').")] = False,
+    duranton_overman: Annotated[bool, typer.Option("--duranton-overman", help="Also: Duranton-Overman K-density localisation per sector (adds key 'duranton_overman').")] = False,
 ) -> None:
     """Clustering metrics: LQ, HHI, EG/MS gamma, Clark-Evans, Ripley's K/L, Moran/LISA/Gi*, clusters,
     park capture, per-mu evaluation, land intensity."""
@@ -119,12 +122,71 @@ def metrics(
             doc = compute_metrics(ds, sector=sector, county=county, simulations=simulations, permutations=permutations,
                                   seed=seed, fdr=not no_fdr, eps_m=eps, min_samples=min_samples, cluster_method=method,
                                   workers=workers, progress=lambda k: progress.advance(task, k))
+        extra = _extras(ds, sector, county, seed, simulations, trend, coagglomeration, duranton_overman)
     except MetricsError as exc:
         fail(str(exc))
     if as_json:
-        print_json(doc)
+        print_json({**doc, **extra})
     else:
         _print_tables(doc, top)
+        _print_extras(extra, top)
+
+
+def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
+    """The optional parts (not in the default document, whose keys are the public contract)."""
+    import shapely
+
+    from parks.metrics import coagglomeration, duranton_overman, metrics_by_year
+    from parks.metrics.report import _sector_seed, jsonable
+
+    ent = ds.enterprises
+    if county is not None:
+        ent = ent[ent["county_code"].astype(str) == county]
+    out = {}
+    if trend:
+        t = metrics_by_year(ent)
+        out["trend"] = jsonable(t[t["sector"].isin(["all", sector] if sector else t["sector"].unique())].to_dict("records"))
+    if coagg:
+        c = coagglomeration(ds.enterprises)
+        if sector:
+            c = c[(c["sector_a"] == sector) | (c["sector_b"] == sector)]
+        out["coagglomeration"] = jsonable(c.sort_values("coagglomeration", ascending=False).to_dict("records"))
+    if do:
+        xy_all = shapely.get_coordinates(ent.geometry.to_crs(ds.metric_crs).values)
+        rows = []
+        sectors = [sector] if sector else sorted(ent["sector"].dropna().unique())
+        for s in sectors:
+            pts = xy_all[(ent["sector"] == s).to_numpy()]
+            if len(pts) < 3:
+                continue
+            r = duranton_overman(pts, xy_all, simulations=max(simulations, 19), seed=_sector_seed(seed, s))
+            rows.append({"sector": s, "n": r.n, "localised": r.localised, "localisation": r.localisation,
+                         "dispersed": r.dispersed, "dispersion": r.dispersion, "bandwidth_m": r.bandwidth_m,
+                         "distances": r.distances, "kdensity": r.kdensity, "global_low": r.global_low,
+                         "global_high": r.global_high})
+        out["duranton_overman"] = jsonable(rows)
+    return out
+
+
+def _print_extras(extra: dict, top: int) -> None:
+    if "trend" in extra:
+        t = _table("Trend by establishment year (stock of today's enterprises)",
+                   ["year", "sector", "firms", "in parks", "HHI", "EG gamma"])
+        for r in extra["trend"]:
+            t.add_row(str(r["year"]), r["sector"], str(r["enterprises"]), _f(r["share_in_parks"], ".0%"), _f(r["hhi"]),
+                      _f(r["ellison_glaeser_gamma"]))
+        console.print(t)
+    if "coagglomeration" in extra:
+        t = _table(f"Co-agglomeration (EGK 2010), top {top}", ["sector", "with", "gamma_c"])
+        for r in extra["coagglomeration"][:top]:
+            t.add_row(r["sector_a"], r["sector_b"], _f(r["coagglomeration"], ".4f"))
+        console.print(t)
+    if "duranton_overman" in extra:
+        t = _table("Duranton-Overman K-density", ["sector", "n", "localised", "Gamma", "dispersed", "bandwidth (m)"])
+        for r in extra["duranton_overman"]:
+            t.add_row(r["sector"], str(r["n"]), "yes" if r["localised"] else "no", _f(r["localisation"], ".4f"),
+                      "yes" if r["dispersed"] else "no", _f(r["bandwidth_m"], ",.0f"))
+        console.print(t)
 
 
 def register(app: typer.Typer) -> None:

@@ -111,3 +111,16 @@ def test_cli_json_and_tables(dataset_path):
     res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--sector", "txtiles"])
     assert res.exit_code == 2 and "textiles" in res.output
     assert np.isfinite(out["sectors"][0]["clark_evans_r"])
+
+
+def test_cli_opt_in_extras_add_their_keys_only(dataset_path):
+    from api.cli import app
+
+    res = CliRunner().invoke(app, ["metrics", "--data", str(dataset_path), "--sector", "textiles", "--json", "--simulations",
+                                   "0", "--permutations", "99", "--trend", "--coagglomeration", "--duranton-overman"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert tuple(out) == METRIC_KEYS + ("trend", "coagglomeration", "duranton_overman")
+    assert {r["sector"] for r in out["trend"]} == {"all", "textiles"}
+    assert all("textiles" in (r["sector_a"], r["sector_b"]) for r in out["coagglomeration"])
+    assert out["duranton_overman"][0]["sector"] == "textiles" and out["ripley"]["simulations"] == 0
