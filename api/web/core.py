@@ -132,6 +132,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "csrf_token": csrf_token(request),
         "user": user,
         "other_lang": "en" if lang == "zh" else "zh",
+        "lang_switch": _lang_switch(request, "en" if lang == "zh" else "zh"),
     }
     ctx.update(context or {})
     html = TEMPLATES.get_template(template).render(ctx)
@@ -140,6 +141,16 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     if getattr(request.state, "prelogin", None) and not request.cookies.get(PRELOGIN_COOKIE):
         set_cookie(resp, request, PRELOGIN_COOKIE, request.state.prelogin, None)
     return resp
+
+
+def _lang_switch(request: Request, target: str) -> str:
+    """This page's URL (path and query, minus any CSRF token) in the other language."""
+    from urllib.parse import urlencode
+
+    q = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "csrf_token")]
+    if target != i18n.DEFAULT_LANG:
+        q.append(("lang", target))
+    return request.url.path + ("?" + urlencode(q) if q else "")
 
 
 def secure_headers(resp) -> None:

@@ -77,6 +77,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "land_use": ("土地利用", "Land use"),
     "land_intensity": ("土地集约利用指标", "Land-intensity indicators"),
     "per_mu_classes": ("亩均效益分类", "Per-mu classes"),
+    "per_mu_class": ("亩均效益等级", "Per-mu class"),
     "supplied_ha": ("已供地（公顷）", "Supplied (ha)"),
     "built_ha": ("已建成（公顷）", "Built (ha)"),
     "floor_area_ratio": ("容积率", "Floor-area ratio"),

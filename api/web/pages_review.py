@@ -111,8 +111,16 @@ def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
         "destination_name": cn.get(cand["destination_county_code"], cand["destination_county_code"]),
         "decisions": DECISIONS,
         "sheet_url": url_with(request, REVIEW_SHEET.format(id=candidate_id)),
-        "map_url": url_with(request, "/maps/transfers", county=cand["destination_county_code"]),
+        "map_url": url_with(request, "/maps/transfers", county=_map_county(user, cand)),
     }
+
+
+def _map_county(user, cand: dict) -> str:
+    """The transfers map filtered to a county the user may see: its own office's end of the transfer."""
+    for code in (cand["origin_county_code"], cand["destination_county_code"]):
+        if code in user.offices:
+            return code
+    return cand["destination_county_code"]
 
 
 def _breakdown(snap: dict) -> list[dict]:
@@ -166,7 +174,9 @@ async def review_decide(request: Request, candidate_id: str):
         with request.app.state.sessions() as db:
             last = reviews.candidate_reviews(db, candidate_id)
         current["last_review"] = reviews.review_public(last[-1]) if last else None
-        return _show(request, user, candidate_id, conflict=current, status_code=409)
+        # 200, not 409: the page itself is the answer (the conflict and the standing decision); a
+        # browser would log an error status as a console error
+        return _show(request, user, candidate_id, conflict=current)
     except ProblemError as exc:
         return _show(request, user, candidate_id, status_code=400, error=exc.detail)
     return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)

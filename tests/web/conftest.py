@@ -69,7 +69,9 @@ def web(hostile_dataset_path, tmp_path_factory):
     """The app (``create_app``) with two offices' candidates and a token per role.
 
     Returns a namespace: ``app``, ``tokens`` (role name -> token string; ``reviewer_a``/``reviewer_b``
-    are the two offices), ``offices`` (a, b county codes), ``candidates`` (office -> candidate ids).
+    are two origin offices, ``reviewer_dest`` the destination office of office A's first candidate),
+    ``offices``, ``candidates`` (office -> candidate ids), ``rows`` (candidate id -> (origin,
+    destination)), ``hostile_candidate`` (a candidate of office A whose enterprise name is hostile).
     """
     from types import SimpleNamespace
 
@@ -87,15 +89,19 @@ def web(hostile_dataset_path, tmp_path_factory):
     # a candidate of office A whose enterprise has a hostile name (shown from the snapshot)
     hostile_ids = ent.loc[ent["name"] == HOSTILE_ENTERPRISE, "enterprise_id"].astype(str)
     hostile_rows = _candidate_rows(app, origins[0], 1, 500, ids=hostile_ids)
-    add_candidates(app.state.engine, rows_a + rows_b + hostile_rows)
+    rows = rows_a + rows_b + hostile_rows
+    add_candidates(app.state.engine, rows)
+    # the destination county's office of office A's first candidate: both offices review that candidate
+    dest = rows_a[0]["destination_county_code"]
     tokens = {}
     with app.state.sessions() as db:
         for name, role, offices in (("viewer", "viewer", ()), ("analyst", "analyst", ()),
                                     ("reviewer_a", "reviewer", (origins[0],)), ("reviewer_b", "reviewer", (origins[1],)),
-                                    ("admin", "admin", ())):
+                                    ("reviewer_dest", "reviewer", (dest,)), ("admin", "admin", ())):
             tokens[name], _ = create_token(db, role, offices, label=name)
         db.commit()
-    return SimpleNamespace(app=app, tokens=tokens, offices={"a": origins[0], "b": origins[1]},
+    return SimpleNamespace(app=app, tokens=tokens, offices={"a": origins[0], "b": origins[1], "dest": dest},
+                           rows={r["candidate_id"]: (r["origin_county_code"], r["destination_county_code"]) for r in rows},
                            candidates={"a": [r["candidate_id"] for r in rows_a + hostile_rows],
                                        "b": [r["candidate_id"] for r in rows_b]},
                            hostile_candidate=hostile_rows[0]["candidate_id"] if hostile_rows else None)

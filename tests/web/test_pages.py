@@ -164,7 +164,7 @@ def test_a_decision_needs_csrf_and_a_stale_one_is_refused_and_shown(web, clients
     stale = login_client(web.app, web.tokens["reviewer_b"])
     r = stale.post(f"/ui/review/{cid}", data={"csrf_token": csrf_of(stale.get("/ui/review").text),
                                               "decision": "rejected", "version": version, "comment": "驳回"})
-    assert r.status_code == 409 and 'id="conflict"' in r.text and "同意迁入" in r.text
+    assert r.status_code == 200 and 'id="conflict"' in r.text and "同意迁入" in r.text
     with web.app.state.sessions() as db:
         history = reviews.candidate_reviews(db, cid)
     assert [h.decision for h in history] == ["approved"]
@@ -273,6 +273,7 @@ def test_parks_table_lists_every_park_and_filters(web, clients):
     only = clients["viewer"].get("/ui/parks", params={"kind": "specialty_park", "sector": "textiles"}).text
     expected = ds.parks[(ds.parks["kind"] == "specialty_park") & ds.parks["leading_sectors"].str.split(",").map(lambda s: "textiles" in s)]
     assert len(re.findall(r"<tr data-kind=", only)) == len(expected)
+    assert 'id="lang-switch" href="/ui/parks?kind=specialty_park&amp;sector=textiles&amp;lang=en"' in only
 
 
 def test_park_page_profile_matches_its_enterprises(web, clients):
