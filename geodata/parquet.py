@@ -24,6 +24,8 @@ __all__ = [
     "enterprise_parquet_files",
     "read_enterprises_parquet",
     "read_enterprises_parquet_frame",
+    "write_partition",
+    "read_table_parquet",
 ]
 
 DEFAULT_PARTITION_ROWS = 250_000
@@ -101,3 +103,25 @@ def read_enterprises_parquet_frame(path: str | os.PathLike, *, columns: list[str
     cols = None if columns is None else list(dict.fromkeys([*columns, "geometry"]))
     parts = [gpd.read_parquet(f, columns=cols) for f in enterprise_parquet_files(path)]
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=parts[0].crs)
+
+
+def write_partition(frame: pd.DataFrame, directory: str | os.PathLike, index: int) -> int:
+    """Write one partition of a store (``part.<index>.parquet``; GeoParquet for a GeoDataFrame) atomically.
+
+    Used by the Dask path to write each partition from the worker that computed it; the directory must
+    be reachable by every worker (a local path on one machine, a shared file system on a cluster).
+    Returns the number of rows written.
+    """
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    dest = d / _PATTERN.format(int(index))
+    tmp = d / f".{dest.name}.tmp"
+    frame.reset_index(drop=True).to_parquet(tmp, index=False)
+    os.replace(tmp, dest)
+    return len(frame)
+
+
+def read_table_parquet(path: str | os.PathLike) -> pd.DataFrame:
+    """A store of plain (non-spatial) partitions, e.g. batch suitability results, in memory and in order."""
+    parts = [pd.read_parquet(f) for f in enterprise_parquet_files(path)]
+    return pd.concat(parts, ignore_index=True)
