@@ -46,6 +46,15 @@ def test_row_shapes_follow_the_contract(doc, dataset):
 def test_properties_on_real_boundaries(doc):
     for r in doc["sectors"]:
         assert 1 / 90 - 1e-9 <= r["hhi"] <= 1
+    # employment-weighted mean LQ of every sector is 1 (weights: county employment)
+    emp = [r for r in doc["location_quotients"] if r["basis"] == "employment"]
+    totals: dict[str, float] = {}
+    for r in emp:
+        totals[r["county_code"]] = totals.get(r["county_code"], 0.0) + r["value"]
+    for s in {r["sector"] for r in emp}:
+        rows = [r for r in emp if r["sector"] == s]
+        mean = sum(r["location_quotient"] * totals[r["county_code"]] for r in rows) / sum(totals[r["county_code"]] for r in rows)
+        assert mean == pytest.approx(1.0)
     # the synthetic enterprises sit in parks and towns: clustered at every distance
     rp = doc["ripley"]
     assert all(L > hi for L, hi in zip(rp["L"], rp["envelope_high"], strict=True) if hi is not None)
