@@ -28,6 +28,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
@@ -92,9 +93,12 @@ class RawTable:
     crs_hint: str | None = None
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    row_numbers: list[int] | None = None  # CSV/Excel: the line or sheet row of each record
 
     def row_label(self, i: int) -> str:
-        """How a user finds row ``i`` (0-based) in the file: a spreadsheet row (header = row 1) or a feature."""
+        """How a user finds row ``i`` (0-based) in the file: its spreadsheet row or line, or a feature number."""
+        if self.row_numbers is not None:
+            return f"row {self.row_numbers[i]}"
         if self.format in ("CSV", "Excel"):
             return f"row {i + 2}"
         return f"feature {i + 1}"
@@ -381,17 +385,33 @@ def _read_parquet(path: Path, fmt: str, *, source_layer, target) -> RawTable:
 
 
 def _read_csv(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+    import csv
+    import io
+
     data = path.read_bytes()
     encoding = detect_text_encoding(data)
     text = data.decode(encoding)
-    first = text.split("\n", 1)[0]
-    sep = max((",", "\t", ";", "|"), key=first.count)
-    import io
-
-    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                        skipinitialspace=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    raw = RawTable(frame, fmt, path, encoding=encoding)
+    head = text[:20_000].splitlines()[:20]
+    sep = max((",", "\t", ";", "|"), key=lambda d: sum(line.count(d) for line in head))
+    reader = csv.reader(io.StringIO(text[:20_000], newline=""), delimiter=sep)
+    first, lines = [], []
+    for record in reader:
+        first.append(record)
+        lines.append(reader.line_num)
+        if len(first) == 15:
+            break
+    at, note = _header_row(first, lines)
+    header_line = lines[at] if lines else 1
+    # the C parser does the bulk; records keep their line numbers (exact unless a cell spans lines)
+    frame = pd.read_csv(io.StringIO(text), sep=sep, skiprows=header_line - 1, header=0, dtype=str,
+                        keep_default_na=False, na_values=[""], skip_blank_lines=False, skipinitialspace=True)
+    numbers = np.arange(len(frame)) + header_line + 1
+    frame = frame.apply(lambda col: col.str.strip().replace("", None) if col.dtype != float else col)
+    keep = frame.notna().any(axis=1).to_numpy()
+    frame = frame[keep].reset_index(drop=True)
+    raw = _finish_table(frame, numbers[keep].tolist(), fmt, path)
+    raw.notes.extend([note] if note else [])
+    raw.encoding = encoding
     if encoding not in ("utf-8", "utf-8-sig"):
         raw.notes.append(f"text encoding {encoding} (detected)")
     _table_geometry(raw)
@@ -405,19 +425,66 @@ def _read_excel(path: Path, fmt: str, *, source_layer, target) -> RawTable:
     try:
         names = [ws.title for ws in wb.worksheets]
         nonempty = [n for n in names if (wb[n].max_row or 0) > 0 and (wb[n].max_column or 0) > 0] or names
+        sheet = _pick(nonempty, source_layer, target, "sheet", path)
+        rows, lines = [], []
+        for number, record in enumerate(wb[sheet].iter_rows(values_only=True), start=1):
+            rows.append(list(record))
+            lines.append(number)
     finally:
         wb.close()
-    sheet = _pick(nonempty, source_layer, target, "sheet", path)
-    frame = pd.read_excel(path, sheet_name=sheet, dtype=object, engine="openpyxl")
-    frame = frame.dropna(how="all")
-    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].notna().any() for c in frame.columns]]
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = frame.reset_index(drop=True)
-    raw = RawTable(frame, fmt, path, source_layer=sheet)
+    raw = _from_rows(rows, lines, fmt, path)
+    raw.source_layer = sheet
     if len(names) > 1:
         raw.notes.append(f"sheet {sheet!r} read (the workbook has {', '.join(names)})")
     _table_geometry(raw)
     return raw
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and v != v)
+
+
+def _header_row(rows: list[list], lines: list[int]) -> tuple[int, str]:
+    """Index of the header among the first records: the first nearly as wide as the widest, so that
+    title lines above a table (common in Chinese statistical sheets) are skipped. And a note if any were."""
+    counts = [sum(not _blank(v) for v in r) for r in rows[:15]]
+    widest = max(counts, default=0)
+    at = next((i for i, c in enumerate(counts) if c >= max(1, min(2, widest), 0.6 * widest)), 0)
+    if at and any(counts[:at]):
+        return at, f"header found in row {lines[at]}; the lines above it (a title?) are skipped"
+    return at, ""
+
+
+def _from_rows(rows: list[list], lines: list[int], fmt: str, path: Path) -> RawTable:
+    """A table from raw records (Excel): header located, empty rows dropped, sheet rows kept."""
+    at, note = _header_row(rows, lines)
+    header = rows[at] if rows else []
+    width = max((len(r) for r in rows[at:]), default=0)
+    names = [str(header[k]).strip() if k < len(header) and not _blank(header[k]) else f"Unnamed: {k}"
+             for k in range(width)]
+    body, numbers = [], []
+    for record, line in zip(rows[at + 1:], lines[at + 1:]):
+        if all(_blank(v) for v in record):
+            continue
+        cells = [None if _blank(v) else (v.strip() if isinstance(v, str) else v) for v in record]
+        body.append(cells + [None] * (width - len(cells)))
+        numbers.append(line)
+    frame = pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(columns=names, dtype=object)
+    raw = _finish_table(frame, numbers, fmt, path)
+    raw.notes.extend([note] if note else [])
+    return raw
+
+
+def _finish_table(frame: pd.DataFrame, numbers: list[int], fmt: str, path: Path) -> RawTable:
+    """Strip header names, number duplicates (``name``, ``name.1``), drop unnamed empty columns."""
+    names, seen = [], {}
+    for c in frame.columns:
+        name = str(c).strip()
+        seen[name] = seen.get(name, -1) + 1
+        names.append(name if seen[name] == 0 else f"{name}.{seen[name]}")
+    frame.columns = names
+    empty = [c for c in names if c.startswith("Unnamed: ") and frame[c].isna().all()]
+    return RawTable(frame.drop(columns=empty), fmt, path, row_numbers=numbers)
 
 
 def _table_geometry(raw: RawTable) -> None:

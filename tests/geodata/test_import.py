@@ -591,6 +591,30 @@ def test_split_header(header, expected):
     assert split_header(header) == expected
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_title_lines_and_blank_rows_keep_row_numbers(tmp_path, province, fmt):
+    # as statistical offices lay sheets out: a title, a blank line, the header, records with a gap
+    frame = enterprises_frame(3)
+    frame.loc[2, "sector"] = "txtile"
+    rows = [["2024年某县规模以上工业企业名录"], [], list(frame.columns), list(frame.iloc[0]), list(frame.iloc[1]), [],
+            list(frame.iloc[2])]
+    path = tmp_path / f"titled.{fmt}"
+    if fmt == "csv":
+        path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        for r in rows:
+            wb.active.append(r)
+        wb.save(path)
+    raw = read_table(path)
+    assert raw.row_numbers == [4, 5, 7]
+    assert any("header found in row 3" in n for n in raw.notes)
+    with pytest.raises(ImportValidationError, match=r"row 7: 'txtile' is not accepted"):
+        validate_layer(raw, "enterprises", province=province, crs=4326)
+
+
 # --------------------------------------------------------------------------- command line
 
 def test_cli_import(tmp_dataset_path, tmp_path):
