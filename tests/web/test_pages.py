@@ -258,8 +258,12 @@ def test_home_summary_matches_the_dataset(web, clients):
     assert number("n-parks") == len(ds.parks) and number("n-enterprises") == len(ds.enterprises)
     assert number("n-projects") == len(ds.projects) and number("n-counties") == len(ds.counties)
     assert number("n-less-developed") == int(ds.counties["less_developed"].astype(bool).sum())
-    for link in ("/maps/parks", "/maps/enterprises", "/maps/clusters", "/maps/transfers", "/ui/suitability"):
-        assert f'href="{link}"' in html
+    assert 'href="/maps/parks"' in html and 'href="/ui/parks"' in html
+    assert 'href="/ui/suitability"' not in html and 'href="/ui/review"' not in html  # links a viewer may not follow
+    full = clients["admin"].get("/", headers={"accept": "text/html"}).text
+    for link in ("/maps/parks", "/maps/enterprises", "/maps/clusters", "/maps/transfers", "/ui/parks", "/ui/suitability",
+                 "/ui/review", "/ui/metrics"):
+        assert f'href="{link}"' in full
     assert "数据集概况" in html
     en = clients["viewer"].get("/?lang=en", headers={"accept": "text/html"}).text
     assert "Dataset summary" in en and 'href="/ui/parks?lang=en"' in en
