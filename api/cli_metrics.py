@@ -81,13 +81,16 @@ def _print_tables(doc: dict, top: int) -> None:
     for c, k in classes.items():
         t.add_row(c, str(k))
     console.print(t)
-    by_county: dict[str, dict[str, int]] = {}
+    # classes are ranked within each county (as counties evaluate), so per county the shares are fixed
+    # by the rule; per park they show where the weak enterprises sit
+    by_park: dict[str, dict[str, int]] = {}
     for r in doc["per_mu"]:
-        by_county.setdefault(r["county_code"], dict.fromkeys("ABCD", 0))[r["class"]] += 1
-    worst = sorted(by_county.items(), key=lambda kv: -kv[1]["D"] / max(1, sum(kv[1].values())))[:top]
-    t = _table(f"Per-mu classes by county, highest D share first (top {top})", ["county", "A", "B", "C", "D", "D share"])
-    for code, k in worst:
-        t.add_row(code, *(str(k[c]) for c in "ABCD"), _f(k["D"] / max(1, sum(k.values())), ".0%"))
+        if r.get("park_id"):
+            by_park.setdefault(r["park_id"], dict.fromkeys("ABCD", 0))[r["class"]] += 1
+    worst = sorted(by_park.items(), key=lambda kv: (-kv[1]["D"] / max(1, sum(kv[1].values())), kv[0]))[:top]
+    t = _table(f"Per-mu classes by park, highest D share first (top {top})", ["park", "A", "B", "C", "D", "D share"])
+    for pid, k in worst:
+        t.add_row(pid, *(str(k[c]) for c in "ABCD"), _f(k["D"] / max(1, sum(k.values())), ".0%"))
     console.print(t)
 
     t = _table(f"Land intensity (TD/T 1029), top {top}", ["park", "name", "supply", "built", "FAR", "tax/ha", "score", "rank"])
