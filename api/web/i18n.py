@@ -113,6 +113,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ahp_intro": ("对每一对准则，选择左侧相对右侧的重要程度（1 = 同等重要，9 = 极端重要；1/9 表示右侧极端重要）。",
                   "For each pair, how much more important is the left criterion than the right (1 = equal, 9 = extreme; 1/9 = the right one extremely)."),
     "consistency_ratio": ("一致性比率 CR", "Consistency ratio CR"),
+    "live": ("随输入更新，提交后由服务器核验", "as you type; the server checks it on submit"),
     "ahp_refused": ("判断不一致（CR ≥ 0.1），未采用这些权重，请修改比较。", "The judgements are inconsistent (CR ≥ 0.1); these weights were refused, revise the comparisons."),
     "ahp_accepted": ("判断一致（CR < 0.1），已采用推导出的权重。", "The judgements are consistent (CR < 0.1); the derived weights are used."),
     "compute": ("计算", "Compute"),

@@ -184,7 +184,10 @@ def _page(request: Request, form: Mapping[str, str], user):
     crit = _criteria()
     pairs = [{"i": i, "j": j, "a": crit[i], "b": crit[j], "value": form.get(f"ahp_{i}_{j}", "1")}
              for i, j in itertools.combinations(range(len(crit)), 2)]
+    from parks.suitability.weights import CR_LIMIT, RANDOM_INDEX
+
     return render(request, "suitability.html", {**view, "criteria": crit, "colors": dict(zip(crit, CRITERION_COLORS)),
+                                                "ri": RANDOM_INDEX[len(crit)], "cr_limit": CR_LIMIT,
                                                 "pairs": pairs, "scale": AHP_SCALE, "sectors": SECTOR_IDS,
                                                 "pollution_classes": POLLUTION_CLASSES}, user=user)
 

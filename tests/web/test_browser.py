@@ -221,3 +221,32 @@ def test_logout_ends_the_session(browser, server, web):
     watch.assert_clean()
     other.close()
     ctx.close()
+
+
+def test_ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency(browser, server, web):
+    import numpy as np
+
+    from parks.suitability import CRITERIA, ahp
+
+    watch = Watch()
+    ctx = new_context(browser, watch)
+    page = login(ctx, server, web.tokens["analyst"])
+    eid = str(web.app.state.dataset.enterprises["enterprise_id"].iloc[7])
+    page.goto(f"{server}/ui/suitability?enterprise_id={eid}")
+    assert page.locator("#ahp").is_hidden()
+    page.check("#mode-ahp")
+    assert page.locator("#ahp").is_visible() and page.locator("#sliders").is_hidden()
+    assert page.locator("#ahp-live-cr").inner_text() == "0.000"
+    for sel, value in (("#ahp_0_1", "9"), ("#ahp_1_2", "9"), ("#ahp_0_2", "1/9")):
+        page.select_option(sel, value)
+    a = np.ones((9, 9))
+    a[0, 1], a[1, 0], a[1, 2], a[2, 1], a[0, 2], a[2, 0] = 9, 1 / 9, 9, 1 / 9, 1 / 9, 9
+    expected = ahp(a, CRITERIA).cr
+    live = float(page.locator("#ahp-live-cr").inner_text())
+    assert live == pytest.approx(expected, abs=2e-3) and live >= 0.1
+    with page.expect_navigation():
+        page.click("#compute")
+    assert page.locator("#ahp-cr.alert").count() == 1 and page.locator("#ranked").count() == 0
+    assert float(page.locator("#cr-value").inner_text()) == pytest.approx(expected, abs=5e-4)
+    watch.assert_clean()
+    ctx.close()

@@ -75,7 +75,43 @@
     apply();
   }
 
+  // Consistency ratio of the pairwise matrix as the user edits it (principal eigenvalue by power
+  // iteration); the server recomputes it with numpy and refuses CR >= 0.1 whatever this shows.
+  function ahpLive() {
+    var box = document.getElementById("ahp"), out = document.getElementById("ahp-live-cr");
+    if (!box || !out) return;
+    var n = parseInt(box.getAttribute("data-n"), 10), ri = parseFloat(box.getAttribute("data-ri")),
+        limit = parseFloat(box.getAttribute("data-limit"));
+    function ratio(text) {
+      var p = String(text).split("/");
+      return p.length === 2 ? parseFloat(p[0]) / parseFloat(p[1]) : parseFloat(p[0]);
+    }
+    function update() {
+      var a = [], i, j, k;
+      for (i = 0; i < n; i++) { a.push([]); for (j = 0; j < n; j++) a[i].push(1); }
+      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) {
+        var sel = document.getElementById("ahp_" + i + "_" + j);
+        var r = sel ? ratio(sel.value) : 1;
+        a[i][j] = r; a[j][i] = 1 / r;
+      }
+      var w = [], lam = 0;
+      for (i = 0; i < n; i++) w.push(1 / n);
+      for (k = 0; k < 200; k++) {
+        var v = [], s = 0;
+        for (i = 0; i < n; i++) { var x = 0; for (j = 0; j < n; j++) x += a[i][j] * w[j]; v.push(x); s += x; }
+        lam = s;  // sum(A w) with sum(w) = 1 converges to lambda_max
+        for (i = 0; i < n; i++) w[i] = v[i] / s;
+      }
+      var cr = n > 2 && ri > 0 ? Math.max((lam - n) / (n - 1), 0) / ri : 0;
+      out.textContent = cr.toFixed(3);
+      out.className = cr < limit ? "cr-ok" : "cr-bad";
+    }
+    Array.prototype.forEach.call(box.querySelectorAll("select"), function (s) { s.addEventListener("change", update); });
+    update();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    ahpLive();
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     parkFilters();
     sliders();
