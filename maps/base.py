@@ -219,6 +219,31 @@ def _add_tiles(m: folium.Map, opts: MapOptions) -> None:
         ).add_to(m)
 
 
+_SIMPLIFIED: dict[tuple[bytes, float], np.ndarray] = {}
+
+
+def _display_geometry(geom: np.ndarray, simplify_deg: float) -> np.ndarray:
+    """Geometries simplified (shared borders kept shared) and rounded to 1e-5 degrees; memoised by
+    content, as the same counties are drawn by every map."""
+    import hashlib
+
+    if not len(geom):
+        return geom
+    key = (hashlib.sha1(b"".join(shapely.to_wkb(geom))).digest(), float(simplify_deg))
+    hit = _SIMPLIFIED.get(key)
+    if hit is not None:
+        return hit
+    out = geom
+    if simplify_deg > 0:
+        out = shapely.coverage_simplify(out, simplify_deg) if hasattr(shapely, "coverage_simplify") \
+            else shapely.simplify(out, simplify_deg, preserve_topology=True)
+    out = shapely.set_precision(out, 1e-5, mode="pointwise")
+    if len(_SIMPLIFIED) >= 16:
+        _SIMPLIFIED.pop(next(iter(_SIMPLIFIED)))
+    _SIMPLIFIED[key] = out
+    return out
+
+
 _ON_EACH_FEATURE = JsCode("""
 function (feature, layer) {
     var p = feature.properties || {};
@@ -261,11 +286,7 @@ def geojson_layer(
     1e-5 degrees (about 1 m) for drawing.
     """
     frame = opts.shift(frame)
-    geom = frame.geometry.to_numpy()
-    if simplify_deg > 0 and len(geom):
-        geom = shapely.coverage_simplify(geom, simplify_deg) if hasattr(shapely, "coverage_simplify") \
-            else shapely.simplify(geom, simplify_deg, preserve_topology=True)
-    geom = shapely.set_precision(geom, 1e-5, mode="pointwise")
+    geom = _display_geometry(frame.geometry.to_numpy(), simplify_deg)
     cls = class_name or f"pp-{key}"
     n = len(frame)
     tips = list(tip) if tip is not None else [None] * n

@@ -4,7 +4,6 @@ each park's profile in its popup, over the counties (less-developed ones marked)
 from __future__ import annotations
 
 import folium
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -83,6 +82,8 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
         if metric not in parks.columns or not pd.api.types.is_numeric_dtype(parks[metric]):
             numeric = [c for c in profiles.columns if pd.api.types.is_numeric_dtype(profiles[c])]
             raise MapError(f"metric {metric!r} not accepted; accepted: {', '.join(numeric)}")
+        import mapclassify
+
         values = parks[metric].astype(float).fillna(0.0).to_numpy()
         kk = max(1, min(k, len(np.unique(values)), len(CHOROPLETH_COLORS)))
         classifier = mapclassify.classify(values, scheme=scheme, k=kk) if kk > 1 else None

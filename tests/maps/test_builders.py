@@ -1,0 +1,222 @@
+"""The map builders without a browser: features drawn, escaping of hostile names, zh/en labels,
+assets only from /maps/assets, options checked."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import pytest
+
+from maps import MAP_NAMES, MapError, MapOptions, build_map, inline_assets, render_html
+from maps.assets import ASSET_PREFIX, AssetError, localize, read_asset, resolve_asset
+from maps.base import js_json
+
+from .conftest import HOSTILE, HOSTILE_SCRIPT
+
+
+def _geojson_layers(m: folium.Map) -> dict[str, list[folium.GeoJson]]:
+    """GeoJson layers of a map by their PARKPLAN registry key."""
+    out: dict[str, list] = {}
+    for child in m._children.values():
+        if isinstance(child, folium.GeoJson):
+            for sub in child._children.values():
+                code = getattr(sub, "code", "")
+                match = re.match(r'PARKPLAN\.register\("([^"]+)"', code)
+                if match:
+                    out.setdefault(match.group(1), []).append(child)
+    return out
+
+
+def _candidates(ds, statuses=("pending", "approved", "rejected")) -> list[dict]:
+    """Transfer candidates from two developed counties into the first park of a less-developed one
+    (the hostile-named enterprises among them)."""
+    counties = ds.counties
+    ld = counties[counties["less_developed"]]["code"].tolist()
+    origin = counties[~counties["less_developed"]]["code"].tolist()
+    park = ds.parks[ds.parks["county_code"].isin(ld)].iloc[0]
+    ids = ds.enterprises["enterprise_id"].astype(str).tolist()
+    return [{"candidate_id": f"C{i}", "enterprise_id": ids[i], "origin_county_code": origin[i % 2],
+             "destination_county_code": park["county_code"], "park_id": park["park_id"], "status": s}
+            for i, s in enumerate(statuses)]
+
+
+def _n_features(layers) -> int:
+    return sum(len(layer.data["features"]) for layer in layers)
+
+
+@pytest.fixture(scope="module")
+def built(hostile_prepared):
+    """Every map built once over the hostile dataset (zh), with its HTML."""
+    from parks.suitability import context_from_dataset
+
+    ctx = context_from_dataset(hostile_prepared)
+    eid = str(hostile_prepared.enterprises["enterprise_id"].iloc[0])
+    out = {}
+    for name in MAP_NAMES:
+        m = build_map(name, hostile_prepared, enterprise_id=eid, suitability_context=ctx,
+                      candidates=_candidates(hostile_prepared))
+        out[name] = (m, render_html(m))
+    return out
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_counties_drawn_and_assets_local(built, hostile_prepared, name):
+    m, html = built[name]
+    layers = _geojson_layers(m)
+    assert _n_features(layers["counties"]) == len(hostile_prepared.counties)
+    links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert links and all(u.startswith(ASSET_PREFIX) for u in links), links
+    assert "cdn" not in " ".join(links)
+    for url in links:  # every link resolves to an installed file
+        assert read_asset(url.removeprefix(ASSET_PREFIX))
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_hostile_names_never_reach_html(built, name):
+    _, html = built[name]
+    assert HOSTILE not in html
+    assert "<img" not in html
+    assert HOSTILE_SCRIPT not in html
+    assert html.count("</script>") == html.count("<script")  # no script closed early by data
+
+
+def test_parks_map_features(built, hostile_prepared):
+    m, _ = built["parks"]
+    layers = _geojson_layers(m)
+    assert _n_features(layers["parks"]) == len(hostile_prepared.parks)
+    by_kind = hostile_prepared.parks["kind"].value_counts()
+    assert sorted(len(layer.data["features"]) for layer in layers["parks"]) == sorted(by_kind.tolist())
+    # the popup carries the park profile; the hostile name is in the data as JSON-escaped text
+    feats = [f for layer in layers["parks"] for f in layer.data["features"]]
+    hostile = [f for f in feats if f["properties"]["_title"] == HOSTILE]
+    assert len(hostile) == 1
+    rows = dict(hostile[0]["properties"]["_rows"])
+    assert {"企业数", "从业人员", "主导产业", "可用土地（公顷）", "项目数"} <= set(rows)
+
+
+def test_parks_choropleth_classes(hostile_prepared):
+    from maps.parks_map import CHOROPLETH_COLORS, parks_map
+
+    m = parks_map(hostile_prepared, metric="employees", k=4)
+    feats = [f for layer in _geojson_layers(m)["parks"] for f in layer.data["features"]]
+    colors = {f["properties"]["_style"]["fillColor"] for f in feats}
+    assert len(feats) == len(hostile_prepared.parks)
+    assert colors <= set(CHOROPLETH_COLORS) and len(colors) == 4
+    with pytest.raises(MapError, match="metric 'nope' not accepted"):
+        parks_map(hostile_prepared, metric="nope")
+
+
+def test_enterprises_map_columns(built, hostile_prepared):
+    _, html = built["enterprises"]
+    match = re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html)
+    data = json.loads(match.group(1))
+    n = len(hostile_prepared.enterprises)
+    assert {len(v) for v in data.values()} == {n}
+    assert HOSTILE in data["label"] and HOSTILE_SCRIPT in data["label"]  # text, decoded from \u003c
+    assert html.count("PARKPLAN.register(\"enterprises\"") == hostile_prepared.enterprises["sector"].nunique()
+    assert "L.circleMarker" not in html.split("pp_ent_data")[1][:2000]  # markers are made in JS, not one per line
+
+
+def test_enterprises_map_sector_filter(hostile_prepared):
+    m = build_map("enterprises", hostile_prepared, sector="textiles", lang="en")
+    html = render_html(m)
+    data = json.loads(re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html).group(1))
+    assert len(data["id"]) == int((hostile_prepared.enterprises["sector"] == "textiles").sum())
+    assert html.count("PARKPLAN.register(\"enterprises\"") == 1
+    with pytest.raises(MapError, match="sector 'txtile' not accepted; accepted: information"):
+        build_map("enterprises", hostile_prepared, sector="txtile")
+
+
+def test_suitability_map(built, hostile_prepared):
+    m, html = built["suitability"]
+    layers = _geojson_layers(m)
+    assert _n_features(layers.get("candidates", [])) + _n_features(layers.get("excluded", [])) == len(hostile_prepared.parks)
+    assert "pp-site" in html and "pp-line" in html
+
+
+def test_transfers_map_county_filter(hostile_prepared):
+    from maps.transfers_map import transfers_map
+
+    cands = _candidates(hostile_prepared)
+    origin = sorted({c["origin_county_code"] for c in cands})
+    m = transfers_map(hostile_prepared, cands)
+    html = render_html(m)
+    flows = json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", html).group(1))
+    assert sorted(f["n"] for f in flows) == [1, 2]
+    one = [c for c in cands if c["origin_county_code"] == origin[0]]
+    m = transfers_map(hostile_prepared, cands, county=origin[0])
+    flows = json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", render_html(m)).group(1))
+    assert [f["n"] for f in flows] == [len(one)]
+    with pytest.raises(MapError, match="lack column"):
+        transfers_map(hostile_prepared, [{"candidate_id": "x"}])
+
+
+@pytest.mark.parametrize("lang,expect,absent", [("zh", ["县（市、区）", "欠发达县", "按名称搜索"], ["Counties"]),
+                                                ("en", ["Counties", "Less-developed counties", "Search by name"], ["欠发达县"])])
+def test_labels_zh_en(hostile_prepared, lang, expect, absent):
+    html = render_html(build_map("parks", hostile_prepared, lang=lang))
+    for text in expect:
+        assert text in html or js_json(text)[1:-1] in html
+    for text in absent:
+        assert text not in html
+
+
+def test_options_checked():
+    with pytest.raises(ValueError, match="lang 'fr' not accepted; accepted: zh, en"):
+        MapOptions(lang="fr")
+    with pytest.raises(MapError, match="tiles 'google' not accepted"):
+        MapOptions(tiles="google")
+    with pytest.raises(MapError, match="Tianditu key"):
+        MapOptions(tiles="tianditu")
+
+
+def test_amap_tiles_shift_to_gcj02(hostile_prepared):
+    from geodata.crs import wgs84_to_gcj02
+
+    opts = MapOptions(tiles="amap")
+    m = build_map("parks", hostile_prepared, opts=opts)
+    html = render_html(m)
+    assert "autonavi.com" in html  # the tile layer is there only when asked for
+    feats = _geojson_layers(m)["counties"][0].data["features"]
+    plain = _geojson_layers(build_map("parks", hostile_prepared))["counties"][0].data["features"]
+    (x0, y0) = plain[0]["geometry"]["coordinates"][0][0][0] if plain[0]["geometry"]["type"] == "MultiPolygon" \
+        else plain[0]["geometry"]["coordinates"][0][0]
+    gx, gy = wgs84_to_gcj02([x0], [y0])
+    shifted = json.dumps(feats[0]["geometry"])
+    assert f"{round(float(gx[0]), 5)}"[:7] in shifted and f"{round(float(gy[0]), 5)}"[:6] in shifted
+
+
+def test_unknown_cdn_link_refused():
+    m = folium.Map(tiles=None)
+    from folium.plugins import Draw
+
+    Draw().add_to(m)
+    with pytest.raises(AssetError, match="has no local copy"):
+        localize(m)
+
+
+@pytest.mark.parametrize("path", ["../maps/base.py", "leaflet/../../../../etc/passwd", "/etc/passwd",
+                                  "leaflet/images/../../x.js", "leaflet\\leaflet.js", "nope/leaflet.js",
+                                  "leaflet/leaflet.py", "plugins/evil.js", "leaflet", ""])
+def test_asset_whitelist_refuses(path):
+    with pytest.raises(AssetError):
+        resolve_asset(path)
+
+
+def test_assets_from_installed_packages():
+    import xstatic.pkg.leaflet as xl
+
+    assert resolve_asset("leaflet/leaflet.js").read_bytes() == (__import__("pathlib").Path(xl.BASE_DIR) / "leaflet.js").read_bytes()
+    assert "L.Control.FullScreen" in read_asset("plugins/Control.FullScreen.min.js").decode() or \
+        "fullscreen" in read_asset("plugins/Control.FullScreen.min.js").decode().lower()
+    assert "heatLayer" in read_asset("plugins/leaflet_heat.min.js").decode()
+
+
+def test_inline_assets_self_contained(built):
+    _, html = built["parks"]
+    page = inline_assets(html)
+    assert ASSET_PREFIX not in page
+    assert not re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="https?://', page)
+    assert "url(images/" not in page  # Leaflet's CSS images became data: URIs
