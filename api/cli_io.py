@@ -82,7 +82,8 @@ def export_command(
         "--format", help="geojson, gpkg, csv, parquet or xlsx (default: from FILE's suffix).")] = None,
     encoding: Annotated[str, typer.Option(
         "--encoding", help="CSV text encoding: utf-8-sig (opens in Excel), utf-8, gbk or gb18030.")] = "utf-8-sig",
-    headers: Annotated[str, typer.Option("--headers", help="CSV/Excel headers: en (field names) or zh (中文).")] = "en",
+    lang: Annotated[str, typer.Option(
+        "--lang", help="CSV/Excel: en (field names, ids) or zh (中文表头和名称, e.g. 营业收入(元), 纺织服装).")] = "en",
     data: DataOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -91,7 +92,7 @@ def export_command(
 
     ds = load(data)
     try:
-        out = export_layer(ds, layer, file, format, encoding=encoding, headers=headers)
+        out = export_layer(ds, layer, file, format, encoding=encoding, lang=lang)
     except (ExportError, DatasetError) as exc:
         fail(escape(str(exc)))
     rows = len(ds.layer(layer))

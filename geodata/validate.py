@@ -57,7 +57,8 @@ from .schema import (
     LayerSchema,
 )
 
-__all__ = ["IMPORTABLE_LAYERS", "ImportValidationError", "Problem", "ValidatedLayer", "header_zh", "validate_layer"]
+__all__ = ["IMPORTABLE_LAYERS", "ImportValidationError", "Problem", "ValidatedLayer", "header_zh", "validate_layer",
+           "zh_labels"]
 
 IMPORTABLE_LAYERS = ("parks", "enterprises", "projects", "protected_areas", "urban_boundaries", "catalogue", "counties")
 
@@ -152,7 +153,16 @@ _EXTRA_LABELS: dict[tuple[str, ...], dict[str, str]] = {
 _ZH_LABELS: dict[tuple[str, ...], dict[str, str]] = {
     SECTOR_IDS: SECTOR_LABELS_ZH, POLLUTION_CLASSES: POLLUTION_LABELS_ZH, PARK_KINDS: PARK_KIND_LABELS_ZH,
     PROTECTED_KINDS: PROTECTED_LABELS_ZH,
+    CATALOGUE_LEVELS: {"encouraged": "鼓励类", "restricted": "限制类", "eliminate": "淘汰类"},
+    FUNDING_TYPES: {"national_debt": "国债", "provincial_key": "省重点", "own": "自筹"},
+    PROJECT_STATUSES: {"planned": "计划", "in_progress": "在建", "completed": "建成", "cancelled": "取消"},
+    SIZE_CLASSES: {"above": "规模以上", "below": "规模以下"},
 }
+
+
+def zh_labels(choices: tuple[str, ...]) -> dict[str, str]:
+    """The Chinese label of each id of a vocabulary (empty if it has none); an import reads them back."""
+    return dict(_ZH_LABELS.get(choices, {}))
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,10 +3,12 @@
 Every export is written to a temporary file beside the target and renamed into place, so an
 interrupted export never leaves half a file under the target's name.
 
-Tables (CSV, Excel) carry points as ``lon``/``lat`` columns (``经度``/``纬度`` with Chinese headers) and
+Tables (CSV, Excel) carry points as ``lon``/``lat`` columns (``经度``/``纬度`` in Chinese) and
 polygons as WKT in a ``wkt`` column, which is how :mod:`geodata.readers` reads them back. CSV is written
 as UTF-8 with a byte-order mark by default, so Excel on a Chinese Windows opens it without garbling;
-``encoding="gbk"`` writes what older tools expect. Coordinates are WGS 84 (EPSG:4326) throughout.
+``encoding="gbk"`` writes what older tools expect. ``lang="zh"`` writes a table for Chinese readers:
+headers such as ``营业收入(元)`` and labels such as ``纺织服装``, ``是``/``否``, all of which an import reads
+back. Coordinates are WGS 84 (EPSG:4326) throughout.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ import pyogrio
 import shapely
 
 from .dataset import Dataset
-from .schema import LAYERS
-from .validate import header_zh
+from .schema import LAYERS, SECTOR_IDS
+from .validate import header_zh, zh_labels
 
 __all__ = ["EXPORT_FORMATS", "ExportError", "export_layer", "export_format"]
 
@@ -70,7 +72,7 @@ def export_layer(
     format: str | None = None,
     *,
     encoding: str = "utf-8-sig",
-    headers: str = "en",
+    lang: str = "en",
 ) -> Path:
     """Write ``layer`` of ``ds`` to ``out``; returns the path written.
 
@@ -78,13 +80,13 @@ def export_layer(
     ----------
     format : ``geojson``, ``gpkg``, ``csv``, ``parquet`` or ``xlsx``; default from ``out``'s suffix.
     encoding : CSV only: ``utf-8-sig`` (default, opens in Excel), ``utf-8``, ``gbk`` or ``gb18030``.
-    headers : CSV and Excel only: ``en`` (field names) or ``zh`` (Chinese labels with units, e.g.
-        ``营业收入(元)``; an import reads either).
+    lang : CSV and Excel only: ``en`` (field names and ids) or ``zh`` (Chinese headers with units, e.g.
+        ``营业收入(元)``, and Chinese labels: ``纺织服装``, ``是``/``否``); an import reads either.
     """
     fmt = export_format(out, format)
     frame = ds.layer(layer)
-    if headers not in ("en", "zh"):
-        raise ExportError(f"headers {headers!r} unknown; accepted: en, zh")
+    if lang not in ("en", "zh"):
+        raise ExportError(f"lang {lang!r} unknown; accepted: en, zh")
     if encoding.lower() not in _ENCODINGS:
         raise ExportError(f"encoding {encoding!r} unknown; accepted: {', '.join(sorted(set(_ENCODINGS.values())))}")
     spatial = isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns
@@ -95,7 +97,7 @@ def export_layer(
     writer = {"geojson": _write_ogr, "gpkg": _write_ogr, "parquet": _write_parquet, "csv": _write_csv,
               "xlsx": _write_excel}[fmt]
     return _atomic(Path(out), lambda tmp: writer(frame, tmp, layer=layer, fmt=fmt, spatial=spatial,
-                                                 encoding=_ENCODINGS[encoding.lower()], headers=headers))
+                                                 encoding=_ENCODINGS[encoding.lower()], lang=lang))
 
 
 def _atomic(out: Path, write) -> Path:
@@ -129,8 +131,8 @@ def _write_parquet(frame, path: Path, *, spatial, **_) -> None:
         pd.DataFrame(frame).to_parquet(path, index=False)
 
 
-def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, headers: str) -> pd.DataFrame:
-    """The layer as a plain table: lon/lat for points, WKT for other geometries; headers en or zh."""
+def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, lang: str) -> pd.DataFrame:
+    """The layer as a plain table: lon/lat for points, WKT for other geometries; in English or Chinese."""
     table = pd.DataFrame(frame.drop(columns="geometry")) if spatial else pd.DataFrame(frame).copy()
     if spatial:
         geoms = frame.geometry
@@ -138,15 +140,35 @@ def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, headers: str) -> pd
             table["lon"], table["lat"] = geoms.x.to_numpy(), geoms.y.to_numpy()
         else:
             table["wkt"] = shapely.to_wkt(geoms.to_numpy(), rounding_precision=-1)  # every digit
-    if headers == "zh":
+    if lang == "zh":
+        table = _labels_zh(table, layer)
         names = {f.name: header_zh(f) for f in LAYERS[layer].fields} if layer in LAYERS else {}
         names |= {"lon": "经度", "lat": "纬度"}
         table = table.rename(columns=names)
     return table
 
 
-def _write_csv(frame, path: Path, *, layer, spatial, encoding, headers, **_) -> None:
-    table = _tabular(frame, layer, spatial, headers)
+def _labels_zh(table: pd.DataFrame, layer: str) -> pd.DataFrame:
+    """Ids and flags of the layer's fields replaced by their Chinese labels."""
+    if layer not in LAYERS:
+        return table
+    sectors = zh_labels(SECTOR_IDS)
+    for f in LAYERS[layer].fields:
+        if f.name not in table.columns:
+            continue
+        col = table[f.name]
+        if f.choices and zh_labels(f.choices):
+            table[f.name] = col.map(lambda v, m=zh_labels(f.choices): m.get(v, v), na_action="ignore")
+        elif f.dtype == "list":
+            table[f.name] = col.map(lambda v: "、".join(sectors.get(s, s) for s in str(v).split(",") if s),
+                                    na_action="ignore")
+        elif f.dtype == "bool":
+            table[f.name] = col.map(lambda v: "是" if v else "否", na_action="ignore")
+    return table
+
+
+def _write_csv(frame, path: Path, *, layer, spatial, encoding, lang, **_) -> None:
+    table = _tabular(frame, layer, spatial, lang)
     text = table.to_csv(index=False, lineterminator="\r\n")
     try:
         data = text.encode(encoding)
@@ -160,8 +182,8 @@ def _write_csv(frame, path: Path, *, layer, spatial, encoding, headers, **_) -> 
     path.write_bytes(data)
 
 
-def _write_excel(frame, path: Path, *, layer, spatial, headers, **_) -> None:
-    table = _tabular(frame, layer, spatial, headers)
+def _write_excel(frame, path: Path, *, layer, spatial, lang, **_) -> None:
+    table = _tabular(frame, layer, spatial, lang)
     if len(table) > EXCEL_MAX_ROWS:
         raise ExportError(f"layer {layer!r} has {len(table):,} rows; Excel holds {EXCEL_MAX_ROWS:,}: "
                           "export as csv, parquet or gpkg")

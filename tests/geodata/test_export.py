@@ -85,7 +85,7 @@ def test_csv_is_utf8_with_bom_and_chinese_survives(stored, tmp_path):
 
 
 def test_csv_gbk_option(stored, tmp_path):
-    out = export_layer(stored, "parks", tmp_path / "parks.csv", encoding="gbk", headers="zh")
+    out = export_layer(stored, "parks", tmp_path / "parks.csv", encoding="gbk", lang="zh")
     text = out.read_bytes().decode("gbk")  # strict: every byte is GBK
     header = text.split("\r\n", 1)[0].split(",")
     zh = {f.name: header_zh(f) for f in LAYERS["parks"].fields}
@@ -94,13 +94,28 @@ def test_csv_gbk_option(stored, tmp_path):
     assert stored.parks["name"].iloc[0] in text
 
 
-def test_zh_headers_read_back(stored, tmp_path):
-    out = export_layer(stored, "parks", tmp_path / "parks.xlsx", headers="zh")
-    head = pd.read_excel(out, nrows=0).columns.tolist()
-    assert {"园区编号", "园区名称", "面积(公顷)", "地价(元/平方米)", "距铁路(公里)", "wkt"} <= set(head)
-    back = validate_layer(read_table(out), "parks", crs=4326)
-    assert set(back.columns.values()) >= {"park_id", "area_ha", "land_price"} and not back.units
-    assert_same_layer(stored.parks, back.frame, "parks", tolerance=TOLERANCE["xlsx"])
+@pytest.mark.parametrize("layer, fmt, expected", [
+    ("parks", "xlsx", {"园区名称": None, "面积(公顷)": None, "类型": "特色工业园区", "最高污染等级": "重度"}),
+    ("enterprises", "csv", {"营业收入(元)": None, "行业": "纺织服装", "五个一批": "否", "经度": None}),
+    ("projects", "xlsx", {"总投资(元)": None, "资金来源": "自筹", "状态": "建成"}),
+    ("catalogue", "csv", {"类别": "淘汰类"}),
+])
+def test_chinese_tables_read_back(stored, tmp_path, layer, fmt, expected):
+    out = export_layer(stored, layer, tmp_path / f"{layer}.{fmt}", lang="zh")
+    table = pd.read_excel(out, dtype=str) if fmt == "xlsx" else pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    for header, label in expected.items():
+        assert header in table.columns
+        assert label is None or label in set(table[header])
+    assert not any(v in set(table.to_numpy().ravel()) for v in ("textiles", "True", "own", "heavy"))
+
+    back = validate_layer(read_table(out), layer, crs=4326 if LAYERS[layer].geometry else None)
+
+    assert not back.units and not back.ignored_columns
+    if layer == "catalogue":
+        pd.testing.assert_frame_equal(pd.DataFrame(stored.catalogue).fillna(""), back.frame.fillna(""),
+                                      check_dtype=False)
+    else:
+        assert_same_layer(stored.layer(layer), back.frame, layer, tolerance=TOLERANCE[fmt])
 
 
 def test_character_outside_gbk_is_refused_and_target_kept(stored, tmp_path):
@@ -144,7 +159,7 @@ def test_other_layers_export(stored, tmp_path, layer):
     ({"out": "e.kml"}, r"cannot tell the format from 'e.kml'"),
     ({"out": "e.dat", "format": "kml"}, r"unknown export format 'kml'; accepted: geojson, gpkg, csv, parquet, xlsx"),
     ({"out": "e.csv", "encoding": "big5"}, r"encoding 'big5' unknown; accepted:"),
-    ({"out": "e.csv", "headers": "fr"}, r"headers 'fr' unknown; accepted: en, zh"),
+    ({"out": "e.csv", "lang": "fr"}, r"lang 'fr' unknown; accepted: en, zh"),
 ])
 def test_export_refusals(stored, tmp_path, kwargs, pattern):
     kwargs = {"layer": "enterprises", **kwargs}
@@ -168,7 +183,7 @@ def test_cli_export(dataset_path, tmp_path):
 
     runner = CliRunner()
     out = tmp_path / "parks.csv"
-    result = runner.invoke(app, ["export", "parks", str(out), "--headers", "zh", "--encoding", "gbk",
+    result = runner.invoke(app, ["export", "parks", str(out), "--lang", "zh", "--encoding", "gbk",
                                  "--data", str(dataset_path), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"layer": "parks", "file": str(out), "rows": 200}
