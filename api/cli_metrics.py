@@ -117,6 +117,7 @@ def metrics(
     trend: Annotated[bool, typer.Option("--trend", help="Also: metrics by establishment year (adds key 'trend').")] = False,
     coagglomeration: Annotated[bool, typer.Option("--coagglomeration", help="Also: EG co-agglomeration of sector pairs (adds key 'coagglomeration').")] = False,
     duranton_overman: Annotated[bool, typer.Option("--duranton-overman", help="Also: Duranton-Overman K-density localisation per sector (adds key 'duranton_overman').")] = False,
+    cross: Annotated[str | None, typer.Option("--cross", help="Also: cross-K of --sector around this sector, with an envelope that redraws --sector from all enterprise sites (adds key 'cross_k').")] = None,
 ) -> None:
     """Clustering metrics: LQ, HHI, EG/MS gamma, Clark-Evans, Ripley's K/L, Moran/LISA/Gi*, clusters,
     park capture, per-mu evaluation, land intensity."""
@@ -134,6 +135,8 @@ def metrics(
                                   seed=seed, fdr=not no_fdr, eps_m=eps, min_samples=min_samples, cluster_method=method,
                                   workers=workers, progress=lambda k: progress.advance(task, k))
         extra = _extras(ds, sector, county, seed, simulations, trend, coagglomeration, duranton_overman)
+        if cross is not None:
+            extra["cross_k"] = _cross(ds, sector, cross, county, seed, simulations)
     except MetricsError as exc:
         fail(str(exc))
     if as_json:
@@ -179,7 +182,44 @@ def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
     return out
 
 
+def _cross(ds, sector, other, county, seed, simulations) -> dict:
+    import numpy as np
+    import shapely
+
+    from parks.metrics import MetricsError, cross_k, cross_k_envelope
+    from parks.metrics._common import area_polygon, check_sector
+    from parks.metrics.report import _sector_seed, jsonable
+    from parks.metrics.ripley import default_distances
+
+    if sector is None:
+        raise MetricsError("--cross needs --sector (cross-K of the sector around the --cross sector)")
+    check_sector(other)
+    ent = ds.enterprises
+    if county is not None:
+        ent = ent[ent["county_code"].astype(str) == county]
+        area = area_polygon(ds.counties[ds.counties["code"].astype(str) == county], ds.metric_crs)
+    else:
+        area = area_polygon(ds.province, ds.metric_crs)
+    pts = shapely.get_coordinates(ent.geometry.to_crs(ds.metric_crs).values)
+    a, b = pts[(ent["sector"] == sector).to_numpy()], pts[(ent["sector"] == other).to_numpy()]
+    r = default_distances(area)
+    k = cross_k(a, b, r, polygon=area)
+    env = cross_k_envelope(a, b, area, r, sites=pts, simulations=max(simulations, 19), seed=_sector_seed(seed, sector)) \
+        if len(a) and len(b) else np.full((1, len(r)), np.nan)
+    return jsonable({"sector": sector, "other": other, "n": len(a), "n_other": len(b), "distances": r, "K": k,
+                     "L": np.sqrt(k / np.pi), "L_low": np.sqrt(env.min(axis=0) / np.pi),
+                     "L_high": np.sqrt(env.max(axis=0) / np.pi), "null": "sector redrawn from all enterprise sites"})
+
+
 def _print_extras(extra: dict, top: int) -> None:
+    if "cross_k" in extra:
+        c = extra["cross_k"]
+        t = _table(f"Cross-L: {c['sector']} around {c['other']} (envelope: {c['sector']} redrawn from all sites)",
+                   ["r (m)", "L (m)", "low", "high", ""])
+        for r, L, lo, hi in zip(c["distances"], c["L"], c["L_low"], c["L_high"], strict=True):
+            flag = "attracted" if (L is not None and hi is not None and L > hi) else "repelled" if (L is not None and lo is not None and L < lo) else ""
+            t.add_row(_f(r, ",.0f"), _f(L, ",.0f"), _f(lo, ",.0f"), _f(hi, ",.0f"), flag)
+        console.print(t)
     if "trend" in extra:
         t = _table("Trend by establishment year (stock of today's enterprises)",
                    ["year", "sector", "firms", "in parks", "HHI", "EG gamma"])

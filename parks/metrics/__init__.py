@@ -15,7 +15,7 @@ from .duranton_overman import KDensityResult, duranton_overman
 from .land_intensity import land_intensity
 from .per_mu import ClassRule, class_distribution, per_mu_evaluation, per_mu_indicators
 from .report import METRIC_KEYS, compute_metrics
-from .ripley import RipleyResult, cross_k, csr_envelope, ripley, ripley_k, ripley_l
+from .ripley import RipleyResult, cross_k, cross_k_envelope, csr_envelope, ripley, ripley_k, ripley_l
 from .spatial_clusters import dbscan_labels, describe_clusters, hdbscan_labels, spatial_clusters
 from .trend import metrics_by_year
 
@@ -33,6 +33,7 @@ __all__ = [
     "compute_metrics",
     "county_weights",
     "cross_k",
+    "cross_k_envelope",
     "csr_envelope",
     "dbscan_labels",
     "describe_clusters",

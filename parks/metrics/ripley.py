@@ -45,6 +45,7 @@ __all__ = [
     "ripley_l",
     "cross_k",
     "csr_envelope",
+    "cross_k_envelope",
     "ripley",
     "default_distances",
 ]
@@ -298,3 +299,32 @@ def ripley(points_xy, polygon: shapely.Geometry, distances=None, *, simulations:
     return RipleyResult(distances=r, K=k, L=sq(k), K_low=low, K_high=high, L_low=sq(low), L_high=sq(high),
                         n=int(len(pts)), area_m2=float(polygon.area), edge_correction=edge_correction,
                         simulations=int(simulations if low is not None else 0))
+
+
+def cross_k_envelope(a_xy, b_xy, polygon: shapely.Geometry, distances, *, sites=None, simulations: int = 99,
+                     seed=None, edge_correction: str = "none", workers: int = 1,
+                     progress: Callable[[int], None] | None = None) -> np.ndarray:
+    """Cross-K of ``simulations`` patterns in which B stays where it is and A is redrawn: array (simulations, m).
+
+    With ``sites`` (for example every enterprise location) A's n_A points are drawn from those sites
+    without replacement, so the null hypothesis keeps the overall geography of industry and asks
+    whether A sits nearer B than a random set of enterprises would; without ``sites`` A is CSR
+    inside ``polygon``. Compare :func:`cross_k` of the real A with the min/max over the rows.
+    """
+    a, b = xy(a_xy), xy(b_xy)
+    r = _check_distances(distances)
+    _check_edge(edge_correction, polygon)
+    if simulations < 1:
+        raise MetricsError(f"simulations must be >= 1; got {simulations}")
+    rng = make_rng(seed)
+    pool = None if sites is None else xy(sites)
+    if pool is not None and len(pool) < len(a):
+        raise MetricsError(f"sites ({len(pool)}) must be at least as many as the A points ({len(a)})")
+    sampler = None if pool is not None else PolygonSampler(polygon)
+    out = np.empty((simulations, len(r)))
+    for s in range(simulations):
+        draw = pool[rng.choice(len(pool), len(a), replace=False)] if pool is not None else sampler.sample(len(a), rng)
+        out[s] = cross_k(draw, b, r, area=polygon.area, polygon=polygon, edge_correction=edge_correction, workers=workers)
+        if progress is not None:
+            progress(1)
+    return out

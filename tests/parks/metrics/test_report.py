@@ -133,3 +133,16 @@ def test_cli_opt_in_extras_add_their_keys_only(dataset_path):
     assert {r["sector"] for r in out["trend"]} == {"all", "textiles"}
     assert all("textiles" in (r["sector_a"], r["sector_b"]) for r in out["coagglomeration"])
     assert out["duranton_overman"][0]["sector"] == "textiles" and out["ripley"]["simulations"] == 0
+
+
+def test_cli_cross_k(dataset_path):
+    from api.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--sector", "textiles", "--cross", "machinery", "--json",
+                              "--simulations", "0", "--permutations", "99"])
+    assert res.exit_code == 0, res.output
+    c = json.loads(res.stdout)["cross_k"]
+    assert c["other"] == "machinery" and len(c["L"]) == len(c["L_low"]) == len(c["distances"])
+    res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--cross", "machinery", "--simulations", "0"])
+    assert res.exit_code == 2 and "--cross needs --sector" in res.output

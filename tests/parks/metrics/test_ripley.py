@@ -14,7 +14,7 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from parks.metrics import MetricsError
 from parks.metrics._csr import PolygonSampler, boundary_distance
-from parks.metrics.ripley import cross_k, csr_envelope, default_distances, ripley, ripley_k, ripley_l
+from parks.metrics.ripley import cross_k, cross_k_envelope, csr_envelope, default_distances, ripley, ripley_k, ripley_l
 
 SQUARE = box(0, 0, 10_000, 10_000)
 # an L-shaped coast with an island and a lake: the envelope must follow it, not its bounding box
@@ -143,3 +143,19 @@ def test_threads_give_the_same_counts(edge_correction):
     b = pts[:500]
     assert_allclose(cross_k(pts, b, r, polygon=COAST, edge_correction=edge_correction, workers=2),
                     cross_k(pts, b, r, polygon=COAST, edge_correction=edge_correction), rtol=1e-12)
+
+
+def test_cross_k_envelope_separates_attraction_from_shared_geography():
+    rng = np.random.default_rng(21)
+    sites = PolygonSampler(SQUARE).sample(3000, rng)
+    b = sites[:200]
+    near = b[:100] + rng.normal(0, 100, (100, 2))
+    r = np.array([300.0, 600.0])
+    env = cross_k_envelope(near, b, SQUARE, r, sites=sites, simulations=39, seed=1)
+    assert np.all(cross_k(near, b, r, polygon=SQUARE) > env.max(axis=0))
+    indep = sites[1000:1100]
+    k = cross_k(indep, b, r, polygon=SQUARE)
+    env = cross_k_envelope(indep, b, SQUARE, r, simulations=39, seed=2)
+    assert np.all((env.min(axis=0) <= k) & (k <= env.max(axis=0)))
+    with pytest.raises(MetricsError, match="at least as many"):
+        cross_k_envelope(near, b, SQUARE, r, sites=sites[:10])
