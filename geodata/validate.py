@@ -675,6 +675,9 @@ def _check_location(raw: RawTable, geoms: np.ndarray, province, province_name: s
         province_m = shapely.transform(province, _tx)
         dist = shapely.distance(province_m, shapely.transform(outside, _tx))
     swapped = shapely.intersects(province, shapely.transform(outside, lambda c: c[:, ::-1]))
+    if swapped.sum() >= max(2, 0.5 * idx.size):
+        problems.append(Problem("file", "geometry", f"longitude and latitude look exchanged in {int(swapped.sum())} "
+                                f"of {idx.size} rows: swap the columns (longitude is the east-west value)"))
     for j, g, d, sw in zip(out_idx, outside, dist, swapped):
         if np.isfinite(d) and d <= tolerance_m:
             continue

@@ -431,6 +431,27 @@ def test_bad_csv_refused_and_dataset_unchanged(tmp_dataset_path, tmp_path, case)
     assert sha(tmp_dataset_path) == before
 
 
+def test_all_rows_swapped_says_so_once(tmp_path, province):
+    frame = enterprises_frame(30).rename(columns={"lon": "lat", "lat": "lon"})
+    with pytest.raises(ImportValidationError, match=r"look exchanged in 30 of 30 rows: swap the columns"):
+        validated(frame, tmp_path, province)
+
+
+def test_concurrent_appends_are_serialised(tmp_dataset_path, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    n0 = len(load_dataset(tmp_dataset_path).enterprises)
+    frames = [enterprises_frame(8).iloc[k * 4:(k + 1) * 4] for k in range(2)]
+    files = [write_csv(f, tmp_path / f"part{k}.csv") for k, f in enumerate(frames)]
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda f: import_layer(tmp_dataset_path, "enterprises", f, crs=4326,
+                                                       mode="append"), files))
+    ds = load_dataset(tmp_dataset_path)
+    assert len(ds.enterprises) == n0 + 8  # neither import overwrote the other
+    assert sorted(r.total_rows for r in reports) == [n0 + 4, n0 + 8]
+    assert ds.import_log["source"].str.contains("part").sum() == 2
+
+
 def test_all_problems_reported_at_once(tmp_dataset_path, tmp_path):
     frame = enterprises_frame()
     frame.loc[0, "sector"] = "txtile"
