@@ -100,7 +100,8 @@ def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
     park.setdefault("name", pn.get(cand["park_id"], ""))
     criteria = _breakdown(snap)
     alternatives = [a for a in (snap.get("alternatives") or snap.get("ranked") or []) if isinstance(a, dict)]
-    second = snap.get("second_best") or next((a for a in alternatives if str(a.get("park_id")) != cand["park_id"]), None)
+    second = (snap.get("second_best") or snap.get("alternative")
+              or next((a for a in alternatives if str(a.get("park_id")) != cand["park_id"]), None))
     if isinstance(second, dict):
         second = dict(second)
         second.setdefault("name", pn.get(str(second.get("park_id")), ""))

@@ -35,7 +35,7 @@ def hostile_dataset_path(raw_dataset, tmp_path_factory):
 
 def _candidate_rows(app, origin: str, n: int, start: int, ids=None) -> list[dict]:
     """Candidates from ``origin`` to the best park in a less-developed county, with a frozen snapshot
-    in the shape the API's review sheet reads (enterprise, park, criteria, alternatives, excluded)."""
+    in the shape ``parkplan transfers propose`` stores (enterprise, park, criteria, alternative, ...)."""
     from api.app import suitability_context
     from parks.suitability import score_enterprise
 
@@ -55,8 +55,7 @@ def _candidate_rows(app, origin: str, n: int, start: int, ids=None) -> list[dict
             "score": best["score"],
             "snapshot": {"enterprise": res["enterprise"], "park": {"park_id": best["park_id"], "name": best["name"]},
                          "criteria": best["criteria"], "score": best["score"], "weights": res["weights"],
-                         "alternatives": [{k: r[k] for k in ("rank", "park_id", "name", "county_code", "score")}
-                                          for r in res["ranked"]],
+                         "alternative": {k: res["ranked"][1][k] for k in ("rank", "park_id", "county_code", "score")},
                          "excluded": res["excluded"][:5]},
         })
         if len(rows) == n:

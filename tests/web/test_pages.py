@@ -188,7 +188,12 @@ def test_candidate_page_shows_frozen_breakdown_second_best_and_exports(web, clie
     cid = web.candidates["a"][0]
     html = clients["reviewer_a"].get(f"/ui/review/{cid}").text
     assert 'id="breakdown"' in html and html.count("<tr>") >= 9
-    assert 'id="second-best"' in html and "href=\"/ui/parks/" in html
+    from api import reviews
+    from api.auth import Principal
+
+    with web.app.state.sessions() as db:
+        second = reviews.get_candidate(db, Principal(0, "t", "admin"), cid).snapshot["alternative"]["park_id"]
+    assert re.search(rf'id="second-best"><a href="/ui/parks/{second}"', html)
     sheet = re.search(r'id="review-sheet"', html) and re.search(r'href="([^"]+sheet\.pdf)"', html).group(1)
     pdf = clients["reviewer_a"].get(sheet)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -243,6 +248,7 @@ def test_pages_run_no_inline_script_and_send_a_csp(clients):
 
 
 def test_static_files_are_a_fixed_list(clients):
+    assert clients["viewer"].get("/favicon.ico").headers["content-type"] == "image/svg+xml"
     assert clients["viewer"].get("/ui/static/app.js").status_code == 200
     assert clients["viewer"].get("/ui/static/..%2F__init__.py").status_code == 404
     assert clients["viewer"].get("/ui/static/core.py").status_code == 404
