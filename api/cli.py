@@ -18,6 +18,7 @@ from . import cli_io; cli_io.register(app)  # noqa: E402, E702
 from . import cli_serve; cli_serve.register(app)  # noqa: E402, E702
 from . import cli_metrics; cli_metrics.register(app)  # noqa: E402, E702
 from . import cli_map; cli_map.register(app)  # noqa: E402, E702
+from . import cli_suitability; cli_suitability.register(app)  # noqa: E402, E702
 from . import cli_scale; cli_scale.register(app)  # noqa: E402, E702
 from . import cli_bench; cli_bench.register(app)  # noqa: E402, E702
 

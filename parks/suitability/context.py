@@ -435,7 +435,16 @@ def build_context(
 
 def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: CriteriaParams | None = None,
                          sensitive_share: float = 0.2) -> SuitabilityContext:
-    """:func:`build_context` from a prepared :class:`geodata.dataset.Dataset` (see ``parks.joins.prepare``)."""
+    """:func:`build_context` from a prepared :class:`geodata.dataset.Dataset` (see ``parks.joins.prepare``).
+
+    ``linkages`` defaults to the shipped table (:func:`geodata.reference.sector_linkages`, package
+    data), so that every caller (CLI, API, maps, benchmarks) builds the same context; pass an empty
+    frame with the table's columns for no sector links.
+    """
+    if linkages is None:
+        from geodata.reference import sector_linkages
+
+        linkages = sector_linkages()
     ctx = build_context(
         ds.parks, ds.enterprises, counties=ds.counties, protected_areas=ds.protected_areas,
         catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,

@@ -55,7 +55,9 @@ class TransferCandidate:
     snapshot: dict[str, Any] = field(repr=False)
 
     def to_dict(self) -> dict:
-        return {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        d = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        d["scenario"] = "coastal-transfer"
+        return d
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,10 @@ class TransferProposal:
                                "unassigned": self.allocation.assignments.loc[
                                    self.allocation.assignments["status"] == "unassigned", "reason"].value_counts().to_dict()},
                 "candidates": [c.to_dict() for c in self.candidates]}
+
+    def to_rows(self) -> list[dict]:
+        """One JSON-serialisable dict per candidate (what the review database stores)."""
+        return [c.to_dict() for c in self.candidates]
 
 
 def _park_snapshot(ctx: SuitabilityContext, j: int) -> dict:
@@ -107,8 +113,8 @@ def _explain(ent_name, park_name, park_id, county, ld, score, rank, n_feasible, 
 
 
 def propose_transfers(
-    ctx: SuitabilityContext,
-    enterprises: pd.DataFrame,
+    ctx,
+    enterprises: pd.DataFrame | None = None,
     weights: Mapping[str, float] | None = None,
     constraints: Constraints | Mapping | None = None,
     *,
@@ -120,9 +126,19 @@ def propose_transfers(
 ) -> TransferProposal:
     """Transfer candidates for the coastal-transfer scenario (see the module docstring).
 
-    ``enterprises`` is the prepared enterprise layer (``parks.joins.prepare``); the scenario
-    selection and its "less-developed counties only" constraint are applied here.
+    ``ctx`` is a :class:`SuitabilityContext`, or a prepared :class:`geodata.dataset.Dataset` (its
+    context is then built with :func:`context_from_dataset` and ``enterprises`` defaults to its
+    enterprise layer). ``enterprises`` is the prepared enterprise layer (``parks.joins.prepare``);
+    the scenario selection and its "less-developed counties only" constraint are applied here.
     """
+    if not isinstance(ctx, SuitabilityContext):
+        from .context import context_from_dataset
+
+        ds = ctx
+        ctx = context_from_dataset(ds)
+        enterprises = ds.enterprises if enterprises is None else enterprises
+    if enterprises is None:
+        raise TypeError("propose_transfers needs the prepared enterprises (or pass a Dataset instead of a context)")
     w = normalise_weights(weights)
     base = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)
     cons = scenario_constraints("coastal-transfer", base)
@@ -187,7 +203,8 @@ def propose_transfers(
 
 def propose_transfers_from_dataset(ds, linkages: pd.DataFrame | None = None, weights=None, constraints=None,
                                    **kwargs) -> TransferProposal:
-    """:func:`propose_transfers` on a prepared :class:`geodata.dataset.Dataset` (for ``parkplan transfers propose``)."""
+    """:func:`propose_transfers` on a prepared :class:`geodata.dataset.Dataset` (for ``parkplan transfers propose``);
+    ``linkages`` default to the shipped table."""
     from .context import context_from_dataset
 
     ctx = context_from_dataset(ds, linkages)

@@ -57,3 +57,12 @@ def test_candidates_are_deterministic(dataset, proposal):
 
     again = propose_transfers(context_from_dataset(dataset, sector_linkages()), dataset.enterprises, cap=5)
     assert [c.candidate_id for c in again.candidates] == [c.candidate_id for c in proposal.candidates]
+
+
+def test_dataset_shortcut_gives_review_rows(dataset, proposal):
+    rows = propose_transfers(dataset, cap=5).to_rows()
+    assert [r["candidate_id"] for r in rows] == [c.candidate_id for c in proposal.candidates]
+    need = {"candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id", "scenario",
+            "score", "snapshot"}
+    assert all(need <= set(r) and r["scenario"] == "coastal-transfer" for r in rows)
+    json.dumps(rows, allow_nan=False, ensure_ascii=False)

@@ -1,0 +1,348 @@
+"""``parkplan suitability``: rank the parks for one enterprise, or score a whole scenario in batch.
+
+One enterprise (``--enterprise ID`` or a profile ``--sector ... --lon ... --lat ...``): a table of
+the best parks with each criterion's contribution, or with ``--json`` exactly the document that
+``POST /suitability`` returns (:meth:`parks.suitability.SuitabilityResult.to_dict`).
+
+A scenario (``--scenario urban-core|scattered|coastal-transfer``): every selected enterprise scored
+against every park (vectorised, with a progress bar), optionally allocated under the parks' free land
+(``--allocate``, ``--cap``), written with ``-o`` to CSV, GeoPackage or Excel by the file's suffix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+
+__all__ = ["register", "suitability", "read_mapping_file", "scenario_table", "write_table"]
+
+OUTPUT_SUFFIXES = (".csv", ".gpkg", ".xlsx")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("suitability")(suitability)
+
+
+def read_mapping_file(path: Path, what: str) -> dict:
+    """A JSON or TOML file as a mapping (by suffix; unknown suffix: JSON, then TOML)."""
+    import tomllib
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        fail(f"cannot read {what} file {path}: {exc.strerror or exc}")
+    suffix = Path(path).suffix.lower()
+    parsers = [("TOML", tomllib.loads)] if suffix == ".toml" else [("JSON", json.loads)] if suffix == ".json" else \
+        [("JSON", json.loads), ("TOML", tomllib.loads)]
+    errors = []
+    for name, parse in parsers:
+        try:
+            doc = parse(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        if not isinstance(doc, dict):
+            fail(f"{what} file {path} must hold a mapping (criterion id -> weight), got {type(doc).__name__}")
+        return doc
+    fail(f"{what} file {path} is not valid {' or '.join(n for n, _ in parsers)} ({'; '.join(errors)})")
+    return {}  # pragma: no cover
+
+
+def _weights(weights_file: Path | None, ahp_file: Path | None) -> dict | None:
+    from parks.suitability import SuitabilityError, ahp_from_mapping, weights_from_mapping
+
+    if weights_file and ahp_file:
+        fail("give either --weights or --ahp, not both")
+    try:
+        if weights_file:
+            return weights_from_mapping(read_mapping_file(weights_file, "weights"))
+        if ahp_file:
+            weights, result = ahp_from_mapping(read_mapping_file(ahp_file, "AHP"))
+            offices = getattr(result, "offices", None)
+            combined = getattr(result, "combined", result)
+            err_console.print(f"AHP: consistency ratio CR = {combined.cr:.3f} (< 0.1, accepted)")
+            for name, r in (offices or {}).items():
+                err_console.print(f"  office {name}: CR = {r.cr:.3f}{'' if r.consistent else '  (inconsistent on its own)'}")
+            return weights
+    except SuitabilityError as exc:
+        fail(str(exc))
+    return None
+
+
+def _constraints(land_margin, protected_buffer_m, max_distance_km, less_developed_only, include_current_park) -> dict:
+    out: dict[str, Any] = {}
+    if land_margin is not None:
+        out["land_margin"] = land_margin
+    if protected_buffer_m is not None:
+        out["protected_buffer_m"] = protected_buffer_m
+    if max_distance_km is not None:
+        out["max_distance_km"] = max_distance_km
+    if less_developed_only:
+        out["less_developed_only"] = True
+    if include_current_park:
+        out["exclude_current_park"] = False
+    return out
+
+
+def _safe(value):
+    """Spreadsheet formula-injection guard for text cells."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def scenario_table(selected, batch, allocation=None):
+    """One row per (enterprise, rank) with the enterprise's attributes; enterprises without any feasible
+    park get one row with an empty rank. With an allocation, its park and reason per enterprise."""
+    import pandas as pd
+
+    keep = [c for c in ("enterprise_id", "name", "sector", "county_code", "employees", "land_ha", "pollution_class",
+                        "scenario", "scenario_reasons") if c in selected.columns]
+    attrs = pd.DataFrame(selected[keep]).assign(enterprise_id=lambda f: f["enterprise_id"].astype(str))
+    summary = batch.summary[["enterprise_id", "n_feasible", "catalogue_level", "flag"]]
+    top = batch.top.rename(columns={"county_code": "park_county_code"})
+    out = attrs.merge(summary, on="enterprise_id", how="left").merge(top, on="enterprise_id", how="left")
+    if allocation is not None:
+        a = allocation.assignments.rename(columns={"park_id": "allocated_park_id", "reason": "allocation_reason",
+                                                    "status": "allocation_status"})
+        out = out.merge(a[["enterprise_id", "allocated_park_id", "allocation_status", "allocation_reason"]],
+                        on="enterprise_id", how="left")
+    return out.reset_index(drop=True)
+
+
+def write_table(frame, path: Path, geometry=None, crs=4326) -> None:
+    """Write ``frame`` to ``path``: .csv (UTF-8 with BOM, opens in Excel), .xlsx, or .gpkg (with ``geometry``)."""
+    import geopandas as gpd
+
+    suffix = path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES:
+        fail(f"output {path} has suffix {path.suffix!r}; accepted: {', '.join(OUTPUT_SUFFIXES)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".gpkg":
+        if geometry is None:
+            fail("GeoPackage output needs the enterprises' geometry")
+        gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+        gdf.to_file(path, layer="suitability", driver="GPKG")
+        return
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or str(safe[col].dtype).startswith("str"):
+            safe[col] = safe[col].map(_safe)
+    if suffix == ".csv":
+        safe.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        safe.to_excel(path, index=False, sheet_name="suitability")
+
+
+def _print_result(doc: dict) -> None:
+    from parks.suitability.criteria import CRITERIA, CRITERIA_LABELS_ZH
+
+    e = doc["enterprise"]
+    console.print(f"[bold]{e.get('enterprise_id') or 'profile'}[/bold] {e.get('name') or ''}  sector {e['sector']}, "
+                  f"{e['land_ha']:.2f} ha, {e['employees']} employees, pollution {e['pollution_class']}, "
+                  f"catalogue {e.get('catalogue_level') or '-'}")
+    if doc["flag"]:
+        console.print(f"[red]flag: {doc['flag']}[/red] (catalogue: eliminate; not relocated)")
+    t = Table(title=f"Ranked parks ({len(doc['ranked'])} of {doc['ranked_total']} feasible)", title_justify="left",
+              header_style="bold")
+    for col in ("rank", "park", "name", "county", "score", "strongest criteria (contribution)"):
+        t.add_column(col, justify="right" if col in ("rank", "score") else "left")
+    for r in doc["ranked"]:
+        best = sorted(CRITERIA, key=lambda c: -r["criteria"][c]["contribution"])[:3]
+        t.add_row(str(r["rank"]), r["park_id"], r.get("name") or "", r.get("county_code") or "", f"{r['score']:.3f}",
+                  ", ".join(f"{CRITERIA_LABELS_ZH[c]} {r['criteria'][c]['contribution']:.2f}" for c in best))
+    console.print(t)
+    if doc["excluded"]:
+        counts: dict[str, int] = {}
+        for x in doc["excluded"]:
+            for reason in x["reasons"]:
+                counts[reason["code"]] = counts.get(reason["code"], 0) + 1
+        console.print(f"Excluded parks: {len(doc['excluded'])} ("
+                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ")")
+
+
+def _profile(sector, land_ha, employees, pollution_class, lon, lat) -> dict | None:
+    given = {"sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
+             "lon": lon, "lat": lat}
+    if all(v is None for v in given.values()):
+        return None
+    missing = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is None and k != "pollution_class"]
+    if missing:
+        fail(f"a profile needs {', '.join(missing)} (and optionally --pollution-class, default light)")
+    given["pollution_class"] = pollution_class or "light"
+    return given
+
+
+def suitability(
+    enterprise: Annotated[Optional[str], typer.Option("--enterprise", help="enterprise_id of an enterprise in the dataset.")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Batch: urban-core, scattered or coastal-transfer.")] = None,
+    weights_file: Annotated[Optional[Path], typer.Option("--weights", help="TOML or JSON: criterion id -> weight (missing ones 0).")] = None,
+    ahp_file: Annotated[Optional[Path], typer.Option("--ahp", help="TOML or JSON AHP judgements: {criteria, matrix|judgements} or {offices: {...}}.")] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Parks to show per enterprise.")] = 10,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write results to .csv, .gpkg or .xlsx.")] = None,
+    sector: Annotated[Optional[str], typer.Option("--sector", help="Profile: sector id.")] = None,
+    land_ha: Annotated[Optional[float], typer.Option("--land-ha", min=0, help="Profile: land need (ha).")] = None,
+    employees: Annotated[Optional[int], typer.Option("--employees", min=0, help="Profile: employees.")] = None,
+    pollution_class: Annotated[Optional[str], typer.Option("--pollution-class", help="Profile: light, medium or heavy.")] = None,
+    lon: Annotated[Optional[float], typer.Option("--lon", help="Profile: current site longitude (WGS 84).")] = None,
+    lat: Annotated[Optional[float], typer.Option("--lat", help="Profile: current site latitude (WGS 84).")] = None,
+    land_margin: Annotated[Optional[float], typer.Option("--land-margin", min=0, help="Free land must exceed need x (1 + margin); default 0.1.")] = None,
+    protected_buffer_m: Annotated[Optional[float], typer.Option("--protected-buffer-m", min=0, help="Exclude parks within this distance of a protected area; default 200.")] = None,
+    max_distance_km: Annotated[Optional[float], typer.Option("--max-distance-km", min=0, help="Exclude parks farther than this from the current site.")] = None,
+    less_developed_only: Annotated[bool, typer.Option("--less-developed-only", help="Only parks in less-developed counties.")] = False,
+    include_current_park: Annotated[bool, typer.Option("--include-current-park", help="Keep the enterprise's own park as a candidate.")] = False,
+    sensitivity: Annotated[int, typer.Option("--sensitivity", min=0, help="Weight draws for P(rank 1)/P(top 3) (0 = off).")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the sensitivity draws.")] = 0,
+    allocate: Annotated[bool, typer.Option("--allocate", help="Scenario: allocate under free land (MILP).")] = False,
+    cap: Annotated[Optional[int], typer.Option("--cap", min=0, help="Scenario allocation: at most this many enterprises per park.")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Allocation solver time limit (s).")] = 30.0,
+    data: DataOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Rank the parks for one enterprise (by id or profile), or score a scenario's enterprises in batch."""
+    from parks.suitability import Constraints, SuitabilityError, context_from_dataset, score_enterprise
+
+    profile = _profile(sector, land_ha, employees, pollution_class, lon, lat)
+    targets = sum(x is not None for x in (enterprise, scenario, profile))
+    if targets != 1:
+        fail("give exactly one of --enterprise ID, --scenario NAME or a profile (--sector, --land-ha, --employees, --lon, --lat)")
+    weights = _weights(weights_file, ahp_file)
+    try:
+        cons = Constraints.from_mapping(_constraints(land_margin, protected_buffer_m, max_distance_km,
+                                                     less_developed_only, include_current_park))
+    except SuitabilityError as exc:
+        fail(str(exc))
+    from parks.joins import prepare
+
+    ds = prepare(load(data))
+    ctx = context_from_dataset(ds)
+    if scenario is not None:
+        _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json)
+        return
+    target = enterprise if enterprise is not None else profile
+    try:
+        result = score_enterprise(ctx, target, weights, cons, top=top)
+        doc = result.to_dict()
+        sens = None
+        if sensitivity:
+            from parks.suitability.sensitivity import weight_sensitivity
+
+            sens = weight_sensitivity(ctx, target, weights, cons, n=sensitivity, seed=seed)
+    except LookupError as exc:
+        fail(str(exc).strip("'\""))
+    except SuitabilityError as exc:
+        fail(str(exc))
+    if output is not None:
+        _write_single(doc, output)
+    if as_json:
+        if sens is not None:
+            doc = dict(doc, sensitivity=json.loads(sens.to_json(orient="records")))
+        print_json(doc)
+        return
+    _print_result(doc)
+    if sens is not None:
+        t = Table(title=f"Weight sensitivity ({sensitivity} Dirichlet draws, seed {seed})", title_justify="left",
+                  header_style="bold")
+        for col in ("park", "score", "P(rank 1)", "P(top 3)", "mean rank"):
+            t.add_column(col, justify="left" if col == "park" else "right")
+        for r in sens.head(top).itertuples():
+            t.add_row(r.park_id, f"{r.score:.3f}", f"{r.p_rank1:.0%}", f"{r.p_top3:.0%}", f"{r.mean_rank:.1f}")
+        console.print(t)
+
+
+def _write_single(doc: dict, output: Path) -> None:
+    import pandas as pd
+
+    from parks.suitability.criteria import CRITERIA
+
+    rows = []
+    for r in doc["ranked"]:
+        row = {"enterprise_id": doc["enterprise"].get("enterprise_id"), "rank": r["rank"], "park_id": r["park_id"],
+               "name": r.get("name"), "county_code": r.get("county_code"), "score": r["score"]}
+        for c in CRITERIA:
+            row[f"{c}_value"] = r["criteria"][c]["value"]
+            row[f"{c}_score"] = r["criteria"][c]["score"]
+            row[f"{c}_contribution"] = r["criteria"][c]["contribution"]
+        rows.append(row)
+    for x in doc["excluded"]:
+        rows.append({"enterprise_id": doc["enterprise"].get("enterprise_id"), "rank": None, "park_id": x["park_id"],
+                     "name": x.get("name"), "county_code": x.get("county_code"),
+                     "excluded_reasons": ";".join(r["code"] for r in x["reasons"])})
+    frame = pd.DataFrame(rows)
+    if output.suffix.lower() == ".gpkg":
+        fail("GeoPackage output is for --scenario (enterprise points); use .csv or .xlsx for one enterprise")
+    write_table(frame, output)
+    err_console.print(f"wrote {output}")
+
+
+def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from parks.suitability import SuitabilityError
+    from parks.suitability.allocation import allocate_batch
+    from parks.suitability.batch import score_batch
+    from parks.suitability.scenarios import SCENARIOS, scenario_constraints, select_scenario
+
+    if scenario not in SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+    try:
+        selected = select_scenario(scenario, ds.enterprises)
+        cons = scenario_constraints(scenario, cons)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=as_json) as bar:
+            task = bar.add_task(f"scoring {scenario}", total=max(len(selected), 1))
+            batch = score_batch(ctx, selected, weights, cons, top=max(top, 10 if allocate else top),
+                                progress=lambda done, total: bar.update(task, completed=done))
+        alloc = allocate_batch(ctx, batch, cap=cap, time_limit=time_limit) if allocate else None
+    except SuitabilityError as exc:
+        fail(str(exc))
+    if len(batch.top) and top < int(batch.top["rank"].max()):
+        from dataclasses import replace
+
+        batch = replace(batch, top=batch.top[batch.top["rank"] <= top].reset_index(drop=True))
+    table = scenario_table(selected, batch, alloc)
+    if output is not None:
+        geometry = None
+        if output.suffix.lower() == ".gpkg":
+            geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
+            geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
+        write_table(table, output, geometry=geometry)
+        err_console.print(f"wrote {len(table)} rows to {output}")
+    s = batch.summary
+    doc = {
+        "scenario": scenario,
+        "selected": int(len(selected)),
+        "with_feasible_park": int((s["n_feasible"] > 0).sum()),
+        "flagged_closure_or_upgrade": int((s["flag"] == "closure_or_upgrade").sum()),
+        "weights": batch.weights,
+        "constraints": batch.constraints,
+        "best_parks": {str(k): int(v) for k, v in s["best_park_id"].value_counts().head(10).items()},
+        "output": str(output) if output else None,
+    }
+    if alloc is not None:
+        a = alloc.assignments
+        doc["allocation"] = {"status": alloc.status, "objective": alloc.objective, "mip_gap": alloc.mip_gap,
+                             "assigned": int((a["status"] == "assigned").sum()),
+                             "unassigned": {str(k): int(v) for k, v in a["reason"].value_counts().items()},
+                             "land_used_ha": float(alloc.parks["land_used_ha"].sum())}
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"[bold]{scenario}[/bold]: {doc['selected']} enterprises selected, {doc['with_feasible_park']} with a "
+                  f"feasible park, {doc['flagged_closure_or_upgrade']} flagged for closure or upgrading")
+    t = Table(title="Most frequent best park", title_justify="left", header_style="bold")
+    t.add_column("park")
+    t.add_column("enterprises", justify="right")
+    for k, v in doc["best_parks"].items():
+        t.add_row(k, str(v))
+    console.print(t)
+    if alloc is not None:
+        al = doc["allocation"]
+        console.print(f"Allocation ({al['status']}, gap {al['mip_gap'] if al['mip_gap'] is not None else '-'}): "
+                      f"{al['assigned']} assigned, unassigned {al['unassigned']}, {al['land_used_ha']:.1f} ha used")

@@ -1,0 +1,105 @@
+"""``parkplan suitability`` through the real command line: JSON equals the library, files, errors."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from parks.suitability import context_from_dataset, score_enterprise
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def ctx(dataset):
+    return context_from_dataset(dataset)
+
+
+def _eid(dataset):
+    return str(dataset.enterprises["enterprise_id"].iloc[7])
+
+
+def test_json_equals_the_library_document(dataset, dataset_path, ctx):
+    eid = _eid(dataset)
+    r = runner.invoke(app, ["suitability", "--enterprise", eid, "--top", "4", "--json", "--data", str(dataset_path)])
+    assert r.exit_code == 0, r.output
+    expected = json.loads(json.dumps(score_enterprise(ctx, eid, top=4).to_dict()))
+    assert json.loads(r.stdout) == expected
+
+
+def test_weights_file_toml_and_json(dataset, dataset_path, ctx, tmp_path):
+    eid = _eid(dataset)
+    toml = tmp_path / "w.toml"
+    toml.write_text("[weights]\ndistance = 3\nlabour = 1\n", encoding="utf-8")
+    jsn = tmp_path / "w.json"
+    jsn.write_text(json.dumps({"distance": 0.75, "labour": 0.25}), encoding="utf-8")
+    docs = []
+    for f in (toml, jsn):
+        r = runner.invoke(app, ["suitability", "--enterprise", eid, "--weights", str(f), "--json", "--data", str(dataset_path)])
+        assert r.exit_code == 0, r.output
+        docs.append(json.loads(r.stdout))
+    assert docs[0] == docs[1]
+    assert docs[0]["weights"]["distance"] == pytest.approx(0.75) and docs[0]["weights"]["sector_fit"] == 0
+    assert docs[0]["ranked"][0]["park_id"] == score_enterprise(ctx, eid, {"distance": 3, "labour": 1}).ranked[0].park_id
+
+
+def test_inconsistent_ahp_is_refused(dataset, dataset_path, tmp_path):
+    ahp = tmp_path / "ahp.json"
+    ahp.write_text(json.dumps({"criteria": ["sector_fit", "distance", "labour"],
+                               "matrix": [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]}), encoding="utf-8")
+    r = runner.invoke(app, ["suitability", "--enterprise", _eid(dataset), "--ahp", str(ahp), "--data", str(dataset_path)])
+    assert r.exit_code == 2 and "inconsistent" in r.output and "CR =" in r.output
+
+
+def test_consistent_ahp_and_profile(dataset_path, tmp_path):
+    ahp = tmp_path / "ahp.toml"
+    ahp.write_text('criteria = ["distance", "land_price"]\nmatrix = [[1, 3], [0.3333333333, 1]]\n', encoding="utf-8")
+    r = runner.invoke(app, ["suitability", "--sector", "textiles", "--land-ha", "1.5", "--employees", "80",
+                            "--lon", "120.6", "--lat", "28.0", "--ahp", str(ahp), "--json", "--data", str(dataset_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["enterprise"]["source"] == "profile" and doc["weights"]["distance"] == pytest.approx(0.75, abs=1e-6)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--enterprise", "NOPE"], "'NOPE' is not in the dataset"),
+    ([], "give exactly one of"),
+    (["--sector", "textiles", "--lon", "120"], "a profile needs --land-ha"),
+    (["--scenario", "coastal"], "unknown scenario 'coastal'"),
+])
+def test_errors(dataset_path, args, message):
+    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path)])
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
+    out = {}
+    for suffix in ("csv", "gpkg", "xlsx"):
+        path = tmp_path / f"coastal.{suffix}"
+        r = runner.invoke(app, ["suitability", "--scenario", "coastal-transfer", "--top", "2", "--allocate", "--cap", "5",
+                                "-o", str(path), "--json", "--data", str(dataset_path)])
+        assert r.exit_code == 0, r.output
+        out[suffix] = path
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    assert doc["scenario"] == "coastal-transfer" and doc["allocation"]["assigned"] > 0
+    csv = pd.read_csv(out["csv"], dtype={"county_code": str, "park_county_code": str})
+    gpkg = gpd.read_file(out["gpkg"])
+    xlsx = pd.read_excel(out["xlsx"])
+    assert len(csv) == len(gpkg) == len(xlsx) > 0
+    assert gpkg.crs.to_epsg() == 4326 and (gpkg.geom_type == "Point").all()
+    ranked = csv.dropna(subset=["rank"])
+    assert ranked["rank"].max() <= 2
+    ld = set(dataset.counties.loc[dataset.counties["less_developed"].astype(bool), "code"].astype(str))
+    assert set(ranked["park_county_code"]) <= ld  # coastal-transfer: destinations only in less-developed counties
+    assert doc["selected"] == csv["enterprise_id"].nunique()
+
+
+def test_bad_output_suffix(dataset_path, tmp_path):
+    r = runner.invoke(app, ["suitability", "--scenario", "scattered", "-o", str(tmp_path / "x.parquet"),
+                            "--data", str(dataset_path)])
+    assert r.exit_code == 2 and "accepted: .csv, .gpkg, .xlsx" in r.output
