@@ -158,7 +158,11 @@ def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
         ent = ent[ent["county_code"].astype(str) == county]
     out = {}
     if trend:
-        t = metrics_by_year(ent)
+        from parks.metrics._common import area_polygon
+
+        area = (area_polygon(ds.counties[ds.counties["code"].astype(str) == county], ds.metric_crs) if county
+                else area_polygon(ds.province, ds.metric_crs))
+        t = metrics_by_year(ent, study_area=area, crs=ds.metric_crs)
         out["trend"] = jsonable(t[t["sector"].isin(["all", sector] if sector else t["sector"].unique())].to_dict("records"))
     if coagg:
         c = coagglomeration(ds.enterprises)
@@ -222,10 +226,10 @@ def _print_extras(extra: dict, top: int) -> None:
         console.print(t)
     if "trend" in extra:
         t = _table("Trend by establishment year (stock of today's enterprises)",
-                   ["year", "sector", "firms", "in parks", "HHI", "EG gamma"])
+                   ["year", "sector", "firms", "in parks", "HHI", "EG gamma", "Clark-Evans R"])
         for r in extra["trend"]:
             t.add_row(str(r["year"]), r["sector"], str(r["enterprises"]), _f(r["share_in_parks"], ".0%"), _f(r["hhi"]),
-                      _f(r["ellison_glaeser_gamma"]))
+                      _f(r["ellison_glaeser_gamma"]), _f(r.get("clark_evans_r")))
         console.print(t)
     if "coagglomeration" in extra:
         t = _table(f"Co-agglomeration (EGK 2010), top {top}", ["sector", "with", "gamma_c"])

@@ -3,8 +3,8 @@
 The stock at the end of year Y is taken as the enterprises established in or before Y that exist in
 today's register (closures are not recorded, so early years are the survivors' pattern -- a
 survivorship bias worth stating next to any chart). For each year and sector: the number of
-enterprises, the share inside parks, the HHI over counties and the Ellison-Glaeser gamma; plus an
-``all`` row per year for the park-capture share of all sectors.
+enterprises, the share inside parks, the HHI over counties, the Ellison-Glaeser gamma and (given
+the study area) the Clark-Evans R; plus an ``all`` row per year for all sectors together.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import MetricsError, require_columns
+from ._common import MetricsError, require_columns, to_metric, xy
+from .clark_evans import clark_evans
 from .concentration import ellison_glaeser, sector_hhi
 
 __all__ = ["default_years", "metrics_by_year"]
@@ -32,11 +33,12 @@ def default_years(established: pd.Series, step: int = 5) -> list[int]:
 
 
 def metrics_by_year(enterprises: pd.DataFrame, years: Sequence[int] | None = None, *,
-                    region: str = "county_code", min_plants: int = 5) -> pd.DataFrame:
+                    region: str = "county_code", min_plants: int = 5, study_area=None, crs=None) -> pd.DataFrame:
     """One row per (year, sector) and one (year, ``all``) row.
 
     Columns: ``year``, ``sector``, ``enterprises``, ``employees``, ``share_in_parks`` (by count),
-    ``hhi`` and ``ellison_glaeser_gamma`` (NaN when fewer than ``min_plants`` plants).
+    ``hhi`` and ``ellison_glaeser_gamma`` (NaN when fewer than ``min_plants`` plants); with
+    ``study_area`` (a polygon in the metric ``crs``) and point geometries also ``clark_evans_r``.
 
     >>> e = pd.DataFrame({"sector": ["textiles"] * 4, "county_code": ["A", "A", "B", "B"], "employees": [1, 1, 1, 1],
     ...                   "park_id": ["P", None, "P", None], "established": [2000, 2000, 2010, 2010]})
@@ -48,6 +50,11 @@ def metrics_by_year(enterprises: pd.DataFrame, years: Sequence[int] | None = Non
     if est.isna().all():
         raise MetricsError("column 'established' has no years; the trend needs establishment years")
     years = default_years(est) if years is None else [int(y) for y in years]
+    coords = None
+    if study_area is not None:
+        if crs is None or not hasattr(enterprises, "geometry"):
+            raise MetricsError("clark_evans_r over time needs point geometries and the metric crs (crs=ds.metric_crs)")
+        coords = pd.DataFrame(xy(to_metric(enterprises, crs)), index=enterprises.index, columns=["x", "y"])
     rows = []
     for year in years:
         stock = enterprises[est <= year]
@@ -56,7 +63,8 @@ def metrics_by_year(enterprises: pd.DataFrame, years: Sequence[int] | None = Non
         emp = pd.to_numeric(stock["employees"], errors="coerce").fillna(0)
         inside = stock["park_id"].notna()
         rows.append({"year": year, "sector": "all", "enterprises": len(stock), "employees": float(emp.sum()),
-                     "share_in_parks": float(inside.mean()), "hhi": np.nan, "ellison_glaeser_gamma": np.nan})
+                     "share_in_parks": float(inside.mean()), "hhi": np.nan, "ellison_glaeser_gamma": np.nan,
+                     "clark_evans_r": _ce(coords, stock.index, study_area)})
         h = sector_hhi(stock, region=region)
         eg = ellison_glaeser(stock, region=region) if emp.sum() > 0 else None
         for sector, g in stock.groupby("sector"):
@@ -67,6 +75,13 @@ def metrics_by_year(enterprises: pd.DataFrame, years: Sequence[int] | None = Non
                 "share_in_parks": float(g["park_id"].notna().mean()),
                 "hhi": float(h.get(sector, np.nan)) if enough else np.nan,
                 "ellison_glaeser_gamma": float(eg.loc[sector, "ellison_glaeser_gamma"]) if enough and eg is not None else np.nan,
+                "clark_evans_r": _ce(coords, g.index, study_area) if enough else np.nan,
             })
-    return pd.DataFrame(rows, columns=["year", "sector", "enterprises", "employees", "share_in_parks", "hhi",
-                                       "ellison_glaeser_gamma"])
+    columns = ["year", "sector", "enterprises", "employees", "share_in_parks", "hhi", "ellison_glaeser_gamma"]
+    return pd.DataFrame(rows, columns=columns + (["clark_evans_r"] if coords is not None else []))
+
+
+def _ce(coords: pd.DataFrame | None, index, area) -> float:
+    if coords is None:
+        return np.nan
+    return clark_evans(coords.loc[index].to_numpy(), area).R

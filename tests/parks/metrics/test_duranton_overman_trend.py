@@ -88,3 +88,16 @@ def test_metrics_by_year_stock_grows_and_capture_follows():
     assert default_years(e["established"], step=10) == [1990, 2000, 2010, 2020]
     with pytest.raises(MetricsError, match="establishment years"):
         metrics_by_year(e.assign(established=np.nan))
+
+
+def test_metrics_by_year_clark_evans_on_the_built_in_dataset(dataset):
+    from parks.metrics._common import area_polygon
+
+    area = area_polygon(dataset.province, dataset.metric_crs)
+    t = metrics_by_year(dataset.enterprises, [1995, 2005], study_area=area, crs=dataset.metric_crs)
+    allrows = t[t["sector"] == "all"]
+    assert allrows["enterprises"].is_monotonic_increasing
+    assert (allrows["clark_evans_r"] < 1).all()  # enterprises cluster in parks and towns
+    assert t["clark_evans_r"].notna().sum() > len(allrows)
+    with pytest.raises(MetricsError, match="metric crs"):
+        metrics_by_year(dataset.enterprises, [2000], study_area=area)
