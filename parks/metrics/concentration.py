@@ -177,7 +177,8 @@ def ellison_glaeser(enterprises: pd.DataFrame, *, region: str = "county_code",
         ms = (((s**2).sum(axis=0) - sx2) / (1 - sx2) - H) / (1 - H)
     out = pd.DataFrame({"G": G, "H": H, "sum_x2": sx2, "ellison_glaeser_gamma": eg,
                         "maurel_sedillot_gamma": ms, "plants": plants})
-    out.loc[tab.sum(axis=0) <= 0, ["ellison_glaeser_gamma", "maurel_sedillot_gamma"]] = np.nan
+    # no employment, or a single plant (H = 1): the index is undefined
+    out.loc[(tab.sum(axis=0) <= 0) | (out["H"] >= 1 - 1e-12), ["ellison_glaeser_gamma", "maurel_sedillot_gamma"]] = np.nan
     out.index.name = "sector"
     return out
 

@@ -35,7 +35,7 @@ from ._common import MetricsError, area_polygon, check_county, check_sector, req
 from .autocorrelation import county_weights, getis_ord, local_moran, morans_i, sector_density
 from .capture import park_capture
 from .clark_evans import clark_evans
-from .concentration import ellison_glaeser, location_quotients, sector_hhi
+from .concentration import ellison_glaeser, location_quotients, park_sector_hhi, sector_hhi
 from .land_intensity import land_intensity
 from .per_mu import per_mu_evaluation
 from .ripley import default_distances, ripley
@@ -319,13 +319,17 @@ def _leads(value, sector: str) -> bool:
 
 def land_intensity_rows(ds, sector: str | None = None, county: str | None = None) -> list[dict]:
     """TD/T 1029 indicators, score and provincial rank per park (filtered to the county's parks and to
-    parks whose leading sectors include ``sector``)."""
+    parks whose leading sectors include ``sector``), with the park's sector-mix HHI and dominant sector."""
     ctx, sector, county = _context(ds, sector, county)
     parks = ctx.ds.parks
     require_columns(parks, ["park_id", "county_code"], what="parks")
     li = land_intensity(parks, ctx.enterprises, ctx.ds.projects)
     meta = parks.set_index(parks["park_id"].astype(str))
     li.insert(2, "county_code", li["park_id"].map(meta["county_code"].astype(str)))
+    mix = park_sector_hhi(ctx.enterprises).set_index("park_id")
+    mix.index = mix.index.astype(str)
+    li["sector_mix_hhi"] = li["park_id"].map(mix["hhi"])  # 1 = one sector (specialised), 1/11 = even mix
+    li["dominant_sector"] = li["park_id"].map(mix["dominant_sector"])
     if county is not None:
         li = li[li["county_code"] == county]
     if sector is not None and "leading_sectors" in parks:

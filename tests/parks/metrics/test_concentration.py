@@ -113,3 +113,10 @@ def test_coagglomeration_hand_computed_and_sign():
     assert c[frozenset(("textiles", "machinery"))] == pytest.approx(1.0)
     assert c[frozenset(("textiles", "logistics"))] == pytest.approx(-1.0)
     assert len(c) == 3
+
+
+def test_single_plant_sector_has_no_gamma():
+    e = frame([("A", "textiles", 10), ("A", "machinery", 10), ("B", "machinery", 30)])
+    g = ellison_glaeser(e)
+    assert np.isnan(g.loc["textiles", "ellison_glaeser_gamma"]) and np.isnan(g.loc["textiles", "maurel_sedillot_gamma"])
+    assert np.isfinite(g.loc["machinery", "ellison_glaeser_gamma"])

@@ -38,7 +38,9 @@ def test_row_shapes_follow_the_contract(doc, dataset):
     assert {"distances", "K", "L", "envelope_low", "envelope_high"} <= set(doc["ripley"])
     assert {"enterprise_id", "score", "class"} <= set(doc["per_mu"][0])
     assert {r["class"] for r in doc["per_mu"]} == set("ABCD")
-    assert {"park_id", "supply_rate", "built_rate", "floor_area_ratio", "tax_per_ha", "rank"} <= set(doc["land_intensity"][0])
+    assert {"park_id", "supply_rate", "built_rate", "floor_area_ratio", "tax_per_ha", "rank", "sector_mix_hhi",
+            "dominant_sector"} <= set(doc["land_intensity"][0])
+    assert all(1 / 11 - 1e-9 <= r["sector_mix_hhi"] <= 1 for r in doc["land_intensity"] if r["sector_mix_hhi"] is not None)
     c = doc["clusters"][0]
     assert c["hull"]["type"] in ("Polygon", "LineString", "Point") and 118 < c["lon"] < 123.5
 
