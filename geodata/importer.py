@@ -36,6 +36,13 @@ _REFERENCES = {
     "projects": {"enterprise_id": ("enterprises", "enterprise_id")},
     "parks": {"county_code": ("counties", "code")},
 }
+# the other way round: replacing a layer may leave rows of another layer pointing nowhere. That is
+# reported, not refused, or real data could never replace the synthetic (projects need enterprises first).
+_DEPENDENTS = {
+    layer: [(dependent, fname, ref_col) for dependent, refs in _REFERENCES.items()
+            for fname, (ref_layer, ref_col) in refs.items() if ref_layer == layer]
+    for layer in {ref_layer for refs in _REFERENCES.values() for ref_layer, _ in refs.values()}
+}
 
 
 @dataclass
@@ -147,11 +154,12 @@ def import_layer(
         updated = ds.with_layer(layer, combined).with_layer("import_log", log)
         updated.metadata = _record_provenance(ds.metadata, layer, mode, file.name, time, digest)
         save_dataset(updated, dataset_path)
+    notes = validated.notes + _dangling(updated, layer)
     return ImportReport(
         layer=layer, source=str(file), format=raw.format, mode=mode, rows=len(validated.frame),
         total_rows=len(combined), sha256=digest, time=time, crs=validated.crs, encoding=raw.encoding,
         source_layer=raw.source_layer, columns=validated.columns, units=validated.units,
-        ignored_columns=validated.ignored_columns, repaired=validated.repaired, notes=validated.notes,
+        ignored_columns=validated.ignored_columns, repaired=validated.repaired, notes=notes,
     )
 
 
@@ -176,6 +184,21 @@ def _validate(ds: Dataset, raw, layer: str, crs, mode: str, repair: bool) -> Val
         raw, layer, province=province, province_name=name, crs=crs, repair=repair,
         existing_ids=existing_ids, keep_columns=set(current.columns) - {"geometry"}, references=references,
     )
+
+
+def _dangling(ds: Dataset, layer: str) -> list[str]:
+    """Notes on rows of other layers that refer to ids no longer in ``layer``."""
+    notes = []
+    for dependent, fname, ref_col in _DEPENDENTS.get(layer, []):
+        rows = ds.layer(dependent)
+        if fname not in rows.columns or not len(rows):
+            continue
+        ids = set(ds.layer(layer)[ref_col].dropna().astype(str))
+        missing = ~rows[fname].astype(str).isin(ids)
+        if missing.any():
+            notes.append(f"{int(missing.sum())} of {len(rows)} {dependent} refer by {fname} to {layer} no longer "
+                         f"in the layer; import {dependent} next")
+    return notes
 
 
 def _combine(current: pd.DataFrame, new: pd.DataFrame, mode: str) -> pd.DataFrame:

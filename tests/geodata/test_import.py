@@ -289,8 +289,11 @@ def test_append_twice_logs_both(tmp_dataset_path, tmp_path):
 
 def test_replace_marks_layer_imported(tmp_dataset_path, tmp_path):
     src = write_csv(enterprises_frame(), tmp_path / "real.csv")
-    import_layer(tmp_dataset_path, "enterprises", src, crs=4326)
+    report = import_layer(tmp_dataset_path, "enterprises", src, crs=4326)
     ds = load_dataset(tmp_dataset_path)
+    # the synthetic projects now point at enterprises that are gone: said, not refused
+    n = len(ds.projects)
+    assert f"{n} of {n} projects refer by enterprise_id to enterprises no longer in the layer" in " ".join(report.notes)
     assert len(ds.enterprises) == 3
     assert "enterprises" not in ds.metadata["provenance"]["synthetic"]
     assert ds.metadata["layer_descriptions"]["enterprises"].startswith("IMPORTED from real.csv")
