@@ -229,6 +229,10 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
     for col in ("sector", "park_id", "county_code", "employees"):
         if col not in enterprises.columns:
             raise ScaleError(f"enterprises lack column {col!r}; join them first (join_partitioned)")
+    if linkages is None:  # the shipped table, as parks.suitability.context_from_dataset defaults
+        from geodata.reference import sector_linkages
+
+        linkages = sector_linkages()
     base = build_context(ds.parks, enterprises._meta, counties=ds.counties, protected_areas=ds.protected_areas,
                          catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
                          sensitive_share=sensitive_share)
