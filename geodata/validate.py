@@ -550,7 +550,8 @@ def _table_geometries(raw: RawTable, problems: list[Problem]) -> tuple[np.ndarra
         for j in np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys))):  # the per-cell path says what is wrong
             lon, lat = lons[j], lats[j]
             if _missing(lon) or _missing(lat):
-                problems.append(Problem(raw.row_label(j), "geometry", f"no coordinates ({lon_col!r}/{lat_col!r} empty)"))
+                problems.append(Problem(raw.row_label(j), "geometry",
+                                        f"no coordinates ({lon_col!r}/{lat_col!r} empty)"))
                 reported.add(j)
                 continue
             try:
@@ -821,6 +822,11 @@ def _check_ids(raw, schema, mapped, values, existing_ids, problems) -> None:
                                         "--mode replace replaces the whole layer)"))
 
 
+def _same_crs(a: str | pyproj.CRS, b: pyproj.CRS) -> bool:
+    """``a`` (a pyproj CRS, or 'gcj02'/'bd09') is ``b``, axis order aside."""
+    return isinstance(a, pyproj.CRS) and a.equals(b, ignore_axis_order=True)
+
+
 def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, problems, notes):
     geoms, reported = _table_geometries(raw, problems)
     if geoms is None:
@@ -839,7 +845,7 @@ def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, pr
         except ValueError as exc:
             problems.append(Problem("file", "crs", str(exc)))
             return None, geoms, repaired
-        if raw.crs is not None and not (isinstance(source, pyproj.CRS) and source.equals(raw.crs, ignore_axis_order=True)):
+        if raw.crs is not None and not _same_crs(source, raw.crs):
             notes.append(f"the file declares {raw.crs.to_string()}; the stated --crs {crs} was used")
     elif raw.crs is not None:
         source = raw.crs
@@ -855,7 +861,7 @@ def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, pr
         return None, geoms, repaired
     label = source if isinstance(source, str) else (f"EPSG:{source.to_epsg()}" if source.to_epsg() else source.name)
     present = np.array([g is not None for g in geoms])
-    if present.any() and not (isinstance(source, pyproj.CRS) and source.equals(pyproj.CRS(4326), ignore_axis_order=True)):
+    if present.any() and not _same_crs(source, pyproj.CRS(4326)):
         with np.errstate(all="ignore"):
             geoms[present] = transform_geometries(geoms[present], source)
     if province is not None and present.any():

@@ -362,7 +362,8 @@ def test_repair_only_when_asked(tmp_dataset_path, tmp_path):
     bowtie = Polygon([(120.10, 30.20), (120.12, 30.22), (120.12, 30.20), (120.10, 30.22), (120.10, 30.20)])
     park_frame([bowtie]).to_file(tmp_path / "parks.geojson")
     before = sha(tmp_dataset_path)
-    with pytest.raises(ImportValidationError, match=r"feature 1: invalid geometry: Self-intersection\[120\.11 30\.21\]"):
+    where = r"feature 1: invalid geometry: Self-intersection\[120\.11 30\.21\]"
+    with pytest.raises(ImportValidationError, match=where):
         import_layer(tmp_dataset_path, "parks", tmp_path / "parks.geojson")
     assert sha(tmp_dataset_path) == before
 
@@ -401,7 +402,8 @@ BAD_CSV = {
     "gbt outside plan": (_set("sector", 1, "A0111"), {}, [r"GB/T 4754 division 01 is outside"]),
     "unknown class": (_set("pollution_class", 1, "toxic"), {}, [r"'toxic' is not accepted", "light, medium, heavy"]),
     "bad boolean": (lambda f: f.assign(key_enterprise=["是", "maybe", "否"]), {}, [r"row 3: 'maybe' is not yes/no"]),
-    "bad coordinates": (_set("lon", 1, "东经120度"), {}, [r"row 3: coordinates \('东经120度', '29.8746'\).* are not numbers"]),
+    "bad coordinates": (_set("lon", 1, "东经120度"), {},
+                        [r"row 3: coordinates \('东经120度', '29.8746'\).* are not numbers"]),
     "empty coordinates": (_set("lat", 2, ""), {}, [r"row 4: no coordinates"]),
     "outside province": (lambda f: _set("lat", 0, "39.9042")(_set("lon", 0, "116.4074")(f)), {},
                          [r"row 2: \(116\.407, 39\.9042\) lies outside 浙江省, \d+ km away"]),
