@@ -353,7 +353,7 @@ def compute_metrics(ds, sector: str | None = None, county: str | None = None, *,
     seed : randomness; the same seed gives the same document.
     alpha, fdr : significance level of the local statistics; Benjamini-Hochberg FDR on by default.
     distances_m : Ripley distances (metres); default 20 steps up to a quarter of the area's shorter
-        side, at most 20 km.
+        side, at most 10 km.
     edge_correction : ``'border'`` (default) or ``'none'``.
     cluster_method, eps_m, min_samples, min_cluster_size : spatial clusters (DBSCAN / HDBSCAN).
     workers : threads for the envelope simulations.

@@ -269,9 +269,10 @@ def csr_envelope(n: int, polygon: shapely.Geometry, distances, *, simulations: i
 
 def default_distances(polygon: shapely.Geometry, steps: int = 20) -> np.ndarray:
     """``steps`` distances from 1/steps of r_max to r_max, r_max a quarter of the polygon's shorter side,
-    capped at 20 km (larger scales mix regional density gradients into K)."""
+    capped at 10 km: the scale of parks and town clusters; larger scales mix regional density
+    gradients into K and leave few border-eligible centres (Duranton-Overman covers the regional scale)."""
     x0, y0, x1, y1 = polygon.bounds
-    r_max = min(0.25 * min(x1 - x0, y1 - y0), 20_000.0)
+    r_max = min(0.25 * min(x1 - x0, y1 - y0), 10_000.0)
     return np.linspace(r_max / steps, r_max, steps)
 
 

@@ -131,7 +131,7 @@ def test_errors_name_the_problem(kwargs, message):
 
 def test_default_distances_are_capped():
     r = default_distances(box(0, 0, 400_000, 300_000))
-    assert r[-1] == 20_000 and len(r) == 20 and r[0] == 1_000
+    assert r[-1] == 10_000 and len(r) == 20 and r[0] == 500
 
 
 @pytest.mark.parametrize("edge_correction", ["none", "border"])
