@@ -86,6 +86,8 @@ class EnterpriseProfile:
                 raise SuitabilityError(f"profile {name} must be a number >= 0, got {v!r}")
         if not (-180 <= float(self.lon) <= 180 and -90 <= float(self.lat) <= 90):
             raise SuitabilityError(f"profile lon/lat ({self.lon!r}, {self.lat!r}) are not WGS 84 degrees (lon, lat)")
+        if self.size is not None and self.size not in ("above", "below"):
+            raise SuitabilityError(f"profile size {self.size!r} is unknown; accepted: above, below")
         if self.catalogue_level is not None and self.catalogue_level not in CATALOGUE_LEVELS:
             raise SuitabilityError(
                 f"profile catalogue_level {self.catalogue_level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")

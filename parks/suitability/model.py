@@ -168,6 +168,14 @@ def rank_order(scores: np.ndarray) -> np.ndarray:
 def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseArrays, dict[str, Any]]:
     """Arrays and a description of an enterprise given by id, :class:`EnterpriseProfile` or mapping."""
     if isinstance(enterprise, Mapping):
+        from dataclasses import fields
+
+        names = [f.name for f in fields(EnterpriseProfile)]
+        unknown = [k for k in enterprise if k not in names]
+        missing = [n for n in ("sector", "land_ha", "employees", "pollution_class", "lon", "lat") if n not in enterprise]
+        if unknown or missing:
+            what = f"unknown field {unknown[0]!r}" if unknown else f"missing field(s) {', '.join(missing)}"
+            raise SuitabilityError(f"enterprise profile has {what}; accepted: {', '.join(names)}")
         enterprise = EnterpriseProfile(**enterprise)
     if isinstance(enterprise, EnterpriseProfile):
         ent = profile_arrays(ctx, enterprise)

@@ -241,3 +241,42 @@ def test_supply_chain_rises_with_linked_enterprises_nearby(W):
     assert ctx1.supply_raw[0, mach] > ctx0.supply_raw[0, mach]  # metallurgy supplies machinery
     assert ctx1.supply_raw[0, info] == pytest.approx(ctx0.supply_raw[0, info])  # no link metallurgy-information
     assert POLLUTION_CLASSES  # vocabulary import used by the world
+
+
+def test_profile_field_errors(world):
+    ctx, _ = world
+    with pytest.raises(SuitabilityError, match="unknown field 'landha'.*accepted: sector, land_ha"):
+        score_enterprise(ctx, {"sector": "textiles", "landha": 1, "employees": 1, "pollution_class": "light",
+                               "lon": 120, "lat": 30})
+    with pytest.raises(SuitabilityError, match="missing field.*lat"):
+        score_enterprise(ctx, {"sector": "textiles", "land_ha": 1, "employees": 1, "pollution_class": "light", "lon": 120})
+    with pytest.raises(SuitabilityError, match="size 'big'.*accepted: above, below"):
+        EnterpriseProfile("textiles", 1, 1, "light", 120, 30, size="big")
+
+
+def test_properties_for_random_weights_and_profiles(W):
+    """Hypothesis: any weights and any profile give a partition, contributions summing to the score."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ctx, w = W.world_context(4)
+    weights = st.dictionaries(st.sampled_from(CRITERIA), st.floats(0, 100), min_size=1).filter(
+        lambda d: sum(d.values()) > 0)
+    profiles = st.builds(
+        dict, sector=st.sampled_from(["information", "textiles", "petrochemical", "machinery"]),
+        land_ha=st.floats(0, 40), employees=st.integers(0, 5000), pollution_class=st.sampled_from(POLLUTION_CLASSES),
+        lon=st.floats(119.9, 121.7), lat=st.floats(29.7, 30.2))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(weights, profiles)
+    def check(wts, prof):
+        res = score_enterprise(ctx, prof, wts)
+        ids = [r.park_id for r in res.ranked] + [e.park_id for e in res.excluded]
+        assert sorted(ids) == sorted(ctx.park_ids)
+        for r in res.ranked:
+            assert math.isclose(sum(c.contribution for c in r.criteria.values()), r.score, abs_tol=1e-12)
+            assert -1e-12 <= r.score <= 1 + 1e-12
+            assert ctx.free_land[ctx.park_index(r.park_id)] >= prof["land_ha"] * 1.1
+        json.dumps(res.to_dict(), allow_nan=False)
+
+    check()
