@@ -48,7 +48,7 @@ def hdbscan_labels(points: gpd.GeoDataFrame | np.ndarray, *, min_cluster_size: i
     pts = xy(points)
     if len(pts) < max(2, int(min_cluster_size)):
         return np.full(len(pts), -1, dtype=int)
-    return HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=min_samples).fit_predict(pts)
+    return HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=min_samples, copy=True).fit_predict(pts)
 
 
 def describe_clusters(enterprises_m: gpd.GeoDataFrame, labels, parks_m: gpd.GeoDataFrame | None = None, *,

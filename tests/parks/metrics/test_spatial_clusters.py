@@ -33,7 +33,7 @@ def test_dbscan_labels_equal_sklearn():
 def test_hdbscan_labels_equal_sklearn():
     pts = two_blobs(3_000)
     xy = np.column_stack([pts.geometry.x, pts.geometry.y])
-    assert (hdbscan_labels(pts, min_cluster_size=15) == HDBSCAN(min_cluster_size=15).fit_predict(xy)).all()
+    assert (hdbscan_labels(pts, min_cluster_size=15) == HDBSCAN(min_cluster_size=15, copy=True).fit_predict(xy)).all()
 
 
 @pytest.mark.parametrize("eps_m, expected", [(300, 2), (5_000, 1)])
