@@ -17,8 +17,6 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
-
 from .constraints import Constraints
 from .context import EnterpriseArrays, SuitabilityContext, SuitabilityError, enterprise_arrays
 from .criteria import CRITERIA, decay, log_ratio, saturating

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from geodata.schema import PROTECTED_KINDS, PROTECTED_LABELS_ZH
+from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, PROTECTED_LABELS_ZH
 
 from .context import EnterpriseArrays, SuitabilityContext, SuitabilityError
 
@@ -137,8 +137,6 @@ def reasons(ctx: SuitabilityContext, ent: EnterpriseArrays, i: int, j: int, mask
 
 
 def _message(code, ctx, ent, i, j, distance_km, c: Constraints) -> str:
-    from geodata.schema import POLLUTION_CLASSES
-
     if code == "free_land":
         need = ent.land_ha[i] * (1 + c.land_margin)
         return (f"free land {ctx.free_land[j]:.2f} ha < need {need:.2f} ha "

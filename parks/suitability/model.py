@@ -17,12 +17,9 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import pyproj
-
-from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from .constraints import Constraints, feasible, reasons, violation_masks
-from .context import (transformer, EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError,
+from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, transformer,
                       population_arrays, profile_arrays)
 from .criteria import CRITERIA, criterion_matrices
 from .weights import normalise_weights

@@ -18,14 +18,13 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import pyproj
 
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from .allocation import AllocationResult, allocate_batch
 from .batch import score_batch
 from .constraints import Constraints
-from .context import transformer, SuitabilityContext, enterprise_arrays
+from .context import SuitabilityContext, enterprise_arrays, transformer
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH, criterion_matrices
 from .model import MODEL_VERSION, _plain
 from .scenarios import ScenarioParams, scenario_constraints, select_scenario
