@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,13 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 from ..auth import SESSION_COOKIE, Principal, session_principal
 from .core import page_error, url_with
 
-__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached", "session_cookie_name"]
+__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached"]
 
 _LOCK = threading.Lock()
-
-
-def session_cookie_name(request: Request | None = None) -> str:
-    return SESSION_COOKIE
 
 
 def principal(request: Request) -> Principal | None:
@@ -72,7 +67,3 @@ def suitability_context(request: Request):
     from ..app import suitability_context as api_context
 
     return api_context(request.app)
-
-
-def login_url(request: Request, next_path: str | None = None) -> str:
-    return url_with(request, "/login", next=quote(next_path) if next_path else None)

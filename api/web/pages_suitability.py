@@ -169,7 +169,7 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
     except SuitabilityError as exc:
         view["error"] = str(exc)
         return view
-    names = {r["park_id"]: r["name"] for r in result["ranked"]}
+    names = backend.cached(request, "park_names", lambda: dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str))))
     view["result"] = result
     view["bars"] = contribution_bars(result["ranked"])
     view["sensitivity"] = [{"park_id": r.park_id, "name": names.get(r.park_id, ""), "p_rank1": r.p_rank1,
