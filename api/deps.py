@@ -63,6 +63,13 @@ DbDep = Annotated[Session, Depends(get_db)]
 
 
 def _authenticate(request: Request, db: Session) -> Principal | None:
+    try:
+        return _authenticate_in(request, db)
+    finally:
+        db.rollback()  # end the read transaction: the connection goes back to the pool for the handler
+
+
+def _authenticate_in(request: Request, db: Session) -> Principal | None:
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")

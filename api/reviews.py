@@ -195,10 +195,10 @@ def decide(engine: Engine, user: Principal, candidate_id: str, *, decision: str,
             .where(TransferCandidate.candidate_id == candidate_id, TransferCandidate.version == expected)
             .values(status=decision, version=expected + 1, last_comment=comment, updated_at=now)
             .execution_options(synchronize_session=False))
-        if res.rowcount != 1:
-            db.rollback()
-            db.refresh(c)
-            raise _stale(c)
+        if res.rowcount != 1:  # another reviewer committed first (PostgreSQL: the row lock was released)
+            current = db.execute(select(TransferCandidate).where(TransferCandidate.candidate_id == candidate_id)
+                                 .execution_options(populate_existing=True)).scalar_one()
+            raise _stale(current)
         review = Review(candidate_id=candidate_id, decision=decision, comment=comment, reviewer=user.actor,
                         token_id=user.token_id, version_before=expected, version_after=expected + 1, created_at=now)
         db.add(review)

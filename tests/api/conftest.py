@@ -217,3 +217,16 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@pytest.fixture
+def served(dataset_path, candidate_rows, review_db_url):
+    """A review database prepared in-process (candidates, tokens), then a server process over it."""
+    app = build_app(dataset_path, review_db_url, candidate_rows)
+    offices = (candidate_rows[0]["origin_county_code"], candidate_rows[1]["origin_county_code"])
+    tokens = make_tokens(app, offices)
+    app.state.engine.dispose()
+    server = Server(dataset_path, review_db_url).start()
+    server.tokens = tokens
+    yield server
+    server.stop()
