@@ -59,6 +59,7 @@ def map_command(
     enterprise_id: Annotated[Optional[str], typer.Option("--enterprise-id", help="for the suitability map")] = None,
     county: Annotated[Optional[str], typer.Option(help="6-digit county code (transfers: that office's candidates)")] = None,
     lang: Annotated[str, typer.Option(help="labels: zh or en")] = "zh",
+    metric: Annotated[Optional[str], typer.Option(help="parks map: colour parks by this park-profile column")] = None,
     tiles: Annotated[Optional[str], typer.Option(help="basemap tiles: osm, tianditu or amap (default: none, counties only)")] = None,
     tianditu_key: Annotated[Optional[str], typer.Option("--tianditu-key", envvar="PARKPLAN_TIANDITU_KEY",
                                                         help="Tianditu key for --tiles tianditu")] = None,
@@ -76,7 +77,7 @@ def map_command(
         fail(str(exc))
     ds = prepare(load(data))
     try:
-        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts)
+        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts, metric=metric)
     except (MapError, ValueError, LookupError) as exc:
         fail(str(exc).strip("'\""))
     html = inline_assets(render_html(m))

@@ -35,11 +35,12 @@ def proposed_candidates(ds, ctx=None):
 
 def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
               county: str | None = None, opts: MapOptions | None = None, suitability_context=None,
-              candidates=None):
+              candidates=None, metric: str | None = None):
     """The map ``name`` (one of :data:`MAP_NAMES`) for a prepared dataset ``ds``.
 
     ``suitability_context``: a prebuilt :class:`parks.suitability.SuitabilityContext` (else built here).
     ``candidates``: transfer candidates (else the model's proposal for ``ds``).
+    ``metric``: the parks map as a choropleth of that park-profile column (e.g. ``employees``).
     """
     opts = opts or MapOptions(lang=lang)
     if name not in MAP_NAMES:
@@ -47,7 +48,7 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
     if name == "parks":
         from .parks_map import parks_map
 
-        return parks_map(ds, sector=sector, county=county, opts=opts)
+        return parks_map(ds, sector=sector, county=county, opts=opts, metric=metric)
     if name == "enterprises":
         from .enterprises_map import enterprises_map
 

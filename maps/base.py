@@ -35,9 +35,9 @@ __all__ = [
 
 TILE_PROVIDERS = ("osm", "tianditu", "amap")
 
-# 11 sectors: a qualitative palette (ColorBrewer Paired, 11 of 12)
-SECTOR_COLORS = ["#1f78b4", "#e31a1c", "#ff7f00", "#6a3d9a", "#b15928", "#33a02c",
-                 "#a6cee3", "#fb9a99", "#fdbf6f", "#b2df8a", "#cab2d6"]
+# 11 sectors: a qualitative palette of saturated colours (Tableau 10 and a dark indigo)
+SECTOR_COLORS = ["#1f77b4", "#d62728", "#ff7f0e", "#9467bd", "#8c564b", "#2ca02c",
+                 "#17becf", "#e377c2", "#bcbd22", "#7f7f7f", "#393b79"]
 COUNTY_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 0.6}
 LESS_DEVELOPED_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#fee8c8", "fillOpacity": 0.8}
 
@@ -256,6 +256,8 @@ function (feature, layer) {
     }
     if (p._rows) {
         layer.bindPopup(function () { return PARKPLAN.table(p._title, p._rows); });
+        layer.off("click", layer._openPopup, layer);
+        layer.on("click", PARKPLAN.featureClick);
     }
 }
 """)

@@ -1,10 +1,10 @@
-"""The enterprises map: every enterprise as a point on one canvas, a layer per sector, a heat map.
+"""The enterprises map: every enterprise as a point on a canvas, a layer per sector, a heat map.
 
 Built for 100,000 points and more: the data go into the page once, as columns (``lat``, ``lon``,
-``label``, ``id``, ``sector`` ...), and ``PARKPLAN.pointGroups`` (``maps/assets/parkplan.js``) turns
-them into circle markers drawn by one shared ``L.canvas`` renderer, one feature group per sector, with
-the popup built only when a point is clicked. No DOM element per point. The heat layer (leaflet.heat,
-off by default) and the search box read the same columns.
+``label``, ``id``, ``sector`` ...). ``PARKPLAN.pointLayers`` (``maps/assets/parkplan.js``) draws each
+sector's points straight onto a canvas from those arrays (no Leaflet object, no DOM element per
+point), answers a click with the nearest point's popup, built only then. The heat layer
+(leaflet.heat, off by default) and the search box read the same columns.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from .base import (SECTOR_COLORS, JsLayer, Links, MapError, MapOptions, Raw, add
                    finish_map, geojson_layer, js_json, new_map)
 from .i18n import sector_label, t
 
-__all__ = ["enterprises_map", "enterprise_columns"]
+__all__ = ["enterprises_map", "enterprise_columns", "RENDERERS"]
 
 _HEAT_JS = ("leaflet-heat.js", "https://cdn.jsdelivr.net/gh/python-visualization/folium@main/folium/templates/leaflet_heat.min.js")
 SIZES = ("above", "below")
@@ -55,11 +55,21 @@ def enterprise_columns(enterprises, opts: MapOptions, county_codes: list[str]) -
     }
 
 
+RENDERERS = ("points", "circlemarkers")
+
+
 def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: str | None = None,
-                    opts: MapOptions | None = None, heat_visible: bool = False) -> folium.Map:
+                    opts: MapOptions | None = None, heat_visible: bool = False,
+                    renderer: str = "points") -> folium.Map:
     """All enterprises (or one ``sector``'s, or one ``county``'s), a layer per sector, a heat layer.
 
+    ``renderer``: ``points`` (default) draws each sector's points straight onto a canvas from the
+    column arrays (``PARKPLAN.PointLayer``); ``circlemarkers`` makes one Leaflet ``L.circleMarker``
+    per point on a shared ``L.canvas`` renderer (Leaflet's own way; kept as the reference, it is
+    several times slower to draw and redraw at 100,000 points, see benchmarks/RESULTS.md).
     ``ds`` must be prepared (``parks.joins.prepare``) for the county names in the popups."""
+    if renderer not in RENDERERS:
+        raise MapError(f"renderer {renderer!r} not accepted; accepted: {', '.join(RENDERERS)}")
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     _check_sector(sector)
@@ -93,7 +103,8 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
         "radius": 3 if len(ent) > 20000 else 4,
     }
     m.add_child(Raw(f"var pp_ent_data = {js_json(data)}; pp_ent_data.kind = {js_json(t('enterprises', lang))};"
-                    f"var pp_ent_groups = PARKPLAN.pointGroups(pp_ent_data, {js_json(meta)});"))
+                    f"var pp_ent_groups = PARKPLAN.{'pointLayers' if renderer == 'points' else 'pointGroups'}"
+                    f"(pp_ent_data, {js_json(meta)});"))
     for k in present:
         JsLayer(f"var __NAME__ = pp_ent_groups[{k}];", f"{sector_label(SECTOR_IDS[k], lang)}",
                 key="enterprises").add_to(m)

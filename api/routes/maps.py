@@ -2,8 +2,10 @@
 stylesheet and image they load, from installed packages (no CDN, no login for assets).
 
 Viewer role or higher for the parks, clusters and transfers maps; analyst or higher for the maps that
-show single enterprises (enterprises, suitability). A non-admin's transfers map shows only the
-candidates of its offices. Pages are cached per dataset and parameters.
+show single enterprises (enterprises, suitability). The transfers map shows the stored candidates
+(else, on a fresh install, the model's proposal), an admin all of them, anyone else those of its
+offices, as ``/transfer-candidates`` does. Pages are cached per dataset and parameters (the transfers
+map, whose candidates change with every review, is built on each request).
 """
 
 from __future__ import annotations
@@ -39,16 +41,31 @@ def map_asset(path: str) -> Response:
                                                                  "X-Content-Type-Options": "nosniff"})
 
 
-def _candidates(db, user, county: str | None):
-    """Transfer candidates the user may see (all of an admin's), as a DataFrame; None when there are none."""
+def _candidates(request: Request, db, user, county: str | None):
+    """Transfer candidates the user may see, as a DataFrame: the stored ones (the review database,
+    office-scoped as ``/transfer-candidates``), else, on a fresh install, the model's proposal for the
+    dataset (computed once, cached), scoped by the same rule: admins all, others their offices."""
     import pandas as pd
 
+    from maps import proposed_candidates
+
     from .. import reviews
+    from ..app import suitability_context
 
     rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
-    if not rows:
-        return None
-    return pd.DataFrame([reviews.candidate_public(c) for c in rows])
+    if rows:
+        return pd.DataFrame([reviews.candidate_public(c) for c in rows])
+    app = request.app
+    key = ("map-proposals", id(app.state.dataset))
+    proposals = app.state.cache.get(key)
+    if proposals is None:
+        proposals = proposed_candidates(app.state.dataset, suitability_context(app))
+        with app.state.cache_lock:
+            app.state.cache[key] = proposals
+    if user.is_admin or proposals.empty:
+        return proposals
+    keep = [user.in_scope(o, d) for o, d in zip(proposals["origin_county_code"], proposals["destination_county_code"])]
+    return proposals[keep]
 
 
 @router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)",
@@ -62,6 +79,8 @@ def get_map(
     sector: Annotated[str | None, Query(max_length=40, description="sector id")] = None,
     enterprise_id: Annotated[str | None, Query(max_length=64, description="for the suitability map")] = None,
     county: Annotated[str | None, Query(max_length=12, description="6-digit county code")] = None,
+    metric: Annotated[str | None, Query(max_length=40, description="parks map: colour parks by this "
+                                        "park-profile column (e.g. employees, free_land_ha)")] = None,
 ) -> HTMLResponse:
     from maps import MapError, build_map, render_html
 
@@ -74,8 +93,8 @@ def get_map(
     if name == "transfers":
         if county is not None and not user.in_scope(county):
             raise Forbidden(f"county {county!r} is not one of your offices")
-        candidates = _candidates(db, user, county)
-    key = ("map", name, id(ds), lang, sector, enterprise_id if name == "suitability" else None, county,
+        candidates = _candidates(request, db, user, county)
+    key = ("map", name, id(ds), lang, sector, enterprise_id if name == "suitability" else None, county, metric,
            None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)))
     cache = request.app.state.cache
     html = cache.get(key) if name != "transfers" else None
@@ -87,7 +106,7 @@ def get_map(
             kwargs["suitability_context"] = suitability_context(request.app)
         try:
             m = build_map(name, ds, lang=lang, sector=sector, enterprise_id=enterprise_id, county=county,
-                          candidates=candidates, **kwargs)
+                          candidates=candidates, metric=metric if name == "parks" else None, **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
         except LookupError as exc:

@@ -12,7 +12,7 @@
   PP.count = function (key) {
     var n = 0;
     (PP.layers[key] || []).forEach(function (l) {
-      if (l.getLayers) { n += l.getLayers().length; } else { n += 1; }
+      if (l.pointCount) { n += l.pointCount(); } else if (l.getLayers) { n += l.getLayers().length; } else { n += 1; }
     });
     return n;
   };
@@ -217,6 +217,142 @@
         L.popup().setLatLng(e.latlng).setContent(body).openOn(g._map);
       });
       return g;
+    });
+  };
+
+
+  /* Enterprise points drawn straight onto one canvas per layer from the column arrays: no Leaflet
+     object per point. Web-Mercator unit coordinates are computed once; a redraw (move, zoom, resize)
+     is one pass over the layer's indices with one path fill. A click is answered by the nearest
+     point within a few pixels over all point layers on the map (PP.pointClick). */
+  var R2D = 180 / Math.PI, MAXLAT = 85.0511287798;
+  PP.mercator = function (data) {
+    var n = data.lat.length, ux = new Float64Array(n), uy = new Float64Array(n);
+    for (var i = 0; i < n; i++) {
+      var lat = Math.max(Math.min(data.lat[i], MAXLAT), -MAXLAT) / R2D;
+      ux[i] = 0.5 + data.lon[i] / 360;
+      uy[i] = 0.5 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / (2 * Math.PI);
+    }
+    data._ux = ux; data._uy = uy;
+    return data;
+  };
+  PP.PointLayer = L.Layer.extend({
+    options: { pane: "overlayPane", radius: 3, color: "#1f78b4", stroke: "#333" },
+    initialize: function (data, indices, meta, options) {
+      L.setOptions(this, options);
+      this._data = data._ux ? data : PP.mercator(data);
+      this._idx = indices;
+      this._meta = meta;
+    },
+    pointCount: function () { return this._idx.length; },
+    onAdd: function (map) {
+      var c = this._canvas = L.DomUtil.create("canvas", "pp-points leaflet-zoom-animated");
+      c.style.pointerEvents = "none";
+      this.getPane().appendChild(c);
+      map.on("moveend resize viewreset", this._redraw, this);
+      if (map._zoomAnimated) { map.on("zoomanim", this._animateZoom, this); }
+      PP._pointLayersOn(map, this);
+      this._redraw();
+    },
+    onRemove: function (map) {
+      map.off("moveend resize viewreset", this._redraw, this);
+      map.off("zoomanim", this._animateZoom, this);
+      PP._pointLayersOff(map, this);
+      L.DomUtil.remove(this._canvas);
+    },
+    _animateZoom: function (e) {
+      if (!this._bounds) { return; }
+      var map = this._map, scale = map.getZoomScale(e.zoom),
+          offset = map._latLngBoundsToNewLayerBounds(this._bounds, e.zoom, e.center).min;
+      L.DomUtil.setTransform(this._canvas, offset, scale);
+    },
+    _redraw: function () {
+      var map = this._map; if (!map) { return; }
+      var size = map.getSize(), dpr = window.devicePixelRatio || 1, c = this._canvas;
+      var topLeft = map.containerPointToLayerPoint([0, 0]);
+      L.DomUtil.setPosition(c, topLeft);
+      c.width = size.x * dpr; c.height = size.y * dpr;
+      c.style.width = size.x + "px"; c.style.height = size.y + "px";
+      this._bounds = map.getBounds();
+      var ctx = c.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      var scale = map.options.crs.scale(map.getZoom());
+      var origin = map.getPixelOrigin(), ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
+      var ux = this._data._ux, uy = this._data._uy, idx = this._idx, r = this.options.radius;
+      var w = size.x + r, h = size.y + r, tau = 2 * Math.PI;
+      this._scale = scale; this._ox = ox; this._oy = oy;
+      ctx.beginPath();
+      for (var k = 0; k < idx.length; k++) {
+        var i = idx[k], x = ux[i] * scale - ox, y = uy[i] * scale - oy;
+        if (x < -r || y < -r || x > w || y > h) { continue; }
+        ctx.moveTo(x + r, y);
+        ctx.arc(x, y, r, 0, tau);
+      }
+      ctx.fillStyle = this.options.color;
+      ctx.globalAlpha = 0.85;
+      ctx.fill();
+      if (r >= 3) { ctx.globalAlpha = 0.6; ctx.lineWidth = 0.5; ctx.strokeStyle = this.options.stroke; ctx.stroke(); }
+    },
+    /* nearest point of this layer to container point p within tol pixels: [index, distance2] or null */
+    _nearest: function (p, tol) {
+      if (this._scale === undefined) { return null; }
+      var map = this._map, topLeft = map.containerPointToLayerPoint([0, 0]);
+      var origin = map.getPixelOrigin(), scale = map.options.crs.scale(map.getZoom());
+      var ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
+      var ux = this._data._ux, uy = this._data._uy, idx = this._idx, best = null, bd = tol * tol;
+      for (var k = 0; k < idx.length; k++) {
+        var i = idx[k], dx = ux[i] * scale - ox - p.x, dy = uy[i] * scale - oy - p.y, d = dx * dx + dy * dy;
+        if (d <= bd) { bd = d; best = i; }
+      }
+      return best === null ? null : [best, bd];
+    }
+  });
+  PP._pointLayersOn = function (map, layer) {
+    var list = map._ppPoints = map._ppPoints || [];
+    list.push(layer);
+    if (!map._ppClick) {
+      map._ppClick = function (e) { PP.pointClick(map, e.containerPoint); };
+      map.on("click", map._ppClick);
+    }
+  };
+  /* open the popup of the point nearest to containerPoint (within a few pixels); true if there was one */
+  PP.pointClick = function (map, containerPoint) {
+    var best = null, tol = 5;
+    (map._ppPoints || []).forEach(function (l) {
+      var hit = l._nearest(containerPoint, (l.options.radius || 3) + tol);
+      if (hit && (!best || hit[1] < best[1])) { best = [hit[0], hit[1], l]; }
+    });
+    if (best) { PP.pointPopup(map, best[2], best[0]); }
+    return !!best;
+  };
+  /* click on a polygon: a point drawn over it wins, else the polygon's own popup */
+  PP.featureClick = function (e) {
+    var layer = e.target, map = layer._map;
+    L.DomEvent.stop(e);
+    if (map && PP.pointClick(map, e.containerPoint)) { return; }
+    layer.openPopup(e.latlng);
+  };
+  PP._pointLayersOff = function (map, layer) {
+    map._ppPoints = (map._ppPoints || []).filter(function (l) { return l !== layer; });
+  };
+  PP.pointPopup = function (map, layer, i) {
+    var data = layer._data, meta = layer._meta, f = meta.fields;
+    var body = PP.table(data.label[i], [
+      [f.enterprise_id, data.id[i]],
+      [f.sector, meta.sectors[data.sector[i]]],
+      [f.size, meta.sizes[data.size[i]]],
+      [f.employees, data.employees[i]],
+      [f.county, meta.counties[data.county[i]]]
+    ]);
+    L.popup().setLatLng([data.lat[i], data.lon[i]]).setContent(body).openOn(map);
+  };
+  /* one PointLayer per sector index present in data.sector */
+  PP.pointLayers = function (data, meta) {
+    PP.mercator(data);
+    var groups = meta.sectors.map(function () { return []; });
+    for (var i = 0; i < data.sector.length; i++) { groups[data.sector[i]].push(i); }
+    return groups.map(function (idx, k) {
+      return new PP.PointLayer(data, Uint32Array.from(idx), meta, { color: meta.colors[k], radius: meta.radius || 3 });
     });
   };
 

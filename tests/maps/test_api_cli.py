@@ -57,6 +57,8 @@ def test_map_needs_login_and_roles(client, tokens):
     ("/maps/parks?lang=fr", 422, None),
     ("/maps/parks?sector=txtile", 400, "sector 'txtile' not accepted"),
     ("/maps/parks?county=999999", 400, "county '999999' not found"),
+    ("/maps/parks?metric=nope", 400, "metric 'nope' not accepted"),
+    ("/maps/parks?metric=employees", 200, None),
     ("/maps/suitability", 400, "needs enterprise_id"),
     ("/maps/suitability?enterprise_id=NOPE", 404, "NOPE"),
 ])
@@ -124,3 +126,28 @@ def test_cli_map_png(dataset_path, tmp_path):
     assert r.exit_code == 0, r.output
     img = Image.open(io.BytesIO(out.read_bytes())).convert("L")
     assert img.size[0] >= 800 and ImageStat.Stat(img).stddev[0] > 5.0
+
+
+def _flows(html: str) -> list[dict]:
+    import json
+
+    return json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", html).group(1))
+
+
+def test_transfers_map_shows_proposals_scoped_to_offices(client, map_app, tokens):
+    from api.auth import create_token
+
+    r = client.get("/maps/transfers", headers=_auth(tokens, "admin"))
+    assert r.status_code == 200
+    proposals = next(v for k, v in map_app.state.cache.items() if isinstance(k, tuple) and k[0] == "map-proposals")
+    assert len(proposals) > 0 and sum(f["n"] for f in _flows(r.text)) == len(proposals)
+    office = proposals["destination_county_code"].value_counts().index[0]
+    with map_app.state.sessions() as db:
+        raw, _ = create_token(db, "reviewer", offices=[office], label="maps-office")
+        db.commit()
+    mine = proposals[(proposals["origin_county_code"] == office) | (proposals["destination_county_code"] == office)]
+    html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {raw}"}).text
+    assert sum(f["n"] for f in _flows(html)) == len(mine)
+    other = next(c for c in map_app.state.dataset.counties["code"] if c != office)
+    r = client.get(f"/maps/transfers?county={other}", headers={"Authorization": f"Bearer {raw}"})
+    assert r.status_code == 403

@@ -34,15 +34,9 @@ def _layer_checkbox(page, label: str):
     return page.locator(".leaflet-control-layers-overlays label", has_text=label).locator("input")
 
 
-@pytest.fixture(scope="module")
-def rendered(page_run, server, hostile_prepared):
-    """Placeholder so that module-scoped use is explicit; each test opens its own page."""
-    return None
-
-
 @pytest.mark.parametrize("name", MAPS)
 def test_map_renders_offline(page_run, server, hostile_prepared, name):
-    run = page_run("analyst")
+    run = page_run("admin" if name == "transfers" else "analyst")
     resp = run.open(_url(server, name, hostile_prepared))
     assert resp.status == 200
     page = run.page
@@ -54,7 +48,8 @@ def test_map_renders_offline(page_run, server, hostile_prepared, name):
         assert page.locator("path.pp-parks").count() == len(hostile_prepared.parks)
     if name == "enterprises":
         assert page.evaluate("PARKPLAN.count('enterprises')") == len(hostile_prepared.enterprises)
-        assert page.locator("canvas.leaflet-zoom-animated").count() >= 1
+        n_sectors = hostile_prepared.enterprises["sector"].nunique()
+        assert page.locator("canvas.pp-points").count() == n_sectors  # one canvas per sector, no DOM per point
     if name == "suitability":
         n = page.evaluate("PARKPLAN.count('candidates') + PARKPLAN.count('excluded')")
         assert n == len(hostile_prepared.parks)
@@ -134,5 +129,16 @@ def test_injected_names_stay_text(page_run, server, hostile_prepared):
     assert run2.page.locator(".pp-search-hit").count() >= 2
     run2.page.locator(".pp-search-hit").first.click()
     run2.page.wait_for_timeout(300)
+    assert run2.page.locator("img[src='x']").count() == 0
+    # click the hostile enterprise's point (drawn on the canvas): its popup shows the name as text
+    ent = hostile_prepared.enterprises.iloc[0]
+    run2.page.evaluate(f"() => PARKPLAN.maps[0].setView([{ent.geometry.y}, {ent.geometry.x}], 17, {{animate: false}})")
+    run2.page.wait_for_timeout(300)
+    box = run2.page.locator(".leaflet-container").bounding_box()
+    point = run2.page.evaluate(f"() => PARKPLAN.maps[0].latLngToContainerPoint([{ent.geometry.y}, {ent.geometry.x}])")
+    run2.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+    popup = run2.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    assert HOSTILE in popup.text_content() and str(ent["enterprise_id"]) in popup.text_content()
     assert run2.page.locator("img[src='x']").count() == 0
     assert run2.dialogs == [] and run2.errors == [] and run2.blocked == []
