@@ -86,7 +86,7 @@ class CriteriaParams:
     # land_margin: full score when free land is this multiple of the need
     land_ratio_saturation: float = 5.0
     # labour: pool of the park's county relative to labour_multiple * the enterprise's employees
-    labour_multiple: float = 20.0
+    labour_multiple: float = 200.0
     # policy = ld_weight * [less-developed county] + (1 - ld_weight) * [encouraged sector]
     policy_less_developed_weight: float = 0.6
     # ecology: linear from 0 km (score 0) to ecology_full_km (score 1) from the nearest protected area

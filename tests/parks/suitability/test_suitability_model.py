@@ -80,6 +80,9 @@ def test_all_weight_on_distance_gives_the_nearest_feasible_park(world, W):
         d = parks_m.loc[feasible].geometry.centroid.distance(ents.loc[eid].geometry)
         nearest = d.sort_values(kind="stable").index[0]
         assert d[res.ranked[0].park_id] == pytest.approx(d[nearest])
+        # the raw distance is metres in the metric CRS / 1000, never degrees
+        for r in res.ranked[:3]:
+            assert r.criteria["distance"].value * 1000 == pytest.approx(d[r.park_id], rel=1e-9)
 
 
 def test_all_weight_on_sector_fit_gives_a_park_leading_the_sector(world):
