@@ -20,7 +20,8 @@ the distance range; the localisation index is
 :math:`\\Gamma = \\sum_d \\max(\\hat K(d) - \\bar K(d), 0)\\,\\Delta d` and, where it is not localised,
 dispersion :math:`\\Psi = \\sum_d \\max(\\underline K(d) - \\hat K(d), 0)\\,\\Delta d`.
 
-Pair distances are binned (bins of h/10) block by block, so no n x n matrix is held in memory; kernel sums over the bins are one matrix product for all simulations.
+Pair distances are binned (bins of h/10) block by block, so no n x n matrix is held in memory;
+the kernel sum over the bins is one matrix product.
 """
 
 from __future__ import annotations
@@ -106,13 +107,12 @@ def kdensity(points_xy, grid, bandwidth_m: float) -> np.ndarray:
 
 
 def _global_bands(sims: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Upper and lower bands such that about ``1 - level`` of the simulations leave each band somewhere."""
-    s = sims.shape[0]
+    """Lower and upper bands such that at most ``1 - level`` of the simulations leave each band
+    anywhere on the distance range (DO 2005, section 4: rank each draw by its most extreme rank)."""
     order = np.sort(sims, axis=0)
     ranks = sims.argsort(axis=0).argsort(axis=0)  # 0 = smallest at each distance
-    up_k = int(np.ceil(level * s)) - 1
-    up_k = int(np.clip(np.quantile(ranks.max(axis=1), level, method="higher"), 0, s - 1)) if s > 1 else up_k
-    lo_k = int(np.clip(np.quantile(ranks.min(axis=1), 1 - level, method="lower"), 0, s - 1)) if s > 1 else 0
+    up_k = int(np.quantile(ranks.max(axis=1), level, method="higher"))
+    lo_k = int(np.quantile(ranks.min(axis=1), 1 - level, method="lower"))
     return order[lo_k], order[up_k]
 
 

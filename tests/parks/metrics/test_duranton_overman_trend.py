@@ -10,7 +10,7 @@ from scipy.spatial.distance import pdist
 from scipy.stats import gaussian_kde
 
 from parks.metrics import MetricsError, duranton_overman, metrics_by_year
-from parks.metrics.duranton_overman import _binned_pairs, _kernel_matrix, kdensity, silverman_bandwidth
+from parks.metrics.duranton_overman import _binned_pairs, _global_bands, _kernel_matrix, kdensity, silverman_bandwidth
 from parks.metrics.trend import default_years
 
 RNG = np.random.default_rng(0)
@@ -101,3 +101,13 @@ def test_metrics_by_year_clark_evans_on_the_built_in_dataset(dataset):
     assert t["clark_evans_r"].notna().sum() > len(allrows)
     with pytest.raises(MetricsError, match="metric crs"):
         metrics_by_year(dataset.enterprises, [2000], study_area=area)
+
+
+def test_global_bands_are_left_by_at_most_five_percent_of_draws():
+    sims = np.random.default_rng(7).normal(size=(400, 60)).cumsum(axis=1)
+    lo, hi = _global_bands(sims, 0.95)
+    above = (sims > hi).any(axis=1).mean()
+    below = (sims < lo).any(axis=1).mean()
+    assert above <= 0.05 and below <= 0.05 and above > 0.02 and below > 0.02
+    local_hi = np.quantile(sims, 0.95, axis=0)
+    assert np.all(hi >= local_hi - 1e-12)
