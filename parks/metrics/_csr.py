@@ -52,22 +52,44 @@ class PolygonSampler:
 
 class BoundaryIndex:
     """The polygon's boundary split into segments, in an STR-tree: exact point-to-boundary distances,
-    built once and reused for every simulated pattern."""
+    built once and reused for every simulated pattern.
 
-    def __init__(self, polygon: shapely.Geometry):
+    With ``interior_shortcut`` (worth it when many patterns are measured against one polygon), the
+    polygon shrunk by a little more than ``max_distance`` is computed once per distance; points
+    inside it are certainly farther than ``max_distance`` from the boundary and get ``inf`` without a
+    nearest-segment search. The margin (1 %) exceeds the buffer's arc-approximation error
+    (1 - cos(pi/32), under 0.5 %), so the shortcut never changes a result.
+    """
+
+    def __init__(self, polygon: shapely.Geometry, *, interior_shortcut: bool = False):
         boundary = shapely.boundary(polygon)
         coords, ring = shapely.get_coordinates(shapely.get_parts(boundary), return_index=True)
         same = ring[:-1] == ring[1:]
         segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
         self._tree = shapely.STRtree(segments)
+        self._polygon = polygon
+        self._shortcut = interior_shortcut
+        self._inner: dict[float, shapely.Geometry] = {}
+
+    def _interior(self, max_distance: float) -> shapely.Geometry:
+        if max_distance not in self._inner:
+            inner = shapely.buffer(self._polygon, -1.01 * max_distance, quad_segs=8)
+            shapely.prepare(inner)
+            self._inner[max_distance] = inner
+        return self._inner[max_distance]
 
     def distance(self, points_xy: np.ndarray, max_distance: float | None = None) -> np.ndarray:
         out = np.full(len(points_xy), np.inf)
         if len(points_xy) == 0:
             return out
-        (i, _), d = self._tree.query_nearest(shapely.points(points_xy), max_distance=max_distance,
+        todo = np.arange(len(points_xy))
+        if self._shortcut and max_distance is not None and max_distance > 0:
+            inner = self._interior(float(max_distance))
+            if not inner.is_empty:
+                todo = todo[~shapely.contains_xy(inner, points_xy[:, 0], points_xy[:, 1])]
+        (i, _), d = self._tree.query_nearest(shapely.points(points_xy[todo]), max_distance=max_distance,
                                              return_distance=True, all_matches=False)
-        out[i] = d
+        out[todo[i]] = d
         return out
 
 

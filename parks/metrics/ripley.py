@@ -246,7 +246,7 @@ def csr_envelope(n: int, polygon: shapely.Geometry, distances, *, simulations: i
         raise MetricsError(f"simulations must be >= 1; got {simulations}")
     rng = make_rng(seed)
     sampler = PolygonSampler(polygon)
-    boundary = BoundaryIndex(polygon) if edge_correction == "border" else None
+    boundary = BoundaryIndex(polygon, interior_shortcut=True) if edge_correction == "border" else None
     # draw in chunks so 99 x 100,000 points do not sit in memory at once
     chunk = max(1, int(2_000_000 // max(n, 1)))
     out = np.empty((simulations, len(r)))

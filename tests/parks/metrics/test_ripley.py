@@ -13,7 +13,7 @@ from scipy.spatial.distance import cdist
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from parks.metrics import MetricsError
-from parks.metrics._csr import PolygonSampler, boundary_distance
+from parks.metrics._csr import BoundaryIndex, PolygonSampler, boundary_distance
 from parks.metrics.ripley import cross_k, cross_k_envelope, csr_envelope, default_distances, ripley, ripley_k, ripley_l
 
 SQUARE = box(0, 0, 10_000, 10_000)
@@ -159,3 +159,12 @@ def test_cross_k_envelope_separates_attraction_from_shared_geography():
     assert np.all((env.min(axis=0) <= k) & (k <= env.max(axis=0)))
     with pytest.raises(MetricsError, match="at least as many"):
         cross_k_envelope(near, b, SQUARE, r, sites=sites[:10])
+
+
+def test_interior_shortcut_gives_the_exact_distances():
+    pts = PolygonSampler(COAST).sample(5000, np.random.default_rng(30))
+    exact = BoundaryIndex(COAST).distance(pts, 1_500.0)
+    fast = BoundaryIndex(COAST, interior_shortcut=True)
+    assert_allclose(fast.distance(pts, 1_500.0), exact)
+    assert_allclose(fast.distance(pts, 1_500.0), exact)  # cached interior
+    assert np.isinf(exact).any() and np.isfinite(exact).any()
