@@ -134,7 +134,7 @@ def list_transfer_candidates(
             "links": _links(request, offset, page, total)}
 
 
-Office = Annotated[str | None, Query(max_length=12, description="one of your offices (default: all of them)")]
+Office = Annotated[str | None, Query(pattern=r"^\d{6}$", description="one of your offices (default: all of them)")]
 
 
 @router.get("/transfer-candidates/decisions.csv", summary="Your offices' decisions as CSV (UTF-8 with BOM)",
@@ -154,7 +154,8 @@ def decisions_xlsx(user: ReviewerUser, db: DbDep, office: Office = None):
 
 
 def _attachment(name: str) -> str:
-    return f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"
+    ascii_name = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _detail(db, c) -> dict:
