@@ -37,7 +37,7 @@ from .capture import park_capture
 from .clark_evans import clark_evans
 from .concentration import ellison_glaeser, location_quotients, park_sector_hhi, sector_hhi
 from .land_intensity import land_intensity
-from .per_mu import per_mu_evaluation
+from .per_mu import class_distribution, per_mu_evaluation
 from .ripley import default_distances, ripley
 from .spatial_clusters import spatial_clusters
 
@@ -53,6 +53,7 @@ __all__ = [
     "park_capture_rows",
     "ripley_section",
     "per_mu_rows",
+    "per_mu_distribution_rows",
     "land_intensity_rows",
     "jsonable",
 ]
@@ -307,6 +308,31 @@ def per_mu_rows(ds, sector: str | None = None, county: str | None = None, **kwar
     cols = ["enterprise_id", "score", "class", "sector", "county_code", "park_id", "mu", "tax_per_mu", "va_per_mu",
             "va_per_tce", "rd_intensity", "labour_productivity"]
     return _records(ev[[c for c in cols if c in ev.columns]])
+
+
+def per_mu_distribution_rows(ds, sector: str | None = None, county: str | None = None, *, by: str = "park_id",
+                             **kwargs) -> list[dict]:
+    """Count and share of A/B/C/D enterprises per park (``by='park_id'``) or county (``'county_code'``).
+
+    Classes are those of the provincial evaluation (see :func:`per_mu_rows`); the filters select
+    the enterprises counted. With the default rule classes are ranked within each county, so per
+    county the shares are fixed by the rule and the per-park view is the informative one.
+    """
+    if by not in ("park_id", "county_code"):
+        raise MetricsError(f"by {by!r} not accepted; accepted: park_id, county_code")
+    ctx, sector, county = _context(ds, sector, county)
+    ent = ctx.enterprises
+    ev = per_mu_evaluation(ent, **kwargs)
+    keep = np.ones(len(ev), dtype=bool)
+    if sector is not None:
+        keep &= (ent.loc[ev.index, "sector"] == sector).to_numpy()
+    if county is not None:
+        keep &= (ent.loc[ev.index, "county_code"].astype(str) == county).to_numpy()
+    ev = ev[keep]
+    ev = ev[ent.loc[ev.index, by].notna().to_numpy()]
+    out = class_distribution(ev, ent, by=by)
+    out[by] = out[by].astype(str)
+    return _records(out)
 
 
 def _leads(value, sector: str) -> bool:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from geodata.schema import SECTOR_IDS
 from parks.metrics import METRIC_KEYS, MetricsError, compute_metrics
-from parks.metrics.report import hotspot_rows, land_intensity_rows, lisa_rows, sector_rows
+from parks.metrics.report import hotspot_rows, land_intensity_rows, lisa_rows, per_mu_distribution_rows, sector_rows
 
 FAST = dict(permutations=99, simulations=9, seed=1)
 
@@ -148,3 +148,15 @@ def test_cli_cross_k(dataset_path):
     assert c["other"] == "machinery" and len(c["L"]) == len(c["L_low"]) == len(c["distances"])
     res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--cross", "machinery", "--simulations", "0"])
     assert res.exit_code == 2 and "--cross needs --sector" in res.output
+
+
+def test_per_mu_distribution_rows_match_the_per_mu_rows(dataset, doc):
+    rows = per_mu_distribution_rows(dataset, by="park_id")
+    in_parks = [r for r in doc["per_mu"] if r["park_id"] is not None]
+    assert sum(r["evaluated"] for r in rows) == len(in_parks)
+    first = rows[0]
+    assert first["n_D"] == sum(1 for r in in_parks if r["park_id"] == first["park_id"] and r["class"] == "D")
+    by_county = per_mu_distribution_rows(dataset, by="county_code")
+    assert all(r["share_D"] <= 0.2 for r in by_county if r["evaluated"] >= 20)
+    with pytest.raises(MetricsError, match="accepted: park_id, county_code"):
+        per_mu_distribution_rows(dataset, by="city")
