@@ -69,10 +69,11 @@ def test_map_parameters_checked(client, tokens, url, status, detail):
         assert detail in r.json()["detail"]
 
 
-def test_map_english_and_cached(client, tokens):
-    a = client.get("/maps/parks?lang=en", headers=_auth(tokens, "viewer")).text
-    b = client.get("/maps/parks?lang=en", headers=_auth(tokens, "viewer")).text
-    assert a == b and "Industrial parks" in a and "园区分布图" not in a
+def test_map_english_cached_and_gzipped(client, tokens):
+    a = client.get("/maps/parks?lang=en", headers=_auth(tokens, "viewer"))
+    b = client.get("/maps/parks?lang=en", headers={**_auth(tokens, "viewer"), "Accept-Encoding": "identity"})
+    assert a.headers["content-encoding"] == "gzip" and "content-encoding" not in b.headers
+    assert a.text == b.text and "Industrial parks" in a.text and "园区分布图" not in a.text
 
 
 def _import_enterprise(path, raw_dataset, tmp_path, name: str) -> str:
