@@ -226,6 +226,9 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
         pdf.cell(0, 5, "图：红点为企业现址，蓝色为拟入驻园区，深色边界为迁出县与迁入县，箭头为转移方向。",
                  new_x="LMARGIN", new_y="NEXT", align="C")
 
+    if snap.get("explanation_zh"):
+        pdf.multi_cell(0, 5, str(snap["explanation_zh"]), new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
+
     criteria = snap.get("criteria") or {}
     if criteria:
         heading("三、评分明细（审核时冻结）")
@@ -235,9 +238,9 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
                          _num(v.get("weight"), 3), _num(v.get("contribution"), 3)])
         table(rows, (40, 20, 20, 20, 20))
 
-    alternatives = snap.get("alternatives") or []
+    alternatives = snap.get("alternatives") or ([snap["alternative"]] if snap.get("alternative") else [])
     if alternatives:
-        heading("四、备选园区")
+        heading("四、备选园区（次优方案）")
         rows = [["名次", "园区编号", "园区名称", "所在县", "得分"]]
         for a in alternatives[:5]:
             rows.append([_num(a.get("rank")), str(a.get("park_id")), str(a.get("name") or "-"),
@@ -253,8 +256,9 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
                                for r in e.get("reasons") or [])
             rows.append([str(e.get("park_id")), str(e.get("name") or "-"), reasons or "-"])
         table(rows, (22, 40, 70))
-        if len(excluded) > 20:
-            pdf.cell(0, 6, f"另有 {len(excluded) - 20} 个园区被排除（完整清单见系统）。", new_x="LMARGIN", new_y="NEXT")
+        total = int(snap.get("excluded_total") or len(excluded))
+        if total > 20:
+            pdf.cell(0, 6, f"另有 {total - 20} 个园区被排除（完整清单见系统）。", new_x="LMARGIN", new_y="NEXT")
 
     heading("六、审核记录")
     history = candidate.get("reviews") or []

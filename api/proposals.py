@@ -1,23 +1,48 @@
 """Transfer candidates for the review database, from the suitability model's proposal
-(:func:`parks.suitability.transfers.propose_transfers`: coastal-transfer scenario + allocation, each
-candidate with a frozen snapshot of its scores). This module only reshapes them into the rows that
-:func:`api.reviews.add_candidates` stores.
+(:func:`parks.suitability.transfers.propose_transfers_from_dataset`: the coastal-transfer scenario,
+capacity-constrained allocation, each candidate with a frozen snapshot of what it was proposed with).
+
+This module reshapes the proposal's rows into what :func:`api.reviews.add_candidates` stores, and
+adds to each snapshot the parks that were excluded for that enterprise, with their reasons, frozen
+at proposal time (the review sheet lists them).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["propose"]
+__all__ = ["propose", "with_exclusions"]
+
+EXCLUDED_KEEP = 20  # excluded parks kept per snapshot (the review sheet shows them; the total is kept too)
+
+
+def with_exclusions(ctx, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with ``snapshot["excluded"]``: the parks excluded for its enterprise under its constraints."""
+    from parks.suitability import score_enterprise
+
+    snap = dict(row.get("snapshot") or {})
+    if "excluded" not in snap:
+        res = score_enterprise(ctx, row["enterprise_id"], snap.get("weights"), snap.get("constraints"), top=1)
+        excluded = res.to_dict()["excluded"]
+        snap["excluded"] = excluded[:EXCLUDED_KEEP]
+        snap["excluded_total"] = len(excluded)
+    for key in ("explanation", "explanation_zh", "rank"):
+        if key in row and key not in snap:
+            snap[key] = row[key]
+    return {**row, "snapshot": snap}
 
 
 def propose(ds, *, progress: bool = False) -> list[dict[str, Any]]:
     """Candidate rows (``candidate_id``, ``enterprise_id``, ``origin_county_code``,
     ``destination_county_code``, ``park_id``, ``scenario``, ``score``, ``snapshot``) for a prepared dataset."""
-    try:
-        from parks.suitability.transfers import propose_transfers
-    except ImportError as exc:  # pragma: no cover - until the suitability package ships it
-        raise ImportError("parks.suitability.transfers.propose_transfers is not available") from exc
-    result = propose_transfers(ds)
-    rows = result.to_rows() if hasattr(result, "to_rows") else list(result)
-    return [dict(r) for r in rows]
+    from parks.suitability import context_from_dataset
+    from parks.suitability.transfers import propose_transfers
+
+    ctx = context_from_dataset(ds)
+    proposal = propose_transfers(ctx, ds.enterprises)
+    rows = []
+    for r in proposal.to_rows():
+        r = with_exclusions(ctx, r)
+        r["origin_county_code"] = r.get("origin_county_code") or ""
+        rows.append(r)
+    return rows

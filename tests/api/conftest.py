@@ -46,43 +46,14 @@ def review_db_url(request, tmp_path) -> str:
     return url
 
 
-def make_candidates(ds, n: int = 12) -> list[dict]:
-    """Candidates shaped like the proposal's rows: coastal developed enterprises -> parks in
-    less-developed counties, with a frozen snapshot from the real suitability model."""
-    from parks.suitability import context_from_dataset, score_enterprise
-
-    ctx = context_from_dataset(ds)
-    ent = ds.enterprises
-    pool = ent[ent["coastal"].astype(bool) & ~ent["less_developed"].astype(bool) & ent["county_code"].notna()]
-    pool = pool.sort_values("enterprise_id")
-    rows = []
-    for _, e in pool.iterrows():
-        res = score_enterprise(ctx, e["enterprise_id"], constraints={"less_developed_only": True}, top=3)
-        if not res.ranked:
-            continue
-        d = res.to_dict()
-        best = d["ranked"][0]
-        rows.append({
-            "candidate_id": f"TC-{e['enterprise_id']}",
-            "enterprise_id": str(e["enterprise_id"]),
-            "origin_county_code": str(e["county_code"]),
-            "destination_county_code": str(best["county_code"]),
-            "park_id": best["park_id"],
-            "scenario": "coastal-transfer",
-            "score": best["score"],
-            "snapshot": {"enterprise": d["enterprise"], "park": {"park_id": best["park_id"], "name": best["name"]},
-                         "criteria": best["criteria"], "alternatives": d["ranked"][1:],
-                         "excluded": d["excluded"][:30], "weights": d["weights"]},
-        })
-        if len(rows) >= n:
-            break
-    assert len(rows) >= 4, "the small dataset should give some coastal-transfer candidates"
-    return rows
-
-
 @pytest.fixture(scope="session")
 def candidate_rows(dataset):
-    return make_candidates(dataset)
+    """The suitability model's real proposal for the small dataset (coastal transfer + allocation)."""
+    from api.proposals import propose
+
+    rows = propose(dataset)
+    assert len(rows) >= 20, "the small dataset gives coastal-transfer candidates"
+    return rows
 
 
 def make_tokens(app, offices: tuple[str, str]) -> dict[str, str]:
