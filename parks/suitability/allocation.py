@@ -107,11 +107,26 @@ def allocate(
         a = land.reindex(cand["enterprise_id"]).to_numpy(float)
         cols = np.arange(n_k)
         one = sparse.csr_array((np.ones(n_k), (ei, cols)), shape=(n_e, n_k))
-        land_rows = sparse.csr_array((a, (pi, cols)), shape=(n_p, n_k))
-        cons = [LinearConstraint(one, -np.inf, 1.0), LinearConstraint(land_rows, -np.inf, free.to_numpy(float))]
+        cons = [LinearConstraint(one, -np.inf, 1.0)]
+        # Rows that cannot bind are dropped (exact): a park whose candidates' land all fits needs no
+        # land row, one with no more candidates than its cap no cap row. Without land rows the
+        # matrix is a bipartite incidence matrix (totally unimodular): the LP optimum is integral.
+        free_arr = free.to_numpy(float)
+        land_need = np.bincount(pi, weights=a, minlength=n_p)
+        bind = np.flatnonzero(land_need > free_arr + 1e-9)
+        if len(bind):
+            sel = np.isin(pi, bind)
+            row = np.searchsorted(bind, pi[sel])
+            land_rows = sparse.csr_array((a[sel], (row, cols[sel])), shape=(len(bind), n_k))
+            cons.append(LinearConstraint(land_rows, -np.inf, free_arr[bind]))
         if caps is not None:
-            cap_rows = sparse.csr_array((np.ones(n_k), (pi, cols)), shape=(n_p, n_k))
-            cons.append(LinearConstraint(cap_rows, -np.inf, caps))
+            count = np.bincount(pi, minlength=n_p)
+            cbind = np.flatnonzero(count > caps)
+            if len(cbind):
+                sel = np.isin(pi, cbind)
+                row = np.searchsorted(cbind, pi[sel])
+                cap_rows = sparse.csr_array((np.ones(int(sel.sum())), (row, cols[sel])), shape=(len(cbind), n_k))
+                cons.append(LinearConstraint(cap_rows, -np.inf, caps[cbind]))
         res = milp(c=-cand["score"].to_numpy(float), constraints=cons, integrality=np.ones(n_k),
                    bounds=Bounds(0, 1), options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)})
         if res.x is None:
