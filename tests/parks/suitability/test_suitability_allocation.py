@@ -98,3 +98,15 @@ def test_allocate_batch_on_a_world(W):
     for p, g in got.groupby("park_id"):
         assert g["land_ha"].sum() <= free[p] + 1e-9 and len(g) <= 4
     assert len(res.assignments) == len(w["enterprises"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_non_binding_rows_are_dropped_without_changing_the_optimum(seed):
+    cand, land, free = random_case(seed, n_e=6, n_p=3)
+    big = {p: 1e6 for p in free}  # no land row binds: a pure assignment with caps
+    for cap in (None, 1, 2, 10):
+        res = allocate(cand, land, big, cap=cap)
+        assert res.objective == pytest.approx(brute_force(cand, land, big, cap), abs=1e-6)
+    mixed = dict(free, p0=1e6)  # one park's rows dropped, the others kept
+    res = allocate(cand, land, mixed, cap=2)
+    assert res.objective == pytest.approx(brute_force(cand, land, mixed, 2), abs=1e-6)
