@@ -8,8 +8,8 @@ derive them. Scoring one enterprise or a hundred thousand reads these arrays; no
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -167,14 +167,22 @@ class SuitabilityContext:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-@lru_cache(maxsize=32)
-def _transformer_cached(src: str, dst: str) -> pyproj.Transformer:
-    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+_local = threading.local()
 
 
 def transformer(src, dst) -> pyproj.Transformer:
-    """A cached lon/lat-ordered transformer (building one costs ~0.1 s; scoring one enterprise must not)."""
-    return _transformer_cached(pyproj.CRS.from_user_input(src).to_wkt(), pyproj.CRS.from_user_input(dst).to_wkt())
+    """A cached lon/lat-ordered transformer (building one costs ~0.1 s; scoring one enterprise must not).
+
+    Cached per thread: pyproj transformers must not be shared between threads (the API serves
+    requests from a thread pool).
+    """
+    key = (pyproj.CRS.from_user_input(src).to_wkt(), pyproj.CRS.from_user_input(dst).to_wkt())
+    cache = getattr(_local, "transformers", None)
+    if cache is None:
+        cache = _local.transformers = {}
+    if key not in cache:
+        cache[key] = pyproj.Transformer.from_crs(key[0], key[1], always_xy=True)
+    return cache[key]
 
 
 def _require(frame: pd.DataFrame, columns, layer: str, hint: str = "") -> None:
