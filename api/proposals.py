@@ -9,6 +9,7 @@ at proposal time (the review sheet lists them).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 __all__ = ["propose", "with_exclusions"]
@@ -26,6 +27,9 @@ def with_exclusions(ctx, row: dict[str, Any]) -> dict[str, Any]:
         excluded = res.to_dict()["excluded"]
         snap["excluded"] = excluded[:EXCLUDED_KEEP]
         snap["excluded_total"] = len(excluded)
+    context = snap.get("context")
+    if isinstance(context, dict) and context.get("dataset"):  # a server path: keep only the file name
+        snap["context"] = {**context, "dataset": Path(str(context["dataset"])).name}
     for key in ("explanation", "explanation_zh", "rank"):
         if key in row and key not in snap:
             snap[key] = row[key]

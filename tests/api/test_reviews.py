@@ -70,6 +70,7 @@ def test_review_with_etag_then_stale_etag_is_412_and_changes_nothing(fresh_api):
     r = api.get(f"/transfer-candidates/{cid}", as_="reviewer_a")
     etag = r.headers["ETag"]
     assert r.json()["version"] == 1 and r.json()["snapshot"]["criteria"]
+    assert "/" not in r.json()["snapshot"]["context"]["dataset"]  # no server path in a response
     ok = api.post(f"/transfer-candidates/{cid}/reviews", as_="reviewer_a", headers={"If-Match": etag},
                   json={"decision": "needs_info", "comment": "请补充环评材料"})
     assert ok.status_code == 201, ok.text
