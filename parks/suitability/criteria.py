@@ -182,7 +182,7 @@ def criterion_matrices(ctx, ent, distance_km: np.ndarray) -> dict[str, tuple[np.
 
     need = ent.land_ha[:, None]
     free = ctx.free_land[None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(need > 0, free / np.where(need > 0, need, 1.0), np.inf)
     out["land_margin"] = (free - need, log_ratio(ratio, p.land_ratio_saturation))
 
