@@ -16,6 +16,11 @@ from .context import (EnterpriseProfile, SuitabilityContext, SuitabilityError, U
                       build_context, context_from_dataset)
 from .criteria import CRITERIA, CriteriaParams
 from .model import SuitabilityResult, score_enterprise
+from .batch import BatchResult, score_batch
+from .scenarios import SCENARIOS, scenario_constraints, select_scenario
+from .sensitivity import weight_sensitivity
+from .allocation import AllocationResult, allocate, allocate_batch
+from .transfers import TransferCandidate, TransferProposal, propose_transfers
 from .weights import (DEFAULT_WEIGHTS, InconsistentJudgementsError, ahp, ahp_from_mapping, ahp_weights, group_ahp,
                       normalise_weights, weights_from_mapping)
 
@@ -40,4 +45,16 @@ __all__ = [
     "ahp_weights",
     "ahp_from_mapping",
     "group_ahp",
+    "BatchResult",
+    "score_batch",
+    "SCENARIOS",
+    "select_scenario",
+    "scenario_constraints",
+    "weight_sensitivity",
+    "AllocationResult",
+    "allocate",
+    "allocate_batch",
+    "TransferCandidate",
+    "TransferProposal",
+    "propose_transfers",
 ]
