@@ -112,6 +112,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
 
     problems.install(app)
     app.add_middleware(problems.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     _mount_docs(app)
 
     from .routes import health, metrics, ogc, suitability, transfers
@@ -124,6 +125,33 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     from .routes import maps as maps_routes; app.include_router(maps_routes.router)  # noqa: E702
     from .web import install_web; install_web(app)  # noqa: E702  web workspace: pages, /login, HTML at /
     return app
+
+
+class SecurityHeaders:
+    """ASGI middleware: ``nosniff`` and ``Referrer-Policy: same-origin`` on every response, ``no-store`` on JSON (data
+    behind a token must not sit in shared caches); headers a route set itself are kept."""
+
+    DEFAULTS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra = [(k, v) for k, v in self.DEFAULTS if k not in present]
+                ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if b"json" in ctype and b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers + extra}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _mount_docs(app: FastAPI) -> None:

@@ -27,6 +27,7 @@ DECISION_COLUMNS = {
     "reviewer": "审核人", "decided_at": "审核时间(UTC)", "version_after": "版本", "current_status": "当前状态",
 }
 DECISION_ZH = {"approved": "同意", "rejected": "不同意", "needs_info": "需补充材料", "pending": "待审核"}
+_SCENARIO_ZH = {"coastal-transfer": "沿海向欠发达地区转移", "urban-core": "城区企业退城入园", "scattered": "分散企业入园"}
 _FONT_CANDIDATES = (
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
     ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "Noto Serif CJK SC"),
@@ -160,7 +161,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     from fpdf import FPDF
     from fpdf.enums import WrapMode
 
-    from geodata.schema import SECTOR_LABELS_ZH
+    from geodata.schema import POLLUTION_LABELS_ZH, SECTOR_LABELS_ZH
 
     try:
         from parks.suitability.constraints import REASON_LABELS_ZH
@@ -211,14 +212,14 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     table([
         ["企业编号", str(candidate.get("enterprise_id")), "企业名称", str(ent.get("name") or "-")],
         ["行业", f"{SECTOR_LABELS_ZH.get(sector, sector or '-')}", "用地(公顷)", _num(ent.get("land_ha"))],
-        ["从业人员", _num(ent.get("employees")), "污染等级", str(ent.get("pollution_class") or "-")],
+        ["从业人员", _num(ent.get("employees")), "污染等级", POLLUTION_LABELS_ZH.get(ent.get("pollution_class"), ent.get("pollution_class") or "-")],
         ["迁出县", county(candidate.get("origin_county_code")), "迁入县", county(candidate.get("destination_county_code"))],
     ], (22, 38, 22, 38), header=False)
 
     heading("二、拟入驻园区")
     table([
         ["园区编号", str(candidate.get("park_id")), "园区名称", str(park.get("name") or "-")],
-        ["适宜性得分", _num(candidate.get("score"), 3), "情景", str(candidate.get("scenario") or "-")],
+        ["适宜性得分", _num(candidate.get("score"), 3), "情景", _SCENARIO_ZH.get(candidate.get("scenario"), candidate.get("scenario") or "-")],
     ], (22, 38, 22, 38), header=False)
     png = _map_png(candidate, ds)
     if png:

@@ -106,3 +106,31 @@ def test_docs_are_served_without_a_cdn(api):
         assert marker not in r.text.replace("https://fastapi.tiangolo.com", "")
     js = api.get("/docs/assets/swagger-ui-bundle.js", as_=None)
     assert js.status_code == 200 and len(js.content) > 100_000
+
+
+def test_review_body_cannot_set_status_or_version_directly(fresh_api):
+    """Mass assignment: only decision, comment and version are accepted."""
+    api = fresh_api
+    cid = api.get("/transfer-candidates?limit=1", as_="reviewer_a").json()["items"][0]["candidate_id"]
+    r = api.post(f"/transfer-candidates/{cid}/reviews", as_="reviewer_a",
+                 json={"decision": "approved", "version": 1, "status": "approved", "candidate_id": "other"})
+    assert r.status_code == 422 and "status" in r.json()["detail"]
+    assert api.get(f"/transfer-candidates/{cid}", as_="admin").json()["version"] == 1
+
+
+def test_security_headers_and_no_cors(api):
+    r = api.get("/collections", as_="viewer", headers={"Origin": "https://evil.example"})
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["cache-control"] == "no-store"
+    assert "access-control-allow-origin" not in r.headers
+    pre = api.client.options("/collections", headers={"Origin": "https://evil.example",
+                                                      "Access-Control-Request-Method": "GET"})
+    assert "access-control-allow-origin" not in pre.headers
+
+
+def test_comment_and_page_size_limits(api):
+    cid = api.get("/transfer-candidates?limit=1", as_="admin").json()["items"][0]["candidate_id"]
+    r = api.post(f"/transfer-candidates/{cid}/reviews", as_="admin", json={"decision": "approved", "version": 1,
+                                                                          "comment": "长" * 4001})
+    assert r.status_code == 422
+    page = api.get("/transfer-candidates?limit=100000", as_="admin").json()
+    assert page["numberReturned"] <= api.app.state.settings.max_limit
