@@ -159,29 +159,37 @@ def _bench_size(ds, browser, server, n: int, renderer: str) -> dict:
     }
 
 
-def run(size: str = "full") -> Report:
-    from playwright.sync_api import sync_playwright
-
+def run(size: str = "full", browser=None) -> Report:
+    """Run the benchmark; ``browser``: a Playwright browser already launched (else one is launched)."""
     from . import _data
 
     check_size(size)
     chromium = _chromium()
-    if chromium is None:
+    if chromium is None and browser is None:
         return Report("maps", "Maps: enterprises map in Chromium", "Not run: no chromium (install Debian's chromium).")
     rows = []
     server = _Server()
+
+    def measure(b):
+        for n in SIZES_BY_RUN[size]:
+            ds = _data.prepared(n)
+            for renderer in ("points", "circlemarkers"):
+                rows.append(_bench_size(ds, b, server, n, renderer))
+
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                               "--disable-dev-shm-usage"])
-            try:
-                for n in SIZES_BY_RUN[size]:
-                    ds = _data.prepared(n)
-                    for renderer in ("points", "circlemarkers"):
-                        rows.append(_bench_size(ds, browser, server, n, renderer))
-            finally:
-                browser.close()
+        if browser is not None:
+            measure(browser)
+        else:
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                b = pw.chromium.launch(executable_path=chromium, headless=True,
+                                       args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                             "--disable-dev-shm-usage"])
+                try:
+                    measure(b)
+                finally:
+                    b.close()
     finally:
         server.close()
     lines = ["| enterprises | renderer | HTML served | HTML self-contained (`parkplan map`) | build (Python) | first render "

@@ -100,7 +100,7 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
         "counties": counties["name"].astype(str).tolist(),
         "sizes": [t(s, lang) for s in SIZES],
         "fields": {f: t(f, lang) for f in ("enterprise_id", "sector", "size", "employees", "county")},
-        "radius": 3 if len(ent) > 20000 else 4,
+        "radius": 2 if len(ent) > 50_000 else 2.5 if len(ent) > 10_000 else 4,
     }
     m.add_child(Raw(f"var pp_ent_data = {js_json(data)}; pp_ent_data.kind = {js_json(t('enterprises', lang))};"
                     f"var pp_ent_groups = PARKPLAN.{'pointLayers' if renderer == 'points' else 'pointGroups'}"

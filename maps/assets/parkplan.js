@@ -237,7 +237,7 @@
     return data;
   };
   PP.PointLayer = L.Layer.extend({
-    options: { pane: "overlayPane", radius: 3, color: "#1f78b4", stroke: "#333" },
+    options: { pane: "ppPoints", radius: 3, color: "#1f78b4", stroke: "#333" },
     initialize: function (data, indices, meta, options) {
       L.setOptions(this, options);
       this._data = data._ux ? data : PP.mercator(data);
@@ -246,6 +246,7 @@
     },
     pointCount: function () { return this._idx.length; },
     onAdd: function (map) {
+      PP.pointsPane(map);
       var c = this._canvas = L.DomUtil.create("canvas", "pp-points leaflet-zoom-animated");
       c.style.pointerEvents = "none";
       this.getPane().appendChild(c);
@@ -278,7 +279,7 @@
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
       var scale = map.options.crs.scale(map.getZoom());
       var origin = map.getPixelOrigin(), ox = origin.x + topLeft.x, oy = origin.y + topLeft.y;
-      var ux = this._data._ux, uy = this._data._uy, idx = this._idx, r = this.options.radius;
+      var ux = this._data._ux, uy = this._data._uy, idx = this._idx, r = this._radius();
       var w = size.x + r, h = size.y + r, tau = 2 * Math.PI;
       this._scale = scale; this._ox = ox; this._oy = oy;
       ctx.beginPath();
@@ -291,7 +292,12 @@
       ctx.fillStyle = this.options.color;
       ctx.globalAlpha = 0.85;
       ctx.fill();
-      if (r >= 3) { ctx.globalAlpha = 0.6; ctx.lineWidth = 0.5; ctx.strokeStyle = this.options.stroke; ctx.stroke(); }
+      if (r >= 3.5) { ctx.globalAlpha = 0.6; ctx.lineWidth = 0.5; ctx.strokeStyle = this.options.stroke; ctx.stroke(); }
+    },
+    /* the drawn radius: the layer's at province scale, growing when zoomed in to streets */
+    _radius: function () {
+      var z = this._map ? this._map.getZoom() : 0, r = this.options.radius;
+      return z > 10 ? Math.min(6, r * (1 + (z - 10) * 0.3)) : r;
     },
     /* nearest point of this layer to container point p within tol pixels: [index, distance2] or null */
     _nearest: function (p, tol) {
@@ -319,7 +325,7 @@
   PP.pointClick = function (map, containerPoint) {
     var best = null, tol = 5;
     (map._ppPoints || []).forEach(function (l) {
-      var hit = l._nearest(containerPoint, (l.options.radius || 3) + tol);
+      var hit = l._nearest(containerPoint, l._radius() + tol);
       if (hit && (!best || hit[1] < best[1])) { best = [hit[0], hit[1], l]; }
     });
     if (best) { PP.pointPopup(map, best[2], best[0]); }
@@ -346,6 +352,17 @@
     ]);
     L.popup().setLatLng([data.lat[i], data.lon[i]]).setContent(body).openOn(map);
   };
+  /* the pane for points and the heat map: above the polygons (Leaflet draws its SVG over canvases in the
+     overlay pane), below markers, tooltips and popups; clicks pass through to the map */
+  PP.pointsPane = function (map) {
+    var pane = map.getPane("ppPoints");
+    if (!pane) {
+      pane = map.createPane("ppPoints");
+      pane.style.zIndex = 450;
+      pane.style.pointerEvents = "none";
+    }
+    return pane;
+  };
   /* one PointLayer per sector index present in data.sector */
   PP.pointLayers = function (data, meta) {
     PP.mercator(data);
@@ -360,6 +377,8 @@
   PP.heat = function (data, options) {
     var pts = new Array(data.lat.length);
     for (var i = 0; i < pts.length; i++) { pts[i] = [data.lat[i], data.lon[i], 1]; }
-    return L.heatLayer(pts, options || {});
+    var heat = L.heatLayer(pts, options || {});
+    heat.on("add", function () { PP.pointsPane(heat._map).appendChild(heat._canvas); });
+    return heat;
   };
 })();

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import chromium_path
-
 pytestmark = pytest.mark.browser
 
 
-def test_bench_maps_tiny(raw_dataset, monkeypatch):
-    import os
-
+def test_bench_maps_tiny(raw_dataset, browser, monkeypatch):
     from benchmarks import _data, bench_maps
 
-    if chromium_path() is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing in CI")
-        pytest.skip("chromium not installed")
     n = len(raw_dataset.enterprises)
     monkeypatch.setitem(_data.PRELOADED, n, raw_dataset)
     monkeypatch.setitem(bench_maps.SIZES_BY_RUN, "tiny", (n,))
     monkeypatch.setattr(bench_maps, "_LOADS", 1)
-    rep = bench_maps.run("tiny")
+    rep = bench_maps.run("tiny", browser=browser)  # the session's browser: one Playwright per process
     rows = rep.data["rows"]
     assert [r["renderer"] for r in rows] == ["points", "circlemarkers"]
     for r in rows:
