@@ -39,6 +39,26 @@ def test_owslib_reads_the_collections(served, dataset):
     assert {c["id"] for c in v.collections()["collections"]} == {"parks", "counties"}
 
 
+@pytest.mark.parametrize("review_db_url", ["sqlite"], indirect=True)
+def test_gdal_oapif_driver_reads_every_page(served, dataset):
+    """GDAL's OGC API - Features driver (through pyogrio) follows the next links to the last park."""
+    import pyogrio
+
+    if "OAPIF" not in pyogrio.list_drivers():
+        pytest.skip("this GDAL has no OAPIF driver")
+    # GDAL's bearer authentication (GDAL_HTTP_HEADERS is overridden by the driver's own Accept header)
+    pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": "BEARER", "GDAL_HTTP_BEARER": served.tokens["viewer"]})
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(f"OAPIF:{served.url}")}
+        assert {"parks", "counties"} <= layers and "enterprises" not in layers
+        parks = pyogrio.read_dataframe(f"OAPIF:{served.url}", layer="parks")
+    finally:
+        pyogrio.set_gdal_config_options({"GDAL_HTTP_AUTH": None, "GDAL_HTTP_BEARER": None})
+    assert len(parks) == len(dataset.parks)
+    assert set(parks["park_id"]) == set(dataset.parks["park_id"])
+    assert parks.crs.to_epsg() == 4326
+
+
 def test_parallel_reviewers_lose_nothing(served, candidate_rows):
     """16 reviewers x 3 rounds on the same 4 candidates: each round all read, then all post with If-Match.
     Exactly one wins per candidate and round; the others get 412; the database and audit agree."""
