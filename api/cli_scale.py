@@ -143,7 +143,7 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
         if capture:
             cols = ["enterprise_id", "park_id", "employees", "revenue", "sector", "county_code"]
             ddf = read_enterprises_parquet(joined_store, columns=cols)
-            captures = {by: scale.park_capture_partitioned(ddf, ds.projects, by=by) for by in CAPTURE_GROUPINGS}
+            captures = scale.park_capture_partitioned(ddf, ds.projects, by=CAPTURE_GROUPINGS)  # one pass
         else:
             captures = {}
     for by, frame in captures.items():

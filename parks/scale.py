@@ -273,31 +273,11 @@ def _capture_sums(part: pd.DataFrame, investment: pd.Series | None, by: str) -> 
     return total.join(inside, rsuffix="_in")
 
 
-def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, *, by: str = "sector") -> pd.DataFrame:
-    """:func:`parks.metrics.capture.park_capture` of joined, partitioned enterprises (computes).
+def _capture_sums_many(part: pd.DataFrame, investment: pd.Series | None, groupings: tuple[str, ...]) -> dict:
+    return {by: _capture_sums(part, investment, by) for by in groupings}
 
-    Each partition gives its per-group totals and in-park totals; the sums are added and divided once,
-    so the shares are those of the whole population. Same columns and group order as ``park_capture``.
-    """
-    import dask
 
-    from .metrics.capture import GROUPINGS
-
-    if by not in GROUPINGS:
-        raise ScaleError(f"by {by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
-    if not _is_dask(enterprises):
-        raise ScaleError(f"park_capture_partitioned needs a Dask frame, got {type(enterprises).__name__}")
-    need = ["park_id", "employees", "revenue", "enterprise_id"] + ([by] if by != "all" else [])
-    missing = [c for c in need if c not in enterprises.columns]
-    if missing:
-        raise ScaleError(f"enterprises lack column(s) {', '.join(map(repr, missing))}; join them first (join_partitioned)")
-    investment = None
-    if projects is not None and len(projects):
-        investment = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
-    shared = dask.delayed(investment, pure=True)
-    parts = enterprises[list(dict.fromkeys(need))].to_delayed()
-    sums = dask.compute(*[dask.delayed(_capture_sums)(p, shared, by) for p in parts])
-    agg = pd.concat(sums).groupby(level=0).sum().sort_index()
+def _capture_frame(agg: pd.DataFrame, by: str) -> pd.DataFrame:
     total, inside = agg[list(_VALUES)], agg[[f"{v}_in" for v in _VALUES]].set_axis(list(_VALUES), axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = inside / total.where(total > 0)
@@ -315,3 +295,37 @@ def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, 
         "in_parks_investment": inside["investment"].to_numpy(),
     })
     return out.reset_index(drop=True)
+
+
+def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, *,
+                             by: str | tuple[str, ...] = "sector") -> pd.DataFrame | dict[str, pd.DataFrame]:
+    """:func:`parks.metrics.capture.park_capture` of joined, partitioned enterprises (computes).
+
+    Each partition gives its per-group totals and in-park totals; the sums are added and divided once,
+    so the shares are those of the whole population. Same columns and group order as ``park_capture``.
+    ``by`` may be a tuple of groupings: then all are computed in one pass over the partitions and a
+    dict ``{by: frame}`` is returned.
+    """
+    import dask
+
+    from .metrics.capture import GROUPINGS
+
+    many = isinstance(by, (tuple, list))
+    groupings = tuple(by) if many else (by,)
+    bad = [b for b in groupings if b not in GROUPINGS]
+    if bad or not groupings:
+        raise ScaleError(f"by {bad[0] if bad else by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
+    if not _is_dask(enterprises):
+        raise ScaleError(f"park_capture_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+    need = ["park_id", "employees", "revenue", "enterprise_id"] + [b for b in groupings if b != "all"]
+    missing = [c for c in need if c not in enterprises.columns]
+    if missing:
+        raise ScaleError(f"enterprises lack column(s) {', '.join(map(repr, missing))}; join them first (join_partitioned)")
+    investment = None
+    if projects is not None and len(projects):
+        investment = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
+    shared = dask.delayed(investment, pure=True)
+    parts = enterprises[list(dict.fromkeys(need))].to_delayed()
+    sums = dask.compute(*[dask.delayed(_capture_sums_many)(p, shared, groupings) for p in parts])
+    out = {b: _capture_frame(pd.concat([s[b] for s in sums]).groupby(level=0).sum().sort_index(), b) for b in groupings}
+    return out if many else out[groupings[0]]

@@ -105,6 +105,16 @@ def test_capture_matches_in_memory(client, joined_dask, dataset, by):
     pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-12)
 
 
+def test_capture_all_groupings_in_one_pass(client, joined_dask, dataset):
+    from parks.metrics.capture import park_capture
+
+    got = scale.park_capture_partitioned(joined_dask, dataset.projects, by=("sector", "county_code", "all"))
+    assert list(got) == ["sector", "county_code", "all"]
+    for by, frame in got.items():
+        pd.testing.assert_frame_equal(frame, park_capture(dataset.enterprises, dataset.projects, by=by),
+                                      check_dtype=False, rtol=1e-12)
+
+
 def test_errors_name_the_accepted_values(raw_enterprises, dataset):
     with pytest.raises(scale.ScaleError, match="engine 'spark' not accepted; accepted: memory, dask"):
         scale.join(raw_enterprises, dataset, engine="spark")
@@ -113,3 +123,5 @@ def test_errors_name_the_accepted_values(raw_enterprises, dataset):
     ddf = dask_geopandas.from_geopandas(raw_enterprises, npartitions=2)
     with pytest.raises(scale.ScaleError, match="lack column.*'park_id'.*join them first"):
         scale.park_capture_partitioned(ddf, by="sector")
+    with pytest.raises(scale.ScaleError, match="by 'city' not accepted; accepted: sector, county_code, all"):
+        scale.park_capture_partitioned(ddf, by=("sector", "city"))
