@@ -160,16 +160,48 @@ def chromium_path() -> str | None:
     return path if path and os.path.exists(path) else None
 
 
+class BrowserThread:
+    """Headless chromium driven from one worker thread of its own.
+
+    Playwright's sync API refuses to start while another sync Playwright runs in the same thread
+    (the maps tests keep one open for the session); a thread per instance is the supported way to
+    have two. Every call on the browser must then happen in that thread: ``run(fn, *args)`` calls
+    ``fn(browser, *args)`` there and returns its result or raises its exception here.
+    """
+
+    def __init__(self, path: str):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="web-playwright")
+        self._pool.submit(self._start, path).result()
+
+    def _start(self, path: str) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._pw = sync_playwright().start()
+        self.browser = self._pw.chromium.launch(executable_path=path, headless=True,
+                                                args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                                                      "--disable-background-networking", "--disable-component-update"])
+
+    def _stop(self) -> None:
+        self.browser.close()
+        self._pw.stop()
+
+    def run(self, fn, *args):
+        return self._pool.submit(fn, self.browser, *args).result()
+
+    def close(self) -> None:
+        self._pool.submit(self._stop).result()
+        self._pool.shutdown()
+
+
 @pytest.fixture(scope="session")
-def browser():
+def web_browser():
     path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
             pytest.fail("Debian chromium is required in CI (apt-get install chromium); set PARKPLAN_CHROMIUM")
         pytest.skip("Debian chromium is not installed (set PARKPLAN_CHROMIUM)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
+    bt = BrowserThread(path)
+    yield bt
+    bt.close()

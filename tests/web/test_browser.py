@@ -1,6 +1,7 @@
 """The web workspace in headless Debian chromium (Playwright's Python package, ``executable_path``)
 against a real uvicorn server of the app on 127.0.0.1, with every request that would leave the
-loopback interface blocked and recorded.
+loopback interface blocked and recorded. The browser lives in a worker thread of its own
+(``conftest.BrowserThread``) so that it coexists with the maps tests' session-wide Playwright.
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ def candidate_ids(page) -> set[str]:
     return set(page.locator("#candidates tbody tr").evaluate_all("rows => rows.map(r => r.dataset.candidate)"))
 
 
-def test_every_page_renders_without_errors_or_injected_script(browser, server, web, tmp_path):
+def test_every_page_renders_without_errors_or_injected_script(web_browser, server, web, tmp_path):
+    web_browser.run(_every_page_renders_without_errors_or_injected_script, server, web, tmp_path)
+
+
+def _every_page_renders_without_errors_or_injected_script(browser, server, web, tmp_path):
     watch = Watch()
     ctx = new_context(browser, watch)
     page = login(ctx, server, web.tokens["admin"])
@@ -129,7 +134,11 @@ def test_every_page_renders_without_errors_or_injected_script(browser, server, w
     ctx.close()
 
 
-def test_two_offices_see_their_own_and_a_stale_decision_is_refused(browser, server, web):
+def test_two_offices_see_their_own_and_a_stale_decision_is_refused(web_browser, server, web):
+    web_browser.run(_two_offices_see_their_own_and_a_stale_decision_is_refused, server, web)
+
+
+def _two_offices_see_their_own_and_a_stale_decision_is_refused(browser, server, web):
     from api import reviews
     from api.auth import Principal
 
@@ -175,7 +184,11 @@ def test_two_offices_see_their_own_and_a_stale_decision_is_refused(browser, serv
     ctx_d.close()
 
 
-def test_a_weight_change_ranks_as_the_api_does(browser, server, web):
+def test_a_weight_change_ranks_as_the_api_does(web_browser, server, web):
+    web_browser.run(_a_weight_change_ranks_as_the_api_does, server, web)
+
+
+def _a_weight_change_ranks_as_the_api_does(browser, server, web):
     watch = Watch()
     ctx = new_context(browser, watch)
     page = login(ctx, server, web.tokens["analyst"])
@@ -199,7 +212,11 @@ def test_a_weight_change_ranks_as_the_api_does(browser, server, web):
     ctx.close()
 
 
-def test_logout_ends_the_session(browser, server, web):
+def test_logout_ends_the_session(web_browser, server, web):
+    web_browser.run(_logout_ends_the_session, server, web)
+
+
+def _logout_ends_the_session(browser, server, web):
     watch = Watch()
     ctx = new_context(browser, watch)
     page = login(ctx, server, web.tokens["viewer"])
@@ -223,7 +240,11 @@ def test_logout_ends_the_session(browser, server, web):
     ctx.close()
 
 
-def test_ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency(browser, server, web):
+def test_ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency(web_browser, server, web):
+    web_browser.run(_ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency, server, web)
+
+
+def _ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency(browser, server, web):
     import numpy as np
 
     from parks.suitability import CRITERIA, ahp
