@@ -329,7 +329,7 @@ def add_counties(m: folium.Map, ds, opts: MapOptions, *, style: Callable[[pd.Ser
         return LESS_DEVELOPED_STYLE if bool(row.get("less_developed")) else COUNTY_STYLE
 
     def rows(row):
-        out = [(t("city", lang), row.get("city")), ("code", row.get("code")),
+        out = [(t("city", lang), row.get("city")), (t("code", lang), row.get("code")),
                (t("less_developed", lang), t("yes", lang) if bool(row.get("less_developed")) else t("no", lang))]
         return out + (extra_rows(row) if extra_rows else [])
 

@@ -56,6 +56,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "above": ("规模以上", "Above designated size"),
     "below": ("规模以下", "Below designated size"),
     "score": ("得分", "Score"),
+    "contribution": ("得分贡献", "contribution"),
+    "code": ("区划代码", "Code"),
     "rank": ("名次", "Rank"),
     "reasons": ("排除原因", "Reasons"),
     "status": ("状态", "Status"),

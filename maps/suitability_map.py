@@ -32,6 +32,9 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
     m = new_map(ds, opts, title, note=f"{info.get('enterprise_id') or ''} · {sector_label(info.get('sector'), lang)}")
     add_counties(m, ds, opts)
 
+    from parks.suitability.criteria import CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
+
+    crit_labels = CRITERIA_LABELS_ZH if lang == "zh" else CRITERIA_LABELS_EN
     ranked = [r for r in result.ranked if r.park_id in parks.index]
     scores = np.array([r.score for r in ranked], dtype=float)
     lo, hi = (float(np.nanmin(scores)), float(np.nanmax(scores))) if len(scores) else (0.0, 1.0)
@@ -54,7 +57,8 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
         rk_names = [parks["name"][r.park_id] for r in ranked]
         rk_rows = [[(t("rank", lang), r.rank), (t("score", lang), round(r.score, 3)), (t("park_id", lang), r.park_id),
                     (t("county", lang), names.get(str(r.county_code), r.county_code))]
-                   + [(c, round(v.contribution, 3)) for c, v in r.criteria.items()] for r in ranked]
+                   + [(f"{crit_labels.get(c, c)} ({t('contribution', lang)})", round(v.contribution, 3))
+                      for c, v in r.criteria.items()] for r in ranked]
         geojson_layer(rk, opts, name=f"{t('candidates', lang)} ({len(ranked)})", key="candidates",
                       style=lambda row: {"color": "#333", "weight": 1, "fillColor": cmap(float(row["score"])),
                                          "fillOpacity": 0.9},

@@ -24,10 +24,25 @@ router = APIRouter(tags=["maps"])
 MapName = Literal["parks", "enterprises", "clusters", "suitability", "transfers"]
 _ANALYST_MAPS = {"enterprises", "suitability"}
 _CACHE_MAX = 16
-# The page may run its own inline scripts and load only from this server.
+# The page may run its own inline scripts and load only from this server (and, when a tile provider
+# is configured, images from that provider).
 _CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "img-src 'self' data:{tiles}; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'self'")
+_TILE_HOSTS = {"osm": "https://tile.openstreetmap.org", "tianditu": "https://*.tianditu.gov.cn",
+               "amap": "https://*.is.autonavi.com"}
+
+
+def _map_options(lang: str):
+    """Language, and the basemap tiles from the environment: ``PARKPLAN_MAP_TILES`` = osm | tianditu |
+    amap (unset: no tiles, counties as the base), ``PARKPLAN_TIANDITU_KEY`` for Tianditu."""
+    import os
+
+    from maps import MapOptions
+
+    tiles = os.environ.get("PARKPLAN_MAP_TILES") or None
+    return MapOptions(lang=lang, tiles=None if tiles in (None, "none") else tiles,
+                      tianditu_key=os.environ.get("PARKPLAN_TIANDITU_KEY") or None)
 
 
 @router.get("/maps/assets/{path:path}", include_in_schema=False)
@@ -85,6 +100,11 @@ def get_map(
 ) -> HTMLResponse:
     from maps import MapError, build_map, render_html
 
+    try:
+        opts = _map_options(lang)
+    except ValueError as exc:
+        raise BadRequest(f"the server's map settings are wrong: {exc}") from None
+
     if name in _ANALYST_MAPS and not user.has_role("analyst"):
         raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
     if name == "suitability" and not enterprise_id:
@@ -95,7 +115,7 @@ def get_map(
         if county is not None and not user.in_scope(county):
             raise Forbidden(f"county {county!r} is not one of your offices")
         candidates = _candidates(request, db, user, county)
-    key = ("map", name, id(ds), lang, sector, enterprise_id if name == "suitability" else None, county, metric,
+    key = ("map", name, id(ds), opts, sector, enterprise_id if name == "suitability" else None, county, metric,
            None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)))
     cache = request.app.state.cache
     html = cache.get(key) if name != "transfers" else None
@@ -106,7 +126,7 @@ def get_map(
 
             kwargs["suitability_context"] = suitability_context(request.app)
         try:
-            m = build_map(name, ds, lang=lang, sector=sector, enterprise_id=enterprise_id, county=county,
+            m = build_map(name, ds, opts=opts, sector=sector, enterprise_id=enterprise_id, county=county,
                           candidates=candidates, metric=metric if name == "parks" else None, **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
@@ -120,7 +140,8 @@ def get_map(
                     cache.pop(k, None)
                     cache.pop(("map-gzip",) + k[1:], None)
                 cache[key] = html
-    headers = {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff",
+    csp = _CSP.format(tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
+    headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
                "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         # the enterprises map at 100,000 points is ~9 MB of HTML and ~2.5 MB gzipped

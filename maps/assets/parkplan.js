@@ -137,13 +137,16 @@
       this._panel.style.display = "block";
       L.DomUtil.addClass(this._map.getContainer(), "pp-measuring");
       this._map.doubleClickZoom.disable();
-      this._map.on("click", this._add, this);
+      this._map._ppMeasuring = true;
+      /* preclick reaches the map even when a polygon under the pointer handles the click */
+      this._map.on("preclick", this._add, this);
     },
     _stop: function (keep) {
       this._active = false;
       L.DomUtil.removeClass(this._map.getContainer(), "pp-measuring");
       this._map.doubleClickZoom.enable();
-      this._map.off("click", this._add, this);
+      this._map._ppMeasuring = false;
+      this._map.off("preclick", this._add, this);
       if (!keep) { this._clear(); this._panel.style.display = "none"; }
     },
     _clear: function () {
@@ -324,6 +327,7 @@
   /* open the popup of the point nearest to containerPoint (within a few pixels); true if there was one */
   PP.pointClick = function (map, containerPoint) {
     var best = null, tol = 5;
+    if (map._ppMeasuring) { return true; }
     (map._ppPoints || []).forEach(function (l) {
       var hit = l._nearest(containerPoint, l._radius() + tol);
       if (hit && (!best || hit[1] < best[1])) { best = [hit[0], hit[1], l]; }
@@ -335,7 +339,7 @@
   PP.featureClick = function (e) {
     var layer = e.target, map = layer._map;
     L.DomEvent.stop(e);
-    if (map && PP.pointClick(map, e.containerPoint)) { return; }
+    if (!map || map._ppMeasuring || PP.pointClick(map, e.containerPoint)) { return; }
     layer.openPopup(e.latlng);
   };
   PP._pointLayersOff = function (map, layer) {

@@ -152,3 +152,16 @@ def test_transfers_map_shows_proposals_scoped_to_offices(client, map_app, tokens
     other = next(c for c in map_app.state.dataset.counties["code"] if c != office)
     r = client.get(f"/maps/transfers?county={other}", headers={"Authorization": f"Bearer {raw}"})
     assert r.status_code == 403
+
+
+def test_tiles_from_settings_allowed_by_csp(client, tokens, monkeypatch):
+    monkeypatch.setenv("PARKPLAN_MAP_TILES", "amap")
+    r = client.get("/maps/parks", headers=_auth(tokens, "viewer"))
+    assert r.status_code == 200 and "autonavi.com" in r.text
+    assert "img-src 'self' data: https://*.is.autonavi.com;" in r.headers["content-security-policy"]
+    monkeypatch.setenv("PARKPLAN_MAP_TILES", "tianditu")
+    r = client.get("/maps/parks", headers=_auth(tokens, "viewer"))
+    assert r.status_code == 400 and "Tianditu key" in r.json()["detail"]
+    monkeypatch.delenv("PARKPLAN_MAP_TILES")
+    r = client.get("/maps/parks", headers=_auth(tokens, "viewer"))
+    assert "autonavi" not in r.text and "img-src 'self' data:;" in r.headers["content-security-policy"]

@@ -142,3 +142,34 @@ def test_injected_names_stay_text(page_run, server, hostile_prepared):
     assert HOSTILE in popup.text_content() and str(ent["enterprise_id"]) in popup.text_content()
     assert run2.page.locator("img[src='x']").count() == 0
     assert run2.dialogs == [] and run2.errors == [] and run2.blocked == []
+
+
+def test_measure_tool_and_fullscreen(page_run, server, hostile_prepared):
+    import re
+
+    from pyproj import Geod
+
+    run = page_run("viewer")
+    run.open(_url(server, "parks", hostile_prepared))
+    page = run.page
+    page.locator(".pp-measure-toggle").click()
+    box = page.locator(".leaflet-container").bounding_box()
+    pixels = [(500, 300), (700, 300), (700, 500)]
+    for x, y in pixels:  # on top of county polygons: measuring wins over their popups
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    assert page.locator(".leaflet-popup").count() == 0
+    lonlat = [page.evaluate(f"() => PARKPLAN.maps[0].containerPointToLatLng([{x}, {y}])") for x, y in pixels]
+    distance = page.locator(".pp-measure-distance").text_content()
+    area = page.locator(".pp-measure-area").text_content()
+    km = float(re.search(r"([\d.]+) km", distance).group(1))
+    ha = float(re.search(r"([\d.]+) ha", area).group(1))
+    geod = Geod(ellps="WGS84")
+    lons, lats = [p["lng"] for p in lonlat], [p["lat"] for p in lonlat]
+    ref_km = geod.line_length(lons, lats) / 1000
+    ref_ha = abs(geod.polygon_area_perimeter(lons, lats)[0]) / 1e4
+    assert km == pytest.approx(ref_km, rel=0.01)  # spherical vs ellipsoidal: within 1 %
+    assert ha == pytest.approx(ref_ha, rel=0.01)
+    page.locator(".leaflet-control-zoom-fullscreen").click()
+    page.wait_for_timeout(200)
+    assert page.evaluate("() => !!document.fullscreenElement")
+    assert run.errors == [] and run.blocked == []
