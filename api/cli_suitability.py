@@ -20,7 +20,7 @@ from rich.table import Table
 
 from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
 
-__all__ = ["register", "suitability", "read_mapping_file", "scenario_table", "write_table"]
+__all__ = ["register", "suitability", "read_mapping_file", "scenario_table", "write_table", "write_parks_table"]
 
 OUTPUT_SUFFIXES = (".csv", ".gpkg", ".xlsx")
 
@@ -138,6 +138,29 @@ def write_table(frame, path: Path, geometry=None, crs=4326) -> None:
         safe.to_csv(path, index=False, encoding="utf-8-sig")
     else:
         safe.to_excel(path, index=False, sheet_name="suitability")
+
+
+def write_parks_table(parks, output: Path, park_layer) -> str:
+    """The allocation's per-park land use next to the scenario output: a second Excel sheet
+    ``parks``, a second GeoPackage layer ``allocation_parks`` (park polygons), or ``<name>_parks.csv``."""
+    import geopandas as gpd
+
+    frame = parks.merge(park_layer[["park_id", "name", "county_code"]].astype({"park_id": str}), on="park_id", how="left")
+    suffix = output.suffix.lower()
+    if suffix == ".xlsx":
+        import pandas as pd
+
+        with pd.ExcelWriter(output, engine="openpyxl", mode="a") as xw:
+            frame.map(_safe).to_excel(xw, index=False, sheet_name="parks")
+        return f"{output} (sheet 'parks')"
+    if suffix == ".gpkg":
+        geom = park_layer.assign(park_id=park_layer["park_id"].astype(str)).set_index("park_id").geometry.to_crs(4326)
+        gdf = gpd.GeoDataFrame(frame, geometry=geom.reindex(frame["park_id"]).to_numpy(), crs=4326)
+        gdf.to_file(output, layer="allocation_parks", driver="GPKG")
+        return f"{output} (layer 'allocation_parks')"
+    path = output.with_name(f"{output.stem}_parks.csv")
+    frame.map(_safe).to_csv(path, index=False, encoding="utf-8-sig")
+    return str(path)
 
 
 def _print_result(doc: dict) -> None:
@@ -314,6 +337,9 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
             geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
         write_table(table, output, geometry=geometry)
         err_console.print(f"wrote {len(table)} rows to {output}")
+        if alloc is not None:
+            where = write_parks_table(alloc.parks, output, ds.parks)
+            err_console.print(f"wrote the parks' land use to {where}")
     s = batch.summary
     doc = {
         "scenario": scenario,

@@ -88,7 +88,7 @@ def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
     doc = json.loads(r.stdout[r.stdout.index("{"):])
     assert doc["scenario"] == "coastal-transfer" and doc["allocation"]["assigned"] > 0
     csv = pd.read_csv(out["csv"], dtype={"county_code": str, "park_county_code": str})
-    gpkg = gpd.read_file(out["gpkg"])
+    gpkg = gpd.read_file(out["gpkg"], layer="suitability")
     xlsx = pd.read_excel(out["xlsx"])
     assert len(csv) == len(gpkg) == len(xlsx) > 0
     assert gpkg.crs.to_epsg() == 4326 and (gpkg.geom_type == "Point").all()
@@ -97,6 +97,14 @@ def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
     ld = set(dataset.counties.loc[dataset.counties["less_developed"].astype(bool), "code"].astype(str))
     assert set(ranked["park_county_code"]) <= ld  # coastal-transfer: destinations only in less-developed counties
     assert doc["selected"] == csv["enterprise_id"].nunique()
+    # the allocation's land use per park: CSV sibling, Excel sheet, GeoPackage layer
+    parks_csv = pd.read_csv(tmp_path / "coastal_parks.csv", dtype={"county_code": str})
+    parks_xlsx = pd.read_excel(out["xlsx"], sheet_name="parks")
+    parks_gpkg = gpd.read_file(out["gpkg"], layer="allocation_parks")
+    assert len(parks_csv) == len(parks_xlsx) == len(parks_gpkg) == len(dataset.parks)
+    assert (parks_csv["land_used_ha"] <= parks_csv["free_land_ha"] + 1e-9).all()
+    assert parks_csv["land_used_ha"].sum() == pytest.approx(doc["allocation"]["land_used_ha"])
+    assert (parks_gpkg.geom_type.isin(["Polygon", "MultiPolygon"])).all()
 
 
 def test_bad_output_suffix(dataset_path, tmp_path):
