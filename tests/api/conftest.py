@@ -201,3 +201,16 @@ def served(dataset_path, candidate_rows, review_db_url):
     server.tokens = tokens
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def read_server(dataset_path, candidate_rows, tmp_path_factory):
+    """One server per module for read-only clients (SQLite)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('read') / 'reviews.sqlite'}"
+    app = build_app(dataset_path, url, candidate_rows)
+    tokens = make_tokens(app, (candidate_rows[0]["origin_county_code"], candidate_rows[1]["origin_county_code"]))
+    app.state.engine.dispose()
+    server = Server(dataset_path, url).start()
+    server.tokens = tokens
+    yield server
+    server.stop()

@@ -20,8 +20,8 @@ def _auth(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.parametrize("review_db_url", ["sqlite"], indirect=True)
-def test_owslib_reads_the_collections(served, dataset):
+def test_owslib_reads_the_collections(read_server, dataset):
+    served = read_server
     from owslib.ogcapi.features import Features
 
     w = Features(served.url, headers=_auth(served.tokens["analyst"]))
@@ -39,8 +39,8 @@ def test_owslib_reads_the_collections(served, dataset):
     assert {c["id"] for c in v.collections()["collections"]} == {"parks", "counties"}
 
 
-@pytest.mark.parametrize("review_db_url", ["sqlite"], indirect=True)
-def test_gdal_oapif_driver_reads_every_page(served, dataset):
+def test_gdal_oapif_driver_reads_every_page(read_server, dataset):
+    served = read_server
     """GDAL's OGC API - Features driver (through pyogrio) follows the next links to the last park."""
     import pyogrio
 
