@@ -1,6 +1,7 @@
 """``parkplan map NAME -o FILE.html``: write an interactive map as one self-contained HTML file (every
-script and stylesheet inlined, so it opens offline), or ``--png`` a static picture of it (headless
-Chromium: ``$PARKPLAN_CHROMIUM`` or ``chromium``)."""
+script and stylesheet inlined, so it opens offline), or ``--png`` a static picture of it (a screenshot
+in headless Chromium: ``$PARKPLAN_CHROMIUM`` or ``chromium``; without Chromium, a matplotlib drawing
+of the counties and parks, :mod:`maps.static`)."""
 
 from __future__ import annotations
 
@@ -86,6 +87,13 @@ def map_command(
     if not png:
         output.write_text(html, encoding="utf-8")
         err_console.print(f"wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB, self-contained)")
+        return
+    if find_chromium() is None:
+        from maps.static import static_png
+
+        static_png(ds, name, output, opts=opts, sector=sector)
+        err_console.print(f"wrote {output} (no Chromium found: a matplotlib drawing of the counties and parks, "
+                          "not a screenshot of the interactive map; install chromium or set PARKPLAN_CHROMIUM)")
         return
     with tempfile.TemporaryDirectory(prefix="parkplan-map-") as tmp:
         page = Path(tmp) / "map.html"

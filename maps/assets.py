@@ -203,8 +203,7 @@ def inline_assets(html: str) -> str:
     html = _SCRIPT.sub(lambda m: "<script>" + _safe_inline_script(read_asset(m.group(1)).decode("utf-8")) + "</script>", html)
     html = _LINK.sub(lambda m: "<style>" + _css_inline(m.group(1), read_asset(m.group(1)).decode("utf-8")).replace(
         "</style", "<\\/style") + "</style>", html)
-    if ASSET_PREFIX in html:
-        leftover = re.findall(re.escape(ASSET_PREFIX) + r"[^\"' )]+", html)[:5]
-        if any(not x.endswith("/") for x in leftover):
-            raise AssetError(f"asset references left after inlining: {leftover}")
+    leftover = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
+    if leftover:
+        raise AssetError(f"links left after inlining (the file would need a server or a network): {leftover[:5]}")
     return html

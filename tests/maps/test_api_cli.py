@@ -165,3 +165,18 @@ def test_tiles_from_settings_allowed_by_csp(client, tokens, monkeypatch):
     monkeypatch.delenv("PARKPLAN_MAP_TILES")
     r = client.get("/maps/parks", headers=_auth(tokens, "viewer"))
     assert "autonavi" not in r.text and "img-src 'self' data:;" in r.headers["content-security-policy"]
+
+
+def test_cli_map_png_without_chromium_draws_with_matplotlib(dataset_path, tmp_path):
+    from PIL import Image, ImageStat
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    out = tmp_path / "ent.png"
+    r = CliRunner().invoke(app, ["map", "enterprises", "-o", str(out), "--png", "--data", str(dataset_path),
+                                 "--lang", "en"], env={"PARKPLAN_CHROMIUM": str(tmp_path / "no-such-chromium")})
+    assert r.exit_code == 0, r.output
+    assert "matplotlib" in r.output
+    img = Image.open(out).convert("L")
+    assert ImageStat.Stat(img).stddev[0] > 5.0
