@@ -2,12 +2,14 @@
 
 The JSON is :func:`parks.metrics.report.compute_metrics` (all parts) or one of its parts, the same
 shapes as ``parkplan metrics --json``. Analyst role or higher (the per-mu part lists enterprises).
-Results are cached per (part, sector, county, permutations, simulations): the data do not change
-while the server runs.
+Results are cached per (part, sector, county, permutations, simulations) in a bounded LRU (the data
+do not change while the server runs), and at most two computations run at once.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -39,13 +41,25 @@ def _parts():
     }
 
 
+CACHE_ENTRIES = 128  # results kept (least recently used dropped)
+_COMPUTING = threading.BoundedSemaphore(2)  # at most two metric computations at once (the rest wait)
+
+
 def _cached(request: Request, key: tuple, compute):
-    cache = request.app.state.cache
-    if key not in cache:
+    """LRU-cached ``compute()``: bounded in entries, and in concurrent computations (API4)."""
+    state = request.app.state
+    with state.cache_lock:
+        cache = state.cache.setdefault("metrics", OrderedDict())
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+    with _COMPUTING:
         value = compute()
-        with request.app.state.cache_lock:
-            cache[key] = value
-    return cache[key]
+    with state.cache_lock:
+        cache[key] = value
+        while len(cache) > CACHE_ENTRIES:
+            cache.popitem(last=False)
+    return value
 
 
 @router.get("/metrics", summary="Every clustering metric (optionally for one sector and/or county)")

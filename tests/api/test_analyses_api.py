@@ -100,3 +100,12 @@ def test_metrics_document_has_every_key_and_errors(api):
     r = api.get("/metrics/location_quotients?sector=nonsense", as_="analyst")
     assert r.status_code == 400 and r.headers["content-type"] == PROBLEM and "textiles" in r.json()["detail"]
     assert api.get("/metrics/sectors", as_="viewer").status_code == 403
+
+
+def test_metrics_cache_is_bounded(api, monkeypatch):
+    import api.routes.metrics as mod
+
+    monkeypatch.setattr(mod, "CACHE_ENTRIES", 3)
+    for p in range(5):
+        assert api.get(f"/metrics/location_quotients?permutations={p}", as_="analyst").status_code == 200
+    assert len(api.app.state.cache["metrics"]) == 3
