@@ -203,3 +203,22 @@ def transfers_list(
     for c in items:
         console.print(f"{c['candidate_id']:<24} {c['enterprise_id']:<12} {c['origin_county_code']} -> "
                       f"{c['destination_county_code']} {c['park_id']:<8} {c['status']:<10} v{c['version']}")
+
+
+@transfers_app.command("check")
+def transfers_check(data: DataOption = None, db: DbOption = None, json_: JsonOption = False) -> None:
+    """Check the review database (SQLite integrity_check and foreign keys; references on PostgreSQL)."""
+    from .db import integrity_check
+
+    _, url = _db_url(data, db)
+    engine = _engine(url)
+    result = integrity_check(engine)
+    engine.dispose()
+    if json_:
+        print_json(result)
+    else:
+        console.print(f"{result['backend']}: {'ok' if result['ok'] else 'PROBLEMS'}")
+        for line in result["detail"]:
+            console.print(f"  {line}")
+    if not result["ok"]:
+        raise typer.Exit(1)

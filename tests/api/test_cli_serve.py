@@ -63,6 +63,8 @@ def test_transfers_propose_is_idempotent_and_lists(tmp_dataset_path, tmp_path, c
                              "--db", db).stdout)
     assert listed["numberMatched"] == len(candidate_rows)
     assert {c["enterprise_id"] for c in listed["items"]} <= {c["enterprise_id"] for c in candidate_rows}
+    check = json.loads(_run("transfers", "check", "--json", "--data", str(tmp_dataset_path), "--db", db).stdout)
+    assert check == {"ok": True, "backend": "sqlite", "detail": []}
 
 
 @pytest.mark.slow
