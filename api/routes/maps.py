@@ -64,13 +64,14 @@ def _candidates(request: Request, db, user, county: str | None):
     import pandas as pd
 
     from maps import proposed_candidates
+    from maps.transfers_map import normalise_candidates
 
     from .. import reviews
     from ..app import suitability_context
 
-    rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
-    if rows:
-        return pd.DataFrame([reviews.candidate_public(c) for c in rows])
+    if reviews.count_candidates(db) > 0:  # stored candidates exist: show those the user may see, only
+        rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
+        return pd.DataFrame([reviews.candidate_public(c) for c in rows]) if rows else normalise_candidates(None)
     app = request.app
     key = ("map-proposals", id(app.state.dataset))
     proposals = app.state.cache.get(key)

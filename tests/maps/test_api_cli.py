@@ -180,3 +180,31 @@ def test_cli_map_png_without_chromium_draws_with_matplotlib(dataset_path, tmp_pa
     assert "matplotlib" in r.output
     img = Image.open(out).convert("L")
     assert ImageStat.Stat(img).stddev[0] > 5.0
+
+
+def test_transfers_map_shows_stored_candidates_with_status(hostile_path, tmp_path):
+    """Once candidates are stored (``parkplan transfers propose``), the map shows those, office-scoped."""
+    from api.app import create_app
+    from api.auth import create_token
+    from api.reviews import add_candidates
+
+    app = create_app(hostile_path, db_url=f"sqlite:///{tmp_path / 'r.sqlite'}")
+    ds = app.state.dataset
+    ld = ds.counties[ds.counties["less_developed"]]["code"].tolist()
+    origin = ds.counties[~ds.counties["less_developed"]]["code"].tolist()
+    park = ds.parks[ds.parks["county_code"] == ld[0]].iloc[0]
+    add_candidates(app.state.engine, [
+        {"candidate_id": f"T{i}", "enterprise_id": ds.enterprises["enterprise_id"].iloc[i],
+         "origin_county_code": origin[i % 2], "destination_county_code": ld[0], "park_id": park["park_id"]}
+        for i in range(3)])
+    with app.state.sessions() as db:
+        admin, _ = create_token(db, "admin", label="a")
+        elsewhere, _ = create_token(db, "reviewer", offices=[ld[1]], label="b")
+        db.commit()
+    client = TestClient(app)
+    html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {admin}"}).text
+    flows = _flows(html)
+    assert sorted(f["n"] for f in flows) == [1, 2]
+    assert all("已提议" in json_rows for f in flows for json_rows in [str(f["rows"])])  # pending = proposed
+    html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {elsewhere}"}).text
+    assert _flows(html) == []  # stored candidates exist, none in this office: no model proposal instead
