@@ -130,15 +130,17 @@ def _plain(v: Any) -> Any:
     return v if isinstance(v, str) else str(v)
 
 
-def _feature(col: _Collection, i: int) -> dict:
-    row = col.frame.iloc[i]
-    geom = row[col.frame.geometry.name]
-    return {
-        "type": "Feature",
-        "id": col.ids.iat[i],
-        "geometry": None if geom is None or geom.is_empty else shapely.geometry.mapping(geom),
-        "properties": {p: _plain(row[p]) for p in col.properties},
-    }
+def _features(col: _Collection, idx) -> list[dict]:
+    """GeoJSON features for the rows ``idx`` (positions), in that order."""
+    sub = col.frame.iloc[list(idx)]
+    props = sub[col.properties]
+    records = props.astype(object).where(props.notna(), None).to_dict("records")
+    geoms = sub.geometry.to_numpy()
+    ids = col.ids.iloc[list(idx)].tolist()
+    return [{"type": "Feature", "id": fid,
+             "geometry": None if g is None or g.is_empty else shapely.geometry.mapping(g),
+             "properties": {k: _plain(v) for k, v in r.items()}}
+            for fid, g, r in zip(ids, geoms, records)]
 
 
 def _base(request: Request) -> str:
@@ -307,7 +309,7 @@ def items(
     idx = np.flatnonzero(mask)
     matched = int(len(idx))
     chosen = idx[offset: offset + page]
-    features = [_feature(col, int(i)) for i in chosen]
+    features = _features(col, chosen)
     links = [_link(str(request.url), "self", GEOJSON, "this page"),
              _link(f"{_base(request)}/collections/{collection_id}", "collection", "application/json")]
     if offset + page < matched:
@@ -334,7 +336,7 @@ def item(request: Request, collection_id: CollectionId, feature_id: str, user: C
     hits = np.flatnonzero((col.ids == feature_id).to_numpy())
     if not len(hits):
         raise NotFound(f"feature {feature_id!r} not found in collection {collection_id!r}")
-    feat = _feature(col, int(hits[0]))
+    feat = _features(col, hits[:1])[0]
     base = _base(request)
     feat["links"] = [_link(f"{base}/collections/{collection_id}/items/{quote(feature_id, safe='')}", "self", GEOJSON),
                      _link(f"{base}/collections/{collection_id}", "collection", "application/json")]
