@@ -134,6 +134,7 @@ def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
     if not park.empty:
         park.plot(ax=ax, color="#1f77b4", edgecolor="#0b3d66", linewidth=1.0)
         pc = park.geometry.iloc[0].centroid
+        ax.plot([pc.x], [pc.y], "s", color="#1f77b4", markersize=7, markeredgecolor="#0b3d66")
     else:
         pc = None
     if not ent.empty:
@@ -150,6 +151,8 @@ def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
     ax.set_aspect(1 / max(0.2, __import__("math").cos(__import__("math").radians((focus[1] + focus[3]) / 2))))
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     plt.close(fig)
@@ -224,7 +227,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     png = _map_png(candidate, ds)
     if png:
         pdf.image(io.BytesIO(png), w=120, x=(pdf.w - 120) / 2)
-        pdf.cell(0, 5, "图：红点为企业现址，蓝色为拟入驻园区，深色边界为迁出县与迁入县，箭头为转移方向。",
+        pdf.cell(0, 5, "图：红点为企业现址，蓝色方块为拟入驻园区，深色边界为迁出县与迁入县，箭头为转移方向。",
                  new_x="LMARGIN", new_y="NEXT", align="C")
 
     if snap.get("explanation_zh"):
