@@ -109,3 +109,25 @@ def test_metrics_cache_is_bounded(api, monkeypatch):
     for p in range(5):
         assert api.get(f"/metrics/location_quotients?permutations={p}", as_="analyst").status_code == 200
     assert len(api.app.state.cache["metrics"]) == 3
+
+
+def test_the_api_returns_the_clis_json(api, dataset, dataset_path):
+    """`parkplan suitability --json` and `parkplan metrics --json` print what the API answers."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    runner = CliRunner()
+    eid = _enterprise(dataset)
+    out = runner.invoke(cli, ["suitability", "--enterprise", eid, "--top", "5", "--json", "--data", str(dataset_path)])
+    assert out.exit_code == 0, out.output
+    api_doc = api.post("/suitability", as_="analyst", json={"enterprise_id": eid, "top": 5}).json()
+    assert json.loads(out.stdout) == api_doc
+
+    out = runner.invoke(cli, ["metrics", "--sector", "textiles", "--simulations", "0", "--permutations", "49", "--json",
+                              "--data", str(dataset_path)])
+    assert out.exit_code == 0, out.output
+    api_doc = api.get("/metrics?sector=textiles&simulations=0&permutations=49", as_="analyst").json()
+    assert json.loads(out.stdout) == api_doc
