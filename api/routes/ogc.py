@@ -279,7 +279,7 @@ def items(
     user: CurrentUser,
     bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size; values above the maximum are clamped")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     datetime: Annotated[str | None, Query(description="accepted and ignored (no temporal extent)")] = None,
     f: Annotated[str | None, Query(description="json or geojson")] = None,
 ):

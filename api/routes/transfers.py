@@ -19,7 +19,7 @@ router = APIRouter(tags=["transfer review"])
 
 CandidateId = Annotated[str, Path(max_length=64, description="candidate_id")]
 Limit = Annotated[int | None, Query(ge=1, description="page size; clamped to the maximum")]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 class Candidate(BaseModel):

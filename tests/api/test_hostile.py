@@ -134,3 +134,10 @@ def test_comment_and_page_size_limits(api):
     assert r.status_code == 422
     page = api.get("/transfer-candidates?limit=100000", as_="admin").json()
     assert page["numberReturned"] <= api.app.state.settings.max_limit
+
+
+@pytest.mark.parametrize("path", ["/audit-log?offset=99999999999999999999", "/transfer-candidates?offset=10000000000",
+                                  "/collections/parks/items?offset=99999999999999999999"])
+def test_absurd_offsets_are_422_not_database_errors(api, path):
+    r = api.get(path, as_="admin")
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM and "offset" in r.json()["detail"]
