@@ -321,17 +321,45 @@
     list.push(layer);
     if (!map._ppClick) {
       map._ppClick = function (e) { PP.pointClick(map, e.containerPoint); };
+      map.on("mousemove", PP._hoverHandler(map));
       map.on("click", map._ppClick);
     }
   };
-  /* open the popup of the point nearest to containerPoint (within a few pixels); true if there was one */
-  PP.pointClick = function (map, containerPoint) {
-    var best = null, tol = 5;
-    if (map._ppMeasuring) { return true; }
+  /* nearest point over all point layers of the map: [index, distance2, layer] or null */
+  PP.pointAt = function (map, containerPoint) {
+    var best = null;
     (map._ppPoints || []).forEach(function (l) {
-      var hit = l._nearest(containerPoint, l._radius() + tol);
+      var hit = l._nearest(containerPoint, l._radius() + 5);
       if (hit && (!best || hit[1] < best[1])) { best = [hit[0], hit[1], l]; }
     });
+    return best;
+  };
+  /* hover: the name of the point under the pointer as a tooltip (text), pointer cursor; once a frame */
+  PP._hoverHandler = function (map) {
+    var pending = null, tip = L.tooltip({ direction: "top", offset: [0, -6], className: "pp-point-tip" });
+    return function (e) {
+      if (pending !== null) { pending = e; return; }
+      pending = e;
+      L.Util.requestAnimFrame(function () {
+        var ev = pending; pending = null;
+        var best = map._ppMeasuring ? null : PP.pointAt(map, ev.containerPoint);
+        var box = map.getContainer();
+        if (best) {
+          var d = best[2]._data, i = best[0];
+          tip.setLatLng([d.lat[i], d.lon[i]]).setContent(el("span", "", d.label[i]));
+          if (!map.hasLayer(tip)) { map.openTooltip(tip); }
+          box.style.cursor = "pointer";
+        } else {
+          if (map.hasLayer(tip)) { map.closeTooltip(tip); }
+          box.style.cursor = "";
+        }
+      });
+    };
+  };
+  /* open the popup of the point nearest to containerPoint (within a few pixels); true if there was one */
+  PP.pointClick = function (map, containerPoint) {
+    if (map._ppMeasuring) { return true; }
+    var best = PP.pointAt(map, containerPoint);
     if (best) { PP.pointPopup(map, best[2], best[0]); }
     return !!best;
   };

@@ -136,6 +136,10 @@ def test_injected_names_stay_text(page_run, server, hostile_prepared):
     run2.page.wait_for_timeout(300)
     box = run2.page.locator(".leaflet-container").bounding_box()
     point = run2.page.evaluate(f"() => PARKPLAN.maps[0].latLngToContainerPoint([{ent.geometry.y}, {ent.geometry.x}])")
+    run2.page.mouse.move(box["x"] + point["x"] + 1, box["y"] + point["y"] + 1)
+    tip = run2.page.locator(".pp-point-tip")
+    tip.wait_for(timeout=5000)
+    assert tip.text_content() == HOSTILE  # hover tooltip: the name as text
     run2.page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     popup = run2.page.locator(".leaflet-popup-content")
     popup.wait_for(timeout=5000)
