@@ -220,3 +220,16 @@ def test_inline_assets_self_contained(built):
     assert ASSET_PREFIX not in page
     assert not re.findall(r'<(?:script|link|img)[^>]*(?:src|href)="https?://', page)
     assert "url(images/" not in page  # Leaflet's CSS images became data: URIs
+
+
+def test_county_filters(hostile_prepared):
+    ent = hostile_prepared.enterprises
+    code = ent["county_code"].value_counts().index[0]
+    html = render_html(build_map("enterprises", hostile_prepared, county=code))
+    data = json.loads(re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html).group(1))
+    assert len(data["id"]) == int((ent["county_code"] == code).sum())
+    m = build_map("parks", hostile_prepared, county=code)
+    n_parks = int((hostile_prepared.parks["county_code"] == code).sum())
+    assert _n_features(_geojson_layers(m).get("parks", [])) == n_parks
+    with pytest.raises(MapError, match="county '12' not found"):
+        build_map("enterprises", hostile_prepared, county="12")
