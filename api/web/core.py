@@ -1,10 +1,11 @@
 """What every page shares: the Jinja2 environment (autoescape on), the language, CSRF tokens, the
 security headers and the plain error pages.
 
-CSRF: every form carries ``csrf_token``, an HMAC of the session cookie (or, before login, of a random
-pre-login cookie) under a per-app secret; :func:`check_csrf` compares it in constant time. The
-cookies themselves are HttpOnly and SameSite=Strict, so a cross-site form would not carry them anyway:
-the token is the second lock.
+CSRF: every POST form carries ``csrf_token``: the session's CSRF secret (``api.auth``) once logged
+in, or before login an HMAC of a random pre-login cookie; :func:`check_csrf` compares in constant
+time. GET forms (filters) carry none, so the secret never lands in a URL. The cookies themselves are
+HttpOnly and SameSite=Strict, so a cross-site form would not carry them anyway: the token is the
+second lock.
 
 Pages run no inline script: the Content-Security-Policy allows scripts from this origin only, so a
 name from a hostile data file that slipped through escaping still could not run.
