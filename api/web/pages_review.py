@@ -55,7 +55,8 @@ def _enterprise_names(request: Request) -> dict[str, str]:
 
 
 @router.get("/ui/review", include_in_schema=False)
-def review_list(request: Request, status: str | None = None, county: str | None = None, park_id: str | None = None):
+def review_list(request: Request, status: str | None = None, county: str | None = None, park_id: str | None = None,
+                offset: int = 0):
     user = backend.page_user(request, "reviewer")
     if isinstance(user, Response):
         return user
@@ -63,7 +64,8 @@ def review_list(request: Request, status: str | None = None, county: str | None 
     county = county if county and county.isdigit() and len(county) == 6 else None
     filters = {"status": status, "park_id": park_id or None}
     with request.app.state.sessions() as db:
-        rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=0, county=county)
+        offset = max(int(offset), 0)
+        rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=offset, county=county)
         items = [reviews.candidate_public(c, snapshot=True) for c in rows]
         counts = status_counts(db, user)
     cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
@@ -79,6 +81,11 @@ def review_list(request: Request, status: str | None = None, county: str | None 
         "f": {"status": status or "", "county": county or "", "park_id": park_id or ""},
         "offices": [{"code": o, "name": cn.get(o, o)} for o in offices],
         "export_url": url_with(request, EXPORT_XLSX),
+        "offset": offset,
+        "prev_url": url_with(request, "/ui/review", status=status, county=county, park_id=park_id,
+                             offset=max(offset - PAGE_SIZE, 0)) if offset > 0 else None,
+        "next_url": url_with(request, "/ui/review", status=status, county=county, park_id=park_id,
+                             offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
     }, user=user)
 
 

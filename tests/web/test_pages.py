@@ -377,3 +377,16 @@ def test_metrics_page(clients):
     html = clients["analyst"].get("/ui/metrics?sector=textiles").text
     assert 'id="sector-indices"' in html and html.count('src="data:image/svg+xml;base64,') >= 4
     assert 'id="capture-table"' in html
+
+
+def test_review_list_pages_through_every_candidate(web, clients, monkeypatch):
+    from api.web import pages_review
+
+    monkeypatch.setattr(pages_review, "PAGE_SIZE", 3)
+    seen, url = [], "/ui/review"
+    while url:
+        html = clients["admin"].get(url.replace("&amp;", "&")).text
+        seen += _rows(html, "data-candidate")
+        m = re.search(r'href="([^"]+)" id="next-page"', html)
+        url = m.group(1) if m else None
+    assert sorted(seen) == sorted(web.candidates["a"] + web.candidates["b"]) and len(seen) == len(set(seen))
