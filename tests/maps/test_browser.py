@@ -93,6 +93,23 @@ def test_enterprise_sector_layer_and_heat_toggle(page_run, server, hostile_prepa
     n_layers = page.evaluate("PARKPLAN.layers.enterprises.length")
     _layer_checkbox(page, "Textiles").uncheck()
     assert page.evaluate(visible) == n_layers - 1
+    # the canvas layer's own Web-Mercator arithmetic puts each point where Leaflet itself would
+    worst = page.evaluate("""() => {
+        const map = PARKPLAN.maps[0], layer = PARKPLAN.layers.enterprises[0], d = layer._data;
+        map.setView([29.5, 120.5], 9.75, {animate: false});
+        const topLeft = map.containerPointToLayerPoint([0, 0]), origin = map.getPixelOrigin();
+        const scale = map.options.crs.scale(map.getZoom());
+        let worst = 0;
+        for (let k = 0; k < layer._idx.length; k += 7) {
+            const i = layer._idx[k];
+            // Leaflet's projection, unrounded (latLngToContainerPoint rounds to whole pixels)
+            const ref = map.project([d.lat[i], d.lon[i]], map.getZoom()).subtract(origin).subtract(topLeft);
+            const x = d._ux[i] * scale - origin.x - topLeft.x, y = d._uy[i] * scale - origin.y - topLeft.y;
+            worst = Math.max(worst, Math.abs(x - ref.x), Math.abs(y - ref.y));
+        }
+        return worst;
+    }""")
+    assert worst < 1e-6
     heat = _layer_checkbox(page, "heat map")
     heat.check()
     assert page.evaluate("PARKPLAN.layers.heatmap[0]._map !== undefined && PARKPLAN.layers.heatmap[0]._map !== null")
