@@ -183,6 +183,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hotspot_map": ("Gi* 热点图", "Gi* hot-spot map"),
     "park_capture": ("园区集中度（按县）", "Park capture by county"),
     "capture_share": ("入园企业比例", "Share of enterprises in parks"),
+    "capture_employees": ("入园从业人员比例", "Share of employees in parks"),
+    "capture_revenue": ("入园营业收入比例", "Share of revenue in parks"),
     "distance_km": ("距离（公里）", "Distance (km)"),
     "envelope": ("CSR 包络", "CSR envelope"),
     "observed": ("观测值", "observed"),
