@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -460,7 +461,9 @@ def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: Crite
         catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
         sensitive_share=sensitive_share,
     )
-    ctx.metadata["dataset"] = str(ds.path) if getattr(ds, "path", None) else None
+    # the file name only: a server path must not reach API responses, nor make candidate ids (hashes
+    # of the snapshot) depend on where the same data is stored
+    ctx.metadata["dataset"] = Path(str(ds.path)).name if getattr(ds, "path", None) else None
     prov = (getattr(ds, "metadata", None) or {}).get("provenance")
     if prov:
         ctx.metadata["provenance"] = prov
