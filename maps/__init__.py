@@ -35,12 +35,18 @@ def proposed_candidates(ds, ctx=None):
 
 def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
               county: str | None = None, opts: MapOptions | None = None, suitability_context=None,
-              candidates=None, metric: str | None = None):
+              candidates=None, metric: str | None = None, profile=None, candidate=None):
     """The map ``name`` (one of :data:`MAP_NAMES`) for a prepared dataset ``ds``.
 
     ``suitability_context``: a prebuilt :class:`parks.suitability.SuitabilityContext` (else built here).
     ``candidates``: transfer candidates (else the model's proposal for ``ds``).
     ``metric``: the parks map as a choropleth of that park-profile column (e.g. ``employees``).
+    ``profile``: for the suitability map, an enterprise not in the dataset given by its attributes (a
+    mapping with ``sector``, ``land_ha``, ``employees``, ``pollution_class``, ``lon``, ``lat`` and
+    optionally ``name``), instead of ``enterprise_id``.
+    ``candidate``: for the transfers map, one stored transfer candidate (a mapping as
+    ``api.reviews.candidate_public(..., snapshot=True)`` returns): the map of that candidate alone
+    (:func:`maps.transfers_map.candidate_map`).
     """
     opts = opts or MapOptions(lang=lang)
     if name not in MAP_NAMES:
@@ -62,11 +68,18 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
 
         from .suitability_map import suitability_map
 
-        if not enterprise_id:
-            raise MapError("the suitability map needs an enterprise_id")
+        if bool(enterprise_id) == bool(profile):
+            raise MapError("the suitability map needs an enterprise_id or a profile (sector, land_ha, employees, "
+                           "pollution_class, lon, lat), not both" if profile else
+                           "the suitability map needs an enterprise_id or a profile (sector, land_ha, employees, "
+                           "pollution_class, lon, lat)")
         ctx = suitability_context or context_from_dataset(ds)
-        return suitability_map(ds, score_enterprise(ctx, str(enterprise_id)), opts=opts)
-    from .transfers_map import transfers_map
+        target = str(enterprise_id) if enterprise_id else dict(profile)
+        return suitability_map(ds, score_enterprise(ctx, target), opts=opts)
+    from .transfers_map import candidate_map, transfers_map
+
+    if candidate is not None:
+        return candidate_map(ds, candidate, opts=opts)
 
     if candidates is None:
         candidates = proposed_candidates(ds, suitability_context)

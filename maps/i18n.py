@@ -107,6 +107,12 @@ _LABELS: dict[str, tuple[str, str]] = {
     "n_candidates": ("转移候选企业", "Transfer candidates"),
     "no_transfers": ("暂无转移候选", "No transfer candidates"),
     "synthetic": ("园区与企业为合成数据", "parks and enterprises are synthetic"),
+    "profile": ("输入的企业画像", "Entered profile"),
+    "title_candidate": ("转移候选", "Transfer candidate"),
+    "proposed_park": ("提议承接园区", "Proposed park"),
+    "second_best": ("次优园区", "Second-best park"),
+    "line_proposed": ("至提议园区", "To the proposed park"),
+    "line_second": ("至次优园区", "To the second-best park"),
 }
 
 

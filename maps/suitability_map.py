@@ -28,8 +28,9 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
     info = result.enterprise
     parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
     names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
-    title = f"{t('title_suitability', lang)} · {info.get('name') or info.get('enterprise_id') or ''}"
-    m = new_map(ds, opts, title, note=f"{info.get('enterprise_id') or ''} · {sector_label(info.get('sector'), lang)}")
+    who = info.get("name") or info.get("enterprise_id") or t("profile", lang)
+    title = f"{t('title_suitability', lang)} · {who}"
+    m = new_map(ds, opts, title, note=f"{info.get('enterprise_id') or t('profile', lang)} · {sector_label(info.get('sector'), lang)}")
     add_counties(m, ds, opts)
 
     from parks.suitability.criteria import CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
@@ -84,7 +85,7 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
         JsLayer(
             f"var __NAME__ = L.featureGroup(); L.circleMarker({js_json(site)}, {{radius: 9, color: '#000', weight: 3, "
             f"fillColor: '#ffff33', fillOpacity: 1, className: 'pp-site'}})"
-            f".bindTooltip(PARKPLAN.el('span', '', {js_json(info.get('name') or info.get('enterprise_id') or '')}))"
+            f".bindTooltip(PARKPLAN.el('span', '', {js_json(who)}))"
             f".bindPopup(function () {{ return PARKPLAN.table({js_json(info.get('name') or '')}, {js_json(site_rows)}); }})"
             f".addTo(__NAME__);",
             t("site", lang), key="site").add_to(m)
@@ -97,6 +98,6 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
     pk = ds.parks.geometry.representative_point()
     search = [search_source(ds.parks["name"], pk.x, pk.y, opts, t("parks", lang))]
     if site is not None:
-        search.append({"label": [str(info.get("name") or info.get("enterprise_id"))], "lat": [site[0]], "lon": [site[1]],
+        search.append({"label": [str(who)], "lat": [site[0]], "lon": [site[1]],
                        "kind": t("site", lang)})
     return finish_map(m, opts, legend=legend, search=search)

@@ -12,17 +12,19 @@ from __future__ import annotations
 import folium
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, js_json,
                    new_map, search_source)
 from .i18n import t
 
-__all__ = ["transfers_map", "STATUS_COLORS", "normalise_candidates"]
+__all__ = ["transfers_map", "candidate_map", "STATUS_COLORS", "SECOND_COLOR", "normalise_candidates"]
 
 STATUS_COLORS = {"pending": "#ff7f00", "proposed": "#ff7f00", "approved": "#1a9641", "needs_info": "#2c7bb6",
                  "rejected": "#7b7b7b"}
 _STATUS_LABEL = {"pending": "proposed", "proposed": "proposed", "approved": "approved", "rejected": "rejected",
                  "needs_info": "returned"}
+SECOND_COLOR = "#80b1d3"
 _REQUIRED = ("candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id", "status")
 
 
@@ -111,4 +113,113 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
     if park_ids:
         pp = parks.loc[park_ids].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
         search.append(search_source([parks["name"][p] for p in park_ids], pp.x, pp.y, opts, t("transfer_parks", lang)))
+    return finish_map(m, opts, legend=legend, search=search)
+
+
+def _candidate_site(ds, cand: dict, snap: dict) -> tuple[float, float] | None:
+    """(lon, lat) of the candidate's enterprise: the frozen snapshot's, else the dataset's."""
+    ent = snap.get("enterprise") if isinstance(snap.get("enterprise"), dict) else {}
+    try:
+        if ent.get("lon") is not None and ent.get("lat") is not None:
+            return float(ent["lon"]), float(ent["lat"])
+    except (TypeError, ValueError):
+        pass
+    hit = ds.enterprises[ds.enterprises["enterprise_id"].astype(str) == str(cand["enterprise_id"])]
+    if hit.empty:
+        return None
+    g = hit.geometry.to_crs(4326).iloc[0]
+    return float(g.x), float(g.y)
+
+
+def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | None = None) -> folium.Map:
+    """The map of one transfer candidate: its enterprise's site, the proposed park (highlighted), the
+    second-best park of its frozen snapshot, and the lines from the site to both, zoomed to them.
+
+    ``candidate``: a mapping with the columns of :func:`normalise_candidates` and optionally ``score``
+    and ``snapshot`` (``enterprise`` with ``lon``/``lat``/``name``, ``alternative`` or ``second_best``
+    with ``park_id``/``score``), as ``api.reviews.candidate_public(..., snapshot=True)`` returns it."""
+    opts = opts or MapOptions(lang=lang)
+    lang = opts.lang
+    cand = normalise_candidates([candidate]).iloc[0].to_dict()
+    snap = candidate.get("snapshot") if isinstance(candidate.get("snapshot"), dict) else {}
+    names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
+    parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
+    ent_info = snap.get("enterprise") if isinstance(snap.get("enterprise"), dict) else {}
+    ent_name = ent_info.get("name") or dict(zip(ds.enterprises["enterprise_id"].astype(str),
+                                                ds.enterprises["name"])).get(cand["enterprise_id"]) or cand["enterprise_id"]
+    alt = snap.get("second_best") or snap.get("alternative")
+    second = str(alt.get("park_id")) if isinstance(alt, dict) and alt.get("park_id") is not None else None
+    second = second if second in parks.index and second != cand["park_id"] else None
+    proposed = cand["park_id"] if cand["park_id"] in parks.index else None
+    site = _candidate_site(ds, cand, snap)
+
+    focus = [parks.geometry[p] for p in (proposed, second) if p]
+    if site is not None:
+        focus.append(shapely.Point(site))
+    bounds = None
+    if focus:
+        buffered = gpd.GeoSeries(focus, crs=4326).to_crs(ds.metric_crs).buffer(3000).to_crs(4326)
+        bounds = gpd.GeoDataFrame(geometry=buffered)
+    status = t(_STATUS_LABEL.get(cand["status"], cand["status"]), lang)
+    title = f"{t('title_candidate', lang)} {cand['candidate_id']} · {ent_name}"
+    note = f"{names.get(cand['origin_county_code'], cand['origin_county_code'])} → " \
+           f"{names.get(cand['destination_county_code'], cand['destination_county_code'])} · {status}"
+    m = new_map(ds, opts, title, note=note, bounds_frame=bounds)
+    add_counties(m, ds, opts)
+
+    def park_layer(park_id, key, label, style, score):
+        row = parks.loc[park_id]
+        frame = gpd.GeoDataFrame({"park_id": [park_id]}, geometry=[row.geometry], crs=ds.parks.crs)
+        rows = [(t("park_id", lang), park_id), (t("county", lang), names.get(str(row["county_code"]), row["county_code"])),
+                (t("score", lang), None if score is None else round(float(score), 4))]
+        geojson_layer(frame, opts, name=label, key=key, style=style, tip=[f"{label}: {row['name']}"],
+                      title=[row["name"]], rows=[rows]).add_to(m)
+
+    color = STATUS_COLORS.get(cand["status"], "#ff7f00")
+    if second:
+        park_layer(second, "second", t("second_best", lang),
+                   {"color": "#1f78b4", "weight": 2, "dashArray": "5 4", "fillColor": SECOND_COLOR, "fillOpacity": 0.8},
+                   alt.get("score"))
+    if proposed:
+        park_layer(proposed, "proposed", t("proposed_park", lang),
+                   {"color": "#000", "weight": 3, "fillColor": "#ffd92f", "fillOpacity": 0.95},
+                   candidate.get("score", snap.get("score")))
+    search = []
+    if site is not None:
+        x, y = opts.shift_xy([site[0]], [site[1]])
+        here = [round(float(y[0]), 5), round(float(x[0]), 5)]
+        lines = []
+        for park_id, label, style in ((proposed, t("line_proposed", lang), {"color": color, "weight": 3}),
+                                      (second, t("line_second", lang), {"color": "#1f78b4", "weight": 2, "dashArray": "6 4"})):
+            if park_id:
+                g = opts.shift(gpd.GeoDataFrame(geometry=[parks.geometry[park_id]], crs=ds.parks.crs)).geometry.iloc[0]
+                p = g.representative_point()
+                lines.append({"to": [round(p.y, 5), round(p.x, 5)], "label": f"{label}: {parks['name'][park_id]}",
+                              "style": {**style, "className": "pp-line"}})
+        JsLayer(
+            f"var __NAME__ = L.featureGroup(); (function (site, lines) {{"
+            f" lines.forEach(function (l) {{ L.polyline([site, l.to], l.style)"
+            f".bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); }});"
+            f"}})({js_json(here)}, {js_json(lines)});",
+            f"{t('flows', lang)} ({len(lines)})", key="lines").add_to(m)
+        rows = [[t("enterprise_id", lang), cand["enterprise_id"]], [t("origin", lang), names.get(cand["origin_county_code"])],
+                [t("destination", lang), names.get(cand["destination_county_code"])], [t("status", lang), status]]
+        JsLayer(
+            f"var __NAME__ = L.featureGroup(); L.circleMarker({js_json(here)}, {{radius: 9, color: '#000', weight: 3, "
+            f"fillColor: {js_json(color)}, fillOpacity: 1, className: 'pp-site'}})"
+            f".bindTooltip(PARKPLAN.el('span', '', {js_json(str(ent_name))}))"
+            f".bindPopup(function () {{ return PARKPLAN.table({js_json(str(ent_name))}, {js_json(rows)}); }})"
+            f".addTo(__NAME__);",
+            t("site", lang), key="site").add_to(m)
+        search.append({"label": [str(ent_name)], "lat": [here[0]], "lon": [here[1]], "kind": t("site", lang)})
+    shown = [p for p in (proposed, second) if p]
+    if shown:
+        pp = parks.loc[shown].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
+        search.append(search_source([parks["name"][p] for p in shown], pp.x, pp.y, opts, t("parks", lang)))
+    legend = [county_legend(lang),
+              {"title": "", "items": [{"color": "#ffd92f", "label": t("proposed_park", lang), "border": "#000"},
+                                      {"color": SECOND_COLOR, "label": t("second_best", lang)},
+                                      {"color": color, "label": t("site", lang), "shape": "dot"},
+                                      {"color": color, "label": t("line_proposed", lang), "shape": "line"},
+                                      {"color": "#1f78b4", "label": t("line_second", lang), "shape": "line"}]}]
     return finish_map(m, opts, legend=legend, search=search)

@@ -4,7 +4,11 @@ stylesheet and image they load, from installed packages (no CDN, no login for as
 Viewer role or higher for the parks, clusters and transfers maps; analyst or higher for the maps that
 show single enterprises (enterprises, suitability). The transfers map shows the stored candidates
 (else, on a fresh install, the model's proposal), an admin all of them, anyone else those of its
-offices, as ``/transfer-candidates`` does. Pages are cached per dataset and parameters (the transfers
+offices, as ``/transfer-candidates`` does; ``?candidate_id=`` maps one stored candidate (its site, the
+proposed and the second-best park), 404 outside the user's offices as ``/transfer-candidates/{id}``.
+The suitability map takes ``enterprise_id`` or a typed-in profile (``sector``, ``land_ha``,
+``employees``, ``pollution_class``, ``lon``, ``lat``, optional ``profile_name``), validated by the
+model of ``POST /suitability`` with 422 problems naming each parameter. Pages are cached per dataset and parameters (the transfers
 map, whose candidates change with every review, is built on each request).
 """
 
@@ -85,6 +89,46 @@ def _candidates(request: Request, db, user, county: str | None):
     return proposals[keep]
 
 
+_PROFILE_FIELDS = ("sector", "land_ha", "employees", "pollution_class", "lon", "lat")
+
+
+def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
+    """The suitability map's target when given as a profile (query parameters), validated by the same
+    model as ``POST /suitability``'s profile; None when ``enterprise_id`` is the target. Problems are a
+    422 naming each query parameter."""
+    from fastapi.exceptions import RequestValidationError
+    from pydantic import ValidationError
+
+    from .suitability import Profile
+
+    given = {k: v for k, v in fields.items() if v is not None}
+    if enterprise_id and given:
+        raise RequestValidationError([{"loc": ("query", "enterprise_id"), "msg": "give either enterprise_id or a "
+                                       f"profile ({', '.join(_PROFILE_FIELDS)}), not both", "type": "value_error"}])
+    if enterprise_id:
+        return None
+    if not given:
+        raise RequestValidationError([{"loc": ("query", "enterprise_id"), "msg": "the suitability map needs "
+                                       f"enterprise_id or a profile ({', '.join(_PROFILE_FIELDS)})",
+                                       "type": "missing"}])
+    try:
+        return Profile(**given).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        for e in errors:
+            if e["type"] == "missing":
+                e["msg"] = "missing: a profile needs " + ", ".join(_PROFILE_FIELDS)
+        raise RequestValidationError(errors) from None
+
+
+def _candidate(db, user, candidate_id: str) -> dict:
+    """One stored transfer candidate with its snapshot, if the user's offices may see it (404 otherwise,
+    the same answer as ``/transfer-candidates/{id}``)."""
+    from .. import reviews
+
+    return reviews.candidate_public(reviews.get_candidate(db, user, candidate_id), snapshot=True)
+
+
 @router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)",
             responses={200: {"content": {"text/html": {}}}})
 def get_map(
@@ -98,6 +142,18 @@ def get_map(
     county: Annotated[str | None, Query(max_length=12, description="6-digit county code")] = None,
     metric: Annotated[str | None, Query(max_length=40, description="parks map: colour parks by this "
                                         "park-profile column (e.g. employees, free_land_ha)")] = None,
+    land_ha: Annotated[float | None, Query(description="suitability map for a profile: land needed (ha)")] = None,
+    employees: Annotated[int | None, Query(description="suitability map for a profile: employees")] = None,
+    pollution_class: Annotated[str | None, Query(max_length=20, description="suitability map for a profile: "
+                                                 "light, medium or heavy")] = None,
+    lon: Annotated[float | None, Query(description="suitability map for a profile: site longitude (WGS 84)")] = None,
+    lat: Annotated[float | None, Query(description="suitability map for a profile: site latitude (WGS 84)")] = None,
+    profile_name: Annotated[str | None, Query(max_length=200, description="suitability map for a profile: "
+                                              "a name to show (optional)")] = None,
+    candidate_id: Annotated[str | None, Query(max_length=64, description="transfers map of one stored "
+                                              "candidate (office-scoped: another office's is 404)")] = None,
+    highlight: Annotated[str | None, Query(max_length=64, description="parks map: the park_id to highlight and "
+                                           "zoom to (read by the page's script)")] = None,
 ) -> HTMLResponse:
     from maps import MapError, build_map, render_html
 
@@ -108,16 +164,23 @@ def get_map(
 
     if name in _ANALYST_MAPS and not user.has_role("analyst"):
         raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
-    if name == "suitability" and not enterprise_id:
-        raise BadRequest("the suitability map needs enterprise_id")
+    profile = None
+    if name == "suitability":
+        profile = _profile(enterprise_id, {"sector": sector, "land_ha": land_ha, "employees": employees,
+                                           "pollution_class": pollution_class, "lon": lon, "lat": lat,
+                                           "name": profile_name})
     ds = request.app.state.dataset
-    candidates = None
+    candidates = candidate = None
     if name == "transfers":
         if county is not None and not user.in_scope(county):
             raise Forbidden(f"county {county!r} is not one of your offices")
-        candidates = _candidates(request, db, user, county)
+        if candidate_id is not None:
+            candidate = _candidate(db, user, candidate_id)
+        else:
+            candidates = _candidates(request, db, user, county)
     key = ("map", name, id(ds), opts, sector, enterprise_id if name == "suitability" else None, county, metric,
-           None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)))
+           None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)),
+           tuple(sorted(profile.items())) if profile else None)
     cache = request.app.state.cache
     html = cache.get(key) if name != "transfers" else None
     if html is None:
@@ -127,8 +190,9 @@ def get_map(
 
             kwargs["suitability_context"] = suitability_context(request.app)
         try:
-            m = build_map(name, ds, opts=opts, sector=sector, enterprise_id=enterprise_id, county=county,
-                          candidates=candidates, metric=metric if name == "parks" else None, **kwargs)
+            m = build_map(name, ds, opts=opts, sector=sector if profile is None else None,
+                          enterprise_id=enterprise_id, county=county, candidates=candidates, candidate=candidate,
+                          metric=metric if name == "parks" else None, profile=profile, **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
         except LookupError as exc:

@@ -119,16 +119,8 @@ def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
         "destination_name": cn.get(cand["destination_county_code"], cand["destination_county_code"]),
         "decisions": DECISIONS,
         "sheet_url": url_with(request, REVIEW_SHEET.format(id=candidate_id)),
-        "map_url": url_with(request, "/maps/transfers", county=_map_county(user, cand)),
+        "map_url": url_with(request, "/maps/transfers", candidate_id=candidate_id),
     }
-
-
-def _map_county(user, cand: dict) -> str:
-    """The transfers map filtered to a county the user may see: its own office's end of the transfer."""
-    for code in (cand["origin_county_code"], cand["destination_county_code"]):
-        if code in user.offices:
-            return code
-    return cand["destination_county_code"]
 
 
 def _breakdown(snap: dict) -> list[dict]:

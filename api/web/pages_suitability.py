@@ -176,7 +176,20 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
                             "p_top3": r.p_top3, "mean_rank": r.mean_rank} for r in sens.itertuples()]
     view["weights_used"] = result["weights"]
     view["enterprise_id"] = enterprise
+    view["map_params"] = map_params(enterprise, profile)
     return view
+
+
+def map_params(enterprise: str | None, profile: dict | None) -> dict:
+    """Query parameters of ``GET /maps/suitability`` for the enterprise or the typed-in profile."""
+    if enterprise:
+        return {"enterprise_id": enterprise}
+    if not profile:
+        return {}
+    out = {k: profile[k] for k in ("sector", "land_ha", "employees", "pollution_class", "lon", "lat")}
+    if profile.get("name"):
+        out["profile_name"] = profile["name"]
+    return out
 
 
 def _page(request: Request, form: Mapping[str, str], user):

@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import HOSTILE, chromium_path
+from .conftest import HOSTILE, HOSTILE_SCRIPT, chromium_path
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_map_needs_login_and_roles(client, tokens):
     ("/maps/parks?county=999999", 400, "county '999999' not found"),
     ("/maps/parks?metric=nope", 400, "metric 'nope' not accepted"),
     ("/maps/parks?metric=employees", 200, None),
-    ("/maps/suitability", 400, "needs enterprise_id"),
+    ("/maps/suitability", 422, "needs enterprise_id or a profile"),
     ("/maps/suitability?enterprise_id=NOPE", 404, "NOPE"),
 ])
 def test_map_parameters_checked(client, tokens, url, status, detail):
@@ -208,3 +208,104 @@ def test_transfers_map_shows_stored_candidates_with_status(hostile_path, tmp_pat
     assert all("已提议" in json_rows for f in flows for json_rows in [str(f["rows"])])  # pending = proposed
     html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {elsewhere}"}).text
     assert _flows(html) == []  # stored candidates exist, none in this office: no model proposal instead
+
+
+PROFILE = {"sector": "textiles", "land_ha": "2.5", "employees": "80", "pollution_class": "light", "lon": "120.6",
+           "lat": "29.9"}
+
+
+def _json_of(html: str, var_pattern: str):
+    import json
+
+    return json.loads(re.search(var_pattern, html).group(1))
+
+
+def test_suitability_map_for_a_profile_ranks_as_the_api(client, map_app, tokens):
+    """A typed-in profile (not in the dataset): the map's candidate parks, their ranks and the site are
+    those ``POST /suitability`` returns for the same profile."""
+    r = client.get("/maps/suitability", params={**PROFILE, "profile_name": HOSTILE, "lang": "en"},
+                   headers=_auth(tokens, "analyst"))
+    assert r.status_code == 200, r.text
+    html = r.text
+    assert HOSTILE not in html and "\\u003cimg" in html  # the name reaches the page as JSON text only
+    body = {k: float(v) if k in ("land_ha", "lon", "lat") else int(v) if k == "employees" else v
+            for k, v in PROFILE.items()}
+    api = client.post("/suitability", json={"profile": body}, headers=_auth(tokens, "analyst")).json()
+    labels = re.findall(r'"_label": ?"(\d+)"', html)
+    assert labels == [str(x["rank"]) for x in api["ranked"][:10]]
+    tips = re.findall(r'"_tip": ?"#(\d+) ', html)
+    assert len(tips) == len(api["ranked"]) > 0
+    site = _json_of(html, r"L\.circleMarker\((\[[^\]]+\])")
+    assert site == [29.9, 120.6]
+    # without a name the profile is still titled
+    html = client.get("/maps/suitability", params=PROFILE, headers=_auth(tokens, "analyst")).text
+    assert "输入的企业画像" in html
+
+
+@pytest.mark.parametrize("params,field,message", [
+    ({**PROFILE, "sector": "txtile"}, "query.sector", "textiles"),
+    ({**PROFILE, "land_ha": "-1"}, "query.land_ha", "greater than or equal to 0"),
+    ({**PROFILE, "land_ha": "nan"}, "query.land_ha", "finite"),
+    ({**PROFILE, "employees": "many"}, "query.employees", "integer"),
+    ({**PROFILE, "pollution_class": "toxic"}, "query.pollution_class", "'light', 'medium' or 'heavy'"),
+    ({**PROFILE, "lat": "120.6"}, "query.lat", "less than or equal to 90"),
+    ({k: v for k, v in PROFILE.items() if k != "lon"}, "query.lon", "a profile needs sector, land_ha"),
+    ({"sector": "textiles"}, "query.land_ha", "missing"),
+    ({**PROFILE, "enterprise_id": "E0000001"}, "query.enterprise_id", "not both"),
+])
+def test_suitability_map_profile_validated(client, tokens, params, field, message):
+    r = client.get("/maps/suitability", params=params, headers=_auth(tokens, "analyst"))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    errors = r.json()["errors"]
+    assert any(e["field"] == field and message in e["message"] for e in errors), errors
+    assert field in r.json()["detail"]
+
+
+def test_suitability_map_profile_needs_the_analyst_role(client, tokens):
+    r = client.get("/maps/suitability", params=PROFILE, headers=_auth(tokens, "viewer"))
+    assert r.status_code == 403
+
+
+def test_candidate_map_is_office_scoped(hostile_path, tmp_path):
+    """``/maps/transfers?candidate_id=``: the candidate's site, proposed park and second-best park with the
+    lines between, for the candidate's offices and admins; another office gets 404, as the API."""
+    from api.app import create_app, suitability_context
+    from api.auth import create_token
+    from api.reviews import add_candidates
+    from parks.suitability import score_enterprise
+
+    app = create_app(hostile_path, db_url=f"sqlite:///{tmp_path / 'r.sqlite'}")
+    ds = app.state.dataset
+    eid = str(ds.enterprises["enterprise_id"].iloc[1])  # named HOSTILE_SCRIPT
+    res = score_enterprise(suitability_context(app), eid, constraints={"less_developed_only": True}, top=2).to_dict()
+    best, alt = res["ranked"][:2]
+    origin = str(ds.enterprises["county_code"].iloc[1])
+    add_candidates(app.state.engine, [{
+        "candidate_id": "TC1", "enterprise_id": eid, "origin_county_code": origin,
+        "destination_county_code": best["county_code"], "park_id": best["park_id"], "score": best["score"],
+        "snapshot": {"enterprise": res["enterprise"], "park": {"park_id": best["park_id"], "name": best["name"]},
+                     "alternative": {"park_id": alt["park_id"], "score": alt["score"]}}}])
+    other = next(c for c in ds.counties["code"].astype(str) if c not in (origin, best["county_code"]))
+    with app.state.sessions() as db:
+        tok = {name: create_token(db, role, offices, label=name)[0] for name, role, offices in (
+            ("admin", "admin", ()), ("origin", "reviewer", (origin,)), ("dest", "reviewer", (best["county_code"],)),
+            ("other", "reviewer", (other,)), ("viewer", "viewer", ()))}
+        db.commit()
+    client = TestClient(app)
+    for who in ("admin", "origin", "dest"):
+        r = client.get("/maps/transfers?candidate_id=TC1&lang=en", headers={"Authorization": f"Bearer {tok[who]}"})
+        assert r.status_code == 200, (who, r.text)
+    html = r.text
+    assert HOSTILE_SCRIPT not in html and "TC1" in html
+    props = re.findall(r'"_tip": ?"([^"]+)"', html)
+    assert sorted(p.split(":")[0] for p in props if ":" in p) == ["Proposed park", "Second-best park"]
+    lines = _json_of(html, r"\}\)\(\[[^\]]+\], (\[.*?\])\);")
+    assert len(lines) == 2
+    site = _json_of(html, r"L\.circleMarker\((\[[^\]]+\])")
+    assert site == pytest.approx([round(res["enterprise"]["lat"], 5), round(res["enterprise"]["lon"], 5)])
+    for who in ("other", "viewer"):
+        r = client.get("/maps/transfers?candidate_id=TC1", headers={"Authorization": f"Bearer {tok[who]}"})
+        assert r.status_code == 404 and "TC1" in r.json()["detail"], who
+    r = client.get("/maps/transfers?candidate_id=NOPE", headers={"Authorization": f"Bearer {tok['admin']}"})
+    assert r.status_code == 404

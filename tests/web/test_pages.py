@@ -202,6 +202,23 @@ def test_candidate_page_shows_frozen_breakdown_second_best_and_exports(web, clie
     assert book.status_code == 200 and book.content[:2] == b"PK"
 
 
+def test_candidate_page_maps_this_candidate_for_its_offices_only(web, clients):
+    """The candidate page's map is this candidate's (site, proposed and second-best park); the map URL
+    answers the candidate's origin and destination offices and 404 to another office."""
+    import html as html_lib
+
+    cid = web.candidates["a"][0]
+    page = clients["reviewer_a"].get(f"/ui/review/{cid}").text
+    src = html_lib.unescape(re.search(r'id="candidate-map"', page) and re.search(r'<iframe[^>]+src="([^"]+)"', page).group(1))
+    assert src == f"/maps/transfers?candidate_id={cid}"
+    for who in ("reviewer_a", "reviewer_dest", "admin"):
+        r = clients[who].get(src + "&lang=en")
+        assert r.status_code == 200, who
+        assert "Proposed park" in r.text and "Second-best park" in r.text and cid in r.text
+    for who in ("reviewer_b", "viewer"):
+        assert clients[who].get(src).status_code == 404, who
+
+
 # ------------------------------------------------------------------ escaping and headers
 
 
@@ -371,6 +388,14 @@ def test_suitability_with_a_profile(web, clients):
                                                 "p_employees": "80", "p_pollution_class": "light", "p_lon": "120.6",
                                                 "p_lat": "29.9", "p_name": HOSTILE}).text
     assert _ranked(html) and HOSTILE not in html and ESCAPED in html
+    # the map shows the typed-in profile: the same parks ranked, the name as text
+    import html as html_lib
+
+    src = html_lib.unescape(re.search(r'<iframe[^>]+id="suit-map"', html) and re.search(r'<iframe[^>]+src="([^"]+)"[^>]*id="suit-map"', html).group(1))
+    assert src.startswith("/maps/suitability?sector=textiles&land_ha=2.0&employees=80&pollution_class=light&lon=120.6&lat=29.9")
+    r = client.get(src)
+    assert r.status_code == 200 and HOSTILE not in r.text
+    assert re.findall(r'"_label": ?"(\d+)"', r.text) == [str(i) for i in range(1, min(len(_ranked(html)), 10) + 1)]
 
 
 def test_metrics_page(clients):
