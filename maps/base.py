@@ -247,12 +247,12 @@ def _display_geometry(geom: np.ndarray, simplify_deg: float) -> np.ndarray:
 _ON_EACH_FEATURE = JsCode("""
 function (feature, layer) {
     var p = feature.properties || {};
-    if (p._tip !== undefined && p._tip !== null) {
-        layer.bindTooltip(PARKPLAN.el("span", "", p._tip), {sticky: true});
-    }
+    var hasTip = p._tip !== undefined && p._tip !== null;
     if (p._label !== undefined && p._label !== null) {
-        layer.bindTooltip(PARKPLAN.el("span", "", p._label),
-                          {permanent: true, direction: "center", className: "pp-label", opacity: 1});
+        /* a layer holds one tooltip: the permanent label shows the hover text while the pointer is over it */
+        PARKPLAN.labelWithTip(layer, p._label, hasTip ? p._tip : null);
+    } else if (hasTip) {
+        layer.bindTooltip(PARKPLAN.el("span", "", p._tip), {sticky: true});
     }
     if (p._rows) {
         layer.bindPopup(function () { return PARKPLAN.table(p._title, p._rows); });
@@ -274,6 +274,7 @@ def geojson_layer(
     title: Iterable[Any] | None = None,
     rows: Iterable[Sequence[tuple[str, Any]]] | None = None,
     label: Iterable[Any] | None = None,
+    ids: Iterable[Any] | None = None,
     show: bool = True,
     class_name: str | None = None,
     control: bool = True,
@@ -282,7 +283,9 @@ def geojson_layer(
     """A GeoJSON layer whose tooltips and popups are built from data as text (never HTML).
 
     ``style`` is a style dict or a function of a row; ``tip`` / ``title`` / ``rows`` / ``label`` give,
-    per row, the tooltip text, popup title, popup rows ``[(label, value), ...]`` and a permanent label.
+    per row, the tooltip text, popup title, popup rows ``[(label, value), ...]`` and a permanent label
+    (the tooltip text replaces the label while the pointer is over the feature). ``ids`` (e.g. park ids)
+    let ``PARKPLAN.highlight(key, id)`` find a feature.
     The layer is registered in ``PARKPLAN.layers[key]``; each path gets the CSS class ``pp-<key>``.
     Geometries are simplified by ``simplify_deg`` (degrees; shared borders kept shared) and rounded to
     1e-5 degrees (about 1 m) for drawing.
@@ -295,6 +298,7 @@ def geojson_layer(
     titles = list(title) if title is not None else [None] * n
     rowss = list(rows) if rows is not None else [None] * n
     labels = list(label) if label is not None else [None] * n
+    idss = list(ids) if ids is not None else [None] * n
     features = []
     geoms = shapely.to_geojson(geom)
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -305,6 +309,8 @@ def geojson_layer(
             props["_tip"] = clean(tips[i])
         if labels[i] is not None:
             props["_label"] = clean(labels[i])
+        if idss[i] is not None:
+            props["_id"] = str(clean(idss[i]))
         if rowss[i] is not None:
             props["_title"] = clean(titles[i])
             props["_rows"] = [[str(a), clean(b)] for a, b in rowss[i] if clean(b) is not None]

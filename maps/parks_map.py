@@ -1,5 +1,7 @@
 """The parks map: township zones and specialty parks by kind (or a choropleth of a park metric), with
-each park's profile in its popup, over the counties (less-developed ones marked)."""
+each park's profile in its popup, over the counties (less-developed ones marked). ``?highlight=PARK_ID``
+in the page's URL, or a ``{type: "parkplan:highlight", id}`` message from a page of the same origin,
+highlights a park and zooms to it (``PARKPLAN.highlight`` in ``maps/assets/parkplan.js``)."""
 
 from __future__ import annotations
 
@@ -75,7 +77,8 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
             sub = parks.iloc[sub_idx]
             geojson_layer(sub, opts, name=t(kind, lang), key="parks",
                           style={"color": color, "weight": 1.5, "fillColor": color, "fillOpacity": 0.6},
-                          tip=sub["name"], title=sub["name"], rows=[rows[i] for i in sub_idx]).add_to(m)
+                          tip=sub["name"], title=sub["name"], rows=[rows[i] for i in sub_idx],
+                          ids=sub["park_id"]).add_to(m)
         legend.append({"title": t("parks", lang), "items": [{"color": c, "label": t(k_, lang)}
                                                              for k_, c in KIND_COLORS.items()]})
     else:
@@ -93,7 +96,7 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
         geojson_layer(parks, opts, name=f"{t('parks', lang)} · {metric}", key="parks",
                       style=lambda r: {"color": "#333", "weight": 1, "fillColor": colors[int(r["_class"])],
                                        "fillOpacity": 0.85},
-                      tip=parks["name"], title=parks["name"], rows=rows).add_to(m)
+                      tip=parks["name"], title=parks["name"], rows=rows, ids=parks["park_id"]).add_to(m)
         bins = classifier.bins if classifier is not None else [values.max() if len(values) else 0]
         lo = float(values.min()) if len(values) else 0.0
         items = []

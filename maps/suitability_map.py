@@ -51,7 +51,7 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
                       for k, r in enumerate(e.reasons)] for e in excluded]
         geojson_layer(ex, opts, name=f"{t('excluded', lang)} ({len(excluded)})", key="excluded",
                       style={"color": "#888", "weight": 1, "fillColor": EXCLUDED_COLOR, "fillOpacity": 0.5},
-                      tip=ex_names, title=ex_names, rows=ex_rows).add_to(m)
+                      tip=ex_names, title=ex_names, rows=ex_rows, ids=ex["park_id"]).add_to(m)
     if ranked:
         rk = gpd.GeoDataFrame({"park_id": [r.park_id for r in ranked], "score": scores, "rank": [r.rank for r in ranked]},
                               geometry=[parks.geometry[r.park_id] for r in ranked], crs=ds.parks.crs)
@@ -64,7 +64,8 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
                       style=lambda row: {"color": "#333", "weight": 1, "fillColor": cmap(float(row["score"])),
                                          "fillOpacity": 0.9},
                       tip=[f"#{r.rank} {n}" for r, n in zip(ranked, rk_names)], title=rk_names, rows=rk_rows,
-                      label=[f"{r.rank}" if r.rank <= top_labels else None for r in ranked]).add_to(m)
+                      label=[f"{r.rank}" if r.rank <= top_labels else None for r in ranked],
+                      ids=rk["park_id"]).add_to(m)
     site = None
     if info.get("lon") is not None and info.get("lat") is not None:
         x, y = opts.shift_xy([float(info["lon"])], [float(info["lat"])])

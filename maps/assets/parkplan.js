@@ -24,6 +24,66 @@
   }
   PP.el = el;
 
+  /* a permanent label (rank) on a feature that also has a hover text: a Leaflet layer holds one
+     tooltip, so the label's tooltip shows the hover text while the pointer is over the feature */
+  PP.labelWithTip = function (layer, label, tip) {
+    var labelEl = el("span", "", label), tipEl = tip === null || tip === undefined ? null : el("span", "", tip);
+    layer.bindTooltip(labelEl, {permanent: true, direction: "center", className: "pp-label", opacity: 1});
+    if (!tipEl) { return; }
+    layer.on("mouseover", function () {
+      var tt = layer.getTooltip();
+      tt.setContent(tipEl);
+      if (tt.getElement()) { L.DomUtil.addClass(tt.getElement(), "pp-label-hover"); }
+    });
+    layer.on("mouseout", function () {
+      var tt = layer.getTooltip();
+      tt.setContent(labelEl);
+      if (tt.getElement()) { L.DomUtil.removeClass(tt.getElement(), "pp-label-hover"); }
+    });
+  };
+
+  /* highlight the feature whose id (GeoJSON property _id) is id in the layers registered under key,
+     bring it to the front and zoom to it; the previous highlight is cleared. Returns whether found. */
+  PP.highlighted = null;
+  PP.highlight = function (key, id) {
+    var found = null;
+    (PP.layers[key] || []).forEach(function (group) {
+      if (!group.eachLayer) { return; }
+      group.eachLayer(function (l) {
+        var p = l.feature && l.feature.properties;
+        if (!p || p._id === undefined) { return; }
+        if (l._ppHighlighted) {
+          l.setStyle(p._style);
+          l._ppHighlighted = false;
+          if (l._path) { L.DomUtil.removeClass(l._path, "pp-highlight"); }
+        }
+        if (String(p._id) === String(id)) { found = l; }
+      });
+    });
+    PP.highlighted = null;
+    if (!found) { return false; }
+    found.setStyle({color: "#00b4d8", weight: 5, opacity: 1, fillOpacity: 0.95});
+    found._ppHighlighted = true;
+    PP.highlighted = String(id);
+    if (found._map) {
+      found.bringToFront();
+      if (found._path) { L.DomUtil.addClass(found._path, "pp-highlight"); }
+      found._map.fitBounds(found.getBounds(), {maxZoom: 12, padding: [60, 60], animate: false});
+    }
+    return true;
+  };
+  /* ?highlight=ID in the map's URL, or a message {type: "parkplan:highlight", key, id} from a page of
+     the same origin (the parks page, whose iframe this is) */
+  document.addEventListener("DOMContentLoaded", function () {
+    var id = new URLSearchParams(window.location.search).get("highlight");
+    if (id) { PP.highlight("parks", id); }
+  });
+  window.addEventListener("message", function (e) {
+    var d = e.data;
+    if (e.origin !== window.location.origin || !d || d.type !== "parkplan:highlight") { return; }
+    PP.highlight(typeof d.key === "string" ? d.key : "parks", String(d.id));
+  });
+
   /* a popup body from [[label, value], ...] rows, all as text */
   PP.table = function (title, rows) {
     var box = el("div", "pp-popup");

@@ -194,3 +194,51 @@ def test_measure_tool_and_fullscreen(page_run, server, hostile_prepared):
     page.wait_for_timeout(200)
     assert page.evaluate("() => !!document.fullscreenElement")
     assert run.errors == [] and run.blocked == []
+
+
+def test_park_highlighted_from_the_url_and_by_message(page_run, server, hostile_prepared):
+    run = page_run("viewer")
+    ids = hostile_prepared.parks["park_id"].astype(str).tolist()
+    run.open(_url(server, "parks", hostile_prepared, highlight=ids[3]))
+    page = run.page
+    assert page.evaluate("PARKPLAN.highlighted") == ids[3]
+    assert page.locator("path.pp-highlight").count() == 1
+    # a message from the same origin moves the highlight; one from elsewhere is ignored
+    page.evaluate(f"window.postMessage({{type: 'parkplan:highlight', id: {ids[7]!r}}}, window.location.origin)")
+    page.wait_for_timeout(200)
+    assert page.evaluate("PARKPLAN.highlighted") == ids[7] and page.locator("path.pp-highlight").count() == 1
+    assert page.evaluate("PARKPLAN.highlight('parks', 'NO-SUCH-PARK')") is False
+    assert page.locator("path.pp-highlight").count() == 0
+    assert run.errors == [] and run.blocked == []
+
+
+def test_ranked_parks_keep_their_label_and_their_hover_text(page_run, server, hostile_prepared):
+    """On the suitability map a park with a rank label shows its name while the pointer is over it."""
+    run = page_run("analyst")
+    run.open(_url(server, "suitability", hostile_prepared))
+    page = run.page
+    # a labelled park whose centre is not covered by anything else: hover there with the real mouse
+    spot = page.evaluate("""() => {
+        const map = PARKPLAN.maps[0], box = map.getContainer().getBoundingClientRect();
+        const out = [];
+        PARKPLAN.layers.candidates[0].eachLayer(function (l) {
+            const p = l.feature.properties;
+            if (p._label === undefined || !l._path) return;
+            const r = l._path.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            if (document.elementFromPoint(x, y) === l._path) out.push({x: x, y: y, label: p._label, tip: p._tip});
+        });
+        return out[0] || null;
+    }""")
+    assert spot is not None, "no labelled park to hover"
+    label = page.locator(".leaflet-tooltip.pp-label", has_text=spot["label"]).first
+    assert label.inner_text() == spot["label"]
+    page.mouse.move(spot["x"], spot["y"])
+    page.wait_for_timeout(100)
+    hover = page.locator(".leaflet-tooltip.pp-label-hover")
+    assert hover.count() == 1 and hover.inner_text() == spot["tip"]
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(100)
+    assert page.locator(".leaflet-tooltip.pp-label-hover").count() == 0
+    assert page.locator(".leaflet-tooltip.pp-label", has_text=spot["label"]).count() >= 1
+    assert run.errors == [] and run.blocked == [] and run.dialogs == []

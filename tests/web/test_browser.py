@@ -271,3 +271,42 @@ def _ahp_form_shows_the_consistency_ratio_and_refuses_inconsistency(browser, ser
     assert float(page.locator("#cr-value").inner_text()) == pytest.approx(expected, abs=5e-4)
     watch.assert_clean()
     ctx.close()
+
+
+def test_clicking_a_park_row_highlights_it_on_the_map(web_browser, server, web):
+    web_browser.run(_clicking_a_park_row_highlights_it_on_the_map, server, web)
+
+
+def _map_frame(page, selector: str):
+    frame = page.locator(selector).element_handle().content_frame()
+    for _ in range(300):  # polled: the map's CSP forbids the eval that wait_for_function uses
+        if frame.evaluate("() => !!(window.PARKPLAN && window.PARKPLAN.ready)"):
+            return frame
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the map in {selector} did not render")
+
+
+def _clicking_a_park_row_highlights_it_on_the_map(browser, server, web):
+    watch = Watch()
+    ctx = new_context(browser, watch)
+    page = login(ctx, server, web.tokens["viewer"])
+    page.goto(f"{server}/ui/parks", wait_until="load")
+    frame = _map_frame(page, "#parks-map")
+    ids = page.locator("#parks-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.park)")
+    zoom0 = frame.evaluate("() => PARKPLAN.maps[0].getZoom()")
+    for park_id in (ids[0], ids[5]):  # the first is the park with the hostile name
+        page.locator(f'#parks-table tbody tr[data-park="{park_id}"] td.pname').click()
+        for _ in range(50):
+            if frame.evaluate("() => PARKPLAN.highlighted") == park_id:
+                break
+            page.wait_for_timeout(50)
+        assert frame.evaluate("() => PARKPLAN.highlighted") == park_id
+        assert frame.locator("path.pp-highlight").count() == 1  # the previous highlight is cleared
+        assert page.locator("#parks-table tr.selected").evaluate_all("rs => rs.map(r => r.dataset.park)") == [park_id]
+    assert frame.evaluate("() => PARKPLAN.maps[0].getZoom()") > zoom0  # zoomed to the park
+    # the park's link still opens the park's page, without a highlight message
+    with page.expect_navigation():
+        page.locator(f'#parks-table tbody tr[data-park="{ids[1]}"] a').click()
+    assert page.url.endswith(f"/ui/parks/{ids[1]}")
+    watch.assert_clean()
+    ctx.close()

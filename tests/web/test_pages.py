@@ -300,11 +300,11 @@ def test_home_summary_matches_the_dataset(web, clients):
 def test_parks_table_lists_every_park_and_filters(web, clients):
     ds = web.app.state.dataset
     html = clients["viewer"].get("/ui/parks").text
-    assert len(re.findall(r"<tr data-kind=", html)) == len(ds.parks)
+    assert len(re.findall(r"<tr data-park=\"[^\"]+\" data-kind=", html)) == len(ds.parks)
     assert 'src="/maps/parks"' in html
     only = clients["viewer"].get("/ui/parks", params={"kind": "specialty_park", "sector": "textiles"}).text
     expected = ds.parks[(ds.parks["kind"] == "specialty_park") & ds.parks["leading_sectors"].str.split(",").map(lambda s: "textiles" in s)]
-    assert len(re.findall(r"<tr data-kind=", only)) == len(expected)
+    assert len(re.findall(r"<tr data-park=\"[^\"]+\" data-kind=", only)) == len(expected)
     assert 'id="lang-switch" href="/ui/parks?kind=specialty_park&amp;sector=textiles&amp;lang=en"' in only
 
 

@@ -55,6 +55,22 @@
     [kind, county, sector].forEach(function (el) { el.addEventListener("change", apply); });
   }
 
+  // Clicking a park's row (not its link) highlights that park on the map beside the table: a message
+  // to the map's frame (same origin only), which PARKPLAN.highlight answers (maps/assets/parkplan.js).
+  function parkRowHighlight() {
+    var table = document.getElementById("parks-table"), frame = document.getElementById("parks-map");
+    if (!table || !frame) return;
+    table.tBodies[0].addEventListener("click", function (e) {
+      if (e.target.closest("a")) return;
+      var row = e.target.closest("tr[data-park]");
+      if (!row || !frame.contentWindow) return;
+      Array.prototype.forEach.call(table.querySelectorAll("tr.selected"), function (r) { r.classList.remove("selected"); });
+      row.classList.add("selected");
+      frame.contentWindow.postMessage({type: "parkplan:highlight", key: "parks", id: row.getAttribute("data-park")},
+                                      window.location.origin);
+    });
+  }
+
   function sliders() {
     Array.prototype.forEach.call(document.querySelectorAll("label.slider input[type=range]"), function (input) {
       var out = input.parentNode.querySelector("output");
@@ -114,6 +130,7 @@
     ahpLive();
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     parkFilters();
+    parkRowHighlight();
     sliders();
     weightMode();
   });
