@@ -35,7 +35,8 @@ def proposed_candidates(ds, ctx=None):
 
 def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
               county: str | None = None, opts: MapOptions | None = None, suitability_context=None,
-              candidates=None, metric: str | None = None, profile=None, candidate=None):
+              candidates=None, metric: str | None = None, profile=None, candidate=None, weights=None,
+              constraints=None):
     """The map ``name`` (one of :data:`MAP_NAMES`) for a prepared dataset ``ds``.
 
     ``suitability_context``: a prebuilt :class:`parks.suitability.SuitabilityContext` (else built here).
@@ -44,6 +45,8 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
     ``profile``: for the suitability map, an enterprise not in the dataset given by its attributes (a
     mapping with ``sector``, ``land_ha``, ``employees``, ``pollution_class``, ``lon``, ``lat`` and
     optionally ``name``), instead of ``enterprise_id``.
+    ``weights`` / ``constraints``: for the suitability map, as :func:`parks.suitability.score_enterprise`
+    takes them (default: the model's weights, no extra constraint).
     ``candidate``: for the transfers map, one stored transfer candidate (a mapping as
     ``api.reviews.candidate_public(..., snapshot=True)`` returns): the map of that candidate alone
     (:func:`maps.transfers_map.candidate_map`).
@@ -75,7 +78,7 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
                            "pollution_class, lon, lat)")
         ctx = suitability_context or context_from_dataset(ds)
         target = str(enterprise_id) if enterprise_id else dict(profile)
-        return suitability_map(ds, score_enterprise(ctx, target), opts=opts)
+        return suitability_map(ds, score_enterprise(ctx, target, weights, constraints), opts=opts)
     from .transfers_map import candidate_map, transfers_map
 
     if candidate is not None:

@@ -8,7 +8,9 @@ offices, as ``/transfer-candidates`` does; ``?candidate_id=`` maps one stored ca
 proposed and the second-best park), 404 outside the user's offices as ``/transfer-candidates/{id}``.
 The suitability map takes ``enterprise_id`` or a typed-in profile (``sector``, ``land_ha``,
 ``employees``, ``pollution_class``, ``lon``, ``lat``, optional ``profile_name``), validated by the
-model of ``POST /suitability`` with 422 problems naming each parameter. Pages are cached per dataset and parameters (the transfers
+model of ``POST /suitability`` with 422 problems naming each parameter, and optionally the weights
+(``weights=distance:60,sector_fit:5``) and constraints (``less_developed_only``, ``max_distance_km``)
+the page ranked with, so the map ranks as the page does. Pages are cached per dataset and parameters (the transfers
 map, whose candidates change with every review, is built on each request).
 """
 
@@ -121,6 +123,38 @@ def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
         raise RequestValidationError(errors) from None
 
 
+def _weights(text: str | None) -> dict[str, float] | None:
+    """``criterion:number,...`` as a mapping, checked as ``POST /suitability`` checks its weights (422)."""
+    import math
+
+    from fastapi.exceptions import RequestValidationError
+
+    from parks.suitability import SuitabilityError
+    from parks.suitability.weights import normalise_weights
+
+    if text is None:
+        return None
+
+    def refuse(msg: str):
+        raise RequestValidationError([{"loc": ("query", "weights"), "msg": msg, "type": "value_error"}])
+
+    out: dict[str, float] = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        key, sep, value = item.partition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not math.isfinite(number):
+            refuse(f"{item!r} is not criterion:number (e.g. distance:60,sector_fit:5)")
+        out[key.strip()] = number
+    try:
+        normalise_weights(out)
+    except SuitabilityError as exc:
+        refuse(str(exc))
+    return out
+
+
 def _candidate(db, user, candidate_id: str) -> dict:
     """One stored transfer candidate with its snapshot, if the user's offices may see it (404 otherwise,
     the same answer as ``/transfer-candidates/{id}``)."""
@@ -150,6 +184,13 @@ def get_map(
     lat: Annotated[float | None, Query(description="suitability map for a profile: site latitude (WGS 84)")] = None,
     profile_name: Annotated[str | None, Query(max_length=200, description="suitability map for a profile: "
                                               "a name to show (optional)")] = None,
+    weights: Annotated[str | None, Query(max_length=400, description="suitability map: criterion weights as "
+                                         "criterion:number pairs, e.g. distance:60,sector_fit:5 (normalised "
+                                         "to sum 1; default: the model's weights)")] = None,
+    less_developed_only: Annotated[bool | None, Query(description="suitability map: only parks in "
+                                                      "less-developed counties")] = None,
+    max_distance_km: Annotated[float | None, Query(gt=0, le=10_000, description="suitability map: only parks "
+                                                   "within this distance of the site")] = None,
     candidate_id: Annotated[str | None, Query(max_length=64, description="transfers map of one stored "
                                               "candidate (office-scoped: another office's is 404)")] = None,
     highlight: Annotated[str | None, Query(max_length=64, description="parks map: the park_id to highlight and "
@@ -164,8 +205,11 @@ def get_map(
 
     if name in _ANALYST_MAPS and not user.has_role("analyst"):
         raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
-    profile = None
+    profile = suit_weights = constraints = None
     if name == "suitability":
+        suit_weights = _weights(weights)
+        constraints = {k: v for k, v in (("less_developed_only", less_developed_only),
+                                         ("max_distance_km", max_distance_km)) if v} or None
         profile = _profile(enterprise_id, {"sector": sector, "land_ha": land_ha, "employees": employees,
                                            "pollution_class": pollution_class, "lon": lon, "lat": lat,
                                            "name": profile_name})
@@ -180,7 +224,8 @@ def get_map(
             candidates = _candidates(request, db, user, county)
     key = ("map", name, id(ds), opts, sector, enterprise_id if name == "suitability" else None, county, metric,
            None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)),
-           tuple(sorted(profile.items())) if profile else None)
+           tuple(sorted(profile.items())) if profile else None, tuple(sorted((suit_weights or {}).items())),
+           tuple(sorted((constraints or {}).items())))
     cache = request.app.state.cache
     html = cache.get(key) if name != "transfers" else None
     if html is None:
@@ -192,7 +237,8 @@ def get_map(
         try:
             m = build_map(name, ds, opts=opts, sector=sector if profile is None else None,
                           enterprise_id=enterprise_id, county=county, candidates=candidates, candidate=candidate,
-                          metric=metric if name == "parks" else None, profile=profile, **kwargs)
+                          metric=metric if name == "parks" else None, profile=profile, weights=suit_weights,
+                          constraints=constraints, **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
         except LookupError as exc:

@@ -176,19 +176,26 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
                             "p_top3": r.p_top3, "mean_rank": r.mean_rank} for r in sens.itertuples()]
     view["weights_used"] = result["weights"]
     view["enterprise_id"] = enterprise
-    view["map_params"] = map_params(enterprise, profile)
+    view["map_params"] = map_params(enterprise, profile, weights, constraints)
     return view
 
 
-def map_params(enterprise: str | None, profile: dict | None) -> dict:
-    """Query parameters of ``GET /maps/suitability`` for the enterprise or the typed-in profile."""
+def map_params(enterprise: str | None, profile: dict | None, weights: Mapping[str, float] | None = None,
+               constraints: Mapping | None = None) -> dict:
+    """Query parameters of ``GET /maps/suitability`` for the enterprise or the typed-in profile, with the
+    weights (as given, before normalisation, so the map ranks exactly as the page) and constraints."""
     if enterprise:
-        return {"enterprise_id": enterprise}
-    if not profile:
+        out = {"enterprise_id": enterprise}
+    elif profile:
+        out = {k: profile[k] for k in ("sector", "land_ha", "employees", "pollution_class", "lon", "lat")}
+        if profile.get("name"):
+            out["profile_name"] = profile["name"]
+    else:
         return {}
-    out = {k: profile[k] for k in ("sector", "land_ha", "employees", "pollution_class", "lon", "lat")}
-    if profile.get("name"):
-        out["profile_name"] = profile["name"]
+    if weights:
+        out["weights"] = ",".join(f"{c}:{float(w)!r}" for c, w in weights.items())
+    for key, value in (constraints or {}).items():
+        out[key] = "true" if value is True else value
     return out
 
 

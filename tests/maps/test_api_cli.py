@@ -252,6 +252,12 @@ def test_suitability_map_for_a_profile_ranks_as_the_api(client, map_app, tokens)
     ({k: v for k, v in PROFILE.items() if k != "lon"}, "query.lon", "a profile needs sector, land_ha"),
     ({"sector": "textiles"}, "query.land_ha", "missing"),
     ({**PROFILE, "enterprise_id": "E0000001"}, "query.enterprise_id", "not both"),
+    ({**PROFILE, "weights": "distance:60,speed:5"}, "query.weights", "unknown criterion 'speed'"),
+    ({**PROFILE, "weights": "distance=60"}, "query.weights", "is not criterion:number"),
+    ({**PROFILE, "weights": "distance:-1"}, "query.weights", "must be >= 0"),
+    ({**PROFILE, "weights": "distance:0"}, "query.weights", "all zero"),
+    ({**PROFILE, "weights": "distance:inf"}, "query.weights", "is not criterion:number"),
+    ({**PROFILE, "max_distance_km": "0"}, "query.max_distance_km", "greater than 0"),
 ])
 def test_suitability_map_profile_validated(client, tokens, params, field, message):
     r = client.get("/maps/suitability", params=params, headers=_auth(tokens, "analyst"))
@@ -260,6 +266,21 @@ def test_suitability_map_profile_validated(client, tokens, params, field, messag
     errors = r.json()["errors"]
     assert any(e["field"] == field and message in e["message"] for e in errors), errors
     assert field in r.json()["detail"]
+
+
+def test_suitability_map_with_weights_and_constraints_ranks_as_the_api(client, map_app, tokens):
+    eid = str(map_app.state.dataset.enterprises["enterprise_id"].iloc[5])
+    weights = {"distance": 60, "sector_fit": 5, "land_price": 20}
+    params = {"enterprise_id": eid, "weights": ",".join(f"{k}:{v}" for k, v in weights.items()),
+              "less_developed_only": "true", "lang": "en"}
+    html = client.get("/maps/suitability", params=params, headers=_auth(tokens, "analyst")).text
+    api = client.post("/suitability", json={"enterprise_id": eid, "weights": weights,
+                                            "constraints": {"less_developed_only": True}},
+                      headers=_auth(tokens, "analyst")).json()
+    assert re.findall(r'"_label": ?"(\d+)"', html) == [str(r["rank"]) for r in api["ranked"][:10]]
+    ids = re.findall(r'"_id": ?"([^"]+)"', html)
+    assert ids[-len(api["ranked"]):] == [r["park_id"] for r in api["ranked"]]  # candidates, drawn in rank order
+    assert len(re.findall(r'"_tip": ?"#\d+ ', html)) == len(api["ranked"]) < len(map_app.state.dataset.parks)
 
 
 def test_suitability_map_profile_needs_the_analyst_role(client, tokens):

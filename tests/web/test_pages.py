@@ -337,6 +337,17 @@ def test_suitability_page_matches_the_api(web, clients):
                       headers={"Authorization": f"Bearer {web.tokens['analyst']}"}).json()
     assert _ranked(html) == [r["park_id"] for r in api["ranked"]]
     assert len(_ranked(html)) > 0 and 'id="sensitivity"' in html and 'id="excluded"' in html
+    # the map beside the table ranks with the same weights
+    import html as html_lib
+
+    src = html_lib.unescape(re.search(r'<iframe[^>]+src="([^"]+)"[^>]*id="suit-map"', html).group(1))
+    assert "weights=sector_fit%3A5.0%2Csupply_chain%3A10.0%2Cdistance%3A60.0" in src
+    suit_map = client.get(src).text
+    assert len(re.findall(r'"_tip": ?"#(\d+) [^"]*"', suit_map)) == api["ranked_total"]
+    park_order = re.findall(r'"_id": ?"([^"]+)"[^}]*?"_label": ?"(\d+)"|"_label": ?"(\d+)"[^}]*?"_id": ?"([^"]+)"',
+                            suit_map)
+    labelled = sorted((int(a[1] or a[2]), a[0] or a[3]) for a in park_order)
+    assert [p for _, p in labelled] == _ranked(html)[:10]
     default = client.post("/ui/suitability", data={"csrf_token": csrf_of(page), "enterprise_id": eid}).text
     assert _ranked(default) != _ranked(html) or len(_ranked(html)) <= 1
 
