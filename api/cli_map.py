@@ -65,6 +65,17 @@ def map_command(
     tianditu_key: Annotated[Optional[str], typer.Option("--tianditu-key", envvar="PARKPLAN_TIANDITU_KEY",
                                                         help="Tianditu key for --tiles tianditu")] = None,
     png: Annotated[bool, typer.Option("--png", help="write a PNG picture instead of HTML (needs chromium)")] = False,
+    land_ha: Annotated[Optional[float], typer.Option("--land-ha", help="suitability map for a profile (with "
+                                                     "--sector, --employees, --pollution-class, --lon, --lat): land (ha)")] = None,
+    employees: Annotated[Optional[int], typer.Option(help="suitability map for a profile: employees")] = None,
+    pollution_class: Annotated[Optional[str], typer.Option("--pollution-class", help="suitability map for a "
+                                                           "profile: light, medium or heavy")] = None,
+    lon: Annotated[Optional[float], typer.Option(help="suitability map for a profile: site longitude (WGS 84)")] = None,
+    lat: Annotated[Optional[float], typer.Option(help="suitability map for a profile: site latitude (WGS 84)")] = None,
+    profile_name: Annotated[Optional[str], typer.Option("--profile-name", help="suitability map for a profile: "
+                                                        "a name to show")] = None,
+    weights: Annotated[Optional[str], typer.Option(help="suitability map: criterion weights, e.g. "
+                                                   "distance:60,sector_fit:5")] = None,
 ) -> None:
     """Write the map NAME as a self-contained HTML file (opens offline) or, with --png, as a picture."""
     from maps import MAP_NAMES, MapError, MapOptions, build_map, inline_assets, render_html
@@ -76,9 +87,24 @@ def map_command(
         opts = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
     except ValueError as exc:
         fail(str(exc))
+    profile = None
+    if name == "suitability":
+        fields = {"sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
+                  "lon": lon, "lat": lat}
+        given = {k: v for k, v in fields.items() if v is not None}
+        if given:
+            missing = [k for k, v in fields.items() if v is None]
+            if missing:
+                fail(f"a profile needs --{', --'.join(k.replace('_', '-') for k in missing)} as well "
+                     "(or give --enterprise-id instead)")
+            profile = {**given, **({"name": profile_name} if profile_name else {})}
+            sector = None
     ds = prepare(load(data))
     try:
-        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts, metric=metric)
+        from maps.suitability_map import parse_weights
+
+        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts, metric=metric,
+                      profile=profile, weights=parse_weights(weights) if name == "suitability" else None)
     except (MapError, ValueError, LookupError) as exc:
         fail(str(exc).strip("'\""))
     html = inline_assets(render_html(m))

@@ -14,10 +14,39 @@ from .base import (JsLayer, MapOptions, add_counties, county_legend, finish_map,
                    search_source)
 from .i18n import sector_label, t
 
-__all__ = ["suitability_map", "SCORE_COLORS", "EXCLUDED_COLOR"]
+__all__ = ["suitability_map", "parse_weights", "SCORE_COLORS", "EXCLUDED_COLOR"]
 
 SCORE_COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
 EXCLUDED_COLOR = "#bdbdbd"
+
+
+def parse_weights(text: str | None) -> dict[str, float] | None:
+    """``"distance:60,sector_fit:5"`` -> ``{"distance": 60.0, "sector_fit": 5.0}``, checked as
+    :func:`parks.suitability.weights.normalise_weights` checks weights (raises :class:`MapError`)."""
+    import math
+
+    from parks.suitability import SuitabilityError
+    from parks.suitability.weights import normalise_weights
+
+    from .base import MapError
+
+    if text is None:
+        return None
+    out: dict[str, float] = {}
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        key, sep, value = item.partition(":")
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not sep or not math.isfinite(number):
+            raise MapError(f"weights: {item!r} is not criterion:number (e.g. distance:60,sector_fit:5)")
+        out[key.strip()] = number
+    try:
+        normalise_weights(out)
+    except SuitabilityError as exc:
+        raise MapError(f"weights: {exc}") from None
+    return out
 
 
 def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_labels: int = 10,

@@ -125,34 +125,16 @@ def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
 
 def _weights(text: str | None) -> dict[str, float] | None:
     """``criterion:number,...`` as a mapping, checked as ``POST /suitability`` checks its weights (422)."""
-    import math
-
     from fastapi.exceptions import RequestValidationError
 
-    from parks.suitability import SuitabilityError
-    from parks.suitability.weights import normalise_weights
+    from maps import MapError
+    from maps.suitability_map import parse_weights
 
-    if text is None:
-        return None
-
-    def refuse(msg: str):
-        raise RequestValidationError([{"loc": ("query", "weights"), "msg": msg, "type": "value_error"}])
-
-    out: dict[str, float] = {}
-    for item in filter(None, (x.strip() for x in text.split(","))):
-        key, sep, value = item.partition(":")
-        try:
-            number = float(value)
-        except ValueError:
-            number = math.nan
-        if not sep or not math.isfinite(number):
-            refuse(f"{item!r} is not criterion:number (e.g. distance:60,sector_fit:5)")
-        out[key.strip()] = number
     try:
-        normalise_weights(out)
-    except SuitabilityError as exc:
-        refuse(str(exc))
-    return out
+        return parse_weights(text)
+    except MapError as exc:
+        msg = str(exc).removeprefix("weights: ")
+        raise RequestValidationError([{"loc": ("query", "weights"), "msg": msg, "type": "value_error"}]) from None
 
 
 def _candidate(db, user, candidate_id: str) -> dict:

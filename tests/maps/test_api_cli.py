@@ -330,3 +330,24 @@ def test_candidate_map_is_office_scoped(hostile_path, tmp_path):
         assert r.status_code == 404 and "TC1" in r.json()["detail"], who
     r = client.get("/maps/transfers?candidate_id=NOPE", headers={"Authorization": f"Bearer {tok['admin']}"})
     assert r.status_code == 404
+
+
+def test_cli_map_suitability_for_a_profile(dataset_path, tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    out = tmp_path / "p.html"
+    args = ["map", "suitability", "-o", str(out), "--data", str(dataset_path), "--lang", "en", "--sector", "textiles",
+            "--land-ha", "2.5", "--employees", "80", "--pollution-class", "light", "--lon", "120.6", "--lat", "29.9"]
+    r = CliRunner().invoke(app, [*args, "--profile-name", HOSTILE, "--weights", "distance:60,sector_fit:5"])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "Relocation suitability" in html and HOSTILE not in html
+    assert re.findall(r'"_label": ?"(\d+)"', html)[:3] == ["1", "2", "3"]
+    r = CliRunner().invoke(app, args[:-2])
+    assert r.exit_code != 0 and "a profile needs --lat as well" in r.output
+    r = CliRunner().invoke(app, [*args, "--weights", "speed:3"])
+    assert r.exit_code != 0 and "unknown criterion 'speed'" in r.output
+    r = CliRunner().invoke(app, [*args[:-1], "95"])
+    assert r.exit_code != 0 and "not WGS 84 degrees" in r.output
