@@ -113,6 +113,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "second_best": ("次优园区", "Second-best park"),
     "line_proposed": ("至提议园区", "To the proposed park"),
     "line_second": ("至次优园区", "To the second-best park"),
+    "lines_site": ("企业现址至园区的连线", "Lines from the site to the parks"),
 }
 
 

@@ -59,7 +59,9 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
     names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
     who = info.get("name") or info.get("enterprise_id") or t("profile", lang)
     title = f"{t('title_suitability', lang)} · {who}"
-    m = new_map(ds, opts, title, note=f"{info.get('enterprise_id') or t('profile', lang)} · {sector_label(info.get('sector'), lang)}")
+    note = f"{info['enterprise_id']} · {sector_label(info.get('sector'), lang)}" if info.get("enterprise_id") else \
+        f"{sector_label(info.get('sector'), lang)} · {info.get('land_ha')} ha · {t('employees', lang)} {info.get('employees')}"
+    m = new_map(ds, opts, title, note=note)
     add_counties(m, ds, opts)
 
     from parks.suitability.criteria import CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH

@@ -172,8 +172,9 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
         frame = gpd.GeoDataFrame({"park_id": [park_id]}, geometry=[row.geometry], crs=ds.parks.crs)
         rows = [(t("park_id", lang), park_id), (t("county", lang), names.get(str(row["county_code"]), row["county_code"])),
                 (t("score", lang), None if score is None else round(float(score), 4))]
+        # a permanent label names the role (parks are small at the zoom that shows the site too)
         geojson_layer(frame, opts, name=label, key=key, style=style, tip=[f"{label}: {row['name']}"],
-                      title=[row["name"]], rows=[rows]).add_to(m)
+                      title=[row["name"]], rows=[rows], label=[label], ids=[park_id]).add_to(m)
 
     color = STATUS_COLORS.get(cand["status"], "#ff7f00")
     if second:
@@ -201,7 +202,7 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
             f" lines.forEach(function (l) {{ L.polyline([site, l.to], l.style)"
             f".bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); }});"
             f"}})({js_json(here)}, {js_json(lines)});",
-            f"{t('flows', lang)} ({len(lines)})", key="lines").add_to(m)
+            t("lines_site", lang), key="lines").add_to(m)
         rows = [[t("enterprise_id", lang), cand["enterprise_id"]], [t("origin", lang), names.get(cand["origin_county_code"])],
                 [t("destination", lang), names.get(cand["destination_county_code"])], [t("status", lang), status]]
         JsLayer(
@@ -217,7 +218,7 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
         pp = parks.loc[shown].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
         search.append(search_source([parks["name"][p] for p in shown], pp.x, pp.y, opts, t("parks", lang)))
     legend = [county_legend(lang),
-              {"title": "", "items": [{"color": "#ffd92f", "label": t("proposed_park", lang), "border": "#000"},
+              {"title": t("title_candidate", lang), "items": [{"color": "#ffd92f", "label": t("proposed_park", lang), "border": "#000"},
                                       {"color": SECOND_COLOR, "label": t("second_best", lang)},
                                       {"color": color, "label": t("site", lang), "shape": "dot"},
                                       {"color": color, "label": t("line_proposed", lang), "shape": "line"},
