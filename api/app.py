@@ -35,7 +35,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 
 from . import problems
-from .db import default_db_url, init_db, make_engine, session_factory
+from .db import DatabaseBusy, default_db_url, init_db, make_engine, session_factory
 
 __all__ = ["Settings", "create_app", "suitability_context"]
 
@@ -111,6 +111,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.state.cache_lock = threading.Lock()
 
     problems.install(app)
+    app.add_exception_handler(DatabaseBusy, _database_busy)
     app.add_middleware(problems.BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     _mount_docs(app)
@@ -125,6 +126,15 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     from .routes import maps as maps_routes; app.include_router(maps_routes.router)  # noqa: E702
     from .web import install_web; install_web(app)  # noqa: E702  web workspace: pages, /login, HTML at /
     return app
+
+
+BUSY_RETRY_AFTER_S = 2
+
+
+async def _database_busy(_request, exc: DatabaseBusy):
+    """503 with Retry-After: the review database stayed locked by other writers and nothing was changed."""
+    return problems.problem_response(503, f"{exc}: send the same request again",
+                                     headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}, title="Service Unavailable")
 
 
 class SecurityHeaders:

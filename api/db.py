@@ -9,17 +9,28 @@ Optimistic concurrency: a candidate carries ``version``; a review is one conditi
 ``UPDATE ... WHERE version = :expected`` in the same transaction as its review row and audit row, so
 an accepted decision and its audit entry are committed together or not at all, and a stale version
 changes nothing.
+
+Contention: :func:`write_transaction` runs a unit of work in a write transaction and, when the
+database says it is busy (SQLite ``database is locked`` after the busy timeout; PostgreSQL
+serialization failure, deadlock or lock timeout), rolls back and runs the whole unit again (it
+re-reads, so the version check is redone) with jittered back-off, for up to
+:data:`WRITE_PATIENCE_S` seconds; then it raises :class:`DatabaseBusy` (the API answers 503 with
+``Retry-After``: nothing was changed). A busy database is never an unexplained 500.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import sqlite3
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, event,
                         text)
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 __all__ = [
@@ -37,6 +48,10 @@ __all__ = [
     "init_db",
     "session_factory",
     "write_session",
+    "write_transaction",
+    "is_busy_error",
+    "DatabaseBusy",
+    "WRITE_PATIENCE_S",
     "integrity_check",
     "utcnow",
     "as_utc",
@@ -44,7 +59,12 @@ __all__ = [
 
 STATUSES = ("pending", "approved", "rejected", "needs_info")
 DECISIONS = ("approved", "rejected", "needs_info")
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # one statement waits this long for SQLite's write lock
+WRITE_PATIENCE_S = 60.0  # write_transaction retries a busy unit of work for about this long, then DatabaseBusy
+# PostgreSQL SQLSTATEs after which the whole transaction may simply be run again
+_PG_RETRYABLE = {"40001", "40P01", "55P03"}  # serialization_failure, deadlock_detected, lock_not_available
+T = TypeVar("T")
+_backoff_sleep = time.sleep  # a module attribute so that tests can observe the retries
 
 
 def utcnow() -> dt.datetime:
@@ -154,14 +174,15 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout, FULL sync and explicit BEGIN handling."""
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout (``sqlite_busy_timeout_ms`` per statement), FULL
+    sync and explicit BEGIN handling."""
     if not _is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=60)
     db = make_url(url).database
     if db and db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
                            pool_size=20, max_overflow=40, pool_timeout=60)
 
     @event.listens_for(engine, "connect")
@@ -169,7 +190,7 @@ def make_engine(url: str) -> Engine:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(sqlite_busy_timeout_ms)}")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -194,6 +215,54 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def write_session(engine: Engine) -> Session:
     """A session whose transaction takes the write lock at BEGIN on SQLite (no upgrade deadlocks)."""
     return Session(bind=engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+
+
+class DatabaseBusy(RuntimeError):
+    """The database stayed busy (locked by other writers) for longer than the caller's patience; the unit of
+    work was rolled back every time, so nothing was changed."""
+
+    def __init__(self, message: str, *, attempts: int, waited_s: float) -> None:
+        super().__init__(message)
+        self.attempts, self.waited_s = attempts, waited_s
+
+
+def is_busy_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (a SQLAlchemy DBAPIError or a driver error) means "busy, try the transaction again":
+    SQLite SQLITE_BUSY/SQLITE_LOCKED, PostgreSQL serialization failure, deadlock or lock timeout."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, sqlite3.OperationalError):
+        code = getattr(orig, "sqlite_errorcode", None)
+        if code is not None:
+            return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+        message = str(orig).lower()
+        return "database is locked" in message or "database table is locked" in message or "busy" in message
+    return getattr(orig, "sqlstate", None) in _PG_RETRYABLE or getattr(orig, "pgcode", None) in _PG_RETRYABLE
+
+
+def write_transaction(engine: Engine, work: Callable[[Session], T], *, patience_s: float | None = None) -> T:
+    """Run ``work(session)`` in a write transaction (``BEGIN IMMEDIATE`` on SQLite) and commit; return its result.
+
+    When the database is busy, the transaction is rolled back and ``work`` runs again from the start (so it
+    must read what it checks inside the transaction, as :func:`api.reviews.decide` does), with jittered
+    exponential back-off, until ``patience_s`` (default :data:`WRITE_PATIENCE_S`) has passed; then
+    :class:`DatabaseBusy`. Any other exception (a 412, a bug) propagates at once after the rollback.
+    """
+    patience = WRITE_PATIENCE_S if patience_s is None else patience_s
+    start = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with write_session(engine) as db, db.begin():
+                return work(db)
+        except DBAPIError as exc:
+            if not is_busy_error(exc):
+                raise
+            waited = time.monotonic() - start
+            if waited >= patience:
+                raise DatabaseBusy(f"the review database stayed busy for {waited:.0f} s ({attempt} attempts); "
+                                   "nothing was changed", attempts=attempt, waited_s=waited) from exc
+            _backoff_sleep(min(0.05 * 2 ** min(attempt, 5), 1.0) * random.uniform(0.5, 1.0))
 
 
 def integrity_check(engine: Engine) -> dict[str, Any]:

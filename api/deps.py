@@ -146,11 +146,12 @@ def start_browser_session(request: Request, response: Response, raw_token: str) 
 
     For the web workspace's ``/login`` form handler.
     """
-    with request.app.state.sessions() as db:
-        result = login(db, raw_token, key=request.app.state.session_key, ttl=request.app.state.settings.session_ttl)
-        if result is None:
-            return None
-        db.commit()
+    from .db import write_transaction
+
+    result = write_transaction(request.app.state.engine, lambda db: login(
+        db, raw_token, key=request.app.state.session_key, ttl=request.app.state.settings.session_ttl))
+    if result is None:
+        return None
     set_session_cookie(response, result, secure=is_https(request))
     return result.principal
 
@@ -159,7 +160,7 @@ def end_browser_session(request: Request, response: Response) -> None:
     """Log out: delete the server-side session and clear the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        with request.app.state.sessions() as db:
-            logout(db, cookie, key=request.app.state.session_key)
-            db.commit()
+        from .db import write_transaction
+
+        write_transaction(request.app.state.engine, lambda db: logout(db, cookie, key=request.app.state.session_key))
     clear_session_cookie(response, secure=is_https(request))

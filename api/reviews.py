@@ -4,7 +4,10 @@ Used by the HTTP routes (:mod:`api.routes.transfers`) and the command line (``pa
 Every change writes an :class:`~api.db.AuditEntry` (who, when, before, after) in the same
 transaction. A review is accepted only if the caller's expected version is the current one; the
 update itself is conditional (``WHERE version = :expected``), so two reviewers racing on the same
-version cannot both win, on SQLite or PostgreSQL.
+version cannot both win, on SQLite or PostgreSQL. Writes go through :func:`api.db.write_transaction`:
+a busy database is retried (the version check is redone each time) and, past its patience, answered
+503 with ``Retry-After`` (:class:`api.db.DatabaseBusy`, handled in :mod:`api.app`): the decision was
+not recorded and the client may send it again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from .auth import Principal
-from .db import DECISIONS, STATUSES, AuditEntry, Review, TransferCandidate, as_utc, utcnow, write_session
+from .db import DECISIONS, STATUSES, AuditEntry, Review, TransferCandidate, as_utc, utcnow, write_transaction
 from .deps import scope_filter
 from .problems import BadRequest, NotFound, PreconditionFailed, PreconditionRequired
 
@@ -99,26 +102,29 @@ def add_candidates(engine: Engine, rows: Iterable[dict[str, Any]], *, actor: str
     """Insert candidates whose ``candidate_id`` is new (existing ones, and their reviews, are kept). Returns
     how many were added."""
     rows = list(rows)
+    return write_transaction(engine, lambda db: _add_candidates(db, rows, actor, role))
+
+
+def _add_candidates(db: Session, rows: list[dict[str, Any]], actor: str, role: str) -> int:
     added = 0
-    with write_session(engine) as db, db.begin():
-        existing = set(db.execute(select(TransferCandidate.candidate_id)).scalars())
-        for r in rows:
-            cid = str(r["candidate_id"])
-            if cid in existing:
-                continue
-            existing.add(cid)
-            c = TransferCandidate(
-                candidate_id=cid, enterprise_id=str(r["enterprise_id"]),
-                origin_county_code=str(r["origin_county_code"]),
-                destination_county_code=str(r["destination_county_code"]), park_id=str(r["park_id"]),
-                scenario=str(r.get("scenario") or ""), score=None if r.get("score") is None else float(r["score"]),
-                status="pending", version=1, last_comment="", snapshot=r.get("snapshot") or {})
-            db.add(c)
-            db.add(AuditEntry(actor=actor, role=role, action="propose", object_type="transfer_candidate",
-                              object_id=cid, origin_county_code=c.origin_county_code,
-                              destination_county_code=c.destination_county_code, before=None,
-                              after=_snapshot_without_candidate(c)))
-            added += 1
+    existing = set(db.execute(select(TransferCandidate.candidate_id)).scalars())
+    for r in rows:
+        cid = str(r["candidate_id"])
+        if cid in existing:
+            continue
+        existing.add(cid)
+        c = TransferCandidate(
+            candidate_id=cid, enterprise_id=str(r["enterprise_id"]),
+            origin_county_code=str(r["origin_county_code"]),
+            destination_county_code=str(r["destination_county_code"]), park_id=str(r["park_id"]),
+            scenario=str(r.get("scenario") or ""), score=None if r.get("score") is None else float(r["score"]),
+            status="pending", version=1, last_comment="", snapshot=r.get("snapshot") or {})
+        db.add(c)
+        db.add(AuditEntry(actor=actor, role=role, action="propose", object_type="transfer_candidate",
+                          object_id=cid, origin_county_code=c.origin_county_code,
+                          destination_county_code=c.destination_county_code, before=None,
+                          after=_snapshot_without_candidate(c)))
+        added += 1
     return added
 
 
@@ -170,47 +176,54 @@ def decide(engine: Engine, user: Principal, candidate_id: str, *, decision: str,
            if_match: str | None, version: int | None) -> ReviewOutcome:
     """Record a decision if the expected version (``If-Match`` or ``version``) is current.
 
-    412 (nothing changed) when it is stale; 428 when neither is given; 404 outside the user's scope.
+    412 (nothing changed) when it is stale; 428 when neither is given; 404 outside the user's scope; 503
+    (:class:`api.db.DatabaseBusy`, nothing changed) when the database stayed locked by other writers past
+    :data:`api.db.WRITE_PATIENCE_S`.
     """
     if decision not in DECISIONS:
         raise BadRequest(f"decision {decision!r} is unknown; accepted: {', '.join(DECISIONS)}")
     if if_match is None and version is None:
         raise PreconditionRequired("a review must say which version it decides on: send the candidate's ETag in "
                                    "If-Match, or a 'version' field")
-    with write_session(engine) as db, db.begin():
-        c = get_candidate(db, user, candidate_id)
-        if if_match is not None:
-            accepted = versions_from_if_match(if_match, candidate_id)
-            if accepted is None:
-                raise PreconditionRequired("If-Match: * would overwrite any decision; send the candidate's ETag")
-            if c.version not in accepted:
-                raise _stale(c)
-        if version is not None and version != c.version:
+    return write_transaction(engine, lambda db: _decide_in(db, user, candidate_id, decision, comment, if_match,
+                                                           version))
+
+
+def _decide_in(db: Session, user: Principal, candidate_id: str, decision: str, comment: str, if_match: str | None,
+               version: int | None) -> ReviewOutcome:
+    """One attempt, inside the write transaction: read, check the version, conditional update, review, audit."""
+    c = get_candidate(db, user, candidate_id)
+    if if_match is not None:
+        accepted = versions_from_if_match(if_match, candidate_id)
+        if accepted is None:
+            raise PreconditionRequired("If-Match: * would overwrite any decision; send the candidate's ETag")
+        if c.version not in accepted:
             raise _stale(c)
-        expected = c.version
-        before = _snapshot_without_candidate(c)
-        now = utcnow()
-        res = db.execute(
-            update(TransferCandidate)
-            .where(TransferCandidate.candidate_id == candidate_id, TransferCandidate.version == expected)
-            .values(status=decision, version=expected + 1, last_comment=comment, updated_at=now)
-            .execution_options(synchronize_session=False))
-        if res.rowcount != 1:  # another reviewer committed first (PostgreSQL: the row lock was released)
-            current = db.execute(select(TransferCandidate).where(TransferCandidate.candidate_id == candidate_id)
-                                 .execution_options(populate_existing=True)).scalar_one()
-            raise _stale(current)
-        review = Review(candidate_id=candidate_id, decision=decision, comment=comment, reviewer=user.actor,
-                        token_id=user.token_id, version_before=expected, version_after=expected + 1, created_at=now)
-        db.add(review)
-        db.flush()
-        db.refresh(c)
-        after = _snapshot_without_candidate(c)
-        db.add(AuditEntry(at=now, actor=user.actor, token_id=user.token_id, role=user.role, action="review",
-                          object_type="transfer_candidate", object_id=candidate_id,
-                          origin_county_code=c.origin_county_code, destination_county_code=c.destination_county_code,
-                          before=before, after=after))
-        out = ReviewOutcome(candidate_public(c), review_public(review), etag(c))
-    return out
+    if version is not None and version != c.version:
+        raise _stale(c)
+    expected = c.version
+    before = _snapshot_without_candidate(c)
+    now = utcnow()
+    res = db.execute(
+        update(TransferCandidate)
+        .where(TransferCandidate.candidate_id == candidate_id, TransferCandidate.version == expected)
+        .values(status=decision, version=expected + 1, last_comment=comment, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if res.rowcount != 1:  # another reviewer committed first (PostgreSQL: the row lock was released)
+        current = db.execute(select(TransferCandidate).where(TransferCandidate.candidate_id == candidate_id)
+                             .execution_options(populate_existing=True)).scalar_one()
+        raise _stale(current)
+    review = Review(candidate_id=candidate_id, decision=decision, comment=comment, reviewer=user.actor,
+                    token_id=user.token_id, version_before=expected, version_after=expected + 1, created_at=now)
+    db.add(review)
+    db.flush()
+    db.refresh(c)
+    after = _snapshot_without_candidate(c)
+    db.add(AuditEntry(at=now, actor=user.actor, token_id=user.token_id, role=user.role, action="review",
+                      object_type="transfer_candidate", object_id=candidate_id,
+                      origin_county_code=c.origin_county_code, destination_county_code=c.destination_county_code,
+                      before=before, after=after))
+    return ReviewOutcome(candidate_public(c), review_public(review), etag(c))
 
 
 def _stale(c: TransferCandidate) -> PreconditionFailed:

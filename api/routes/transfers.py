@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import exports, reviews
 from ..deps import DbDep, ReviewerUser
+from ..problems import PROBLEM_JSON
 
 router = APIRouter(tags=["transfer review"])
 
@@ -181,7 +182,10 @@ def list_reviews(candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
 
 
 @router.post("/transfer-candidates/{candidate_id}/reviews", response_model=ReviewResult, status_code=201,
-             summary="Decide on a candidate (If-Match: its ETag, or a version field; stale -> 412)")
+             summary="Decide on a candidate (If-Match: its ETag, or a version field; stale -> 412)",
+             responses={503: {"description": "the review database stayed busy; nothing was changed, send it again "
+                                             "after Retry-After seconds",
+                              "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
 def post_review(
     request: Request,
     candidate_id: CandidateId,

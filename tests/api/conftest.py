@@ -2,20 +2,24 @@
 
 ``review_db_url`` is parametrised over SQLite and PostgreSQL (``PARKPLAN_TEST_PG_URL``, started by
 ``scripts/test``); without that variable the PostgreSQL case is skipped, except under CI (``CI=true``)
-where it fails.
+where it fails. Each PostgreSQL case gets a database of its own, created for the test and dropped after.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
-
+from sqlalchemy.pool import NullPool
 
 
 def pg_url_or_skip() -> str:
@@ -27,23 +31,34 @@ def pg_url_or_skip() -> str:
     return url
 
 
-def reset_pg(url: str) -> None:
+@contextlib.contextmanager
+def fresh_pg_database(url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the server of ``url`` for one test, dropped afterwards: tests (and
+    other test runs on the same server) never share tables, so none can drop or change another's."""
     from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
 
-    from api.db import Base
-
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    engine.dispose()
+    base = make_url(url)
+    name = f"parkplan_t_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def review_db_url(request, tmp_path) -> str:
+def review_db_url(request, tmp_path) -> Iterator[str]:
+    """An empty review database for one test: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'reviews.sqlite'}"
-    url = pg_url_or_skip()
-    reset_pg(url)
-    return url
+        yield f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+        return
+    with fresh_pg_database(pg_url_or_skip()) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -151,22 +166,38 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning", w
 
 
 class Server:
-    def __init__(self, dataset_path: Path, db_url: str, port: int | None = None):
+    """A uvicorn process over a dataset and review database. Its stderr goes to a log file, never to a pipe:
+    a pipe nobody reads fills up (64 KiB: three logged tracebacks) and then blocks the server's logging, and
+    with it every request that logs, until the clients time out."""
+
+    def __init__(self, dataset_path: Path, db_url: str, port: int | None = None, log_path: Path | None = None):
         self.dataset_path, self.db_url = dataset_path, db_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        if log_path is None:
+            fd, name = tempfile.mkstemp(prefix="parkplan-server-", suffix=".log")
+            os.close(fd)
+            log_path = Path(name)
+        self.log_path = Path(log_path)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+        except OSError:
+            return ""
 
     def start(self, timeout: float = 60.0) -> "Server":
         import httpx
 
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(self.dataset_path), self.db_url,
-                                      str(self.port)], cwd=str(Path(__file__).resolve().parents[2]),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(self.dataset_path), self.db_url,
+                                          str(self.port)], cwd=str(Path(__file__).resolve().parents[2]),
+                                         stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode(errors='replace')[-2000:]}")
+                raise RuntimeError(f"server exited: {self.log_tail(2000)}")
             try:
                 if httpx.get(self.url + "/health", timeout=1).status_code == 200:
                     return self
@@ -191,13 +222,13 @@ class Server:
 
 
 @pytest.fixture
-def served(dataset_path, candidate_rows, review_db_url):
+def served(dataset_path, candidate_rows, review_db_url, tmp_path):
     """A review database prepared in-process (candidates, tokens), then a server process over it."""
     app = build_app(dataset_path, review_db_url, candidate_rows)
     offices = (candidate_rows[0]["origin_county_code"], candidate_rows[1]["origin_county_code"])
     tokens = make_tokens(app, offices)
     app.state.engine.dispose()
-    server = Server(dataset_path, review_db_url).start()
+    server = Server(dataset_path, review_db_url, log_path=tmp_path / "server.log").start()
     server.tokens = tokens
     yield server
     server.stop()
@@ -206,11 +237,12 @@ def served(dataset_path, candidate_rows, review_db_url):
 @pytest.fixture(scope="module")
 def read_server(dataset_path, candidate_rows, tmp_path_factory):
     """One server per module for read-only clients (SQLite)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('read') / 'reviews.sqlite'}"
+    folder = tmp_path_factory.mktemp("read")
+    url = f"sqlite:///{folder / 'reviews.sqlite'}"
     app = build_app(dataset_path, url, candidate_rows)
     tokens = make_tokens(app, (candidate_rows[0]["origin_county_code"], candidate_rows[1]["origin_county_code"]))
     app.state.engine.dispose()
-    server = Server(dataset_path, url).start()
+    server = Server(dataset_path, url, log_path=folder / "server.log").start()
     server.tokens = tokens
     yield server
     server.stop()

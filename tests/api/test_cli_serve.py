@@ -77,12 +77,14 @@ def test_serve_proposes_candidates_on_first_start(tmp_dataset_path, tmp_path):
     db = f"sqlite:///{tmp_path / 'r.sqlite'}"
     parkplan = Path(sys.executable).with_name("parkplan")
     cmd = [str(parkplan)] if parkplan.exists() else [sys.executable, "-m", "api.cli"]
-    proc = subprocess.Popen(cmd + ["serve", "--data", str(tmp_dataset_path), "--db", db, "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+    log = tmp_path / "serve.log"  # a file, not a pipe nobody reads (a full pipe blocks the server)
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(cmd + ["serve", "--data", str(tmp_dataset_path), "--db", db, "--port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "NO_COLOR": "1"})
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.stderr.read().decode(errors="replace")[-2000:]
+            assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break

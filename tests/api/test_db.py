@@ -1,0 +1,137 @@
+"""The review database's write path under contention: a busy SQLite database (another connection holds the
+write lock) is retried until the lock is free; past the patience the API answers 503 with Retry-After and
+nothing is changed; errors that are not "busy" are not retried. The lock is held and released by the test
+itself (released from the back-off hook), so nothing here depends on timing."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api import db as dbmod
+from api.db import DatabaseBusy, Review, Secret, TransferCandidate, is_busy_error, make_engine, write_transaction
+
+from .conftest import Api, build_app, make_tokens
+
+
+class WriteLock:
+    """Another connection holding SQLite's write lock (``BEGIN IMMEDIATE``) until :meth:`release`."""
+
+    def __init__(self, path) -> None:
+        self.conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.held = True
+
+    def release(self) -> None:
+        if self.held:
+            self.conn.execute("COMMIT")
+            self.held = False
+
+    def close(self) -> None:
+        self.release()
+        self.conn.close()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    path = tmp_path / "r.sqlite"
+    engine = make_engine(f"sqlite:///{path}", sqlite_busy_timeout_ms=20)
+    dbmod.init_db(engine)
+    yield engine, path
+    engine.dispose()
+
+
+def test_a_busy_write_is_retried_until_the_lock_is_free(sqlite_engine, monkeypatch):
+    engine, path = sqlite_engine
+    lock = WriteLock(path)
+    backoffs: list[float] = []
+
+    def backoff(seconds: float) -> None:  # the lock holder lets go after the third busy attempt
+        backoffs.append(seconds)
+        if len(backoffs) == 3:
+            lock.release()
+
+    monkeypatch.setattr(dbmod, "_backoff_sleep", backoff)
+    try:
+        out = write_transaction(engine, lambda s: s.add(Secret(name="x", value="1")) or "done", patience_s=3600)
+    finally:
+        lock.close()
+    assert out == "done"
+    assert len(backoffs) == 3 and all(0 < b <= 1.0 for b in backoffs)
+    with engine.connect() as conn:
+        assert conn.execute(select(Secret.value).where(Secret.name == "x")).scalar_one() == "1"
+
+
+def test_past_its_patience_a_busy_write_raises_and_changes_nothing(sqlite_engine, monkeypatch):
+    engine, path = sqlite_engine
+    monkeypatch.setattr(dbmod, "_backoff_sleep", lambda s: None)
+    lock = WriteLock(path)
+    try:
+        with pytest.raises(DatabaseBusy) as info:
+            write_transaction(engine, lambda s: s.add(Secret(name="y", value="1")), patience_s=0)
+    finally:
+        lock.close()
+    assert info.value.attempts == 1 and "nothing was changed" in str(info.value)
+    with engine.connect() as conn:
+        assert conn.execute(select(Secret).where(Secret.name == "y")).first() is None
+
+
+def test_other_database_errors_are_not_retried(sqlite_engine, monkeypatch):
+    engine, _ = sqlite_engine
+    backoffs: list[float] = []
+    monkeypatch.setattr(dbmod, "_backoff_sleep", backoffs.append)
+    write_transaction(engine, lambda s: s.add(Secret(name="z", value="1")))
+    with pytest.raises(IntegrityError):
+        write_transaction(engine, lambda s: s.add(Secret(name="z", value="2")))
+    assert backoffs == []
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("error, busy", [
+    (sqlite3.OperationalError("database is locked"), True),
+    (sqlite3.OperationalError("no such table: reviews"), False),
+    (_PgError("40001"), True),  # serialization_failure
+    (_PgError("40P01"), True),  # deadlock_detected
+    (_PgError("55P03"), True),  # lock_not_available
+    (_PgError("23505"), False),  # unique_violation: a real conflict, not contention
+])
+def test_which_errors_count_as_busy(error, busy):
+    assert is_busy_error(error) is busy
+
+
+def test_a_busy_review_is_503_with_retry_after_and_the_same_request_succeeds_later(
+        dataset_path, candidate_rows, tmp_path, monkeypatch):
+    path = tmp_path / "reviews.sqlite"
+    app = build_app(dataset_path, f"sqlite:///{path}", candidate_rows)
+    api = Api(app, make_tokens(app, (candidate_rows[0]["origin_county_code"], candidate_rows[1]["origin_county_code"])))
+    app.state.engine.dispose()
+    app.state.engine = make_engine(f"sqlite:///{path}", sqlite_busy_timeout_ms=20)
+    monkeypatch.setattr(dbmod, "WRITE_PATIENCE_S", 0.0)
+    cid = candidate_rows[0]["candidate_id"]
+    etag = api.get(f"/transfer-candidates/{cid}").headers["ETag"]
+    body = {"decision": "approved", "comment": "busy"}
+    lock = WriteLock(path)
+    try:
+        r = api.post(f"/transfer-candidates/{cid}/reviews", headers={"If-Match": etag}, json=body)
+    finally:
+        lock.close()
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.json()["title"] == "Service Unavailable" and "nothing was changed" in r.json()["detail"]
+    # nothing was recorded, so the very same request (same ETag) now wins
+    again = api.post(f"/transfer-candidates/{cid}/reviews", headers={"If-Match": etag}, json=body)
+    assert again.status_code == 201, again.text
+    with app.state.engine.connect() as conn:
+        assert conn.execute(select(Review.comment).where(Review.candidate_id == cid)).scalars().all() == ["busy"]
+        assert conn.execute(select(TransferCandidate.version).where(TransferCandidate.candidate_id == cid)
+                            ).scalar_one() == 2
+    app.state.engine.dispose()
