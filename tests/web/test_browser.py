@@ -310,3 +310,22 @@ def _clicking_a_park_row_highlights_it_on_the_map(browser, server, web):
     assert page.url.endswith(f"/ui/parks/{ids[1]}")
     watch.assert_clean()
     ctx.close()
+
+
+def test_candidate_page_map_shows_this_candidate(web_browser, server, web):
+    web_browser.run(_candidate_page_map_shows_this_candidate, server, web)
+
+
+def _candidate_page_map_shows_this_candidate(browser, server, web):
+    watch = Watch()
+    ctx = new_context(browser, watch)
+    page = login(ctx, server, web.tokens["reviewer_a"])
+    cid = web.hostile_candidate or web.candidates["a"][0]
+    page.goto(f"{server}/ui/review/{cid}", wait_until="load")
+    frame = _map_frame(page, "#candidate-map")
+    counts = frame.evaluate("() => ['proposed', 'second', 'lines', 'site'].map(k => PARKPLAN.count(k))")
+    assert counts == [1, 1, 2, 1]
+    assert frame.locator("path.pp-site").count() == 1 and frame.locator("path.pp-line").count() == 2
+    assert frame.locator(".leaflet-tooltip.pp-label").count() == 2  # the two parks named on the map
+    watch.assert_clean()
+    ctx.close()
