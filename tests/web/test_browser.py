@@ -329,3 +329,27 @@ def _candidate_page_map_shows_this_candidate(browser, server, web):
     assert frame.locator(".leaflet-tooltip.pp-label").count() == 2  # the two parks named on the map
     watch.assert_clean()
     ctx.close()
+
+
+def test_clicking_a_ranked_park_highlights_it_on_the_suitability_map(web_browser, server, web):
+    web_browser.run(_clicking_a_ranked_park_highlights_it_on_the_suitability_map, server, web)
+
+
+def _clicking_a_ranked_park_highlights_it_on_the_suitability_map(browser, server, web):
+    watch = Watch()
+    ctx = new_context(browser, watch)
+    page = login(ctx, server, web.tokens["analyst"])
+    eid = str(web.app.state.dataset.enterprises["enterprise_id"].iloc[7])
+    page.goto(f"{server}/ui/suitability?enterprise_id={eid}", wait_until="load")
+    page.locator("#suit-map").scroll_into_view_if_needed()
+    frame = _map_frame(page, "#suit-map")
+    park_id = page.locator("#ranked tbody tr").nth(2).get_attribute("data-park")
+    page.locator("#ranked tbody tr").nth(2).locator("td.pname").click()
+    for _ in range(50):
+        if frame.evaluate("() => PARKPLAN.highlighted") == park_id:
+            break
+        page.wait_for_timeout(50)
+    assert frame.evaluate("() => PARKPLAN.highlighted") == park_id
+    assert frame.locator("path.pp-highlight").count() == 1
+    watch.assert_clean()
+    ctx.close()

@@ -55,18 +55,20 @@
     [kind, county, sector].forEach(function (el) { el.addEventListener("change", apply); });
   }
 
-  // Clicking a park's row (not its link) highlights that park on the map beside the table: a message
-  // to the map's frame (same origin only), which PARKPLAN.highlight answers (maps/assets/parkplan.js).
-  function parkRowHighlight() {
-    var table = document.getElementById("parks-table"), frame = document.getElementById("parks-map");
-    if (!table || !frame) return;
+  // Clicking a park's row (not its link) highlights that park on the map of the page: a message to the
+  // map's frame (same origin only), which PARKPLAN.highlight answers (maps/assets/parkplan.js). The
+  // parks table and the parks map; the suitability ranking and the suitability map's candidate parks.
+  function parkRowHighlight(tableId, frameId, key) {
+    var table = document.getElementById(tableId), frame = document.getElementById(frameId);
+    if (!table || !frame || !table.tBodies.length) return;
+    table.classList.add("pickable");
     table.tBodies[0].addEventListener("click", function (e) {
       if (e.target.closest("a")) return;
       var row = e.target.closest("tr[data-park]");
       if (!row || !frame.contentWindow) return;
       Array.prototype.forEach.call(table.querySelectorAll("tr.selected"), function (r) { r.classList.remove("selected"); });
       row.classList.add("selected");
-      frame.contentWindow.postMessage({type: "parkplan:highlight", key: "parks", id: row.getAttribute("data-park")},
+      frame.contentWindow.postMessage({type: "parkplan:highlight", key: key, id: row.getAttribute("data-park")},
                                       window.location.origin);
     });
   }
@@ -130,7 +132,8 @@
     ahpLive();
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     parkFilters();
-    parkRowHighlight();
+    parkRowHighlight("parks-table", "parks-map", "parks");
+    parkRowHighlight("ranked", "suit-map", "candidates");
     sliders();
     weightMode();
   });
