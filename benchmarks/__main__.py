@@ -26,7 +26,10 @@ HEADER = """# parkplan benchmarks
 
 Produced by `python -m benchmarks` (or `parkplan bench`). Each section names the exact command that
 produced it, when, and on what machine. Ratios are peer time / parkplan time (above 1: parkplan is
-faster). No figure here is a pass/fail threshold.
+faster). No figure here is a pass/fail threshold. The benchmark machine (2 cores) was shared with
+other work while these ran: each section gives the load average before and after, and repeated runs
+differed by up to about 2x in absolute times and in ratios too (the join ratio was 13x in an earlier
+run under heavier load, 5.5x in the run recorded below): read the figures as orders of magnitude.
 """
 
 

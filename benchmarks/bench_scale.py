@@ -135,7 +135,8 @@ def run(size: str = "full", scheduler: str | None = None, engine: str = "dask") 
     mem_line = ", ".join(f"{p / 2**30:.2f} GiB" for p in sorted(peaks.values())) or "n/a (not sampled)"
     body = (
         f"{n:,} enterprises in {j['partitions']} GeoParquet partitions of {PARTITION_ROWS[size]:,} "
-        f"(input store built and cached in {t_input:.0f} s: the {BASE[size]:,}-enterprise built-in register "
+        f"(input store {'from the cache' if t_input < 1 else f'built and cached in {t_input:.0f} s'}: the "
+        f"{BASE[size]:,}-enterprise built-in register "
         f"replicated with new ids and points jittered by ~300 m), {workers}, `engine={engine}`.\n\n"
         + table(["step", "time", "enterprises/s"], rows)
         + f"\n\nPeak resident memory per worker: {mem_line} (sampled every 0.5 s). Output written: "
