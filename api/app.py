@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from fastapi.staticfiles import StaticFiles
 from . import problems
 from .db import DatabaseBusy, default_db_url, init_db, make_engine, session_factory
 
-__all__ = ["Settings", "create_app", "suitability_context"]
+__all__ = ["Settings", "create_app", "suitability_context", "metrics_context"]
 
 API_VERSION = "1.0"
 
@@ -109,6 +110,8 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.state.landing_html = None  # the web workspace sets a callable (request) -> Response
     app.state.cache = {}
     app.state.cache_lock = threading.Lock()
+    app.state.metrics_context = None  # built on first use by metrics_context(app)
+    app.state.metrics_context_lock = threading.Lock()
 
     problems.install(app)
     app.add_exception_handler(DatabaseBusy, _database_busy)
@@ -187,3 +190,46 @@ def suitability_context(app: FastAPI):
 
             ctx = app.state.cache["suitability_context"] = context_from_dataset(app.state.dataset)
     return ctx
+
+
+# the parts of a MetricsContext every metric uses: computed once when the context is built
+_METRICS_SHARED = ("enterprises", "enterprises_m", "parks_m", "province_m", "county_codes", "weights",
+                   "county_area_km2")
+METRICS_CONTEXT_CACHE = 128  # results the context keeps for its own expensive parts (Ripley envelopes)
+
+
+class _BoundedCache(OrderedDict):
+    """A dict that forgets its oldest entries beyond ``maxsize`` (the metrics context's own result cache, so
+    that a stream of distinct queries cannot grow it without bound). The entry just set is never dropped."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+
+    def __setitem__(self, key, value) -> None:
+        with self._lock:
+            super().__setitem__(key, value)
+            while len(self) > self.maxsize:
+                self.popitem(last=False)
+
+
+def metrics_context(app: FastAPI):
+    """The app's one :class:`parks.metrics.report.MetricsContext` over its dataset, built on first use.
+
+    Built under a lock, so concurrent first requests wait for one build, with its shared parts (joins,
+    metric projections, county weights and areas) computed then: later requests, in any thread, only read
+    them. Pass it to ``parks.metrics.report`` functions instead of the dataset.
+    """
+    ctx = app.state.metrics_context
+    if ctx is not None:
+        return ctx
+    with app.state.metrics_context_lock:
+        if app.state.metrics_context is None:
+            from parks.metrics.report import MetricsContext
+
+            ctx = MetricsContext(app.state.dataset, cache=_BoundedCache(METRICS_CONTEXT_CACHE))
+            for name in _METRICS_SHARED:
+                getattr(ctx, name)
+            app.state.metrics_context = ctx
+        return app.state.metrics_context

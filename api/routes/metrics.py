@@ -2,8 +2,10 @@
 
 The JSON is :func:`parks.metrics.report.compute_metrics` (all parts) or one of its parts, the same
 shapes as ``parkplan metrics --json``. Analyst role or higher (the per-mu part lists enterprises).
-Results are cached per (part, sector, county, permutations, simulations) in a bounded LRU (the data
-do not change while the server runs), and at most two computations run at once.
+Every computation is given the app's one :class:`parks.metrics.report.MetricsContext`
+(:func:`api.app.metrics_context`), so the joins, projections and county weights are computed once per
+server, not per request. Results are cached per (part, sector, county, permutations, simulations) in
+a bounded LRU (the data do not change while the server runs), and at most two computations run at once.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from ..app import metrics_context
 from ..deps import AnalystUser
 from ..problems import NotFound
 
@@ -67,9 +70,9 @@ def all_metrics(request: Request, _user: AnalystUser, sector: Sector = None, cou
                 permutations: Permutations = 999, simulations: Simulations = 99) -> dict[str, Any]:
     from parks.metrics.report import compute_metrics, jsonable
 
-    ds = request.app.state.dataset
+    ctx = metrics_context(request.app)
     return _cached(request, ("metrics", "*", sector, county, permutations, simulations),
-                   lambda: jsonable(compute_metrics(ds, sector, county, permutations=permutations,
+                   lambda: jsonable(compute_metrics(ctx, sector, county, permutations=permutations,
                                                     simulations=simulations)))
 
 
@@ -82,6 +85,6 @@ def one_metric(request: Request, _user: AnalystUser, name: Annotated[str, Path(m
     parts = _parts()
     if name not in parts:
         raise NotFound(f"metric {name!r} not found; accepted: {', '.join(METRIC_KEYS)}")
-    ds = request.app.state.dataset
+    ctx = metrics_context(request.app)
     return _cached(request, ("metrics", name, sector, county, permutations, simulations),
-                   lambda: {name: jsonable(parts[name](ds, sector, county, permutations, simulations))})
+                   lambda: {name: jsonable(parts[name](ctx, sector, county, permutations, simulations))})

@@ -187,7 +187,7 @@ class Server:
         except OSError:
             return ""
 
-    def start(self, timeout: float = 60.0) -> "Server":
+    def start(self, timeout: float = 300.0) -> "Server":  # loading the dataset takes minutes on a loaded machine
         import httpx
 
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
@@ -204,7 +204,7 @@ class Server:
             except httpx.HTTPError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError("server did not start in time")
+        raise RuntimeError(f"server did not answer /health within {timeout:.0f} s: {self.log_tail(2000)}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown handlers, no flushing: a crash."""

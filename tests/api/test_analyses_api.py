@@ -102,6 +102,83 @@ def test_metrics_document_has_every_key_and_errors(api):
     assert api.get("/metrics/sectors", as_="viewer").status_code == 403
 
 
+@pytest.fixture
+def fresh_metrics_context(api):
+    """The app as on a fresh server: no metrics context yet (the one it had is put back afterwards)."""
+    state = api.app.state
+    kept = state.metrics_context
+    state.metrics_context = None
+    yield api
+    state.metrics_context = kept
+
+
+def test_metrics_requests_share_one_context_built_once(fresh_metrics_context, monkeypatch):
+    """Two uncached metric requests get the same MetricsContext (the app's), built once; what they answer is
+    what the report functions give for the plain dataset."""
+    from parks.metrics import report
+
+    api = fresh_metrics_context
+
+    built: list[object] = []
+    seen: list[object] = []
+
+    class CountingContext(report.MetricsContext):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    def spy(fn):
+        def wrapper(ds, *args, **kwargs):
+            seen.append(ds)
+            return fn(ds, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(report, "MetricsContext", CountingContext)
+    monkeypatch.setattr(report, "location_quotient_rows", spy(report.location_quotient_rows))
+    monkeypatch.setattr(report, "per_mu_rows", spy(report.per_mu_rows))
+    # distinct parameters, so that neither answer comes from the route's result cache
+    a = api.get("/metrics/location_quotients?sector=petrochemical&permutations=11", as_="analyst")
+    b = api.get("/metrics/per_mu?sector=petrochemical&permutations=12", as_="analyst")
+    assert a.status_code == 200 and b.status_code == 200
+    assert len(built) == 1 and len(seen) == 2
+    assert seen[0] is seen[1] is built[0] is api.app.state.metrics_context
+    dataset = api.app.state.dataset
+    assert a.json() == {"location_quotients": report.jsonable(report.location_quotient_rows(dataset, "petrochemical"))}
+    assert b.json() == {"per_mu": report.jsonable(report.per_mu_rows(dataset, "petrochemical"))}
+
+
+def test_metrics_context_is_built_once_under_concurrent_first_use(fresh_metrics_context, monkeypatch):
+    import threading
+
+    from api.app import metrics_context
+    from parks.metrics import report
+
+    api = fresh_metrics_context
+
+    built: list[object] = []
+
+    class CountingContext(report.MetricsContext):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(report, "MetricsContext", CountingContext)
+    n = 8
+    start = threading.Barrier(n)
+    got: list[object] = []
+
+    def first_use():
+        start.wait()
+        got.append(metrics_context(api.app))
+
+    threads = [threading.Thread(target=first_use) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(built) == 1 and len(got) == n and all(c is built[0] for c in got)
+
+
 def test_metrics_cache_is_bounded(api, monkeypatch):
     import api.routes.metrics as mod
 
