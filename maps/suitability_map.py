@@ -42,6 +42,8 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
         if not sep or not math.isfinite(number):
             raise MapError(f"weights: {item!r} is not criterion:number (e.g. distance:60,sector_fit:5)")
         out[key.strip()] = number
+    if not math.isfinite(sum(out.values())):
+        raise MapError("weights: too large to add up; give weights of ordinary size (e.g. percentages)")
     try:
         normalise_weights(out)
     except SuitabilityError as exc:

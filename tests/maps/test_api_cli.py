@@ -257,6 +257,7 @@ def test_suitability_map_for_a_profile_ranks_as_the_api(client, map_app, tokens)
     ({**PROFILE, "weights": "distance:-1"}, "query.weights", "must be >= 0"),
     ({**PROFILE, "weights": "distance:0"}, "query.weights", "all zero"),
     ({**PROFILE, "weights": "distance:inf"}, "query.weights", "is not criterion:number"),
+    ({**PROFILE, "weights": "distance:1e308,labour:1e308"}, "query.weights", "too large"),
     ({**PROFILE, "max_distance_km": "0"}, "query.max_distance_km", "greater than 0"),
 ])
 def test_suitability_map_profile_validated(client, tokens, params, field, message):
