@@ -278,23 +278,10 @@ def _capture_sums_many(part: pd.DataFrame, investment: pd.Series | None, groupin
 
 
 def _capture_frame(agg: pd.DataFrame, by: str) -> pd.DataFrame:
+    from .metrics.capture import capture_table
+
     total, inside = agg[list(_VALUES)], agg[[f"{v}_in" for v in _VALUES]].set_axis(list(_VALUES), axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = inside / total.where(total > 0)
-    out = pd.DataFrame({
-        "group": total.index.astype(str),
-        "by": by,
-        "enterprises": total["one"].astype(int).to_numpy(),
-        "share_enterprises": share["one"].to_numpy(),
-        "share_employees": share["employees"].to_numpy(),
-        "share_revenue": share["revenue"].to_numpy(),
-        "share_investment": share["investment"].to_numpy(),
-        "in_parks_enterprises": inside["one"].astype(int).to_numpy(),
-        "in_parks_employees": inside["employees"].to_numpy(),
-        "in_parks_revenue": inside["revenue"].to_numpy(),
-        "in_parks_investment": inside["investment"].to_numpy(),
-    })
-    return out.reset_index(drop=True)
+    return capture_table(total, inside, by)
 
 
 def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, *,

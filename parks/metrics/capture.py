@@ -55,9 +55,21 @@ def park_capture(enterprises: pd.DataFrame, projects: pd.DataFrame | None = None
     else:
         e["investment"] = 0.0
     e = e.dropna(subset=["group"])
-    values = ["one", "employees", "revenue", "investment"]
+    values = list(CAPTURE_VALUES)
     total = e.groupby("group")[values].sum()
     inside = e[e["inside"]].groupby("group")[values].sum().reindex(total.index, fill_value=0.0)
+    return capture_table(total, inside, by)
+
+
+CAPTURE_VALUES = ("one", "employees", "revenue", "investment")
+
+
+def capture_table(total: pd.DataFrame, inside: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Assemble capture rows from per-group sums of :data:`CAPTURE_VALUES`, all and in parks.
+
+    Shared by :func:`park_capture` and the partitioned path (``parks.scale``), which adds the sums
+    of its partitions before calling this.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         share = inside / total.where(total > 0)
     out = pd.DataFrame({
