@@ -77,9 +77,11 @@ def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
         if value < 0:
             raise SuitabilityError(f"weight of {key!r} must be >= 0, got {value!r}")
         out[key] = float(value)
-    total = sum(out.values())
-    if total <= 0:
+    largest = max(out.values())
+    if largest <= 0:
         raise SuitabilityError("weights are all zero; give at least one criterion a positive weight")
+    out = {k: v / largest for k, v in out.items()}  # scale first: a sum of huge weights must not overflow
+    total = sum(out.values())
     return {k: v / total for k, v in out.items()}
 
 

@@ -128,3 +128,11 @@ def test_group_document_via_mapping():
     weights, g = ahp_from_mapping(doc)
     assert weights["distance"] == pytest.approx(0.5) and weights["labour"] == pytest.approx(0.5)
     assert set(g.offices) == {"丽水", "衢州"}
+
+
+def test_huge_weights_do_not_overflow_to_zero():
+    from parks.suitability.weights import normalise_weights
+
+    w = normalise_weights({"distance": 1e308, "sector_fit": 1e308})
+    assert w["distance"] == pytest.approx(0.5) and w["sector_fit"] == pytest.approx(0.5)
+    assert sum(w.values()) == pytest.approx(1.0)
