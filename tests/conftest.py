@@ -44,3 +44,37 @@ def tmp_dataset_path(dataset_path, tmp_path):
     dst = tmp_path / "dataset.gpkg"
     shutil.copyfile(dataset_path, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def serve_app():
+    """Serve ASGI apps with uvicorn on 127.0.0.1 in threads of this process (so they share the tests'
+    databases); ``serve_app(app)`` returns the base URL. Every server stops at the end of the session."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    running = []
+
+    def start(app) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        running.append((srv, thread))
+        deadline = time.monotonic() + 60
+        while not srv.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for srv, thread in running:
+        srv.should_exit = True
+    for srv, thread in running:
+        thread.join(timeout=10)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -57,12 +55,6 @@ def hostile_path(hostile_dataset, tmp_path_factory):
     return save_dataset(hostile_dataset, tmp_path_factory.mktemp("maps") / "hostile.gpkg")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def map_app(hostile_path, tmp_path_factory):
     from api.app import create_app
@@ -84,23 +76,9 @@ def tokens(map_app):
 
 
 @pytest.fixture(scope="session")
-def server(map_app, tokens):
+def server(map_app, tokens, serve_app):
     """The app served by uvicorn on 127.0.0.1 in a thread; yields its base URL."""
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(map_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not srv.started:
-        if time.time() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    return serve_app(map_app)
 
 
 @pytest.fixture(scope="session")

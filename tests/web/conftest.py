@@ -8,9 +8,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -129,30 +126,10 @@ def login_client(app, token: str):
 # ---------------------------------------------------------------- browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def server(web):
-    """The app served by uvicorn on 127.0.0.1 (a thread of this process, so it shares the fixtures' DB)."""
-    import uvicorn
-
-    port = _free_port()
-    config = uvicorn.Config(web.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+def server(web, serve_app):
+    """The app served by uvicorn on 127.0.0.1 in a thread; yields its base URL."""
+    return serve_app(web.app)
 
 
 def chromium_path() -> str | None:
