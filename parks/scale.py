@@ -258,18 +258,9 @@ _VALUES = ("one", "employees", "revenue", "investment")
 
 
 def _capture_sums(part: pd.DataFrame, investment: pd.Series | None, by: str) -> pd.DataFrame:
-    e = pd.DataFrame({
-        "group": "all" if by == "all" else part[by].astype(object),
-        "inside": part["park_id"].notna().to_numpy(),
-        "one": 1.0,
-        "employees": pd.to_numeric(part["employees"], errors="coerce").fillna(0.0),
-        "revenue": pd.to_numeric(part["revenue"], errors="coerce").fillna(0.0),
-    }, index=part.index)
-    e["investment"] = (part["enterprise_id"].map(investment).fillna(0.0).to_numpy() if investment is not None
-                       else 0.0)
-    e = e.dropna(subset=["group"])
-    total = e.groupby("group")[list(_VALUES)].sum()
-    inside = e[e["inside"]].groupby("group")[list(_VALUES)].sum().reindex(total.index, fill_value=0.0)
+    from .metrics.capture import capture_sums
+
+    total, inside = capture_sums(part, investment, by)
     return total.join(inside, rsuffix="_in")
 
 

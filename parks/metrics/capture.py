@@ -17,7 +17,7 @@ import pandas as pd
 
 from ._common import MetricsError, require_columns
 
-__all__ = ["park_capture", "GROUPINGS"]
+__all__ = ["park_capture", "capture_sums", "capture_table", "GROUPINGS", "CAPTURE_VALUES"]
 
 GROUPINGS = ("sector", "county_code", "all")
 
@@ -40,6 +40,24 @@ def park_capture(enterprises: pd.DataFrame, projects: pd.DataFrame | None = None
     if by not in GROUPINGS:
         raise MetricsError(f"by {by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
     require_columns(enterprises, ["park_id", "employees", "revenue"] + ([by] if by != "all" else []))
+    investment = None
+    if projects is not None and len(projects):
+        require_columns(projects, ["enterprise_id", "investment"], what="projects")
+        require_columns(enterprises, ["enterprise_id"])
+        investment = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
+    total, inside = capture_sums(enterprises, investment, by)
+    return capture_table(total, inside, by)
+
+
+CAPTURE_VALUES = ("one", "employees", "revenue", "investment")
+
+
+def capture_sums(enterprises: pd.DataFrame, investment: pd.Series | None, by: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-group sums of :data:`CAPTURE_VALUES`: over all enterprises and over those in a park.
+
+    ``investment`` maps ``enterprise_id`` to its projects' total investment (None: no projects).
+    Sums add up over partitions, which is how ``parks.scale`` computes capture on Dask.
+    """
     e = pd.DataFrame({
         "group": "all" if by == "all" else enterprises[by].astype(object),
         "inside": enterprises["park_id"].notna().to_numpy(),
@@ -47,21 +65,13 @@ def park_capture(enterprises: pd.DataFrame, projects: pd.DataFrame | None = None
         "employees": pd.to_numeric(enterprises["employees"], errors="coerce").fillna(0.0),
         "revenue": pd.to_numeric(enterprises["revenue"], errors="coerce").fillna(0.0),
     }, index=enterprises.index)
-    if projects is not None and len(projects):
-        require_columns(projects, ["enterprise_id", "investment"], what="projects")
-        require_columns(enterprises, ["enterprise_id"])
-        inv = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
-        e["investment"] = enterprises["enterprise_id"].map(inv).fillna(0.0).to_numpy()
-    else:
-        e["investment"] = 0.0
+    e["investment"] = (enterprises["enterprise_id"].map(investment).fillna(0.0).to_numpy()
+                       if investment is not None else 0.0)
     e = e.dropna(subset=["group"])
     values = list(CAPTURE_VALUES)
     total = e.groupby("group")[values].sum()
     inside = e[e["inside"]].groupby("group")[values].sum().reindex(total.index, fill_value=0.0)
-    return capture_table(total, inside, by)
-
-
-CAPTURE_VALUES = ("one", "employees", "revenue", "investment")
+    return total, inside
 
 
 def capture_table(total: pd.DataFrame, inside: pd.DataFrame, by: str) -> pd.DataFrame:
