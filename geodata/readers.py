@@ -33,6 +33,8 @@ import pandas as pd
 import pyogrio
 import pyproj
 
+from .spreadsheet import unguard_frame
+
 __all__ = [
     "FORMATS",
     "ImportReadError",
@@ -476,7 +478,9 @@ def _from_rows(rows: list[list], lines: list[int], fmt: str, path: Path) -> RawT
 
 
 def _finish_table(frame: pd.DataFrame, numbers: list[int], fmt: str, path: Path) -> RawTable:
-    """Strip header names, number duplicates (``name``, ``name.1``), drop unnamed empty columns."""
+    """Strip header names, number duplicates (``name``, ``name.1``), drop unnamed empty columns; take off
+    the formula guard's apostrophe (:func:`geodata.spreadsheet.unguard_frame`) that our exports add."""
+    frame = unguard_frame(frame)
     names, seen = [], {}
     for c in frame.columns:
         name = str(c).strip()

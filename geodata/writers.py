@@ -9,6 +9,11 @@ as UTF-8 with a byte-order mark by default, so Excel on a Chinese Windows opens 
 ``encoding="gbk"`` writes what older tools expect. ``lang="zh"`` writes a table for Chinese readers:
 headers such as ``营业收入(元)`` and labels such as ``纺织服装``, ``是``/``否``, all of which an import reads
 back. Coordinates are WGS 84 (EPSG:4326) throughout.
+
+Every CSV and Excel cell and header goes through :func:`geodata.spreadsheet.safe_frame`: text that a
+spreadsheet would evaluate (starting with ``= + - @``, tab or CR) is written with a leading apostrophe,
+never as a formula. :mod:`geodata.readers` takes that apostrophe off again, so an export imports back
+as stored. GeoJSON, GeoPackage and GeoParquet hold typed values that no viewer evaluates.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import shapely
 
 from .dataset import Dataset
 from .schema import LAYERS, SECTOR_IDS
+from .spreadsheet import safe_frame
 from .validate import header_zh, zh_labels
 
 __all__ = ["EXPORT_FORMATS", "ExportError", "export_layer", "export_format"]
@@ -132,7 +138,8 @@ def _write_parquet(frame, path: Path, *, spatial, **_) -> None:
 
 
 def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, lang: str) -> pd.DataFrame:
-    """The layer as a plain table: lon/lat for points, WKT for other geometries; in English or Chinese."""
+    """The layer as a plain table for a spreadsheet: lon/lat for points, WKT for other geometries; in English
+    or Chinese; every text cell and header through the formula guard (:func:`geodata.spreadsheet.safe_frame`)."""
     table = pd.DataFrame(frame.drop(columns="geometry")) if spatial else pd.DataFrame(frame).copy()
     if spatial:
         geoms = frame.geometry
@@ -145,7 +152,7 @@ def _tabular(frame: pd.DataFrame, layer: str, spatial: bool, lang: str) -> pd.Da
         names = {f.name: header_zh(f) for f in LAYERS[layer].fields} if layer in LAYERS else {}
         names |= {"lon": "经度", "lat": "纬度"}
         table = table.rename(columns=names)
-    return table
+    return safe_frame(table)
 
 
 def _labels_zh(table: pd.DataFrame, layer: str) -> pd.DataFrame:
