@@ -20,11 +20,22 @@ import pyogrio
 import pyproj
 
 from .crs import metric_crs
+from .schema import LAYERS
 
-__all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "SPATIAL_LAYERS", "TABLE_LAYERS"]
+__all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "empty_layer", "SPATIAL_LAYERS", "TABLE_LAYERS",
+           "OPTIONAL_LAYERS"]
 
 SPATIAL_LAYERS = ("province", "cities", "counties", "parks", "enterprises", "protected_areas", "urban_boundaries")
-TABLE_LAYERS = ("projects", "catalogue", "import_log")
+TABLE_LAYERS = ("projects", "catalogue", "import_log", "suppliers", "fixed_asset_investment", "enterprise_years")
+# Layers added after the first datasets were written: a file without them loads them empty.
+OPTIONAL_LAYERS = ("suppliers", "fixed_asset_investment", "enterprise_years")
+
+_EMPTY_DTYPES = {"str": "str", "date": "str", "list": "str", "int": "int64", "float": "float64", "bool": "bool"}
+
+
+def empty_layer(name: str) -> pd.DataFrame:
+    """A table layer with no rows and the schema's columns, typed (for datasets written without it)."""
+    return pd.DataFrame({f.name: pd.Series(dtype=_EMPTY_DTYPES[f.dtype]) for f in LAYERS[name].fields})
 METADATA_LAYER = "parkplan_metadata"
 
 # GeoPackage writes the current time into gpkg_contents; fixing it makes a dataset built from the
@@ -50,6 +61,9 @@ class Dataset:
     import_log: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"time": pd.Series(dtype=str), "layer": pd.Series(dtype=str), "source": pd.Series(dtype=str),
          "mode": pd.Series(dtype=str), "rows": pd.Series(dtype="int64"), "sha256": pd.Series(dtype=str)}))
+    suppliers: pd.DataFrame = field(default_factory=lambda: empty_layer("suppliers"))
+    fixed_asset_investment: pd.DataFrame = field(default_factory=lambda: empty_layer("fixed_asset_investment"))
+    enterprise_years: pd.DataFrame = field(default_factory=lambda: empty_layer("enterprise_years"))
     metadata: dict = field(default_factory=dict)
     path: Path | None = None
 
@@ -147,12 +161,15 @@ def load_dataset(path: str | os.PathLike, layers: tuple[str, ...] | None = None)
         present = {str(n) for n, _ in pyogrio.list_layers(path)}
     except Exception as exc:  # pyogrio raises DataSourceError for non-GeoPackage files
         raise DatasetError(f"{str(path)!r} is not a readable GeoPackage: {exc}") from exc
-    missing = [n for n in SPATIAL_LAYERS + TABLE_LAYERS if n not in present]
+    missing = [n for n in SPATIAL_LAYERS + TABLE_LAYERS if n not in present and n not in OPTIONAL_LAYERS]
     if missing:
         raise DatasetError(f"dataset {str(path)!r} lacks layer(s) {', '.join(missing)}; is it a parkplan dataset?")
     values = {}
     for f in fields(Dataset):
         if f.name in ("metadata", "path"):
+            continue
+        if f.name in OPTIONAL_LAYERS and f.name not in present:
+            values[f.name] = empty_layer(f.name)
             continue
         values[f.name] = _read(path, f.name, f.name in SPATIAL_LAYERS)
     meta = {}

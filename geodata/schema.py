@@ -22,6 +22,7 @@ __all__ = [
     "LayerSchema",
     "LAYERS",
     "class_rank",
+    "SERIES_YEARS",
 ]
 
 
@@ -64,6 +65,9 @@ FUNDING_TYPES: tuple[str, ...] = ("national_debt", "provincial_key", "own")
 PROJECT_STATUSES: tuple[str, ...] = ("planned", "in_progress", "completed", "cancelled")
 SIZE_CLASSES: tuple[str, ...] = ("above", "below")  # 规模以上 / 规模以下
 DESIGNATED_SIZE_REVENUE_YUAN = 5_000_000  # 规模以上工业企业: main-business revenue >= 5 M yuan (plan era)
+# The plan is Zhejiang's 10th five-year period (2001-2005); the built-in yearly series also cover the
+# previous period (1996-2000), against which the plan states its targets.
+SERIES_YEARS: tuple[int, ...] = tuple(range(1996, 2006))
 
 
 def class_rank(value: str) -> int:
@@ -79,6 +83,7 @@ class Field:
     choices: tuple[str, ...] | None = None
     zh: str = ""  # Chinese header accepted on import
     minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,9 @@ LAYERS: dict[str, LayerSchema] = {
             Field("key_enterprise", "bool", required=False, zh="五个一批"),
             Field("chain_leader", "bool", required=False, zh="链主企业"),
             Field("established", "int", required=False, zh="成立年份"),
+            Field("township_enterprise", "bool", required=False, zh="乡镇企业"),
+            Field("small_giant", "bool", required=False, zh="小型巨人"),
+            Field("high_tech", "bool", required=False, zh="高新技术企业"),
         ),
     ),
     "projects": LayerSchema(
@@ -171,6 +179,39 @@ LAYERS: dict[str, LayerSchema] = {
             Field("funding", "str", choices=FUNDING_TYPES, zh="资金来源"),
             Field("start_year", "int", zh="开工年份"),
             Field("status", "str", choices=PROJECT_STATUSES, zh="状态"),
+            Field("start_date", "date", required=False, zh="开工日期"),
+            Field("planned_completion", "date", required=False, zh="计划竣工日期"),
+            Field("actual_completion", "date", required=False, zh="实际竣工日期"),
+        ),
+    ),
+    # 配套企业 -> 链主企业 (plan 四.四.1): a supplier may serve several chain leaders.
+    "suppliers": LayerSchema(
+        "suppliers", None, None,
+        (
+            Field("supplier_id", "str", zh="配套企业编号"),
+            Field("leader_id", "str", zh="链主企业编号"),
+            Field("share", "float", required=False, minimum=0, maximum=1, zh="配套份额"),
+        ),
+    ),
+    # 全社会固定资产投资 / 工业固定资产投资 / 技术改造投资 by county and year (yuan).
+    "fixed_asset_investment": LayerSchema(
+        "fixed_asset_investment", None, None,
+        (
+            Field("county_code", "str", zh="区县代码"),
+            Field("year", "int", zh="年份"),
+            Field("total", "float", minimum=0, zh="全社会固定资产投资"),
+            Field("industrial", "float", minimum=0, zh="工业固定资产投资"),
+            Field("tech_transformation", "float", required=False, minimum=0, zh="技术改造投资"),
+        ),
+    ),
+    # 销售收入 / 工业增加值 of each enterprise by year (yuan).
+    "enterprise_years": LayerSchema(
+        "enterprise_years", None, None,
+        (
+            Field("enterprise_id", "str", zh="企业编号"),
+            Field("year", "int", zh="年份"),
+            Field("sales", "float", minimum=0, zh="销售收入"),
+            Field("value_added", "float", zh="工业增加值"),
         ),
     ),
     "protected_areas": LayerSchema(

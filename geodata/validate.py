@@ -60,7 +60,8 @@ from .schema import (
 __all__ = ["IMPORTABLE_LAYERS", "ImportValidationError", "Problem", "ValidatedLayer", "header_zh", "validate_layer",
            "zh_labels"]
 
-IMPORTABLE_LAYERS = ("parks", "enterprises", "projects", "protected_areas", "urban_boundaries", "catalogue", "counties")
+IMPORTABLE_LAYERS = ("parks", "enterprises", "projects", "protected_areas", "urban_boundaries", "catalogue", "counties",
+                     "suppliers", "fixed_asset_investment", "enterprise_years")
 
 ROWS_SHOWN_PER_PROBLEM = 10  # rows listed for each kind of problem before "... and N more"
 LOCATION_TOLERANCE_M = 1000.0  # how far outside the province boundary a feature may lie (coastlines, islands)
@@ -240,7 +241,8 @@ _UNIT_EXAMPLES = {"yuan": "(万元), (亿元)", "USD": "(万美元)", "ha": "(�
 def _units_for(f: Field) -> tuple[dict[str, float] | None, str]:
     """The unit table of a field and the name of its stored unit."""
     name = f.name
-    if name in ("revenue", "tax", "value_added", "rd_spend", "investment", "subsidy"):
+    if name in ("revenue", "tax", "value_added", "rd_spend", "investment", "subsidy", "sales", "total", "industrial",
+                "tech_transformation"):
         return _MONEY, "yuan"
     if name.endswith("_usd"):
         return _USD, "USD"
@@ -254,7 +256,7 @@ def _units_for(f: Field) -> tuple[dict[str, float] | None, str]:
         return _ENERGY, "tce"
     if name == "employees":
         return _COUNT, "persons"
-    if name in ("established", "start_year"):
+    if name in _YEAR_FIELDS:
         return _YEAR, "year"
     return None, ""
 
@@ -359,10 +361,14 @@ def _accepted_for(f: Field) -> str:
         text = "a whole number" if f.dtype == "int" else "a number"
         if f.minimum is not None:
             text += f" >= {f.minimum:g}"
+        if f.maximum is not None:
+            text += f" <= {f.maximum:g}"
         _, stored = _units_for(f)
         if stored in _UNIT_EXAMPLES:
             text += f" in {stored} (or with the unit in the header, e.g. {_UNIT_EXAMPLES[stored]})"
         return text
+    if f.dtype == "date":
+        return "a date YYYY-MM-DD (2003-06-30, 2003/6/30, 2003年6月30日)"
     return "any text" if not f.required else "non-empty text"
 
 
@@ -391,7 +397,9 @@ def _as_number(v) -> float:
     return float(text)
 
 
-_YEAR_FIELDS = ("established", "start_year")  # also accept dates: the year is kept
+_YEAR_FIELDS = ("established", "start_year", "year")  # also accept dates: the year is kept
+_DATE_RE = re.compile(r"^(\d{4})(?:[-/.]|\s*年\s*)?(\d{1,2})(?:[-/.]|\s*月\s*)?(\d{1,2})(?:\s*日)?"
+                      r"(?:[ T]00:00(?::00(?:\.0+)?)?)?$")
 _TRUE = {"true", "t", "yes", "y", "1", "1.0", "是", "√", "✓", "对", "有", "真"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "×", "x", "无", "假", "不是"}
 _YEAR_RE = re.compile(r"^\s*(\d{4})(?:\s*年.*|[-/.]\d{1,2}(?:[-/.]\d{1,2})?.*)?\s*$")
@@ -446,6 +454,8 @@ def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, 
         fails |= ~slow & (np.abs(x - np.round(x)) > 1e-6)
     if f.minimum is not None:
         fails |= ~slow & (x < f.minimum)
+    if f.maximum is not None:
+        fails |= ~slow & (x > f.maximum)
     if f.dtype == "float":
         out: list = x.tolist()
     else:
@@ -460,7 +470,28 @@ def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, 
     return out, errors
 
 
+def _as_date(v) -> str:
+    """An ISO date ``YYYY-MM-DD`` from a date, a datetime or text (2003-06-30, 2003/6/30, 2003.6.30,
+    2003年6月30日, 20030630); refuses anything else and impossible days."""
+    if isinstance(v, (_dt.datetime, pd.Timestamp)):
+        return v.date().isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    text = str(v).strip()
+    m = _DATE_RE.match(text)
+    if m is None:
+        raise ValueError(f"{v!r} is not a date")
+    try:
+        return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+    except ValueError:
+        raise ValueError(f"{v!r} is not a date (no such day)") from None
+
+
 def _convert_one(v, f: Field, factor: float):
+    if f.dtype == "date":
+        return _as_date(v)
     if f.dtype in ("str", "date"):
         if isinstance(v, float) and v.is_integer():
             v = int(v)
@@ -511,6 +542,8 @@ def _convert_one(v, f: Field, factor: float):
         x = int(round(x))
     if f.minimum is not None and x < f.minimum:
         raise ValueError(f"{v!r} is below the minimum {f.minimum:g}")
+    if f.maximum is not None and x > f.maximum:
+        raise ValueError(f"{v!r} is above the maximum {f.maximum:g}")
     return x
 
 
