@@ -22,8 +22,12 @@ __all__ = [
     "assign_parks",
     "urban_core_flags",
     "prepare",
+    "project_fields",
     "park_profiles",
 ]
+
+# derived on projects from their enterprise (and ``year`` from the project's start)
+PROJECT_DERIVED = ("park_id", "county_code", "county_name", "city", "less_developed", "year")
 
 DEFAULT_MAX_PARK_DISTANCE_M = 300.0
 
@@ -159,7 +163,30 @@ def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTAN
     enterprises = gpd.GeoDataFrame(pd.concat([base.drop(columns="geometry"), joined], axis=1),
                                    geometry=ent.geometry, crs=ent.crs)
     meta = dict(ds.metadata, joins={"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km})
-    return replace(ds, enterprises=enterprises, metadata=meta)
+    return replace(ds, enterprises=enterprises, projects=project_fields(ds.projects, enterprises), metadata=meta)
+
+
+def project_fields(projects: pd.DataFrame, enterprises: pd.DataFrame) -> pd.DataFrame:
+    """Projects with their enterprise's ``park_id``, ``county_code``, ``county_name``, ``city`` and
+    ``less_developed``, and ``year`` (the start year: ``start_year``, else the year of ``start_date``).
+
+    ``enterprises`` must carry the joined columns (:func:`prepare`). A project whose enterprise is not in
+    the register keeps None (and ``less_developed`` False). Row order and index are kept.
+    """
+    have = [c for c in PROJECT_DERIVED if c != "year" and c in enterprises.columns]
+    info = pd.DataFrame(enterprises[["enterprise_id"] + have]).drop_duplicates("enterprise_id").set_index("enterprise_id")
+    out = pd.DataFrame(projects).drop(columns=[c for c in PROJECT_DERIVED if c in projects.columns])
+    looked = info.reindex(out["enterprise_id"].to_numpy())
+    for c in PROJECT_DERIVED[:-1]:
+        if c == "less_developed":
+            out[c] = looked[c].fillna(False).astype(bool).to_numpy() if c in looked else False
+        else:
+            out[c] = looked[c].astype(object).where(looked[c].notna(), None).to_numpy() if c in looked else None
+    year = pd.to_numeric(out["start_year"], errors="coerce") if "start_year" in out else pd.Series(np.nan, index=out.index)
+    if "start_date" in out:
+        year = year.fillna(pd.to_datetime(out["start_date"], errors="coerce").dt.year)
+    out["year"] = year.astype("Int64")
+    return out
 
 
 def park_profiles(ds: Dataset) -> pd.DataFrame:
@@ -183,7 +210,8 @@ def park_profiles(ds: Dataset) -> pd.DataFrame:
     })
     mix = pd.crosstab(inside["park_id"], inside["sector"]).reindex(columns=list(SECTOR_IDS), fill_value=0)
     mix.columns = [f"n_{c}" for c in mix.columns]
-    projects = ds.projects.merge(inside[["enterprise_id", "park_id"]], on="enterprise_id", how="inner")
+    own = ds.projects.drop(columns=[c for c in PROJECT_DERIVED if c in ds.projects.columns])
+    projects = own.merge(inside[["enterprise_id", "park_id"]], on="enterprise_id", how="inner")
     pg = projects.groupby("park_id")
     proj = pd.DataFrame({"projects": pg.size(), "investment": pg["investment"].sum()})
     parks = ds.parks.drop(columns="geometry").set_index("park_id")
