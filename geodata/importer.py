@@ -35,6 +35,9 @@ IMPORT_MODES = ("replace", "append")
 _REFERENCES = {
     "projects": {"enterprise_id": ("enterprises", "enterprise_id")},
     "parks": {"county_code": ("counties", "code")},
+    "suppliers": {"supplier_id": ("enterprises", "enterprise_id"), "leader_id": ("enterprises", "enterprise_id")},
+    "fixed_asset_investment": {"county_code": ("counties", "code")},
+    "enterprise_years": {"enterprise_id": ("enterprises", "enterprise_id")},
 }
 # the other way round: replacing a layer may leave rows of another layer pointing nowhere. That is
 # reported, not refused, or real data could never replace the synthetic (projects need enterprises first).
