@@ -18,7 +18,8 @@ of named DataFrames, each per scenario and, for a plan of several scenarios, for
     per park that receives anyone: land promised against its free land (share), firms, jobs and the
     park's share of the scenario's placed firms; ``over_free_land`` where the land promised exceeds it.
 ``park_land``
-    per park, the land each scenario takes (``land_<scenario>_ha``), the land used and the land left.
+    per park, the land each scenario takes (``land_<scenario>_ha``, :func:`land_column`), the land used
+    and the land left.
 ``top_parks``
     the parks that take the most firms and why: the share of their firms for which they are the first
     choice (rank 1 among the firm's candidate parks, from the allocation's ``candidates``), the nearest
@@ -60,7 +61,7 @@ from .context import SuitabilityError
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
 
 __all__ = ["PlanReport", "ReportParams", "plan_report", "report_for_dataset", "LABELS", "label", "TABLES",
-           "ALL", "band_labels"]
+           "ALL", "band_labels", "land_column"]
 
 ALL = "all"  # the plan as a whole (several scenarios together)
 TABLES: tuple[str, ...] = ("summary", "distance_bands", "park_load", "park_land", "top_parks", "unplaced",
@@ -202,6 +203,12 @@ def label(key: str, lang: str = "zh", **kw) -> str:
     return text.format(**kw) if kw else text
 
 
+def land_column(scenario: str) -> str:
+    """The ``park_land`` column of a scenario's land, as the joint plan's parks table names it:
+    ``land_urban_core_ha``."""
+    return f"land_{scenario.replace('-', '_')}_ha"
+
+
 def band_labels(bands_km) -> list[tuple[str, float, float]]:
     """``[(label, from_km, to_km), ...]`` for band edges ``(10, 30, 50, 100)``: ``0-10 km`` ... ``100+ km``."""
     edges = [0.0, *[float(b) for b in bands_km], float("inf")]
@@ -284,7 +291,7 @@ class PlanReport:
     def tables(self, lang: str = "zh") -> dict[str, pd.DataFrame]:
         """The tables in order, keyed by their label in ``lang`` (Chinese by default: the Excel sheet
         names), with labelled columns and codes turned into words."""
-        return {label(f"table_{name}", lang): _labelled(name, getattr(self, name), lang) for name in TABLES}
+        return {label(f"table_{name}", lang): _labelled(getattr(self, name), lang, self.scenarios) for name in TABLES}
 
 
 def plan_report(
@@ -573,7 +580,7 @@ def _load(g: str, m: pd.DataFrame, info: pd.DataFrame) -> pd.DataFrame:
 
 def _park_land(moves: pd.DataFrame, scen: list[str], info: pd.DataFrame) -> pd.DataFrame:
     placed = moves[moves["placed"]]
-    cols = [f"land_{s}_ha" for s in scen]
+    cols = [land_column(s) for s in scen]
     base = ["park_id", "park_name", "county", "free_land_ha"]
     if placed.empty:
         return pd.DataFrame(columns=base + cols + ["land_used_ha", "land_left_ha", "firms"])
@@ -719,7 +726,7 @@ def _plain(v):
 _CODE_COLUMNS = {"scenario": "scenario_", "reason": "reason_", "flag": "flag_"}
 
 
-def _labelled(name: str, frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+def _labelled(frame: pd.DataFrame, lang: str, scenarios=()) -> pd.DataFrame:
     """``frame`` for people: codes as words, booleans as yes/no, the other language's text dropped,
     columns labelled."""
     out = frame.copy()
@@ -739,9 +746,10 @@ def _labelled(name: str, frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     if "jobs" in out.columns:
         out["jobs"] = pd.to_numeric(out["jobs"], errors="coerce").round().astype("Int64")
     columns = {}
+    land_cols = {land_column(s): s for s in scenarios}
     for c in out.columns:
-        if c.startswith("land_") and c.endswith("_ha") and c not in LABELS:
-            columns[c] = label("land_scenario_ha", lang, scenario=label(f"scenario_{c[5:-3]}", lang))
+        if c in land_cols:
+            columns[c] = label("land_scenario_ha", lang, scenario=label(f"scenario_{land_cols[c]}", lang))
         elif c.startswith("status_") and c not in LABELS:
             columns[c] = label("status_count", lang, status=c[7:])
         else:

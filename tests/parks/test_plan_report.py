@@ -187,10 +187,10 @@ def test_park_load_against_free_land(report):
     assert bool(load.loc[(ALL, "P1"), "over_free_land"]) and not bool(load.loc[("urban-core", "P1"), "over_free_land"])
     assert load.loc[("scattered", "P2"), "firm_share"] == pytest.approx(1 / 3)
     land = report.park_land.set_index("park_id")
-    assert land.loc["P1", "land_urban-core_ha"] == pytest.approx(4.0)
+    assert land.loc["P1", "land_urban_core_ha"] == pytest.approx(4.0)
     assert land.loc["P1", "land_scattered_ha"] == pytest.approx(2.0)
     assert land.loc["P1", "land_left_ha"] == pytest.approx(-1.0)
-    assert_allclose(land[["land_urban-core_ha", "land_scattered_ha"]].sum(axis=1), land["land_used_ha"])
+    assert_allclose(land[["land_urban_core_ha", "land_scattered_ha"]].sum(axis=1), land["land_used_ha"])
     assert land.loc["P2", "firms"] == 2
 
 
