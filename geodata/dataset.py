@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pyogrio
 import pyproj
 
 from .crs import metric_crs
+from .tempfiles import claim_temp
 from .schema import LAYERS
 
 __all__ = ["Dataset", "DatasetError", "load_dataset", "save_dataset", "empty_layer", "SPATIAL_LAYERS", "TABLE_LAYERS",
@@ -116,9 +116,9 @@ def save_dataset(ds: Dataset, path: str | os.PathLike) -> Path:
     """Write every layer to ``path`` atomically (temp file + ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
+    # named with the writer's PID and start time, so that a killed write's leftover can be proved stale
+    claim = claim_temp(path.parent, f".{path.name}", ".gpkg")
+    tmp = str(claim.path)
     old = os.environ.get("OGR_CURRENT_DATE")
     os.environ["OGR_CURRENT_DATE"] = _FIXED_DATE
     try:
@@ -134,6 +134,7 @@ def save_dataset(ds: Dataset, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     finally:
+        claim.release()
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         if old is None:
             os.environ.pop("OGR_CURRENT_DATE", None)
