@@ -21,6 +21,7 @@ from . import cli_map; cli_map.register(app)  # noqa: E402, E702
 from . import cli_suitability; cli_suitability.register(app)  # noqa: E402, E702
 from . import cli_scale; cli_scale.register(app)  # noqa: E402, E702
 from . import cli_bench; cli_bench.register(app)  # noqa: E402, E702
+from . import cli_plan; cli_plan.register(app)  # noqa: E402, E702
 
 if __name__ == "__main__":  # pragma: no cover
     app()
