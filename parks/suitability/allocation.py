@@ -15,11 +15,13 @@ where :math:`a_e` is the enterprise's land need (ha), :math:`F_p` the park's fre
 :math:`C_p` the optional cap on enterprises per park. Solved with ``scipy.optimize.milp`` (HiGHS
 branch and cut). Unassigned enterprises get a reason: ``closure_or_upgrade`` (catalogue:
 eliminate), ``no_feasible_park`` (no candidate), or ``capacity`` (its candidate parks' land or cap
-went to a better total).
+went to a better total). Candidates may carry a preference ``bonus`` (a scenario's rule, e.g. own
+county first): the objective is then :math:`\\sum_k (S_k + b_k) x_k`.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse.csgraph import connected_components
 
 from .context import SuitabilityError
 
@@ -37,19 +40,29 @@ __all__ = ["AllocationResult", "allocate", "allocate_batch"]
 class AllocationResult:
     """``assignments``: one row per enterprise (``enterprise_id``, ``park_id`` or None, ``score``,
     ``land_ha``, ``status`` assigned/unassigned, ``reason``); ``parks``: one row per park
-    (``park_id``, ``free_land_ha``, ``land_used_ha``, ``land_left_ha``, ``enterprises``, ``cap``)."""
+    (``park_id``, ``free_land_ha``, ``land_used_ha``, ``land_left_ha``, ``enterprises``, ``cap``).
+
+    ``status``: ``optimal`` (every component proven within the gap), ``time_limit`` (the solver's
+    best feasible allocation when the time ran out), ``time_limit_greedy`` (the solver had no
+    feasible allocation in time for some component: the greedy one by score is used there).
+    ``mip_gap`` is the proven relative gap ``(bound - value) / bound`` of the whole objective;
+    ``bound`` the proven upper bound of the objective (score plus any preference ``bonus``)."""
 
     assignments: pd.DataFrame
     parks: pd.DataFrame
     objective: float
     status: str
     mip_gap: float | None
+    bound: float | None = None
+    components: int = 0
+    seconds: float = 0.0
 
     def to_dict(self) -> dict:
         def rows(frame):
             return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
                     for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
-        return {"objective": self.objective, "status": self.status, "mip_gap": self.mip_gap,
+        return {"objective": self.objective, "status": self.status, "mip_gap": self.mip_gap, "bound": self.bound,
+                "components": self.components, "seconds": self.seconds,
                 "assignments": rows(self.assignments), "parks": rows(self.parks)}
 
 
@@ -69,23 +82,33 @@ def allocate(
     Parameters
     ----------
     candidates : DataFrame
-        ``enterprise_id``, ``park_id``, ``score`` of the feasible pairs (one row per pair).
+        ``enterprise_id``, ``park_id``, ``score`` of the feasible pairs (one row per pair), and
+        optionally ``bonus`` (a scenario's preference, >= 0): the objective is ``score + bonus``.
     land_ha : enterprise_id -> land need (ha).
     free_land_ha : park_id -> free land (ha); parks absent here cannot receive anyone.
     cap : optional maximum number of enterprises per park (one int for all, or per park_id).
     enterprises : every enterprise to report (default: those in ``candidates`` and ``land_ha``).
     flags : enterprise_id -> ``"closure_or_upgrade"`` for those the catalogue eliminates.
-    time_limit, mip_rel_gap : solver limits. ``status`` is ``optimal`` (proven within
-        ``mip_rel_gap``) or ``time_limit`` (best solution found; ``mip_gap`` says how far from the
-        bound it may be). Large batches with tight per-park caps are hard instances of the
-        generalised assignment problem: expect ``time_limit`` with a gap of a few per cent.
+    time_limit, mip_rel_gap : solver limits for the whole allocation. The candidate graph is split
+        into connected components (enterprises linked through shared parks), each solved on its own
+        with a share of the remaining time; a component whose land rows cannot bind is solved
+        exactly by each enterprise's best candidate. A component that reaches its time limit keeps
+        the solver's best feasible allocation or, if better or the only one, the greedy allocation
+        by objective; the result always holds a feasible allocation and the gap it proved.
     """
+    t0 = time.perf_counter()
     _check(candidates)
     land = pd.Series(land_ha, dtype=float)
     free = pd.Series(free_land_ha, dtype=float)
-    cand = candidates[["enterprise_id", "park_id", "score"]].copy()
+    cols = ["enterprise_id", "park_id", "score"] + (["bonus"] if "bonus" in candidates.columns else [])
+    cand = candidates[cols].copy()
+    if "bonus" not in cand.columns:
+        cand["bonus"] = 0.0
+    if not np.all(np.isfinite(cand["bonus"].to_numpy(float))) or (cand["bonus"].to_numpy(float) < 0).any():
+        raise SuitabilityError("allocation candidates have a negative or non-finite bonus; bonuses must be >= 0")
     cand["enterprise_id"] = cand["enterprise_id"].astype(str)
     cand["park_id"] = cand["park_id"].astype(str)
+    free.index = free.index.astype(str)
     cand = cand[cand["park_id"].isin(free.index)].drop_duplicates(["enterprise_id", "park_id"]).reset_index(drop=True)
     missing = sorted(set(cand["enterprise_id"]) - set(land.index.astype(str)))
     if missing:
@@ -99,43 +122,22 @@ def allocate(
     n_k, n_e, n_p = len(cand), len(ents), len(park_ids)
     caps = _caps(cap, park_ids)
 
-    x = np.zeros(n_k)
-    status, gap, objective = "no candidates", None, 0.0
+    x = np.zeros(n_k, dtype=bool)
+    status, gap, objective, bound, n_comp = "no candidates", None, 0.0, None, 0
     if n_k:
         ei = cand["enterprise_id"].map(e_pos).to_numpy()
         pi = cand["park_id"].map(p_pos).to_numpy()
         a = land.reindex(cand["enterprise_id"]).to_numpy(float)
-        cols = np.arange(n_k)
-        one = sparse.csr_array((np.ones(n_k), (ei, cols)), shape=(n_e, n_k))
-        cons = [LinearConstraint(one, -np.inf, 1.0)]
-        # Rows that cannot bind are dropped (exact): a park whose candidates' land all fits needs no
-        # land row, one with no more candidates than its cap no cap row. Without land rows the
-        # matrix is a bipartite incidence matrix (totally unimodular): the LP optimum is integral.
-        free_arr = free.to_numpy(float)
-        land_need = np.bincount(pi, weights=a, minlength=n_p)
-        bind = np.flatnonzero(land_need > free_arr + 1e-9)
-        if len(bind):
-            sel = np.isin(pi, bind)
-            row = np.searchsorted(bind, pi[sel])
-            land_rows = sparse.csr_array((a[sel], (row, cols[sel])), shape=(len(bind), n_k))
-            cons.append(LinearConstraint(land_rows, -np.inf, free_arr[bind]))
-        if caps is not None:
-            count = np.bincount(pi, minlength=n_p)
-            cbind = np.flatnonzero(count > caps)
-            if len(cbind):
-                sel = np.isin(pi, cbind)
-                row = np.searchsorted(cbind, pi[sel])
-                cap_rows = sparse.csr_array((np.ones(int(sel.sum())), (row, cols[sel])), shape=(len(cbind), n_k))
-                cons.append(LinearConstraint(cap_rows, -np.inf, caps[cbind]))
-        res = milp(c=-cand["score"].to_numpy(float), constraints=cons, integrality=np.ones(n_k),
-                   bounds=Bounds(0, 1), options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)})
-        if res.x is None:
-            raise SuitabilityError(f"allocation solver failed: {res.message}")
-        x = np.round(res.x).astype(bool)
-        status = {0: "optimal", 1: "time_limit"}.get(res.status, str(res.message))
-        gap = getattr(res, "mip_gap", None)
+        wgt = cand["score"].to_numpy(float) + cand["bonus"].to_numpy(float)
+        x, statuses, bound_total, n_comp = _solve_components(ei, pi, a, wgt, free.to_numpy(float), caps, n_e, n_p,
+                                                            float(time_limit), float(mip_rel_gap), t0)
+        value = float(wgt[x].sum())
+        status = ("time_limit_greedy" if "time_limit_greedy" in statuses
+                  else "time_limit" if "time_limit" in statuses else "optimal")
+        bound = max(bound_total, value)
+        gap = 0.0 if bound <= 0 else max(0.0, (bound - value) / abs(bound))
         objective = float(cand["score"].to_numpy()[x].sum())
-    chosen = cand[x.astype(bool)].set_index("enterprise_id")
+    chosen = cand[x].set_index("enterprise_id")
     flags = pd.Series(flags if flags is not None else {}, dtype=object)
     has_cand = set(cand["enterprise_id"])
     rows = []
@@ -157,7 +159,116 @@ def allocate(
     parks["land_left_ha"] = parks["free_land_ha"] - parks["land_used_ha"]
     parks["enterprises"] = parks["park_id"].map(used["size"]).fillna(0).astype(int).to_numpy()
     parks["cap"] = caps if caps is not None else np.nan
-    return AllocationResult(assignments=assignments, parks=parks, objective=objective, status=status, mip_gap=gap)
+    return AllocationResult(assignments=assignments, parks=parks, objective=objective, status=status, mip_gap=gap,
+                            bound=bound, components=n_comp, seconds=time.perf_counter() - t0)
+
+
+def _solve_components(ei, pi, a, wgt, free, caps, n_e, n_p, time_limit, mip_rel_gap, t0):
+    """Split the bipartite candidate graph into connected components and solve each; see :func:`allocate`."""
+    n_k = len(ei)
+    graph = sparse.coo_array((np.ones(n_k), (ei, n_e + pi)), shape=(n_e + n_p, n_e + n_p))
+    n_comp, label = connected_components(graph, directed=False)
+    comp = label[ei]
+    order = np.argsort(comp, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, np.diff(comp[order]) != 0, True])
+    groups = [order[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+    groups.sort(key=len)  # small components first: they finish fast and leave time to the big ones
+    x = np.zeros(n_k, dtype=bool)
+    statuses: set[str] = set()
+    bound_total = 0.0
+    left_k = n_k
+    for g in groups:
+        remaining = max(time_limit - (time.perf_counter() - t0), 0.0)
+        budget = remaining * len(g) / max(left_k, 1)
+        left_k -= len(g)
+        xg, st, bd = _solve_one(ei[g], pi[g], a[g], wgt[g], free, caps, budget, mip_rel_gap)
+        x[g] = xg
+        statuses.add(st)
+        bound_total += bd
+    return x, statuses, bound_total, len(groups)
+
+
+def _best_per_enterprise(ei, wgt) -> np.ndarray:
+    """Each enterprise's best candidate (ties: the first row)."""
+    order = np.lexsort((np.arange(len(ei)), -wgt, ei))
+    first = np.r_[True, ei[order][1:] != ei[order][:-1]]
+    x = np.zeros(len(ei), dtype=bool)
+    x[order[first]] = True
+    return x
+
+
+def _greedy(ei, pi, a, wgt, free, caps) -> np.ndarray:
+    """Feasible allocation by objective: best pairs first, each enterprise once, within land and cap."""
+    left = free.astype(float).copy()
+    count = np.zeros(len(free))
+    done: set[int] = set()
+    x = np.zeros(len(ei), dtype=bool)
+    for k in np.lexsort((np.arange(len(ei)), -wgt)):
+        e, p = int(ei[k]), int(pi[k])
+        if e in done or a[k] > left[p] + 1e-9 or (caps is not None and count[p] + 1 > caps[p]):
+            continue
+        x[k] = True
+        done.add(e)
+        left[p] -= a[k]
+        count[p] += 1
+    return x
+
+
+def _solve_one(ei, pi, a, wgt, free, caps, budget, mip_rel_gap):
+    """One component: ``(x, status, upper bound)``."""
+    n_k = len(ei)
+    # Rows that cannot bind are dropped (exact): a park whose candidates' land all fits needs no
+    # land row, one with no more candidates than its cap no cap row. Without any, each enterprise
+    # takes its best candidate; without land rows the matrix is totally unimodular.
+    land_need = np.bincount(pi, weights=a, minlength=len(free))
+    bind = np.flatnonzero(land_need > free + 1e-9)
+    cbind = np.zeros(0, dtype=int)
+    if caps is not None:
+        cbind = np.flatnonzero(np.bincount(pi, minlength=len(free)) > caps)
+    trivial_bound = float(pd.Series(wgt).groupby(ei).max().clip(lower=0).sum())
+    if not len(bind) and not len(cbind):
+        x = _best_per_enterprise(ei, wgt)
+        return x, "optimal", float(wgt[x].sum())
+    e_ids, e_row = np.unique(ei, return_inverse=True)
+    cols = np.arange(n_k)
+    cons = [LinearConstraint(sparse.csr_array((np.ones(n_k), (e_row, cols)), shape=(len(e_ids), n_k)), -np.inf, 1.0)]
+    if len(bind):
+        sel = np.isin(pi, bind)
+        row = np.searchsorted(bind, pi[sel])
+        cons.append(LinearConstraint(sparse.csr_array((a[sel], (row, cols[sel])), shape=(len(bind), n_k)),
+                                     -np.inf, free[bind]))
+    if len(cbind):
+        sel = np.isin(pi, cbind)
+        row = np.searchsorted(cbind, pi[sel])
+        cons.append(LinearConstraint(sparse.csr_array((np.ones(int(sel.sum())), (row, cols[sel])),
+                                                      shape=(len(cbind), n_k)), -np.inf, caps[cbind]))
+    greedy = _greedy(ei, pi, a, wgt, free, caps)
+    if budget < 0.05:
+        return greedy, "time_limit_greedy", trivial_bound
+    res = milp(c=-wgt, constraints=cons, integrality=np.ones(n_k), bounds=Bounds(0, 1),
+               options={"time_limit": float(budget), "mip_rel_gap": float(mip_rel_gap)})
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else trivial_bound
+    bound = min(bound, trivial_bound)
+    if res.x is not None and res.status in (0, 1):
+        x = np.round(res.x).astype(bool)
+        if not _fits(x, pi, a, free, caps):  # solver tolerance: never promise more land than there is
+            x = greedy
+        if res.status == 0 and float(wgt[x].sum()) >= float(wgt[greedy].sum()) - 1e-9:
+            return x, "optimal", max(bound, float(wgt[x].sum()))
+        if float(wgt[greedy].sum()) > float(wgt[x].sum()):
+            return greedy, "time_limit_greedy" if res.status == 1 else "optimal", bound
+        return x, "time_limit", bound
+    return greedy, "time_limit_greedy", bound
+
+
+def _fits(x, pi, a, free, caps) -> bool:
+    used = np.bincount(pi[x], weights=a[x], minlength=len(free))
+    if (used > free + 1e-6).any():
+        return False
+    if caps is not None and (np.bincount(pi[x], minlength=len(free)) > caps).any():
+        return False
+    return True
 
 
 def _check(candidates: pd.DataFrame) -> None:
@@ -183,8 +294,9 @@ def _caps(cap, park_ids: list[str]) -> np.ndarray | None:
 def allocate_batch(ctx, batch, *, cap=None, time_limit: float = 30.0, mip_rel_gap: float = 1e-3) -> AllocationResult:
     """:func:`allocate` over a :class:`parks.suitability.batch.BatchResult` (its ``top`` rows are the candidates)."""
     summary = batch.summary
+    cols = ["enterprise_id", "park_id", "score"] + (["bonus"] if "bonus" in batch.top.columns else [])
     return allocate(
-        batch.top[["enterprise_id", "park_id", "score"]],
+        batch.top[cols],
         pd.Series(summary["land_ha"].to_numpy(float), index=summary["enterprise_id"].astype(str)),
         pd.Series(ctx.free_land, index=ctx.park_ids.astype(str)),
         cap=cap,

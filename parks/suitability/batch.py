@@ -51,10 +51,14 @@ def score_batch(
     top: int = 3,
     chunk_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    preference: Callable[[SuitabilityContext, EnterpriseArrays], np.ndarray] | None = None,
 ) -> BatchResult:
     """Score every enterprise in ``enterprises`` (GeoDataFrame or :class:`EnterpriseArrays`) against all parks.
 
-    ``progress(done, total)`` is called after each chunk.
+    ``progress(done, total)`` is called after each chunk. ``preference(ctx, chunk)`` (optional)
+    returns an ``(n, m)`` bonus >= 0 (a scenario's rule, :func:`parks.suitability.scenarios.scenario_preference`):
+    the ``top`` parks are then those of the highest ``score + bonus`` (ties by score, then park_id),
+    ``rank`` is that order and ``top`` gains a ``bonus`` column; ``score`` stays the suitability.
     """
     if not isinstance(top, (int, np.integer)) or top < 1:
         raise SuitabilityError(f"top must be a positive integer, got {top!r}")
@@ -69,24 +73,34 @@ def score_batch(
     top_score = np.full((n, k), np.nan)
     top_crit = np.full((n, k, len(CRITERIA)), np.nan)
     n_feasible = np.zeros(n, dtype=np.int64)
+    top_bonus = np.zeros((n, k)) if preference is not None else None
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         sub = ent.take(slice(start, stop))
         _, _, ok, crit, scores = score_arrays(ctx, sub, w, cons)
-        key = np.where(ok, -np.round(scores, SCORE_DECIMALS), np.inf)
-        order = np.argsort(key, axis=1, kind="stable")[:, :k]
+        if preference is None:
+            key = np.where(ok, -np.round(scores, SCORE_DECIMALS), np.inf)
+            order = np.argsort(key, axis=1, kind="stable")[:, :k]
+        else:
+            bonus = np.asarray(preference(ctx, sub), dtype=float)
+            key1 = np.where(ok, -np.round(scores + bonus, SCORE_DECIMALS), np.inf)
+            key2 = np.where(ok, -np.round(scores, SCORE_DECIMALS), np.inf)
+            cols = np.broadcast_to(np.arange(ctx.n_parks)[None, :], key1.shape)
+            order = np.lexsort((cols, key2, key1), axis=1)[:, :k]
         rows = np.arange(stop - start)[:, None]
         top_idx[start:stop] = order
         top_score[start:stop] = scores[rows, order]
+        if top_bonus is not None:
+            top_bonus[start:stop] = bonus[rows, order]
         for c_i, c in enumerate(CRITERIA):
             top_crit[start:stop, :, c_i] = np.broadcast_to(crit[c][1], scores.shape)[rows, order]
         n_feasible[start:stop] = ok.sum(axis=1)
         if progress is not None:
             progress(stop, n)
-    return _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible)
+    return _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, top_bonus)
 
 
-def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible) -> BatchResult:
+def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, top_bonus=None) -> BatchResult:
     n = len(ent)
     rank = np.tile(np.arange(1, k + 1), n)
     keep = ~np.isnan(top_score.ravel())
@@ -99,6 +113,8 @@ def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible) ->
     for c_i, c in enumerate(CRITERIA):
         frame[c] = top_crit[:, :, c_i].ravel()[keep]
     frame["county_code"] = ctx.county_code[top_idx.ravel()][keep]
+    if top_bonus is not None:
+        frame["bonus"] = top_bonus.ravel()[keep]
     has = n_feasible > 0
     summary = pd.DataFrame({
         "enterprise_id": ent.ids,
@@ -159,14 +175,34 @@ def score_batch_loop(
             ok &= parks["ld"]
         if cons.exclude_current_park:
             ok &= parks.index != ent.park_idx[i]
+        if cons.exclude_urban_core_parks and ctx.park_in_urban_core is not None:
+            ok &= ~pd.Series(ctx.park_in_urban_core)
+        if cons.own_city_or_km is not None:
+            same = pd.Series(ctx.park_city).astype(str) == str(ent.city[i]) if ent.city[i] is not None else False
+            ok &= same | (d <= cons.own_city_or_km)
+        if cons.own_county_or_km is not None:
+            same = pd.Series(ctx.county_code).astype(str) == str(ent.county_code[i]) if ent.county_code[i] is not None else False
+            ok &= same | (d <= cons.own_county_or_km)
         share = pd.Series(ctx.sector_share[:, s])
+        # supply chain: a supplier (suppliers layer) by the distance to its own leader(s), else the linked mass
+        if ent.ids[i] in ctx.supplier_links:
+            lx, ly, lw = ctx.supplier_links[ent.ids[i]]
+            supply = sum(wj * decay(np.sqrt((parks["x"] - xj) ** 2 + (parks["y"] - yj) ** 2) / 1000.0, p.supplier_half_km)
+                         for xj, yj, wj in zip(lx, ly, lw))
+        else:
+            supply = saturating(ctx.supply_raw[:, s], p.supply_saturation)
+        # land price against the median of the k nearest parks (stable order on distance)
+        near = parks.assign(d=d).sort_values("d", kind="stable").head(min(p.land_price_ref_parks, m))
+        ref = float(np.median(ctx.land_price[near.index.to_numpy()]))
+        price_score = (0.5 + 0.5 * np.log(max(ref, 1e-9) / np.maximum(ctx.land_price, 1e-9))
+                       / np.log(p.land_price_ratio_saturation)).clip(0.0, 1.0)
         crit = pd.DataFrame({
             "sector_fit": p.sector_lead_weight * ctx.leading[:, s]
             + (1 - p.sector_lead_weight) * (share / p.sector_share_cap).clip(upper=1.0),
-            "supply_chain": saturating(ctx.supply_raw[:, s], p.supply_saturation),
+            "supply_chain": np.asarray(supply, float),
             "distance": decay(d, p.distance_half_km),
             "transport": parks["transport"],
-            "land_price": parks["price"],
+            "land_price": price_score,
             "land_margin": log_ratio(parks["free"] / land if land > 0 else np.full(m, np.inf), p.land_ratio_saturation),
             "labour": 1.0 - np.exp(-parks["pool"] / (p.labour_multiple * max(emp, 1.0))),
             "policy": p.policy_less_developed_weight * parks["ld"]

@@ -12,6 +12,9 @@ an enterprise when no mask is set. Reason codes (public contract, stable):
 ``max_distance``         farther than ``max_distance_km`` from the current site (optional)
 ``not_less_developed``   the park's county is not less-developed (optional "only less-developed")
 ``current_park``         the park the enterprise is already in (``exclude_current_park``)
+``urban_core_park``      the park itself lies in an urban core (``exclude_urban_core_parks``; urban-core scenario)
+``outside_city_band``    neither in the enterprise's prefecture-level city nor within ``own_city_or_km``
+``outside_county_band``  neither in the enterprise's county nor within ``own_county_or_km``
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ __all__ = ["Constraints", "REASON_CODES", "REASON_LABELS_ZH", "violation_masks",
 REASON_CODES: tuple[str, ...] = (
     "free_land", "pollution_class", "catalogue_eliminate", "catalogue_restricted",
     "protected_area", "max_distance", "not_less_developed", "current_park",
+    "urban_core_park", "outside_city_band", "outside_county_band",
 )
 REASON_LABELS_ZH: dict[str, str] = {
     "free_land": "可用土地不足",
@@ -40,6 +44,9 @@ REASON_LABELS_ZH: dict[str, str] = {
     "max_distance": "超过最大搬迁距离",
     "not_less_developed": "不在欠发达县",
     "current_park": "企业现所在园区",
+    "urban_core_park": "园区位于城市中心区内",
+    "outside_city_band": "不在本市且超出就近搬迁距离",
+    "outside_county_band": "不在本县且超出就近搬迁距离",
 }
 
 
@@ -53,6 +60,9 @@ class Constraints:
     max_distance_km: float | None = None
     less_developed_only: bool = False
     exclude_current_park: bool = True
+    exclude_urban_core_parks: bool = False
+    own_city_or_km: float | None = None
+    own_county_or_km: float | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.land_margin, (int, float)) and self.land_margin >= 0):
@@ -66,6 +76,10 @@ class Constraints:
         object.__setattr__(self, "protected_kinds", kinds)
         if self.max_distance_km is not None and not (isinstance(self.max_distance_km, (int, float)) and self.max_distance_km > 0):
             raise SuitabilityError(f"constraint max_distance_km must be a number > 0 or None, got {self.max_distance_km!r}")
+        for name in ("own_city_or_km", "own_county_or_km"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0):
+                raise SuitabilityError(f"constraint {name} must be a number >= 0 or None, got {v!r}")
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None, base: "Constraints | None" = None) -> "Constraints":
@@ -116,7 +130,23 @@ def violation_masks(ctx: SuitabilityContext, ent: EnterpriseArrays, distance_km:
         (ctx.less_developed <= 0)[None, :] if constraints.less_developed_only else np.zeros((1, m), dtype=bool), shape)
     masks["current_park"] = ((ent.park_idx[:, None] == np.arange(m)[None, :]) if constraints.exclude_current_park
                              else np.zeros(shape, dtype=bool))
+    core = ctx.park_in_urban_core if ctx.park_in_urban_core is not None else np.zeros(m, dtype=bool)
+    masks["urban_core_park"] = np.broadcast_to(core[None, :] & constraints.exclude_urban_core_parks, shape)
+    masks["outside_city_band"] = _outside_band(ent.city, ctx.park_city, distance_km, constraints.own_city_or_km)
+    masks["outside_county_band"] = _outside_band(ent.county_code, ctx.county_code, distance_km,
+                                                 constraints.own_county_or_km)
     return masks
+
+
+def _outside_band(ent_area, park_area, distance_km: np.ndarray, band_km: float | None) -> np.ndarray:
+    """Neither in the same area (city or county) nor within ``band_km`` of the current site."""
+    if band_km is None:
+        return np.zeros(distance_km.shape, dtype=bool)
+    park_area = np.full(distance_km.shape[1], None, dtype=object) if park_area is None else park_area
+    ea = np.asarray([None if a is None else str(a) for a in ent_area], dtype=object)
+    pa = np.asarray([None if a is None else str(a) for a in park_area], dtype=object)
+    same = (ea[:, None] == pa[None, :]) & (ea[:, None] != None)  # noqa: E711 (elementwise)
+    return ~same & (distance_km > band_km)
 
 
 def feasible(masks: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -160,4 +190,12 @@ def _message(code, ctx, ent, i, j, distance_km, c: Constraints) -> str:
         return f"county {ctx.county_code[j]} is not less-developed (only less-developed counties requested)"
     if code == "current_park":
         return "the enterprise is already in this park"
+    if code == "urban_core_park":
+        return f"the park lies in the urban core of {ctx.park_city[j] if ctx.park_city is not None else 'its city'}"
+    if code == "outside_city_band":
+        return (f"park in {ctx.park_city[j]}, not the enterprise's city {ent.city[i]}, and "
+                f"{distance_km[i, j]:.1f} km away > {c.own_city_or_km:g} km")
+    if code == "outside_county_band":
+        return (f"park in county {ctx.county_code[j]}, not the enterprise's county {ent.county_code[i]}, and "
+                f"{distance_km[i, j]:.1f} km away > {c.own_county_or_km:g} km")
     raise KeyError(code)  # pragma: no cover

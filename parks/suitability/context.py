@@ -112,6 +112,7 @@ class EnterpriseArrays:
     encouraged: np.ndarray  # float 0/1
     park_idx: np.ndarray  # int: index of the current park in the context, -1 if none
     county_code: np.ndarray  # object
+    city: np.ndarray  # object: prefecture-level city (from the enterprise, else from its county)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -150,6 +151,15 @@ class SuitabilityContext:
     catalogue_rules: tuple[tuple[str, str | None, str | None, str], ...]
     linkage: np.ndarray  # (11, 11) symmetric
     metadata: dict[str, Any] = field(default_factory=dict)
+    park_kind: np.ndarray | None = None  # object: township_zone / specialty_park
+    park_city: np.ndarray | None = None  # object: the park county's prefecture-level city
+    park_in_urban_core: np.ndarray | None = None  # bool: park centroid inside an urban development boundary
+    county_city: dict[str, str] = field(default_factory=dict)  # county code -> city
+    county_sector: dict[str, np.ndarray] = field(default_factory=dict)  # county -> (11,) enterprise counts
+    county_leaders: dict[str, np.ndarray] = field(default_factory=dict)  # county -> (11,) chain leaders
+    supplier_links: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # supplier enterprise_id -> (leader x, leader y, weights summing to 1), metric CRS
+    shanhai_pairs: frozenset = frozenset()  # {(developed county code, less-developed county code)}
 
     @property
     def n_parks(self) -> int:
@@ -314,6 +324,9 @@ def build_context(
     metric_crs: pyproj.CRS | None = None,
     params: CriteriaParams | None = None,
     sensitive_share: float = 0.2,
+    urban_boundaries=None,
+    suppliers: pd.DataFrame | None = None,
+    shanhai_pairs: pd.DataFrame | None = None,
 ) -> SuitabilityContext:
     """Compute the park-level inputs of the model.
 
@@ -333,6 +346,14 @@ def build_context(
     sensitive_share : float
         A county is ecologically sensitive when protected areas cover at least this share of it
         (unless ``counties`` carries an ``ecologically_sensitive`` column).
+    urban_boundaries : GeoDataFrame, optional
+        Urban development boundaries (urban cores): a park whose centroid lies in one is an
+        urban-core park (``park_in_urban_core``), never a destination of the urban-core scenario.
+    suppliers : DataFrame, optional
+        ``supplier_id``, ``leader_id``, optional ``share``: a supplier's supply-chain criterion is
+        the distance from the park to its own chain leader(s) (see ``docs/suitability.md``).
+    shanhai_pairs : DataFrame, optional
+        Mountain-sea cooperation pairs: two county-code columns (developed, less-developed).
     """
     params = params or CriteriaParams()
     _require(parks, PARK_COLUMNS + ("geometry",), "parks")
@@ -423,7 +444,7 @@ def build_context(
     eco_score = np.where(np.isinf(eco_km), 1.0, linear(np.where(np.isinf(eco_km), 0.0, eco_km), 0.0, params.ecology_full_km))
 
     cols = [c for c in ("name", "sector", "employees", "land_ha", "pollution_class", "county_code", "park_id",
-                        "product", "size", "catalogue_level") if c in ent.columns]
+                        "product", "size", "catalogue_level", "city") if c in ent.columns]
     population = pd.DataFrame(ent[cols].to_numpy(dtype=object), columns=cols, index=pd.Index(ent_ids.to_numpy(dtype=object), name="enterprise_id"))
     population["park_id"] = ent_park.to_numpy()
     population["county_code"] = ent_county.to_numpy()
@@ -431,6 +452,27 @@ def build_context(
     attrs = pd.DataFrame(pk.drop(columns="geometry"))
     attrs["less_developed"] = less_dev
     attrs["ecologically_sensitive"] = sensitive
+
+    # cities, urban-core parks, kinds, county sector mix, chain leaders, suppliers, pairs
+    county_city: dict[str, str] = {}
+    if counties is not None and len(counties) and "city" in counties.columns:
+        county_city = {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(counties["code"], counties["city"])}
+    park_city = np.array([county_city.get(c) for c in county], dtype=object)
+    in_core = np.zeros(m, dtype=bool)
+    if urban_boundaries is not None and len(urban_boundaries) and m:
+        ub = _to_metric(urban_boundaries, crs, "urban_boundaries")
+        core = shapely.union_all(ub.geometry.values)
+        in_core = shapely.contains_xy(core, park_x, park_y)
+    kind = (pk["kind"].astype(object).to_numpy() if "kind" in pk.columns else np.full(m, None, dtype=object))
+    attrs["city"] = park_city
+    attrs["in_urban_core"] = in_core
+    cs_frame = pd.DataFrame({"county": ent_county.astype(str).to_numpy(), "sector": ent_sector, "leader": leader})
+    county_sector = {c: np.bincount(g["sector"].to_numpy(), minlength=k).astype(float)
+                     for c, g in cs_frame.groupby("county")}
+    county_leaders = {c: np.bincount(g["sector"].to_numpy(), weights=g["leader"].to_numpy(), minlength=k)
+                      for c, g in cs_frame.groupby("county")}
+    links = _supplier_links(suppliers, ent_ids.to_numpy(dtype=object), ex, ey)
+    pairs = _pairs(shanhai_pairs)
 
     return SuitabilityContext(
         params=params, metric_crs=crs, parks=attrs, park_ids=park_ids, park_x=park_x, park_y=park_y,
@@ -441,7 +483,48 @@ def build_context(
         ecology_km=eco_km, ecology_score=eco_score, protected_km=protected_km, enterprises=population,
         catalogue_rules=_catalogue_rules(catalogue), linkage=link,
         metadata={"metric_crs": f"EPSG:{crs.to_epsg()}", "sensitive_share": sensitive_share},
+        park_kind=kind, park_city=park_city, park_in_urban_core=in_core, county_city=county_city,
+        county_sector=county_sector, county_leaders=county_leaders, supplier_links=links, shanhai_pairs=pairs,
     )
+
+
+def _supplier_links(suppliers, ids, x, y) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """supplier_id -> (leaders' x, y, weights summing to 1) for leaders in the population.
+
+    Weights are the ``share`` column normalised over the supplier's leaders (equal when absent).
+    """
+    if suppliers is None or not len(suppliers):
+        return {}
+    _require(suppliers, ("supplier_id", "leader_id"), "suppliers")
+    pos = {str(e): i for i, e in enumerate(ids)}
+    share = (pd.to_numeric(suppliers["share"], errors="coerce") if "share" in suppliers.columns
+             else pd.Series(np.nan, index=suppliers.index))
+    bad = share.notna() & ~share.between(0, 1)
+    if bad.any():
+        i = share.index[bad][0]
+        raise SuitabilityError(f"layer 'suppliers' row {i}: share {share[i]!r} is outside 0..1")
+    out: dict[str, list] = {}
+    for sup, lead, sh in zip(suppliers["supplier_id"].astype(str), suppliers["leader_id"].astype(str), share):
+        if lead not in pos or sup not in pos or sup == lead:
+            continue
+        out.setdefault(sup, []).append((pos[lead], 1.0 if pd.isna(sh) else float(sh)))
+    links = {}
+    for sup, rows in out.items():
+        idx = np.array([r[0] for r in rows])
+        w = np.array([r[1] for r in rows], dtype=float)
+        w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
+        links[sup] = (x[idx], y[idx], w)
+    return links
+
+
+def _pairs(frame) -> frozenset:
+    """{(developed, less-developed)} county-code pairs from a table's first two ``*code*`` columns."""
+    if frame is None or not len(frame):
+        return frozenset()
+    cols = [c for c in frame.columns if "code" in str(c).lower()][:2]
+    if len(cols) < 2:
+        raise SuitabilityError(f"mountain-sea pairs table needs two county-code columns; got {', '.join(map(str, frame.columns))}")
+    return frozenset((str(a), str(b)) for a, b in zip(frame[cols[0]], frame[cols[1]]) if pd.notna(a) and pd.notna(b))
 
 
 def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: CriteriaParams | None = None,
@@ -459,7 +542,8 @@ def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: Crite
     ctx = build_context(
         ds.parks, ds.enterprises, counties=ds.counties, protected_areas=ds.protected_areas,
         catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
-        sensitive_share=sensitive_share,
+        sensitive_share=sensitive_share, urban_boundaries=getattr(ds, "urban_boundaries", None),
+        suppliers=getattr(ds, "suppliers", None), shanhai_pairs=_dataset_pairs(ds),
     )
     # the file name only: a server path must not reach API responses, nor make candidate ids (hashes
     # of the snapshot) depend on where the same data is stored
@@ -468,6 +552,27 @@ def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: Crite
     if prov:
         ctx.metadata["provenance"] = prov
     return ctx
+
+
+def _dataset_pairs(ds) -> pd.DataFrame | None:
+    """The mountain-sea cooperation pairs: the dataset's ``shanhai_pairs`` layer if it has one, else the
+    shipped ``geodata/data/shanhai_pairs_zhejiang.csv`` for Zhejiang when it exists, else None."""
+    layer = getattr(ds, "shanhai_pairs", None)
+    if layer is not None and len(layer):
+        return pd.DataFrame(layer)
+    try:
+        from geodata import reference
+
+        if hasattr(reference, "shanhai_pairs"):
+            return reference.shanhai_pairs()
+        path = Path(reference.__file__).parent / "data" / "shanhai_pairs_zhejiang.csv"
+    except ImportError:  # pragma: no cover
+        return None
+    prov = getattr(ds, "province", None)
+    province = str(prov["name"].iloc[0]) if prov is not None and len(prov) and "name" in prov.columns else ""
+    if path.exists() and (not province or "浙江" in province):
+        return pd.read_csv(path, dtype=str)
+    return None
 
 
 # --- enterprises as arrays ---------------------------------------------------------------------
@@ -495,7 +600,8 @@ def catalogue_level(ctx: SuitabilityContext, sector: str, product=None, size=Non
     return best
 
 
-def _arrays(ctx, ids, x, y, sectors, land, employees, pollution, products, sizes, levels, parks, counties) -> EnterpriseArrays:
+def _arrays(ctx, ids, x, y, sectors, land, employees, pollution, products, sizes, levels, parks, counties,
+            cities=None) -> EnterpriseArrays:
     sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
     park_pos = {pid: i for i, pid in enumerate(ctx.park_ids)}
     cache: dict[tuple, str | None] = {}
@@ -515,6 +621,9 @@ def _arrays(ctx, ids, x, y, sectors, land, employees, pollution, products, sizes
         level=lv, encouraged=(lv == "encouraged").astype(float),
         park_idx=np.array([park_pos.get(str(p), -1) if p is not None and not pd.isna(p) else -1 for p in parks], dtype=int),
         county_code=np.asarray(counties, dtype=object),
+        city=np.array([c if c is not None and not (isinstance(c, float) and np.isnan(c))
+                       else ctx.county_city.get(str(k)) for c, k in
+                       zip(cities if cities is not None else [None] * len(ids), counties)], dtype=object),
     )
 
 
@@ -542,7 +651,7 @@ def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
     return _arrays(ctx, frame["enterprise_id"].astype(str).tolist(), x, y, frame["sector"].tolist(),
                    pd.to_numeric(frame["land_ha"]).to_numpy(float), pd.to_numeric(frame["employees"]).to_numpy(float),
                    frame["pollution_class"].tolist(), col("product"), col("size"), col("catalogue_level"), col("park_id"),
-                   col("county_code"))
+                   col("county_code"), col("city"))
 
 
 def lookup_enterprise(ctx: SuitabilityContext, enterprise_id: str) -> pd.DataFrame:
@@ -564,7 +673,7 @@ def population_arrays(ctx: SuitabilityContext, enterprise_id: str) -> tuple[Ente
     r["enterprise_id"] = key
     ent = _arrays(ctx, [key], [r["x"]], [r["y"]], [r["sector"]], [r["land_ha"]], [r["employees"]],
                   [r["pollution_class"]], [r.get("product")], [r.get("size")], [r.get("catalogue_level")],
-                  [r.get("park_id")], [r.get("county_code")])
+                  [r.get("park_id")], [r.get("county_code")], [r.get("city")])
     return ent, r
 
 

@@ -27,6 +27,9 @@ __all__ = [
     "saturating",
     "log_ratio",
     "criterion_matrices",
+    "land_price_reference",
+    "relative_price_score",
+    "supplier_scores",
 ]
 
 CRITERIA: tuple[str, ...] = (
@@ -83,6 +86,11 @@ class CriteriaParams:
     rail_half_km: float = 25.0
     port_half_km: float = 60.0
     transport_weights: tuple[float, float, float] = (0.5, 0.25, 0.25)
+    # land_price: relative to the median price of the enterprise's nearest parks, saturating
+    land_price_ref_parks: int = 5
+    land_price_ratio_saturation: float = 2.0
+    # supply_chain of a supplier (suppliers layer): half-distance decay to its own chain leader(s)
+    supplier_half_km: float = 15.0
     # land_margin: full score when free land is this multiple of the need
     land_ratio_saturation: float = 5.0
     # labour: pool of the park's county relative to labour_multiple * the enterprise's employees
@@ -95,7 +103,7 @@ class CriteriaParams:
     def __post_init__(self) -> None:
         positive = ("sector_share_cap", "supply_radius_km", "supply_decay_km", "supply_saturation",
                     "distance_half_km", "expressway_half_km", "rail_half_km", "port_half_km",
-                    "labour_multiple", "ecology_full_km")
+                    "labour_multiple", "ecology_full_km", "supplier_half_km")
         for name in positive:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and v > 0):
@@ -104,6 +112,11 @@ class CriteriaParams:
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"criteria parameter {name} must be in [0, 1], got {v!r}")
+        if not (isinstance(self.land_price_ref_parks, (int, np.integer)) and self.land_price_ref_parks >= 1):
+            raise ValueError(f"criteria parameter land_price_ref_parks must be an integer >= 1, got {self.land_price_ref_parks!r}")
+        if self.land_price_ratio_saturation <= 1:
+            raise ValueError("criteria parameter land_price_ratio_saturation must be > 1, "
+                             f"got {self.land_price_ratio_saturation!r}")
         if self.land_ratio_saturation <= 1:
             raise ValueError(f"criteria parameter land_ratio_saturation must be > 1, got {self.land_ratio_saturation!r}")
         if self.chain_leader_factor < 0:
@@ -150,6 +163,50 @@ def log_ratio(ratio, saturation: float) -> np.ndarray:
     return np.clip(np.where(np.isposinf(r), 1.0, s), 0.0, 1.0)
 
 
+def land_price_reference(distance_km: np.ndarray, price: np.ndarray, k: int) -> np.ndarray:
+    """Median land price of each enterprise's ``k`` nearest parks (ties by park order), shape ``(n,)``.
+
+    The price an enterprise would pay if it stayed local: the land-price criterion compares a park
+    with this, not with the cheapest park of the province.
+    """
+    d = np.asarray(distance_km, dtype=float)
+    if d.shape[1] == 0:
+        return np.full(d.shape[0], np.nan)
+    k = min(int(k), d.shape[1])
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+    return np.median(np.asarray(price, float)[nearest], axis=1)
+
+
+def relative_price_score(price, reference, saturation: float) -> np.ndarray:
+    r""":math:`\mathrm{clip}(\tfrac12 + \tfrac12 \ln(p_{ref} / p) / \ln r_{sat}, 0, 1)`.
+
+    0.5 at the local reference price, 1 from ``saturation`` times cheaper, 0 from ``saturation``
+    times dearer: a park far cheaper than that is worth no more than one ``saturation`` times cheaper.
+    """
+    p = np.maximum(np.asarray(price, dtype=float), 1e-9)
+    ref = np.maximum(np.asarray(reference, dtype=float), 1e-9)
+    return np.clip(0.5 + 0.5 * np.log(ref / p) / np.log(saturation), 0.0, 1.0)
+
+
+def supplier_scores(ctx, ids, park_x, park_y, half_km: float):
+    """For the suppliers among ``ids`` (``ctx.supplier_links``): rows, the share-weighted mean distance
+    (km) from each park to the supplier's own chain leader(s), and the share-weighted mean decay score.
+
+    Returns ``(rows, value (r, m), score (r, m))``.
+    """
+    links = getattr(ctx, "supplier_links", None) or {}
+    rows = [i for i, e in enumerate(ids) if e in links]
+    m = len(park_x)
+    value = np.zeros((len(rows), m))
+    score = np.zeros((len(rows), m))
+    for r, i in enumerate(rows):
+        lx, ly, w = links[ids[i]]
+        d = np.hypot(park_x[None, :] - lx[:, None], park_y[None, :] - ly[:, None]) / 1000.0  # (leaders, m)
+        value[r] = w @ d
+        score[r] = w @ decay(d, half_km)
+    return np.asarray(rows, dtype=int), value, score
+
+
 # --- matrices ---------------------------------------------------------------------------------
 
 def criterion_matrices(ctx, ent, distance_km: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -173,12 +230,19 @@ def criterion_matrices(ctx, ent, distance_km: np.ndarray) -> dict[str, tuple[np.
     )
 
     supply = ctx.supply_raw[:, sec].T
-    out["supply_chain"] = (supply, saturating(supply, p.supply_saturation))
+    supply_score = saturating(supply, p.supply_saturation)
+    rows, s_value, s_score = supplier_scores(ctx, ent.ids, ctx.park_x, ctx.park_y, p.supplier_half_km)
+    if len(rows):
+        supply, supply_score = supply.copy(), supply_score.copy()
+        supply[rows], supply_score[rows] = s_value, s_score
+    out["supply_chain"] = (supply, supply_score)
 
     out["distance"] = (distance_km, decay(distance_km, p.distance_half_km))
 
     out["transport"] = (np.broadcast_to(ctx.transport_value, shape), np.broadcast_to(ctx.transport_score, shape))
-    out["land_price"] = (np.broadcast_to(ctx.land_price, shape), np.broadcast_to(ctx.land_price_score, shape))
+    ref = land_price_reference(distance_km, ctx.land_price, p.land_price_ref_parks)
+    out["land_price"] = (np.broadcast_to(ctx.land_price, shape),
+                         relative_price_score(ctx.land_price[None, :], ref[:, None], p.land_price_ratio_saturation))
 
     need = ent.land_ha[:, None]
     free = ctx.free_land[None, :]

@@ -1,15 +1,27 @@
 """The plan's three relocation scenarios as enterprise selections (plus their constraints).
 
-``urban-core``
+``urban-core`` (plan 四.五.1, 二.二.5)
     enterprises in the urban core (``in_urban_core``) that are old (``established < old_before``),
     land-intensive (land per employee at or above the ``land_quantile`` of their sector in the
     population), polluting (``pollution_class`` in ``polluting_classes``) or in per-mu class C/D.
-``scattered``
-    township enterprises outside every park: no ``park_id`` and not in an urban core.
-``coastal-transfer``
+    Destinations: never a park that lies in an urban core; in the enterprise's own prefecture-level
+    city or within ``urban_core_band_km`` of its site; own-city parks first (``own_area_bonus``).
+``scattered`` (plan 四.五.2, 二.二.5)
+    township enterprises (``township_enterprise`` true) outside every park (no ``park_id``) and
+    outside urban cores. Without a ``township_enterprise`` column: every enterprise outside parks and
+    urban cores, with a :class:`ScenarioWarning`. Destinations: the own county or within
+    ``scattered_band_km``; own-county township zones first, then own-county specialty parks, then the
+    band (``own_area_bonus``, ``township_zone_bonus``).
+``coastal-transfer`` (plan 四.八)
     labour-intensive enterprises in developed coastal counties (``coastal`` and not
     ``less_developed``); destinations only in less-developed counties
-    (``Constraints.less_developed_only``).
+    (``Constraints.less_developed_only``); counties that already host the firm's sector or its chain
+    first (``host_bonus``), and mountain-sea cooperation partners of the origin county
+    (``pairing_bonus``, when the pairs are known).
+
+The bonuses are not part of the suitability score: they order each enterprise's candidate parks and
+are added to the allocation's objective (:func:`scenario_preference`), so that the allocation honours
+the rule and does not depend on luck. See ``docs/suitability.md`` for the magnitudes.
 
 The enterprise columns ``in_urban_core``, ``park_id``, ``coastal`` and ``less_developed`` come from
 :func:`parks.joins.prepare`. Per-mu classes come from :mod:`parks.metrics.per_mu` unless given.
@@ -17,6 +29,7 @@ The enterprise columns ``in_urban_core``, ``park_id``, ``coastal`` and ``less_de
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,18 +38,45 @@ import pandas as pd
 from .constraints import Constraints
 from .context import SuitabilityError
 
-__all__ = ["SCENARIOS", "ScenarioParams", "select_scenario", "scenario_constraints", "per_mu_classes"]
+__all__ = ["SCENARIOS", "ScenarioParams", "ScenarioWarning", "select_scenario", "scenario_constraints",
+           "scenario_preference", "per_mu_classes"]
 
 SCENARIOS: tuple[str, ...] = ("urban-core", "scattered", "coastal-transfer")
 SCENARIO_LABELS_ZH = {"urban-core": "城区企业退城入园", "scattered": "分散企业入园", "coastal-transfer": "沿海向欠发达地区转移"}
 
 
+class ScenarioWarning(UserWarning):
+    """A scenario fell back to a weaker rule because the data lack a column (the message says which)."""
+
+
 @dataclass(frozen=True)
 class ScenarioParams:
+    """Selection rules and destination rules of the scenarios (defaults in ``docs/suitability.md``)."""
+
     old_before: int = 1995
     land_quantile: float = 0.75
     polluting_classes: tuple[str, ...] = ("heavy",)
     per_mu_low_classes: tuple[str, ...] = ("C", "D")
+    # destinations: own area (city / county) or within a band (km) of the current site
+    urban_core_band_km: float | None = 30.0
+    scattered_band_km: float | None = 20.0
+    # allocation preferences (added to the objective, and the order of the candidate parks)
+    own_area_bonus: float = 1.0  # own city (urban-core), own county (scattered)
+    township_zone_bonus: float = 1.0  # scattered: own-county township zones before specialty parks
+    host_bonus: float = 0.2  # coastal-transfer: destination county hosts the sector or its chain
+    host_min_enterprises: int = 5  # ... at least this many enterprises of the sector there
+    pairing_bonus: float = 0.2  # coastal-transfer: mountain-sea cooperation partner county
+    key_bonus: float = 0.0  # key_enterprise / small_giant: priority for land (joint plan option)
+
+    def __post_init__(self) -> None:
+        for name in ("urban_core_band_km", "scattered_band_km"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and v >= 0):
+                raise SuitabilityError(f"scenario parameter {name} must be a number >= 0 or None, got {v!r}")
+        for name in ("own_area_bonus", "township_zone_bonus", "host_bonus", "pairing_bonus", "key_bonus"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
+                raise SuitabilityError(f"scenario parameter {name} must be a finite number >= 0, got {v!r}")
 
 
 def _need(frame: pd.DataFrame, cols, scenario: str) -> None:
@@ -101,7 +141,14 @@ def select_scenario(
     elif scenario == "scattered":
         _need(e, ("park_id", "in_urban_core"), scenario)
         keep = e["park_id"].isna() & ~_flag(e, "in_urban_core")
-        reasons = pd.Series("outside_parks", index=e.index)
+        if "township_enterprise" in e.columns:
+            keep = keep & _flag(e, "township_enterprise")
+            reasons = pd.Series("township_enterprise,outside_parks", index=e.index)
+        else:
+            warnings.warn("scenario 'scattered': the enterprises have no 'township_enterprise' column (乡镇企业); "
+                          "falling back to every enterprise outside parks and urban cores", ScenarioWarning,
+                          stacklevel=2)
+            reasons = pd.Series("outside_parks", index=e.index)
     else:
         _need(e, ("labour_intensive", "coastal", "less_developed"), scenario)
         keep = _flag(e, "labour_intensive") & _flag(e, "coastal") & ~_flag(e, "less_developed")
@@ -112,11 +159,70 @@ def select_scenario(
     return out
 
 
-def scenario_constraints(scenario: str, base: Constraints | None = None) -> Constraints:
-    """The constraints a scenario implies: coastal-transfer only into less-developed counties."""
+def scenario_constraints(scenario: str, base: Constraints | None = None,
+                         params: ScenarioParams | None = None) -> Constraints:
+    """The constraints a scenario implies.
+
+    urban-core: no park in an urban core, own city or within ``urban_core_band_km``; scattered: own
+    county or within ``scattered_band_km``; coastal-transfer: only less-developed counties. A band of
+    None lifts the area rule.
+    """
     base = base or Constraints()
+    params = params or ScenarioParams()
     if scenario not in SCENARIOS:
         raise SuitabilityError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
-    if scenario == "coastal-transfer":
-        return base.with_(less_developed_only=True)
-    return base
+    if scenario == "urban-core":
+        return base.with_(exclude_urban_core_parks=True, own_city_or_km=params.urban_core_band_km)
+    if scenario == "scattered":
+        return base.with_(own_county_or_km=params.scattered_band_km)
+    return base.with_(less_developed_only=True)
+
+
+def scenario_preference(scenario: str, ctx, ent, params: ScenarioParams | None = None) -> np.ndarray:
+    """``(n, m)`` preference bonus of each park for each enterprise under a scenario's rule (>= 0).
+
+    urban-core: ``own_area_bonus`` for parks of the enterprise's own city. scattered:
+    ``own_area_bonus`` for parks of its own county, plus ``township_zone_bonus`` for its county's
+    township zones. coastal-transfer: ``host_bonus`` when the park's county hosts at least
+    ``host_min_enterprises`` of the firm's sector, a park leading it, or a chain leader of the sector
+    or a linked one; ``pairing_bonus`` when the origin and destination counties are mountain-sea
+    cooperation partners (``ctx.shanhai_pairs``). ``ent`` is an :class:`EnterpriseArrays`.
+    """
+    params = params or ScenarioParams()
+    if scenario not in SCENARIOS:
+        raise SuitabilityError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+    n, m = len(ent), ctx.n_parks
+    bonus = np.zeros((n, m))
+    if scenario == "urban-core":
+        same = _same(ent.city, ctx.park_city, m)
+        bonus += params.own_area_bonus * same
+    elif scenario == "scattered":
+        same = _same(ent.county_code, ctx.county_code, m)
+        tz = (np.asarray(ctx.park_kind, dtype=object) == "township_zone") if ctx.park_kind is not None else np.zeros(m, bool)
+        bonus += params.own_area_bonus * same + params.township_zone_bonus * (same & tz[None, :])
+    else:
+        k = ctx.leading.shape[1]
+        zeros = np.zeros(k)
+        counts = np.array([ctx.county_sector.get(str(c), zeros) for c in ctx.county_code]).reshape(m, k)
+        leaders = np.array([ctx.county_leaders.get(str(c), zeros) for c in ctx.county_code]).reshape(m, k)
+        # a county leads a sector when one of its parks does
+        county_lead = pd.DataFrame(ctx.leading).groupby(pd.Series(ctx.county_code).astype(str).to_numpy()).max()
+        lead = county_lead.reindex(pd.Series(ctx.county_code).astype(str)).to_numpy()
+        linked = (ctx.linkage > 0) | np.eye(k, dtype=bool)  # (sector, sector): own or linked
+        host = (counts >= params.host_min_enterprises) | (lead > 0)  # (m, k)
+        chain = (leaders @ linked.T.astype(float)) > 0  # (m, k): leader of the own or a linked sector
+        hosted = (host | chain)[:, ent.sector_idx].T  # (n, m)
+        bonus += params.host_bonus * hosted
+        if ctx.shanhai_pairs:
+            paired = np.array([[(str(o), str(d)) in ctx.shanhai_pairs for d in ctx.county_code]
+                               for o in ent.county_code], dtype=bool).reshape(n, m)
+            bonus += params.pairing_bonus * paired
+    return bonus
+
+
+def _same(ent_area, park_area, m: int) -> np.ndarray:
+    if park_area is None:
+        return np.zeros((len(ent_area), m), dtype=bool)
+    ea = np.asarray([None if a is None else str(a) for a in ent_area], dtype=object)
+    pa = np.asarray([None if a is None else str(a) for a in park_area], dtype=object)
+    return (ea[:, None] == pa[None, :]) & np.array([a is not None for a in ea])[:, None]

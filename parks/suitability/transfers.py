@@ -27,7 +27,7 @@ from .constraints import Constraints
 from .context import SuitabilityContext, enterprise_arrays, transformer
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH, criterion_matrices
 from .model import MODEL_VERSION, _plain
-from .scenarios import ScenarioParams, scenario_constraints, select_scenario
+from .scenarios import ScenarioParams, scenario_constraints, scenario_preference, select_scenario
 from .weights import normalise_weights
 
 __all__ = ["TransferCandidate", "TransferProposal", "propose_transfers", "propose_transfers_from_dataset"]
@@ -140,9 +140,12 @@ def propose_transfers(
         raise TypeError("propose_transfers needs the prepared enterprises (or pass a Dataset instead of a context)")
     w = normalise_weights(weights)
     base = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)
-    cons = scenario_constraints("coastal-transfer", base)
-    sel = select_scenario("coastal-transfer", enterprises, params=scenario_params)
-    batch = score_batch(ctx, sel, w, cons, top=max(2, candidates_per_enterprise), progress=progress)
+    sp = scenario_params or ScenarioParams()
+    cons = scenario_constraints("coastal-transfer", base, sp)
+    sel = select_scenario("coastal-transfer", enterprises, params=sp)
+    # candidates in the scenario's order: counties hosting the sector or its chain, mountain-sea partners
+    batch = score_batch(ctx, sel, w, cons, top=max(2, candidates_per_enterprise), progress=progress,
+                        preference=lambda c, e: scenario_preference("coastal-transfer", c, e, sp))
     alloc = allocate_batch(ctx, batch, cap=cap, time_limit=time_limit)
     assigned = alloc.assignments[alloc.assignments["status"] == "assigned"]
     if not len(assigned):
