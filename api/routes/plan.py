@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 from ..deps import AnalystUser
 from ..problems import NotFound, ProblemError
 
-__all__ = ["router", "app_targets", "indicator_report", "projects_document", "TARGETS_ENV"]
+__all__ = ["router", "plan_cached", "app_targets", "indicator_report", "projects_document", "TARGETS_ENV"]
 
 router = APIRouter(tags=["plan"])
 TARGETS_ENV = "PARKPLAN_TARGETS"
@@ -153,7 +153,8 @@ def _cache(app) -> OrderedDict:
         return store
 
 
-def _cached(app, key, compute):
+def plan_cached(app, key, compute):
+    """``compute()`` cached per app under ``key`` in a bounded LRU (the last :data:`CACHE_SIZE` results)."""
     store = _cache(app)
     with _LOCK:
         if key in store:
@@ -180,7 +181,7 @@ def app_targets(app):
         raise TargetsUnavailable(f"the targets file named by {TARGETS_ENV} does not exist") from None
     key = ("targets", str(path), st.st_mtime_ns, st.st_size)
     try:
-        return _cached(app, key, lambda: load_targets(path)), key
+        return plan_cached(app, key, lambda: load_targets(path)), key
     except TargetsError as exc:
         raise TargetsUnavailable(f"the server's targets file is not valid: {exc}") from None
 
@@ -190,7 +191,7 @@ def indicator_report(app, *, year: int | None = None, source: str = "auto"):
     from parks.monitoring.indicators import compute_indicators
 
     targets, key = app_targets(app)
-    rep = _cached(app, key + ("indicators", year, source),
+    rep = plan_cached(app, key + ("indicators", year, source),
                   lambda: compute_indicators(app.state.dataset, targets, year=year, source=source))
     return rep, targets
 
@@ -212,7 +213,7 @@ def projects_document(app, *, as_of: dt.date | None, year: int | None = None, co
             rep, _ = indicator_report(app)
             report_year = rep.year
         as_of = default_as_of(report_year)
-    return _cached(app, ("projects", as_of, year, county_code, park_id, status, key, limit),
+    return plan_cached(app, ("projects", as_of, year, county_code, park_id, status, key, limit),
                    lambda: projects_section(ds, as_of=as_of, year=year, county_code=county_code, park_id=park_id,
                                             status=status, key=key, limit=limit))
 

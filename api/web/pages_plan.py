@@ -1,0 +1,236 @@
+"""``/ui/plan``: the plan's targets with progress bars and a line chart per indicator against its target path,
+the county table with a map of project investment per county, the share going to less-developed
+counties, overdue projects, supply chains and key enterprises (filter: 五个一批 / 小型巨人).
+
+The figures are :mod:`api.routes.plan`'s (the functions behind ``GET /plan/...``), so the page shows what
+the API answers; an edited targets file (``$PARKPLAN_TARGETS``) changes the page on the next load.
+Charts and the map are SVG drawn on the server from matplotlib ``Figure`` objects (no pyplot state),
+text drawn as paths, shown through ``<img>``: nothing in them can run.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import numpy as np
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from matplotlib.figure import Figure
+
+from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, plan_cached, projects_document
+from . import backend
+from .charts import _style
+from .core import lang_of, page_error, render
+from .i18n import translator
+
+router = APIRouter()
+
+ROWS_SHOWN = 200
+MESSAGES: dict[str, tuple[str, str]] = {
+    "nav_plan": ("计划监测", "Plan monitoring"),
+    "plan_title": ("技术改造计划目标监测", "Monitoring the technical-transformation plan"),
+    "plan_targets": ("计划目标", "The plan's targets"),
+    "report_year": ("报告年份", "Report year"),
+    "key_filter": ("重点企业", "Key enterprises"),
+    "key_all": ("全部（五个一批和小型巨人）", "All (five batches and small giants)"),
+    "key_enterprise": ("五个一批", "Five batches (五个一批)"),
+    "small_giant": ("小型巨人", "Small giants (小型巨人)"),
+    "value": ("实际值", "Value"),
+    "target_path": ("目标路径值", "Target path"),
+    "target_value": ("目标值", "Target"),
+    "progress": ("完成进度", "Progress"),
+    "on_track": ("达标", "on track"),
+    "off_track": ("未达标", "off track"),
+    "no_data": ("无数据", "no data"),
+    "source_fai": ("技改投资取自固定资产投资表", "Technical-transformation investment from the fixed-asset investment layer"),
+    "source_projects": ("技改投资为技改项目按开工年份汇总", "Technical-transformation investment summed from the projects by start year"),
+    "counties_table": ("分县情况", "By county"),
+    "county_map": ("各县技改项目投资（亿元）", "Project investment by county (100 M yuan)"),
+    "county": ("县（市、区）", "County"),
+    "city": ("城市", "City"),
+    "less_developed": ("欠发达", "Less-developed"),
+    "yes": ("是", "yes"),
+    "tech_share_fai": ("技改投资占固定资产投资比重", "Tech. share of FAI"),
+    "high_tech_share": ("高新技术产业增加值比重", "High-tech share of value added"),
+    "projects": ("项目数", "Projects"),
+    "investment_e8": ("投资（亿元）", "Investment (100 M yuan)"),
+    "subsidy_e4": ("贴息（万元）", "Subsidy (10k yuan)"),
+    "ld_share": ("欠发达地区所占比重（四.八）", "Share going to less-developed counties (四.八)"),
+    "year": ("年份", "Year"),
+    "all_years": ("合计", "All years"),
+    "share_investment": ("投资占比", "Share of investment"),
+    "share_subsidy": ("贴息占比", "Share of subsidies"),
+    "overdue": ("逾期项目", "Overdue projects"),
+    "overdue_note": ("截至 {as_of}：共 {n} 个（未竣工已超计划竣工日期，或竣工晚于计划）",
+                     "At {as_of}: {n} (open past the planned completion, or completed late)"),
+    "project": ("项目", "Project"),
+    "enterprise": ("企业", "Enterprise"),
+    "planned_completion": ("计划竣工", "Planned completion"),
+    "actual_completion": ("实际竣工", "Actual completion"),
+    "overdue_kind": ("类型", "Kind"),
+    "overdue_open": ("未竣工", "open"),
+    "overdue_late": ("延期竣工", "late"),
+    "days_late": ("逾期天数", "Days late"),
+    "chains": ("产业链配套（四.四.1）", "Supply chains (四.四.1)"),
+    "leader": ("链主企业", "Chain leader"),
+    "suppliers": ("配套企业数", "Suppliers"),
+    "same_county": ("同县", "Same county"),
+    "same_city": ("同市", "Same city"),
+    "median_km": ("距离中位数（公里）", "Median distance (km)"),
+    "supplier_projects": ("配套企业项目", "Suppliers' projects"),
+    "key_list": ("重点企业名单", "Key enterprises"),
+    "sector": ("行业", "Sector"),
+    "park": ("园区", "Park"),
+    "revenue_e8": ("营业收入（亿元）", "Revenue (100 M yuan)"),
+    "shown_first": ("显示前 {n} 条，共 {total} 条", "First {n} of {total}"),
+    "show": ("显示", "Show"),
+}
+
+
+def plan_translator(lang: str):
+    """The workspace's ``t`` with this page's messages."""
+    base = translator(lang)
+    i = 1 if lang == "en" else 0
+
+    def t(key: str, **kw) -> str:
+        pair = MESSAGES.get(key)
+        if pair is None:
+            return base(key, **kw)
+        return pair[i].format(**kw) if kw else pair[i]
+
+    return t
+
+
+def _svg(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def target_chart(years: list[int], values: list[float | None], path: list[float | None], *, title: str, unit: str,
+                 value_label: str, path_label: str) -> str:
+    """The indicator's values (solid) against its target path (dashed), in the targets file's unit."""
+    import matplotlib
+
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(4.6, 2.6))
+        ax = fig.subplots()
+        v = np.array([np.nan if x is None else x for x in values], dtype=float)
+        p = np.array([np.nan if x is None else x for x in path], dtype=float)
+        ax.plot(years, v, color="#3b6ea5", lw=2, marker="o", ms=3, label=value_label)
+        if np.isfinite(p).any():
+            ax.plot(years, p, color="#c0392b", lw=1.5, ls="--", label=path_label)
+        ax.set_title(title, fontsize=9)
+        ax.set_ylabel(unit)
+        ax.set_xticks(years, [str(y) for y in years], fontsize=7)
+        ax.legend(frameon=False, fontsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        return _svg(fig)
+
+
+def investment_map(counties, values: dict[str, float], *, title: str) -> str:
+    """Counties shaded by project investment (100 M yuan); counties without projects in light grey."""
+    import matplotlib
+
+    with matplotlib.rc_context(_style()):
+        fig = Figure(figsize=(4.8, 4.6))
+        ax = fig.subplots()
+        c = counties.assign(v=counties["code"].astype(str).map(values))
+        c[c["v"].isna()].plot(ax=ax, color="#eeeeee", edgecolor="#888888", linewidth=0.3)
+        if c["v"].notna().any():
+            c[c["v"].notna()].plot(ax=ax, column="v", cmap="YlOrRd", edgecolor="#666666", linewidth=0.3, legend=True,
+                                   legend_kwds={"shrink": 0.6})
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        ax.set_title(title, fontsize=9)
+        return _svg(fig)
+
+
+def _map_counties(request: Request):
+    def compute():
+        c = backend.dataset(request).counties[["code", "geometry"]].copy()
+        c["geometry"] = c.geometry.simplify(0.01, preserve_topology=True)
+        return c
+
+    return backend.cached(request, "map_counties", compute)
+
+
+def _finite(x) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _view(request: Request, year: int | None, key: str | None, lang: str) -> dict:
+    rep, targets = indicator_report(request.app, year=year)
+    t = plan_translator(lang)
+    prov = rep.table[rep.table["level"] == "province"]
+    cards = []
+    for tg, d in zip(targets, rep.to_dict(level="province")["targets"], strict=True):
+        rows = prov[prov["target_id"] == tg.id].sort_values("year")
+        f = tg.factor
+        vals = [None if not _finite(v) else v / f for v in rows["value"]]
+        path = [None if not _finite(v) else v / f for v in rows["target"]]
+        chart = target_chart([int(y) for y in rows["year"]], vals, path, title=tg.label(lang), unit=tg.unit,
+                             value_label=t("value"), path_label=t("target_path")) if len(rows) else None
+        prog = d.get("progress")
+        cards.append({"id": tg.id, "label": tg.label(lang), "quote": tg.quote, "section": tg.section, "unit": tg.unit,
+                      "value": None if d.get("value") is None else d["value"] / f,
+                      "expected": None if d.get("expected") is None else d["expected"] / f,
+                      "target_value": tg.target_value / f, "target_year": tg.target_year, "on_track": d.get("on_track"),
+                      "progress": None if prog is None else max(0.0, min(1.0, prog)), "progress_raw": prog,
+                      "chart": chart})
+    doc = projects_document(request.app, as_of=None, key=key, report_year=rep.year)
+    ds = backend.dataset(request)
+    county_vals = rep.table[(rep.table["level"] == "county") & (rep.table["year"] == rep.year)]
+    by = {(r.target_id, r.group): r.value for r in county_vals.itertuples()}
+    ids = {tg.indicator: tg.id for tg in targets}
+    sums = {r["county_code"]: r for r in doc["sums"]["county_code"]}
+    counties = []
+    for c in ds.counties.sort_values("code").itertuples():
+        code = str(c.code)
+        s = sums.get(code, {})
+        counties.append({"code": code, "name": c.name, "city": c.city, "less_developed": bool(c.less_developed),
+                         "share_fai": by.get((ids.get("tech_share_of_fai"), code)),
+                         "high_tech": by.get((ids.get("high_tech_share_of_value_added"), code)),
+                         "projects": s.get("projects", 0), "investment": (s.get("investment") or 0) / 1e8,
+                         "subsidy": (s.get("subsidy") or 0) / 1e4})
+    inv = {c["code"]: c["investment"] for c in counties if c["projects"]}
+    return {
+        "plan": rep.targets.plan, "year": rep.year, "years": rep.years, "source": rep.source, "cards": cards,
+        "counties": counties,
+        "county_map": investment_map(_map_counties(request), inv, title=t("county_map")),
+        "ld_share": doc["less_developed_share"],
+        "overdue": doc["overdue"][:ROWS_SHOWN], "overdue_total": doc["overdue_total"], "as_of": doc["as_of"],
+        "leaders": doc["chains"]["leaders"][:ROWS_SHOWN],
+        "key_rows": doc["key_enterprises"]["rows"][:ROWS_SHOWN], "key_total": doc["key_enterprises"]["total"],
+        "key_counts": doc["key_enterprises"]["counts"], "rows_shown": ROWS_SHOWN,
+    }
+
+
+@router.get("/ui/plan", include_in_schema=False)
+def plan_page(request: Request, year: str | None = None, key: str | None = None):
+    user = backend.page_user(request, "analyst")
+    if isinstance(user, Response):
+        return user
+    lang = lang_of(request)
+    y = None
+    if year:
+        try:
+            y = int(year)
+        except ValueError:
+            return page_error(request, 400, "bad_request", user=user, detail=f"year {year!r}: a year such as 2003")
+        if not 1900 <= y <= 2100:
+            return page_error(request, 400, "bad_request", user=user, detail=f"year {y}: between 1900 and 2100")
+    if key in ("", None):
+        key = None
+    elif key not in ("key_enterprise", "small_giant"):
+        return page_error(request, 400, "bad_request", user=user,
+                          detail=f"key {key!r}: accepted key_enterprise, small_giant or nothing")
+    try:
+        _, tkey = app_targets(request.app)
+        view = plan_cached(request.app, tkey + ("page", y, key, lang), lambda: _view(request, y, key, lang))
+    except TargetsUnavailable as exc:
+        return page_error(request, 500, "bad_request", user=user, detail=exc.detail)
+    view = dict(view, key=key, t=plan_translator(lang))
+    return render(request, "plan.html", view, user=user)
