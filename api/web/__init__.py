@@ -16,6 +16,7 @@ __all__ = ["router", "install_web"]
 router = APIRouter(include_in_schema=False)
 for _module in (pages_home, pages_parks, pages_suitability, pages_review, pages_metrics, static):
     router.include_router(_module.router)
+from . import pages_plan; router.include_router(pages_plan.router)  # noqa: E402, E702  /ui/plan
 
 
 def install_web(app) -> None:
