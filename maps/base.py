@@ -5,13 +5,23 @@ so it works on a network that reaches nothing. ``tiles`` adds OpenStreetMap, Tia
 key) or AMap; AMap tiles are in GCJ-02, so with AMap every coordinate drawn is shifted from WGS 84 to
 GCJ-02 (:meth:`MapOptions.shift`) and the data lines up with the tiles.
 
-Escaping: data values reach the page only as JSON (``<`` written as ``\\u003c``) and are put into the
-DOM by ``maps/assets/parkplan.js`` with ``textContent``; names are never interpolated into HTML.
+Data never becomes code. branca renders every ``MacroElement``'s output a second time as a Jinja2
+template (``Element(script(self, kwargs))``), so any text placed in a folium element's script is
+evaluated: a name ``X{{ 7*191 }}`` would show as ``X1337``. parkplan's own elements therefore
+(1) hold only constant JavaScript, (2) deliver their data out of band, as a JSON block
+``<script type="application/json" id=...>`` read with ``PARKPLAN.data(id)`` (:class:`Script`,
+:class:`JsLayer`, :class:`GeoJsonLayer`), and (3) are put into the page verbatim, never through a
+template pass. The JSON is escaped by :func:`js_json` for every place it could land (``<``, ``>``,
+``&``, U+2028/U+2029 and, inside strings, ``{`` and ``}``), and ``maps/assets/parkplan.js`` puts data
+into the DOM with ``textContent`` only. Of folium's own elements only the map, the layer control, the
+fullscreen button and tile layers are used, and they carry no data (layer names are labels).
 """
 
 from __future__ import annotations
 
+import html as _html
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -23,14 +33,14 @@ import shapely
 from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
-from folium.utilities import JsCode
 
 from .assets import ASSET_PREFIX, localize
 from .i18n import check_lang, t
 
 __all__ = [
     "MapError", "MapOptions", "TILE_PROVIDERS", "js_json", "new_map", "add_counties", "geojson_layer",
-    "add_legend", "finish_map", "JsLayer", "Links", "Raw", "render_html", "SECTOR_COLORS", "search_source",
+    "add_legend", "finish_map", "Script", "JsLayer", "GeoJsonLayer", "Links", "Raw", "render_html", "render_page",
+    "MapPage", "SECTOR_COLORS", "search_source", "json_blocks",
 ]
 
 TILE_PROVIDERS = ("osm", "tianditu", "amap")
@@ -60,6 +70,8 @@ class MapOptions:
             raise MapError(f"tiles {self.tiles!r} not accepted; accepted: none, {', '.join(TILE_PROVIDERS)}")
         if self.tiles == "tianditu" and not self.tianditu_key:
             raise MapError("tiles 'tianditu' needs a Tianditu key (tianditu_key / --tianditu-key)")
+        if self.tianditu_key is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", str(self.tianditu_key)):
+            raise MapError("tianditu_key: letters, digits, '_' and '-' only (a Tianditu key is 32 hex digits)")
 
     @property
     def gcj02(self) -> bool:
@@ -87,9 +99,22 @@ class MapOptions:
         return frame.set_geometry(shapely.transform(frame.geometry.to_numpy(), _f))
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACES = str.maketrans({"{": "\\u007b", "}": "\\u007d"})
+
+
 def js_json(obj: Any) -> str:
-    """JSON safe to put inside ``<script>``: ``<``, ``>``, ``&`` and line separators escaped."""
+    """JSON that is inert wherever a map puts it: inside ``<script>`` (``<``, ``>``, ``&`` escaped, so
+    no ``</script>`` or ``<!--``), in JavaScript source (U+2028/U+2029 escaped) and to a template engine
+    (``{`` and ``}`` inside strings escaped, so no ``{{``, ``{%`` or ``{#``). ``JSON.parse`` and a
+    JavaScript literal both read it back to the same values.
+
+    >>> js_json({"name": "X{{ 7*191 }}</script>"})
+    '{"name":"X\\\\u007b\\\\u007b 7*191 \\\\u007d\\\\u007d\\\\u003c/script\\\\u003e"}'
+    """
     s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+    # braces inside string literals only (structural ones stay)
+    s = _JSON_STRING.sub(lambda m: m.group(0).translate(_BRACES), s)
     return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -122,33 +147,89 @@ def clean(value) -> Any:
     return _plain(value) if isinstance(value, (np.generic, np.ndarray)) else value
 
 
-class Raw(MacroElement):
-    """A script snippet rendered into the map's script section."""
+class _Verbatim(Element):
+    """Text put into the page as it is: never compiled or rendered as a template."""
 
-    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "PPVerbatim"
+        self.text = text
 
-    def __init__(self, code: str):
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+_NO_DATA = object()
+
+
+def _emit(element, code: str, data: Any, suffix: str = "") -> None:
+    """Put ``element``'s constant ``code`` into the page's script section and its ``data`` into a JSON
+    block of the page body, both verbatim (no template pass). In ``code``, ``__NAME__`` is the element's
+    JavaScript variable, ``__MAP__`` its parent's (the map) and ``__DATA__`` reads its data."""
+    figure = element.get_root()
+    name = element.get_name()
+    if data is not _NO_DATA:
+        block_id = f"{name}_data"
+        figure.html.add_child(_Verbatim(f'<script type="application/json" id="{block_id}">{js_json(data)}</script>'),
+                              name=block_id)
+        code = code.replace("__DATA__", f'PARKPLAN.data("{block_id}")')
+    code = code.replace("__NAME__", name).replace("__MAP__", element._parent.get_name())
+    figure.script.add_child(_Verbatim(code + suffix), name=name)
+
+
+class Script(MacroElement):
+    """JavaScript written by parkplan. ``code`` is constant text, never formatted with data: it reads
+    ``data`` (any JSON-able value, delivered as a JSON block) as ``__DATA__``, the map as ``__MAP__``."""
+
+    def __init__(self, code: str, data: Any = _NO_DATA):
         super().__init__()
         self._name = "PPScript"
         self.code = code
+        self.data = data
+
+    def render(self, **kwargs):
+        _emit(self, self.code, self.data)
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+Raw = Script
 
 
 class JsLayer(folium.map.Layer):
-    """A layer whose JavaScript is written by parkplan: ``code`` must assign ``var <get_name()> = ...``."""
+    """A layer whose JavaScript is written by parkplan: ``code`` (constant text, see :class:`Script`)
+    must assign ``var __NAME__ = ...``; it reads ``data`` as ``__DATA__``. The layer is added to the map
+    when ``show`` and registered in ``PARKPLAN.layers[key]``."""
 
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        {{ this.code.replace("__NAME__", this.get_name()) }}
-        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
-        {% if this.key %}PARKPLAN.register({{ this.key|tojson }}, {{ this.get_name() }});{% endif %}
-        {% endmacro %}
-    """)
-
-    def __init__(self, code: str, name: str, *, key: str | None = None, show: bool = True, overlay: bool = True):
+    def __init__(self, code: str, name: str, *, key: str | None = None, show: bool = True, overlay: bool = True,
+                 data: Any = _NO_DATA):
         super().__init__(name=name, overlay=overlay, control=True, show=show)
         self._name = "PPLayer"
         self.code = code
         self.key = key
+        self.data = data
+
+    def render(self, **kwargs):
+        suffix = ""
+        if self.show:
+            suffix += f"\n__NAME__.addTo(__MAP__);"
+        if self.key:
+            suffix += f"\nPARKPLAN.register({js_json(str(self.key))}, __NAME__);"
+        _emit(self, self.code + suffix, self.data)
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class GeoJsonLayer(JsLayer):
+    """A GeoJSON layer (Leaflet's ``L.geoJSON``) whose FeatureCollection ``data`` is delivered as JSON;
+    each feature's ``properties`` carry ``_style`` and the texts of :func:`geojson_layer`."""
+
+    def __init__(self, data: dict, name: str, *, key: str, show: bool = True, control: bool = True):
+        super().__init__("var __NAME__ = L.geoJSON(__DATA__, {style: PARKPLAN.featureStyle, "
+                         "onEachFeature: PARKPLAN.onEachFeature, smoothFactor: 0.5});",
+                         name, key=key, show=show, data=data)
+        self.control = control
 
 
 class Links(JSCSSMixin):
@@ -175,21 +256,15 @@ def new_map(ds, opts: MapOptions, title: str, *, note: str | None = None,
     to ``bounds_frame``), titled ``title``."""
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
     m.get_root().header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
-    m.get_root().header.add_child(Element(f'<title>{_escape(title)}</title>'), name="pp_title")
+    m.get_root().header.add_child(_Verbatim(f"<title>{_html.escape(str(title), quote=True)}</title>"), name="pp_title")
     m.add_child(Links(js=[("parkplan_js", ASSET_PREFIX + "parkplan/parkplan.js")],
                       css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
     _add_tiles(m, opts)
     m.fit_bounds(_bounds(ds, opts, bounds_frame))
-    m.add_child(Raw(f"L.control.ppTitle = new L.Control.PPTitle({js_json(title)}, {js_json(note or '')})"
-                     f".addTo({m.get_name()}); PARKPLAN.maps.push({m.get_name()});"
-                     f"L.control.scale({{imperial: false, position: 'bottomleft'}}).addTo({m.get_name()});"))
+    m.add_child(Script("new L.Control.PPTitle(__DATA__.title, __DATA__.note).addTo(__MAP__); PARKPLAN.maps.push(__MAP__);"
+                       "L.control.scale({imperial: false, position: 'bottomleft'}).addTo(__MAP__);",
+                       data={"title": str(title), "note": str(note or "")}))
     return m
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(str(text), quote=True)
 
 
 def _add_tiles(m: folium.Map, opts: MapOptions) -> None:
@@ -244,25 +319,6 @@ def _display_geometry(geom: np.ndarray, simplify_deg: float) -> np.ndarray:
     return out
 
 
-_ON_EACH_FEATURE = JsCode("""
-function (feature, layer) {
-    var p = feature.properties || {};
-    var hasTip = p._tip !== undefined && p._tip !== null;
-    if (p._label !== undefined && p._label !== null) {
-        /* a layer holds one tooltip: the permanent label shows the hover text while the pointer is over it */
-        PARKPLAN.labelWithTip(layer, p._label, hasTip ? p._tip : null);
-    } else if (hasTip) {
-        layer.bindTooltip(PARKPLAN.el("span", "", p._tip), {sticky: true});
-    }
-    if (p._rows) {
-        layer.bindPopup(function () { return PARKPLAN.table(p._title, p._rows); });
-        layer.off("click", layer._openPopup, layer);
-        layer.on("click", PARKPLAN.featureClick);
-    }
-}
-""")
-
-
 def geojson_layer(
     frame: gpd.GeoDataFrame,
     opts: MapOptions,
@@ -279,7 +335,7 @@ def geojson_layer(
     class_name: str | None = None,
     control: bool = True,
     simplify_deg: float = 0.0,
-) -> folium.GeoJson:
+) -> GeoJsonLayer:
     """A GeoJSON layer whose tooltips and popups are built from data as text (never HTML).
 
     ``style`` is a style dict or a function of a row; ``tip`` / ``title`` / ``rows`` / ``label`` give,
@@ -315,18 +371,13 @@ def geojson_layer(
             props["_title"] = clean(titles[i])
             props["_rows"] = [[str(a), clean(b)] for a, b in rowss[i] if clean(b) is not None]
         features.append({"type": "Feature", "id": str(i), "geometry": json.loads(geoms[i]), "properties": props})
-    data = json.loads(js_json({"type": "FeatureCollection", "features": features}))
-    layer = folium.GeoJson(
-        data, name=name, style_function=lambda f: f["properties"]["_style"], on_each_feature=_ON_EACH_FEATURE,
-        show=show, control=control, smooth_factor=0.5,
-    )
-    layer.add_child(Raw(f"PARKPLAN.register({js_json(key)}, {layer.get_name()});"))
-    return layer
+    return GeoJsonLayer({"type": "FeatureCollection", "features": features}, name, key=key, show=show,
+                        control=control)
 
 
 def add_counties(m: folium.Map, ds, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
                  extra_rows: Callable[[pd.Series], list[tuple[str, Any]]] | None = None,
-                 name: str | None = None, counties: gpd.GeoDataFrame | None = None) -> folium.GeoJson:
+                 name: str | None = None, counties: gpd.GeoDataFrame | None = None) -> GeoJsonLayer:
     """County boundaries as the base layer: less-developed counties filled, the others white."""
     lang = opts.lang
     c = (counties if counties is not None else ds.counties).reset_index(drop=True)
@@ -354,44 +405,9 @@ def search_source(labels, lon, lat, opts: MapOptions, kind: str = "") -> dict:
             "lon": np.round(x, 5).tolist(), "lat": np.round(y, 5).tolist(), "kind": kind}
 
 
-class _Legend(MacroElement):
-    """A legend control (branca element); labels are set with textContent from JSON."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function () {
-            var sections = {{ this.sections_json }};
-            var legend = L.control({position: {{ this.position|tojson }}});
-            legend.onAdd = function () {
-                var box = L.DomUtil.create("div", "pp-legend");
-                L.DomEvent.disableScrollPropagation(box);
-                sections.forEach(function (s) {
-                    if (s.title) { PARKPLAN.el("div", "pp-legend-title", s.title, box); }
-                    s.items.forEach(function (it) {
-                        var row = PARKPLAN.el("div", "pp-legend-item", undefined, box);
-                        var sw = PARKPLAN.el("i", it.shape === "dot" ? "pp-dot" : (it.shape === "line" ? "pp-line" : ""), undefined, row);
-                        if (it.shape === "line") { sw.style.borderColor = it.color; } else { sw.style.background = it.color; }
-                        if (it.border) { sw.style.borderColor = it.border; }
-                        PARKPLAN.el("span", "", it.label, row);
-                    });
-                });
-                return box;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
-        {% endmacro %}
-    """)
-
-    def __init__(self, sections, position: str = "bottomright"):
-        super().__init__()
-        self._name = "PPLegend"
-        self.sections_json = js_json(sections)
-        self.position = position
-
-
 def add_legend(m: folium.Map, sections: list[dict]) -> None:
     """``sections``: ``[{"title": str, "items": [{"color", "label", "shape": box|dot|line}]}]``."""
-    m.add_child(_Legend(sections))
+    m.add_child(Script("PARKPLAN.legend(__MAP__, __DATA__);", data=sections))
 
 
 def county_legend(lang: str) -> dict:
@@ -411,17 +427,58 @@ def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: l
     lang = opts.lang
     Fullscreen(position="topleft", title=t("fullscreen", lang), title_cancel=t("exit_fullscreen", lang)).add_to(m)
     labels = {k: t(f"measure_{k}", lang) for k in ("title", "finish", "clear", "distance", "area", "hint")}
-    m.add_child(Raw(f"new L.Control.PPMeasure({js_json(labels)}).addTo({m.get_name()});"))
-    sources = ", ".join(s if isinstance(s, str) else js_json(s) for s in search)
-    m.add_child(Raw(
-        f"new L.Control.PPSearch([{sources}], {{placeholder: {js_json(t('search', lang))}, "
-        f"noMatch: {js_json(t('no_match', lang))}, position: 'topleft'}}).addTo({m.get_name()});"))
+    m.add_child(Script("new L.Control.PPMeasure(__DATA__).addTo(__MAP__);", data=labels))
+    variables = [s for s in search if isinstance(s, str)]
+    if not all(_IDENT.fullmatch(v) for v in variables):
+        raise ValueError(f"search sources: JavaScript variable names only, not {variables!r}")
+    m.add_child(Script(
+        "new L.Control.PPSearch(__DATA__.sources.concat([" + ", ".join(variables) + "]), "
+        "{placeholder: __DATA__.placeholder, noMatch: __DATA__.noMatch, position: 'topleft'}).addTo(__MAP__);",
+        data={"sources": [s for s in search if not isinstance(s, str)], "placeholder": t("search", lang),
+              "noMatch": t("no_match", lang)}))
     add_legend(m, legend)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.add_child(Raw("PARKPLAN.ready = true;"))
+    m.add_child(Script("PARKPLAN.ready = true;"))
     return localize(m)
 
 
 def render_html(m: folium.Map) -> str:
     """The map page as HTML (assets linked under ``/maps/assets/``)."""
     return m.get_root().render()
+
+
+_SCRIPT_TAG = re.compile(r"<script(?=[\s>])")
+
+
+@dataclass(frozen=True)
+class MapPage:
+    """A rendered map split at its ``<script`` tags, so that each response can carry its own CSP
+    nonce without rendering again: :meth:`html` joins the parts with ``nonce="..."``. Every ``<script``
+    in the page was written by the renderer: data cannot make one (``<`` is escaped in its JSON and
+    in the title)."""
+
+    parts: tuple[str, ...]
+
+    @property
+    def n_scripts(self) -> int:
+        return len(self.parts) - 1
+
+    def html(self, nonce: str | None = None) -> str:
+        if nonce is None:
+            return "<script".join(self.parts)
+        if not re.fullmatch(r"[A-Za-z0-9+/=_-]{16,}", nonce):
+            raise ValueError("nonce: at least 16 base64 characters")
+        return f'<script nonce="{nonce}"'.join(self.parts)
+
+
+_JSON_BLOCK = re.compile(r'<script(?: nonce="[^"]*")? type="application/json" id="([A-Za-z0-9_]+)">(.*?)</script>', re.S)
+
+
+def json_blocks(html: str) -> dict[str, Any]:
+    """The data of a rendered map page: JSON block id -> parsed value (what ``PARKPLAN.data`` reads)."""
+    return {m.group(1): json.loads(m.group(2)) for m in _JSON_BLOCK.finditer(html)}
+
+
+def render_page(m: folium.Map) -> MapPage:
+    """The map rendered once, ready for per-response nonces (:class:`MapPage`)."""
+    return MapPage(tuple(_SCRIPT_TAG.split(render_html(m))))

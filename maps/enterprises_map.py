@@ -15,8 +15,8 @@ import pandas as pd
 
 from geodata.schema import SECTOR_IDS
 
-from .base import (SECTOR_COLORS, JsLayer, Links, MapError, MapOptions, Raw, add_counties, county_legend,
-                   finish_map, geojson_layer, js_json, new_map)
+from .base import (SECTOR_COLORS, JsLayer, Links, MapError, MapOptions, Script, add_counties, county_legend,
+                   finish_map, geojson_layer, new_map)
 from .i18n import sector_label, t
 
 __all__ = ["enterprises_map", "enterprise_columns", "RENDERERS"]
@@ -102,11 +102,12 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
         "fields": {f: t(f, lang) for f in ("enterprise_id", "sector", "size", "employees", "county")},
         "radius": 2 if len(ent) > 50_000 else 2.5 if len(ent) > 10_000 else 4,
     }
-    m.add_child(Raw(f"var pp_ent_data = {js_json(data)}; pp_ent_data.kind = {js_json(t('enterprises', lang))};"
-                    f"var pp_ent_groups = PARKPLAN.{'pointLayers' if renderer == 'points' else 'pointGroups'}"
-                    f"(pp_ent_data, {js_json(meta)});"))
+    fn = "pointLayers" if renderer == "points" else "pointGroups"
+    m.add_child(Script("var pp_ent_data = __DATA__.data; pp_ent_data.kind = __DATA__.kind;"
+                       f"var pp_ent_groups = PARKPLAN.{fn}(pp_ent_data, __DATA__.meta);",
+                       data={"data": data, "kind": t("enterprises", lang), "meta": meta}))
     for k in present:
-        JsLayer(f"var __NAME__ = pp_ent_groups[{k}];", f"{sector_label(SECTOR_IDS[k], lang)}",
+        JsLayer(f"var __NAME__ = pp_ent_groups[{int(k)}];", f"{sector_label(SECTOR_IDS[k], lang)}",
                 key="enterprises").add_to(m)
     JsLayer("var __NAME__ = PARKPLAN.heat(pp_ent_data, {radius: 12, blur: 15, maxZoom: 11, minOpacity: 0.3});",
             t("heatmap", lang), key="heatmap", show=heat_visible).add_to(m)

@@ -10,8 +10,7 @@ import numpy as np
 import shapely
 from branca.colormap import LinearColormap
 
-from .base import (JsLayer, MapOptions, add_counties, county_legend, finish_map, geojson_layer, js_json, new_map,
-                   search_source)
+from .base import JsLayer, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
 from .i18n import sector_label, t
 
 __all__ = ["suitability_map", "parse_weights", "SCORE_COLORS", "EXCLUDED_COLOR"]
@@ -109,20 +108,21 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
             p = shapely.Point(c.representative_point())
             lines.append({"to": [round(p.y, 5), round(p.x, 5)], "label": f"#{r.rank} {parks['name'][r.park_id]}"})
         JsLayer(
-            f"var __NAME__ = L.featureGroup(); (function (site, lines) {{"
-            f" lines.forEach(function (l) {{ L.polyline([site, l.to], {{color: '#a50f15', weight: 2, dashArray: '6 4', "
-            f"className: 'pp-line'}}).bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); }});"
-            f"}})({js_json(site)}, {js_json(lines)});",
-            f"{t('lines_top', lang)} ({len(lines)})", key="lines").add_to(m)
+            "var __NAME__ = L.featureGroup(); (function (d) {"
+            " d.lines.forEach(function (l) { L.polyline([d.site, l.to], {color: '#a50f15', weight: 2, dashArray: '6 4', "
+            "className: 'pp-line'}).bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); });"
+            "})(__DATA__);",
+            f"{t('lines_top', lang)} ({len(lines)})", key="lines", data={"site": site, "lines": lines}).add_to(m)
         site_rows = [[t("enterprise_id", lang), info.get("enterprise_id")], [t("sector", lang), sector_label(info.get("sector"), lang)],
                      [t("employees", lang), info.get("employees")], [t("county", lang), names.get(str(info.get("county_code")), None)]]
         JsLayer(
-            f"var __NAME__ = L.featureGroup(); L.circleMarker({js_json(site)}, {{radius: 9, color: '#000', weight: 3, "
-            f"fillColor: '#ffff33', fillOpacity: 1, className: 'pp-site'}})"
-            f".bindTooltip(PARKPLAN.el('span', '', {js_json(who)}))"
-            f".bindPopup(function () {{ return PARKPLAN.table({js_json(info.get('name') or '')}, {js_json(site_rows)}); }})"
-            f".addTo(__NAME__);",
-            t("site", lang), key="site").add_to(m)
+            "var __NAME__ = L.featureGroup(); (function (d) { L.circleMarker(d.site, {radius: 9, color: '#000', weight: 3, "
+            "fillColor: '#ffff33', fillOpacity: 1, className: 'pp-site'})"
+            ".bindTooltip(PARKPLAN.el('span', '', d.who))"
+            ".bindPopup(function () { return PARKPLAN.table(d.title, d.rows); })"
+            ".addTo(__NAME__); })(__DATA__);",
+            t("site", lang), key="site",
+            data={"site": site, "who": str(who), "title": str(info.get("name") or ""), "rows": site_rows}).add_to(m)
     legend = [county_legend(lang),
               {"title": t("score", lang), "items": [{"color": cmap(v), "label": f"{v:.2f}"}
                                                    for v in np.linspace(lo, hi, 5)[::-1]] if ranked else []},

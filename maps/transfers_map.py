@@ -14,7 +14,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, js_json,
+from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer,
                    new_map, search_source)
 from .i18n import t
 
@@ -98,12 +98,12 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
                         t(_STATUS_LABEL.get(r.status, r.status), lang)] for r in sub.itertuples()][:30],
         })
     JsLayer(
-        "var __NAME__ = L.featureGroup(); " + js_json(flows) + ".forEach(function (f) {"
+        "var __NAME__ = L.featureGroup(); __DATA__.forEach(function (f) {"
         " L.polyline([f.from, f.to], {color: f.color, weight: Math.min(1.5 + 1.5 * Math.log(1 + f.n), 8), opacity: 0.8, className: 'pp-flow'})"
         ".bindTooltip(PARKPLAN.el('span', '', f.title))"
         ".bindPopup(function () { return PARKPLAN.table(f.title, f.rows); }).addTo(__NAME__);"
         " L.circleMarker(f.from, {radius: 3, color: f.color, fill: true, fillOpacity: 1}).addTo(__NAME__); });",
-        f"{t('flows', lang)} ({len(flows)})", key="flows").add_to(m)
+        f"{t('flows', lang)} ({len(flows)})", key="flows", data=flows).add_to(m)
     statuses = [s for s in ("pending", "approved", "needs_info", "rejected")]
     legend = [county_legend(lang),
               {"title": t("flows", lang), "items": [{"color": STATUS_COLORS[s], "label": t(_STATUS_LABEL[s], lang), "shape": "line"}
@@ -198,20 +198,20 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
                 lines.append({"to": [round(p.y, 5), round(p.x, 5)], "label": f"{label}: {parks['name'][park_id]}",
                               "style": {**style, "className": "pp-line"}})
         JsLayer(
-            f"var __NAME__ = L.featureGroup(); (function (site, lines) {{"
-            f" lines.forEach(function (l) {{ L.polyline([site, l.to], l.style)"
-            f".bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); }});"
-            f"}})({js_json(here)}, {js_json(lines)});",
-            t("lines_site", lang), key="lines").add_to(m)
+            "var __NAME__ = L.featureGroup(); (function (d) {"
+            " d.lines.forEach(function (l) { L.polyline([d.site, l.to], l.style)"
+            ".bindTooltip(PARKPLAN.el('span', '', l.label)).addTo(__NAME__); });"
+            "})(__DATA__);",
+            t("lines_site", lang), key="lines", data={"site": here, "lines": lines}).add_to(m)
         rows = [[t("enterprise_id", lang), cand["enterprise_id"]], [t("origin", lang), names.get(cand["origin_county_code"])],
                 [t("destination", lang), names.get(cand["destination_county_code"])], [t("status", lang), status]]
         JsLayer(
-            f"var __NAME__ = L.featureGroup(); L.circleMarker({js_json(here)}, {{radius: 9, color: '#000', weight: 3, "
-            f"fillColor: {js_json(color)}, fillOpacity: 1, className: 'pp-site'}})"
-            f".bindTooltip(PARKPLAN.el('span', '', {js_json(str(ent_name))}))"
-            f".bindPopup(function () {{ return PARKPLAN.table({js_json(str(ent_name))}, {js_json(rows)}); }})"
-            f".addTo(__NAME__);",
-            t("site", lang), key="site").add_to(m)
+            "var __NAME__ = L.featureGroup(); (function (d) { L.circleMarker(d.site, {radius: 9, color: '#000', weight: 3, "
+            "fillColor: d.color, fillOpacity: 1, className: 'pp-site'})"
+            ".bindTooltip(PARKPLAN.el('span', '', d.name))"
+            ".bindPopup(function () { return PARKPLAN.table(d.name, d.rows); })"
+            ".addTo(__NAME__); })(__DATA__);",
+            t("site", lang), key="site", data={"site": here, "color": color, "name": str(ent_name), "rows": rows}).add_to(m)
         search.append({"label": [str(ent_name)], "lat": [here[0]], "lon": [here[1]], "kind": t("site", lang)})
     shown = [p for p in (proposed, second) if p]
     if shown:

@@ -12,11 +12,19 @@ model of ``POST /suitability`` with 422 problems naming each parameter, and opti
 (``weights=distance:60,sector_fit:5``) and constraints (``less_developed_only``, ``max_distance_km``)
 the page ranked with, so the map ranks as the page does. Pages are cached per dataset and parameters (the transfers
 map, whose candidates change with every review, is built on each request).
+
+Scripts: the Content-Security-Policy allows scripts from this server and the inline scripts that carry
+this response's nonce (a fresh random value per response, put on every ``<script>`` the renderer wrote;
+the data are JSON blocks, never script source, so no data can carry the nonce); no ``'unsafe-inline'``
+for scripts, no ``eval``. Cached pages are kept split at their script tags (``maps.base.MapPage``), and
+gzipped per part, so a response adds its nonce without rendering or compressing the page again.
 """
 
 from __future__ import annotations
 
-import gzip
+import secrets
+import struct
+import zlib
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -30,9 +38,9 @@ router = APIRouter(tags=["maps"])
 MapName = Literal["parks", "enterprises", "clusters", "suitability", "transfers"]
 _ANALYST_MAPS = {"enterprises", "suitability"}
 _CACHE_MAX = 16
-# The page may run its own inline scripts and load only from this server (and, when a tile provider
-# is configured, images from that provider).
-_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+# The page may run the inline scripts that carry this response's nonce and load only from this server
+# (and, when a tile provider is configured, images from that provider).
+_CSP = ("default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data:{tiles}; font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'self'")
 _TILE_HOSTS = {"osm": "https://tile.openstreetmap.org", "tianditu": "https://*.tianditu.gov.cn",
@@ -178,7 +186,8 @@ def get_map(
     highlight: Annotated[str | None, Query(max_length=64, description="parks map: the park_id to highlight and "
                                            "zoom to (read by the page's script)")] = None,
 ) -> HTMLResponse:
-    from maps import MapError, build_map, render_html
+    from maps import MapError, build_map
+    from maps.base import render_page
 
     try:
         opts = _map_options(lang)
@@ -209,8 +218,8 @@ def get_map(
            tuple(sorted(profile.items())) if profile else None, tuple(sorted((suit_weights or {}).items())),
            tuple(sorted((constraints or {}).items())))
     cache = request.app.state.cache
-    html = cache.get(key) if name != "transfers" else None
-    if html is None:
+    page = cache.get(key) if name != "transfers" else None
+    if page is None:
         kwargs = {}
         if name == "suitability":
             from ..app import suitability_context
@@ -225,27 +234,49 @@ def get_map(
             raise BadRequest(str(exc)) from None
         except LookupError as exc:
             raise NotFound(str(exc).strip("'\"")) from None
-        html = render_html(m)
+        page = render_page(m)
         if name != "transfers":
             with request.app.state.cache_lock:
                 stale = [k for k in cache if isinstance(k, tuple) and k[:1] == ("map",)]
                 for k in stale[: max(0, len(stale) - _CACHE_MAX + 1)]:
                     cache.pop(k, None)
                     cache.pop(("map-gzip",) + k[1:], None)
-                cache[key] = html
-    csp = _CSP.format(tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
+                cache[key] = page
+    nonce = secrets.token_urlsafe(18)
+    csp = _CSP.format(nonce=nonce, tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
     headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
                "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         # the enterprises map at 100,000 points is 8.7 MB of HTML, about 2 MB gzipped
-        zipped = _gzip(cache, key, html) if name != "transfers" else gzip.compress(html.encode("utf-8"), 6)
-        return Response(zipped, media_type="text/html; charset=utf-8", headers={**headers, "Content-Encoding": "gzip"})
-    return HTMLResponse(html, headers=headers)
+        parts = _deflated_parts(cache, key, page) if name != "transfers" else _deflate_parts(page)
+        return Response(_gzip_with_nonce(page, parts, nonce), media_type="text/html; charset=utf-8",
+                        headers={**headers, "Content-Encoding": "gzip"})
+    return HTMLResponse(page.html(nonce), headers=headers)
 
 
-def _gzip(cache: dict, key: tuple, html: str) -> bytes:
+def _raw_deflate(data: bytes) -> bytes:
+    """``data`` as raw deflate blocks that end on a byte boundary and are not final (a sync flush),
+    independent of what comes before: such pieces concatenate into one valid deflate stream."""
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _deflate_parts(page) -> list[bytes]:
+    return [_raw_deflate(part.encode("utf-8")) for part in page.parts]
+
+
+def _deflated_parts(cache: dict, key: tuple, page) -> list[bytes]:
     zkey = ("map-gzip",) + key[1:]
-    zipped = cache.get(zkey)
-    if zipped is None:
-        zipped = cache[zkey] = gzip.compress(html.encode("utf-8"), 6)
-    return zipped
+    parts = cache.get(zkey)
+    if parts is None:
+        parts = cache[zkey] = _deflate_parts(page)
+    return parts
+
+
+def _gzip_with_nonce(page, parts: list[bytes], nonce: str) -> bytes:
+    """The gzip file (RFC 1952) of ``page.html(nonce)`` from the page's pre-compressed parts."""
+    html = page.html(nonce).encode("utf-8")
+    tag = _raw_deflate(f'<script nonce="{nonce}"'.encode("ascii"))
+    body = tag.join(parts) + zlib.compressobj(6, zlib.DEFLATED, -15).flush(zlib.Z_FINISH)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    return header + body + struct.pack("<II", zlib.crc32(html) & 0xFFFFFFFF, len(html) & 0xFFFFFFFF)

@@ -17,6 +17,17 @@
     return n;
   };
 
+  /* The data of a map element: a JSON block <script type="application/json" id=...> written by the
+     server (maps.base.Script), parsed once. Data never lives in script source. */
+  PP._data = {};
+  PP.data = function (id) {
+    if (!Object.prototype.hasOwnProperty.call(PP._data, id)) {
+      var block = document.getElementById(id);
+      PP._data[id] = block ? JSON.parse(block.textContent) : null;
+    }
+    return PP._data[id];
+  };
+
   function el(tag, cls, text, parent) {
     var e = L.DomUtil.create(tag, cls || "", parent);
     if (text !== undefined && text !== null) { e.textContent = String(text); }
@@ -83,6 +94,45 @@
     if (e.origin !== window.location.origin || !d || d.type !== "parkplan:highlight") { return; }
     PP.highlight(typeof d.key === "string" ? d.key : "parks", String(d.id));
   });
+
+  /* GeoJSON layers (maps.base.GeoJsonLayer): style and texts from each feature's properties */
+  PP.featureStyle = function (feature) { return (feature.properties || {})._style; };
+  PP.onEachFeature = function (feature, layer) {
+    var p = feature.properties || {};
+    var hasTip = p._tip !== undefined && p._tip !== null;
+    if (p._label !== undefined && p._label !== null) {
+      /* a layer holds one tooltip: the permanent label shows the hover text while the pointer is over it */
+      PP.labelWithTip(layer, p._label, hasTip ? p._tip : null);
+    } else if (hasTip) {
+      layer.bindTooltip(el("span", "", p._tip), {sticky: true});
+    }
+    if (p._rows) {
+      layer.bindPopup(function () { return PP.table(p._title, p._rows); });
+      layer.off("click", layer._openPopup, layer);
+      layer.on("click", PP.featureClick);
+    }
+  };
+
+  /* The legend: sections [{title, items: [{color, label, shape: box|dot|line, border}]}], as text */
+  PP.legend = function (map, sections, position) {
+    var legend = L.control({position: position || "bottomright"});
+    legend.onAdd = function () {
+      var box = L.DomUtil.create("div", "pp-legend");
+      L.DomEvent.disableScrollPropagation(box);
+      sections.forEach(function (s) {
+        if (s.title) { el("div", "pp-legend-title", s.title, box); }
+        s.items.forEach(function (it) {
+          var row = el("div", "pp-legend-item", undefined, box);
+          var sw = el("i", it.shape === "dot" ? "pp-dot" : (it.shape === "line" ? "pp-line" : ""), undefined, row);
+          if (it.shape === "line") { sw.style.borderColor = it.color; } else { sw.style.background = it.color; }
+          if (it.border) { sw.style.borderColor = it.border; }
+          el("span", "", it.label, row);
+        });
+      });
+      return box;
+    };
+    return legend.addTo(map);
+  };
 
   /* a popup body from [[label, value], ...] rows, all as text */
   PP.table = function (title, rows) {

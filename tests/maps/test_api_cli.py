@@ -44,7 +44,8 @@ def test_map_needs_login_and_roles(client, tokens):
     assert client.get("/maps/parks").status_code == 401
     r = client.get("/maps/parks", headers=_auth(tokens, "viewer"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert "script-src 'self' 'unsafe-inline'" in r.headers["content-security-policy"]
+    assert re.search(r"script-src 'self' 'nonce-[A-Za-z0-9_-]{24}';", r.headers["content-security-policy"])
+    assert "unsafe-inline" not in r.headers["content-security-policy"].split("script-src")[1].split(";")[0]
     assert "unsafe-eval" not in r.headers["content-security-policy"]
     r = client.get("/maps/enterprises", headers=_auth(tokens, "viewer"))
     assert r.status_code == 403 and "analyst" in r.json()["detail"]
@@ -73,7 +74,11 @@ def test_map_english_cached_and_gzipped(client, tokens):
     a = client.get("/maps/parks?lang=en", headers=_auth(tokens, "viewer"))
     b = client.get("/maps/parks?lang=en", headers={**_auth(tokens, "viewer"), "Accept-Encoding": "identity"})
     assert a.headers["content-encoding"] == "gzip" and "content-encoding" not in b.headers
-    assert a.text == b.text and "Industrial parks" in a.text and "园区分布图" not in a.text
+    na, nb = (re.search(r"'nonce-([^']+)'", r.headers["content-security-policy"]).group(1) for r in (a, b))
+    assert na != nb  # a fresh nonce per response, also from the cached, pre-compressed page
+    assert a.text.count(f'<script nonce="{na}"') == a.text.count("<script") > 0
+    assert re.sub(r' nonce="[^"]+"', "", a.text) == re.sub(r' nonce="[^"]+"', "", b.text)
+    assert "Industrial parks" in a.text and "园区分布图" not in a.text
 
 
 def _import_enterprise(path, raw_dataset, tmp_path, name: str) -> str:
@@ -130,9 +135,10 @@ def test_cli_map_png(dataset_path, tmp_path):
 
 
 def _flows(html: str) -> list[dict]:
-    import json
+    from maps.base import json_blocks
 
-    return json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", html).group(1))
+    found = [b for b in json_blocks(html).values() if isinstance(b, list) and b and isinstance(b[0], dict) and "from" in b[0]]
+    return found[0] if found else []
 
 
 def test_transfers_map_shows_proposals_scoped_to_offices(client, map_app, tokens):
@@ -214,10 +220,12 @@ PROFILE = {"sector": "textiles", "land_ha": "2.5", "employees": "80", "pollution
            "lat": "29.9"}
 
 
-def _json_of(html: str, var_pattern: str):
-    import json
+def _block_with(html: str, key: str, *also: str):
+    """The value of ``key`` in the page's one JSON block (a dict) that has ``key`` and ``also``."""
+    from maps.base import json_blocks
 
-    return json.loads(re.search(var_pattern, html).group(1))
+    (found,) = [b[key] for b in json_blocks(html).values() if isinstance(b, dict) and all(k in b for k in (key, *also))]
+    return found
 
 
 def test_suitability_map_for_a_profile_ranks_as_the_api(client, map_app, tokens):
@@ -235,7 +243,7 @@ def test_suitability_map_for_a_profile_ranks_as_the_api(client, map_app, tokens)
     assert labels == [str(x["rank"]) for x in api["ranked"][:10]]
     tips = re.findall(r'"_tip": ?"#(\d+) ', html)
     assert len(tips) == len(api["ranked"]) > 0
-    site = _json_of(html, r"L\.circleMarker\((\[[^\]]+\])")
+    site = _block_with(html, "site", "rows")
     assert site == [29.9, 120.6]
     # without a name the profile is still titled
     html = client.get("/maps/suitability", params=PROFILE, headers=_auth(tokens, "analyst")).text
@@ -322,9 +330,9 @@ def test_candidate_map_is_office_scoped(hostile_path, tmp_path):
     assert HOSTILE_SCRIPT not in html and "TC1" in html
     props = re.findall(r'"_tip": ?"([^"]+)"', html)
     assert sorted(p.split(":")[0] for p in props if ":" in p) == ["Proposed park", "Second-best park"]
-    lines = _json_of(html, r"\}\)\(\[[^\]]+\], (\[.*?\])\);")
+    lines = _block_with(html, "lines")
     assert len(lines) == 2
-    site = _json_of(html, r"L\.circleMarker\((\[[^\]]+\])")
+    site = _block_with(html, "site", "rows")
     assert site == pytest.approx([round(res["enterprise"]["lat"], 5), round(res["enterprise"]["lon"], 5)])
     for who in ("other", "viewer"):
         r = client.get("/maps/transfers?candidate_id=TC1", headers={"Authorization": f"Bearer {tok[who]}"})

@@ -11,22 +11,30 @@ import pytest
 
 from maps import MAP_NAMES, MapError, MapOptions, build_map, inline_assets, render_html
 from maps.assets import ASSET_PREFIX, AssetError, localize, read_asset, resolve_asset
-from maps.base import js_json
+from maps.base import GeoJsonLayer, js_json, json_blocks
 
 from .conftest import HOSTILE, HOSTILE_SCRIPT
 
 
-def _geojson_layers(m: folium.Map) -> dict[str, list[folium.GeoJson]]:
-    """GeoJson layers of a map by their PARKPLAN registry key."""
+def _geojson_layers(m: folium.Map) -> dict[str, list[GeoJsonLayer]]:
+    """GeoJSON layers of a map by their PARKPLAN registry key."""
     out: dict[str, list] = {}
     for child in m._children.values():
-        if isinstance(child, folium.GeoJson):
-            for sub in child._children.values():
-                code = getattr(sub, "code", "")
-                match = re.match(r'PARKPLAN\.register\("([^"]+)"', code)
-                if match:
-                    out.setdefault(match.group(1), []).append(child)
+        if isinstance(child, GeoJsonLayer):
+            out.setdefault(child.key, []).append(child)
     return out
+
+
+def _ent_data(html: str) -> dict:
+    """The enterprise columns of an enterprises map page (its JSON block)."""
+    (found,) = [b["data"] for b in json_blocks(html).values() if isinstance(b, dict) and "meta" in b]
+    return found
+
+
+def _flows(html: str) -> list:
+    """The flows of a transfers map page (its JSON block)."""
+    (found,) = [b for b in json_blocks(html).values() if isinstance(b, list) and b and "from" in b[0]] or [[]]
+    return found
 
 
 def _candidates(ds, statuses=("pending", "approved", "rejected")) -> list[dict]:
@@ -110,19 +118,18 @@ def test_parks_choropleth_classes(hostile_prepared):
 
 def test_enterprises_map_columns(built, hostile_prepared):
     _, html = built["enterprises"]
-    match = re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html)
-    data = json.loads(match.group(1))
+    data = _ent_data(html)
     n = len(hostile_prepared.enterprises)
     assert {len(v) for v in data.values()} == {n}
     assert HOSTILE in data["label"] and HOSTILE_SCRIPT in data["label"]  # text, decoded from \u003c
     assert html.count("PARKPLAN.register(\"enterprises\"") == hostile_prepared.enterprises["sector"].nunique()
-    assert "L.circleMarker" not in html.split("pp_ent_data")[1][:2000]  # markers are made in JS, not one per line
+    assert "L.circleMarker" not in html.split("var pp_ent_data")[1][:2000]  # markers are made in JS, not one per line
 
 
 def test_enterprises_map_sector_filter(hostile_prepared):
     m = build_map("enterprises", hostile_prepared, sector="textiles", lang="en")
     html = render_html(m)
-    data = json.loads(re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html).group(1))
+    data = _ent_data(html)
     assert len(data["id"]) == int((hostile_prepared.enterprises["sector"] == "textiles").sum())
     assert html.count("PARKPLAN.register(\"enterprises\"") == 1
     with pytest.raises(MapError, match="sector 'txtile' not accepted; accepted: information"):
@@ -143,11 +150,11 @@ def test_transfers_map_county_filter(hostile_prepared):
     origin = sorted({c["origin_county_code"] for c in cands})
     m = transfers_map(hostile_prepared, cands)
     html = render_html(m)
-    flows = json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", html).group(1))
+    flows = _flows(html)
     assert sorted(f["n"] for f in flows) == [1, 2]
     one = [c for c in cands if c["origin_county_code"] == origin[0]]
     m = transfers_map(hostile_prepared, cands, county=origin[0])
-    flows = json.loads(re.search(r"var \w+ = L\.featureGroup\(\); (\[.*?\])\.forEach", render_html(m)).group(1))
+    flows = _flows(render_html(m))
     assert [f["n"] for f in flows] == [len(one)]
     with pytest.raises(MapError, match="lack column"):
         transfers_map(hostile_prepared, [{"candidate_id": "x"}])
@@ -226,7 +233,7 @@ def test_county_filters(hostile_prepared):
     ent = hostile_prepared.enterprises
     code = ent["county_code"].value_counts().index[0]
     html = render_html(build_map("enterprises", hostile_prepared, county=code))
-    data = json.loads(re.search(r"var pp_ent_data = (\{.*?\}); pp_ent_data\.kind", html).group(1))
+    data = _ent_data(html)
     assert len(data["id"]) == int((ent["county_code"] == code).sum())
     m = build_map("parks", hostile_prepared, county=code)
     n_parks = int((hostile_prepared.parks["county_code"] == code).sum())
