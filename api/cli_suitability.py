@@ -5,8 +5,12 @@ the best parks with each criterion's contribution, or with ``--json`` exactly th
 ``POST /suitability`` returns (:meth:`parks.suitability.SuitabilityResult.to_dict`).
 
 A scenario (``--scenario urban-core|scattered|coastal-transfer``): every selected enterprise scored
-against every park (vectorised, with a progress bar), optionally allocated under the parks' free land
-(``--allocate``, ``--cap``), written with ``-o`` to CSV, GeoPackage or Excel by the file's suffix.
+against every park under the scenario's rules (vectorised, with a progress bar showing the step),
+optionally allocated under the parks' free land (``--allocate``, ``--cap``), written with ``-o`` to
+CSV, GeoPackage or Excel by the file's suffix. ``--scenario all``: the joint plan
+(:func:`parks.suitability.joint.joint_plan`), the scenarios against one pool of free land in the
+order of ``--priority`` or with ``--scenario-weights``. Every spreadsheet cell goes through
+:func:`geodata.spreadsheet.safe_frame`.
 """
 
 from __future__ import annotations
@@ -90,13 +94,6 @@ def _constraints(land_margin, protected_buffer_m, max_distance_km, less_develope
     return out
 
 
-def _safe(value):
-    """Spreadsheet formula-injection guard for text cells."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def scenario_table(selected, batch, allocation=None):
     """One row per (enterprise, rank) with the enterprise's attributes; enterprises without any feasible
     park get one row with an empty rank. With an allocation, its park and reason per enterprise."""
@@ -130,10 +127,9 @@ def write_table(frame, path: Path, geometry=None, crs=4326) -> None:
         gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
         gdf.to_file(path, layer="suitability", driver="GPKG")
         return
-    safe = frame.copy()
-    for col in safe.columns:
-        if safe[col].dtype == object or str(safe[col].dtype).startswith("str"):
-            safe[col] = safe[col].map(_safe)
+    from geodata.spreadsheet import safe_frame
+
+    safe = safe_frame(frame)
     if suffix == ".csv":
         safe.to_csv(path, index=False, encoding="utf-8-sig")
     else:
@@ -150,17 +146,36 @@ def write_parks_table(parks, output: Path, park_layer) -> str:
     if suffix == ".xlsx":
         import pandas as pd
 
+        from geodata.spreadsheet import safe_frame
+
         with pd.ExcelWriter(output, engine="openpyxl", mode="a") as xw:
-            frame.map(_safe).to_excel(xw, index=False, sheet_name="parks")
+            safe_frame(frame).to_excel(xw, index=False, sheet_name="parks")
         return f"{output} (sheet 'parks')"
     if suffix == ".gpkg":
         geom = park_layer.assign(park_id=park_layer["park_id"].astype(str)).set_index("park_id").geometry.to_crs(4326)
         gdf = gpd.GeoDataFrame(frame, geometry=geom.reindex(frame["park_id"]).to_numpy(), crs=4326)
         gdf.to_file(output, layer="allocation_parks", driver="GPKG")
         return f"{output} (layer 'allocation_parks')"
+    from geodata.spreadsheet import safe_frame
+
     path = output.with_name(f"{output.stem}_parks.csv")
-    frame.map(_safe).to_csv(path, index=False, encoding="utf-8-sig")
+    safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
     return str(path)
+
+
+def write_report_sheets(report, output: Path, lang: str = "zh") -> str | None:
+    """The plan report's tables as extra sheets of an .xlsx (a sheet per table), guarded by safe_frame."""
+    if output.suffix.lower() != ".xlsx" or report is None:
+        return None
+    import pandas as pd
+
+    from geodata.spreadsheet import safe_frame
+
+    tables = report.tables(lang)
+    with pd.ExcelWriter(output, engine="openpyxl", mode="a", if_sheet_exists="replace") as xw:
+        for name, frame in tables.items():
+            safe_frame(frame).to_excel(xw, index=False, sheet_name=str(name)[:31])
+    return f"{output} (sheets {', '.join(map(str, tables))})"
 
 
 def _print_result(doc: dict) -> None:
@@ -204,7 +219,7 @@ def _profile(sector, land_ha, employees, pollution_class, lon, lat) -> dict | No
 
 def suitability(
     enterprise: Annotated[Optional[str], typer.Option("--enterprise", help="enterprise_id of an enterprise in the dataset.")] = None,
-    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Batch: urban-core, scattered or coastal-transfer.")] = None,
+    scenario: Annotated[Optional[str], typer.Option("--scenario", help="Batch: urban-core, scattered, coastal-transfer, or all (the joint plan).")] = None,
     weights_file: Annotated[Optional[Path], typer.Option("--weights", help="TOML or JSON: criterion id -> weight (missing ones 0).")] = None,
     ahp_file: Annotated[Optional[Path], typer.Option("--ahp", help="TOML or JSON AHP judgements: {criteria, matrix|judgements} or {offices: {...}}.")] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Parks to show per enterprise.")] = 10,
@@ -224,7 +239,13 @@ def suitability(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the sensitivity draws.")] = 0,
     allocate: Annotated[bool, typer.Option("--allocate", help="Scenario: allocate under free land (MILP).")] = False,
     cap: Annotated[Optional[int], typer.Option("--cap", min=0, help="Scenario allocation: at most this many enterprises per park.")] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="Allocation solver time limit (s).")] = 30.0,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.01, help="Allocation solver time limit (s), per scenario.")] = 30.0,
+    priority: Annotated[Optional[str], typer.Option("--priority", help="--scenario all: the order, e.g. urban-core,coastal-transfer,scattered (default).")] = None,
+    scenario_weights: Annotated[Optional[str], typer.Option("--scenario-weights", help="--scenario all: weights instead of an order, e.g. urban-core:2,scattered:1.")] = None,
+    city_band_km: Annotated[Optional[float], typer.Option("--city-band-km", min=0, help="urban-core: parks in the own city or within this distance (default 30).")] = None,
+    county_band_km: Annotated[Optional[float], typer.Option("--county-band-km", min=0, help="scattered: parks in the own county or within this distance (default 20).")] = None,
+    key_bonus: Annotated[Optional[float], typer.Option("--key-bonus", min=0, help="Allocation priority of key enterprises and small giants (objective bonus, default 0).")] = None,
+    candidates: Annotated[int, typer.Option("--candidates", min=1, help="Candidate parks per enterprise for the allocation.")] = 10,
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -246,7 +267,13 @@ def suitability(
     ds = prepare(load(data))
     ctx = context_from_dataset(ds)
     if scenario is not None:
-        _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json)
+        sp = _scenario_params(city_band_km, county_band_km, key_bonus)
+        if scenario == "all":
+            _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json)
+        else:
+            if priority or scenario_weights:
+                fail("--priority and --scenario-weights are for --scenario all")
+            _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp, candidates)
         return
     target = enterprise if enterprise is not None else profile
     try:
@@ -304,32 +331,103 @@ def _write_single(doc: dict, output: Path) -> None:
     err_console.print(f"wrote {output}")
 
 
-def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+def _scenario_params(city_band_km, county_band_km, key_bonus):
     from parks.suitability import SuitabilityError
-    from parks.suitability.allocation import allocate_batch
-    from parks.suitability.batch import score_batch
-    from parks.suitability.scenarios import SCENARIOS, scenario_constraints, select_scenario
+    from parks.suitability.scenarios import ScenarioParams
 
-    if scenario not in SCENARIOS:
-        fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+    kw = {}
+    if city_band_km is not None:
+        kw["urban_core_band_km"] = city_band_km
+    if county_band_km is not None:
+        kw["scattered_band_km"] = county_band_km
+    if key_bonus is not None:
+        kw["key_bonus"] = key_bonus
     try:
-        selected = select_scenario(scenario, ds.enterprises)
-        cons = scenario_constraints(scenario, cons)
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=as_json) as bar:
-            task = bar.add_task(f"scoring {scenario}", total=max(len(selected), 1))
-            batch = score_batch(ctx, selected, weights, cons, top=max(top, 10 if allocate else top),
-                                progress=lambda done, total: bar.update(task, completed=done))
-        alloc = allocate_batch(ctx, batch, cap=cap, time_limit=time_limit) if allocate else None
+        return ScenarioParams(**kw)
     except SuitabilityError as exc:
         fail(str(exc))
+
+
+class _Steps:
+    """A rich progress bar whose description is the current step (selecting, scoring, allocating)."""
+
+    def __init__(self, transient: bool):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err_console, transient=transient)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        self.task = self.bar.add_task("starting", total=1)
+        return self
+
+    def __exit__(self, *exc):
+        return self.bar.__exit__(*exc)
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        self.bar.update(self.task, description=step, completed=done, total=max(total, 1))
+
+
+def _report(ds, assignments, candidates, weights):
+    """The planner's report (parks.suitability.plan_report) when that module is there, else None."""
+    try:
+        from parks.suitability.plan_report import report_for_dataset
+    except ImportError:
+        return None
+    try:
+        return report_for_dataset(ds, assignments, candidates=candidates, weights=weights)
+    except Exception as exc:  # the report is an extra: never lose the plan for it
+        err_console.print(f"[yellow]plan report not written: {type(exc).__name__}: {exc}[/yellow]")
+        return None
+
+
+def _print_report(report) -> None:
+    if report is None:
+        return
+    s = report.summary
+    t = Table(title="Plan report (parks.suitability.plan_report)", title_justify="left", header_style="bold")
+    cols = [c for c in ("scenario", "enterprises", "assigned", "median_km", "p90_km", "own_county_share",
+                        "own_city_share") if c in s.columns]
+    for c in cols:
+        t.add_column(c, justify="left" if c == "scenario" else "right")
+    for r in s[cols].itertuples(index=False):
+        t.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in r])
+    console.print(t)
+    if len(report.flags):
+        console.print(f"flags: {len(report.flags)} (see the report's sheet)")
+
+
+def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
+              candidates=10) -> None:
+    from parks.suitability import SuitabilityError
+    from parks.suitability.joint import plan_scenario
+    from parks.suitability.scenarios import SCENARIOS, ScenarioWarning
+
+    if scenario not in SCENARIOS:
+        fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}, all")
+    import warnings
+
+    try:
+        with warnings.catch_warnings(record=True) as caught, _Steps(as_json) as steps:
+            warnings.simplefilter("always", ScenarioWarning)
+            plan = plan_scenario(ctx, ds.enterprises, scenario, weights, cons, params=sp,
+                                 candidates=max(top, candidates if allocate else top), cap=cap,
+                                 time_limit=time_limit if allocate else 0.0, progress=steps)
+        for w in caught:
+            if issubclass(w.category, ScenarioWarning):
+                err_console.print(f"[yellow]warning: {w.message}[/yellow]")
+    except SuitabilityError as exc:
+        fail(str(exc))
+    selected, batch = plan.selected, plan.batch
+    alloc = plan.allocation if allocate else None
     if len(batch.top) and top < int(batch.top["rank"].max()):
         from dataclasses import replace
 
         batch = replace(batch, top=batch.top[batch.top["rank"] <= top].reset_index(drop=True))
     table = scenario_table(selected, batch, alloc)
+    report = _report(ds, plan.assignments, plan.batch.top, batch.weights) if alloc is not None else None
     if output is not None:
         geometry = None
         if output.suffix.lower() == ".gpkg":
@@ -340,6 +438,9 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
         if alloc is not None:
             where = write_parks_table(alloc.parks, output, ds.parks)
             err_console.print(f"wrote the parks' land use to {where}")
+            where = write_report_sheets(report, output)
+            if where:
+                err_console.print(f"wrote the plan report to {where}")
     s = batch.summary
     doc = {
         "scenario": scenario,
@@ -353,10 +454,15 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
     }
     if alloc is not None:
         a = alloc.assignments
+        got = plan.assignments[plan.assignments["status"] == "assigned"]
         doc["allocation"] = {"status": alloc.status, "objective": alloc.objective, "mip_gap": alloc.mip_gap,
+                             "bound": alloc.bound, "seconds": round(alloc.seconds, 2),
                              "assigned": int((a["status"] == "assigned").sum()),
                              "unassigned": {str(k): int(v) for k, v in a["reason"].value_counts().items()},
-                             "land_used_ha": float(alloc.parks["land_used_ha"].sum())}
+                             "land_used_ha": float(alloc.parks["land_used_ha"].sum()),
+                             "median_distance_km": float(got["distance_km"].median()) if len(got) else None}
+        if report is not None:
+            doc["report"] = {"summary": report.to_dict()["summary"]}
     if as_json:
         print_json(doc)
         return
@@ -370,5 +476,87 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
     console.print(t)
     if alloc is not None:
         al = doc["allocation"]
-        console.print(f"Allocation ({al['status']}, gap {al['mip_gap'] if al['mip_gap'] is not None else '-'}): "
-                      f"{al['assigned']} assigned, unassigned {al['unassigned']}, {al['land_used_ha']:.1f} ha used")
+        console.print(f"Allocation ({al['status']}, gap {_gap(al['mip_gap'])}, {al['seconds']} s): "
+                      f"{al['assigned']} assigned, unassigned {al['unassigned']}, {al['land_used_ha']:.1f} ha used, "
+                      f"median move {_km(al['median_distance_km'])}")
+        _print_report(report)
+
+
+def _gap(g) -> str:
+    return "-" if g is None else f"{g:.2%}"
+
+
+def _km(v) -> str:
+    return "-" if v is None else f"{v:.1f} km"
+
+
+def _parse_scenario_weights(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        name, sep, value = part.partition(":")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            fail(f"--scenario-weights {text!r}: {part!r} is not scenario:weight (e.g. urban-core:2,scattered:1)")
+    return out
+
+
+def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json) -> None:
+    import warnings
+
+    from parks.suitability import SuitabilityError
+    from parks.suitability.joint import joint_plan
+    from parks.suitability.scenarios import ScenarioWarning
+
+    sw = _parse_scenario_weights(scenario_weights) if scenario_weights else None
+    try:
+        with warnings.catch_warnings(record=True) as caught, _Steps(as_json) as steps:
+            warnings.simplefilter("always", ScenarioWarning)
+            plan = joint_plan(ctx, ds.enterprises, priority=priority, scenario_weights=sw, weights=weights,
+                              constraints=cons, params=sp, candidates=candidates, cap=cap, time_limit=time_limit,
+                              progress=steps)
+        for w in caught:
+            if issubclass(w.category, ScenarioWarning):
+                err_console.print(f"[yellow]warning: {w.message}[/yellow]")
+    except SuitabilityError as exc:
+        fail(str(exc))
+    import pandas as pd
+
+    cand = pd.concat([p.batch.top.assign(scenario=s) for s, p in plan.plans.items()], ignore_index=True)
+    report = _report(ds, plan.assignments, cand, next(iter(plan.plans.values())).batch.weights if plan.plans else None)
+    if output is not None:
+        table = plan.assignments
+        names = ds.enterprises[["enterprise_id", "name"]].astype({"enterprise_id": str}) if "name" in ds.enterprises else None
+        if names is not None:
+            table = table.merge(names, on="enterprise_id", how="left")
+        geometry = None
+        if output.suffix.lower() == ".gpkg":
+            geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
+            geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
+        write_table(table, output, geometry=geometry)
+        err_console.print(f"wrote the joint plan ({len(table)} enterprises) to {output}")
+        err_console.print(f"wrote the parks' land by scenario to {write_parks_table(plan.parks, output, ds.parks)}")
+        where = write_report_sheets(report, output)
+        if where:
+            err_console.print(f"wrote the plan report to {where}")
+    doc = plan.summary()
+    doc["output"] = str(output) if output else None
+    if report is not None:
+        doc["report"] = {"summary": report.to_dict()["summary"]}
+    if as_json:
+        print_json(doc)
+        return
+    console.print(f"[bold]joint plan[/bold] ({doc['mode']}: {' > '.join(doc['order'])}"
+                  + (f", weights {doc['scenario_weights']}" if doc["scenario_weights"] else "")
+                  + f"): status {doc['status']}, gap {_gap(doc['mip_gap'])}")
+    t = Table(title="Scenarios", title_justify="left", header_style="bold")
+    for c in ("scenario", "enterprises", "assigned", "land (ha)", "median move", "status", "unassigned"):
+        t.add_column(c, justify="left" if c in ("scenario", "status", "unassigned") else "right")
+    for s, v in doc["scenarios"].items():
+        t.add_row(s, str(v["enterprises"]), str(v["assigned"]), f"{v['land_ha']:.1f}", _km(v["median_distance_km"]),
+                  str(v["allocation_status"]), ", ".join(f"{k} {n}" for k, n in v["unassigned"].items()))
+    console.print(t)
+    console.print(f"{doc['land_used_ha']:.1f} ha promised; parks over their free land: {doc['parks_over_free_land']}")
+    _print_report(report)
