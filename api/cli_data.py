@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli_common import DataOption, JsonOption, console, default_data_path, fail, load, print_json
+from .cli_common import (DataOption, JsonOption, console, default_data_path, fail, load, print_json,
+                         resolve_data_path)
 
 
 def init(
@@ -47,17 +48,33 @@ def init(
 
 
 def info(data: DataOption = None, as_json: JsonOption = False) -> None:
-    """Summarise a dataset: counts by layer, park kind, sector and county; CRS; provenance."""
+    """Summarise a dataset: counts by layer, park kind, sector and county; CRS; provenance.
+
+    Also removes temporary files that killed imports left beside the dataset (only those whose writer is
+    provably gone, see geodata.tempfiles), and lists them (``removed_temporary_files``).
+    """
     from parks.joins import prepare
 
+    removed = _remove_stale_temporaries(resolve_data_path(data))
     ds = prepare(load(data))
     summary = ds.summary()
     summary["path"] = str(ds.path)
     summary["enterprises_in_parks"] = int(ds.enterprises["park_id"].notna().sum())
+    summary["removed_temporary_files"] = [str(p) for p in removed]
     if as_json:
         print_json(summary)
     else:
         _print_summary(summary)
+        for p in removed:
+            console.print(f"removed the leftover of a killed import: {p}", highlight=False, markup=False)
+
+
+def _remove_stale_temporaries(path: Path) -> list[Path]:
+    import tempfile
+
+    from geodata.tempfiles import remove_stale
+
+    return remove_stale(path.parent, f".{path.name}") + remove_stale(tempfile.gettempdir(), "parkplan-shp")
 
 
 def _print_summary(s: dict) -> None:

@@ -41,17 +41,25 @@ def import_command(
     repair: Annotated[bool, typer.Option("--repair", help="Repair invalid polygons instead of refusing them.")] = False,
     source_layer: Annotated[str | None, typer.Option(
         "--source-layer", help="GeoPackage layer or Excel sheet to read, when the file has several.")] = None,
+    max_unpacked_mb: Annotated[float | None, typer.Option(
+        "--max-unpacked-mb", help="Zipped shapefile: most MiB its members may unpack to in total (default 2048).",
+        show_default=False)] = None,
+    max_ratio: Annotated[float | None, typer.Option(
+        "--max-ratio", help="Zipped shapefile: highest unpacked/compressed size ratio of a member (default 100).",
+        show_default=False)] = None,
     data: DataOption = None,
     json: JsonOption = False,
 ) -> None:
     from geodata.dataset import DatasetError
     from geodata.importer import import_layer
-    from geodata.readers import ImportReadError
+    from geodata.readers import ArchiveLimits, ImportReadError
     from geodata.validate import ImportValidationError
 
     path = resolve_data_path(data)
     try:
-        report = import_layer(path, layer, file, crs=crs, mode=mode, repair=repair, source_layer=source_layer)
+        limits = ArchiveLimits.from_options(max_unpacked_mb, max_ratio)
+        report = import_layer(path, layer, file, crs=crs, mode=mode, repair=repair, source_layer=source_layer,
+                              limits=limits)
     except ImportValidationError as exc:
         if json:
             print_json({"error": "invalid file", "problems": [str(p) for p in exc.problems], "detail": str(exc)})

@@ -6,6 +6,10 @@ Any problem stops the import before the write, so a failed import leaves the dat
 byte as it was. A successful one appends a row to the ``import_log`` layer: when, which layer, from
 which file (and its SHA-256), in which mode, how many rows.
 
+A killed import can leave its temporary GeoPackage beside the dataset; the next import removes the
+leftovers whose writer is provably gone (:func:`geodata.tempfiles.remove_stale`), and never one that
+a live import is writing.
+
 Concurrent imports into the same dataset are serialised with an advisory lock on a ``.lock`` file
 beside it (POSIX ``flock``; Windows ``msvcrt.locking``), so two imports cannot both read the old
 dataset and the second overwrite the first.
@@ -23,8 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 from .dataset import Dataset, load_dataset, save_dataset
-from .readers import read_table
+from .readers import ArchiveLimits, read_table
 from .schema import LAYERS
+from .tempfiles import remove_stale
 from .validate import IMPORTABLE_LAYERS, ValidatedLayer, validate_layer
 
 __all__ = ["IMPORT_MODES", "ImportReport", "import_layer", "source_sha256"]
@@ -115,6 +120,7 @@ def import_layer(
     *,
     source_layer: str | None = None,
     now: _dt.datetime | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> ImportReport:
     """Import ``file`` into ``layer`` of the dataset at ``dataset_path``.
 
@@ -129,6 +135,8 @@ def import_layer(
     repair : repair invalid polygons (``shapely.make_valid``) instead of refusing the file.
     source_layer : the GeoPackage layer or Excel sheet to read, when the file has several.
     now : the time recorded in the import log (default: now, UTC).
+    limits : how much a zipped shapefile may unpack to (default :class:`geodata.readers.ArchiveLimits`:
+        2 GiB in total, compression ratio 100 per member).
 
     Raises
     ------
@@ -143,12 +151,13 @@ def import_layer(
         raise ValueError(f"mode {mode!r} is unknown; accepted: {', '.join(IMPORT_MODES)}")
     dataset_path = Path(dataset_path)
     file = Path(file)
-    raw = read_table(file, source_layer=source_layer, target=layer)
+    raw = read_table(file, source_layer=source_layer, target=layer, limits=limits)
     digest = source_sha256(file)
     time = (now or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
     if not dataset_path.exists():
         load_dataset(dataset_path)  # raises DatasetError with the way out
     with _locked(dataset_path):
+        remove_stale(dataset_path.parent, f".{dataset_path.name}")
         ds = load_dataset(dataset_path)
         validated = _validate(ds, raw, layer, crs, mode, repair)
         combined = _combine(ds.layer(layer), validated.frame, mode)

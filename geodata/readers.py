@@ -34,11 +34,14 @@ import pyogrio
 import pyproj
 
 from .spreadsheet import unguard_frame
+from .tempfiles import claim_temp, remove_stale
 
 __all__ = [
+    "ArchiveLimits",
     "FORMATS",
     "ImportReadError",
     "RawTable",
+    "SHAPEFILE_MEMBERS",
     "detect_text_encoding",
     "find_coordinate_columns",
     "format_for_path",
@@ -232,12 +235,13 @@ def _find_wkt_column(columns) -> str | None:
 # --------------------------------------------------------------------------- formats
 
 def read_table(path: str | os.PathLike, *, source_layer: str | None = None, target: str | None = None,
-               format: str | None = None) -> RawTable:
+               format: str | None = None, limits: ArchiveLimits | None = None) -> RawTable:
     """Read ``path`` into a :class:`RawTable`.
 
     ``source_layer`` picks a GeoPackage layer or an Excel sheet; without it, the one named ``target``
     (the dataset layer being imported) is taken, else the only one, else :class:`ImportReadError`
-    lists the choices.
+    lists the choices. ``limits`` bounds what a zipped shapefile may unpack to (default
+    :class:`ArchiveLimits`).
     """
     path = Path(path)
     if not path.exists():
@@ -247,8 +251,9 @@ def read_table(path: str | os.PathLike, *, source_layer: str | None = None, targ
         "GeoJSON": _read_ogr, "GeoPackage": _read_ogr, "Shapefile": _read_shapefile,
         "GeoParquet": _read_parquet, "CSV": _read_csv, "Excel": _read_excel,
     }[fmt]
+    extra = {"limits": limits} if fmt == "Shapefile" else {}
     try:
-        return reader(path, fmt, source_layer=source_layer, target=target)
+        return reader(path, fmt, source_layer=source_layer, target=target, **extra)
     except ImportReadError:
         raise
     except Exception as exc:  # a corrupt or mislabelled file: say which and why
@@ -291,28 +296,146 @@ def _read_ogr(path: Path, fmt: str, *, source_layer, target) -> RawTable:
     return _from_ogr(path, fmt, layer)
 
 
-def _read_shapefile(path: Path, fmt: str, *, source_layer, target) -> RawTable:
+# the files a shapefile is made of, taken from a .zip; anything else in the archive is never unpacked
+SHAPEFILE_MEMBERS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+_MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """How much a zipped shapefile may unpack to (see ``docs/security.md``, "Archives and file limits").
+
+    ``max_unpacked_bytes`` caps the total size of the members read (.shp .shx .dbf .prj .cpg);
+    ``max_ratio`` caps each member's unpacked/compressed size ratio, for members larger than
+    ``ratio_floor_bytes`` (a small file cannot exhaust anything, and tiny files compress oddly).
+    """
+
+    max_unpacked_bytes: int = 2 * 1024 * _MIB  # 2 GiB; why: docs/security.md
+    max_ratio: float = 100.0
+    ratio_floor_bytes: int = _MIB
+
+    @classmethod
+    def from_options(cls, max_unpacked_mb: float | None = None, max_ratio: float | None = None) -> "ArchiveLimits":
+        """Limits from the command line's ``--max-unpacked-mb`` and ``--max-ratio`` (None: the default)."""
+        default = cls()
+        if max_unpacked_mb is not None and not (max_unpacked_mb > 0 and np.isfinite(max_unpacked_mb)):
+            raise ValueError(f"--max-unpacked-mb must be a positive number of MiB, not {max_unpacked_mb!r}")
+        if max_ratio is not None and not (max_ratio >= 1 and np.isfinite(max_ratio)):
+            raise ValueError(f"--max-ratio must be a number of at least 1, not {max_ratio!r}")
+        return cls(
+            max_unpacked_bytes=default.max_unpacked_bytes if max_unpacked_mb is None else int(max_unpacked_mb * _MIB),
+            max_ratio=default.max_ratio if max_ratio is None else float(max_ratio),
+        )
+
+
+def _read_shapefile(path: Path, fmt: str, *, source_layer, target, limits: ArchiveLimits | None = None) -> RawTable:
     if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as zf:
-            shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-            if not shps:
-                raise ImportReadError(f"{path.name} holds no shapefile (.shp)")
-            shp = _pick(shps, source_layer, None, "shapefile", path)
-            with tempfile.TemporaryDirectory(prefix="parkplan-shp-") as tmp:
-                stem = shp[: -len(".shp")]
-                for name in zf.namelist():
-                    if name.startswith(stem + ".") or name.lower().startswith(stem.lower() + "."):
-                        target_path = Path(tmp) / Path(name).name
-                        target_path.write_bytes(zf.read(name))
-                raw = _read_shapefile(Path(tmp) / Path(shp).name, fmt, source_layer=None, target=None)
-                raw.path = path
-                raw.source_layer = shp
-                return raw
+        return _read_zipped_shapefile(path, fmt, source_layer, limits or ArchiveLimits())
     encoding, note = shapefile_encoding(path)
     raw = _from_ogr(path, fmt, None, encoding)
     if note:
         raw.notes.append(note)
     return raw
+
+
+def _read_zipped_shapefile(path: Path, fmt: str, source_layer: str | None, limits: ArchiveLimits) -> RawTable:
+    """Unpack only the chosen shapefile's own members into a private temporary folder, within ``limits``,
+    read it, and remove the folder (also when anything fails)."""
+    with zipfile.ZipFile(path) as zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        _check_archive_entries(path, infos)
+        shps = [i.filename for i in infos if i.filename.lower().endswith(".shp") and not _is_resource_fork(i.filename)]
+        if not shps:
+            raise ImportReadError(f"{path.name} holds no shapefile (.shp); accepted: a .zip with one .shp and its "
+                                  ".shx, .dbf, .prj (and .cpg)")
+        shp = _pick(shps, source_layer, None, "shapefile", path)
+        stem = shp[: -len(".shp")].lower()
+        members = [i for i in infos if i.filename.lower()[: len(stem)] == stem
+                   and i.filename.lower()[len(stem):] in SHAPEFILE_MEMBERS]
+        _check_member_sizes(path, members, limits)
+        scratch = Path(tempfile.gettempdir())
+        remove_stale(scratch, "parkplan-shp")  # folders of killed imports
+        with claim_temp(scratch, "parkplan-shp", directory=True) as tmp:
+            total = 0
+            for info in members:
+                total = _unpack_member(zf, info, Path(tmp) / Path(info.filename).name, path, limits, total)
+            raw = _read_shapefile(Path(tmp) / Path(shp).name, fmt, source_layer=None, target=None)
+    raw.path = path
+    raw.source_layer = shp
+    return raw
+
+
+def _is_resource_fork(name: str) -> bool:
+    return name.startswith("__MACOSX/") or Path(name).name.startswith("._")
+
+
+def _check_archive_entries(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse an archive with an entry that could write outside a folder, a link, a duplicate or a nested archive."""
+    problems, seen = [], set()
+    for info in infos:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        mode = (info.external_attr >> 16) & 0o170000
+        if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+            problems.append(f"entry {name!r} has an absolute path")
+        elif ".." in parts:
+            problems.append(f"entry {name!r} points outside the archive's folder ('..')")
+        if mode == 0o120000:
+            problems.append(f"entry {name!r} is a symbolic link")
+        if name.lower().endswith((".zip", ".7z", ".rar", ".gz", ".tar", ".tgz")) and not _is_resource_fork(name):
+            problems.append(f"entry {name!r} is an archive inside the archive; unzip it and import the shapefile inside")
+        if name.lower() in seen:
+            problems.append(f"entry {name!r} appears twice")
+        seen.add(name.lower())
+    if problems:
+        raise ImportReadError(f"{path.name} is refused: " + "; ".join(problems[:10])
+                              + (f"; ... and {len(problems) - 10} more" if len(problems) > 10 else ""))
+
+
+def _mib(n: float) -> str:
+    return f"{n / _MIB:,.1f} MiB"
+
+
+def _too_big(path: Path, member: str, size: str, limits: ArchiveLimits) -> ImportReadError:
+    return ImportReadError(
+        f"{path.name}: member {member!r} {size}; the limit is {_mib(limits.max_unpacked_bytes)} unpacked in total "
+        f"(raise it with --max-unpacked-mb if the file is genuine)")
+
+
+def _too_compressed(path: Path, member: str, unpacked: int, packed: int, limits: ArchiveLimits) -> ImportReadError:
+    return ImportReadError(
+        f"{path.name}: member {member!r} unpacks to {_mib(unpacked)} from {_mib(packed)}, "
+        f"a compression ratio of {unpacked / max(packed, 1):,.0f}; the limit is {limits.max_ratio:g} "
+        f"(a zip bomb? raise it with --max-ratio if the file is genuine)")
+
+
+def _check_member_sizes(path: Path, members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
+    """Refuse by the sizes the archive declares, before unpacking a byte."""
+    total = 0
+    for info in members:
+        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _too_compressed(path, info.filename, info.file_size, info.compress_size, limits)
+        total += info.file_size
+        if total > limits.max_unpacked_bytes:
+            raise _too_big(path, info.filename, f"declares {_mib(info.file_size)} (with the members before it: "
+                                                f"{_mib(total)})", limits)
+
+
+def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, path: Path, limits: ArchiveLimits,
+                   total: int) -> int:
+    """Stream one member to ``target`` in 1 MiB chunks, counting the bytes as they come (the declared sizes
+    are not trusted); returns the running total."""
+    written = 0
+    with zf.open(info) as src, open(target, "wb") as dst:
+        while chunk := src.read(_MIB):
+            written += len(chunk)
+            if total + written > limits.max_unpacked_bytes:
+                raise _too_big(path, info.filename, f"unpacks to more than {_mib(written)} (in total "
+                                                    f"{_mib(total + written)})", limits)
+            if written > limits.ratio_floor_bytes and written > limits.max_ratio * max(info.compress_size, 1):
+                raise _too_compressed(path, info.filename, written, info.compress_size, limits)
+            dst.write(chunk)
+    return total + written
 
 
 def _sidecar(path: Path, suffix: str) -> Path | None:

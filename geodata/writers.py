@@ -19,7 +19,6 @@ as stored. GeoJSON, GeoPackage and GeoParquet hold typed values that no viewer e
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,6 +29,7 @@ import shapely
 from .dataset import Dataset
 from .schema import LAYERS, SECTOR_IDS
 from .spreadsheet import safe_frame
+from .tempfiles import claim_temp, remove_stale
 from .validate import header_zh, zh_labels
 
 __all__ = ["EXPORT_FORMATS", "ExportError", "export_layer", "export_format"]
@@ -107,17 +107,13 @@ def export_layer(
 
 
 def _atomic(out: Path, write) -> Path:
+    """``write(tmp)`` then rename ``tmp`` to ``out``; ``tmp`` is named with this process's id and start time
+    (:mod:`geodata.tempfiles`), and an earlier killed export's leftover for ``out`` is removed first."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=out.suffix or ".tmp", dir=out.parent)
-    os.close(fd)
-    os.unlink(tmp)  # GDAL drivers refuse to write over an existing file
-    try:
-        write(Path(tmp))
+    remove_stale(out.parent, f".{out.name}")
+    with claim_temp(out.parent, f".{out.name}", out.suffix or ".tmp") as tmp:  # not created: GDAL refuses to overwrite
+        write(tmp)
         os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return out
 
 
