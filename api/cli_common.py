@@ -26,10 +26,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON documen
 
 
 def default_data_path() -> Path:
-    """The built-in dataset's location in the user's data directory."""
+    """The built-in dataset's location in the user's data directory, keyed by the generator's version so
+    that a changed generator builds a new dataset (an older one, and any import into it, stays beside it)."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("parkplan", appauthor=False)) / "builtin.gpkg"
+    from geodata.builtin import GENERATOR_VERSION
+
+    return Path(user_data_dir("parkplan", appauthor=False)) / f"builtin-v{GENERATOR_VERSION}.gpkg"
 
 
 def resolve_data_path(data: Path | None) -> Path:
