@@ -60,7 +60,7 @@ from ..flows import county_flows, enterprise_counties, park_counties
 from .context import SuitabilityError
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
 
-__all__ = ["PlanReport", "ReportParams", "plan_report", "report_for_dataset", "LABELS", "label", "TABLES",
+__all__ = ["PlanReport", "ReportParams", "plan_report", "report_for_dataset", "report_for_plan", "LABELS", "label", "TABLES",
            "ALL", "band_labels", "land_column"]
 
 ALL = "all"  # the plan as a whole (several scenarios together)
@@ -136,6 +136,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "destination_county": ("迁入县", "Destination county"),
     "destination_city": ("迁入市", "Destination city"),
     "same_county": ("县内流动", "Within the county"),
+    "county_names": ("县名（进出企业最多的县）", "County names (largest flows)"),
+    "width_note": ("线宽：{by}（最宽 = {max}）", "line width: {by} (widest = {max})"),
     "land_scenario_ha": ("用地：{scenario}（公顷）", "Land: {scenario} (ha)"),
     "status_count": ("状态：{status}", "Status: {status}"),
     # unplaced reasons (allocation codes)
@@ -379,6 +381,28 @@ def report_for_dataset(ds, assignments: pd.DataFrame, **kwargs) -> PlanReport:
     """:func:`plan_report` over a :class:`geodata.dataset.Dataset`'s enterprises, parks and counties in
     its metric CRS (the CLI, the API and the web page call this)."""
     return plan_report(assignments, ds.enterprises, ds.parks, ds.counties, metric_crs=ds.metric_crs, **kwargs)
+
+
+def report_for_plan(ds, plan, **kwargs) -> PlanReport:
+    """The report on a :class:`parks.suitability.joint.ScenarioPlan` (one scenario) or
+    :class:`parks.suitability.joint.JointPlan` (``plan.plans``: every scenario against one pool of land)
+    over the dataset ``ds``: the plan's assignments, its candidate parks and weights for the "why", and
+    the joint plan's pool of free land."""
+    if hasattr(plan, "plans"):
+        plans = dict(plan.plans)
+        tops = [p.batch.top.assign(scenario=s) for s, p in plans.items()]
+        kwargs.setdefault("candidates", pd.concat(tops, ignore_index=True) if tops else None)
+        if plans:
+            kwargs.setdefault("weights", next(iter(plans.values())).batch.weights)
+        parks = getattr(plan, "parks", None)
+        if parks is not None and {"park_id", "free_land_ha"} <= set(parks.columns):
+            kwargs.setdefault("free_land_ha", pd.Series(parks["free_land_ha"].to_numpy(float),
+                                                        index=parks["park_id"].astype(str)))
+    else:
+        kwargs.setdefault("candidates", plan.batch.top)
+        kwargs.setdefault("weights", plan.batch.weights)
+        kwargs.setdefault("scenario", getattr(plan, "scenario", "plan"))
+    return report_for_dataset(ds, plan.assignments, **kwargs)
 
 
 # --------------------------------------------------------------------------------------------- helpers
