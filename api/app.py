@@ -127,6 +127,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.include_router(metrics.router)
     app.include_router(transfers.router)
     from .routes import maps as maps_routes; app.include_router(maps_routes.router)  # noqa: E702
+    from .routes import scenarios as scenario_routes; app.include_router(scenario_routes.router)  # noqa: E702
     from .routes import plan as plan_routes; app.include_router(plan_routes.router)  # noqa: E702
     from .web import install_web; install_web(app)  # noqa: E702  web workspace: pages, /login, HTML at /
     return app
