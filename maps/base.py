@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from .i18n import check_lang, t
 __all__ = [
     "MapError", "MapOptions", "TILE_PROVIDERS", "js_json", "new_map", "add_counties", "geojson_layer",
     "add_legend", "finish_map", "Script", "JsLayer", "GeoJsonLayer", "Links", "Raw", "render_html", "render_page",
-    "MapPage", "SECTOR_COLORS", "search_source", "json_blocks",
+    "MapPage", "VerbatimMacro", "SECTOR_COLORS", "search_source", "json_blocks",
 ]
 
 TILE_PROVIDERS = ("osm", "tianditu", "amap")
@@ -197,6 +198,42 @@ class Script(MacroElement):
 Raw = Script
 
 
+class VerbatimMacro(MacroElement):
+    """Renders as branca's ``MacroElement`` does, but puts the macros' output into the page verbatim
+    instead of compiling it as a second template (branca's ``Element(script(self, kwargs))``). Mixed
+    into every folium element a parkplan map uses (:class:`_Map`, the layer control, the fullscreen
+    button, tile layers), so no text of a map is rendered twice."""
+
+    def render(self, **kwargs):
+        figure = self.get_root()
+        module = self._template.module.__dict__
+        for part, section in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+            macro = module.get(part)
+            if macro is not None:
+                section.add_child(_Verbatim(str(macro(self, kwargs))), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class _Map(folium.Map, VerbatimMacro):
+    pass
+
+
+class _LayerControl(folium.LayerControl, VerbatimMacro):
+    pass
+
+
+class _Fullscreen(folium.plugins.Fullscreen, VerbatimMacro):
+    pass
+
+
+class _TileLayer(folium.TileLayer, VerbatimMacro):
+    def render(self, **kwargs):  # folium.map.Layer.render adds a re-rendered addTo element: done here instead
+        if self.show:
+            self.add_child(Script(f"{self.get_name()}.addTo({self._parent.get_name()});"), name=self.get_name() + "_add")
+        VerbatimMacro.render(self, **kwargs)
+
+
 class JsLayer(folium.map.Layer):
     """A layer whose JavaScript is written by parkplan: ``code`` (constant text, see :class:`Script`)
     must assign ``var __NAME__ = ...``; it reads ``data`` as ``__DATA__``. The layer is added to the map
@@ -232,7 +269,7 @@ class GeoJsonLayer(JsLayer):
         self.control = control
 
 
-class Links(JSCSSMixin):
+class Links(JSCSSMixin, VerbatimMacro):
     """Links scripts and stylesheets (CDN URLs known to :mod:`maps.assets`, or asset paths) in the header."""
 
     _template = Template("")
@@ -254,13 +291,13 @@ def new_map(ds, opts: MapOptions, title: str, *, note: str | None = None,
             bounds_frame: gpd.GeoDataFrame | None = None) -> folium.Map:
     """A folium map with no tiles (unless ``opts.tiles``), a scale bar, fitted to the counties (or
     to ``bounds_frame``), titled ``title``."""
-    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
+    m = _Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
     m.get_root().header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
     m.get_root().header.add_child(_Verbatim(f"<title>{_html.escape(str(title), quote=True)}</title>"), name="pp_title")
     m.add_child(Links(js=[("parkplan_js", ASSET_PREFIX + "parkplan/parkplan.js")],
                       css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
     _add_tiles(m, opts)
-    m.fit_bounds(_bounds(ds, opts, bounds_frame))
+    m.add_child(Script("__MAP__.fitBounds(__DATA__);", data=_bounds(ds, opts, bounds_frame)))
     m.add_child(Script("new L.Control.PPTitle(__DATA__.title, __DATA__.note).addTo(__MAP__); PARKPLAN.maps.push(__MAP__);"
                        "L.control.scale({imperial: false, position: 'bottomleft'}).addTo(__MAP__);",
                        data={"title": str(title), "note": str(note or "")}))
@@ -271,23 +308,23 @@ def _add_tiles(m: folium.Map, opts: MapOptions) -> None:
     if opts.tiles is None:
         return
     if opts.tiles == "osm":
-        folium.TileLayer("OpenStreetMap", name=t("basemap_osm", opts.lang), overlay=False).add_to(m)
+        _TileLayer("OpenStreetMap", name=t("basemap_osm", opts.lang), overlay=False).add_to(m)
     elif opts.tiles == "tianditu":
         key = str(opts.tianditu_key)
-        folium.TileLayer(
+        _TileLayer(
             tiles="https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=" + key,
             attr="&copy; 天地图 Tianditu", name=t("basemap_tianditu", opts.lang), subdomains="01234567",
             overlay=False, max_zoom=18,
         ).add_to(m)
         anno = "cva_w" if opts.lang == "zh" else "eva_w"
-        folium.TileLayer(
+        _TileLayer(
             tiles=f"https://t{{s}}.tianditu.gov.cn/DataServer?T={anno}&x={{x}}&y={{y}}&l={{z}}&tk=" + key,
             attr="&copy; 天地图 Tianditu", name=t("basemap_tianditu", opts.lang) + " (注记)", subdomains="01234567",
             overlay=True, max_zoom=18,
         ).add_to(m)
     elif opts.tiles == "amap":
         lang = "zh_cn" if opts.lang == "zh" else "en"
-        folium.TileLayer(
+        _TileLayer(
             tiles=f"https://webrd0{{s}}.is.autonavi.com/appmaptile?lang={lang}&size=1&scale=1&style=8&x={{x}}&y={{y}}&z={{z}}",
             attr="&copy; 高德地图 AMap (GCJ-02; data shifted to match)", name=t("basemap_amap", opts.lang),
             subdomains="1234", overlay=False, max_zoom=18,
@@ -422,10 +459,8 @@ def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: l
 
     ``search`` items are dicts from :func:`search_source` or names of JS variables holding such columns.
     """
-    from folium.plugins import Fullscreen
-
     lang = opts.lang
-    Fullscreen(position="topleft", title=t("fullscreen", lang), title_cancel=t("exit_fullscreen", lang)).add_to(m)
+    _Fullscreen(position="topleft", title=t("fullscreen", lang), title_cancel=t("exit_fullscreen", lang)).add_to(m)
     labels = {k: t(f"measure_{k}", lang) for k in ("title", "finish", "clear", "distance", "area", "hint")}
     m.add_child(Script("new L.Control.PPMeasure(__DATA__).addTo(__MAP__);", data=labels))
     variables = [s for s in search if isinstance(s, str)]
@@ -437,7 +472,7 @@ def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: l
         data={"sources": [s for s in search if not isinstance(s, str)], "placeholder": t("search", lang),
               "noMatch": t("no_match", lang)}))
     add_legend(m, legend)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    _LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(Script("PARKPLAN.ready = true;"))
     return localize(m)
 
