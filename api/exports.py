@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from geodata.spreadsheet import safe_cell
+
 from .problems import ProblemError
 
 __all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "review_sheet_pdf", "cjk_font"]
@@ -40,13 +42,6 @@ class FontMissing(ProblemError):
     status = 503
 
 
-def _safe_cell(value: Any) -> Any:
-    """Spreadsheet formula injection guard: text starting with = + - @ is prefixed with '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def decisions_csv(rows: list[dict[str, Any]]) -> bytes:
     """UTF-8 with BOM (so that Excel opens the Chinese headers correctly)."""
     buf = io.StringIO()
@@ -54,7 +49,7 @@ def decisions_csv(rows: list[dict[str, Any]]) -> bytes:
     w.writerow(list(DECISION_COLUMNS))
     w.writerow(list(DECISION_COLUMNS.values()))
     for r in rows:
-        w.writerow([_safe_cell(r.get(k)) for k in DECISION_COLUMNS])
+        w.writerow([safe_cell(r.get(k)) for k in DECISION_COLUMNS])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
@@ -66,7 +61,7 @@ def decisions_xlsx(rows: list[dict[str, Any]]) -> bytes:
     ws.title = "审核结论"
     ws.append(list(DECISION_COLUMNS.values()))
     for r in rows:
-        values = [_safe_cell(r.get(k)) for k in DECISION_COLUMNS]
+        values = [safe_cell(r.get(k)) for k in DECISION_COLUMNS]
         ws.append(values)
         cell = ws.cell(row=ws.max_row, column=list(DECISION_COLUMNS).index("decision") + 1)
         cell.value = DECISION_ZH.get(r.get("decision"), r.get("decision"))
@@ -204,7 +199,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
 
     def table(rows: list[list[str]], widths: tuple[int, ...], header: bool = True) -> None:
         with pdf.table(col_widths=widths, text_align="LEFT", wrapmode=WrapMode.CHAR, first_row_as_headings=header,
-                       line_height=5.5) as t:
+                       line_height=5.5, markdown=False) as t:
             for r in rows:
                 row = t.row()
                 for v in r:
@@ -231,7 +226,8 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
                  new_x="LMARGIN", new_y="NEXT", align="C")
 
     if snap.get("explanation_zh"):
-        pdf.multi_cell(0, 5, str(snap["explanation_zh"]), new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
+        pdf.multi_cell(0, 5, str(snap["explanation_zh"]), new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR,
+                       markdown=False)
 
     criteria = snap.get("criteria") or {}
     if criteria:

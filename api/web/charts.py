@@ -1,7 +1,8 @@
 """Charts rendered on the server with matplotlib as SVG, handed to pages as ``data:`` image URIs.
 
 An SVG shown through ``<img>`` runs no script whatever text it holds, and text is drawn as paths
-(``svg.fonttype = 'path'``), so a label from a data file is never markup. Chinese labels use a CJK
+(``svg.fonttype = 'path'``), so a label from a data file is never markup; matplotlib's mathtext is
+off (``text.parse_math``), so a ``$...$`` in a name is drawn as typed, never parsed (nor an error). Chinese labels use a CJK
 font when one is installed (Debian's fonts-noto-cjk), else matplotlib's default.
 """
 
@@ -32,7 +33,7 @@ def _font_family() -> list[str]:
 
 def _style():
     return {"font.family": _font_family(), "svg.fonttype": "path", "axes.unicode_minus": False, "svg.hashsalt": "parkplan",
-            "font.size": 9}
+            "font.size": 9, "text.parse_math": False, "text.usetex": False}
 
 
 def svg_uri(fig) -> str:
