@@ -70,3 +70,21 @@ def add_plan_layers(ds, seed: int = 7, *, with_fai_tech: bool = False):
     sup.append({"supplier_id": "E_NOT_THERE", "leader_id": leaders[0], "share": 0.5})
     return set_layers(ds, enterprises=ent, projects=pr, suppliers=pd.DataFrame(sup),
                       fixed_asset_investment=pd.DataFrame(fai), enterprise_years=ey)
+
+
+HOSTILE_TITLE = '=HYPERLINK("http://evil.example/","<b>x</b>")'
+HOSTILE_NAME = "<img src=x onerror=alert(1)>有限公司"
+
+
+def plan_dataset_file(raw_dataset, path, seed: int = 7):
+    """Save the raw small dataset with the plan layers (and hostile project titles and enterprise names on
+    the key enterprises and the overdue projects) to ``path``; returns the path."""
+    from geodata.dataset import save_dataset
+
+    ds = add_plan_layers(raw_dataset, seed=seed)
+    pr = ds.projects.copy()
+    pr.loc[pr.index[:40], "title"] = HOSTILE_TITLE
+    ent = ds.enterprises.copy()
+    keyed = ent["key_enterprise"].fillna(False).astype(bool) | ent["small_giant"].fillna(False).astype(bool)
+    ent.loc[ent.index[keyed.to_numpy()][:5], "name"] = HOSTILE_NAME
+    return save_dataset(set_layers(ds, projects=pr, enterprises=ent, path=None), path)
