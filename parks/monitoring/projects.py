@@ -61,7 +61,8 @@ def overdue_projects(projects: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     planned = _date(projects, "planned_completion")
     actual = _date(projects, "actual_completion")
     status = projects["status"].astype(str)
-    ref = pd.Timestamp(as_of)
+    # a date pandas cannot hold (before 1678, after 2261) is as good as the nearest one it can: no plan date is there
+    ref = pd.Timestamp(min(max(as_of, dt.date(1678, 1, 1)), dt.date(2261, 12, 31)))
     open_ = planned.notna() & (planned < ref) & actual.isna() & ~status.isin(["completed", "cancelled"])
     late = planned.notna() & actual.notna() & (actual > planned) & (status != "cancelled")
     hit = open_ | late
