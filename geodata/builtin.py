@@ -564,14 +564,14 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
 
     Sectors follow each county's mix (:func:`_county_mixes`); a park's firms are 60 % in its leading
     sectors. A firm in a park was founded in or after the park's year; firms outside parks stay more
-    than 300 m from every park (the distance at which ``parks.joins`` counts a firm in the nearest park).
+    than 320 m from every park (300 m is the distance at which ``parks.joins`` counts a firm in the nearest park).
     """
     n_park = int(round(n * 0.45))
     n_urban = int(round(n * 0.15))
     n_scatter = n - n_park - n_urban
     mixes = _county_mixes(counties_m, blocks, industry)
     row_of = {c: i for i, c in enumerate(counties_m["code"])}
-    park_halo = shapely.STRtree(shapely.buffer(parks_m.geometry.to_numpy(), 300.0))
+    park_halo = shapely.STRtree(shapely.buffer(parks_m.geometry.to_numpy(), 320.0))
 
     # --- in parks
     park_pick = rng.choice(len(parks_m), size=n_park, p=_weights(parks_m["area_ha"].to_numpy()))
