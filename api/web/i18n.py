@@ -194,6 +194,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "spot_hot": ("热点", "hot spot"),
     "spot_cold": ("冷点", "cold spot"),
     "p_value": ("p 值", "p-value"),
+    # scenarios (the report's own words: parks.suitability.plan_report.LABELS)
+    "nav_scenarios": ("规划方案", "Plans"),
+    "scenarios_title": ("搬迁安置方案评估", "Relocation plans: the planner's report"),
+    "choose_scenario": ("选择情景", "Scenario"),
+    "export_plan_excel": ("下载报告（Excel）", "Download the report (Excel)"),
+    "plan_computing": ("方案正在计算（首次约需一两分钟），本页将自动刷新。", "The plan is being computed (a minute or two the first time); this page reloads by itself."),
+    "plan_failed": ("方案计算失败。", "The plan could not be computed."),
+    "reload": ("刷新", "Reload"),
+    "priority": ("优先顺序", "Priority"),
+    "allocation_status": ("求解状态", "Solver status"),
+    "mip_gap": ("最优性间隙", "MIP gap"),
+    "computed_in": ("计算用时", "computed in"),
+    "no_flags": ("未发现需要注意的问题。", "No problems found."),
+    "flow_map": ("县际流向图", "Flows between counties (map)"),
+    "rows_more": ("另有 {n} 行未显示，完整表格见 Excel 文件。", "{n} more rows are in the Excel file."),
 }
 
 
