@@ -290,6 +290,12 @@ class PlanReport:
             out[name] = _records(getattr(self, name))
         return out
 
+    def table(self, name: str, lang: str = "zh", rows: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Table ``name`` (or ``rows``, a subset of it) for people, as :meth:`tables` shows it."""
+        if name not in TABLES:
+            raise SuitabilityError(f"report table {name!r} unknown; accepted: {', '.join(TABLES)}")
+        return _labelled(getattr(self, name) if rows is None else rows, lang, self.scenarios)
+
     def tables(self, lang: str = "zh") -> dict[str, pd.DataFrame]:
         """The tables in order, keyed by their label in ``lang`` (Chinese by default: the Excel sheet
         names), with labelled columns and codes turned into words."""
