@@ -17,6 +17,7 @@ router = APIRouter(include_in_schema=False)
 for _module in (pages_home, pages_parks, pages_suitability, pages_review, pages_metrics, static):
     router.include_router(_module.router)
 from . import pages_plan; router.include_router(pages_plan.router)  # noqa: E402, E702  /ui/plan
+from . import pages_scenarios; router.include_router(pages_scenarios.router)  # noqa: E402, E702  /ui/scenarios
 
 
 def install_web(app) -> None:
