@@ -102,7 +102,7 @@ def test_csv_gbk_option(stored, tmp_path):
 ])
 def test_chinese_tables_read_back(stored, tmp_path, layer, fmt, expected):
     out = export_layer(stored, layer, tmp_path / f"{layer}.{fmt}", lang="zh")
-    table = pd.read_excel(out, dtype=str) if fmt == "xlsx" else pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    table = pd.read_excel(out, dtype=str, engine="openpyxl") if fmt == "xlsx" else pd.read_csv(out, dtype=str, encoding="utf-8-sig")
     for header, label in expected.items():
         assert header in table.columns
         assert label is None or label in set(table[header])
