@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 __all__ = ["PolygonSampler", "BoundaryIndex", "boundary_distance"]
 
@@ -70,6 +71,19 @@ class BoundaryIndex:
         self._polygon = polygon
         self._shortcut = interior_shortcut
         self._inner: dict[float, shapely.Geometry] = {}
+        self._vertices: tuple[float, cKDTree] | None = None
+
+    def _vertex_tree(self) -> tuple[float, cKDTree]:
+        """The boundary densified so that no two consecutive vertices are more than ``step`` apart,
+        in a KD-tree: the nearest vertex is at most ``step / 2`` farther than the boundary itself."""
+        if self._vertices is None:
+            boundary = shapely.boundary(self._polygon)
+            x0, y0, x1, y1 = self._polygon.bounds
+            # about 25 vertices per km of outline for a province; never more than 2 million
+            step = max(shapely.length(boundary) / 2_000_000, min(x1 - x0, y1 - y0) * 1e-4, 1e-9)
+            coords = shapely.get_coordinates(shapely.segmentize(boundary, step))
+            self._vertices = (step, cKDTree(coords))
+        return self._vertices
 
     def _interior(self, max_distance: float) -> shapely.Geometry:
         if max_distance not in self._inner:
@@ -90,6 +104,42 @@ class BoundaryIndex:
         (i, _), d = self._tree.query_nearest(shapely.points(points_xy[todo]), max_distance=max_distance,
                                              return_distance=True, all_matches=False)
         out[todo[i]] = d
+        return out
+
+
+    def eligible(self, points_xy: np.ndarray, distances: np.ndarray) -> np.ndarray:
+        """For each point, how many of the increasing ``distances`` are <= its distance to the boundary
+        (the border correction's eligibility: a centre counts at r_k when r_k <= b_i).
+
+        Exact, as ``searchsorted(distances, self.distance(points), side="right")``, but most points are
+        settled without a nearest-segment search: points inside the polygon shrunk by the largest
+        distance (interior shortcut) are eligible for all; for the rest the nearest vertex of the
+        densified boundary (a KD-tree query) brackets the boundary distance b within
+        ``[d_vertex - step/2, d_vertex]``; only points whose bracket holds one of the distances get the
+        exact segment search.
+        """
+        pts = np.asarray(points_xy, dtype=float)
+        r = np.asarray(distances, dtype=float)
+        m = len(r)
+        out = np.full(len(pts), m, dtype=np.int64)
+        if len(pts) == 0 or m == 0:
+            return out
+        todo = np.arange(len(pts))
+        r_max = float(r[-1])
+        if self._shortcut and r_max > 0:
+            inner = self._interior(r_max)
+            if not inner.is_empty:
+                todo = todo[~shapely.contains_xy(inner, pts[:, 0], pts[:, 1])]
+        if len(todo) == 0:
+            return out
+        step, tree = self._vertex_tree()
+        dv, _ = tree.query(pts[todo], distance_upper_bound=r_max + step)
+        hi = np.searchsorted(r, dv, side="right")
+        lo = np.searchsorted(r, dv - 0.5 * step, side="right")
+        out[todo] = hi
+        unsure = todo[lo != hi]
+        if len(unsure):
+            out[unsure] = np.searchsorted(r, self.distance(pts[unsure], r_max), side="right")
         return out
 
 

@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from pointpats.distance_statistics import k as pointpats_k
 from pointpats.distance_statistics import l as pointpats_l
 from scipy.spatial.distance import cdist
@@ -168,3 +168,48 @@ def test_interior_shortcut_gives_the_exact_distances():
     assert_allclose(fast.distance(pts, 1_500.0), exact)
     assert_allclose(fast.distance(pts, 1_500.0), exact)  # cached interior
     assert np.isinf(exact).any() and np.isfinite(exact).any()
+
+
+def test_border_correction_on_a_coast_matches_brute_force():
+    """Eligibility from the exact boundary distance (shapely), counts from all pairwise distances."""
+    pts = PolygonSampler(COAST).sample(1500, np.random.default_rng(40))
+    r = np.linspace(100, 3_000, 15)
+    d = cdist(pts, pts)
+    np.fill_diagonal(d, np.inf)
+    b = shapely.distance(COAST.boundary, shapely.points(pts))
+    expected = [COAST.area / len(pts) * np.mean((d[b >= rr] < rr).sum(axis=1)) for rr in r]
+    assert_allclose(ripley_k(pts, r, polygon=COAST, edge_correction="border"), expected, rtol=1e-12)
+    assert (b < r[-1]).mean() > 0.3  # many centres are near the boundary: the groups are not trivial
+
+
+@pytest.mark.parametrize("shortcut", [False, True])
+def test_eligible_counts_equal_the_exact_boundary_distance(shortcut):
+    r = np.linspace(250, 2_500, 10)
+    pts = PolygonSampler(COAST).sample(20_000, np.random.default_rng(41))
+    # and points exactly at, just inside and just outside each distance from a straight coast
+    x = np.concatenate([r, r - 1e-6, r + 1e-6])
+    pts = np.vstack([pts, np.column_stack([x, np.full(len(x), 14_000.0)])])
+    index = BoundaryIndex(COAST, interior_shortcut=shortcut)
+    exact = np.searchsorted(r, shapely.distance(COAST.boundary, shapely.points(pts)), side="right")
+    assert_array_equal(index.eligible(pts, r), exact)
+    assert_array_equal(exact[-30:], np.concatenate([np.arange(1, 11), np.arange(0, 10), np.arange(1, 11)]))
+    assert len(np.unique(exact)) == len(r) + 1  # every count from 0 to all occurs
+
+
+def test_envelope_rows_are_ripley_k_of_the_seeded_patterns():
+    r = np.linspace(250, 2_000, 8)
+    sims = csr_envelope(700, COAST, r, simulations=5, seed=9, workers=2)
+    patterns = PolygonSampler(COAST).sample(700, np.random.default_rng(9), size=5)
+    for row, pts in zip(sims, patterns):
+        assert_allclose(row, ripley_k(pts, r, polygon=COAST, edge_correction="border"), rtol=1e-12)
+    none = csr_envelope(700, COAST, r, simulations=5, seed=9, edge_correction="none")
+    for row, pts in zip(none, patterns):
+        assert_allclose(row, ripley_k(pts, r, area=COAST.area), rtol=1e-12)
+
+
+def test_zero_distance_and_a_point_on_the_boundary():
+    pts = np.array([[0.0, 5_000.0], [10.0, 5_000.0], [5_000.0, 5_000.0], [5_005.0, 5_000.0]])
+    k = ripley_k(pts, [0.0, 6.0, 20.0], polygon=SQUARE, edge_correction="border")
+    # r=0: no pair is closer than 0; r=6: three centres eligible (not the one on the boundary), the two
+    # inner ones have one neighbour each; r=20: the point 10 m from the edge drops out
+    assert_allclose(k, [0.0, SQUARE.area / 4 * 2 / 3, SQUARE.area / 4 * 2 / 2], rtol=1e-12)
