@@ -227,7 +227,7 @@ def _num(x: float) -> str:
 
 @dataclass(frozen=True)
 class ReportParams:
-    """Thresholds of the report (defaults documented in the module docstring and ``docs/suitability.md``)."""
+    """Thresholds of the report (defaults documented in the module docstring and ``docs/plan-report.md``)."""
 
     bands_km: tuple[float, ...] = (10.0, 30.0, 50.0, 100.0)
     median_move_km: float = 50.0
