@@ -30,16 +30,14 @@ from typer.testing import CliRunner
 from api.cli import app as cli_app
 from geodata.dataset import SPATIAL_LAYERS, TABLE_LAYERS, load_dataset
 from geodata.importer import import_layer
-from geodata.spreadsheet import FORMULA_PREFIXES, safe_cell
+from geodata.spreadsheet import FORMULA_PREFIXES, safe_cell, unguard_cell
 from geodata.writers import export_layer
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Normalized/laundered field name:RuntimeWarning", "ignore:Column names longer than 10:UserWarning")
 
-# what an attacker would put in a name: DDE, HYPERLINK, every formula prefix, quotes for CSV, CJK (GBK-safe).
-# (Text that already starts with an apostrophe is left out here: the API's decisions export has its own copy
-# of the guard, which does not add the extra apostrophe that makes geodata.spreadsheet's guard invertible;
-# geodata/spreadsheet.py's doctests cover that case.)
+# what an attacker would put in a name: DDE, HYPERLINK, every formula prefix, quotes for CSV, CJK (GBK-safe),
+# and text that already carries the guard's apostrophe (it gets one more, so that import can take one off)
 HOSTILE = (
     '=HYPERLINK("http://x","y")',
     "=cmd|' /C calc'!A0",
@@ -48,6 +46,7 @@ HOSTILE = (
     "@SUM(1,1)",
     "=浙江企业,有限公司",
     '=1+1","=2',
+    "'=already guarded",
 )
 
 runner = CliRunner()
@@ -75,7 +74,7 @@ def _formula_like_text(frame: pd.DataFrame) -> set[str]:
         if col == "geometry":
             continue
         for v in frame[col]:
-            if isinstance(v, str) and v.startswith(FORMULA_PREFIXES):
+            if isinstance(v, str) and v.lstrip("'").startswith(FORMULA_PREFIXES):
                 out.add(v)
     return out
 
@@ -106,8 +105,9 @@ def hostile_data(dataset_path, tmp_path_factory) -> Hostile:
 
     stored_ds = load_dataset(path)
     stored = {layer: _formula_like_text(stored_ds.layer(layer)) for layer in SPATIAL_LAYERS + TABLE_LAYERS}
-    # the importer stores the text as given
-    assert stored["enterprises"] == stored["parks"] == stored["projects"] == set(HOSTILE)
+    # the importer stores the text as given (a CSV or Excel cell loses one guard apostrophe, as our exports add one)
+    assert stored["enterprises"] == stored["parks"] == set(HOSTILE)
+    assert stored["projects"] == {unguard_cell(v) for v in HOSTILE}
     return Hostile(path, stored)
 
 
