@@ -79,12 +79,12 @@ SECTOR_PROFILES: dict[str, SectorProfile] = {
 # Energy intensity (tce per 10,000 yuan of revenue) of a product's energy class; a firm's own intensity
 # varies around it, and its energy_class is read back from the intensity (0.1 and 0.4 tce/10k yuan).
 _TCE_PER_10K_YUAN = {"light": 0.04, "medium": 0.2, "heavy": 0.9}
-# Location quotient of a cluster's sector in its county: a flagship cluster's first sector is three times
-# as common among the county's firms as in the province, a regional cluster's (or a flagship's second)
-# twice; capped so that the cluster's sectors take at most 70 % of the county's firms (Zhejiang: "about
-# six tenths" of industry in block-economy form, see docs/data.md).
-BLOCK_LQ = {"flagship": 3.0, "regional": 2.0}
-BLOCK_CAP = 0.7
+# Location quotient of a cluster's sector in its county: a flagship cluster's first sector is 3.5 times as
+# common among the county's firms as in the province (about 70 % of them: "one county, one industry"), a
+# regional cluster's (or a flagship's second) twice; the cluster's sectors take at most 75 % of the
+# county's firms (Zhejiang: "about six tenths" of industry in block-economy form, see docs/data.md).
+BLOCK_LQ = {"flagship": 3.5, "regional": 2.0}
+BLOCK_CAP = 0.75
 # Share of a block county's firms in the cluster's sectors that make the cluster's product.
 BLOCK_PRODUCT_SHARE = 0.7
 DATA_AS_OF = series.AS_OF.isoformat()  # the built-in data describe the end of the plan period (2001-2005)
@@ -592,13 +592,19 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
         est_park[pos:pos + cnt] = rng.integers(int(parks_m["established"].iloc[i]), 2006, cnt)
         pos += cnt
     progress(0.3)
-    # --- urban cores: the old plants of the cities, the province's mix outside the clusters
+    # --- urban cores: the old plants of each city, in the mix of the city's industry (its counties' mixes
+    # weighted by their industry: Shaoxing's old mills are textile mills)
     urban_pick = rng.choice(len(urban_m), size=n_urban, p=_weights(urban_m.geometry.area.to_numpy()))
     urban_counts = np.bincount(urban_pick, minlength=len(urban_m))
     xy_urban = _sample_outside(urban_m.geometry.to_numpy(), urban_counts, park_halo, rng)
-    nonblock = [i for i, c in enumerate(counties_m["code"]) if c not in blocks] or list(range(len(counties_m)))
-    urban_mix = mixes[nonblock[0]] if blocks else mixes[0]
-    sec_urban = rng.choice(SECTOR_IDS, size=n_urban, p=urban_mix).astype(object)
+    city = counties_m["city"].to_numpy()
+    sec_urban = np.empty(n_urban, dtype=object)
+    pos = 0
+    for name, cnt in zip(urban_m["city"], urban_counts):
+        m = city == name
+        mix = (mixes[m] * industry[m, None]).sum(axis=0) if m.any() else mixes.mean(axis=0)
+        sec_urban[pos:pos + cnt] = rng.choice(SECTOR_IDS, size=cnt, p=mix / mix.sum())
+        pos += cnt
     # --- scattered: around town centres (60 %) or anywhere in the county (40 %), by county industry
     c_pick = rng.choice(len(counties_m), size=n_scatter, p=_weights(industry))
     c_counts = np.bincount(c_pick, minlength=len(counties_m))

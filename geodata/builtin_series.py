@@ -208,5 +208,5 @@ def suppliers(rng, enterprises_m: gpd.GeoDataFrame, linkages: pd.DataFrame) -> p
     frame = pd.DataFrame({"supplier_id": rows_s, "leader_id": rows_l})
     share = rng.uniform(0.05, 0.6, len(frame))
     total = pd.Series(share).groupby(frame["supplier_id"]).transform("sum").to_numpy()
-    frame["share"] = np.round(np.where(total > 1, share / total, share), 3)
+    frame["share"] = np.maximum(np.floor(np.where(total > 1, share / total, share) * 1000) / 1000, 0.001)  # sum <= 1
     return frame.sort_values(["leader_id", "supplier_id"], kind="stable").reset_index(drop=True)
