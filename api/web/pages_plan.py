@@ -23,6 +23,7 @@ from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, pla
 from . import backend
 from .charts import _style
 from .core import lang_of, page_error, render
+from . import i18n
 from .i18n import translator
 
 router = APIRouter()
@@ -35,9 +36,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "report_year": ("报告年份", "Report year"),
     "key_filter": ("重点企业", "Key enterprises"),
     "key_all": ("全部（五个一批和小型巨人）", "All (five batches and small giants)"),
-    "key_enterprise": ("五个一批", "Five batches (五个一批)"),
-    "small_giant": ("小型巨人", "Small giants (小型巨人)"),
-    "value": ("实际值", "Value"),
+    "key_enterprise": ("五个一批", "Five batches (key enterprises)"),
+    "small_giant": ("小型巨人", "Small giants"),
+    "plan_value": ("实际值", "Value"),
     "target_path": ("目标路径值", "Target path"),
     "target_value": ("目标值", "Target"),
     "progress": ("完成进度", "Progress"),
@@ -48,16 +49,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "source_projects": ("技改投资为技改项目按开工年份汇总", "Technical-transformation investment summed from the projects by start year"),
     "counties_table": ("分县情况", "By county"),
     "county_map": ("各县技改项目投资（亿元）", "Project investment by county (100 M yuan)"),
-    "county": ("县（市、区）", "County"),
-    "city": ("城市", "City"),
     "less_developed": ("欠发达", "Less-developed"),
     "yes": ("是", "yes"),
     "tech_share_fai": ("技改投资占固定资产投资比重", "Tech. share of FAI"),
     "high_tech_share": ("高新技术产业增加值比重", "High-tech share of value added"),
-    "projects": ("项目数", "Projects"),
+    "plan_projects": ("项目数", "Projects"),
     "investment_e8": ("投资（亿元）", "Investment (100 M yuan)"),
     "subsidy_e4": ("贴息（万元）", "Subsidy (10k yuan)"),
-    "ld_share": ("欠发达地区所占比重（四.八）", "Share going to less-developed counties (四.八)"),
+    "ld_share": ("欠发达地区所占比重（四.八）", "Share going to less-developed counties (plan 4.8)"),
     "year": ("年份", "Year"),
     "all_years": ("合计", "All years"),
     "share_investment": ("投资占比", "Share of investment"),
@@ -66,14 +65,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "overdue_note": ("截至 {as_of}：共 {n} 个（未竣工已超计划竣工日期，或竣工晚于计划）",
                      "At {as_of}: {n} (open past the planned completion, or completed late)"),
     "project": ("项目", "Project"),
-    "enterprise": ("企业", "Enterprise"),
     "planned_completion": ("计划竣工", "Planned completion"),
     "actual_completion": ("实际竣工", "Actual completion"),
     "overdue_kind": ("类型", "Kind"),
     "overdue_open": ("未竣工", "open"),
     "overdue_late": ("延期竣工", "late"),
     "days_late": ("逾期天数", "Days late"),
-    "chains": ("产业链配套（四.四.1）", "Supply chains (四.四.1)"),
+    "chains": ("产业链配套（四.四.1）", "Supply chains (plan 4.4.1)"),
     "leader": ("链主企业", "Chain leader"),
     "suppliers": ("配套企业数", "Suppliers"),
     "same_county": ("同县", "Same county"),
@@ -81,26 +79,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "median_km": ("距离中位数（公里）", "Median distance (km)"),
     "supplier_projects": ("配套企业项目", "Suppliers' projects"),
     "key_list": ("重点企业名单", "Key enterprises"),
-    "sector": ("行业", "Sector"),
     "park": ("园区", "Park"),
     "revenue_e8": ("营业收入（亿元）", "Revenue (100 M yuan)"),
     "shown_first": ("显示前 {n} 条，共 {total} 条", "First {n} of {total}"),
-    "show": ("显示", "Show"),
 }
 
 
+UNIT_SHOWN = {"percent": "%", "share": "", "count": "", "yuan": "元", "10k_yuan": "万元", "100m_yuan": "亿元",
+              "billion_yuan": "十亿元"}
+UNIT_SHOWN_EN = {"percent": "%", "share": "", "count": "", "个": "", "家": "", "yuan": "yuan", "元": "yuan",
+                 "10k_yuan": "10k yuan", "万元": "10k yuan", "100m_yuan": "100 M yuan", "亿元": "100 M yuan",
+                 "billion_yuan": "billion yuan"}
+
+
+def unit_shown(unit: str, lang: str) -> str:
+    """How a targets-file unit is written on the page."""
+    return (UNIT_SHOWN_EN if lang == "en" else UNIT_SHOWN).get(unit, unit)
+
+
+# this page's labels join the workspace's one table (so every template's labels are checked there); a key
+# already there keeps its text
+_CLASH = sorted(k for k in MESSAGES if k in i18n.MESSAGES and i18n.MESSAGES[k] != MESSAGES[k])
+assert not _CLASH, f"plan page labels clash with the workspace's: {_CLASH}"
+for _k, _v in MESSAGES.items():
+    i18n.MESSAGES.setdefault(_k, _v)
+
+
 def plan_translator(lang: str):
-    """The workspace's ``t`` with this page's messages."""
-    base = translator(lang)
-    i = 1 if lang == "en" else 0
-
-    def t(key: str, **kw) -> str:
-        pair = MESSAGES.get(key)
-        if pair is None:
-            return base(key, **kw)
-        return pair[i].format(**kw) if kw else pair[i]
-
-    return t
+    """The workspace's ``t`` (which holds this page's messages)."""
+    return translator(lang)
 
 
 def _svg(fig: Figure) -> str:
@@ -122,8 +129,7 @@ def target_chart(years: list[int], values: list[float | None], path: list[float 
         ax.plot(years, v, color="#3b6ea5", lw=2, marker="o", ms=3, label=value_label)
         if np.isfinite(p).any():
             ax.plot(years, p, color="#c0392b", lw=1.5, ls="--", label=path_label)
-        ax.set_title(title, fontsize=9)
-        ax.set_ylabel(unit)
+        ax.set_title(f"{title} ({unit})" if unit else title, fontsize=9)
         ax.set_xticks(years, [str(y) for y in years], fontsize=7)
         ax.legend(frameon=False, fontsize=7)
         ax.spines[["top", "right"]].set_visible(False)
@@ -171,10 +177,11 @@ def _view(request: Request, year: int | None, key: str | None, lang: str) -> dic
         f = tg.factor
         vals = [None if not _finite(v) else v / f for v in rows["value"]]
         path = [None if not _finite(v) else v / f for v in rows["target"]]
-        chart = target_chart([int(y) for y in rows["year"]], vals, path, title=tg.label(lang), unit=tg.unit,
-                             value_label=t("value"), path_label=t("target_path")) if len(rows) else None
+        unit = unit_shown(tg.unit, lang)
+        chart = target_chart([int(y) for y in rows["year"]], vals, path, title=tg.label(lang), unit=unit,
+                             value_label=t("plan_value"), path_label=t("target_path")) if len(rows) else None
         prog = d.get("progress")
-        cards.append({"id": tg.id, "label": tg.label(lang), "quote": tg.quote, "section": tg.section, "unit": tg.unit,
+        cards.append({"id": tg.id, "label": tg.label(lang), "quote": tg.quote, "section": tg.section, "unit": unit,
                       "value": None if d.get("value") is None else d["value"] / f,
                       "expected": None if d.get("expected") is None else d["expected"] / f,
                       "target_value": tg.target_value / f, "target_year": tg.target_year, "on_track": d.get("on_track"),

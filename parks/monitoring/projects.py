@@ -121,7 +121,9 @@ def less_developed_share(projects: pd.DataFrame) -> pd.DataFrame:
 
     rows = [row(f, int(y)) for y, f in frame.dropna(subset=["year"]).groupby("year")]
     rows.append(row(frame, None))
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["year"] = out["year"].astype("Int64")
+    return out
 
 
 def key_enterprises(enterprises: pd.DataFrame, flag: str | None = None) -> pd.DataFrame:

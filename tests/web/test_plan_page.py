@@ -74,15 +74,17 @@ def test_page_in_chinese_with_targets_charts_counties_and_lists(plan_web, monkey
 
 def test_an_edited_target_changes_the_page(plan_web, monkeypatch, tmp_path):
     c = plan_web.client
-    monkeypatch.setenv("PARKPLAN_TARGETS", str(_edited_targets(tmp_path, 40)))
+    # targets above any share the data can have, so neither progress bar is full
+    monkeypatch.setenv("PARKPLAN_TARGETS", str(_edited_targets(tmp_path, 400)))
     a = _card(c.get("/ui/plan").text, "high_tech_share")
-    monkeypatch.setenv("PARKPLAN_TARGETS", str(_edited_targets(tmp_path, 10)))
+    monkeypatch.setenv("PARKPLAN_TARGETS", str(_edited_targets(tmp_path, 200)))
     b = _card(c.get("/ui/plan").text, "high_tech_share")
-    assert "(2005): 40.00" in a and "(2005): 10.00" in b
+    assert "(2005): 400.00" in a and "(2005): 200.00" in b
     value = re.compile(r'<strong class="value">([^<]*)</strong>')
     assert value.search(a).group(1) == value.search(b).group(1)
     prog = re.compile(r'<progress class="target-progress" max="1" value="([^"]*)"')
-    assert float(prog.search(b).group(1)) > float(prog.search(a).group(1))
+    pa, pb = float(prog.search(a).group(1)), float(prog.search(b).group(1))
+    assert 0 < pa < pb < 1 and pb == pytest.approx(2 * pa)
 
 
 @pytest.mark.browser
