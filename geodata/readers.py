@@ -358,9 +358,12 @@ def _read_zipped_shapefile(path: Path, fmt: str, source_layer: str | None, limit
         remove_stale(scratch, "parkplan-shp")  # folders of killed imports
         with claim_temp(scratch, "parkplan-shp", directory=True) as tmp:
             total = 0
+            # written as "layer" + lower-case extension, whatever the archive's spelling (ENT.SHP + ent.dbf)
+            base = Path(shp).stem
             for info in members:
-                total = _unpack_member(zf, info, Path(tmp) / Path(info.filename).name, path, limits, total)
-            raw = _read_shapefile(Path(tmp) / Path(shp).name, fmt, source_layer=None, target=None)
+                name = base + info.filename[len(stem):].lower()
+                total = _unpack_member(zf, info, Path(tmp) / name, path, limits, total)
+            raw = _read_shapefile(Path(tmp) / f"{base}.shp", fmt, source_layer=None, target=None)
     raw.path = path
     raw.source_layer = shp
     return raw

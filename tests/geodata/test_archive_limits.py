@@ -245,3 +245,31 @@ def test_only_the_chosen_shapefiles_members_are_unpacked(shapefile, tmp_path, mo
     monkeypatch.setattr(readers, "_unpack_member", lambda zf, info, *a: unpacked.append(info.filename) or real(zf, info, *a))
     assert len(read_table(src).frame) == 3
     assert sorted(unpacked) == [f"ent.{ext}" for ext in sorted(PARTS)]
+
+
+def test_member_names_in_mixed_case_are_read_together(shapefile, tmp_path):
+    src = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        for ext, spelled in zip(PARTS, ("ENT.SHP", "ent.shx", "Ent.Dbf", "ent.PRJ", "ent.cpg")):
+            zf.write(shapefile.with_suffix(f".{ext}"), f"层/{spelled}")
+    raw = read_table(src)
+    assert raw.source_layer == "层/ENT.SHP" and raw.frame["name"].tolist() == ["绍兴柯桥印染", "慈溪小家电", "瑞安汽摩配"]
+    assert raw.crs is not None and raw.crs.to_epsg() == 4326
+
+
+def test_a_killed_imports_unpacking_folder_is_removed_by_the_next(shapefile, tmp_path, monkeypatch):
+    import geodata.readers as readers
+    from geodata.tempfiles import claim_temp
+
+    monkeypatch.setattr(readers.tempfile, "tempdir", str(tmp_path))
+    probe = claim_temp(tmp_path, "probe")
+    host = probe.path.name.split(".")[2]
+    probe.release()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = tmp_path / f"parkplan-shp.parkplan-tmp.{host}.{dead.pid}.1.0123abcd"
+    (left / "sub").mkdir(parents=True)
+    (left / "ent.dbf").write_bytes(b"half")
+    (tmp_path / f"{left.name}.lock").write_bytes(b"")
+    assert len(read_table(zip_shapefile(shapefile, tmp_path / "ent.zip")).frame) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ent.zip"]
