@@ -98,3 +98,17 @@ def test_a_bad_date_is_refused_with_what_is_accepted(tmp_dataset_path, tmp_path,
                                   f"planned_completion\nX1,{e},t,textiles,5e6,own,2003,planned,{value}\n")
     with pytest.raises(ImportValidationError, match=r"(?s)planned_completion' \(accepted: a date YYYY-MM-DD.*row 2: .* is not a date"):
         import_layer(tmp_dataset_path, "projects", src)
+
+
+def test_shanhai_pairs_name_real_counties_developed_to_mountain(raw_dataset):
+    from geodata.builtin import read_data_csv
+
+    rows = read_data_csv("shanhai_pairs_zhejiang.csv")
+    counties = raw_dataset.counties.set_index("code")
+    assert rows
+    for r in rows:
+        assert counties.loc[r["developed_county_code"], "name"] == r["developed_county"]
+        assert counties.loc[r["less_developed_county_code"], "name"] == r["less_developed_county"]
+        assert not counties.loc[r["developed_county_code"], "less_developed"]
+        assert counties.loc[r["less_developed_county_code"], "less_developed"]
+        assert r["source"].strip()
