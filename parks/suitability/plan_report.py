@@ -362,7 +362,7 @@ def plan_report(
     from .scenarios import SCENARIOS
 
     present = list(dict.fromkeys(moves["scenario"]))
-    scen = [s for s in SCENARIOS if s in present] + [s for s in present if s not in SCENARIOS]
+    scen = [s for s in SCENARIOS if s in present] + [s for s in present if s not in SCENARIOS] or [scenario]
     groups = scen + ([ALL] if len(scen) > 1 else [])
 
     def sub(g):

@@ -359,3 +359,19 @@ def test_bad_input_is_refused_by_name(world):
         plan_report(bad, ents, parks, counties, metric_crs=METRIC)
     with pytest.raises(SuitabilityError, match="enterprise.*not in enterprises: E1"):
         plan_report(assignments, ents[ents["enterprise_id"] != "E1"], parks, counties, metric_crs=METRIC)
+
+
+def test_a_plan_that_places_nobody(world):
+    """No firm selected, or none placed: the tables are empty or zero, the shares unknown, nothing fails."""
+    counties, parks, ents, assignments = world
+    empty = assignments.iloc[0:0]
+    r = plan_report(empty, ents, parks, counties, metric_crs=METRIC, scenario="scattered")
+    assert r.summary[["enterprises", "assigned"]].values.tolist() == [[0, 0]]
+    assert r.summary["median_km"].isna().all() and r.summary["own_county_share"].isna().all()
+    assert r.distance_bands["firms"].sum() == 0 and r.park_load.empty and r.park_land.empty and r.flows.empty
+    json.dumps(r.to_dict(), allow_nan=False)
+    unplaced = assignments.assign(park_id=None, status="unassigned", reason="no_feasible_park")
+    r = plan_report(unplaced, ents, parks, counties, metric_crs=METRIC)
+    assert r.summary.set_index("scenario").loc[ALL, "unassigned"] == len(PLAN)
+    assert set(r.flags["flag"]) == {"unplaced_share"} and r.top_parks.empty
+    assert all(len(t) >= 0 for t in r.tables().values())
