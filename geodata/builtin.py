@@ -712,7 +712,7 @@ def _enterprise_attributes(rng, sector: np.ndarray, origin: np.ndarray, codes: n
     rd_intensity = rd / np.maximum(revenue, 1.0)
     high_tech = rng.random(n) < np.minimum(0.9, p["high_tech_p"] * np.where(rd_intensity > 2 * p["rd_ratio"], 2.0, 0.7))
     high_tech &= above
-    small_giant = above & (employees <= 500) & (employees >= 30) & (rd_intensity > 1.5 * p["rd_ratio"]) & (rng.random(n) < 0.25)
+    small_giant = above & (employees <= 500) & (employees >= 30) & (rd_intensity > 1.5 * p["rd_ratio"]) & (rng.random(n) < 0.1)
     # township and village enterprises (乡镇企业): small firms of the towns, outside parks and urban cores,
     # founded since the reform (1978)
     township = near_town & (employees <= 300) & (established >= 1978) & (rng.random(n) < 0.9)
