@@ -81,15 +81,3 @@ def test_park_profiles_sum_up(dataset):
     sector_cols = [c for c in prof if c.startswith("n_")]
     assert (prof[sector_cols].sum(axis=1) == prof["enterprises"]).all()
     assert prof["share_above_size"].between(0, 1).all()
-
-
-@pytest.mark.parametrize("predicate,layer", [("within", "parks"), ("intersects", "counties")])
-def test_fast_point_in_polygon_equals_strtree_predicate(metric, predicate, layer):
-    from parks.joins import _query_xy
-
-    ent, parks, counties = metric
-    polys = (parks if layer == "parks" else counties).geometry.to_numpy()
-    pts = ent.geometry.to_numpy()
-    got = set(zip(*_query_xy(polys.copy(), pts, predicate)))
-    ref = set(zip(*shapely.STRtree(polys).query(pts, predicate=predicate)))
-    assert got == ref and len(ref) > 0

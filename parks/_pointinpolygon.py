@@ -1,0 +1,179 @@
+"""The point-in-polygon kernel of the county and park joins: points in x-strips, one slice per polygon.
+
+For a few hundred polygons (counties, parks) and up to millions of points, the fastest path found on
+the benchmark machine (``benchmarks/bench_join.py`` times it as the limit) is:
+
+1. bucket the points into narrow vertical strips once (a radix sort of the strip numbers);
+2. for each polygon, the points of its bounding box are in a contiguous run of strips, narrowed by
+   x and y;
+3. shapely's vectorised ``contains_xy`` / ``intersects_xy`` on the prepared polygon tests them.
+
+Polygons are taken in index order and a point already given to a polygon is not tested again, so
+each point gets the lowest-index polygon that holds it (the rule of the joins on shared boundaries)
+and on touching counties most candidates are skipped. The nearest polygon within a distance, for the
+points that no polygon holds, uses the same slices with the bounding box grown by that distance.
+
+Every function here is exact: the same pairs as ``STRtree.query(points, predicate=...)`` and the same
+nearest polygon as ``STRtree.query_nearest`` (the references in ``tests/parks/test_joins_kernel.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+__all__ = ["PREDICATES", "PointStrips", "strip_points", "polygon_pairs", "first_polygon", "nearest_polygon"]
+
+#: ``within``: the polygon's interior holds the point; ``intersects``: interior or boundary
+PREDICATES = ("within", "intersects")
+
+
+@dataclass(frozen=True)
+class PointStrips:
+    """Point coordinates bucketed into vertical strips of equal width, strip by strip (``order`` maps a
+    position back to the input position; ``starts[k]:starts[k + 1]`` are strip k's positions).
+
+    Bucketing is a radix sort of 16-bit strip numbers: several times cheaper than sorting the x
+    coordinates, and a box query reads its strips and tests x and y. Missing or empty points have NaN
+    coordinates, sit after the last strip and never match anything."""
+
+    order: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    starts: np.ndarray
+    x0: float
+    scale: float
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def _strip(self, v) -> np.ndarray:
+        nstrips = len(self.starts) - 2
+        return np.clip(np.floor((np.asarray(v, dtype=float) - self.x0) * self.scale), 0, nstrips - 1).astype(np.int64)
+
+    def box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
+        """Positions of the points inside the closed box.
+
+        The strip of a coordinate is ``floor((x - x0) * scale)``, monotonic in x in floating point too,
+        so a point with ``xmin <= x <= xmax`` is always in the strips of ``xmin`` to ``xmax``."""
+        k0, k1 = self._strip([xmin, xmax])
+        lo, hi = int(self.starts[k0]), int(self.starts[k1 + 1])
+        xs, ys = self.x[lo:hi], self.y[lo:hi]
+        return lo + np.flatnonzero((xs >= xmin) & (xs <= xmax) & (ys >= ymin) & (ys <= ymax))
+
+
+def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return shapely.get_x(geoms), shapely.get_y(geoms)
+    except shapely.errors.GEOSException:  # GEOS refuses get_x of an empty point (None gives NaN)
+        geoms = np.where(shapely.is_empty(geoms), None, geoms)
+        return shapely.get_x(geoms), shapely.get_y(geoms)
+
+
+def strip_points(points, points_per_strip: int = 256) -> PointStrips:
+    """``points``: an array of shapely points (or a GeoSeries), or an (n, 2) coordinate array."""
+    if isinstance(points, np.ndarray) and points.dtype != object:
+        x, y = np.asarray(points[:, 0], dtype=float), np.asarray(points[:, 1], dtype=float)
+    else:
+        x, y = _xy(np.asarray(getattr(points, "values", points), dtype=object))
+    n = len(x)
+    nstrips = int(np.clip(n // max(1, points_per_strip), 1, 32_000))
+    ok = np.isfinite(x) & np.isfinite(y)
+    x0, x1 = (float(x[ok].min()), float(x[ok].max())) if ok.any() else (0.0, 1.0)
+    scale = nstrips / (x1 - x0) if x1 > x0 else 0.0
+    with np.errstate(invalid="ignore"):
+        strip = np.clip(np.floor((x - x0) * scale), 0, nstrips - 1)
+    strip = np.where(ok, strip, nstrips).astype(np.int16)  # missing points after the last strip
+    order = np.argsort(strip, kind="stable")  # a radix sort for 16-bit keys
+    starts = np.concatenate([[0], np.cumsum(np.bincount(strip, minlength=nstrips + 1))])
+    return PointStrips(order, x[order], y[order], starts, x0, scale)
+
+
+def _check(predicate: str) -> None:
+    if predicate not in PREDICATES:
+        raise ValueError(f"predicate {predicate!r} not accepted; accepted: {', '.join(PREDICATES)}")
+
+
+def _test(predicate: str):
+    return shapely.contains_xy if predicate == "within" else shapely.intersects_xy
+
+
+def _usable(polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    polygons = np.asarray(polygons, dtype=object)
+    shapely.prepare(polygons)  # a cache on the geometry objects; their values are unchanged
+    bounds = shapely.bounds(polygons)
+    return polygons, bounds
+
+
+def polygon_pairs(points: PointStrips, polygons: np.ndarray, predicate: str = "within") -> tuple[np.ndarray, np.ndarray]:
+    """Every (point index, polygon index) pair where ``predicate`` holds (input positions, sorted by
+    point then polygon), as ``STRtree(polygons).query(points, predicate=predicate)`` returns them."""
+    _check(predicate)
+    polygons, bounds = _usable(polygons)
+    test = _test(predicate)
+    ip, ig = [], []
+    for g, (geom, b) in enumerate(zip(polygons, bounds)):
+        if geom is None or not np.isfinite(b).all():
+            continue
+        c = points.box(*b)
+        hit = c[test(geom, points.x[c], points.y[c])]
+        ip.append(points.order[hit])
+        ig.append(np.full(len(hit), g, dtype=np.int64))
+    if not ip:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ip, ig = np.concatenate(ip), np.concatenate(ig)
+    o = np.lexsort((ig, ip))
+    return ip[o].astype(np.int64), ig[o]
+
+
+def first_polygon(points: PointStrips, polygons: np.ndarray, predicate: str = "within") -> np.ndarray:
+    """For each point (input order) the lowest polygon index for which ``predicate`` holds, else -1."""
+    _check(predicate)
+    polygons, bounds = _usable(polygons)
+    test = _test(predicate)
+    hit_by = np.full(len(points), -1, dtype=np.int64)  # by strip position
+    for g, (geom, b) in enumerate(zip(polygons, bounds)):
+        if geom is None or not np.isfinite(b).all():
+            continue
+        c = points.box(*b)
+        c = c[hit_by[c] < 0]  # taken by a lower-index polygon already
+        if len(c):
+            hit_by[c[test(geom, points.x[c], points.y[c])]] = g
+    out = np.empty_like(hit_by)
+    out[points.order] = hit_by
+    return out
+
+
+def nearest_polygon(points: PointStrips, polygons: np.ndarray, todo: np.ndarray,
+                    max_distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """For the points with ``todo`` True (input order): the nearest polygon within ``max_distance``
+    (inclusive; ties to the lowest index) and its distance; -1 and NaN where none is that close.
+
+    The same answer as ``STRtree(polygons).query_nearest(points, max_distance=..., all_matches=True)``
+    with the lowest index kept among equally near polygons.
+    """
+    polygons, bounds = _usable(polygons)
+    n = len(points)
+    best = np.full(n, np.inf)
+    best_g = np.full(n, -1, dtype=np.int64)
+    want = np.zeros(n, dtype=bool)
+    want[np.flatnonzero(np.asarray(todo, dtype=bool)[points.order])] = True  # by strip position
+    d = float(max_distance)
+    for g, (geom, b) in enumerate(zip(polygons, bounds)):
+        if geom is None or not np.isfinite(b).all():
+            continue
+        c = points.box(b[0] - d, b[1] - d, b[2] + d, b[3] + d)
+        c = c[want[c]]
+        if not len(c):
+            continue
+        dist = shapely.distance(geom, shapely.points(points.x[c], points.y[c]))
+        better = (dist <= d) & (dist < best[c])  # strictly nearer: ties keep the lower index
+        best[c[better]] = dist[better]
+        best_g[c[better]] = g
+    out_g = np.full(n, -1, dtype=np.int64)
+    out_d = np.full(n, np.nan)
+    out_g[points.order] = best_g
+    out_d[points.order] = np.where(best_g >= 0, best, np.nan)
+    return out_g, out_d

@@ -1,0 +1,121 @@
+"""The point-in-polygon kernel (parks._pointinpolygon) against shapely's STRtree predicate and nearest
+queries: the real county outlines and parks, and made-up hard cases (shared edges, vertices, holes,
+multipolygons, missing points, equidistant polygons)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from numpy.testing import assert_array_equal
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from parks._pointinpolygon import first_polygon, nearest_polygon, polygon_pairs, strip_points
+
+
+def _ref_pairs(polys, pts, predicate):
+    ip, ig = shapely.STRtree(polys).query(pts, predicate=predicate)
+    o = np.lexsort((ig, ip))
+    return ip[o], ig[o]
+
+
+def _ref_first(polys, pts, predicate):
+    ip, ig = _ref_pairs(polys, pts, predicate)
+    out = np.full(len(pts), -1)
+    for p, g in zip(ip[::-1], ig[::-1]):  # sorted by (point, polygon): the first one per point wins
+        out[p] = g
+    return out
+
+
+def _ref_nearest(polys, pts, todo, max_distance):
+    """STRtree.query_nearest, every equally near polygon, the lowest index kept."""
+    out_g, out_d = np.full(len(pts), -1), np.full(len(pts), np.nan)
+    idx = np.flatnonzero(todo)
+    (ip, ig), d = shapely.STRtree(polys).query_nearest(pts[idx], max_distance=max_distance, return_distance=True,
+                                                      all_matches=True)
+    for p, g, dd in sorted(zip(ip, ig, d), key=lambda t: (t[0], -t[1])):  # the lowest index written last
+        out_g[idx[p]], out_d[idx[p]] = g, dd
+    return out_g, out_d
+
+
+@pytest.fixture(scope="module")
+def metric(dataset):
+    crs = dataset.metric_crs
+    return (dataset.enterprises.geometry.to_crs(crs).to_numpy(), dataset.parks.to_crs(crs).geometry.to_numpy(),
+            dataset.counties.to_crs(crs).geometry.to_numpy())
+
+
+@pytest.mark.parametrize("predicate,layer", [("within", "parks"), ("intersects", "counties"),
+                                             ("within", "counties"), ("intersects", "parks")])
+def test_pairs_and_first_hit_equal_strtree_on_the_real_layers(metric, predicate, layer):
+    pts, parks, counties = metric
+    polys = (parks if layer == "parks" else counties).copy()
+    # the enterprises, and points on the county outlines' vertices (shared boundaries)
+    ring_xy = shapely.get_coordinates(shapely.boundary(counties[:10]))[::50]
+    pts = np.concatenate([pts, shapely.points(ring_xy)])
+    sp = strip_points(pts)
+    got = polygon_pairs(sp, polys, predicate)
+    ref = _ref_pairs(polys, pts, predicate)
+    assert_array_equal(got[0], ref[0])
+    assert_array_equal(got[1], ref[1])
+    assert len(ref[0]) > 0
+    assert_array_equal(first_polygon(sp, polys, predicate), _ref_first(polys, pts, predicate))
+
+
+def test_nearest_equals_strtree_on_the_real_parks(metric):
+    pts, parks, _ = metric
+    sp = strip_points(pts)
+    todo = first_polygon(sp, parks, "within") < 0
+    got_g, got_d = nearest_polygon(sp, parks, todo, 3000.0)
+    ref_g, ref_d = _ref_nearest(parks, pts, todo, 3000.0)
+    assert_array_equal(got_g, ref_g)
+    np.testing.assert_allclose(got_d, ref_d, rtol=1e-12)
+    assert (got_g[todo] >= 0).sum() > 0 and (got_g[~todo] == -1).all()  # not vacuous; only the todo points
+
+
+HARD = np.array([
+    box(0, 0, 10, 10),                                             # 0
+    box(10, 0, 20, 10),                                            # 1 shares the edge x=10 with 0
+    Polygon([(30, 0), (40, 0), (40, 10), (30, 10)], [[(33, 3), (37, 3), (37, 7), (33, 7)]]),  # 2 with a hole
+    MultiPolygon([box(50, 0, 55, 5), box(56, 6, 60, 10)]),         # 3 two parts
+    box(34, 4, 36, 6),                                             # 4 inside the hole of 2
+    None,                                                          # 5 missing geometry
+    box(0, 20, 4, 24),                                             # 6 and 7: equidistant from (5, 26)
+    box(6, 20, 10, 24),                                            # 7
+], dtype=object)
+
+
+def test_hard_cases_equal_strtree():
+    xy = np.array([[10, 5], [0, 0], [5, 5], [10, 10], [35, 5], [33, 5], [55.5, 5], [57, 7], [52, 2], [-1, -1],
+                   [45, 5], [5, 26], [5, 22], [np.nan, np.nan], [20, 10.5], [34, 4]], dtype=float)
+    pts = shapely.points(xy)
+    pts[13] = None
+    pts = np.append(pts, shapely.Point())  # an empty point
+    polys = HARD.copy()
+    present = np.array([g is not None for g in polys])
+    sp = strip_points(pts)
+    for predicate in ("within", "intersects"):
+        # STRtree does not take None polygons: build the reference on the others, map indices back
+        ref_ip, ref_ig = _ref_pairs(polys[present], pts, predicate)
+        ref_ig = np.flatnonzero(present)[ref_ig]
+        got = polygon_pairs(sp, polys, predicate)
+        assert_array_equal(got[0], ref_ip)
+        assert_array_equal(got[1], ref_ig)
+        first = first_polygon(sp, polys, predicate)
+        assert first[0] == (-1 if predicate == "within" else 0)  # on the shared edge: the lower index
+        assert first[4] == 4 and first[5] == (-1 if predicate == "within" else 2)  # the hole
+    todo = first_polygon(sp, polys, "within") < 0
+    got_g, got_d = nearest_polygon(sp, polys, todo, 3.0)
+    ref_g, ref_d = _ref_nearest(polys[present], pts, todo, 3.0)
+    ref_g = np.where(ref_g >= 0, np.flatnonzero(present)[np.maximum(ref_g, 0)], -1)
+    assert_array_equal(got_g, ref_g)
+    np.testing.assert_allclose(got_d, ref_d)
+    assert got_g[11] == 6 and got_d[11] == pytest.approx(np.hypot(1, 2))  # equidistant from 6 and 7: lower index
+    assert got_g[13] == -1 and got_g[16] == -1  # missing and empty points match nothing
+
+
+def test_coordinate_arrays_and_bad_predicate():
+    xy = np.array([[5.0, 5.0], [15.0, 5.0], [100.0, 100.0]])
+    assert first_polygon(strip_points(xy), HARD[:2].copy(), "within").tolist() == [0, 1, -1]
+    with pytest.raises(ValueError, match="predicate 'contains' not accepted; accepted: within, intersects"):
+        first_polygon(strip_points(xy), HARD[:2].copy(), "contains")
