@@ -132,7 +132,9 @@ def scenarios_page(request: Request, scenario: str | None = None):
     try:
         done = fut.result(timeout=PAGE_WAIT_S)
     except FutureTimeout:
-        return render(request, "scenarios.html", {**ctx, "computing": True}, user=user)
+        page = render(request, "scenarios.html", {**ctx, "computing": True}, user=user)
+        page.headers["Refresh"] = str(REFRESH_S)  # reload (the <meta> in the page says the same)
+        return page
     except ValueError as exc:  # the model refused the data (a missing column, ...): say what, as the API does
         return page_error(request, 400, "plan_failed", user=user, detail=str(exc))
     ctx.update(computing=False, status=done.status, mip_gap=done.mip_gap, seconds=done.seconds,

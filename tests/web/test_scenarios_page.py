@@ -28,6 +28,7 @@ def test_while_computing_the_page_says_so_and_reloads(web, monkeypatch):
     assert r.status_code == 200
     assert 'id="plan-computing"' in r.text and "方案正在计算" in r.text
     assert re.search(r'<meta http-equiv="refresh" content="\d+">', r.text)
+    assert r.headers["refresh"] == str(pages_scenarios.REFRESH_S)
     key_future.result(timeout=600)
     monkeypatch.setattr(pages_scenarios, "PAGE_WAIT_S", 600.0)
     r = client.get("/ui/scenarios?scenario=coastal-transfer")
