@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from ..deps import AnalystUser
 from ..problems import NotFound, ProblemError
@@ -220,12 +221,26 @@ def projects_document(app, *, as_of: dt.date | None, year: int | None = None, co
 
 # --- routes ----------------------------------------------------------------------------------------------
 
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value):
+    """Only ``YYYY-MM-DD`` (pydantic alone would also take a number of seconds since 1970)."""
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError(f"{value!r} is not a date; accepted: YYYY-MM-DD")
+    return value
+
+
 Year = Annotated[int | None, Query(ge=1900, le=2100, description="report year (default: the last year with data)")]
 Source = Annotated[Literal["auto", "fai", "projects"], Query(description="technical-transformation investment from "
                                                                          "the FAI layer, the projects, or auto")]
 
 
-@router.get("/plan/indicators", response_model=IndicatorsDocument, summary="The plan's targets against the data")
+_TARGETS_500 = {500: {"description": "the server's targets file ($PARKPLAN_TARGETS) has problems, listed by line"}}
+
+
+@router.get("/plan/indicators", response_model=IndicatorsDocument, summary="The plan's targets against the data",
+            responses=_TARGETS_500)
 def plan_indicators(
     request: Request,
     _user: AnalystUser,
@@ -242,7 +257,8 @@ def plan_indicators(
     return rep.to_dict(level=level, group=group)
 
 
-@router.get("/plan/projects", response_model=ProjectsDocument, summary="Projects, subsidies, chains, key enterprises")
+@router.get("/plan/projects", response_model=ProjectsDocument, summary="Projects, subsidies, chains, key enterprises",
+            responses={404: {"description": "the county_code or park_id is not in the dataset"}, **_TARGETS_500})
 def plan_projects(
     request: Request,
     _user: AnalystUser,
@@ -252,7 +268,7 @@ def plan_projects(
     status: Annotated[Literal["planned", "in_progress", "completed", "cancelled"] | None, Query()] = None,
     key: Annotated[Literal["key_enterprise", "small_giant"] | None,
                    Query(description="key enterprises listed: 五个一批 or 小型巨人 (default: both)")] = None,
-    as_of: Annotated[dt.date | None, Query(description="date overdue projects are counted at (default: 31 December "
+    as_of: Annotated[dt.date | None, BeforeValidator(_iso_date), Query(description="date overdue projects are counted at (default: 31 December "
                                                        "of the last year with data)")] = None,
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="most overdue projects and key enterprises "
                                                                      "listed (default: all)")] = None,

@@ -65,7 +65,7 @@ def test_filters_and_access(plan_env):
     r = c.get("/plan/indicators?level=county&group=330106", headers=h["analyst"]).json()
     assert r["rows"] and {(x["level"], x["group"]) for x in r["rows"]} == {("county", "330106")}
     for bad in ("/plan/indicators?year=20055", "/plan/indicators?level=town", "/plan/projects?county_code=abc",
-                "/plan/projects?as_of=2003-02-30", "/plan/projects?status=done", "/plan/projects?limit=0",
+                "/plan/projects?as_of=2003-02-30", "/plan/projects?as_of=0", "/plan/projects?status=done", "/plan/projects?limit=0",
                 "/plan/indicators?source=guess"):
         resp = c.get(bad, headers=h["analyst"])
         assert resp.status_code == 422, bad
