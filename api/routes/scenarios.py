@@ -230,6 +230,7 @@ class TopParkRow(_Row):
     land_ha: float
     land_share: Share
     first_choice_share: Share
+    nearest_candidate_share: Share
     nearest_share: Share
     sector_match_share: Share
     land_price: float | None

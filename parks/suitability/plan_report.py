@@ -23,7 +23,8 @@ of named DataFrames, each per scenario and, for a plan of several scenarios, for
 ``top_parks``
     the parks that take the most firms and why: the share of their firms for which they are the first
     choice (rank 1 among the firm's candidate parks, from the allocation's ``candidates``), the nearest
-    park (of all parks), a park of the firm's sector (``leading_sectors``); the park's land-price rank in
+    of the firm's candidate parks (feasible ones: the nearest feasible park among the allocation's top
+    K), the nearest park of all, a park of the firm's sector (``leading_sectors``); the park's land-price rank in
     its city (1 = cheapest); and the criteria in which the park beats the firms' other candidates the
     most (mean over its firms of :math:`w_c (s_c(e, p) - \\bar s_c(e))`, :math:`\\bar s_c(e)` the mean of
     criterion :math:`c` over the firm's candidates, :math:`w_c` the weights if given). ``why_zh`` /
@@ -116,6 +117,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "land_left_ha": ("剩余可用土地（公顷）", "Land left (ha)"),
     "rank": ("名次", "Rank"),
     "first_choice_share": ("列为首选的企业比例", "Share for which it is the first choice"),
+    "nearest_candidate_share": ("以其为最近可行园区的企业比例", "Share for which it is the nearest feasible park"),
     "nearest_share": ("距其最近的企业比例", "Share for which it is the nearest park"),
     "sector_match_share": ("属其主导产业的企业比例", "Share in its leading sectors"),
     "land_price": ("地价（元/平方米）", "Land price (yuan/m²)"),
@@ -172,6 +174,7 @@ _FLAG_MESSAGES = {
 
 _WHY = {
     "first_choice": ("{v:.0%} 的企业将其列为首选", "first choice of {v:.0%} of its firms"),
+    "nearest_candidate": ("{v:.0%} 的企业以其为最近的可行园区", "nearest feasible park for {v:.0%} of its firms"),
     "nearest": ("{v:.0%} 的企业距其最近", "nearest park for {v:.0%} of its firms"),
     "sector": ("{v:.0%} 的企业属其主导产业", "leading-sector match for {v:.0%} of its firms"),
     "cheapest": ("市内地价最低", "lowest land price in the city"),
@@ -501,8 +504,9 @@ def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, we
     _, nearest = tree.query(np.column_stack([ex, ey]))
     a["nearest"] = a["placed"] & (pk.index.to_numpy()[nearest] == a["park_id"].to_numpy())
     a["first_choice"] = np.nan
+    a["nearest_candidate"] = np.nan
     if candidates is not None and len(candidates):
-        a = _candidate_facts(a, candidates, weights)
+        a = _candidate_facts(a, candidates, weights, (ent_xy.x, ent_xy.y), (rep.x, rep.y))
 
     free = pd.to_numeric(pk["free_land_ha"], errors="coerce") if "free_land_ha" in pk.columns \
         else pd.Series(np.nan, index=pk.index)
@@ -524,8 +528,9 @@ def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, we
     return a, info
 
 
-def _candidate_facts(a: pd.DataFrame, candidates: pd.DataFrame, weights) -> pd.DataFrame:
-    """``first_choice`` (the park is the firm's rank-1 candidate) and ``adv_<criterion>`` (the pair's
+def _candidate_facts(a: pd.DataFrame, candidates: pd.DataFrame, weights, ent_xy, park_xy) -> pd.DataFrame:
+    """``first_choice`` (the park is the firm's rank-1 candidate), ``nearest_candidate`` (the park is the
+    nearest of the firm's candidate parks, which are feasible ones) and ``adv_<criterion>`` (the pair's
     criterion score minus the mean over the firm's candidates, weighted) for each assignment."""
     _need(candidates, ["enterprise_id", "park_id", "score"], "candidates")
     c = candidates.copy()
@@ -542,6 +547,15 @@ def _candidate_facts(a: pd.DataFrame, candidates: pd.DataFrame, weights) -> pd.D
     has = a["_first"].notna() & a["placed"]
     a["first_choice"] = np.where(has, a["_first"] == a["park_id"], np.nan)
     a = a.drop(columns="_first")
+    known = c["enterprise_id"].isin(ent_xy[0].index) & c["park_id"].isin(park_xy[0].index)
+    c = c[known]
+    c["_d"] = np.hypot(ent_xy[0].reindex(c["enterprise_id"]).to_numpy() - park_xy[0].reindex(c["park_id"]).to_numpy(),
+                       ent_xy[1].reindex(c["enterprise_id"]).to_numpy() - park_xy[1].reindex(c["park_id"]).to_numpy())
+    near = c.sort_values(keys + ["_d", "park_id"], kind="stable").drop_duplicates(keys)
+    near = near[keys + ["park_id"]].rename(columns={"park_id": "_near"})
+    a = a.merge(near, on=keys, how="left")
+    a["nearest_candidate"] = np.where(a["_near"].notna() & a["placed"], a["_near"] == a["park_id"], np.nan)
+    a = a.drop(columns="_near")
     crit = [k for k in CRITERIA if k in c.columns]
     if not crit:
         return a
@@ -626,7 +640,8 @@ def _park_land(moves: pd.DataFrame, scen: list[str], info: pd.DataFrame) -> pd.D
 
 
 _TOP_COLS = ["scenario", "rank", "park_id", "park_name", "county", "city", "firms", "firm_share", "jobs", "land_ha",
-             "land_share", "first_choice_share", "nearest_share", "sector_match_share", "land_price", "land_price_rank",
+             "land_share", "first_choice_share", "nearest_candidate_share", "nearest_share", "sector_match_share",
+             "land_price", "land_price_rank",
              "parks_in_city", "top_criteria", "why_zh", "why_en"]
 
 
@@ -638,9 +653,11 @@ def _top(g: str, m: pd.DataFrame, load: pd.DataFrame, info: pd.DataFrame, params
     for rank, r in enumerate(head.itertuples(index=False), start=1):
         mine = placed[placed["park_id"] == r.park_id]
         fc = pd.to_numeric(mine["first_choice"], errors="coerce")
+        nc = pd.to_numeric(mine["nearest_candidate"], errors="coerce")
         sm = pd.to_numeric(mine["sector_match"], errors="coerce")
         facts = {
             "first_choice": float(fc.mean()) if fc.notna().any() else float("nan"),
+            "nearest_candidate": float(nc.mean()) if nc.notna().any() else float("nan"),
             "nearest": float(mine["nearest"].mean()) if len(mine) else float("nan"),
             "sector": float(sm.mean()) if sm.notna().any() else float("nan"),
         }
@@ -654,7 +671,8 @@ def _top(g: str, m: pd.DataFrame, load: pd.DataFrame, info: pd.DataFrame, params
         n_city = p["parks_in_city"]
         why = {lang: _why(facts, top_crit, price_rank, n_city, params, lang) for lang in ("zh", "en")}
         rows.append([g, rank, r.park_id, r.park_name, r.county, r.city, int(r.firms), r.firm_share, float(r.jobs),
-                     float(r.land_ha), r.land_share, facts["first_choice"], facts["nearest"], facts["sector"],
+                     float(r.land_ha), r.land_share, facts["first_choice"], facts["nearest_candidate"], facts["nearest"],
+                     facts["sector"],
                      p["land_price"], None if _missing(price_rank) else int(price_rank),
                      None if _missing(n_city) else int(n_city), ",".join(top_crit), why["zh"], why["en"]])
     return pd.DataFrame(rows, columns=_TOP_COLS)
@@ -663,7 +681,7 @@ def _top(g: str, m: pd.DataFrame, load: pd.DataFrame, info: pd.DataFrame, params
 def _why(facts: dict, top_crit: list[str], price_rank, n_city, params: ReportParams, lang: str) -> str:
     i = 0 if lang == "zh" else 1
     parts = []
-    for key in ("first_choice", "nearest", "sector"):
+    for key in ("first_choice", "nearest_candidate", "nearest", "sector"):
         v = facts[key]
         if not _missing(v) and v >= params.why_share:
             parts.append(_WHY[key][i].format(v=v))

@@ -84,14 +84,21 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def reference():
-    """Distances (km) of the placed firms, from the raw coordinates, and the nearest park of each."""
+def geometry_ref():
+    """The firms' sites and the parks' representative points, projected from the raw coordinates."""
     tr = pyproj.Transformer.from_crs(4326, METRIC, always_xy=True)
     rep = {}
     for pid, p in PARKS.items():
         xs, ys = tr.transform([v[0] for v in p["shape"]], [v[1] for v in p["shape"]])
         rep[pid] = shapely.Polygon(list(zip(xs, ys))).representative_point()
     site = {e[0]: shapely.Point(*tr.transform(e[1], e[2])) for e in ENTERPRISES}
+    return site, rep
+
+
+@pytest.fixture(scope="module")
+def reference(geometry_ref):
+    """Distances (km) of the placed firms, from the raw coordinates, and the nearest park of each."""
+    site, rep = geometry_ref
     dist = {(s, e): site[e].distance(rep[p]) / 1000.0 for s, e, p, _ in PLAN if p}
     nearest = {e: min(rep, key=lambda pid: site[e].distance(rep[pid])) for e in site}
     return dist, nearest
@@ -241,7 +248,7 @@ def test_unplaced_reasons_and_examples(report):
     assert un.loc[ALL, "firms"].sum() == 2
 
 
-def test_top_parks_and_why(report, reference):
+def test_top_parks_and_why(report, reference, geometry_ref):
     _, nearest = reference
     top = report.top_parks
     uc = top[top["scenario"] == "urban-core"].set_index("park_id")
@@ -252,6 +259,14 @@ def test_top_parks_and_why(report, reference):
     assert uc.loc["P1", "top_criteria"] == "distance"
     assert uc.loc["P1", "sector_match_share"] == 1.0  # textiles into a textiles park
     assert uc.loc["P1", "nearest_share"] == pytest.approx(np.mean([nearest[e] == "P1" for e in ("E1", "E2")]))
+    # the nearest of each firm's candidate (feasible) parks, from the reference geometry
+    site, rep = geometry_ref
+    cand = {"E1": ("P1", "P2"), "E2": ("P1", "P3"), "E3": ("P3", "P2")}
+    near = {e: min(ps, key=lambda p: site[e].distance(rep[p])) for e, ps in cand.items()}
+    assert near == {"E1": "P1", "E2": "P1", "E3": "P2"}
+    assert uc.loc["P1", "nearest_candidate_share"] == 1.0 and uc.loc["P2", "nearest_candidate_share"] == 1.0
+    assert "最近的可行园区" in uc.loc["P2", "why_zh"] and "nearest feasible park for 100%" in uc.loc["P2", "why_en"]
+    assert np.isnan(uc.loc["P3", "nearest_candidate_share"])  # E4 has no candidates given
     # land price ranks within the city: X市 has P1 (300) and P2 (200): P2 cheapest
     assert uc.loc["P2", "land_price_rank"] == 1 and uc.loc["P1", "land_price_rank"] == 2
     assert uc.loc["P2", "parks_in_city"] == 2
