@@ -45,7 +45,8 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         s = out[col]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            out[col] = s.map(safe_cell).astype(object)
+            # built as object, not through Series.map: pandas would infer a string dtype and turn None into NaN
+            out[col] = pd.Series([safe_cell(v) for v in s.to_numpy(dtype=object)], index=s.index, dtype=object)
     out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
     return out
 

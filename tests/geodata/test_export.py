@@ -191,3 +191,29 @@ def test_cli_export(dataset_path, tmp_path):
 
     result = runner.invoke(app, ["export", "parks", str(tmp_path / "p.txt"), "--data", str(dataset_path)])
     assert result.exit_code == 2 and "cannot tell the format" in result.output
+
+
+# --------------------------------------------------------------------------- the formula guard
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from geodata.spreadsheet import FORMULA_PREFIXES, safe_cell, safe_frame, unguard_cell, unguard_frame  # noqa: E402
+
+_GUARD_TEXT = st.lists(st.sampled_from(list("=+-@\t\r'a1 ,\"浙") + ["{{", "</script>"]), max_size=12).map("".join)
+
+
+@given(_GUARD_TEXT)
+def test_the_guard_never_leaves_a_formula_and_is_undone_exactly(text):
+    guarded = safe_cell(text)
+    assert not guarded.startswith(FORMULA_PREFIXES)
+    assert unguard_cell(guarded) == text
+    assert guarded == text or guarded == "'" + text
+
+
+@given(st.lists(st.one_of(_GUARD_TEXT, st.floats(allow_nan=False), st.integers(), st.none()), min_size=1, max_size=8))
+def test_safe_frame_round_trips_through_unguard_frame(values):
+    frame = pd.DataFrame({"v": pd.Series(values, dtype=object), "=h": range(len(values))})
+    back = unguard_frame(safe_frame(frame))
+    assert list(back.columns) == ["v", "=h"]
+    assert back["v"].tolist() == frame["v"].tolist()
+    assert all(not (isinstance(v, str) and v.startswith(FORMULA_PREFIXES)) for v in safe_frame(frame)["v"])
