@@ -27,10 +27,11 @@ def _print(doc: dict, targets, lang: str) -> None:
     ind = doc["indicators"]
     t = Table(title=f"计划目标 / targets ({ind['year']}, source: {ind['source']}; {ind['targets_file']})",
               title_justify="left", header_style="bold")
-    for c in ("indicator", "unit", "value", "target path", "target", "progress", "on track"):
-        t.add_column(c, justify="left" if c in ("indicator", "unit") else "right")
+    for c in ("indicator", "unit", "value", "path", "target", "progress", "ok"):
+        t.add_column(c, justify="left" if c in ("indicator", "unit") else "right", overflow="fold",
+                     min_width=12 if c == "indicator" else None)
     for tg, d in zip(targets, ind["targets"], strict=True):
-        t.add_row(tg.label(lang), tg.unit, _fmt(d.get("value"), tg.factor), _fmt(d.get("expected"), tg.factor),
+        t.add_row(tg.label(lang), {"percent": "%", "share": ""}.get(tg.unit, tg.unit), _fmt(d.get("value"), tg.factor), _fmt(d.get("expected"), tg.factor),
                   _fmt(tg.target_value, tg.factor), "-" if d.get("progress") is None else f"{d['progress']:.0%}",
                   {True: "yes", False: "NO", None: "-"}[d.get("on_track")])
     console.print(t)

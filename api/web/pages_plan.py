@@ -144,7 +144,8 @@ def investment_map(counties, values: dict[str, float], *, title: str) -> str:
         fig = Figure(figsize=(4.8, 4.6))
         ax = fig.subplots()
         c = counties.assign(v=counties["code"].astype(str).map(values))
-        c[c["v"].isna()].plot(ax=ax, color="#eeeeee", edgecolor="#888888", linewidth=0.3)
+        if c["v"].isna().any():
+            c[c["v"].isna()].plot(ax=ax, color="#eeeeee", edgecolor="#888888", linewidth=0.3)
         if c["v"].notna().any():
             c[c["v"].notna()].plot(ax=ax, column="v", cmap="YlOrRd", edgecolor="#666666", linewidth=0.3, legend=True,
                                    legend_kwds={"shrink": 0.6})

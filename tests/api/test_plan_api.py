@@ -188,3 +188,14 @@ def test_an_edited_target_changes_the_workbook(plan_env, tmp_path):
     assert out[40]["high_tech_share"][8] == 40 and out[10]["high_tech_share"][8] == 10
     assert out[40]["high_tech_share"][11] == out[10]["high_tech_share"][11]  # same value
     assert out[40]["high_tech_share"][12] > out[10]["high_tech_share"][12]  # a higher path
+
+
+def test_cli_tables(plan_env, monkeypatch):
+    from api.cli import app
+
+    monkeypatch.delenv("PARKPLAN_TARGETS", raising=False)
+    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--year", "2003", "--as-of", "2003-12-31"])
+    assert r.exit_code == 0, r.output
+    assert "targets (2003" in r.output and "亿元" in r.output and "overdue projects at 2003-12-31" in r.output
+    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--as-of", "31/12/2003"])
+    assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
