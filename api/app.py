@@ -124,6 +124,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.include_router(health.router)
     app.include_router(ogc.router)
     app.include_router(suitability.router)
+    problems.add_openapi_rewriter(app, suitability.openapi_limits)
     app.include_router(metrics.router)
     app.include_router(transfers.router)
     from .routes import maps as maps_routes; app.include_router(maps_routes.router)  # noqa: E702

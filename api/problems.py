@@ -7,8 +7,13 @@ oversized body to 413 (:class:`BodySizeLimit`) and anything unexpected to a 500 
 only a reference number (the traceback goes to the server log, never to the client). Details are
 scrubbed of file-system paths.
 
-:func:`document_problems` rewrites the OpenAPI schema so that every error response is documented
-as ``application/problem+json`` with the :class:`Problem` schema.
+:func:`document_problems` rewrites the OpenAPI schema so that each operation documents the error
+statuses it can really answer, as ``application/problem+json`` with the :class:`Problem` schema:
+401 where a token is read, 403 where a role above viewer is needed (or a session's CSRF header on a
+POST), 404 where a path names a resource, 400 and 422 where the request has parameters or a body,
+413 where it has a body, and whatever a route declares itself (``responses={412: ...}``). A 405
+lists every method the path allows in ``Allow`` (Starlette names only the first route's).
+Routers add their own rewrites (limits that come from the settings) with :func:`add_openapi_rewriter`.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "problem_response",
     "install",
     "document_problems",
+    "add_openapi_rewriter",
     "BodySizeLimit",
     "scrub",
 ]
@@ -168,11 +174,16 @@ def install(app: FastAPI) -> None:
         return problem_response(422, detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource; see /openapi.json for the paths this API serves"
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"method {request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return problem_response(exc.status_code, detail, headers=headers or None)
 
     for cls in not_found:
         app.add_exception_handler(cls, _domain_handler(404))
@@ -186,10 +197,14 @@ def install(app: FastAPI) -> None:
         return problem_response(500, f"internal error (reference {ref}); the server log has the details")
 
     _openapi = app.openapi
+    app.state.openapi_rewriters = []
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(_openapi())
+            schema = document_problems(_openapi(), app.routes)
+            for rewrite in app.state.openapi_rewriters:
+                rewrite(schema, app)
+            app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -202,23 +217,130 @@ def _domain_handler(status: int):
     return handler
 
 
-_ERROR_STATUSES = ("400", "401", "403", "404", "412", "413", "422", "428")
+def add_openapi_rewriter(app: FastAPI, rewrite) -> None:
+    """Run ``rewrite(schema, app)`` on the OpenAPI document after :func:`document_problems` (once, when it is
+    first built): for what only the running app knows, such as limits taken from its settings."""
+    app.state.openapi_rewriters.append(rewrite)
 
 
-def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Document every error status an operation may answer as problem+json; drop FastAPI's 422 schemas."""
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (for ``Allow``)."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and hasattr(route, "matches"):
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= set(route.methods)
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _calls(dependant) -> list:
+    out = []
+    for sub in dependant.dependencies:
+        out.append(sub.call)
+        out.extend(_calls(sub))
+    return out
+
+
+def _inputs(dependant) -> tuple[bool, bool, bool]:
+    """(has query/header/cookie parameters, has path parameters, has a body), over the whole dependency tree."""
+    query = bool(dependant.query_params or dependant.header_params or dependant.cookie_params)
+    path = bool(dependant.path_params)
+    body = bool(dependant.body_params)
+    for sub in dependant.dependencies:
+        q, p, b = _inputs(sub)
+        query, path, body = query or q, path or p, body or b
+    return query, path, body
+
+
+def authentication(route) -> str | None:
+    """``"required"`` (the route reads the caller and refuses anonymous ones), ``"optional"`` or ``None``."""
+    from .deps import current_user, optional_user
+
+    calls = _calls(route.dependant)
+    if current_user in calls:
+        return "required"
+    return "optional" if optional_user in calls else None
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "a token from `parkplan token create`"},
+    "session": {"type": "apiKey", "in": "cookie", "name": "parkplan_session",
+                "description": "a browser session opened at /login (unsafe methods also need X-CSRF-Token)"},
+}
+
+
+def error_statuses(route) -> set[int]:
+    """The error statuses an API route can answer, from its dependencies and inputs (see the module doc)."""
+    calls = _calls(route.dependant)
+    authenticated = authentication(route) is not None
+    out: set[int] = set()
+    if authenticated:
+        out.add(401)
+        above_viewer = any(getattr(c, "minimum_role", "viewer") != "viewer" for c in calls)
+        if above_viewer or (route.methods or set()) & _UNSAFE:
+            out.add(403)
+    query, path, body = _inputs(route.dependant)
+    if query or path or body:
+        out.add(422)
+    if query or body:
+        out.add(400)
+    if path:
+        out.add(404)
+    if body:
+        out.add(413)
+    return out
+
+
+def document_problems(schema: dict[str, Any], routes=()) -> dict[str, Any]:
+    """Document, per operation, the error statuses it can answer (:func:`error_statuses` and the route's own
+    ``responses``) as problem+json; drop FastAPI's generic 422 schemas."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
     comps = schema.setdefault("components", {}).setdefault("schemas", {})
     comps["Problem"] = Problem.model_json_schema()
     for name in ("HTTPValidationError", "ValidationError"):
         comps.pop(name, None)
     ref = {"$ref": "#/components/schemas/Problem"}
-    for path_item in schema.get("paths", {}).values():
-        for op in path_item.values():
+    content = {PROBLEM_JSON: {"schema": ref}}
+    derived: dict[tuple[str, str], set[int]] = {}
+    auth: dict[tuple[str, str], str | None] = {}
+    for route in iter_route_contexts(list(routes)):
+        if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+            for method in route.methods or ():
+                derived[(route.path_format, method.lower())] = error_statuses(route)
+                auth[(route.path_format, method.lower())] = authentication(route)
+    if any(auth.values()):
+        schema["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    for path, path_item in schema.get("paths", {}).items():
+        for method, op in path_item.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses = op["responses"]
-            for code in _ERROR_STATUSES:
-                responses[code] = {"description": _TITLES[int(code)], "content": {PROBLEM_JSON: {"schema": ref}}}
+            kind = auth.get((path, method))
+            if kind is not None:
+                op["security"] = [{"bearer": []}, {"session": []}] + ([{}] if kind == "optional" else [])
+            responses.pop("422", None)  # FastAPI's, re-added below as a problem when the route has inputs
+            for code in derived.get((path, method), set()):
+                responses.setdefault(str(code), {"description": _TITLES[code]})
+            for code, resp in responses.items():
+                if code[:1] in ("4", "5"):
+                    resp["content"] = content
+                    if not resp.get("description") or resp["description"] == "Additional Response":
+                        resp["description"] = _TITLES.get(int(code), "Error")
+            if "401" in responses:
+                responses["401"]["headers"] = {"WWW-Authenticate": {
+                    "description": "the authentication scheme (Bearer)", "schema": {"type": "string"}}}
+            if "503" in responses and "headers" not in responses["503"]:
+                responses["503"]["headers"] = {"Retry-After": {
+                    "description": "seconds to wait before sending the request again", "schema": {"type": "string"}}}
     return schema
 
 

@@ -45,7 +45,7 @@ __all__ = [
 
 CANDIDATE_FIELDS = ("candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id",
                     "scenario", "score", "status", "version", "last_comment", "created_at", "updated_at")
-_ETAG_RE = re.compile(r'(?:W/)?"([^"]*)"')
+_ETAG_RE = re.compile(r'(W/)?"([^"]*)"')
 
 
 def _iso(value) -> str | None:
@@ -78,15 +78,21 @@ def etag(c: TransferCandidate) -> str:
 
 
 def versions_from_if_match(header: str, candidate_id: str) -> set[int] | None:
-    """Versions named by an ``If-Match`` header for this candidate (``*`` -> ``None``: any version)."""
+    """Versions named by an ``If-Match`` header's strong entity tags for this candidate (``*`` -> ``None``: any
+    version). If-Match compares strongly (RFC 9110, 13.1.1): a weak tag (``W/"..."``) never matches."""
     if header.strip() == "*":
         return None
     out: set[int] = set()
-    for tag in _ETAG_RE.findall(header):
+    for weak, tag in _ETAG_RE.findall(header):
         cid, dot, v = tag.rpartition(".v")
-        if dot and cid == candidate_id and v.isdigit():
+        if not weak and dot and cid == candidate_id and v.isdigit():
             out.add(int(v))
     return out
+
+
+def _only_weak(header: str) -> bool:
+    tags = _ETAG_RE.findall(header)
+    return bool(tags) and all(weak for weak, _ in tags)
 
 
 def _snapshot_without_candidate(c: TransferCandidate) -> dict[str, Any]:
@@ -198,6 +204,16 @@ def _decide_in(db: Session, user: Principal, candidate_id: str, decision: str, c
         if accepted is None:
             raise PreconditionRequired("If-Match: * would overwrite any decision; send the candidate's ETag")
         if c.version not in accepted:
+            if _only_weak(if_match):
+                raise PreconditionFailed(
+                    "If-Match compares entity tags strongly (RFC 9110, 13.1.1): a weak tag (W/\"...\") never "
+                    "matches; send the candidate's ETag exactly as GET returned it. Nothing was changed.",
+                    headers={"ETag": etag(c)}, current=candidate_public(c))
+            if not _ETAG_RE.search(if_match):
+                raise PreconditionFailed(
+                    f"If-Match {if_match[:80]!r} names no entity tag, so it matches nothing (RFC 9110, 13.1.1); send "
+                    f"the candidate's ETag as GET returned it, quotes included. Nothing was changed.",
+                    headers={"ETag": etag(c)}, current=candidate_public(c))
             raise _stale(c)
     if version is not None and version != c.version:
         raise _stale(c)

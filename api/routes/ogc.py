@@ -5,8 +5,11 @@ Collections: ``parks`` and ``counties`` (viewer and above), ``enterprises`` and 
 site). Items take ``bbox`` (``minlon,minlat,maxlon,maxlat``, CRS84), ``limit`` (default
 ``Settings.default_limit``; above ``Settings.max_limit`` it is clamped, as the standard requires),
 ``offset`` and property filters (``?sector=textiles&size=above``: equality on any property;
-an unknown parameter is a 400 that lists the accepted ones). ``datetime`` is accepted and ignored
-(no collection has a temporal extent).
+an unknown parameter is a 400 that lists the accepted ones). ``datetime`` is validated as an RFC 3339
+instant (``2005-01-01T00:00:00Z``, or a date ``2005-01-01``) or interval (``start/end``, ``../end``,
+``start/..``; start not after end), 400 naming what is wrong otherwise; a valid value filters nothing,
+since no collection has a temporal extent (the collections' metadata give none). Items and features
+are ``application/geo+json``, described in the schema by :class:`FeatureCollectionOut` and :class:`FeatureOut`.
 
 The landing page ``/`` needs no login. It answers JSON, unless the app has a ``landing_html``
 hook (set by the web workspace) and the client prefers ``text/html``.
@@ -17,15 +20,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import re
+
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..deps import CurrentUser, ViewerUser
 from ..problems import BadRequest, Forbidden, NotFound
@@ -170,8 +176,43 @@ def _collection_doc(request: Request, col: _Collection) -> dict:
     }
 
 
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
+
+
 def _geojson(body: dict, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=GEOJSON)
+    return GeoJSONResponse(body, status_code=status)
+
+
+class LinkOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    href: str
+    rel: str
+    type: str | None = None
+    title: str | None = None
+
+
+class FeatureOut(BaseModel):
+    """A GeoJSON Feature (RFC 7946), WGS 84 lon/lat."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["Feature"]
+    id: str | int
+    geometry: dict[str, Any] | None = Field(description="a GeoJSON geometry, or null")
+    properties: dict[str, Any] | None
+    links: list[LinkOut] | None = None
+
+
+class FeatureCollectionOut(BaseModel):
+    """A page of features (OGC API - Features: numberMatched, numberReturned, timeStamp, next/prev links)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: Literal["FeatureCollection"]
+    features: list[FeatureOut]
+    numberMatched: int = Field(ge=0)
+    numberReturned: int = Field(ge=0)
+    timeStamp: str
+    links: list[LinkOut]
 
 
 def _wants_html(request: Request) -> bool:
@@ -225,10 +266,14 @@ def collections(request: Request, user: ViewerUser):
     return {"links": [_link(f"{base}/collections", "self", "application/json")], "collections": cols}
 
 
-CollectionId = Annotated[str, Path(description="parks, counties, enterprises or projects")]
+_FORBIDDEN = {403: {"description": "the collection needs a higher role (enterprises, projects: analyst)"}}
 
 
-@router.get("/collections/{collection_id}", summary="One collection's metadata")
+CollectionId = Annotated[str, Path(description="parks, counties, enterprises or projects",
+                                    json_schema_extra={"enum": list(COLLECTIONS)})]
+
+
+@router.get("/collections/{collection_id}", summary="One collection's metadata", responses=_FORBIDDEN)
 def collection(request: Request, collection_id: CollectionId, user: CurrentUser):
     _spec_for(user, collection_id)
     return _collection_doc(request, _collection(request, collection_id))
@@ -255,6 +300,53 @@ def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
+_DATE = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+_TIME = r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_INSTANT = f"{_DATE}(?:{_TIME})?"
+DATETIME_PATTERN = f"^(?:{_INSTANT}|{_INSTANT}/(?:{_INSTANT}|\\.\\.)|\\.\\./{_INSTANT})$"
+_NUMBER = r" *[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)? *"
+BBOX_PATTERN = f"^{_NUMBER}(?:,{_NUMBER}){{3}}(?:,{_NUMBER},{_NUMBER})?$"
+_DATETIME_HELP = ("an RFC 3339 date-time or date (2005-01-01T00:00:00Z, 2005-01-01) or interval (start/end, "
+                  "../end, start/..)")
+
+
+def _instant(text: str, value: str) -> dt.datetime:
+    if not re.fullmatch(_INSTANT, text):
+        raise BadRequest(f"datetime {value!r}: {text!r} is not {_DATETIME_HELP}")
+    norm = text.upper()
+    if "T" not in norm:
+        try:
+            return dt.datetime.combine(dt.date.fromisoformat(norm), dt.time(), dt.timezone.utc)
+        except ValueError as e:
+            raise BadRequest(f"datetime {value!r}: {text!r} is not a calendar date ({e})") from None
+    norm = re.sub(r":60(?=[.Z+-]|$)", ":59", norm)  # a leap second, valid in RFC 3339, unknown to Python
+    try:
+        return dt.datetime.fromisoformat(norm.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise BadRequest(f"datetime {value!r}: {text!r} is not a valid date-time ({e})") from None
+
+
+def parse_datetime(value: str | None) -> tuple[dt.datetime | None, dt.datetime | None] | None:
+    """The OGC API ``datetime`` parameter as (start, end), UTC-aware, ``None`` for an open end; an instant is
+    (t, t). 400 naming what is wrong for anything else (malformed, not a calendar date, start after end)."""
+    if value is None:
+        return None
+    if "/" not in value:
+        t = _instant(value, value)
+        return t, t
+    parts = value.split("/")
+    if len(parts) != 2:
+        raise BadRequest(f"datetime {value!r} is not {_DATETIME_HELP}")
+    a, b = parts
+    if a == ".." and b == "..":
+        raise BadRequest(f"datetime {value!r}: an interval needs at least one bound; {_DATETIME_HELP}")
+    start = None if a == ".." else _instant(a, value)
+    end = None if b == ".." else _instant(b, value)
+    if start is not None and end is not None and start > end:
+        raise BadRequest(f"datetime {value!r}: the interval starts after it ends")
+    return start, end
+
+
 def _filter_mask(col: _Collection, name: str, value: str) -> np.ndarray:
     s = col.frame[name]
     if pd.api.types.is_bool_dtype(s):
@@ -272,22 +364,29 @@ def _filter_mask(col: _Collection, name: str, value: str) -> np.ndarray:
 
 
 @router.get("/collections/{collection_id}/items", summary="Features of a collection (GeoJSON)",
-            response_class=JSONResponse)
+            response_class=GeoJSONResponse,
+            responses={200: {"model": FeatureCollectionOut, "description": "a page of features"},
+                       400: {"description": "a bbox or datetime the pattern allows but that is not valid (lat out "
+                                            "of range, minlat > maxlat, 2005-02-30, an interval ending before it "
+                                            "starts), or an unknown query parameter"}, **_FORBIDDEN})
 def items(
     request: Request,
     collection_id: CollectionId,
     user: CurrentUser,
-    bbox: Annotated[str | None, Query(description="minlon,minlat,maxlon,maxlat (CRS84)")] = None,
+    bbox: Annotated[str | None, Query(pattern=BBOX_PATTERN, max_length=200,
+                                      description="minlon,minlat,maxlon,maxlat (CRS84), or 6 numbers with heights")
+                    ] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size; values above the maximum are clamped")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
-    datetime: Annotated[str | None, Query(description="accepted and ignored (no temporal extent)")] = None,
-    f: Annotated[str | None, Query(description="json or geojson")] = None,
+    datetime: Annotated[str | None, Query(pattern=DATETIME_PATTERN, max_length=100,
+                                          description=f"{_DATETIME_HELP}; validated, then filters nothing: no "
+                                                      "collection has a temporal extent")] = None,
+    f: Annotated[Literal["json", "geojson"] | None, Query(description="json or geojson (the same GeoJSON)")] = None,
 ):
     _spec_for(user, collection_id)
     col = _collection(request, collection_id)
     settings = request.app.state.settings
-    if f is not None and f not in ("json", "geojson"):
-        raise BadRequest(f"f={f!r} is not supported; accepted: json, geojson")
+    parse_datetime(datetime)
     crs = request.query_params.get("bbox-crs")
     if crs is not None and crs != CRS84:
         raise BadRequest(f"bbox-crs {crs!r} is not supported; accepted: {CRS84}")
@@ -329,8 +428,10 @@ def items(
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)",
-            response_class=JSONResponse)
-def item(request: Request, collection_id: CollectionId, feature_id: str, user: CurrentUser):
+            response_class=GeoJSONResponse,
+            responses={200: {"model": FeatureOut, "description": "the feature"}, **_FORBIDDEN})
+def item(request: Request, collection_id: CollectionId, feature_id: Annotated[str, Path(max_length=200)],
+         user: CurrentUser):
     _spec_for(user, collection_id)
     col = _collection(request, collection_id)
     hits = np.flatnonzero((col.ids == feature_id).to_numpy())

@@ -10,17 +10,20 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
+from parks.suitability.criteria import CRITERIA
 
 from ..app import suitability_context
 from ..deps import AnalystUser
-from ..problems import BadRequest, NotFound
+from ..problems import NotFound
 
 router = APIRouter(tags=["suitability"])
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+Weight = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 EnterpriseIdStr = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -40,6 +43,48 @@ class Profile(BaseModel):
     catalogue_level: Literal["encouraged", "restricted", "eliminate"] | None = None
 
 
+def _weights_schema(schema: dict[str, Any]) -> None:
+    # "at least one criterion with a positive weight", said in JSON Schema so that clients and fuzzers know it
+    schema["anyOf"] = [{"required": [c], "properties": {c: {"exclusiveMinimum": 0}}} for c in CRITERIA]
+
+
+class Weights(BaseModel):
+    """Criterion weights (>= 0, at least one > 0); missing criteria weigh 0; scaled to sum 1."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_weights_schema)
+    sector_fit: Weight = None  # type: ignore[assignment]
+    supply_chain: Weight = None  # type: ignore[assignment]
+    distance: Weight = None  # type: ignore[assignment]
+    transport: Weight = None  # type: ignore[assignment]
+    land_price: Weight = None  # type: ignore[assignment]
+    land_margin: Weight = None  # type: ignore[assignment]
+    labour: Weight = None  # type: ignore[assignment]
+    policy: Weight = None  # type: ignore[assignment]
+    ecology: Weight = None  # type: ignore[assignment]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_criteria(cls, data):
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in CRITERIA]
+            if unknown:
+                raise ValueError(f"unknown criterion {unknown[0]!r}; accepted: {', '.join(CRITERIA)}")
+        return data
+
+    @model_validator(mode="after")
+    def _one_positive(self):
+        if not any(v > 0 for v in self.mapping().values()):
+            raise ValueError(f"give at least one criterion a positive weight; criteria: {', '.join(CRITERIA)}")
+        return self
+
+    def mapping(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.model_dump(exclude_unset=True).items()}
+
+
+def _weights(w: Weights | None) -> dict[str, float] | None:
+    return w.mapping() if w is not None else None
+
+
 class ConstraintsIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     land_margin: float | None = Field(None, ge=0, le=10)
@@ -53,16 +98,21 @@ class ConstraintsIn(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
+_ONE_TARGET = {"oneOf": [{"required": ["enterprise_id"]}, {"required": ["profile"]}]}
+
+
 class _Target(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    enterprise_id: EnterpriseIdStr | None = None
-    profile: Profile | None = None
-    weights: dict[str, Finite] | None = Field(None, description="criterion id -> weight (normalised to sum 1)")
+    """Exactly one of ``enterprise_id`` and ``profile`` (the schema's ``oneOf``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra=_ONE_TARGET)
+    enterprise_id: EnterpriseIdStr = Field(None, description="an enterprise in the dataset")  # type: ignore[assignment]
+    profile: Profile = Field(None, description="an enterprise not in the dataset")  # type: ignore[assignment]
+    weights: Weights | None = Field(None, description="criterion id -> weight (null: the model's defaults)")
     constraints: ConstraintsIn | None = None
 
     @model_validator(mode="after")
     def _one_target(self):
-        if (self.enterprise_id is None) == (self.profile is None):
+        if ("enterprise_id" in self.model_fields_set) == ("profile" in self.model_fields_set):
             raise ValueError("give exactly one of enterprise_id (an enterprise in the dataset) or profile")
         return self
 
@@ -78,20 +128,128 @@ class SuitabilityIn(_Target):
 
 
 class SensitivityIn(_Target):
-    n: int = Field(1000, ge=1, description="weight draws (at most the server's limit, default 5000)")
+    n: int = Field(1000, ge=1, description="weight draws (at most the server's limit, PARKPLAN_MAX_DRAWS)")
     concentration: float = Field(50.0, gt=0, le=1e6)
     seed: int = Field(0, ge=0, le=2**32 - 1)
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    enterprise_ids: list[EnterpriseIdStr] = Field(min_length=1, description="at most the server's batch limit")
-    weights: dict[str, Finite] | None = None
+    enterprise_ids: list[EnterpriseIdStr] = Field(min_length=1, description="at most the server's batch limit "
+                                                                            "(PARKPLAN_MAX_BATCH)")
+    weights: Weights | None = None
     constraints: ConstraintsIn | None = None
     top: int = Field(3, ge=1, le=50)
 
     def constraint_mapping(self) -> dict[str, Any] | None:
         return self.constraints.mapping() if self.constraints else None
+
+
+# --- the documented answers ---------------------------------------------------------------------------
+
+
+class CriterionOut(BaseModel):
+    value: float | None
+    score: float | None
+    weight: float | None
+    contribution: float | None
+
+
+class RankedPark(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    park_id: str
+    rank: int
+    score: float | None
+    name: str | None
+    county_code: str | None
+    criteria: dict[str, CriterionOut]
+
+
+class ExclusionReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+    message_zh: str | None = None
+
+
+class ExcludedPark(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    park_id: str
+    name: str | None
+    county_code: str | None
+    reasons: list[ExclusionReason]
+
+
+class SuitabilityOut(BaseModel):
+    """:meth:`parks.suitability.SuitabilityResult.to_dict` (what ``parkplan suitability --json`` prints)."""
+
+    model_config = ConfigDict(extra="allow")
+    model_version: str
+    enterprise: dict[str, Any]
+    weights: dict[str, float]
+    constraints: dict[str, Any]
+    flag: str | None
+    ranked_total: int
+    ranked: list[RankedPark]
+    excluded: list[ExcludedPark]
+    params: dict[str, Any]
+
+
+class SensitivityRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    park_id: str
+    score: float | None
+    p_rank1: float | None
+    p_top3: float | None
+    mean_rank: float | None
+
+
+class SensitivityOut(BaseModel):
+    enterprise: str | dict[str, Any]
+    weights: dict[str, float]
+    n: int
+    concentration: float
+    seed: int
+    parks: list[SensitivityRow]
+
+
+class BatchTopRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    enterprise_id: str
+    rank: int
+    park_id: str
+    score: float | None
+
+
+class BatchSummaryRow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    enterprise_id: str
+    n_feasible: int | None
+    best_park_id: str | None
+    best_score: float | None
+
+
+class BatchOut(BaseModel):
+    weights: dict[str, float]
+    constraints: dict[str, Any]
+    top: list[BatchTopRow]
+    summary: list[BatchSummaryRow]
+
+
+def openapi_limits(schema: dict[str, Any], app) -> None:
+    """The server's own limits in the schema: ``n`` (draws) and ``enterprise_ids`` (batch size)."""
+    s = app.state.settings
+    comps = schema.get("components", {}).get("schemas", {})
+    if "SensitivityIn" in comps:
+        comps["SensitivityIn"]["properties"]["n"]["maximum"] = s.max_draws
+        comps["SensitivityIn"]["properties"]["n"]["default"] = min(1000, s.max_draws)
+    if "BatchIn" in comps:
+        comps["BatchIn"]["properties"]["enterprise_ids"]["maxItems"] = s.max_batch
+
+
+def _over_limit(field: str, value: int, limit: int, setting: str, kind: str) -> RequestValidationError:
+    msg = f"{value} {kind} is above the server's limit of {limit} (setting {setting})"
+    return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "less_than_equal"}])
 
 
 def _plain(obj):
@@ -114,39 +272,46 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [_plain(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
 
 
-@router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)")
+_UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
+
+
+@router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
+             responses={200: {"model": SuitabilityOut}, **_UNKNOWN})
 def suitability(request: Request, body: SuitabilityIn, _user: AnalystUser) -> dict[str, Any]:
     from parks.suitability import score_enterprise
 
     ctx = suitability_context(request.app)
-    res = score_enterprise(ctx, body.target(), body.weights, body.constraint_mapping(), top=body.top)
+    res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
     return res.to_dict()
 
 
-@router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation")
+@router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation",
+             response_model=None, responses={200: {"model": SensitivityOut}, **_UNKNOWN})
 def sensitivity(request: Request, body: SensitivityIn, _user: AnalystUser) -> dict[str, Any]:
     from parks.suitability.sensitivity import weight_sensitivity
     from parks.suitability.weights import normalise_weights
 
     limit = request.app.state.settings.max_draws
     if body.n > limit:
-        raise BadRequest(f"n={body.n} is above the limit of {limit} draws (setting PARKPLAN_MAX_DRAWS)")
+        raise _over_limit("n", body.n, limit, "PARKPLAN_MAX_DRAWS", "draws")
     ctx = suitability_context(request.app)
-    table = weight_sensitivity(ctx, body.target(), body.weights, body.constraint_mapping(), n=body.n,
+    weights = _weights(body.weights)
+    table = weight_sensitivity(ctx, body.target(), weights, body.constraint_mapping(), n=body.n,
                                concentration=body.concentration, seed=body.seed)
     return {"enterprise": body.enterprise_id if body.enterprise_id is not None else body.profile.model_dump(),
-            "weights": normalise_weights(body.weights), "n": body.n, "concentration": body.concentration,
+            "weights": normalise_weights(weights), "n": body.n, "concentration": body.concentration,
             "seed": body.seed, "parks": _records(table)}
 
 
-@router.post("/suitability/batch", summary="Score many enterprises at once (best `top` parks each)")
+@router.post("/suitability/batch", summary="Score many enterprises at once (best `top` parks each)",
+             response_model=None, responses={200: {"model": BatchOut}, **_UNKNOWN})
 def batch(request: Request, body: BatchIn, _user: AnalystUser) -> dict[str, Any]:
     from parks.suitability.batch import score_batch
 
     limit = request.app.state.settings.max_batch
+    if len(body.enterprise_ids) > limit:
+        raise _over_limit("enterprise_ids", len(body.enterprise_ids), limit, "PARKPLAN_MAX_BATCH", "enterprise ids")
     ids = list(dict.fromkeys(body.enterprise_ids))
-    if len(ids) > limit:
-        raise BadRequest(f"{len(ids)} enterprises is above the batch limit of {limit} (setting PARKPLAN_MAX_BATCH)")
     ents = request.app.state.dataset.enterprises
     frame = ents[ents["enterprise_id"].astype(str).isin(ids)]
     missing = sorted(set(ids) - set(frame["enterprise_id"].astype(str)))
@@ -154,6 +319,6 @@ def batch(request: Request, body: BatchIn, _user: AnalystUser) -> dict[str, Any]
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise NotFound(f"enterprise(s) not found: {', '.join(missing[:10])}{more}")
     ctx = suitability_context(request.app)
-    res = score_batch(ctx, frame, body.weights, body.constraint_mapping(), top=body.top)
+    res = score_batch(ctx, frame, _weights(body.weights), body.constraint_mapping(), top=body.top)
     return {"weights": _plain(res.weights), "constraints": _plain(res.constraints), "top": _records(res.top),
             "summary": _records(res.summary)}

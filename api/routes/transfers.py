@@ -22,6 +22,9 @@ CandidateId = Annotated[str, Path(max_length=64, description="candidate_id")]
 Limit = Annotated[int | None, Query(ge=1, description="page size; clamped to the maximum")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
+_ETAG_HEADER = {"ETag": {"description": "the candidate's current version as a strong entity tag, for If-Match",
+                         "schema": {"type": "string", "pattern": '^"[^"]*"$'}}}
+
 
 class Candidate(BaseModel):
     candidate_id: str
@@ -135,11 +138,15 @@ def list_transfer_candidates(
             "links": _links(request, offset, page, total)}
 
 
-Office = Annotated[str | None, Query(pattern=r"^\d{6}$", description="one of your offices (default: all of them)")]
+Office = Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="one of your offices (default: all of them)")]
+
+
+_OFFICE_404 = {404: {"description": "an office that is not one of yours"}}
 
 
 @router.get("/transfer-candidates/decisions.csv", summary="Your offices' decisions as CSV (UTF-8 with BOM)",
-            response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+            response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+                                                **_OFFICE_404})
 def decisions_csv(user: ReviewerUser, db: DbDep, office: Office = None):
     rows = reviews.office_decisions(db, user, office)
     return Response(exports.decisions_csv(rows), media_type="text/csv; charset=utf-8",
@@ -147,7 +154,9 @@ def decisions_csv(user: ReviewerUser, db: DbDep, office: Office = None):
 
 
 @router.get("/transfer-candidates/decisions.xlsx", summary="Your offices' decisions as an Excel workbook",
-            response_class=Response, responses={200: {"content": {exports.XLSX: {}}}})
+            response_class=Response,
+            responses={200: {"content": {exports.XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+                       **_OFFICE_404})
 def decisions_xlsx(user: ReviewerUser, db: DbDep, office: Office = None):
     rows = reviews.office_decisions(db, user, office)
     return Response(exports.decisions_xlsx(rows), media_type=exports.XLSX,
@@ -166,7 +175,8 @@ def _detail(db, c) -> dict:
 
 
 @router.get("/transfer-candidates/{candidate_id}", response_model=CandidateDetail,
-            summary="One candidate with its frozen snapshot and review history (ETag)")
+            summary="One candidate with its frozen snapshot and review history (ETag)",
+            responses={200: {"description": "the candidate", "headers": _ETAG_HEADER}})
 def get_transfer_candidate(candidate_id: CandidateId, user: ReviewerUser, db: DbDep, response: Response):
     c = reviews.get_candidate(db, user, candidate_id)
     response.headers["ETag"] = reviews.etag(c)
@@ -183,7 +193,12 @@ def list_reviews(candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
 
 @router.post("/transfer-candidates/{candidate_id}/reviews", response_model=ReviewResult, status_code=201,
              summary="Decide on a candidate (If-Match: its ETag, or a version field; stale -> 412)",
-             responses={503: {"description": "the review database stayed busy; nothing was changed, send it again "
+             responses={201: {"description": "the decision, recorded", "headers": _ETAG_HEADER},
+                        412: {"description": "the version decided on is not the current one, or If-Match names no "
+                                             "strong entity tag of it (weak tags never match); nothing was changed",
+                              "headers": _ETAG_HEADER},
+                        428: {"description": "neither If-Match nor a version field, or If-Match: *"},
+                        503: {"description": "the review database stayed busy; nothing was changed, send it again "
                                              "after Retry-After seconds",
                               "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
 def post_review(
@@ -192,7 +207,10 @@ def post_review(
     body: ReviewIn,
     user: ReviewerUser,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=200)] = None,
+    if_match: Annotated[str, Header(max_length=200,
+                                    description='the candidate\'s ETag as GET returned it ("TC-....v3"), or send a '
+                                                "version field instead. Compared strongly (RFC 9110): a weak tag "
+                                                "(W/...) or a value naming no entity tag never matches (412)")] = None,
 ):
     out = reviews.decide(request.app.state.engine, user, candidate_id, decision=body.decision, comment=body.comment,
                          if_match=if_match, version=body.version)
@@ -201,7 +219,8 @@ def post_review(
 
 
 @router.get("/transfer-candidates/{candidate_id}/sheet.pdf", summary="The candidate's review sheet (PDF, Chinese)",
-            response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def review_sheet(request: Request, candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
     c = reviews.get_candidate(db, user, candidate_id)
     pdf = exports.review_sheet_pdf(_detail(db, c), request.app.state.dataset)

@@ -44,7 +44,7 @@ def test_suitability_errors(api):
     r = api.post("/suitability", as_="analyst", json={"enterprise_id": "E9999999"})
     assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
     r = api.post("/suitability", as_="analyst", json={"enterprise_id": "E0000001", "weights": {"beauty": 1}})
-    assert r.status_code == 400 and "accepted" in r.json()["detail"]
+    assert r.status_code == 422 and "accepted" in r.json()["detail"] and "sector_fit" in r.json()["detail"]
     r = api.post("/suitability", as_="analyst", json={})
     assert r.status_code == 422 and "exactly one" in r.json()["detail"]
 
@@ -61,7 +61,7 @@ def test_sensitivity_is_the_library_table_and_limited(api, dataset, ctx):
     assert [p["p_rank1"] for p in got] == pytest.approx(list(table["p_rank1"]))
     too_many = api.app.state.settings.max_draws + 1
     r = api.post("/suitability/sensitivity", as_="analyst", json={"enterprise_id": eid, "n": too_many})
-    assert r.status_code == 400 and "limit" in r.json()["detail"]
+    assert r.status_code == 422 and "limit" in r.json()["detail"] and r.json()["errors"][0]["field"] == "n"
 
 
 def test_batch_matches_single_scoring_and_has_a_size_limit(api, dataset, ctx):
@@ -76,7 +76,7 @@ def test_batch_matches_single_scoring_and_has_a_size_limit(api, dataset, ctx):
         assert [t["park_id"] for t in top if t["enterprise_id"] == eid] == [p["park_id"] for p in single]
     limit = api.app.state.settings.max_batch
     r = api.post("/suitability/batch", as_="analyst", json={"enterprise_ids": [f"E{i:07d}" for i in range(limit + 1)]})
-    assert r.status_code == 400 and "batch limit" in r.json()["detail"]
+    assert r.status_code == 422 and "limit" in r.json()["detail"] and "PARKPLAN_MAX_BATCH" in r.json()["detail"]
     r = api.post("/suitability/batch", as_="analyst", json={"enterprise_ids": ids[:1] + ["E9999999"]})
     assert r.status_code == 404 and "E9999999" in r.json()["detail"]
 
@@ -98,7 +98,7 @@ def test_metrics_document_has_every_key_and_errors(api):
     r = api.get("/metrics?sector=textiles&permutations=49&simulations=0", as_="analyst")
     assert r.status_code == 200 and set(r.json()) == set(METRIC_KEYS)
     r = api.get("/metrics/location_quotients?sector=nonsense", as_="analyst")
-    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM and "textiles" in r.json()["detail"]
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM and "textiles" in r.json()["detail"]
     assert api.get("/metrics/sectors", as_="viewer").status_code == 403
 
 
@@ -137,8 +137,8 @@ def test_metrics_requests_share_one_context_built_once(fresh_metrics_context, mo
     monkeypatch.setattr(report, "location_quotient_rows", spy(report.location_quotient_rows))
     monkeypatch.setattr(report, "per_mu_rows", spy(report.per_mu_rows))
     # distinct parameters, so that neither answer comes from the route's result cache
-    a = api.get("/metrics/location_quotients?sector=petrochemical&permutations=11", as_="analyst")
-    b = api.get("/metrics/per_mu?sector=petrochemical&permutations=12", as_="analyst")
+    a = api.get("/metrics/location_quotients?sector=petrochemical&permutations=21", as_="analyst")
+    b = api.get("/metrics/per_mu?sector=petrochemical&permutations=22", as_="analyst")
     assert a.status_code == 200 and b.status_code == 200
     assert len(built) == 1 and len(seen) == 2
     assert seen[0] is seen[1] is built[0] is api.app.state.metrics_context
@@ -183,7 +183,7 @@ def test_metrics_cache_is_bounded(api, monkeypatch):
     import api.routes.metrics as mod
 
     monkeypatch.setattr(mod, "CACHE_ENTRIES", 3)
-    for p in range(5):
+    for p in range(19, 24):
         assert api.get(f"/metrics/location_quotients?permutations={p}", as_="analyst").status_code == 200
     assert len(api.app.state.cache["metrics"]) == 3
 
