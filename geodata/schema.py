@@ -93,6 +93,7 @@ class LayerSchema:
     id_field: str | None
     fields: tuple[Field, ...] = field(default_factory=tuple)
     synthetic_builtin: bool = True
+    unique: tuple[str, ...] = ()  # fields that together identify a row of a table without an id field
 
     @property
     def required(self) -> list[str]:
@@ -192,6 +193,7 @@ LAYERS: dict[str, LayerSchema] = {
             Field("leader_id", "str", zh="链主企业编号"),
             Field("share", "float", required=False, minimum=0, maximum=1, zh="配套份额"),
         ),
+        unique=("supplier_id", "leader_id"),
     ),
     # 全社会固定资产投资 / 工业固定资产投资 / 技术改造投资 by county and year (yuan).
     "fixed_asset_investment": LayerSchema(
@@ -203,6 +205,7 @@ LAYERS: dict[str, LayerSchema] = {
             Field("industrial", "float", minimum=0, zh="工业固定资产投资"),
             Field("tech_transformation", "float", required=False, minimum=0, zh="技术改造投资"),
         ),
+        unique=("county_code", "year"),
     ),
     # 销售收入 / 工业增加值 of each enterprise by year (yuan).
     "enterprise_years": LayerSchema(
@@ -213,6 +216,7 @@ LAYERS: dict[str, LayerSchema] = {
             Field("sales", "float", minimum=0, zh="销售收入"),
             Field("value_added", "float", zh="工业增加值"),
         ),
+        unique=("enterprise_id", "year"),
     ),
     "protected_areas": LayerSchema(
         "protected_areas", "Polygon", "area_id",

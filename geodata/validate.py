@@ -792,6 +792,7 @@ def validate_layer(
             problems.append(Problem(raw.row_label(j), col.source, msg, accepted=accepted))
 
     _check_ids(raw, schema, mapped, values, existing_ids, problems)
+    _check_unique(raw, schema, mapped, values, problems)
     for fname, (ref_layer, ids) in (references or {}).items():
         if fname in values and ids:
             for j, v in enumerate(values[fname]):
@@ -853,6 +854,23 @@ def _check_ids(raw, schema, mapped, values, existing_ids, problems) -> None:
                 problems.append(Problem(raw.row_label(rows[0]), source,
                                         f"id {v!r} is already in the layer (append adds new ids only; "
                                         "--mode replace replaces the whole layer)"))
+
+
+def _check_unique(raw, schema, mapped, values, problems) -> None:
+    """Rows of a table without an id field that repeat its key (``LayerSchema.unique``): one problem per
+    repeated key, naming its rows. (Appending the same key again is not checked against the layer.)"""
+    if not schema.unique or not all(f in values for f in schema.unique):
+        return
+    seen: dict[tuple, list[int]] = {}
+    for j, key in enumerate(zip(*(values[f] for f in schema.unique))):
+        if None not in key:
+            seen.setdefault(key, []).append(j)
+    source = ", ".join(mapped[f].source for f in schema.unique)
+    for key, rows in seen.items():
+        if len(rows) > 1:
+            listed = ", ".join(raw.row_label(j) for j in rows[:5]) + (", ..." if len(rows) > 5 else "")
+            problems.append(Problem(raw.row_label(rows[1]), source, f"duplicate {' + '.join(schema.unique)} "
+                                    f"{' / '.join(map(str, key))} ({listed})", accepted="each combination once"))
 
 
 def _same_crs(a: str | pyproj.CRS, b: pyproj.CRS) -> bool:

@@ -112,3 +112,24 @@ def test_shanhai_pairs_name_real_counties_developed_to_mountain(raw_dataset):
         assert not counties.loc[r["developed_county_code"], "less_developed"]
         assert counties.loc[r["less_developed_county_code"], "less_developed"]
         assert r["source"].strip()
+
+
+def test_a_repeated_key_of_a_table_is_refused(tmp_dataset_path, tmp_path, raw_dataset):
+    e = raw_dataset.enterprises["enterprise_id"].iloc[0]
+    src = _csv(tmp_path, "y.csv", f"enterprise_id,year,sales,value_added\n{e},2004,1e7,2e6\n{e},2005,1e7,2e6\n"
+                                  f"{e},2004年,2e7,3e6\n")
+    with pytest.raises(ImportValidationError, match=rf"(?s)column 'enterprise_id, year' \(accepted: each combination once\).*"
+                                                    rf"row 4: duplicate enterprise_id \+ year {e} / 2004 \(row 2, row 4\)"):
+        import_layer(tmp_dataset_path, "enterprise_years", src)
+
+
+@pytest.mark.parametrize("layer", OPTIONAL_LAYERS)
+def test_an_exported_layer_imports_back(tmp_dataset_path, tmp_path, layer):
+    from geodata.writers import export_layer
+
+    ds = load_dataset(tmp_dataset_path)
+    before = ds.layer(layer)
+    out = export_layer(ds, layer, tmp_path / f"{layer}.csv", lang="zh")
+    import_layer(tmp_dataset_path, layer, out)
+    after = load_dataset(tmp_dataset_path).layer(layer)
+    pd.testing.assert_frame_equal(after.reset_index(drop=True), before.reset_index(drop=True), check_dtype=False)
