@@ -304,6 +304,11 @@ def suitability(
         for r in sens.head(top).itertuples():
             t.add_row(r.park_id, f"{r.score:.3f}", f"{r.p_rank1:.0%}", f"{r.p_top3:.0%}", f"{r.mean_rank:.1f}")
         console.print(t)
+        pn = sens.attrs.get("p_nearest_wins")
+        if pn is not None:
+            near = sens[sens["nearest"]].iloc[0]
+            console.print(f"The nearest feasible park ({near['park_id']}, {near['distance_km']:.1f} km) ranks first "
+                          f"in {pn:.0%} of the draws.")
 
 
 def _write_single(doc: dict, output: Path) -> None:

@@ -5,7 +5,10 @@ Weight vectors are drawn from a Dirichlet distribution centred on the chosen wei
 zero weight stay zero), so :math:`E[W] = w` and larger :math:`\\kappa` (``concentration``) means
 smaller perturbations (:math:`\\mathrm{Var}(W_c) = w_c (1 - w_c) / (\\kappa + 1)`). For each draw the
 feasible parks are re-ranked (same tie-break as the model); the result is each park's probability
-of ranking first and of ranking in the top three, and its mean rank.
+of ranking first and of ranking in the top three, and its mean rank. Each park also carries its
+``distance_km`` and a ``nearest`` flag (the nearest feasible park): the nearest park's ``p_rank1`` is
+the share of draws in which distance wins (also in ``frame.attrs["p_nearest_wins"]``), the check that
+no weight draw lets a far cheap park beat a near one as a rule.
 """
 
 from __future__ import annotations
@@ -64,11 +67,14 @@ def weight_sensitivity(
     w = normalise_weights(weights)
     cons = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)
     ent, _ = resolve_enterprise(ctx, enterprise)
-    _, _, ok, crit, scores = score_arrays(ctx, ent, w, cons)
+    dist, _, ok, crit, scores = score_arrays(ctx, ent, w, cons)
     feas = np.flatnonzero(ok[0])
-    cols = ["park_id", "score", "p_rank1", "p_top3", "mean_rank"]
+    cols = ["park_id", "score", "p_rank1", "p_top3", "mean_rank", "distance_km", "nearest"]
     if not len(feas):
-        return pd.DataFrame({c: pd.Series(dtype=object if c == "park_id" else float) for c in cols})
+        empty = pd.DataFrame({c: pd.Series(dtype=object if c == "park_id" else bool if c == "nearest" else float)
+                              for c in cols})
+        empty.attrs["p_nearest_wins"] = None
+        return empty
     s = np.column_stack([np.broadcast_to(crit[c][1], ok.shape)[0, feas] for c in CRITERIA])  # (f, 9)
     draws = dirichlet_weights(w, int(n), float(concentration), rng)  # (n, 9)
     sc = np.round(draws @ s.T, SCORE_DECIMALS)  # (n, f); parks in park_id order
@@ -81,5 +87,9 @@ def weight_sensitivity(
         "p_rank1": (ranks == 1).mean(axis=0),
         "p_top3": (ranks <= 3).mean(axis=0),
         "mean_rank": ranks.mean(axis=0),
+        "distance_km": dist[0, feas],
     })
-    return out.sort_values(["p_rank1", "p_top3", "park_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    out["nearest"] = np.arange(len(feas)) == int(np.argmin(dist[0, feas]))  # ties: the lower park_id
+    out = out.sort_values(["p_rank1", "p_top3", "park_id"], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    out.attrs["p_nearest_wins"] = float(out.loc[out["nearest"], "p_rank1"].iloc[0])
+    return out

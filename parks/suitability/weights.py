@@ -36,15 +36,19 @@ __all__ = [
     "group_ahp",
 ]
 
+# Distance weighs most (issue 12): with the land price relative to the enterprise's local parks and
+# saturating at half price, a cheap park gains at most 0.10 / 2 = 0.05 over a locally priced one,
+# which buys at most about 4.6 km of extra distance for a park next door (0.30 * (1 - 2^(-d/30))
+# = 0.05) and 11 km for one at 20 km; see docs/suitability.md.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "sector_fit": 0.20,
-    "supply_chain": 0.15,
-    "distance": 0.15,
+    "sector_fit": 0.15,
+    "supply_chain": 0.10,
+    "distance": 0.30,
     "transport": 0.10,
     "land_price": 0.10,
     "land_margin": 0.05,
     "labour": 0.10,
-    "policy": 0.10,
+    "policy": 0.05,
     "ecology": 0.05,
 }
 
