@@ -190,3 +190,21 @@ def test_bad_inputs_are_refused(plan_ds):
                           enterprises=plan_ds.enterprises.drop(columns="county_code"))
     with pytest.raises(ValueError, match="prepare"):
         indicator_components(raw)
+
+
+def test_the_builtin_datasets_own_layers_match_a_plain_recomputation(dataset):
+    """The built-in generator's own FAI, enterprise-year and flag series (not the ones this test folder builds)."""
+    if not len(dataset.fixed_asset_investment) or not len(dataset.enterprise_years):
+        pytest.skip("this built-in dataset has no plan series")
+    parts, used, _ = indicator_components(dataset)
+    source = "fai" if dataset.fixed_asset_investment["tech_transformation"].notna().any() else "projects"
+    assert used == source
+    got = indicator_values(parts, dataset.counties, period_start=PERIOD_START).set_index(
+        ["indicator", "level", "group", "year"])["value"]
+    ref = reference_values(dataset, source)
+    keys = [k for k in ref if k[1] != "county"]  # every province, city and less-developed row; counties below
+    keys += [k for k in ref if k[1] == "county"][::7]
+    np.testing.assert_allclose(got.loc[keys].to_numpy(dtype=float), np.array([ref[k] for k in keys], dtype=float),
+                               rtol=1e-9, equal_nan=True)
+    rep = compute_indicators(dataset, load_targets())
+    assert rep.year == max(dataset.enterprise_years["year"]) and len(rep.summary) == 8
