@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geodata.targets import load_targets, parse_targets
+from geodata.targets import builtin_targets_path, load_targets, parse_targets
 from parks.monitoring.indicators import compute_indicators, indicator_components, indicator_values
 
 PERIOD_START = 2001
@@ -171,14 +171,14 @@ def test_targets_gap_and_on_track():
 def test_an_edited_target_changes_the_result(plan_ds):
     base = load_targets()
     a = compute_indicators(plan_ds, base)
-    text = (base_text := __import__("geodata.targets", fromlist=["x"]).builtin_targets_path().read_text(encoding="utf-8"))
-    edited = parse_targets(base_text.replace("target_value = 25\n", "target_value = 5\n"))
+    text = builtin_targets_path().read_text(encoding="utf-8")
+    assert "target_value = 25\n" in text
+    edited = parse_targets(text.replace("target_value = 25\n", "target_value = 5\n"))
     b = compute_indicators(plan_ds, edited)
     ta = a.summary.set_index("target_id").loc["high_tech_share"]
     tb = b.summary.set_index("target_id").loc["high_tech_share"]
     assert ta["value"] == tb["value"]
     assert tb["expected"] < ta["expected"]
-    assert text
 
 
 def test_bad_inputs_are_refused(plan_ds):
