@@ -548,14 +548,17 @@ def _add_access(rng, parks: gpd.GeoDataFrame, centres: pd.DataFrame, crs, provin
     parks["expressway_km"] = np.round(rng.exponential(4.0, len(parks)) + 0.5, 1)
 
 
-def _outside(points: np.ndarray, tree: shapely.STRtree | None) -> np.ndarray:
-    """Which points lie outside every geometry of ``tree``."""
-    if tree is None or not len(points):
+def _outside(points: np.ndarray, area) -> np.ndarray:
+    """Which points lie outside ``area`` (a prepared geometry; None: everywhere)."""
+    if area is None or not len(points):
         return np.ones(len(points), dtype=bool)
-    hit = tree.query(shapely.points(points), predicate="intersects")[0]
-    out = np.ones(len(points), dtype=bool)
-    out[hit] = False
-    return out
+    return ~shapely.intersects_xy(area, points[:, 0], points[:, 1])
+
+
+def _prepared_union(geoms: np.ndarray):
+    union = shapely.union_all(geoms)
+    shapely.prepare(union)
+    return union
 
 
 def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoDataFrame, urban_m: gpd.GeoDataFrame,
@@ -571,7 +574,7 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
     n_scatter = n - n_park - n_urban
     mixes = _county_mixes(counties_m, blocks, industry)
     row_of = {c: i for i, c in enumerate(counties_m["code"])}
-    park_halo = shapely.STRtree(shapely.buffer(parks_m.geometry.to_numpy(), 320.0))
+    park_halo = _prepared_union(shapely.buffer(parks_m.geometry.to_numpy(), 320.0))
 
     # --- in parks
     park_pick = rng.choice(len(parks_m), size=n_park, p=_weights(parks_m["area_ha"].to_numpy()))
@@ -645,7 +648,7 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
     county_idx = np.full(n, -1)
     county_idx[ip] = ic
     codes = np.array(list(counties_m["code"]) + [""], dtype=object)[county_idx]
-    in_core = ~_outside(xy, shapely.STRtree(urban_m.geometry.to_numpy()))
+    in_core = ~_outside(xy, _prepared_union(urban_m.geometry.to_numpy()))
     attrs = _enterprise_attributes(rng, sector, origin, codes, blocks, est_min, near_town & ~in_core)
     geom = gpd.points_from_xy(xy[:, 0], xy[:, 1], crs=counties_m.crs)
     gdf = gpd.GeoDataFrame(attrs, geometry=geom, crs=counties_m.crs)
@@ -657,7 +660,7 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
     return gdf
 
 
-def _sample_outside(geoms: np.ndarray, counts: np.ndarray, avoid: shapely.STRtree, rng) -> np.ndarray:
+def _sample_outside(geoms: np.ndarray, counts: np.ndarray, avoid, rng) -> np.ndarray:
     """Like :func:`sample_points_in`, with points that fall in ``avoid`` drawn again (up to 20 rounds)."""
     pts = sample_points_in(geoms, counts, rng)
     owner = np.repeat(np.arange(len(geoms)), counts.astype(int))
@@ -687,19 +690,21 @@ def _enterprise_attributes(rng, sector: np.ndarray, origin: np.ndarray, codes: n
     land = np.where(origin == "urban", np.round(land * 1.3, 3), land)  # old urban plants sprawl
     # products: a block county's firms of the cluster's sectors mostly make the cluster's product
     products = _products(rng, sector, codes, blocks)
-    table = product_table().set_index(["sector", "product"])
-    prod_pollution = table["pollution"].reindex(list(zip(sector, products))).to_numpy()
-    prod_energy = table["energy"].reindex(list(zip(sector, products))).to_numpy()
+    table = product_table()
+    key = pd.Series(sector.astype(str)).str.cat(pd.Series(products.astype(str)), sep="|")
+    table_key = table["sector"] + "|" + table["product"]
+    prod_pollution = key.map(dict(zip(table_key, table["pollution"]))).to_numpy()
+    prod_energy = key.map(dict(zip(table_key, table["energy"]))).to_numpy()
     efficiency = rng.lognormal(0, 0.5, n)  # firm-level efficiency shared by tax, VA and energy
     tax = np.round(revenue * p["tax_rate"] * efficiency, -2)
     value_added = np.round(revenue * p["value_added_ratio"] * np.sqrt(efficiency), -2)
-    tce = np.array([_TCE_PER_10K_YUAN[e] for e in prod_energy])
+    tce = pd.Series(prod_energy).map(_TCE_PER_10K_YUAN).to_numpy(dtype=float)
     energy = np.round(revenue / 1e4 * tce * rng.lognormal(0, 0.35, n) / np.sqrt(efficiency), 1)
     rd = np.round(revenue * p["rd_ratio"] * rng.lognormal(0, 0.8, n) * (rng.random(n) < 0.7), -2)
     intensity = energy / np.maximum(revenue / 1e4, 1e-9)
     energy_class = np.where(intensity < 0.1, "light", np.where(intensity < 0.4, "medium", "heavy"))
     # pollution: the product's class; a tenth of firms one class cleaner, a twentieth one dirtier
-    rank = np.array([POLLUTION_CLASSES.index(c) for c in prod_pollution])
+    rank = pd.Series(prod_pollution).map({c: i for i, c in enumerate(POLLUTION_CLASSES)}).to_numpy(dtype=int)
     u = rng.random(n)
     rank = np.clip(rank - (u < 0.10) + (u > 0.95), 0, 2)
     pollution = np.array(POLLUTION_CLASSES, dtype=object)[rank]
@@ -763,10 +768,16 @@ def _products(rng, sector: np.ndarray, codes: np.ndarray, blocks: dict[str, Bloc
         generic = table[(table["sector"] == s) & table["generic"]]["product"].to_numpy()
         out[m] = rng.choice(generic, size=int(m.sum()))
     u = rng.random(len(sector))
+    county = pd.Categorical(codes)
+    sec = pd.Categorical(sector, categories=SECTOR_IDS).codes
+    lucky = u < BLOCK_PRODUCT_SHARE
     for code, b in blocks.items():
+        c = county.categories.get_indexer([code])[0]
+        if c < 0:
+            continue
+        here = (county.codes == c) & lucky
         for s, product in b.products.items():
-            m = (codes == code) & (sector == s) & (u < BLOCK_PRODUCT_SHARE)
-            out[m] = product
+            out[here & (sec == SECTOR_IDS.index(s))] = product
     return out
 
 

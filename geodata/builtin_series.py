@@ -191,11 +191,11 @@ def suppliers(rng, enterprises_m: gpd.GeoDataFrame, linkages: pd.DataFrame) -> p
     for up, down in zip(linkages["upstream"], linkages["downstream"]):
         upstream.setdefault(down, {down}).add(up)
     not_leader = ~enterprises_m["chain_leader"].to_numpy()
+    serves = {s: not_leader & np.isin(sector, list(upstream.get(s, {s}))) for s in set(sector[leaders])}
     rows_s, rows_l = [], []
     for li in leaders:
         d = np.hypot(x - x[li], y - y[li])
-        cand = np.flatnonzero(not_leader & np.isin(sector, list(upstream[sector[li]])) & (d <= 60_000)
-                              & (revenue < revenue[li]))
+        cand = np.flatnonzero(serves[sector[li]] & (d <= 60_000) & (revenue < revenue[li]))
         if not len(cand):
             continue
         k = int(np.clip(np.round(4 + 3 * np.log10(max(revenue[li], 1e6) / 1e7)), 4, 30))
