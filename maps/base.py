@@ -161,6 +161,14 @@ class _Verbatim(Element):
 
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+
+
+@dataclass(frozen=True)
+class _SafeJson:
+    """JSON text already safe for a JSON block: assembled only from :func:`js_json` output and
+    shapely's GeoJSON of geometries (numbers and fixed keys)."""
+
+    text: str
 _NO_DATA = object()
 
 
@@ -172,7 +180,8 @@ def _emit(element, code: str, data: Any, suffix: str = "") -> None:
     name = element.get_name()
     if data is not _NO_DATA:
         block_id = f"{name}_data"
-        figure.html.add_child(_Verbatim(f'<script type="application/json" id="{block_id}">{js_json(data)}</script>'),
+        text = data.text if isinstance(data, _SafeJson) else js_json(data)
+        figure.html.add_child(_Verbatim(f'<script type="application/json" id="{block_id}">{text}</script>'),
                               name=block_id)
         code = code.replace("__DATA__", f'PARKPLAN.data("{block_id}")')
     code = code.replace("__NAME__", name).replace("__MAP__", element._parent.get_name())
@@ -259,14 +268,19 @@ class JsLayer(folium.map.Layer):
 
 
 class GeoJsonLayer(JsLayer):
-    """A GeoJSON layer (Leaflet's ``L.geoJSON``) whose FeatureCollection ``data`` is delivered as JSON;
-    each feature's ``properties`` carry ``_style`` and the texts of :func:`geojson_layer`."""
+    """A GeoJSON layer (Leaflet's ``L.geoJSON``) whose FeatureCollection is delivered as a JSON block;
+    each feature's ``properties`` carry ``_style`` and the texts of :func:`geojson_layer`;
+    :attr:`features` parses them back (for tests and tools)."""
 
-    def __init__(self, data: dict, name: str, *, key: str, show: bool = True, control: bool = True):
+    def __init__(self, collection: _SafeJson, name: str, *, key: str, show: bool = True, control: bool = True):
         super().__init__("var __NAME__ = L.geoJSON(__DATA__, {style: PARKPLAN.featureStyle, "
                          "onEachFeature: PARKPLAN.onEachFeature, smoothFactor: 0.5});",
-                         name, key=key, show=show, data=data)
+                         name, key=key, show=show, data=collection)
         self.control = control
+
+    @property
+    def features(self) -> list[dict]:
+        return json.loads(self.data.text)["features"]
 
 
 class Links(JSCSSMixin, VerbatimMacro):
@@ -407,8 +421,11 @@ def geojson_layer(
         if rowss[i] is not None:
             props["_title"] = clean(titles[i])
             props["_rows"] = [[str(a), clean(b)] for a, b in rowss[i] if clean(b) is not None]
-        features.append({"type": "Feature", "id": str(i), "geometry": json.loads(geoms[i]), "properties": props})
-    return GeoJsonLayer({"type": "FeatureCollection", "features": features}, name, key=key, show=show,
+        # geometry as shapely writes it (numbers and fixed keys), properties through js_json
+        features.append('{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
+                        % (i, geoms[i] if geoms[i] is not None else "null", js_json(props)))
+    collection = _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
+    return GeoJsonLayer(collection, name, key=key, show=show,
                         control=control)
 
 

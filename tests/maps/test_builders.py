@@ -51,7 +51,7 @@ def _candidates(ds, statuses=("pending", "approved", "rejected")) -> list[dict]:
 
 
 def _n_features(layers) -> int:
-    return sum(len(layer.data["features"]) for layer in layers)
+    return sum(len(layer.features) for layer in layers)
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,9 @@ def test_parks_map_features(built, hostile_prepared):
     layers = _geojson_layers(m)
     assert _n_features(layers["parks"]) == len(hostile_prepared.parks)
     by_kind = hostile_prepared.parks["kind"].value_counts()
-    assert sorted(len(layer.data["features"]) for layer in layers["parks"]) == sorted(by_kind.tolist())
+    assert sorted(len(layer.features) for layer in layers["parks"]) == sorted(by_kind.tolist())
     # the popup carries the park profile; the hostile name is in the data as JSON-escaped text
-    feats = [f for layer in layers["parks"] for f in layer.data["features"]]
+    feats = [f for layer in layers["parks"] for f in layer.features]
     hostile = [f for f in feats if f["properties"]["_title"] == HOSTILE]
     assert len(hostile) == 1
     rows = dict(hostile[0]["properties"]["_rows"])
@@ -108,7 +108,7 @@ def test_parks_choropleth_classes(hostile_prepared):
     from maps.parks_map import CHOROPLETH_COLORS, parks_map
 
     m = parks_map(hostile_prepared, metric="employees", k=4)
-    feats = [f for layer in _geojson_layers(m)["parks"] for f in layer.data["features"]]
+    feats = [f for layer in _geojson_layers(m)["parks"] for f in layer.features]
     colors = {f["properties"]["_style"]["fillColor"] for f in feats}
     assert len(feats) == len(hostile_prepared.parks)
     assert colors <= set(CHOROPLETH_COLORS) and len(colors) == 4
@@ -186,8 +186,8 @@ def test_amap_tiles_shift_to_gcj02(hostile_prepared):
     m = build_map("parks", hostile_prepared, opts=opts)
     html = render_html(m)
     assert "autonavi.com" in html  # the tile layer is there only when asked for
-    feats = _geojson_layers(m)["counties"][0].data["features"]
-    plain = _geojson_layers(build_map("parks", hostile_prepared))["counties"][0].data["features"]
+    feats = _geojson_layers(m)["counties"][0].features
+    plain = _geojson_layers(build_map("parks", hostile_prepared))["counties"][0].features
     (x0, y0) = plain[0]["geometry"]["coordinates"][0][0][0] if plain[0]["geometry"]["type"] == "MultiPolygon" \
         else plain[0]["geometry"]["coordinates"][0][0]
     gx, gy = wgs84_to_gcj02([x0], [y0])
