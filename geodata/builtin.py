@@ -9,9 +9,12 @@ What is real and what is synthetic (also written into the dataset's metadata):
   (``data/city_centres_zhejiang.csv``); the guidance catalogue's content follows the plan's text
   (``data/catalogue_default.csv``).
 - **Synthetic** (no public data exists): park polygons and their attributes, enterprises, projects,
-  protected areas and urban development boundaries. They are generated deterministically from
-  ``seed``: the same arguments give the same data and, written by :func:`geodata.dataset.save_dataset`,
-  the same bytes.
+  suppliers, fixed-asset investment by county and year, enterprise sales by year
+  (:mod:`geodata.builtin_series`), protected areas and urban development boundaries. They are
+  generated deterministically from ``seed``: the same arguments give the same data and, written by
+  :func:`geodata.dataset.save_dataset`, the same bytes. They are calibrated on Zhejiang (block
+  economies concentrated in their counties, pollution by product, land price by county tier, the
+  plan's investment figures); every target and its source is in ``docs/data.md``.
 
 All geometry is generated in the province's CGCS2000 Gauss-Kruger zone (metres) and stored in WGS 84.
 """
