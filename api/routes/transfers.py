@@ -21,6 +21,7 @@ router = APIRouter(tags=["transfer review"])
 CandidateId = Annotated[str, Path(max_length=64, description="candidate_id")]
 Limit = Annotated[int | None, Query(ge=1, description="page size; clamped to the maximum")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+COUNTY_PATTERN = r"^[0-9]{6}$"  # a 6-digit county code
 
 _ETAG_HEADER = {"ETag": {"description": "the candidate's current version as a strong entity tag, for If-Match",
                          "schema": {"type": "string", "pattern": '^"[^"]*"$'}}}
@@ -119,9 +120,9 @@ def list_transfer_candidates(
     user: ReviewerUser,
     db: DbDep,
     status: Annotated[Literal["pending", "approved", "rejected", "needs_info"] | None, Query()] = None,
-    county: Annotated[str | None, Query(max_length=12, description="origin or destination county")] = None,
-    origin_county_code: Annotated[str | None, Query(max_length=12)] = None,
-    destination_county_code: Annotated[str | None, Query(max_length=12)] = None,
+    county: Annotated[str | None, Query(pattern=COUNTY_PATTERN, description="origin or destination county")] = None,
+    origin_county_code: Annotated[str | None, Query(pattern=COUNTY_PATTERN)] = None,
+    destination_county_code: Annotated[str | None, Query(pattern=COUNTY_PATTERN)] = None,
     park_id: Annotated[str | None, Query(max_length=64)] = None,
     enterprise_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Limit = None,
@@ -138,7 +139,7 @@ def list_transfer_candidates(
             "links": _links(request, offset, page, total)}
 
 
-Office = Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="one of your offices (default: all of them)")]
+Office = Annotated[str | None, Query(pattern=COUNTY_PATTERN, description="one of your offices (default: all of them)")]
 
 
 _OFFICE_404 = {404: {"description": "an office that is not one of yours"}}
