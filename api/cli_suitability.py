@@ -246,6 +246,7 @@ def suitability(
     county_band_km: Annotated[Optional[float], typer.Option("--county-band-km", min=0, help="scattered: parks in the own county or within this distance (default 20).")] = None,
     key_bonus: Annotated[Optional[float], typer.Option("--key-bonus", min=0, help="Allocation priority of key enterprises and small giants (objective bonus, default 0).")] = None,
     candidates: Annotated[int, typer.Option("--candidates", min=1, help="Candidate parks per enterprise for the allocation.")] = 10,
+    mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Allocation: optimal within this relative gap (default 0.005).")] = 0.005,
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -269,11 +270,13 @@ def suitability(
     if scenario is not None:
         sp = _scenario_params(city_band_km, county_band_km, key_bonus)
         if scenario == "all":
-            _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json)
+            _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
+                   mip_gap)
         else:
             if priority or scenario_weights:
                 fail("--priority and --scenario-weights are for --scenario all")
-            _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp, candidates)
+            _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp, candidates,
+                      mip_gap)
         return
     target = enterprise if enterprise is not None else profile
     try:
@@ -405,7 +408,7 @@ def _print_report(report) -> None:
 
 
 def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
-              candidates=10) -> None:
+              candidates=10, mip_gap=0.005) -> None:
     from parks.suitability import SuitabilityError
     from parks.suitability.joint import plan_scenario
     from parks.suitability.scenarios import SCENARIOS, ScenarioWarning
@@ -419,7 +422,7 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
             warnings.simplefilter("always", ScenarioWarning)
             plan = plan_scenario(ctx, ds.enterprises, scenario, weights, cons, params=sp,
                                  candidates=max(top, candidates if allocate else top), cap=cap,
-                                 time_limit=time_limit if allocate else 0.0, progress=steps)
+                                 time_limit=time_limit if allocate else 0.0, mip_rel_gap=mip_gap, progress=steps)
         for w in caught:
             if issubclass(w.category, ScenarioWarning):
                 err_console.print(f"[yellow]warning: {w.message}[/yellow]")
@@ -508,7 +511,8 @@ def _parse_scenario_weights(text: str) -> dict[str, float]:
     return out
 
 
-def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json) -> None:
+def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
+           mip_gap=0.005) -> None:
     import warnings
 
     from parks.suitability import SuitabilityError
@@ -521,7 +525,7 @@ def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, o
             warnings.simplefilter("always", ScenarioWarning)
             plan = joint_plan(ctx, ds.enterprises, priority=priority, scenario_weights=sw, weights=weights,
                               constraints=cons, params=sp, candidates=candidates, cap=cap, time_limit=time_limit,
-                              progress=steps)
+                              mip_rel_gap=mip_gap, progress=steps)
         for w in caught:
             if issubclass(w.category, ScenarioWarning):
                 err_console.print(f"[yellow]warning: {w.message}[/yellow]")

@@ -7,7 +7,9 @@ Pure functions over GeoDataFrames (see ``docs/suitability.md`` for every formula
 * :func:`score_batch`: many enterprises x all parks, vectorised;
 * :func:`select_scenario`: the plan's urban-core, scattered and coastal-transfer selections;
 * :func:`weight_sensitivity`: Monte-Carlo stability of the ranking under weight perturbation;
-* :func:`allocate`: capacity-constrained assignment (MILP, HiGHS);
+* :func:`allocate`: capacity-constrained assignment (MILP, HiGHS; always a feasible allocation and its gap);
+* :func:`plan_scenario` / :func:`joint_plan`: a scenario under its rules, and the scenarios together
+  against one pool of free land;
 * :func:`propose_transfers`: transfer candidates with a frozen snapshot.
 """
 
@@ -17,9 +19,10 @@ from .context import (EnterpriseProfile, SuitabilityContext, SuitabilityError, U
 from .criteria import CRITERIA, CriteriaParams
 from .model import SuitabilityResult, score_enterprise
 from .batch import BatchResult, score_batch
-from .scenarios import SCENARIOS, scenario_constraints, select_scenario
+from .scenarios import SCENARIOS, ScenarioParams, ScenarioWarning, scenario_constraints, scenario_preference, select_scenario
 from .sensitivity import weight_sensitivity
 from .allocation import AllocationResult, allocate, allocate_batch
+from .joint import JointPlan, ScenarioPlan, joint_plan, plan_scenario
 from .transfers import TransferCandidate, TransferProposal, propose_transfers
 from .weights import (DEFAULT_WEIGHTS, InconsistentJudgementsError, ahp, ahp_from_mapping, ahp_weights, group_ahp,
                       normalise_weights, weights_from_mapping)
@@ -50,6 +53,13 @@ __all__ = [
     "SCENARIOS",
     "select_scenario",
     "scenario_constraints",
+    "scenario_preference",
+    "ScenarioParams",
+    "ScenarioWarning",
+    "JointPlan",
+    "ScenarioPlan",
+    "plan_scenario",
+    "joint_plan",
     "weight_sensitivity",
     "AllocationResult",
     "allocate",

@@ -179,7 +179,8 @@ def _solve_components(ei, pi, a, wgt, free, caps, n_e, n_p, time_limit, mip_rel_
     left_k = n_k
     for g in groups:
         remaining = max(time_limit - (time.perf_counter() - t0), 0.0)
-        budget = remaining * len(g) / max(left_k, 1)
+        # a share of the time left proportional to the pairs, but at least 1 s (small ones rarely need it)
+        budget = min(remaining, max(remaining * len(g) / max(left_k, 1), 1.0))
         left_k -= len(g)
         xg, st, bd = _solve_one(ei[g], pi[g], a[g], wgt[g], free, caps, budget, mip_rel_gap)
         x[g] = xg
@@ -214,24 +215,21 @@ def _greedy(ei, pi, a, wgt, free, caps) -> np.ndarray:
     return x
 
 
-def _solve_one(ei, pi, a, wgt, free, caps, budget, mip_rel_gap):
-    """One component: ``(x, status, upper bound)``."""
+ROUNDING_MIN_PAIRS = 500  # components with fewer candidate pairs skip the LP rounding
+
+
+def _rows(ei, pi, a, free, caps):
+    """The constraints of one (sub)problem: one row per enterprise, land and cap rows that can bind."""
     n_k = len(ei)
-    # Rows that cannot bind are dropped (exact): a park whose candidates' land all fits needs no
-    # land row, one with no more candidates than its cap no cap row. Without any, each enterprise
-    # takes its best candidate; without land rows the matrix is totally unimodular.
     land_need = np.bincount(pi, weights=a, minlength=len(free))
     bind = np.flatnonzero(land_need > free + 1e-9)
     cbind = np.zeros(0, dtype=int)
     if caps is not None:
         cbind = np.flatnonzero(np.bincount(pi, minlength=len(free)) > caps)
-    trivial_bound = float(pd.Series(wgt).groupby(ei).max().clip(lower=0).sum())
-    if not len(bind) and not len(cbind):
-        x = _best_per_enterprise(ei, wgt)
-        return x, "optimal", float(wgt[x].sum())
-    e_ids, e_row = np.unique(ei, return_inverse=True)
+    _, e_row = np.unique(ei, return_inverse=True)
     cols = np.arange(n_k)
-    cons = [LinearConstraint(sparse.csr_array((np.ones(n_k), (e_row, cols)), shape=(len(e_ids), n_k)), -np.inf, 1.0)]
+    cons = [LinearConstraint(sparse.csr_array((np.ones(n_k), (e_row, cols)), shape=(int(e_row.max()) + 1 if n_k else 0, n_k)),
+                             -np.inf, 1.0)]
     if len(bind):
         sel = np.isin(pi, bind)
         row = np.searchsorted(bind, pi[sel])
@@ -242,24 +240,96 @@ def _solve_one(ei, pi, a, wgt, free, caps, budget, mip_rel_gap):
         row = np.searchsorted(cbind, pi[sel])
         cons.append(LinearConstraint(sparse.csr_array((np.ones(int(sel.sum())), (row, cols[sel])),
                                                       shape=(len(cbind), n_k)), -np.inf, caps[cbind]))
+    return cons, len(bind) + len(cbind)
+
+
+def _lp_rounding(ei, pi, a, wgt, free, caps, cons, budget, deadline):
+    """LP relaxation, then the pairs it sets to 1 kept, the enterprises it splits re-solved as a small
+    MILP in the land left, and the land still left filled greedily. Returns ``(x, lp bound)`` or
+    ``(None, None)`` when the LP does not solve in time."""
+    lp = milp(c=-wgt, constraints=cons, integrality=np.zeros(len(ei)), bounds=Bounds(0, 1),
+              options={"time_limit": float(budget)})
+    if lp.status != 0 or lp.x is None:
+        return None, None
+    xr = lp.x
+    x = xr > 1 - 1e-7
+    done = np.zeros(ei.max() + 1, dtype=bool)
+    done[ei[x]] = True
+    split = np.unique(ei[(xr > 1e-7) & ~x])
+    sub = np.flatnonzero(np.isin(ei, split) & ~done[ei])
+
+    def left(xx):
+        land_left = free - np.bincount(pi[xx], weights=a[xx], minlength=len(free))
+        cap_left = None if caps is None else caps - np.bincount(pi[xx], minlength=len(free))
+        return land_left, cap_left
+
+    if len(sub):
+        land_left, cap_left = left(x)
+        sub_cons, n_rows = _rows(ei[sub], pi[sub], a[sub], land_left, cap_left)
+        remaining = max(deadline - time.perf_counter(), 0.0)
+        xs = None
+        if n_rows and remaining > 0.05:
+            r = milp(c=-wgt[sub], constraints=sub_cons, integrality=np.ones(len(sub)), bounds=Bounds(0, 1),
+                     options={"time_limit": float(remaining) / 2})
+            if r.x is not None and r.status in (0, 1):
+                xs = np.round(r.x).astype(bool)
+        if xs is None or not _fits(xs, pi[sub], a[sub], land_left, cap_left):
+            xs = _greedy(ei[sub], pi[sub], a[sub], wgt[sub], land_left, cap_left) if n_rows else \
+                _best_per_enterprise(ei[sub], wgt[sub])
+        x[sub[xs]] = True
+        done[ei[sub[xs]]] = True
+    rest = np.flatnonzero(~done[ei])
+    if len(rest):  # land the LP left unused may still take someone
+        land_left, cap_left = left(x)
+        xg = _greedy(ei[rest], pi[rest], a[rest], wgt[rest], land_left, cap_left)
+        x[rest[xg]] = True
+    return x, -float(lp.fun)
+
+
+def _solve_one(ei, pi, a, wgt, free, caps, budget, mip_rel_gap):
+    """One component: ``(x, status, upper bound)``.
+
+    Rows that cannot bind are dropped (exact): a park whose candidates' land all fits needs no land
+    row, one with no more candidates than its cap no cap row. Without any, each enterprise takes its
+    best candidate. Otherwise the LP relaxation and its rounding (:func:`_lp_rounding`) usually
+    prove the gap already; if not, branch and cut (HiGHS) gets the time left, and the best feasible
+    allocation found (rounding, solver, greedy) is kept.
+    """
+    t0 = time.perf_counter()
+    deadline = t0 + budget
+    trivial_bound = float(pd.Series(wgt).groupby(ei).max().clip(lower=0).sum())
+    cons, n_rows = _rows(ei, pi, a, free, caps)
+    if not n_rows:
+        x = _best_per_enterprise(ei, wgt)
+        return x, "optimal", float(wgt[x].sum())
     greedy = _greedy(ei, pi, a, wgt, free, caps)
     if budget < 0.05:
         return greedy, "time_limit_greedy", trivial_bound
-    res = milp(c=-wgt, constraints=cons, integrality=np.ones(n_k), bounds=Bounds(0, 1),
-               options={"time_limit": float(budget), "mip_rel_gap": float(mip_rel_gap)})
+    best, best_from, bound = greedy, "greedy", trivial_bound
+    # small components go straight to branch and cut (exact in milliseconds); large ones try the rounding
+    xr, lp_bound = (_lp_rounding(ei, pi, a, wgt, free, caps, cons, budget, deadline) if len(ei) >= ROUNDING_MIN_PAIRS
+                    else (None, None))
+    if xr is not None:
+        bound = min(bound, lp_bound)
+        if _fits(xr, pi, a, free, caps) and wgt[xr].sum() >= wgt[best].sum():
+            best, best_from = xr, "solver"
+        if bound - float(wgt[best].sum()) <= mip_rel_gap * abs(bound):
+            return best, "optimal", bound
+    remaining = deadline - time.perf_counter()
+    if remaining < 0.05:
+        return best, "time_limit" if best_from == "solver" else "time_limit_greedy", bound
+    res = milp(c=-wgt, constraints=cons, integrality=np.ones(len(ei)), bounds=Bounds(0, 1),
+               options={"time_limit": float(remaining), "mip_rel_gap": float(mip_rel_gap)})
     dual = getattr(res, "mip_dual_bound", None)
-    bound = -float(dual) if dual is not None and np.isfinite(dual) else trivial_bound
-    bound = min(bound, trivial_bound)
+    if dual is not None and np.isfinite(dual):
+        bound = min(bound, -float(dual))
     if res.x is not None and res.status in (0, 1):
         x = np.round(res.x).astype(bool)
-        if not _fits(x, pi, a, free, caps):  # solver tolerance: never promise more land than there is
-            x = greedy
-        if res.status == 0 and float(wgt[x].sum()) >= float(wgt[greedy].sum()) - 1e-9:
-            return x, "optimal", max(bound, float(wgt[x].sum()))
-        if float(wgt[greedy].sum()) > float(wgt[x].sum()):
-            return greedy, "time_limit_greedy" if res.status == 1 else "optimal", bound
-        return x, "time_limit", bound
-    return greedy, "time_limit_greedy", bound
+        if _fits(x, pi, a, free, caps) and wgt[x].sum() >= wgt[best].sum():  # solver tolerance: never over-promise
+            best, best_from = x, "solver"
+        if res.status == 0:
+            return best, "optimal", max(bound, float(wgt[best].sum()))
+    return best, "time_limit" if best_from == "solver" else "time_limit_greedy", max(bound, float(wgt[best].sum()))
 
 
 def _fits(x, pi, a, free, caps) -> bool:

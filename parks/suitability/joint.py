@@ -40,6 +40,7 @@ __all__ = ["DEFAULT_PRIORITY", "ScenarioPlan", "JointPlan", "plan_scenario", "jo
 
 DEFAULT_PRIORITY: tuple[str, ...] = ("urban-core", "coastal-transfer", "scattered")
 KEY_COLUMNS = ("key_enterprise", "small_giant")
+PLAN_GAP = 5e-3  # a plan's allocation is optimal within 0.5 % (the weights themselves are judgements)
 Progress = Callable[[str, int, int], None]
 
 
@@ -177,11 +178,13 @@ def plan_scenario(
     candidates: int = 10,
     cap=None,
     time_limit: float = 30.0,
+    mip_rel_gap: float = PLAN_GAP,
     exclude: set[str] | None = None,
     progress: Progress | None = None,
 ) -> ScenarioPlan:
     """One scenario planned under its rules (see the module docstring); ``exclude``: enterprise ids
-    already planned elsewhere. ``ctx.free_land`` is the land the allocation may use."""
+    already planned elsewhere. ``ctx.free_land`` is the land the allocation may use. ``mip_rel_gap``
+    (default 0.5 %) is the gap within which the allocation counts as optimal."""
     params = params or ScenarioParams()
     base = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)
     if not isinstance(candidates, (int, np.integer)) or candidates < 1:
@@ -197,7 +200,7 @@ def plan_scenario(
     alloc = allocate(batch.top[["enterprise_id", "park_id", "score", "bonus"]], _land_series(batch),
                      pd.Series(ctx.free_land, index=ctx.park_ids.astype(str)), cap=cap,
                      enterprises=batch.summary["enterprise_id"].astype(str).tolist(), flags=_flags(batch),
-                     time_limit=time_limit)
+                     time_limit=time_limit, mip_rel_gap=mip_rel_gap)
     if progress:
         progress(f"allocating {scenario}", 1, 1)
     return ScenarioPlan(scenario, selected, batch, alloc,
@@ -248,6 +251,7 @@ def joint_plan(
     candidates: int = 10,
     cap=None,
     time_limit: float = 30.0,
+    mip_rel_gap: float = PLAN_GAP,
     progress: Progress | None = None,
 ) -> JointPlan:
     """The scenarios allocated against one pool of free land (see the module docstring).
@@ -265,14 +269,16 @@ def joint_plan(
     if scenario_weights is not None:
         sw = _check_weights(scenario_weights)
         order = tuple(s for s in order if s in sw) + tuple(s for s in sw if s not in order)
-        return _joint_weighted(ctx, enterprises, order, sw, weights, base, params, candidates, cap, time_limit, progress)
+        return _joint_weighted(ctx, enterprises, order, sw, weights, base, params, candidates, cap, time_limit,
+                               mip_rel_gap, progress)
     plans: dict[str, ScenarioPlan] = {}
     free = ctx.free_land.astype(float).copy()
     planned: set[str] = set()
     for scenario in order:
         sub_ctx = replace(ctx, free_land=np.maximum(free, 0.0))
         plan = plan_scenario(sub_ctx, enterprises, scenario, weights, base, params=params, candidates=candidates,
-                             cap=cap, time_limit=time_limit, exclude=planned, progress=progress)
+                             cap=cap, time_limit=time_limit, mip_rel_gap=mip_rel_gap, exclude=planned,
+                             progress=progress)
         plans[scenario] = plan
         planned |= set(plan.assignments["enterprise_id"])
         used = plan.allocation.parks.set_index("park_id")["land_used_ha"].reindex(ctx.park_ids.astype(str)).fillna(0.0)
@@ -291,7 +297,8 @@ def _worst(statuses) -> str:
     return "optimal"
 
 
-def _joint_weighted(ctx, enterprises, order, sw, weights, base, params, candidates, cap, time_limit, progress):
+def _joint_weighted(ctx, enterprises, order, sw, weights, base, params, candidates, cap, time_limit, mip_rel_gap,
+                    progress):
     scored = {}
     seen: set[str] = set()
     for scenario in order:
@@ -315,7 +322,7 @@ def _joint_weighted(ctx, enterprises, order, sw, weights, base, params, candidat
     if progress:
         progress("allocating the joint plan", 0, 1)
     alloc = allocate(cand, land, pd.Series(ctx.free_land, index=ctx.park_ids.astype(str)), cap=cap, enterprises=ents,
-                     flags=flags, time_limit=time_limit)
+                     flags=flags, time_limit=time_limit, mip_rel_gap=mip_rel_gap)
     if progress:
         progress("allocating the joint plan", 1, 1)
     plans = {}
