@@ -7,25 +7,23 @@ cluster: ``--scheduler tcp://HOST:8786`` for an existing one, else a local clust
 processes. Outputs are partitioned stores too, written by the workers (on a cluster, ``-o`` must be a
 path every worker can write, such as a shared file system).
 
-:func:`dask_client`, :func:`join_store` and :func:`batch_store` are the same steps as functions, for
-scripts and for ``benchmarks/bench_scale.py``.
+The commands only parse options and print: the runs are :func:`api.jobs.scale.join_store` and
+:func:`api.jobs.scale.batch_store` on :func:`api.jobs.scale.dask_client` (also used by scripts and
+``benchmarks/bench_scale.py``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import time
 from pathlib import Path
-from typing import Annotated, Iterator
+from typing import Annotated
 
 import typer
 
 from .cli_common import DataOption, JsonOption, console, fail, load, print_json
+from .jobs.scale import batch_store, dask_client, join_store
 
-__all__ = ["dask_client", "join_store", "batch_store", "register"]
-
-CAPTURE_GROUPINGS = ("sector", "county_code", "all")
+__all__ = ["register"]
 
 EngineOption = Annotated[str, typer.Option("--engine", help="memory (one process) or dask (partitioned).")]
 SchedulerOption = Annotated[str | None, typer.Option("--scheduler", help="Address of an existing Dask scheduler, e.g. tcp://scheduler-host:8786 (default: start a local cluster).")]
@@ -34,129 +32,11 @@ MemoryOption = Annotated[str, typer.Option("--worker-memory", help="Memory limit
 StoreOption = Annotated[Path, typer.Option("--enterprises-parquet", help="Partitioned GeoParquet of enterprises (a directory of part.*.parquet).")]
 
 
-@contextlib.contextmanager
-def dask_client(scheduler: str | None = None, *, workers: int = 2, threads_per_worker: int = 1,
-                memory_limit: str = "auto", processes: bool = True) -> Iterator:
-    """A ``distributed.Client`` for ``scheduler`` (an address), else for a new local cluster; closed after."""
-    from distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
-                      memory_limit=memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
-        yield client
-
-
 def _check_engine(engine: str) -> None:
     from parks.scale import ENGINES
 
     if engine not in ENGINES:
         fail(f"--engine {engine!r} not accepted; accepted: {', '.join(ENGINES)}")
-
-
-def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False) -> dict:
-    """Join the enterprises of ``store`` to ``ds``'s parks and counties; write the joined store ``out``.
-
-    With ``engine="dask"`` this runs on the active Dask client, one task per partition, each writing its
-    own output partition. Returns ``{"enterprises", "partitions", "seconds"}``.
-    """
-    import dask
-
-    from geodata.parquet import (ParquetStoreError, read_enterprises_parquet, read_enterprises_parquet_frame,
-                                 write_enterprises_parquet, write_partition)
-    from parks import scale
-
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
-    t = time.perf_counter()
-    if engine == "memory":
-        joined = scale.join(read_enterprises_parquet_frame(store), ds, engine="memory")
-        write_enterprises_parquet(joined, out, overwrite=True)
-        n, parts = len(joined), 1
-    else:
-        _clear(out)
-        joined = scale.join_partitioned(read_enterprises_parquet(store), ds)
-        writes = [dask.delayed(write_partition)(p, str(out), i) for i, p in enumerate(joined.to_delayed())]
-        counts = dask.compute(*writes)
-        n, parts = int(sum(counts)), len(counts)
-    return {"enterprises": n, "partitions": parts, "seconds": time.perf_counter() - t}
-
-
-def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top: int = 3,
-                capture: bool = True, overwrite: bool = False, weights: dict | None = None,
-                constraints: dict | None = None) -> dict:
-    """Batch suitability (and park capture) of the joined enterprises of ``joined_store``.
-
-    Writes ``out/top`` and ``out/summary`` (partitioned Parquet, one row per enterprise and rank / per
-    enterprise) and ``out/capture_<by>.csv``. With ``engine="dask"`` the park context is summed over the
-    partitions (:func:`parks.scale.context_partitioned`), so no process holds the whole register.
-    Returns the timings of each step.
-    """
-    import dask
-
-    from geodata.parquet import (ParquetStoreError, read_enterprises_parquet, read_enterprises_parquet_frame,
-                                 write_partition)
-    from parks import scale
-
-    out = Path(out)
-    if out.exists() and not overwrite:
-        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
-    _clear(out)
-    out.mkdir(parents=True)
-    steps: dict[str, float] = {}
-    t = time.perf_counter()
-    if engine == "memory":
-        from dataclasses import replace
-
-        from parks.metrics.capture import park_capture
-        from parks.suitability import context_from_dataset
-        from parks.suitability.batch import score_batch
-
-        ent = read_enterprises_parquet_frame(joined_store)
-        ctx = context_from_dataset(replace(ds, enterprises=ent))
-        steps["context_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        res = score_batch(ctx, ent, weights, constraints, top=top)
-        write_partition(res.top, out / "top", 0)
-        write_partition(res.summary, out / "summary", 0)
-        steps["batch_s"] = time.perf_counter() - t
-        n, parts = len(ent), 1
-        t = time.perf_counter()
-        captures = {by: park_capture(ent, ds.projects, by=by) for by in CAPTURE_GROUPINGS} if capture else {}
-    else:
-        ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store))
-        steps["context_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        top_df, summary_df = scale.score_batch_partitioned(ctx, read_enterprises_parquet(joined_store), weights,
-                                                          constraints, top=top)
-        writes = [dask.delayed(write_partition)(p, str(out / "top"), i) for i, p in enumerate(top_df.to_delayed())]
-        writes += [dask.delayed(write_partition)(p, str(out / "summary"), i)
-                   for i, p in enumerate(summary_df.to_delayed())]
-        counts = dask.compute(*writes)
-        parts = len(counts) // 2
-        n = int(sum(counts[parts:]))
-        steps["batch_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        if capture:
-            cols = ["enterprise_id", "park_id", "employees", "revenue", "sector", "county_code"]
-            ddf = read_enterprises_parquet(joined_store, columns=cols)
-            captures = scale.park_capture_partitioned(ddf, ds.projects, by=CAPTURE_GROUPINGS)  # one pass
-        else:
-            captures = {}
-    for by, frame in captures.items():
-        frame.to_csv(out / f"capture_{by}.csv", index=False)
-    steps["capture_s"] = time.perf_counter() - t
-    return {"enterprises": n, "partitions": parts, **steps}
-
-
-def _clear(path: Path) -> None:
-    import shutil
-
-    if path.exists():
-        shutil.rmtree(path)
 
 
 # --- commands -------------------------------------------------------------------------------------

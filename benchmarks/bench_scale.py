@@ -4,7 +4,7 @@ Input: a partitioned GeoParquet store (250,000 enterprises per file) made by rep
 1,000,000-enterprise built-in register ten times (each copy with new ids and its points moved by a
 few hundred metres, so the joins do real work on every copy). It is built once and cached.
 
-The run is ``parkplan join`` then ``parkplan batch`` (``api.cli_scale.join_store`` / ``batch_store``):
+The run is ``parkplan join`` then ``parkplan batch`` (``api.jobs.scale.join_store`` / ``batch_store``):
 a local cluster of 2 worker processes x 1 thread (the machine's 2 cores), or ``--scheduler ADDRESS``.
 Each worker's resident memory is sampled every half second (``client.run`` + psutil) for its peak.
 """
@@ -95,7 +95,7 @@ class WorkerMemory:
 
 
 def run(size: str = "full", scheduler: str | None = None, engine: str = "dask") -> Report:
-    from api.cli_scale import batch_store, dask_client, join_store
+    from api.jobs.scale import batch_store, dask_client, join_store
 
     check_size(size)
     n = N[size]

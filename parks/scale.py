@@ -39,6 +39,12 @@ from .joins import DEFAULT_MAX_PARK_DISTANCE_M, prepare
 __all__ = [
     "ENGINES",
     "ScaleError",
+    "layers",
+    "slim_context",
+    "join_partition",
+    "score_and_capture_partition",
+    "project_investment",
+    "capture_from_sums",
     "join",
     "join_partitioned",
     "score_batch",
@@ -72,15 +78,16 @@ def _to_dask(frame, npartitions: int | None):
     return dask_geopandas.from_geopandas(frame, npartitions=npartitions or 1, sort=False)
 
 
-def _layers(ds: Dataset) -> Dataset:
+def layers(ds: Dataset) -> Dataset:
     """The dataset without its enterprises and tables: what every partition needs (small to ship)."""
     return replace(ds, enterprises=ds.enterprises.iloc[:0], projects=ds.projects.iloc[:0], path=None)
 
 
 # --- join -------------------------------------------------------------------------------------
 
-def _join_partition(part: gpd.GeoDataFrame, layers: Dataset, max_park_distance_m: float,
-                    urban_core_km: float | None) -> gpd.GeoDataFrame:
+def join_partition(part: gpd.GeoDataFrame, layers: Dataset, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M,
+                   urban_core_km: float | None = None) -> gpd.GeoDataFrame:
+    """One partition's join: :func:`parks.joins.prepare` of ``part`` against ``layers`` (see :func:`layers`)."""
     return prepare(replace(layers, enterprises=part), max_park_distance_m=max_park_distance_m,
                    urban_core_km=urban_core_km).enterprises
 
@@ -96,10 +103,10 @@ def join_partitioned(enterprises, ds: Dataset, *, max_park_distance_m: float = D
                          "use join(..., engine='memory') for an in-memory frame")
     import dask
 
-    layers = _layers(ds)
-    meta = _join_partition(enterprises._meta, layers, max_park_distance_m, urban_core_km)
-    shared = dask.delayed(layers, pure=True)
-    return enterprises.map_partitions(_join_partition, shared, max_park_distance_m, urban_core_km, meta=meta,
+    small = layers(ds)
+    meta = join_partition(enterprises._meta, small, max_park_distance_m, urban_core_km)
+    shared = dask.delayed(small, pure=True)
+    return enterprises.map_partitions(join_partition, shared, max_park_distance_m, urban_core_km, meta=meta,
                                       align_dataframes=False)
 
 
@@ -114,13 +121,13 @@ def join(enterprises, ds: Dataset, *, engine: str = "memory", npartitions: int |
     kw = {"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km}
     if engine == "memory":
         frame = enterprises.compute() if _is_dask(enterprises) else enterprises
-        return prepare(replace(_layers(ds), enterprises=frame.reset_index(drop=True)), **kw).enterprises
+        return prepare(replace(layers(ds), enterprises=frame.reset_index(drop=True)), **kw).enterprises
     return join_partitioned(_to_dask(enterprises, npartitions), ds, **kw)
 
 
 # --- batch suitability -------------------------------------------------------------------------
 
-def _slim_context(ctx):
+def slim_context(ctx):
     """The context without its enterprise population table (only lookups by id read it)."""
     return replace(ctx, enterprises=ctx.enterprises.iloc[:0])
 
@@ -147,7 +154,7 @@ def score_batch_partitioned(ctx, enterprises, weights: Mapping[str, float] | Non
 
     if not _is_dask(enterprises):
         raise ScaleError(f"score_batch_partitioned needs a Dask frame, got {type(enterprises).__name__}")
-    shared = dask.delayed(_slim_context(ctx), pure=True)
+    shared = dask.delayed(slim_context(ctx), pure=True)
     parts = enterprises.to_delayed()
     results = [dask.delayed(_score_partition, nout=2)(p, shared, weights, constraints, top, chunk_size) for p in parts]
     # meta: the same function on an empty frame of the partition schema
@@ -179,10 +186,25 @@ def score_batch(ctx, enterprises, weights: Mapping[str, float] | None = None,
     return t.reset_index(drop=True), s.reset_index(drop=True)
 
 
+def score_and_capture_partition(part: gpd.GeoDataFrame, ctx, weights: Mapping[str, float] | None = None,
+                                constraints: Mapping[str, Any] | None = None, *, top: int = 3,
+                                chunk_size: int = 2000, investment: pd.Series | None = None,
+                                groupings: tuple[str, ...] = ()) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Batch suitability of one partition and, from the same rows, its park-capture sums per grouping
+    (what :func:`park_capture_partitioned` adds up), so a store is read once for both.
+
+    Returns ``(top, summary, {by: sums})``; :func:`capture_from_sums` turns the added sums into the
+    capture frames.
+    """
+    top_df, summary = _score_partition(part, ctx, weights, constraints, top, chunk_size)
+    sums = _capture_sums_many(part, investment, tuple(groupings)) if groupings else {}
+    return top_df, summary, sums
+
+
 # --- the population-dependent context inputs ------------------------------------------------------
 
 def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarray, link: np.ndarray,
-                     params, crs) -> dict:
+                     params, crs, linked_ids: frozenset = frozenset()) -> dict:
     from .suitability.context import _supply_raw
 
     k = len(SECTOR_IDS)
@@ -204,7 +226,18 @@ def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarr
     county = part["county_code"].astype(object).where(part["county_code"].notna(), None)
     emp = pd.to_numeric(part["employees"], errors="coerce").fillna(0.0)
     labour = emp.groupby(pd.Series(county.to_numpy(), index=emp.index).astype(str)).sum()
-    return {"counts": counts, "supply": supply, "labour": labour}
+    # enterprises and chain leaders by county and sector (as build_context's county_sector/county_leaders)
+    county_str = county.astype(str).to_numpy()
+    by_county = {}
+    for c in pd.unique(county_str):
+        sel = county_str == c
+        by_county[c] = (np.bincount(sector[sel], minlength=k).astype(float),
+                        np.bincount(sector[sel], weights=leader[sel], minlength=k))
+    # positions of the enterprises the suppliers table names (supplier -> leader links)
+    ids = part["enterprise_id"].astype(str).to_numpy() if linked_ids and "enterprise_id" in part.columns else np.array([], dtype=object)
+    named = np.flatnonzero(np.isin(ids, list(linked_ids))) if len(ids) else np.array([], dtype=int)
+    linked = (ids[named].astype(object), exy[named, 0], exy[named, 1])
+    return {"counts": counts, "supply": supply, "labour": labour, "by_county": by_county, "linked": linked}
 
 
 def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | None = None, params=None,
@@ -222,7 +255,7 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
     """
     import dask
 
-    from .suitability.context import build_context
+    from .suitability.context import _dataset_pairs, _supplier_links, build_context
 
     if not _is_dask(enterprises):
         raise ScaleError(f"context_partitioned needs a Dask frame, got {type(enterprises).__name__}")
@@ -233,23 +266,43 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
         from geodata.reference import sector_linkages
 
         linkages = sector_linkages()
+    suppliers = getattr(ds, "suppliers", None)
+    # the same inputs as parks.suitability.context_from_dataset gives build_context
     base = build_context(ds.parks, enterprises._meta, counties=ds.counties, protected_areas=ds.protected_areas,
                          catalogue=ds.catalogue, linkages=linkages, metric_crs=ds.metric_crs, params=params,
-                         sensitive_share=sensitive_share)
+                         sensitive_share=sensitive_share, urban_boundaries=getattr(ds, "urban_boundaries", None),
+                         suppliers=suppliers, shanhai_pairs=_dataset_pairs(ds))
     park_xy = np.column_stack([base.park_x, base.park_y])
-    cols = [c for c in ("sector", "park_id", "county_code", "employees", "chain_leader", "geometry")
+    linked_ids = frozenset()
+    if suppliers is not None and len(suppliers):
+        linked_ids = frozenset(suppliers["supplier_id"].astype(str)) | frozenset(suppliers["leader_id"].astype(str))
+    cols = [c for c in ("enterprise_id", "sector", "park_id", "county_code", "employees", "chain_leader", "geometry")
             if c in enterprises.columns]
     parts = enterprises[cols].to_delayed()
     sums = dask.compute(*[dask.delayed(_population_sums)(p, base.park_ids, park_xy, base.linkage, base.params,
-                                                         base.metric_crs) for p in parts])
+                                                         base.metric_crs, linked_ids) for p in parts])
     counts = sum(s["counts"] for s in sums)
     supply = sum(s["supply"] for s in sums)
     labour = pd.concat([s["labour"] for s in sums]).groupby(level=0).sum() if sums else pd.Series(dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     pool = np.array([float(labour.get(c, 0.0)) for c in base.county_code])
+    county_sector: dict[str, np.ndarray] = {}
+    county_leaders: dict[str, np.ndarray] = {}
+    for s in sums:
+        for c, (n_sector, n_leader) in s["by_county"].items():
+            county_sector[c] = county_sector.get(c, 0.0) + n_sector
+            county_leaders[c] = county_leaders.get(c, 0.0) + n_leader
+    links = {}
+    if linked_ids:
+        ids = np.concatenate([s["linked"][0] for s in sums]) if sums else np.array([], dtype=object)
+        lx = np.concatenate([s["linked"][1] for s in sums]) if sums else np.zeros(0)
+        ly = np.concatenate([s["linked"][2] for s in sums]) if sums else np.zeros(0)
+        links = _supplier_links(suppliers, ids, lx, ly)
     meta = dict(base.metadata, partitions=len(sums), population="partitioned")
-    return replace(base, sector_share=share, supply_raw=supply, labour_pool=pool, metadata=meta)
+    return replace(base, sector_share=share, supply_raw=supply, labour_pool=pool, metadata=meta,
+                   county_sector=dict(sorted(county_sector.items())),
+                   county_leaders=dict(sorted(county_leaders.items())), supplier_links=links)
 
 
 # --- park capture --------------------------------------------------------------------------------
@@ -273,6 +326,20 @@ def _capture_frame(agg: pd.DataFrame, by: str) -> pd.DataFrame:
 
     total, inside = agg[list(_VALUES)], agg[[f"{v}_in" for v in _VALUES]].set_axis(list(_VALUES), axis=1)
     return capture_table(total, inside, by)
+
+
+def project_investment(projects: pd.DataFrame | None) -> pd.Series | None:
+    """Investment per enterprise id (what the capture sums need from the projects), None without projects."""
+    if projects is None or not len(projects):
+        return None
+    return pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
+
+
+def capture_from_sums(sums: list[dict], groupings: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """The capture frames of :func:`parks.metrics.capture.park_capture` from per-partition sums
+    (``{by: sums}`` as :func:`score_and_capture_partition` returns them), added up and divided once."""
+    return {b: _capture_frame(pd.concat([s[b] for s in sums]).groupby(level=0).sum().sort_index(), b)
+            for b in groupings}
 
 
 def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, *,
@@ -299,11 +366,8 @@ def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, 
     missing = [c for c in need if c not in enterprises.columns]
     if missing:
         raise ScaleError(f"enterprises lack column(s) {', '.join(map(repr, missing))}; join them first (join_partitioned)")
-    investment = None
-    if projects is not None and len(projects):
-        investment = pd.to_numeric(projects["investment"], errors="coerce").fillna(0.0).groupby(projects["enterprise_id"]).sum()
-    shared = dask.delayed(investment, pure=True)
+    shared = dask.delayed(project_investment(projects), pure=True)
     parts = enterprises[list(dict.fromkeys(need))].to_delayed()
     sums = dask.compute(*[dask.delayed(_capture_sums_many)(p, shared, groupings) for p in parts])
-    out = {b: _capture_frame(pd.concat([s[b] for s in sums]).groupby(level=0).sum().sort_index(), b) for b in groupings}
+    out = capture_from_sums(list(sums), groupings)
     return out if many else out[groupings[0]]

@@ -87,6 +87,16 @@ def test_partitioned_context_equals_population_context(client, joined_dask, data
     np.testing.assert_allclose(got.supply_raw, want.supply_raw, rtol=1e-9)
     np.testing.assert_allclose(got.labour_pool, want.labour_pool, rtol=1e-12)
     assert want.supply_raw.sum() > 0 and want.labour_pool.sum() > 0
+    # and the population tables the scenarios read
+    assert got.county_sector.keys() == want.county_sector.keys()
+    for c in want.county_sector:
+        np.testing.assert_array_equal(got.county_sector[c], want.county_sector[c])
+        np.testing.assert_array_equal(got.county_leaders[c], want.county_leaders[c])
+    assert got.supplier_links.keys() == want.supplier_links.keys()
+    for sup, (x, y, w) in want.supplier_links.items():
+        for a, b in zip(got.supplier_links[sup], (x, y, w)):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert got.shanhai_pairs == want.shanhai_pairs
     # and it scores the same parks
     from parks.suitability.batch import score_batch
 
@@ -125,3 +135,27 @@ def test_errors_name_the_accepted_values(raw_enterprises, dataset):
         scale.park_capture_partitioned(ddf, by="sector")
     with pytest.raises(scale.ScaleError, match="by 'city' not accepted; accepted: sector, county_code, all"):
         scale.park_capture_partitioned(ddf, by=("sector", "city"))
+
+
+def test_score_and_capture_partition_equals_the_separate_steps(joined_dask, dataset):
+    """One read per partition for batch and capture: the same rows and shares as the two steps."""
+    pytest.importorskip("parks.suitability.batch")
+    from parks.metrics.capture import park_capture
+    from parks.suitability import context_from_dataset
+    from parks.suitability.batch import score_batch
+
+    ctx = scale.slim_context(context_from_dataset(dataset))
+    groupings = ("sector", "county_code", "all")
+    investment = scale.project_investment(dataset.projects)
+    parts = [p.compute() for p in joined_dask.to_delayed()]
+    results = [scale.score_and_capture_partition(p, ctx, top=2, investment=investment, groupings=groupings)
+               for p in parts]
+    want = score_batch(context_from_dataset(dataset), dataset.enterprises, top=2)
+    pd.testing.assert_frame_equal(pd.concat([r[0] for r in results], ignore_index=True),
+                                  want.top.reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(pd.concat([r[1] for r in results], ignore_index=True),
+                                  want.summary.reset_index(drop=True), check_dtype=False)
+    got = scale.capture_from_sums([r[2] for r in results], groupings)
+    for by in groupings:
+        pd.testing.assert_frame_equal(got[by], park_capture(dataset.enterprises, dataset.projects, by=by),
+                                      check_dtype=False, rtol=1e-12)

@@ -1,0 +1,209 @@
+"""The partitioned runs behind ``parkplan join`` and ``parkplan batch`` (and ``benchmarks/bench_scale.py``).
+
+:func:`dask_client` opens a cluster (an existing scheduler, or a local one whose workers get
+:data:`WORKER_ENV`); :func:`join_store` and :func:`batch_store` run the steps, in memory or one task per
+partition file on the active Dask client. How the Dask path keeps a worker's core busy with the
+analysis, not with shipping and allocating:
+
+* what every partition needs (the small layers for the join, the suitability context, the projects'
+  investment) is sent once to every worker (``client.scatter(..., broadcast=True)``) and handed to the
+  tasks as a future, never embedded per task;
+* each task reads its own partition file and writes its own output partition: no partition travels
+  through the scheduler or the client;
+* ``batch`` reads the joined store twice, not three times: the context's population sums read six
+  columns; batch suitability and the park-capture sums share one read of each partition
+  (:func:`parks.scale.score_and_capture_partition`);
+* workers run with ``MALLOC_MMAP_THRESHOLD_`` set (see :data:`WORKER_ENV`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Iterator
+
+__all__ = ["CAPTURE_GROUPINGS", "WORKER_ENV", "dask_client", "join_store", "batch_store"]
+
+CAPTURE_GROUPINGS = ("sector", "county_code", "all")
+
+#: Environment of local Dask worker processes. Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_``, which turns
+#: off glibc's dynamic mmap threshold: every temporary above 128 KiB (the scoring chunks' 2,000 x 200
+#: matrices are 3.2 MB) is then mapped and unmapped, page-faulted afresh each time, and a partition
+#: costs about twice the CPU it costs in one process (measured: 12.8 s against 6.6 s for 250,000
+#: enterprises). A fixed 16 MiB threshold keeps those temporaries on the heap (6.9 s). Workers of an
+#: existing cluster need the same setting where they are started (``docs/scale.md``).
+WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20)}
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, *, workers: int = 2, threads_per_worker: int = 1,
+                memory_limit: str = "auto", processes: bool = True) -> Iterator:
+    """A ``distributed.Client`` for ``scheduler`` (an address), else for a new local cluster whose worker
+    processes get :data:`WORKER_ENV`; closed after."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}, **WORKER_ENV)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}), \
+            LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+                         memory_limit=memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _client():
+    """The active ``distributed.Client``, or None (then Dask's local scheduler runs the tasks)."""
+    try:
+        from distributed import get_client
+
+        return get_client()
+    except (ImportError, ValueError):
+        return None
+
+
+def _share(obj):
+    """``obj`` on every worker once: a future on a cluster, else a delayed value (one graph key)."""
+    import dask
+
+    client = _client()
+    if client is None:
+        return dask.delayed(obj, pure=True)
+    return client.scatter(obj, broadcast=True, hash=False)
+
+
+def _clear(path: Path) -> None:
+    import shutil
+
+    if path.exists():
+        shutil.rmtree(path)
+
+
+def _read_partition(path: str):
+    from geodata.parquet import read_enterprises_parquet_frame
+
+    return read_enterprises_parquet_frame(path)
+
+
+def _join_file(src: str, out: str, index: int, layers, max_park_distance_m: float, urban_core_km) -> int:
+    from geodata.parquet import write_partition
+    from parks.scale import join_partition
+
+    joined = join_partition(_read_partition(src), layers, max_park_distance_m, urban_core_km)
+    return write_partition(joined, out, index)
+
+
+def _batch_file(src: str, out: str, index: int, ctx, weights, constraints, top: int, investment,
+                groupings: tuple[str, ...]) -> tuple[int, dict]:
+    from geodata.parquet import write_partition
+    from parks.scale import score_and_capture_partition
+
+    top_df, summary, sums = score_and_capture_partition(_read_partition(src), ctx, weights, constraints, top=top,
+                                                        investment=investment, groupings=groupings)
+    write_partition(top_df, Path(out) / "top", index)
+    write_partition(summary, Path(out) / "summary", index)
+    return len(summary), sums
+
+
+def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False,
+               max_park_distance_m: float | None = None, urban_core_km: float | None = None) -> dict:
+    """Join the enterprises of ``store`` to ``ds``'s parks and counties; write the joined store ``out``.
+
+    With ``engine="dask"`` this runs on the active Dask client, one task per partition file, each reading
+    its file and writing its own output partition. Returns ``{"enterprises", "partitions", "seconds"}``.
+    """
+    import dask
+
+    from geodata.parquet import (ParquetStoreError, enterprise_parquet_files, read_enterprises_parquet_frame,
+                                 write_enterprises_parquet)
+    from parks import scale
+    from parks.joins import DEFAULT_MAX_PARK_DISTANCE_M
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
+    distance = DEFAULT_MAX_PARK_DISTANCE_M if max_park_distance_m is None else max_park_distance_m
+    t = time.perf_counter()
+    if engine == "memory":
+        joined = scale.join(read_enterprises_parquet_frame(store), ds, engine="memory",
+                            max_park_distance_m=distance, urban_core_km=urban_core_km)
+        write_enterprises_parquet(joined, out, overwrite=True)
+        n, parts = len(joined), 1
+    else:
+        files = enterprise_parquet_files(store)
+        _clear(out)
+        layers = _share(scale.layers(ds))
+        counts = dask.compute(*[dask.delayed(_join_file, pure=False)(str(f), str(out), i, layers, distance, urban_core_km)
+                                for i, f in enumerate(files)])
+        n, parts = int(sum(counts)), len(counts)
+    return {"enterprises": n, "partitions": parts, "seconds": time.perf_counter() - t}
+
+
+def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top: int = 3,
+                capture: bool = True, overwrite: bool = False, weights: dict | None = None,
+                constraints: dict | None = None) -> dict:
+    """Batch suitability (and park capture) of the joined enterprises of ``joined_store``.
+
+    Writes ``out/top`` and ``out/summary`` (partitioned Parquet, one row per enterprise and rank / per
+    enterprise) and ``out/capture_<by>.csv``. With ``engine="dask"`` the park context is summed over the
+    partitions (:func:`parks.scale.context_partitioned`), so no process holds the whole register; then
+    one task per partition scores it and sums its capture shares from the same read.
+    Returns the timings: ``context_s``, ``batch_s`` (with the capture sums on Dask) and ``capture_s``
+    (in memory the capture itself; on Dask adding up the sums and writing the tables).
+    """
+    import dask
+
+    from geodata.parquet import (ParquetStoreError, enterprise_parquet_files, read_enterprises_parquet,
+                                 read_enterprises_parquet_frame, write_partition)
+    from geodata.spreadsheet import safe_frame
+    from parks import scale
+
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
+    _clear(out)
+    out.mkdir(parents=True)
+    steps: dict[str, float] = {}
+    t = time.perf_counter()
+    if engine == "memory":
+        from dataclasses import replace
+
+        from parks.metrics.capture import park_capture
+        from parks.suitability import context_from_dataset
+        from parks.suitability.batch import score_batch
+
+        ent = read_enterprises_parquet_frame(joined_store)
+        ctx = context_from_dataset(replace(ds, enterprises=ent))
+        steps["context_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        res = score_batch(ctx, ent, weights, constraints, top=top)
+        write_partition(res.top, out / "top", 0)
+        write_partition(res.summary, out / "summary", 0)
+        steps["batch_s"] = time.perf_counter() - t
+        n, parts = len(ent), 1
+        t = time.perf_counter()
+        captures = {by: park_capture(ent, ds.projects, by=by) for by in CAPTURE_GROUPINGS} if capture else {}
+    else:
+        files = enterprise_parquet_files(joined_store)
+        # context_partitioned selects the few columns it sums before reading (projection pushed into the read)
+        ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store))
+        steps["context_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        groupings = CAPTURE_GROUPINGS if capture else ()
+        shared_ctx = _share(scale.slim_context(ctx))
+        investment = _share(scale.project_investment(ds.projects)) if capture else None
+        results = dask.compute(*[dask.delayed(_batch_file, pure=False)(str(f), str(out), i, shared_ctx, weights,
+                                                                       constraints, top, investment, groupings)
+                                 for i, f in enumerate(files)])
+        parts = len(results)
+        n = int(sum(r[0] for r in results))
+        steps["batch_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        captures = scale.capture_from_sums([r[1] for r in results], groupings) if capture else {}
+    for by, frame in captures.items():  # group labels come from the data: no formula cells
+        safe_frame(frame).to_csv(out / f"capture_{by}.csv", index=False)
+    steps["capture_s"] = time.perf_counter() - t
+    return {"enterprises": n, "partitions": parts, **steps}

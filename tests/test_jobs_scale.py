@@ -1,0 +1,48 @@
+"""api.jobs.scale: the local cluster's workers get the allocator setting; both engines write the same stores."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+
+def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
+    from api.jobs.scale import WORKER_ENV, dask_client
+
+    with dask_client(workers=1) as client:
+        env = list(client.run(lambda: dict(os.environ)).values())[0]
+    for key, value in WORKER_ENV.items():
+        assert env.get(key) == value
+    assert "MALLOC_TRIM_THRESHOLD_" in env  # dask's nanny setting is kept, not replaced
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ or os.environ["MALLOC_MMAP_THRESHOLD_"] == env["MALLOC_MMAP_THRESHOLD_"]
+
+
+def test_batch_store_engines_write_the_same_files(dataset, tmp_path):
+    pytest.importorskip("parks.suitability.batch")
+    from api.jobs.scale import CAPTURE_GROUPINGS, batch_store, dask_client, join_store
+    from geodata.parquet import read_enterprises_parquet_frame, read_table_parquet, write_enterprises_parquet
+
+    raw = dataset.enterprises.drop(columns=[c for c in dataset.enterprises.columns if c in (
+        "county_code", "county_name", "city", "less_developed", "coastal", "park_id", "park_distance_m",
+        "park_match", "city_centre_km", "in_urban_core")])
+    store = write_enterprises_parquet(raw, tmp_path / "ent", partition_rows=800)
+    join_store(dataset, store, tmp_path / "j-mem", engine="memory")
+    with dask_client(workers=2):
+        j = join_store(dataset, store, tmp_path / "j-dask", engine="dask")
+        b = batch_store(dataset, tmp_path / "j-dask", tmp_path / "b-dask", engine="dask", top=2)
+    assert j["partitions"] == 4 and b["partitions"] == 4 and b["enterprises"] == len(raw)
+    pd.testing.assert_frame_equal(read_enterprises_parquet_frame(tmp_path / "j-mem"),
+                                  read_enterprises_parquet_frame(tmp_path / "j-dask"))
+    batch_store(dataset, tmp_path / "j-mem", tmp_path / "b-mem", engine="memory", top=2)
+    for part in ("top", "summary"):
+        pd.testing.assert_frame_equal(read_table_parquet(tmp_path / "b-mem" / part),
+                                      read_table_parquet(tmp_path / "b-dask" / part), check_dtype=False)
+    for by in CAPTURE_GROUPINGS:
+        mem = pd.read_csv(tmp_path / "b-mem" / f"capture_{by}.csv")
+        dsk = pd.read_csv(tmp_path / "b-dask" / f"capture_{by}.csv")
+        pd.testing.assert_frame_equal(mem, dsk, rtol=1e-12)
+    assert len(read_table_parquet(tmp_path / "b-dask" / "top")) > len(raw)
