@@ -111,3 +111,47 @@ def test_bad_output_suffix(dataset_path, tmp_path):
     r = runner.invoke(app, ["suitability", "--scenario", "scattered", "-o", str(tmp_path / "x.parquet"),
                             "--data", str(dataset_path)])
     assert r.exit_code == 2 and "accepted: .csv, .gpkg, .xlsx" in r.output
+
+
+def test_scenario_all_writes_the_joint_plan(dataset, dataset_path, tmp_path):
+    path = tmp_path / "plan.xlsx"
+    r = runner.invoke(app, ["suitability", "--scenario", "all", "--priority", "scattered,urban-core,coastal-transfer",
+                            "-o", str(path), "--json", "--data", str(dataset_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    assert doc["mode"] == "priority" and doc["order"] == ["scattered", "urban-core", "coastal-transfer"]
+    assert doc["parks_over_free_land"] == 0
+    plan = pd.read_excel(path, sheet_name="suitability", dtype={"park_id": str})
+    parks = pd.read_excel(path, sheet_name="parks")
+    assert not plan["enterprise_id"].duplicated().any()
+    assert set(plan["scenario"]) <= {"urban-core", "scattered", "coastal-transfer"}
+    for s in ("urban_core", "scattered", "coastal_transfer"):
+        assert f"land_{s}_ha" in parks.columns
+    # recomputed from the written plan: no park promised more than its free land
+    used = plan[plan["status"] == "assigned"].groupby("park_id")["land_ha"].sum()
+    free = dataset.parks.set_index("park_id")["free_land_ha"]
+    assert (used <= free.reindex(used.index) + 1e-6).all()
+    for s, v in doc["scenarios"].items():
+        assert v["assigned"] == int(((plan["scenario"] == s) & (plan["status"] == "assigned")).sum())
+
+
+def test_scenario_all_with_weights_and_a_tiny_time_limit(dataset_path, tmp_path):
+    r = runner.invoke(app, ["suitability", "--scenario", "all", "--scenario-weights", "urban-core:2,scattered:1",
+                            "--time-limit", "0.01", "--json", "--data", str(dataset_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout[r.stdout.index("{"):])
+    assert doc["mode"] == "weights" and doc["scenario_weights"] == {"urban-core": 2.0, "scattered": 1.0}
+    assert set(doc["scenarios"]) == {"urban-core", "scattered"}
+    assert doc["status"] in ("time_limit", "time_limit_greedy", "optimal") and doc["mip_gap"] is not None
+    assert doc["parks_over_free_land"] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scenario", "all", "--priority", "urban-core,city"], "'city' is not a scenario"),
+    (["--scenario", "all", "--scenario-weights", "urban-core=2"], "is not scenario:weight"),
+    (["--scenario", "all", "--scenario-weights", "urban-core:-1"], "must be a finite number > 0"),
+    (["--scenario", "scattered", "--priority", "scattered"], "are for --scenario all"),
+])
+def test_joint_plan_errors(dataset_path, args, message):
+    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path)])
+    assert r.exit_code == 2 and message in r.output, r.output

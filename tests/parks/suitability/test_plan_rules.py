@@ -286,3 +286,37 @@ def test_sensitivity_reports_how_often_the_nearest_park_wins(ctx, dataset):
     # all the weight on distance: the nearest park wins every draw
     only = weight_sensitivity(ctx, eid, {"distance": 1.0}, n=50, seed=1)
     assert only.attrs["p_nearest_wins"] == 1.0
+
+
+def test_coastal_preference_hosts_and_pairs(W):
+    """host_bonus where the park's county has >= host_min_enterprises of the firm's sector, a park
+    leading it or a chain leader of it or a linked sector; pairing_bonus for mountain-sea partners."""
+    from geodata.reference import sector_linkages
+    from geodata.schema import SECTOR_IDS
+    from parks.suitability import build_context
+    from parks.suitability.context import enterprise_arrays
+    from parks.suitability.scenarios import scenario_preference
+    import pyproj
+
+    w = W.make_world(5, n_enterprises=300)
+    pairs = pd.DataFrame({"developed_code": ["330000"], "less_developed_code": ["330001"]})
+    ctx = build_context(w["parks"], w["enterprises"], counties=w["counties"], linkages=sector_linkages(),
+                        metric_crs=pyproj.CRS.from_epsg(W.CRS), shanhai_pairs=pairs)
+    e = w["enterprises"]
+    ent = enterprise_arrays(ctx, e)
+    params = ScenarioParams(host_bonus=0.2, pairing_bonus=0.3, host_min_enterprises=5)
+    b = scenario_preference("coastal-transfer", ctx, ent, params)
+    link = ctx.linkage > 0
+    for i in range(0, len(e), 17):
+        s = ent.sector_idx[i]
+        for j in range(ctx.n_parks):
+            c = ctx.county_code[j]
+            in_c = e[e["county_code"] == c]
+            n_sector = int((in_c["sector"] == SECTOR_IDS[s]).sum())
+            leads = any(SECTOR_IDS[s] in str(v).split(",") for v in w["parks"].loc[w["parks"]["county_code"] == c, "leading_sectors"])
+            chain = any(bool(r.chain_leader) and (r.sector == SECTOR_IDS[s] or link[s, SECTOR_IDS.index(r.sector)])
+                        for r in in_c.itertuples())
+            paired = (str(ent.county_code[i]), str(c)) in {("330000", "330001")}
+            expected = 0.2 * (n_sector >= 5 or leads or chain) + 0.3 * paired
+            assert b[i, j] == pytest.approx(expected), (i, j)
+    assert (b >= 0.3 - 1e-12).any()  # some pair counted
