@@ -1,8 +1,8 @@
 """Exports of the transfer review: an office's decisions (CSV, Excel) and one candidate's review sheet (PDF).
 
-The PDF is in Chinese, set in Noto Sans CJK SC from Debian's ``fonts-noto-cjk``
-(``/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc``, face "Noto Sans CJK SC"), or the font
-file named by ``PARKPLAN_CJK_FONT``. It holds the enterprise, the proposed park on a small map
+The PDF is in Chinese, set in the one CJK font of :mod:`geodata.fonts` (Noto Sans CJK SC from the
+``mplfonts`` wheel, or ``PARKPLAN_CJK_FONT``), embedded as a TrueType subset of the sheet's characters
+so that the text extracts as typed. It holds the enterprise, the proposed park on a small map
 (matplotlib, no tiles), the frozen score breakdown, the second-best alternative, the excluded parks
 with their reasons, and the decision history.
 """
@@ -11,62 +11,106 @@ from __future__ import annotations
 
 import csv
 import io
-import os
+import json
+import re
+import tempfile
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from geodata import glossary
 from geodata.spreadsheet import safe_cell
 
 from .problems import ProblemError
 
-__all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "review_sheet_pdf", "cjk_font"]
+__all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "decisions_filename", "review_sheet_pdf",
+           "beijing_time", "decision_rows"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DECISION_COLUMNS = {
-    "candidate_id": "候选编号", "enterprise_id": "企业编号", "enterprise_name": "企业名称",
-    "origin_county_code": "迁出县代码", "destination_county_code": "迁入县代码", "park_id": "园区编号",
-    "park_name": "园区名称", "score": "适宜性得分", "decision": "审核结论", "comment": "意见",
-    "reviewer": "审核人", "decided_at": "审核时间(UTC)", "version_after": "版本", "current_status": "当前状态",
+#: column -> glossary key of its header
+_DECISION_KEYS = {
+    "candidate_id": "candidate_id", "enterprise_id": "enterprise_id", "enterprise_name": "enterprise_name",
+    "origin_county_code": "origin_county_code", "origin_county": "origin_county",
+    "destination_county_code": "destination_county_code", "destination_county": "destination_county",
+    "park_id": "park_id", "park_name": "park_name", "score": "suitability_score", "decision": "decision",
+    "comment": "comment", "reviewer": "who", "decided_at": "decided_at_bj", "version_after": "version",
+    "current_status": "current_status",
 }
-DECISION_ZH = {"approved": "同意", "rejected": "不同意", "needs_info": "需补充材料", "pending": "待审核"}
+DECISION_COLUMNS = {k: glossary.term(v) for k, v in _DECISION_KEYS.items()}
+#: scores as the review list shows them
+SCORE_DIGITS = 3
 _SCENARIO_ZH = {"coastal-transfer": "沿海向欠发达地区转移", "urban-core": "城区企业退城入园", "scattered": "分散企业入园"}
-_FONT_CANDIDATES = (
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "Noto Sans CJK SC"),
-    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "Noto Serif CJK SC"),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", None),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", None),
-)
+#: unit of each criterion's raw value (docs/suitability.md)
+CRITERION_UNITS_ZH = {"distance": "公里", "transport": "公里", "land_price": "元/平方米", "land_margin": "公顷",
+                      "labour": "人", "ecology": "公里", "sector_fit": "（比例）", "supply_chain": "（指数）",
+                      "policy": "（0–1）"}
+_BEIJING = timezone(timedelta(hours=8))
 
 
 class FontMissing(ProblemError):
     status = 503
 
 
-def decisions_csv(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with BOM (so that Excel opens the Chinese headers correctly)."""
+def beijing_time(value: Any) -> str:
+    """A stored UTC time (ISO text or datetime; naive = UTC) as Beijing time, ``YYYY-MM-DD HH:MM:SS``."""
+    if value in (None, ""):
+        return ""
+    t = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    return t.astimezone(_BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def decisions_filename(office: str | None, day: date, ext: str, lang: str = "zh") -> str:
+    """``<office>-审核决定-<YYYY-MM-DD>.<ext>`` (the office's name; 全部 for every office of the user)."""
+    who = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", office or ("全部" if lang == "zh" else "all"))
+    what = "审核决定" if lang == "zh" else "decisions"
+    return f"{who}-{what}-{day.isoformat()}.{ext}"
+
+
+def decision_rows(rows: list[dict[str, Any]], county_names: dict[str, str] | None = None) -> list[list[Any]]:
+    """The decisions as shown to a person: statuses in Chinese, scores rounded as on the page, Beijing time,
+    county names beside codes; every cell through the formula guard."""
+    status = glossary.domain("status")
+    names = county_names or {}
+    out = []
+    for r in rows:
+        v = dict(r)
+        v["origin_county"] = names.get(str(r.get("origin_county_code")), "")
+        v["destination_county"] = names.get(str(r.get("destination_county_code")), "")
+        v["score"] = round(float(r["score"]), SCORE_DIGITS) if r.get("score") is not None else None
+        v["decision"] = status.get(r.get("decision"), r.get("decision"))
+        v["current_status"] = status.get(r.get("current_status"), r.get("current_status"))
+        v["decided_at"] = beijing_time(r.get("decided_at"))
+        out.append([safe_cell(v.get(k)) for k in DECISION_COLUMNS])
+    return out
+
+
+def decisions_csv(rows: list[dict[str, Any]], county_names: dict[str, str] | None = None) -> bytes:
+    """UTF-8 with BOM (so that Excel opens the Chinese headers correctly); a row of field ids, then the
+    Chinese headers, then the decisions (:func:`decision_rows`)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(list(DECISION_COLUMNS))
     w.writerow(list(DECISION_COLUMNS.values()))
-    for r in rows:
-        w.writerow([safe_cell(r.get(k)) for k in DECISION_COLUMNS])
+    w.writerows(decision_rows(rows, county_names))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def decisions_xlsx(rows: list[dict[str, Any]]) -> bytes:
+def decisions_xlsx(rows: list[dict[str, Any]], county_names: dict[str, str] | None = None) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "审核结论"
+    ws.title = "审核决定"
     ws.append(list(DECISION_COLUMNS.values()))
-    for r in rows:
-        values = [safe_cell(r.get(k)) for k in DECISION_COLUMNS]
+    for values in decision_rows(rows, county_names):
         ws.append(values)
-        cell = ws.cell(row=ws.max_row, column=list(DECISION_COLUMNS).index("decision") + 1)
-        cell.value = DECISION_ZH.get(r.get("decision"), r.get("decision"))
-    meta = wb.create_sheet("fields")
-    meta.append(["column", "列名"])
+    for cell in ws[get_column_letter(list(DECISION_COLUMNS).index("score") + 1)][1:]:
+        cell.number_format = "0." + "0" * SCORE_DIGITS
+    meta = wb.create_sheet("字段说明")
+    meta.append(["字段", "列名"])
     for k, v in DECISION_COLUMNS.items():
         meta.append([k, v])
     buf = io.BytesIO()
@@ -74,46 +118,39 @@ def decisions_xlsx(rows: list[dict[str, Any]]) -> bytes:
     return buf.getvalue()
 
 
-def cjk_font() -> tuple[str, int]:
-    """(font file, face index in a collection) of an installed font that sets simplified Chinese."""
-    env = os.environ.get("PARKPLAN_CJK_FONT")
-    candidates = [(env, None)] if env else []
-    candidates += list(_FONT_CANDIDATES)
-    for path, face in candidates:
-        if path and Path(path).is_file():
-            return path, _face_index(path, face)
-    raise FontMissing("no CJK font is installed for the PDF review sheet: install Debian's fonts-noto-cjk "
-                      "or set PARKPLAN_CJK_FONT to a TTF/OTF/TTC file")
+def _pdf_font(dirname: str, text: str) -> str:
+    """A TrueType subset of the one CJK font (:mod:`geodata.fonts`) holding the characters of ``text``,
+    written into ``dirname``; 503 when no font is found."""
+    from geodata.fonts import FontMissing as _Missing, truetype_subset
+
+    try:
+        data = truetype_subset(text)
+    except _Missing as exc:
+        raise FontMissing(str(exc)) from exc
+    path = Path(dirname) / "parkplan-cjk.ttf"
+    path.write_bytes(data)
+    return str(path)
 
 
-def _face_index(path: str, face: str | None) -> int:
-    if not path.lower().endswith(".ttc") or face is None:
-        return 0
-    from fontTools.ttLib import TTCollection
-
-    coll = TTCollection(path, lazy=True)
-    for i, f in enumerate(coll.fonts):
-        if f["name"].getDebugName(1) == face:
-            return i
-    return 0
-
-
-def _num(v: Any, digits: int = 2) -> str:
+def _num(v: Any, digits: int = 2, unit: str = "") -> str:
     if v is None:
         return "-"
     if isinstance(v, bool):
         return "是" if v else "否"
     if isinstance(v, (int, float)):
-        return f"{v:,.{digits}f}" if isinstance(v, float) else f"{v:,}"
+        text = f"{v:,.{digits}f}" if isinstance(v, float) else f"{v:,}"
+        return f"{text} {unit}" if unit and not unit.startswith("（") else text + unit
     return str(v)
+
+
+def _alternatives(snap: dict) -> list[dict]:
+    return snap.get("alternatives") or ([snap["alternative"]] if snap.get("alternative") else [])
 
 
 def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
     """A small map: origin and destination counties, the proposed park, the enterprise's site."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from shapely.geometry import Point
 
     counties = ds.counties
@@ -123,7 +160,9 @@ def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
     ent = ds.enterprises[ds.enterprises["enterprise_id"] == candidate.get("enterprise_id")]
     if sel.empty and park.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=110)
+    fig = Figure(figsize=(6, 4.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     counties.plot(ax=ax, color="#f4f4f4", edgecolor="#cccccc", linewidth=0.3)
     sel.plot(ax=ax, color="#dde6f0", edgecolor="#555555", linewidth=0.8)
     if not park.empty:
@@ -150,7 +189,6 @@ def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
     ax.set_ylabel("")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -167,20 +205,32 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     except ImportError:  # pragma: no cover
         REASON_LABELS_ZH, CRITERIA_LABELS_ZH = {}, {}
 
-    font, face = cjk_font()
     snap = candidate.get("snapshot") or {}
     ent = snap.get("enterprise") or {}
     park = snap.get("park") or {}
     county_names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    park_names = dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+    status = glossary.domain("status")
 
     def county(code):
-        return f"{county_names.get(str(code), '')} ({code})" if code else "-"
+        return f"{county_names.get(str(code), '')}（{code}）" if code else "-"
+
+    def park_name(entry: dict) -> str:
+        return str(entry.get("name") or park_names.get(str(entry.get("park_id")), "") or "-")
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("cjk", "", font, collection_font_number=face)
-    bold = font.replace("-Regular.", "-Bold.")
-    pdf.add_font("cjk", "B", bold if bold != font and Path(bold).is_file() else font, collection_font_number=face)
+    # every character the sheet can show: this module's words, the glossary, the candidate, the names
+    chars = (Path(__file__).read_text(encoding="utf-8") + json.dumps(candidate, ensure_ascii=False, default=str)
+             + "".join(z for z, _ in glossary.pairs().values()) + "".join(county_names.values())
+             + "".join(park_names.get(str(a.get("park_id")), "") for a in _alternatives(snap))
+             + "".join(SECTOR_LABELS_ZH.values()) + "".join(POLLUTION_LABELS_ZH.values())
+             + "".join(REASON_LABELS_ZH.values()) + "".join(CRITERIA_LABELS_ZH.values())
+             + "".join(map(chr, range(0x20, 0x7F))) + "，。：；（）、→　")
+    tmp = tempfile.TemporaryDirectory(prefix="parkplan-pdf-")
+    font = _pdf_font(tmp.name, chars)
+    pdf.add_font("cjk", "", font)
+    pdf.add_font("cjk", "B", font)
     pdf.set_title(f"转移候选企业审核表 {candidate['candidate_id']}")
     pdf.set_creator("parkplan")
     pdf.add_page()
@@ -188,7 +238,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     pdf.cell(0, 10, "企业转移候选审核表", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.set_font("cjk", size=9)
     pdf.cell(0, 6, f"候选编号 {candidate['candidate_id']}　版本 {candidate.get('version')}　"
-                   f"当前状态 {DECISION_ZH.get(candidate.get('status'), candidate.get('status'))}",
+                   f"当前状态 {status.get(candidate.get('status'), candidate.get('status'))}",
              new_x="LMARGIN", new_y="NEXT", align="C")
 
     def heading(text: str) -> None:
@@ -209,15 +259,17 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     sector = ent.get("sector")
     table([
         ["企业编号", str(candidate.get("enterprise_id")), "企业名称", str(ent.get("name") or "-")],
-        ["行业", f"{SECTOR_LABELS_ZH.get(sector, sector or '-')}", "用地(公顷)", _num(ent.get("land_ha"))],
-        ["从业人员", _num(ent.get("employees")), "污染等级", POLLUTION_LABELS_ZH.get(ent.get("pollution_class"), ent.get("pollution_class") or "-")],
-        ["迁出县", county(candidate.get("origin_county_code")), "迁入县", county(candidate.get("destination_county_code"))],
+        [glossary.term("sector"), f"{SECTOR_LABELS_ZH.get(sector, sector or '-')}", "用地",
+         _num(ent.get("land_ha"), unit="公顷")],
+        ["从业人员", _num(ent.get("employees"), unit="人"), "污染等级", POLLUTION_LABELS_ZH.get(ent.get("pollution_class"), ent.get("pollution_class") or "-")],
+        [glossary.term("origin_county"), county(candidate.get("origin_county_code")),
+         glossary.term("destination_county"), county(candidate.get("destination_county_code"))],
     ], (22, 38, 22, 38), header=False)
 
-    heading("二、拟入驻园区")
+    heading("二、" + glossary.term("proposed_park"))
     table([
         ["园区编号", str(candidate.get("park_id")), "园区名称", str(park.get("name") or "-")],
-        ["适宜性得分", _num(candidate.get("score"), 3), "情景", _SCENARIO_ZH.get(candidate.get("scenario"), candidate.get("scenario") or "-")],
+        ["适宜性得分", _num(candidate.get("score"), 3, unit="（满分 1）"), "情景", _SCENARIO_ZH.get(candidate.get("scenario"), candidate.get("scenario") or "-")],
     ], (22, 38, 22, 38), header=False)
     png = _map_png(candidate, ds)
     if png:
@@ -232,18 +284,18 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     criteria = snap.get("criteria") or {}
     if criteria:
         heading("三、评分明细（审核时冻结）")
-        rows = [["指标", "原始值", "标准化得分", "权重", "贡献"]]
+        rows = [["指标", "原始值", "标准化得分（0–1）", "权重（0–1）", "贡献（分）"]]
         for c, v in criteria.items():
-            rows.append([CRITERIA_LABELS_ZH.get(c, c), _num(v.get("value")), _num(v.get("score"), 3),
-                         _num(v.get("weight"), 3), _num(v.get("contribution"), 3)])
+            rows.append([CRITERIA_LABELS_ZH.get(c, c), _num(v.get("value"), unit=CRITERION_UNITS_ZH.get(c, "")),
+                         _num(v.get("score"), 3), _num(v.get("weight"), 3), _num(v.get("contribution"), 3)])
         table(rows, (40, 20, 20, 20, 20))
 
-    alternatives = snap.get("alternatives") or ([snap["alternative"]] if snap.get("alternative") else [])
+    alternatives = _alternatives(snap)
     if alternatives:
-        heading("四、备选园区（次优方案）")
-        rows = [["名次", "园区编号", "园区名称", "所在县", "得分"]]
+        heading("四、" + glossary.term("second_best"))
+        rows = [["名次", "园区编号", "园区名称", "所在县", "得分（满分 1）"]]
         for a in alternatives[:5]:
-            rows.append([_num(a.get("rank")), str(a.get("park_id")), str(a.get("name") or "-"),
+            rows.append([_num(a.get("rank")), str(a.get("park_id")), park_name(a),
                          county(a.get("county_code")), _num(a.get("score"), 3)])
         table(rows, (12, 22, 40, 34, 16))
 
@@ -263,10 +315,10 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     heading("六、审核记录")
     history = candidate.get("reviews") or []
     if history:
-        rows = [["时间(UTC)", "审核人", "结论", "意见", "版本"]]
+        rows = [["时间（北京时间）", "审核人", "结论", "意见", "版本"]]
         for r in history:
-            rows.append([str(r.get("created_at") or "")[:19].replace("T", " "), str(r.get("reviewer")),
-                         DECISION_ZH.get(r.get("decision"), r.get("decision")), str(r.get("comment") or ""),
+            rows.append([beijing_time(r.get("created_at")), str(r.get("reviewer")),
+                         status.get(r.get("decision"), r.get("decision")), str(r.get("comment") or ""),
                          f"{r.get('version_before')}→{r.get('version_after')}"])
         table(rows, (30, 30, 18, 60, 14))
     else:
@@ -275,4 +327,6 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
     pdf.ln(6)
     pdf.cell(0, 8, "审核单位（盖章）：____________________　　负责人签字：______________　　日期：__________",
              new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    out = bytes(pdf.output())
+    tmp.cleanup()
+    return out

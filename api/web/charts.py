@@ -2,58 +2,79 @@
 
 An SVG shown through ``<img>`` runs no script whatever text it holds, and text is drawn as paths
 (``svg.fonttype = 'path'``), so a label from a data file is never markup; matplotlib's mathtext is
-off (``text.parse_math``), so a ``$...$`` in a name is drawn as typed, never parsed (nor an error). Chinese labels use a CJK
-font when one is installed (Debian's fonts-noto-cjk), else matplotlib's default.
+off on every text (``parse_math=False``), so a ``$...$`` in a name is drawn as typed, never parsed (nor
+an error). Every chart is a ``matplotlib.figure.Figure`` (no pyplot state, no global ``rcParams``);
+every text of it is set in the one CJK font of :mod:`geodata.fonts` (a ``FontProperties`` made from
+the font file's path), so Chinese draws on a machine without any system CJK font.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import warnings
 from collections.abc import Sequence
-from functools import lru_cache
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from geodata.fonts import font_properties
 
-__all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri"]
+__all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri", "new_figure", "apply_font"]
 
-_CJK_NAMES = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC")
-
-
-@lru_cache(maxsize=1)
-def _font_family() -> list[str]:
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [n for n in _CJK_NAMES if n in names]
-    return cjk + ["DejaVu Sans"]
+_FONT_SIZE = 9
 
 
 def _style():
-    return {"font.family": _font_family(), "svg.fonttype": "path", "axes.unicode_minus": False, "svg.hashsalt": "parkplan",
-            "font.size": 9, "text.parse_math": False, "text.usetex": False}
+    """Kept for callers that still wrap their own figures in ``rc_context`` (text size, minus sign, no
+    mathtext); the font itself is applied per text by :func:`apply_font` / :func:`svg_uri`."""
+    return {"svg.fonttype": "path", "axes.unicode_minus": False, "svg.hashsalt": "parkplan",
+            "font.size": _FONT_SIZE, "text.parse_math": False, "text.usetex": False}
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A Figure with an Agg canvas, outside pyplot."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def apply_font(fig: Figure) -> Figure:
+    """Set every text of ``fig`` (titles, axis labels, tick labels, legends) in the CJK font, mathtext off.
+
+    Tick labels exist only once the figure is laid out, so the figure is laid out first.
+    """
+    if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    with warnings.catch_warnings():  # tick labels are laid out in the default font before they get the CJK one
+        warnings.simplefilter("ignore", UserWarning)
+        fig.draw_without_rendering()
+    for t in fig.findobj(Text):
+        size = t.get_fontsize()
+        t.set_fontproperties(font_properties(size))
+        t.set_parse_math(False)
+    return fig
 
 
 def svg_uri(fig) -> str:
+    apply_font(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, xlabel: str = "", color: str = "#3b6ea5",
               width: float = 5.5) -> str:
     """A horizontal bar chart (largest on top)."""
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(width, 0.3 * max(len(labels), 1) + 0.8))
-        y = list(range(len(labels)))[::-1]
-        ax.barh(y, list(values), color=color)
-        ax.set_yticks(y, [str(s) for s in labels])
-        ax.set_xlabel(xlabel)
-        ax.spines[["top", "right"]].set_visible(False)
-        return svg_uri(fig)
+    fig = new_figure((width, 0.3 * max(len(labels), 1) + 0.8))
+    ax = fig.subplots()
+    y = list(range(len(labels)))[::-1]
+    ax.barh(y, list(values), color=color)
+    ax.set_yticks(y, [str(s) for s in labels])
+    ax.set_xlabel(xlabel)
+    ax.spines[["top", "right"]].set_visible(False)
+    return svg_uri(fig)
 
 
 def ripley_chart(distances_m: Sequence[float], L: Sequence[float], lo: Sequence[float] | None, hi: Sequence[float] | None,
@@ -62,20 +83,20 @@ def ripley_chart(distances_m: Sequence[float], L: Sequence[float], lo: Sequence[
     import numpy as np
 
     r = np.asarray(distances_m, dtype=float)
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(5.5, 3.4))
-        if lo is not None and hi is not None and len(lo) == len(r):
-            ax.fill_between(r / 1000, np.asarray(lo, float) - r, np.asarray(hi, float) - r, color="#cccccc",
-                            label=envelope)
-        ax.plot(r / 1000, np.asarray(L, float) - r, color="#c0392b", lw=2, label=observed)
-        ax.axhline(0, color="#555555", lw=0.8, ls="--")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("L(r) − r (m)")
-        if title:
-            ax.set_title(title)
-        ax.legend(frameon=False)
-        ax.spines[["top", "right"]].set_visible(False)
-        return svg_uri(fig)
+    fig = new_figure((5.5, 3.4))
+    ax = fig.subplots()
+    if lo is not None and hi is not None and len(lo) == len(r):
+        ax.fill_between(r / 1000, np.asarray(lo, float) - r, np.asarray(hi, float) - r, color="#cccccc",
+                        label=envelope)
+    ax.plot(r / 1000, np.asarray(L, float) - r, color="#c0392b", lw=2, label=observed)
+    ax.axhline(0, color="#555555", lw=0.8, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("L(r) − r (m)")
+    if title:
+        ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return svg_uri(fig)
 
 
 def county_map(counties, values: dict[str, str], colors: dict[str, str], legend: dict[str, str], *, title: str = "",
@@ -84,13 +105,13 @@ def county_map(counties, values: dict[str, str], colors: dict[str, str], legend:
     from matplotlib.patches import Patch
 
     fills = [colors.get(values.get(str(c), ""), "#eeeeee") for c in counties[code_column].astype(str)]
-    with plt.rc_context(_style()):
-        fig, ax = plt.subplots(figsize=(4.6, 4.6))
-        counties.plot(ax=ax, color=fills, edgecolor="#666666", linewidth=0.3)
-        ax.set_axis_off()
-        ax.set_aspect("equal")
-        if title:
-            ax.set_title(title)
-        ax.legend(handles=[Patch(facecolor=colors[k], edgecolor="#666666", label=v) for k, v in legend.items()],
-                  loc="lower left", frameon=False, fontsize=8)
-        return svg_uri(fig)
+    fig = new_figure((4.6, 4.6))
+    ax = fig.subplots()
+    counties.plot(ax=ax, color=fills, edgecolor="#666666", linewidth=0.3)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    ax.legend(handles=[Patch(facecolor=colors[k], edgecolor="#666666", label=v) for k, v in legend.items()],
+              loc="lower left", frameon=False, fontsize=8)
+    return svg_uri(fig)

@@ -171,7 +171,8 @@ def test_exports_csv_and_excel_hold_the_offices_decisions(fresh_api):
     ws = load_workbook(io.BytesIO(x.content)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][0] == "候选编号" and len(values) == 1 + len(rows)
-    assert {v[8] for v in values[1:]} == {"同意", "不同意"}
+    decision = values[0].index("审核决定")
+    assert {v[decision] for v in values[1:]} == {"已批准", "已驳回"}  # the glossary's statuses
     assert api.get(f"/transfer-candidates/decisions.csv?office={api.offices[1]}", as_="reviewer_a").status_code == 404
 
 
