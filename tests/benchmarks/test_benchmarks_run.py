@@ -31,7 +31,8 @@ def test_join_runs_and_both_paths_agree():
     _check(rep, "join")
     assert rep.data["n"] == 3000
     assert rep.data["same_county"] == 1.0 and rep.data["same_park"] == 1.0
-    assert rep.data["parkplan_s"] > 0 and rep.data["geopandas_s"] > 0
+    assert rep.data["same_hand"] == 1.0  # the limit row answers the same question
+    assert rep.data["parkplan_s"] > 0 and rep.data["geopandas_s"] > 0 and rep.data["hand_s"] > 0
 
 
 def test_ripley_runs_and_matches_pointpats():
@@ -41,6 +42,8 @@ def test_ripley_runs_and_matches_pointpats():
     _check(rep, "ripley")
     assert rep.data["sizes"][0]["max_rel_diff"] < 1e-9
     assert rep.data["n_alone"] == 3000
+    assert rep.data["envelope_sims"] == 3 and rep.data["plain_count_cpu_per_pattern_s"] > 0
+    assert "Ripley's L with CSR envelopes" in rep.body
 
 
 def test_suitability_runs_and_loop_agrees():
