@@ -320,3 +320,20 @@ def test_coastal_preference_hosts_and_pairs(W):
             expected = 0.2 * (n_sector >= 5 or leads or chain) + 0.3 * paired
             assert b[i, j] == pytest.approx(expected), (i, j)
     assert (b >= 0.3 - 1e-12).any()  # some pair counted
+
+
+def test_key_enterprises_get_scarce_land_first(ctx, dataset):
+    """With scarce land, key_bonus places a larger share of the key enterprises (key_enterprise or
+    small_giant) than without it."""
+    tight = dataclasses.replace(ctx, free_land=ctx.free_land * 0.03)
+
+    def key_share(bonus):
+        plan = plan_scenario(tight, dataset.enterprises, "urban-core", params=ScenarioParams(key_bonus=bonus),
+                             time_limit=20)
+        a = plan.assignments
+        assert a["key"].any() and (~a["key"]).any()
+        return float((a.loc[a["key"], "status"] == "assigned").mean()), a
+
+    without, _ = key_share(0.0)
+    with_bonus, _ = key_share(2.0)
+    assert with_bonus > without
