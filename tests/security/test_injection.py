@@ -134,9 +134,10 @@ def _renamed(ds, name: str):
 
 
 def _maps(base, name: str) -> dict[str, str]:
-    """Every map (and the one-candidate map) over the dataset renamed to ``name``, as HTML."""
+    """Every map (and the one-candidate map, the scenarios' flow map) over the dataset renamed to ``name``."""
     from maps import build_map, render_html
     from maps.clusters_map import clusters_map
+    from maps.flows_map import flows_map
     from maps.transfers_map import candidate_map, transfers_map
 
     ds = _renamed(base["ds"], name)
@@ -153,6 +154,8 @@ def _maps(base, name: str) -> dict[str, str]:
                                              suitability_context=base["ctx"])),
         "transfers": render_html(transfers_map(ds, [cand])),
         "candidate": render_html(candidate_map(ds, cand)),
+        "flows": render_html(flows_map(ds, [{"origin_county_code": origin, "destination_county_code": str(ds.counties["code"].iloc[0]),
+                                             "firms": 3, "jobs": 120}])),
     }
 
 
@@ -183,6 +186,8 @@ def test_every_map_shows_hostile_names_exactly_and_runs_no_data(base, baseline, 
         elif kind == "suitability":
             assert name in strings  # the site's tooltip and the search index; the park as a candidate or excluded
             assert _title(html).endswith(" · " + name)
+        elif kind == "flows":
+            assert name in strings  # the county's name on the map (the scenarios' flow map)
         elif kind == "transfers":
             assert name in strings and f"C0 · {name}" in strings  # receiving park; the flow's candidate row
         else:
