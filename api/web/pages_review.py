@@ -20,6 +20,7 @@ from ..deps import scope_filter
 from ..problems import NotFound, PreconditionFailed, ProblemError
 from . import backend
 from .core import check_csrf, page_error, render, url_with
+from .i18n import pick_lang, translator
 
 router = APIRouter()
 
@@ -34,6 +35,22 @@ def status_counts(db, user) -> dict[str, int]:
         .group_by(TransferCandidate.status))
     got = {s: int(n) for s, n in db.execute(q).all()}
     return {s: got.get(s, 0) for s in STATUSES}
+
+
+def resolve_county(query: str, names: dict[str, str]) -> tuple[str | None, bool]:
+    """A county filter as typed: a 6-digit code, a county's name (海宁市) or its name without the suffix
+    (海宁). Returns ``(code or None, unknown)``; ``unknown`` when the text names no county."""
+    if not query:
+        return None, False
+    if query.isdigit() and len(query) == 6:
+        return query, False
+    exact = [c for c, n in names.items() if n == query]
+    if len(exact) == 1:
+        return exact[0], False
+    prefix = [c for c, n in names.items() if n.startswith(query)]
+    if len(prefix) == 1:
+        return prefix[0], False
+    return None, True
 
 
 def _county_names(request: Request) -> dict[str, str]:
@@ -61,14 +78,20 @@ def review_list(request: Request, status: str | None = None, county: str | None 
     if isinstance(user, Response):
         return user
     status = status if status in STATUSES else None
-    county = county if county and county.isdigit() and len(county) == 6 else None
+    cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
+    county_query = (county or "").strip()
+    county, county_error = resolve_county(county_query, cn)
     filters = {"status": status, "park_id": park_id or None}
     with request.app.state.sessions() as db:
         offset = max(int(offset), 0)
-        rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=offset, county=county)
+        if county_error:
+            rows, total = [], 0
+        else:
+            rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=offset,
+                                                  county=county)
         items = [reviews.candidate_public(c, snapshot=True) for c in rows]
         counts = status_counts(db, user)
-    cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
+    t = translator(pick_lang(request.query_params.get("lang")))
     for it in items:
         snap = it.pop("snapshot") or {}
         it["enterprise_name"] = (snap.get("enterprise") or {}).get("name") or en.get(it["enterprise_id"], "")
@@ -78,13 +101,15 @@ def review_list(request: Request, status: str | None = None, county: str | None 
     offices = sorted(user.offices) if not user.is_admin else []
     return render(request, "review_list.html", {
         "items": items, "total": total, "counts": counts, "statuses": STATUSES,
-        "f": {"status": status or "", "county": county or "", "park_id": park_id or ""},
+        "f": {"status": status or "", "county": county_query, "park_id": park_id or ""},
+        "county_error": t("county_unknown", query=county_query) if county_error else None,
+        "county_names": sorted(set(cn.values())),
         "offices": [{"code": o, "name": cn.get(o, o)} for o in offices],
         "export_url": url_with(request, EXPORT_XLSX),
         "offset": offset,
-        "prev_url": url_with(request, "/ui/review", status=status, county=county, park_id=park_id,
+        "prev_url": url_with(request, "/ui/review", status=status, county=county_query or None, park_id=park_id,
                              offset=max(offset - PAGE_SIZE, 0)) if offset > 0 else None,
-        "next_url": url_with(request, "/ui/review", status=status, county=county, park_id=park_id,
+        "next_url": url_with(request, "/ui/review", status=status, county=county_query or None, park_id=park_id,
                              offset=offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
     }, user=user)
 
@@ -134,11 +159,14 @@ def _breakdown(snap: dict) -> list[dict]:
 
 
 def _show(request: Request, user, candidate_id: str, *, conflict: dict | None = None, saved: bool = False,
-          status_code: int = 200, error: str | None = None):
+          status_code: int = 200, error: str | None = None, typed: dict | None = None):
+    """The candidate's page; ``typed`` (the decision and comment the reviewer submitted) fills the form
+    again when the decision was not stored (a conflict, a missing choice or confirmation)."""
     view = _candidate_view(request, user, candidate_id)
     if view is None:
         return page_error(request, 404, "not_found", user=user)
-    return render(request, "review_candidate.html", {**view, "conflict": conflict, "saved": saved, "error": error},
+    return render(request, "review_candidate.html", {**view, "conflict": conflict, "saved": saved, "error": error,
+                                                      "typed": typed or {"decision": "", "comment": ""}},
                   status_code=status_code, user=user)
 
 
@@ -164,6 +192,15 @@ async def review_decide(request: Request, candidate_id: str):
         return _show(request, user, candidate_id, status_code=400, error="bad_request")
     decision = str(form.get("decision") or "")
     comment = str(form.get("comment") or "")[:4000]
+    typed = {"decision": decision, "comment": comment}
+    t = translator(pick_lang(request.query_params.get("lang")))
+    if decision not in DECISIONS:  # nothing is preselected: the reviewer must choose
+        return _show(request, user, candidate_id, status_code=400, error=t("decision_choose"), typed=typed)
+    seen = str(form.get("seen_status") or "pending")
+    if seen != "pending" and form.get("confirm_replace") != "yes":
+        # the page showed a decided candidate: replacing its decision needs the box ticked
+        return _show(request, user, candidate_id, status_code=400, typed=typed,
+                     error=t("decision_confirm_replace", current=t("status_" + seen) if seen in STATUSES else seen))
     try:
         reviews.decide(request.app.state.engine, user, candidate_id, decision=decision, comment=comment,
                        if_match=None, version=version)
@@ -176,7 +213,7 @@ async def review_decide(request: Request, candidate_id: str):
         current["last_review"] = reviews.review_public(last[-1]) if last else None
         # 200, not 409: the page itself is the answer (the conflict and the standing decision); a
         # browser would log an error status as a console error
-        return _show(request, user, candidate_id, conflict=current)
+        return _show(request, user, candidate_id, conflict=current, typed=typed)
     except ProblemError as exc:
-        return _show(request, user, candidate_id, status_code=400, error=exc.detail)
+        return _show(request, user, candidate_id, status_code=400, error=exc.detail, typed=typed)
     return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)
