@@ -240,3 +240,23 @@ def test_county_filters(hostile_prepared):
     assert _n_features(_geojson_layers(m).get("parks", [])) == n_parks
     with pytest.raises(MapError, match="county '12' not found"):
         build_map("enterprises", hostile_prepared, county="12")
+
+
+@pytest.mark.parametrize("name", MAP_NAMES)
+def test_no_element_is_rendered_twice(built, name):
+    """branca renders a MacroElement's output again as a Jinja2 template; every element of a parkplan
+    map (after rendering, so with what rendering added) writes its output verbatim instead."""
+    from branca.element import MacroElement
+
+    from maps.base import JsLayer, Script, VerbatimMacro
+
+    m, _ = built[name]
+
+    def walk(el):
+        yield el
+        for child in list(getattr(el, "_children", {}).values()):
+            yield from walk(child)
+
+    twice = [type(el).__name__ for el in walk(m.get_root())
+             if isinstance(el, MacroElement) and not isinstance(el, (VerbatimMacro, Script, JsLayer))]
+    assert twice == []
