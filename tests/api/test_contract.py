@@ -226,3 +226,44 @@ def test_every_documented_error_answer_is_a_problem(api):
         body = r.json()
         assert r.headers["content-type"] == PROBLEM and {"type", "title", "status", "detail"} <= set(body)
         assert body["status"] == r.status_code
+
+
+def _validator(schema, ref):
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for({"$ref": ref, "components": schema["components"]})
+
+
+def test_real_answers_match_their_documented_models(api, dataset):
+    """What the routes answer on real requests validates against the response schema the document gives them
+    (schemathesis rarely reaches batch with existing ids; here each is called with real data)."""
+    schema = api.app.openapi()
+    ids = list(dataset.enterprises["enterprise_id"].astype(str).iloc[:3])
+    cid = _candidate(api)
+    feature = str(dataset.parks["park_id"].iloc[0])
+    calls = [
+        ("post", "/suitability", api.post("/suitability", as_="analyst", json={"enterprise_id": ids[0], "top": 3})),
+        ("post", "/suitability/sensitivity", api.post("/suitability/sensitivity", as_="analyst",
+                                                      json={"enterprise_id": ids[0], "n": 50})),
+        ("post", "/suitability/batch", api.post("/suitability/batch", as_="analyst",
+                                                json={"enterprise_ids": ids, "top": 2})),
+        ("get", "/metrics", api.get("/metrics?sector=textiles&simulations=5&permutations=19", as_="analyst")),
+        ("get", "/metrics/{name}", api.get("/metrics/clusters?sector=textiles", as_="analyst")),
+        ("get", "/metrics/{name}", api.get("/metrics/ripley?sector=textiles&simulations=3", as_="analyst")),
+        ("get", "/collections/{collection_id}/items", api.get("/collections/enterprises/items?limit=5", as_="analyst")),
+        ("get", "/collections/{collection_id}/items/{feature_id}",
+         api.get(f"/collections/parks/items/{feature}", as_="viewer")),
+        ("get", "/transfer-candidates", api.get("/transfer-candidates?limit=3", as_="admin")),
+        ("get", "/transfer-candidates/{candidate_id}", api.get(f"/transfer-candidates/{cid}", as_="admin")),
+    ]
+    for method, path, r in calls:
+        assert r.status_code == 200, (path, r.text[:300])
+        content = schema["paths"][path][method]["responses"]["200"]["content"]
+        ctype = r.headers["content-type"].split(";")[0]
+        assert list(content) == [ctype], (path, ctype)
+        ref = content[ctype]["schema"]["$ref"]
+        errors = [str(e) for e in _validator(schema, ref).iter_errors(r.json())][:3]
+        assert not errors, (path, errors)
+    # and a wrong shape does not pass: the models say something
+    assert not _validator(schema, "#/components/schemas/MetricsPart").is_valid({"lisa": [], "sectors": []})
+    assert not _validator(schema, "#/components/schemas/FeatureCollectionOut").is_valid({"type": "Feature"})
