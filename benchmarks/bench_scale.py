@@ -11,12 +11,15 @@ Each worker's resident memory is sampled every half second (``client.run`` + psu
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+
+from api.jobs.scale import batch_store, dask_client, join_store
 
 from . import Report, check_size, fmt_s, table
 from ._data import cache_dir, dataset
@@ -94,10 +97,90 @@ class WorkerMemory:
         self._thread.join()
 
 
-def run(size: str = "full", scheduler: str | None = None, engine: str = "dask") -> Report:
-    from api.jobs.scale import batch_store, dask_client, join_store
+PER_CORE_N = {"full": 1_000_000, "quick": 1_000_000, "tiny": 3_000}
 
+
+class CpuClock:
+    """CPU seconds (user + system) used so far by this process and, with a client, by every worker
+    process of the cluster (the local cluster's scheduler runs in this process, so it is counted)."""
+
+    def __init__(self, client=None):
+        self.client = client
+
+    @staticmethod
+    def _worker_cpu() -> float:
+        import psutil
+
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    def __call__(self) -> float:
+        own = time.process_time()
+        if self.client is None:
+            return own
+        return own + sum(self.client.run(self._worker_cpu).values())
+
+
+def _steps_cpu(clock: CpuClock, fn) -> tuple[dict, dict]:
+    """Run ``fn(on_step)`` and return (its result, CPU seconds of each step named by ``on_step``)."""
+    marks = [("start", clock())]
+    res = fn(lambda name: marks.append((name, clock())))
+    return res, {name: t - marks[i][1] for i, (name, t) in enumerate(marks[1:])}
+
+
+def per_core(size: str, scheduler: str | None = None) -> tuple[str, dict]:
+    """Each step's enterprises per CPU-second, in one process and on a 2-worker local cluster, same input."""
+    n = PER_CORE_N[size]
+    rows_n = PARTITION_ROWS[size]
+    store = input_store("quick" if size == "full" else size)  # the first 1,000,000 (or tiny) partitions
+    files = sorted(store.glob("part.*.parquet"))[: int(np.ceil(n / rows_n))]
+    ds = dataset(BASE[size])
+    cpu: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+        sub = Path(tmp) / "in"
+        sub.mkdir()
+        for f in files:
+            (sub / f.name).symlink_to(f)
+        for engine in ("memory", "dask"):
+            out = Path(tmp) / engine
+            ctx = dask_client(scheduler, workers=2, threads_per_worker=1, memory_limit="10GiB") \
+                if engine == "dask" else contextlib.nullcontext(None)
+            with ctx as client:
+                clock = CpuClock(client)
+                t0 = clock()
+                join_store(ds, sub, out / "joined", engine=engine)
+                steps = {"join": clock() - t0}
+                _, more = _steps_cpu(clock, lambda cb: batch_store(ds, out / "joined", out / "batch", engine=engine,
+                                                                   top=3, on_step=cb))
+                steps.update(more)
+            cpu[engine] = steps
+    labels = {"join": "join (county, park, urban core) -> joined store", "context": "suitability context",
+              "batch": "batch suitability, top 3 -> Parquet (Dask: with the capture sums)",
+              "capture": "park capture (Dask: adding up the sums, writing)"}
+    rows = []
+    for step, label in labels.items():
+        m, d = cpu["memory"][step], cpu["dask"][step]
+        rows.append([label, f"{m:.1f} s", f"{n / m:,.0f}" if m > 0 else "", f"{d:.1f} s",
+                     f"{n / d:,.0f}" if d > 0 else "", f"**{m / d:.0%}**" if d > 0 else ""])
+    m_all, d_all = sum(cpu["memory"].values()), sum(cpu["dask"].values())
+    rows.append(["**all steps**", f"{m_all:.1f} s", f"{n / m_all:,.0f}", f"{d_all:.1f} s", f"{n / d_all:,.0f}",
+                 f"**{m_all / d_all:.0%}**"])
+    text = (
+        f"### Per core: {n:,} enterprises, one process against Dask\n\n"
+        f"The same {len(files)} partitions of {rows_n:,}, the same dataset, run by `api.jobs.scale` with "
+        "`engine=memory` (one process) and `engine=dask` (local cluster, 2 worker processes x 1 thread). "
+        "CPU = user + system seconds of this process (with the local cluster's scheduler) and of every worker, "
+        "so the per-core throughput (enterprises per CPU-second) does not depend on what else ran on the "
+        "machine. The limit of each Dask step is the one-process path (100%); the goal is at least 90%.\n\n"
+        + table(["step", "one process CPU", "per CPU-s", "Dask CPU (all processes)", "per CPU-s",
+                 "Dask / one process"], rows)
+    )
+    return text, {"per_core_n": n, "cpu_memory": cpu["memory"], "cpu_dask": cpu["dask"]}
+
+
+def run(size: str = "full", scheduler: str | None = None, engine: str = "dask") -> Report:
     check_size(size)
+    per_core_text, per_core_data = per_core(size, scheduler) if engine == "dask" else ("", {})
     n = N[size]
     t = time.perf_counter()
     store = input_store(size)
@@ -141,8 +224,9 @@ def run(size: str = "full", scheduler: str | None = None, engine: str = "dask") 
         + table(["step", "time", "enterprises/s"], rows)
         + f"\n\nPeak resident memory per worker: {mem_line} (sampled every 0.5 s). Output written: "
         f"{out_bytes / 2**30:.2f} GiB (joined GeoParquet, top-3 and summary Parquet, capture CSVs)."
+        + (f"\n\n{per_core_text}" if per_core_text else "")
     )
     return Report("scale", f"Scale: {n:,} enterprises on Dask", body, {
         "n": n, "partitions": j["partitions"], "join_s": j["seconds"], **{k: v for k, v in b.items()},
-        "wall_s": wall, "worker_peak_bytes": peaks, "engine": engine, "scheduler": scheduler,
+        "wall_s": wall, "worker_peak_bytes": peaks, "engine": engine, "scheduler": scheduler, **per_core_data,
     })

@@ -144,7 +144,7 @@ def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: b
 
 def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top: int = 3,
                 capture: bool = True, overwrite: bool = False, weights: dict | None = None,
-                constraints: dict | None = None) -> dict:
+                constraints: dict | None = None, on_step=None) -> dict:
     """Batch suitability (and park capture) of the joined enterprises of ``joined_store``.
 
     Writes ``out/top`` and ``out/summary`` (partitioned Parquet, one row per enterprise and rank / per
@@ -153,7 +153,12 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
     one task per partition scores it and sums its capture shares from the same read.
     Returns the timings: ``context_s``, ``batch_s`` (with the capture sums on Dask) and ``capture_s``
     (in memory the capture itself; on Dask adding up the sums and writing the tables).
+    ``on_step(name)`` (optional) is called as each step ends (the benchmark reads CPU clocks there).
     """
+    def done(name: str) -> None:
+        if on_step is not None:
+            on_step(name)
+
     import dask
 
     from geodata.parquet import (ParquetStoreError, enterprise_parquet_files, read_enterprises_parquet,
@@ -178,11 +183,13 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
         ent = read_enterprises_parquet_frame(joined_store)
         ctx = context_from_dataset(replace(ds, enterprises=ent))
         steps["context_s"] = time.perf_counter() - t
+        done("context")
         t = time.perf_counter()
         res = score_batch(ctx, ent, weights, constraints, top=top)
         write_partition(res.top, out / "top", 0)
         write_partition(res.summary, out / "summary", 0)
         steps["batch_s"] = time.perf_counter() - t
+        done("batch")
         n, parts = len(ent), 1
         t = time.perf_counter()
         captures = {by: park_capture(ent, ds.projects, by=by) for by in CAPTURE_GROUPINGS} if capture else {}
@@ -191,6 +198,7 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
         # context_partitioned selects the few columns it sums before reading (projection pushed into the read)
         ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store))
         steps["context_s"] = time.perf_counter() - t
+        done("context")
         t = time.perf_counter()
         groupings = CAPTURE_GROUPINGS if capture else ()
         shared_ctx = _share(scale.slim_context(ctx))
@@ -201,9 +209,11 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
         parts = len(results)
         n = int(sum(r[0] for r in results))
         steps["batch_s"] = time.perf_counter() - t
+        done("batch")
         t = time.perf_counter()
         captures = scale.capture_from_sums([r[1] for r in results], groupings) if capture else {}
     for by, frame in captures.items():  # group labels come from the data: no formula cells
         safe_frame(frame).to_csv(out / f"capture_{by}.csv", index=False)
     steps["capture_s"] = time.perf_counter() - t
+    done("capture")
     return {"enterprises": n, "partitions": parts, **steps}

@@ -76,6 +76,9 @@ def test_scale_runs_on_a_local_cluster():
     _check(rep, "scale")
     assert rep.data["n"] == 6000 and rep.data["partitions"] == 4
     assert len(rep.data["worker_peak_bytes"]) == 2
+    # per core: every step measured with both engines (CPU seconds; no figure asserted)
+    assert set(rep.data["cpu_memory"]) == set(rep.data["cpu_dask"]) == {"join", "context", "batch", "capture"}
+    assert rep.data["cpu_dask"]["batch"] > 0 and "Per core" in rep.body
 
 
 def test_runner_keeps_other_sections(tmp_path, monkeypatch):
