@@ -1,7 +1,15 @@
-"""``parkplan bench``: run the benchmarks in ``benchmarks/`` (from a source checkout) and record the results."""
+"""``parkplan bench``: run the benchmarks in ``benchmarks/`` (from a source checkout) and record the results.
+
+The command runs ``python -m benchmarks`` in a child process with the options it was given: the CLI does
+not import the benchmarks (they import the application, not the other way round), and a benchmark's
+memory and threads end with it.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,12 +28,10 @@ def bench(
     engine: Annotated[str, typer.Option("--engine", help="scale: dask (memory runs the in-memory path for comparison).")] = "dask",
 ) -> None:
     """Benchmarks against the peer libraries (geopandas, pointpats, a pandas loop) and the Dask scale run."""
-    try:
-        from benchmarks.__main__ import main
-    except ModuleNotFoundError:
-        fail("the benchmarks package is not importable: run `parkplan bench` from a source checkout of parkplan")
     if quick and tiny:
         fail("--quick and --tiny exclude each other")
+    if importlib.util.find_spec("benchmarks") is None:
+        fail("the benchmarks package is not importable: run `parkplan bench` from a source checkout of parkplan")
     argv = list(names or [])
     argv += ["--quick"] if quick else []
     argv += ["--tiny"] if tiny else []
@@ -33,7 +39,7 @@ def bench(
     argv += ["--no-write"] if no_write else []
     argv += ["--scheduler", scheduler] if scheduler else []
     argv += ["--engine", engine]
-    raise typer.Exit(main(argv))
+    raise typer.Exit(subprocess.run([sys.executable, "-m", "benchmarks", *argv], check=False).returncode)
 
 
 def register(app: typer.Typer) -> None:
