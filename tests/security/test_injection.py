@@ -495,6 +495,9 @@ def _browse(browser, base_url: str, token: str, cookies: list[dict], jobs: list[
 
     ctx = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
     ctx.add_cookies([{**c, "url": base_url} for c in cookies])
+    # CSP violations recorded by the page itself (an init script is not subject to the page's CSP)
+    ctx.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                        " function (e) { window.__csp.push(e.violatedDirective + ' ' + e.blockedURI); });")
     out = []
     try:
         for url, popup in jobs:
@@ -505,6 +508,7 @@ def _browse(browser, base_url: str, token: str, cookies: list[dict], jobs: list[
             page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
             page.goto(base_url + url, wait_until="load")
             result = {"url": url, "popup_id": popup, "errors": errors, "dialogs": dialogs}
+            page.wait_for_timeout(200)
             if url.startswith("/maps/"):
                 deadline = time.time() + 60
                 while not page.evaluate("() => !!(window.PARKPLAN && PARKPLAN.ready)"):
@@ -514,11 +518,52 @@ def _browse(browser, base_url: str, token: str, cookies: list[dict], jobs: list[
                 result["popup"] = page.evaluate(_OPEN_POPUP, ["parks", popup]) if popup else None
             else:
                 result["text"] = page.evaluate("() => document.body.textContent")
+            result["csp"] = page.evaluate("() => window.__csp")
             out.append(result)
             page.close()
     finally:
         ctx.close()
     return out
+
+
+@pytest.mark.browser
+def test_browser_sees_a_csp_violation(served, serve_app, web_client):
+    """The browser check is not blind: a page whose inline script lacks the nonce is reported."""
+    path = _chromium()
+    if path is None:
+        pytest.skip("chromium not installed (set PARKPLAN_CHROMIUM)")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.responses import HTMLResponse
+
+    app = served["app"]
+    if not any(getattr(r, "path", None) == "/test-csp" for r in app.routes):
+        app.add_api_route("/test-csp", lambda: HTMLResponse(
+            "<script>var x = 1;</script>", headers={"Content-Security-Policy": "script-src 'nonce-abcdefghijklmnop'"}),
+            include_in_schema=False)
+    base_url = serve_app(app)
+
+    def run():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"])
+            try:
+                ctx = browser.new_context()
+                ctx.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
+                                    " function (e) { window.__csp.push(e.violatedDirective); });")
+                page = ctx.new_page()
+                errors = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.goto(base_url + "/test-csp")
+                page.wait_for_timeout(200)
+                return page.evaluate("() => window.__csp"), errors
+            finally:
+                browser.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        csp, errors = pool.submit(run).result()
+    assert csp and errors
 
 
 @pytest.mark.browser
@@ -550,7 +595,7 @@ def test_browser_shows_names_exactly_and_runs_nothing(served, imported, serve_ap
         results = pool.submit(run).result()
     ents, parks = imported["enterprises"], imported["parks"]
     for res in results:
-        assert res["errors"] == [] and res["dialogs"] == [], res  # no CSP violation, no script error, no alert
+        assert res["csp"] == [] and res["errors"] == [] and res["dialogs"] == [], res  # no CSP violation, error, alert
         shown = " ".join([res.get("text") or "", res.get("title") or "", res.get("docTitle") or "",
                           res.get("popup") or "", *res.get("strings", [])])
         _no_evaluation(shown)
