@@ -38,6 +38,15 @@ POSITIVE = ["2xx", "3xx", "401", "403", "404", "409", "429"]  # schemathesis's d
 MAX_RESPONSE_S = 60
 
 CONFIG = """
+[dictionaries.enterprise_ids]
+values = {enterprise_ids}
+
+[[operations]]
+include-path-regex = "^/suitability"
+[operations.parameters]
+"body.enterprise_id" = {{ dictionary = "enterprise_ids", probability = 0.8 }}
+"body.enterprise_ids[*]" = {{ dictionary = "enterprise_ids", probability = 0.9 }}
+
 [[operations]]
 include-path = "/collections/{{collection_id}}/items"
 checks.positive_data_acceptance.expected-statuses = {items}
@@ -74,10 +83,12 @@ def served(api, serve_app, tmp_path_factory):
             (TransferCandidate.origin_county_code == office) | (TransferCandidate.destination_county_code == office))
             .order_by(TransferCandidate.candidate_id)).scalars().first()
     park_id = str(api.app.state.dataset.parks["park_id"].iloc[0])
+    enterprise_ids = list(api.app.state.dataset.enterprises["enterprise_id"].astype(str).iloc[:20])
     folder = tmp_path_factory.mktemp("schemathesis")
     config = folder / "schemathesis.toml"
     config.write_text(CONFIG.format(items=_toml_list(POSITIVE + ["400"]), reviews=_toml_list(POSITIVE + ["412", "428"]),
-                                    candidate_id=cid, park_id=park_id), encoding="utf-8")
+                                    candidate_id=cid, park_id=park_id, enterprise_ids=_toml_list(enterprise_ids)),
+                      encoding="utf-8")
     return serve_app(api.app), config, folder
 
 
