@@ -203,6 +203,38 @@ class FeatureOut(BaseModel):
     links: list[LinkOut] | None = None
 
 
+class LandingOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    title: str
+    description: str
+    links: list[LinkOut]
+
+
+class ConformanceOut(BaseModel):
+    conformsTo: list[str]
+
+
+class ExtentOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    spatial: dict[str, Any]
+
+
+class CollectionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    title: str
+    description: str
+    itemType: Literal["feature"]
+    crs: list[str]
+    extent: ExtentOut
+    links: list[LinkOut]
+
+
+class CollectionsOut(BaseModel):
+    links: list[LinkOut]
+    collections: list[CollectionOut]
+
+
 class FeatureCollectionOut(BaseModel):
     """A page of features (OGC API - Features: numberMatched, numberReturned, timeStamp, next/prev links)."""
 
@@ -230,7 +262,9 @@ def _wants_html(request: Request) -> bool:
 # --- routes ----------------------------------------------------------------------------------------
 
 
-@router.get("/", summary="Landing page (no authentication)")
+@router.get("/", summary="Landing page (no authentication)", response_model=None,
+            responses={200: {"model": LandingOut, "content": {"text/html": {"schema": {"type": "string"}}},
+                             "description": "JSON, or the web workspace's home page to browsers (Accept: text/html)"}})
 def landing(request: Request):
     hook = getattr(request.app.state, "landing_html", None)
     if hook is not None and _wants_html(request):
@@ -253,12 +287,14 @@ def landing(request: Request):
     }
 
 
-@router.get("/conformance", summary="OGC API conformance classes")
+@router.get("/conformance", summary="OGC API conformance classes", response_model=None,
+            responses={200: {"model": ConformanceOut}})
 def conformance(_user: ViewerUser):
     return {"conformsTo": CONFORMANCE}
 
 
-@router.get("/collections", summary="The collections this token may read")
+@router.get("/collections", summary="The collections this token may read", response_model=None,
+            responses={200: {"model": CollectionsOut}})
 def collections(request: Request, user: ViewerUser):
     base = _base(request)
     cols = [_collection_doc(request, _collection(request, cid)) for cid, s in COLLECTIONS.items()
@@ -273,7 +309,8 @@ CollectionId = Annotated[str, Path(description="parks, counties, enterprises or 
                                     json_schema_extra={"enum": list(COLLECTIONS)})]
 
 
-@router.get("/collections/{collection_id}", summary="One collection's metadata", responses=_FORBIDDEN)
+@router.get("/collections/{collection_id}", summary="One collection's metadata", response_model=None,
+            responses={200: {"model": CollectionOut}, **_FORBIDDEN})
 def collection(request: Request, collection_id: CollectionId, user: CurrentUser):
     _spec_for(user, collection_id)
     return _collection_doc(request, _collection(request, collection_id))

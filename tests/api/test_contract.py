@@ -254,13 +254,17 @@ def test_real_answers_match_their_documented_models(api, dataset):
         ("get", "/collections/{collection_id}/items/{feature_id}",
          api.get(f"/collections/parks/items/{feature}", as_="viewer")),
         ("get", "/transfer-candidates", api.get("/transfer-candidates?limit=3", as_="admin")),
+        ("get", "/", api.get("/", as_=None)),
+        ("get", "/conformance", api.get("/conformance", as_="viewer")),
+        ("get", "/collections", api.get("/collections", as_="analyst")),
+        ("get", "/collections/{collection_id}", api.get("/collections/counties", as_="viewer")),
         ("get", "/transfer-candidates/{candidate_id}", api.get(f"/transfer-candidates/{cid}", as_="admin")),
     ]
     for method, path, r in calls:
         assert r.status_code == 200, (path, r.text[:300])
         content = schema["paths"][path][method]["responses"]["200"]["content"]
         ctype = r.headers["content-type"].split(";")[0]
-        assert list(content) == [ctype], (path, ctype)
+        assert list(content)[0] == ctype, (path, ctype)
         ref = content[ctype]["schema"]["$ref"]
         errors = [str(e) for e in _validator(schema, ref).iter_errors(r.json())][:3]
         assert not errors, (path, errors)
