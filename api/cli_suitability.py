@@ -561,11 +561,14 @@ def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, o
                   + (f", weights {doc['scenario_weights']}" if doc["scenario_weights"] else "")
                   + f"): status {doc['status']}, gap {_gap(doc['mip_gap'])}")
     t = Table(title="Scenarios", title_justify="left", header_style="bold")
-    for c in ("scenario", "enterprises", "assigned", "land (ha)", "median move", "status", "unassigned"):
-        t.add_column(c, justify="left" if c in ("scenario", "status", "unassigned") else "right")
+    for c in ("scenario", "enterprises", "assigned", "land (ha)", "median move", "status"):
+        t.add_column(c, justify="left" if c in ("scenario", "status") else "right", no_wrap=True)
     for s, v in doc["scenarios"].items():
         t.add_row(s, str(v["enterprises"]), str(v["assigned"]), f"{v['land_ha']:.1f}", _km(v["median_distance_km"]),
-                  str(v["allocation_status"]), ", ".join(f"{k} {n}" for k, n in v["unassigned"].items()))
+                  str(v["allocation_status"]))
     console.print(t)
+    for s, v in doc["scenarios"].items():
+        if v["unassigned"]:
+            console.print(f"  {s} unassigned: " + ", ".join(f"{k} {n}" for k, n in v["unassigned"].items()))
     console.print(f"{doc['land_used_ha']:.1f} ha promised; parks over their free land: {doc['parks_over_free_land']}")
     _print_report(report)
