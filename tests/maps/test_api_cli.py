@@ -198,14 +198,15 @@ def test_transfers_map_shows_stored_candidates_with_status(hostile_path, tmp_pat
     ds = app.state.dataset
     ld = ds.counties[ds.counties["less_developed"]]["code"].tolist()
     origin = ds.counties[~ds.counties["less_developed"]]["code"].tolist()
-    park = ds.parks[ds.parks["county_code"] == ld[0]].iloc[0]
+    dest = next(c for c in ld if (ds.parks["county_code"] == c).any())  # a less-developed county with a park
+    park = ds.parks[ds.parks["county_code"] == dest].iloc[0]
     add_candidates(app.state.engine, [
         {"candidate_id": f"T{i}", "enterprise_id": ds.enterprises["enterprise_id"].iloc[i],
-         "origin_county_code": origin[i % 2], "destination_county_code": ld[0], "park_id": park["park_id"]}
+         "origin_county_code": origin[i % 2], "destination_county_code": dest, "park_id": park["park_id"]}
         for i in range(3)])
     with app.state.sessions() as db:
         admin, _ = create_token(db, "admin", label="a")
-        elsewhere, _ = create_token(db, "reviewer", offices=[ld[1]], label="b")
+        elsewhere, _ = create_token(db, "reviewer", offices=[next(c for c in ld if c != dest)], label="b")
         db.commit()
     client = TestClient(app)
     html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {admin}"}).text
@@ -308,7 +309,7 @@ def test_candidate_map_is_office_scoped(hostile_path, tmp_path):
     app = create_app(hostile_path, db_url=f"sqlite:///{tmp_path / 'r.sqlite'}")
     ds = app.state.dataset
     eid = str(ds.enterprises["enterprise_id"].iloc[1])  # named HOSTILE_SCRIPT
-    res = score_enterprise(suitability_context(app), eid, constraints={"less_developed_only": True}, top=2).to_dict()
+    res = score_enterprise(suitability_context(app), eid, top=2).to_dict()
     best, alt = res["ranked"][:2]
     origin = str(ds.enterprises["county_code"].iloc[1])
     add_candidates(app.state.engine, [{
