@@ -570,9 +570,17 @@ def _dataset_pairs(ds) -> pd.DataFrame | None:
         return None
     prov = getattr(ds, "province", None)
     province = str(prov["name"].iloc[0]) if prov is not None and len(prov) and "name" in prov.columns else ""
-    if path.exists() and (not province or "浙江" in province):
-        return pd.read_csv(path, dtype=str)
-    return None
+    if not (path.exists() and (not province or "浙江" in province)):
+        return None
+    frame = pd.read_csv(path, dtype=str)
+    try:
+        _pairs(frame)
+    except SuitabilityError as exc:  # shipped reference data: a bad file must not stop every analysis
+        import warnings
+
+        warnings.warn(f"{path.name} ignored: {exc}", UserWarning, stacklevel=2)
+        return None
+    return frame
 
 
 # --- enterprises as arrays ---------------------------------------------------------------------
