@@ -1,6 +1,7 @@
 """``parkplan map NAME -o FILE.html``: write an interactive map as one self-contained HTML file (every
 script and stylesheet inlined, so it opens offline), or ``--png`` a static picture of it (a screenshot
-in headless Chromium: ``$PARKPLAN_CHROMIUM`` or ``chromium``; without Chromium, a matplotlib drawing
+in headless Chromium: ``$PARKPLAN_CHROMIUM`` or ``chromium``; without zoom buttons, search box or layer
+control, with a north arrow and the packaged CJK font embedded, :mod:`maps.printing`; without Chromium, a matplotlib drawing
 of the counties and parks, :mod:`maps.static`)."""
 
 from __future__ import annotations
@@ -121,9 +122,11 @@ def map_command(
         err_console.print(f"wrote {output} (no Chromium found: a matplotlib drawing of the counties and parks, "
                           "not a screenshot of the interactive map; install chromium or set PARKPLAN_CHROMIUM)")
         return
+    from maps.printing import print_ready
+
     with tempfile.TemporaryDirectory(prefix="parkplan-map-") as tmp:
         page = Path(tmp) / "map.html"
-        page.write_text(html, encoding="utf-8")
+        page.write_text(print_ready(html, lang), encoding="utf-8")
         try:
             screenshot(page, output)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:

@@ -16,7 +16,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["FontMissing", "cjk_font_path", "font_properties", "truetype_subset", "covers", "FONT_FAMILY",
+__all__ = ["FontMissing", "cjk_font_path", "font_properties", "set_figure_font", "truetype_subset", "font_subset", "covers", "FONT_FAMILY",
            "FONT_FILE"]
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -62,6 +62,26 @@ def font_properties(size: float | None = None):
     return FontProperties(fname=str(cjk_font_path()), size=size)
 
 
+def set_figure_font(fig):
+    """Set every text of a matplotlib ``Figure`` (titles, labels, tick labels, legends) in the CJK font,
+    mathtext off (a ``$`` in a name is drawn as typed). Tick labels exist only once the figure is laid
+    out, so it is laid out first. Returns ``fig``."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    with warnings.catch_warnings():  # laid out in the default font before the CJK one is set
+        warnings.simplefilter("ignore", UserWarning)
+        fig.draw_without_rendering()
+    for text in fig.findobj(Text):
+        text.set_fontproperties(font_properties(text.get_fontsize()))
+        text.set_parse_math(False)
+    return fig
+
+
 @lru_cache(maxsize=4)
 def _cmap(path: str) -> frozenset[int]:
     from fontTools.ttLib import TTFont
@@ -77,7 +97,7 @@ def covers(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=32)
-def _subset(path: str, chars: frozenset[str]) -> bytes:
+def _subset(path: str, chars: frozenset[str], truetype: bool = True) -> bytes:
     import io
 
     from fontTools import subset
@@ -92,7 +112,7 @@ def _subset(path: str, chars: frozenset[str]) -> bytes:
     sub = subset.Subsetter(opts)
     sub.populate(text="".join(sorted(chars)) + " ")
     sub.subset(font)
-    if "CFF " in font:
+    if truetype and "CFF " in font:
         _cff_to_glyf(font)
     buf = io.BytesIO()
     font.save(buf)
@@ -107,6 +127,12 @@ def truetype_subset(text: str) -> bytes:
     TrueType font is written with ``Identity-H`` and extracts as typed.
     """
     return _subset(str(cjk_font_path()), frozenset(text))
+
+
+def font_subset(text: str) -> bytes:
+    """The CJK font cut down to the characters of ``text``, outlines as in the font (OpenType CFF for
+    the Noto font): for ``@font-face`` in a page."""
+    return _subset(str(cjk_font_path()), frozenset(text), truetype=False)
 
 
 def _cff_to_glyf(font) -> None:

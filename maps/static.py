@@ -2,7 +2,8 @@
 installed (with Chromium the PNG is a screenshot of the interactive map itself).
 
 It draws what every map shares: the counties (less-developed ones filled), the parks by kind, and for
-the enterprises map the enterprises by sector; titles in the map's language (CJK fonts from the system).
+the enterprises map the enterprises by sector; titles and county names in the map's language, in the packaged
+CJK font (:mod:`geodata.fonts`).
 """
 
 from __future__ import annotations
@@ -15,26 +16,23 @@ from .i18n import sector_label, t
 
 __all__ = ["static_png"]
 
-_CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Zen Hei", "SimHei", "Microsoft YaHei", "DejaVu Sans"]
-
-
 def static_png(ds, name: str, path: str | Path, *, opts: MapOptions | None = None, sector: str | None = None,
                dpi: int = 150) -> Path:
     """Write a PNG of map ``name`` for prepared dataset ``ds`` to ``path``; returns the path."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    from geodata.schema import SECTOR_IDS
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
+
+    from geodata.fonts import set_figure_font
+    from geodata.schema import SECTOR_IDS
 
     from .parks_map import KIND_COLORS
 
     opts = opts or MapOptions()
     lang = opts.lang
-    plt.rcParams["font.sans-serif"] = _CJK_FONTS
-    plt.rcParams["axes.unicode_minus"] = False
-    fig, ax = plt.subplots(figsize=(10, 10))
+    fig = Figure(figsize=(10, 10))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     counties = ds.counties.to_crs(4326)
     ld = counties["less_developed"].astype(bool)
     counties[~ld].plot(ax=ax, color=COUNTY_STYLE["fillColor"], edgecolor=COUNTY_STYLE["color"], linewidth=0.4)
@@ -57,6 +55,9 @@ def static_png(ds, name: str, path: str | Path, *, opts: MapOptions | None = Non
         sub.plot(ax=ax, color=color, edgecolor="#222", linewidth=0.3)
         if handles is not None:
             handles.append(Patch(facecolor=color, label=t(kind, lang)))
+    for _, c in counties.iterrows():  # county names (no tiles to name the places)
+        p = c.geometry.representative_point()
+        ax.annotate(str(c["name"]), (p.x, p.y), ha="center", va="center", fontsize=5, color="#333333")
     ax.set_title(t(f"title_{name}", lang))
     ax.set_axis_off()
     miny, maxy = counties.total_bounds[1], counties.total_bounds[3]
@@ -66,6 +67,6 @@ def static_png(ds, name: str, path: str | Path, *, opts: MapOptions | None = Non
     else:
         ax.legend(loc="lower right", fontsize=7, markerscale=4)
     path = Path(path)
+    set_figure_font(fig)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return path

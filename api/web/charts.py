@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import base64
 import io
-import warnings
 from collections.abc import Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.text import Text
 
-from geodata.fonts import font_properties
+from geodata.fonts import set_figure_font
 
 __all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri", "new_figure", "apply_font"]
 
@@ -41,20 +39,8 @@ def new_figure(figsize: tuple[float, float]) -> Figure:
 
 
 def apply_font(fig: Figure) -> Figure:
-    """Set every text of ``fig`` (titles, axis labels, tick labels, legends) in the CJK font, mathtext off.
-
-    Tick labels exist only once the figure is laid out, so the figure is laid out first.
-    """
-    if fig.canvas is None or not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    with warnings.catch_warnings():  # tick labels are laid out in the default font before they get the CJK one
-        warnings.simplefilter("ignore", UserWarning)
-        fig.draw_without_rendering()
-    for t in fig.findobj(Text):
-        size = t.get_fontsize()
-        t.set_fontproperties(font_properties(size))
-        t.set_parse_math(False)
-    return fig
+    """Every text of ``fig`` in the CJK font, mathtext off (:func:`geodata.fonts.set_figure_font`)."""
+    return set_figure_font(fig)
 
 
 def svg_uri(fig) -> str:
