@@ -4,7 +4,8 @@ Both paths answer the same question on the same projected points (CGCS2000 GK, m
 enterprise's county (containing county, lowest index on a shared boundary, else the nearest within
 2 km) and its park (containing park, else the nearest within 300 m, ties to the lowest index).
 
-* parkplan: :func:`parks.joins.assign_counties` + :func:`parks.joins.assign_parks`;
+* parkplan: :func:`parks.joins.assign_counties` + :func:`parks.joins.assign_parks` (the points bucketed
+  once, :func:`parks.joins.point_strips`);
 * peer: ``geopandas.sjoin`` (``intersects`` / ``within``) + ``geopandas.sjoin_nearest`` for the
   unmatched, de-duplicated with pandas, which is how one writes it with geopandas alone.
 
@@ -26,10 +27,11 @@ REPEAT = {"full": 3, "quick": 3, "tiny": 1}
 
 
 def parkplan_join(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> pd.DataFrame:
-    from parks.joins import assign_counties, assign_parks
+    from parks.joins import assign_counties, assign_parks, point_strips
 
-    out = assign_parks(points, parks)
-    out.insert(0, "county_code", assign_counties(points, counties))
+    strips = point_strips(points)  # bucketed once for both joins, as prepare does
+    out = assign_parks(points, parks, strips=strips)
+    out.insert(0, "county_code", assign_counties(points, counties, strips=strips))
     return out
 
 

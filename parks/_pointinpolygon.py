@@ -80,12 +80,19 @@ def strip_points(points, points_per_strip: int = 256) -> PointStrips:
         x, y = _xy(np.asarray(getattr(points, "values", points), dtype=object))
     n = len(x)
     nstrips = int(np.clip(n // max(1, points_per_strip), 1, 32_000))
-    ok = np.isfinite(x) & np.isfinite(y)
-    x0, x1 = (float(x[ok].min()), float(x[ok].max())) if ok.any() else (0.0, 1.0)
+    bad = np.isnan(x) | np.isnan(y) | np.isinf(x) | np.isinf(y)
+    any_bad = bool(bad.any())
+    xs = x[~bad] if any_bad else x
+    x0, x1 = (float(xs.min()), float(xs.max())) if len(xs) else (0.0, 1.0)
     scale = nstrips / (x1 - x0) if x1 > x0 else 0.0
     with np.errstate(invalid="ignore"):
-        strip = np.clip(np.floor((x - x0) * scale), 0, nstrips - 1)
-    strip = np.where(ok, strip, nstrips).astype(np.int16)  # missing points after the last strip
+        s = np.subtract(x, x0)
+        np.multiply(s, scale, out=s)
+        np.floor(s, out=s)
+        np.clip(s, 0, nstrips - 1, out=s)
+    if any_bad:
+        s[bad] = nstrips  # missing points after the last strip
+    strip = s.astype(np.int16)
     order = np.argsort(strip, kind="stable")  # a radix sort for 16-bit keys
     starts = np.concatenate([[0], np.cumsum(np.bincount(strip, minlength=nstrips + 1))])
     return PointStrips(order, x[order], y[order], starts, x0, scale)

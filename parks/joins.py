@@ -18,12 +18,13 @@ import shapely
 from geodata.dataset import Dataset
 from geodata.schema import SECTOR_IDS
 
-from ._pointinpolygon import first_polygon, nearest_polygon, strip_points
+from ._pointinpolygon import PointStrips, first_polygon, nearest_polygon, strip_points
 
 __all__ = [
     "DEFAULT_MAX_PARK_DISTANCE_M",
     "assign_counties",
     "assign_parks",
+    "point_strips",
     "urban_core_flags",
     "prepare",
     "project_fields",
@@ -60,16 +61,34 @@ def _check_metric(*frames: gpd.GeoSeries | gpd.GeoDataFrame) -> None:
             raise ValueError(f"joins need a projected (metric) CRS, got {f.crs!r}; reproject with Dataset.metric_crs first")
 
 
-def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_distance_m: float = 2000.0) -> pd.Series:
-    """County ``code`` for each point: the county containing it, else the nearest within ``snap_distance_m``.
+def point_strips(points: gpd.GeoSeries) -> PointStrips:
+    """The points bucketed for the joins (:func:`parks._pointinpolygon.strip_points`): pass the result as
+    ``strips=`` to :func:`assign_counties` and :func:`assign_parks` when joining the same points to both,
+    so they are bucketed once."""
+    return strip_points(points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy())
+
+
+def _strips(points, geoms: np.ndarray, strips: PointStrips | None) -> PointStrips:
+    if strips is None:
+        return strip_points(geoms)
+    if len(strips) != len(geoms):
+        raise ValueError(f"strips were made for {len(strips):,} points, not these {len(geoms):,}; "
+                         "make them with point_strips(points)")
+    return strips
+
+
+def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_distance_m: float = 2000.0,
+                    strips: PointStrips | None = None) -> pd.Series:
+    """County ``code`` for each point: the county containing it, else the nearest within ``snap_distance_m``
+    (ties to the lowest index).
 
     Points on a shared boundary go to the county with the lowest index (deterministic). Points farther
-    than ``snap_distance_m`` from every county get ``None``.
+    than ``snap_distance_m`` from every county get ``None``. ``strips``: :func:`point_strips` of ``points``.
     """
     _check_metric(points, counties)
     county_geoms = counties.geometry.to_numpy()
     geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
-    pts = strip_points(geoms)
+    pts = _strips(points, geoms, strips)
     # lowest county index on a shared boundary (counties taken in index order)
     idx = first_polygon(pts, county_geoms, "intersects")
     missing = idx < 0
@@ -81,18 +100,19 @@ def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_d
 
 
 def assign_parks(points: gpd.GeoSeries, parks: gpd.GeoDataFrame, *,
-                 max_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M) -> pd.DataFrame:
+                 max_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M, strips: PointStrips | None = None) -> pd.DataFrame:
     """Each point's park: the park containing it (``within``), else the nearest within ``max_distance_m``.
 
     Returns ``park_id`` (None when no park qualifies), ``park_distance_m`` (0 inside, NaN with no park)
-    and ``park_match`` (``within`` / ``nearest`` / None).
+    and ``park_match`` (``within`` / ``nearest`` / None); ties to the lowest park index.
+    ``strips``: :func:`point_strips` of ``points`` (made once when joining them to counties too).
     """
     _check_metric(points, parks)
     if max_distance_m < 0:
         raise ValueError(f"max_distance_m must be >= 0, got {max_distance_m}")
     geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
     park_geoms = parks.geometry.to_numpy()
-    pts = strip_points(geoms)
+    pts = _strips(points, geoms, strips)
     idx = first_polygon(pts, park_geoms, "within")
     dist = np.where(idx >= 0, 0.0, np.nan)
     match = np.where(idx >= 0, 0, -1)  # codes of ("within", "nearest"), -1 none

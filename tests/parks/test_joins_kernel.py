@@ -5,6 +5,7 @@ multipolygons, missing points, equidistant polygons)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from numpy.testing import assert_array_equal
@@ -119,3 +120,16 @@ def test_coordinate_arrays_and_bad_predicate():
     assert first_polygon(strip_points(xy), HARD[:2].copy(), "within").tolist() == [0, 1, -1]
     with pytest.raises(ValueError, match="predicate 'contains' not accepted; accepted: within, intersects"):
         first_polygon(strip_points(xy), HARD[:2].copy(), "contains")
+
+
+def test_strips_made_once_give_the_same_joins(dataset):
+    from parks.joins import assign_counties, assign_parks, point_strips
+
+    crs = dataset.metric_crs
+    pts = dataset.enterprises.geometry.to_crs(crs)
+    counties, parks = dataset.counties.to_crs(crs), dataset.parks.to_crs(crs)
+    strips = point_strips(pts)
+    pd.testing.assert_series_equal(assign_counties(pts, counties, strips=strips), assign_counties(pts, counties))
+    pd.testing.assert_frame_equal(assign_parks(pts, parks, strips=strips), assign_parks(pts, parks))
+    with pytest.raises(ValueError, match="strips were made for 3,000 points, not these 10"):
+        assign_parks(pts.iloc[:10], parks, strips=strips)
