@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import mimetypes
 import re
+import secrets
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -168,7 +169,7 @@ def localize(m):
 
 
 _CSS_URL = re.compile(r"url\((['\"]?)(?!data:|#)([^)'\"]+)\1\)")
-_SCRIPT = re.compile(r'<script src="' + re.escape(ASSET_PREFIX) + r'([^"]+)"></script>')
+_SCRIPT = re.compile(r'<script( nonce="[^"]+")? src="' + re.escape(ASSET_PREFIX) + r'([^"]+)"></script>')
 _LINK = re.compile(r'<link rel="stylesheet" href="' + re.escape(ASSET_PREFIX) + r'([^"]+)"\s*/?>')
 
 
@@ -197,13 +198,30 @@ def _safe_inline_script(js: str) -> str:
     return js.replace("</script", "<\\/script")
 
 
-def inline_assets(html: str) -> str:
+FILE_CSP = ("default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src data: https:; "
+            "font-src data:; connect-src 'none'; base-uri 'none'; form-action 'none'")
+_SCRIPT_TAG = re.compile(r"<script(?=[\s>])")
+
+
+def inline_assets(html: str, *, csp: bool = True) -> str:
     """Replace each ``/maps/assets/...`` script and stylesheet link in ``html`` with the file's content,
-    so the page needs neither the API nor a network."""
-    html = _SCRIPT.sub(lambda m: "<script>" + _safe_inline_script(read_asset(m.group(1)).decode("utf-8")) + "</script>", html)
+    so the page needs neither the API nor a network.
+
+    With ``csp`` (default) the file carries its own Content-Security-Policy (a ``<meta>`` at the top of
+    ``<head>``): only the scripts written here run (each gets the file's random nonce; data are JSON
+    blocks, never script), no network but images (map tiles) over https."""
+    nonce = secrets.token_urlsafe(18) if csp else None
+    if nonce:  # every <script of the rendered page is a tag here (data cannot make one: '<' is escaped)
+        html = f'<script nonce="{nonce}"'.join(_SCRIPT_TAG.split(html))
+    html = _SCRIPT.sub(lambda m: "<script" + (m.group(1) or "") + ">"
+                       + _safe_inline_script(read_asset(m.group(2)).decode("utf-8")) + "</script>", html)
     html = _LINK.sub(lambda m: "<style>" + _css_inline(m.group(1), read_asset(m.group(1)).decode("utf-8")).replace(
         "</style", "<\\/style") + "</style>", html)
     leftover = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]+)"', html)
     if leftover:
         raise AssetError(f"links left after inlining (the file would need a server or a network): {leftover[:5]}")
+    if nonce:
+        head = html.index("<head>") + len("<head>")
+        meta = f'\n    <meta http-equiv="Content-Security-Policy" content="{FILE_CSP.format(nonce=nonce)}">'
+        html = html[:head] + meta + html[head:]
     return html

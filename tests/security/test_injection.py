@@ -494,6 +494,8 @@ def _browse(browser, base_url: str, token: str, cookies: list[dict], jobs: list[
     import time
 
     ctx = browser.new_context(extra_http_headers={"Authorization": f"Bearer {token}"})
+    ctx.route("**/*", lambda route: route.continue_() if route.request.url.startswith((base_url, "file:", "data:", "about:"))
+              else route.abort())  # offline: nothing but the test server and the file
     ctx.add_cookies([{**c, "url": base_url} for c in cookies])
     # CSP violations recorded by the page itself (an init script is not subject to the page's CSP)
     ctx.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation',"
@@ -506,10 +508,10 @@ def _browse(browser, base_url: str, token: str, cookies: list[dict], jobs: list[
             page.on("console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
             page.on("dialog", lambda d, dialogs=dialogs: (dialogs.append(d.message), d.dismiss()))
-            page.goto(base_url + url, wait_until="load")
+            page.goto(url if url.startswith("file://") else base_url + url, wait_until="load")
             result = {"url": url, "popup_id": popup, "errors": errors, "dialogs": dialogs}
             page.wait_for_timeout(200)
-            if url.startswith("/maps/"):
+            if url.startswith(("/maps/", "file://")):
                 deadline = time.time() + 60
                 while not page.evaluate("() => !!(window.PARKPLAN && PARKPLAN.ready)"):
                     assert time.time() < deadline, (url, errors)
@@ -577,8 +579,17 @@ def test_browser_shows_names_exactly_and_runs_nothing(served, imported, serve_ap
 
     base_url = serve_app(served["app"])
     cookies = [{"name": k, "value": v} for k, v in web_client.cookies.items()]  # the session of the /login form
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    page_file = imported["tmp"] / "browser-parks.html"  # the file `parkplan map -o` writes: its own CSP, no server
+    r = CliRunner().invoke(cli, ["map", "parks", "-o", str(page_file), "--data", str(imported["path"])])
+    assert r.exit_code == 0, r.output
+    assert "Content-Security-Policy" in page_file.read_text(encoding="utf-8")
     jobs = [("/maps/parks", "PH000"), ("/maps/parks", "PH003"), ("/maps/suitability?enterprise_id=EH00002", None),
-            ("/maps/transfers?candidate_id=HC5", None), ("/maps/enterprises", None), ("/ui/review/HC1", None)]
+            ("/maps/transfers?candidate_id=HC5", None), ("/maps/enterprises", None), ("/ui/review/HC1", None),
+            (page_file.as_uri(), "PH002")]
 
     def run():  # its own thread: other tests may hold a sync Playwright in the main thread
         from playwright.sync_api import sync_playwright
