@@ -90,6 +90,8 @@ BLOCK_LQ = {"flagship": 3.5, "regional": 2.0}
 BLOCK_CAP = 0.75
 # Share of a block county's firms in the cluster's sectors that make the cluster's product.
 BLOCK_PRODUCT_SHARE = 0.7
+# A park's leading sectors are this many times as common among its firms as in its county's mix.
+PARK_LEAD_FACTOR = 3.0
 DATA_AS_OF = series.AS_OF.isoformat()  # the built-in data describe the end of the plan period (2001-2005)
 
 
@@ -590,9 +592,9 @@ def _enterprises(rng, n: int, parks_m: gpd.GeoDataFrame, counties_m: gpd.GeoData
     for i, cnt in enumerate(park_counts):
         lead = parks_m["leading_sectors"].iloc[i].split(",")
         code = parks_m["county_code"].iloc[i]
-        own = rng.random(cnt) < 0.6
-        sec = rng.choice(SECTOR_IDS, size=cnt, p=mixes[row_of[code]]).astype(object)
-        sec[own] = rng.choice(lead, size=int(own.sum()))
+        w = mixes[row_of[code]].copy()
+        w[[SECTOR_IDS.index(s) for s in lead]] *= PARK_LEAD_FACTOR
+        sec = rng.choice(SECTOR_IDS, size=cnt, p=w / w.sum()).astype(object)
         sec_park[pos:pos + cnt] = sec
         county_park[pos:pos + cnt] = code
         est_park[pos:pos + cnt] = rng.integers(int(parks_m["established"].iloc[i]), 2006, cnt)
