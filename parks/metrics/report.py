@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.jsonable import jsonable
 from geodata.schema import SECTOR_IDS
 
 from ._common import MetricsError, area_polygon, check_county, check_sector, require_columns, to_metric
@@ -60,23 +61,6 @@ __all__ = [
 
 METRIC_KEYS = ("location_quotients", "sectors", "lisa", "hotspots", "clusters", "park_capture", "ripley",
                "per_mu", "land_intensity")
-
-
-def jsonable(obj):
-    """Plain Python: numpy scalars to int/float/bool, NaN/inf to None, arrays and tuples to lists."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple | np.ndarray | pd.Index):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.bool_ | bool):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    if obj is None or obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
