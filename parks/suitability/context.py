@@ -449,6 +449,8 @@ def build_context(
     population["park_id"] = ent_park.to_numpy()
     population["county_code"] = ent_county.to_numpy()
     population["x"], population["y"] = ex, ey
+    if len(ex):  # WGS 84 of every site, once: answering an enterprise by id needs no transformer
+        population["lon"], population["lat"] = transformer(crs, 4326).transform(ex, ey)
     attrs = pd.DataFrame(pk.drop(columns="geometry"))
     attrs["less_developed"] = less_dev
     attrs["ecologically_sensitive"] = sensitive

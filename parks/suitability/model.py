@@ -180,7 +180,9 @@ def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseA
         info["source"] = "profile"
     elif isinstance(enterprise, (str, int, np.integer)):
         ent, r = population_arrays(ctx, str(enterprise))
-        lon, lat = transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
+        lon, lat = r.get("lon"), r.get("lat")
+        if lon is None or lat is None:  # a context built without them
+            lon, lat = transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
         info = {"enterprise_id": r["enterprise_id"], "name": r.get("name"), "sector": r["sector"],
                 "land_ha": float(r["land_ha"]), "employees": int(r["employees"]),
                 "pollution_class": r["pollution_class"], "lon": float(lon), "lat": float(lat),
