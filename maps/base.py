@@ -35,6 +35,8 @@ from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from geodata.jsonable import jsonable
+
 from .assets import ASSET_PREFIX, localize
 from .i18n import check_lang, t
 
@@ -113,25 +115,11 @@ def js_json(obj: Any) -> str:
     >>> js_json({"name": "X{{ 7*191 }}</script>"})
     '{"name":"X\\\\u007b\\\\u007b 7*191 \\\\u007d\\\\u007d\\\\u003c/script\\\\u003e"}'
     """
-    s = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+    s = json.dumps(jsonable(obj), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     # braces inside string literals only (structural ones stay)
     s = _JSON_STRING.sub(lambda m: m.group(0).translate(_BRACES), s)
     return (s.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _plain(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if not np.isfinite(o) else float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if o is pd.NA or o is pd.NaT:
-        return None
-    return str(o)
 
 
 def clean(value) -> Any:
@@ -145,7 +133,7 @@ def clean(value) -> Any:
             return None
     except (TypeError, ValueError):
         pass
-    return _plain(value) if isinstance(value, (np.generic, np.ndarray)) else value
+    return jsonable(value) if isinstance(value, (np.generic, np.ndarray)) else value
 
 
 class _Verbatim(Element):
