@@ -10,6 +10,7 @@ from geodata.schema import SECTOR_IDS
 from parks.metrics import county_weights, getis_ord, local_moran, sector_density, spatial_clusters
 
 from .base import MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
+from .places import add_place_labels
 from .i18n import sector_label, t
 
 __all__ = ["clusters_map", "cluster_layers", "QUADRANT_COLORS", "SPOT_COLORS"]
@@ -92,6 +93,7 @@ def clusters_map(ds, *, lang: str = "zh", sector: str | None = None, opts: MapOp
               {"title": t("lisa", lang), "items": [{"color": c, "label": t(q, lang)} for q, c in QUADRANT_COLORS.items()]},
               {"title": t("gistar", lang), "items": [{"color": c, "label": t(s, lang)} for s, c in SPOT_COLORS.items()]},
               {"title": t("clusters", lang), "items": [{"color": c, "label": k.upper()} for k, c in HULL_COLORS.items()]}]
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)
 
 

@@ -17,6 +17,7 @@ from geodata.schema import SECTOR_IDS
 
 from .base import (SECTOR_COLORS, JsLayer, Links, MapError, MapOptions, Script, add_counties, county_legend,
                    finish_map, geojson_layer, new_map)
+from .places import add_place_labels
 from .i18n import sector_label, t
 
 __all__ = ["enterprises_map", "enterprise_columns", "RENDERERS"]
@@ -117,5 +118,6 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
     cc = ds.counties.geometry.representative_point()
     from .base import search_source
 
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend,
                       search=[search_source(ds.counties["name"], cc.x, cc.y, opts, t("counties", lang)), "pp_ent_data"])

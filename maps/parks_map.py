@@ -13,6 +13,7 @@ from parks.joins import park_profiles
 
 from .base import (MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map,
                    search_source)
+from .places import add_place_labels
 from .i18n import sector_label, t
 
 __all__ = ["parks_map", "KIND_COLORS", "CHOROPLETH_COLORS"]
@@ -108,4 +109,5 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
     cc = ds.counties.geometry.representative_point()
     search = [search_source(parks["name"], centroids.x, centroids.y, opts, t("parks", lang)),
               search_source(ds.counties["name"], cc.x, cc.y, opts, t("counties", lang))]
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)

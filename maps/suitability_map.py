@@ -11,6 +11,7 @@ import shapely
 from branca.colormap import LinearColormap
 
 from .base import JsLayer, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
+from .places import add_place_labels
 from .i18n import sector_label, t
 
 __all__ = ["suitability_map", "parse_weights", "SCORE_COLORS", "EXCLUDED_COLOR"]
@@ -134,4 +135,5 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
     if site is not None:
         search.append({"label": [str(who)], "lat": [site[0]], "lon": [site[1]],
                        "kind": t("site", lang)})
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)

@@ -16,6 +16,7 @@ import shapely
 
 from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer,
                    new_map, search_source)
+from .places import add_place_labels
 from .i18n import t
 
 __all__ = ["transfers_map", "candidate_map", "STATUS_COLORS", "SECOND_COLOR", "normalise_candidates"]
@@ -113,6 +114,7 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
     if park_ids:
         pp = parks.loc[park_ids].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
         search.append(search_source([parks["name"][p] for p in park_ids], pp.x, pp.y, opts, t("transfer_parks", lang)))
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)
 
 
@@ -223,4 +225,5 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
                                       {"color": color, "label": t("site", lang), "shape": "dot"},
                                       {"color": color, "label": t("line_proposed", lang), "shape": "line"},
                                       {"color": "#1f78b4", "label": t("line_second", lang), "shape": "line"}]}]
+    add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)

@@ -523,4 +523,32 @@
     heat.on("add", function () { PP.pointsPane(heat._map).appendChild(heat._canvas); });
     return heat;
   };
+  /* Place names, since there are no tiles offline: county names on every map, city names as well at
+     provincial zoom; sized to the zoom. data: {counties: {name, lat, lon}, cities: {name, lat, lon}}
+     (columns). Names are text (textContent), markers take no clicks. */
+  PP.placeLabels = function (map, data) {
+    var groups = {county: L.layerGroup(), city: L.layerGroup()};
+    function add(kind, src) {
+      if (!src) { return; }
+      for (var i = 0; i < src.name.length; i++) {
+        var span = el("span", "pp-place-text", src.name[i]);
+        var icon = L.divIcon({className: "pp-place pp-place-" + kind, html: span, iconSize: null});
+        L.marker([src.lat[i], src.lon[i]], {icon: icon, interactive: false, keyboard: false}).addTo(groups[kind]);
+      }
+    }
+    add("county", data.counties);
+    add("city", data.cities);
+    function update() {
+      var z = map.getZoom(), box = map.getContainer();
+      box.style.setProperty("--pp-county-size", Math.max(9, Math.min(15, Math.round(2 * z - 5))) + "px");
+      box.style.setProperty("--pp-city-size", Math.max(12, Math.min(18, Math.round(2 * z - 2))) + "px");
+      groups.county.addTo(map);
+      if (z < 8.5) { groups.city.addTo(map); } else { groups.city.remove(); }
+    }
+    map.on("zoomend", update);
+    map.whenReady(update);
+    PP.register("place_labels", groups.county);
+    PP.register("city_labels", groups.city);
+    return groups;
+  };
 })();

@@ -1,0 +1,46 @@
+"""Place names on every map (no tiles offline): every county's name, city names at provincial zoom,
+sized to the zoom; in headless Chromium against the running API."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+MAPS = ["parks", "enterprises", "clusters", "suitability", "transfers"]
+
+
+def _url(server, name, dataset):
+    q = f"?enterprise_id={dataset.enterprises['enterprise_id'].iloc[0]}" if name == "suitability" else ""
+    return f"{server}/maps/{name}{q}"
+
+
+def _size(page, kind: str) -> float:
+    return page.evaluate(f"() => parseFloat(getComputedStyle(document.querySelector('.pp-place-{kind} span')).fontSize)")
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_county_and_city_names_drawn_and_sized_to_the_zoom(page_run, server, hostile_prepared, name, tmp_path):
+    run = page_run("admin" if name == "transfers" else "analyst")
+    run.open(_url(server, name, hostile_prepared))
+    page = run.page
+    counties = sorted(hostile_prepared.counties["name"].astype(str))
+    shown = sorted(page.locator(".pp-place-county span").all_text_contents())
+    assert shown == counties  # every county named once, as text
+    page.evaluate("() => PARKPLAN.maps[0].setZoom(7, {animate: false})")
+    page.wait_for_timeout(300)
+    cities = sorted(hostile_prepared.cities["name"].astype(str))
+    assert sorted(page.locator(".pp-place-city span").all_text_contents()) == cities
+    small = _size(page, "county")
+    page.evaluate("() => PARKPLAN.maps[0].setZoom(10, {animate: false})")
+    page.wait_for_timeout(300)
+    assert _size(page, "county") > small  # bigger when zoomed in
+    assert page.locator(".pp-place-city").count() == 0  # cities only at provincial zoom
+    shots = os.environ.get("PARKPLAN_TEST_SHOTS")
+    page.evaluate("() => PARKPLAN.maps[0].setZoom(8, {animate: false})")
+    page.wait_for_timeout(300)
+    if shots:
+        page.screenshot(path=os.path.join(shots, f"places-{name}.png"))
+    assert run.errors == [] and run.blocked == []
