@@ -33,6 +33,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from geodata.jsonable import jsonable
+
 from ..deps import CurrentUser, ViewerUser
 from ..problems import BadRequest, Forbidden, NotFound
 
@@ -122,20 +124,6 @@ def _spec_for(user, cid: str) -> CollectionSpec:
 # --- JSON helpers ----------------------------------------------------------------------------------
 
 
-def _plain(v: Any) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (bool, np.bool_)):
-        return bool(v)
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, (pd.Timestamp, dt.datetime, dt.date)):
-        return v.isoformat()
-    return v if isinstance(v, str) else str(v)
-
-
 def _features(col: _Collection, idx) -> list[dict]:
     """GeoJSON features for the rows ``idx`` (positions), in that order."""
     sub = col.frame.iloc[list(idx)]
@@ -145,7 +133,7 @@ def _features(col: _Collection, idx) -> list[dict]:
     ids = col.ids.iloc[list(idx)].tolist()
     return [{"type": "Feature", "id": fid,
              "geometry": None if g is None or g.is_empty else shapely.geometry.mapping(g),
-             "properties": {k: _plain(v) for k, v in r.items()}}
+             "properties": {k: jsonable(v) for k, v in r.items()}}
             for fid, g, r in zip(ids, geoms, records)]
 
 
