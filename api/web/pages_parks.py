@@ -7,6 +7,7 @@ import pandas as pd
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from geodata.jsonable import jsonable
 from geodata.schema import PARK_KINDS, SECTOR_IDS
 
 from . import backend, charts
@@ -27,14 +28,6 @@ def sectors_of(value) -> list[str]:
     return []
 
 
-def _plain(v):
-    if isinstance(v, np.generic):
-        return v.item()
-    if v is pd.NA or (isinstance(v, float) and v != v):
-        return None
-    return v
-
-
 def county_names(ds) -> dict[str, str]:
     return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
 
@@ -50,7 +43,7 @@ def park_rows(ds) -> list[dict]:
     rows = []
     for rec in parks.to_dict("records"):
         pid = str(rec["park_id"])
-        row = {k: _plain(rec.get(k)) for k in _PARK_COLUMNS}
+        row = {k: jsonable(rec.get(k)) for k in _PARK_COLUMNS}
         row["park_id"] = pid
         row["county_code"] = str(rec.get("county_code"))
         row["county_name"] = names.get(row["county_code"], row["county_code"])
