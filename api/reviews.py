@@ -106,7 +106,13 @@ def count_candidates(db: Session) -> int:
 def add_candidates(engine: Engine, rows: Iterable[dict[str, Any]], *, actor: str = "parkplan transfers propose",
                    role: str = "system") -> int:
     """Insert candidates whose ``candidate_id`` is new (existing ones, and their reviews, are kept). Returns
-    how many were added."""
+    how many were added.
+
+    A proposal run after the model or the data changed gives new ids (the id hashes the frozen snapshot).
+    Such a candidate is NOT added when its enterprise already has a candidate under review (pending,
+    needs_info) or approved: an office never sees two live proposals for one firm, and no decision is
+    replaced behind its back. A firm whose earlier candidates were all rejected may be proposed again,
+    but not to a park that already rejected it."""
     rows = list(rows)
     return write_transaction(engine, lambda db: _add_candidates(db, rows, actor, role))
 
@@ -114,11 +120,20 @@ def add_candidates(engine: Engine, rows: Iterable[dict[str, Any]], *, actor: str
 def _add_candidates(db: Session, rows: list[dict[str, Any]], actor: str, role: str) -> int:
     added = 0
     existing = set(db.execute(select(TransferCandidate.candidate_id)).scalars())
+    live: set[str] = set()                  # enterprises with a candidate pending, needing info or approved
+    rejected: set[tuple[str, str]] = set()  # (enterprise, park) pairs an office rejected
+    for eid, park, status in db.execute(select(TransferCandidate.enterprise_id, TransferCandidate.park_id,
+                                               TransferCandidate.status)):
+        if status == "rejected":
+            rejected.add((str(eid), str(park)))
+        else:
+            live.add(str(eid))
     for r in rows:
-        cid = str(r["candidate_id"])
-        if cid in existing:
+        cid, eid, park = str(r["candidate_id"]), str(r["enterprise_id"]), str(r["park_id"])
+        if cid in existing or eid in live or (eid, park) in rejected:
             continue
         existing.add(cid)
+        live.add(eid)
         c = TransferCandidate(
             candidate_id=cid, enterprise_id=str(r["enterprise_id"]),
             origin_county_code=str(r["origin_county_code"]),
