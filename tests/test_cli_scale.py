@@ -46,7 +46,6 @@ def test_join_engines_write_the_same_rows(stores, dataset):
 
 
 def test_batch_engines_write_the_same_rows(stores, dataset_path):
-    pytest.importorskip("parks.suitability.batch")
     from geodata.parquet import read_table_parquet
 
     d, _ = stores

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pandas as pd
-import pytest
 
-pytest.importorskip("distributed")
+import distributed  # noqa: F401 - a hard dependency: a broken install fails, never skips
 
 
 def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
@@ -22,7 +21,6 @@ def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
 
 
 def test_batch_store_engines_write_the_same_files(dataset, tmp_path):
-    pytest.importorskip("parks.suitability.batch")
     from api.jobs.scale import CAPTURE_GROUPINGS, batch_store, dask_client, join_store
     from geodata.parquet import read_enterprises_parquet_frame, read_table_parquet, write_enterprises_parquet
 

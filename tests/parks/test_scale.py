@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import dask  # noqa: F401 - hard dependencies: a broken install fails here, never skips
+import dask_geopandas
+import distributed  # noqa: F401
 import numpy as np
 import pandas as pd
 import pytest
 
 from parks import scale
-
-dask = pytest.importorskip("dask")
-distributed = pytest.importorskip("distributed")
-dask_geopandas = pytest.importorskip("dask_geopandas")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +63,6 @@ def test_join_engine_memory_equals_dask(client, raw_enterprises, dataset):
 
 
 def test_batch_suitability_matches_in_memory(client, joined_dask, dataset):
-    pytest.importorskip("parks.suitability.batch")  # lands with the suitability work (issue 2)
     from parks.suitability import context_from_dataset
     from parks.suitability.batch import score_batch
 
@@ -77,7 +75,6 @@ def test_batch_suitability_matches_in_memory(client, joined_dask, dataset):
 
 
 def test_partitioned_context_equals_population_context(client, joined_dask, dataset):
-    pytest.importorskip("parks.suitability.batch")
     from parks.suitability import context_from_dataset
 
     want = context_from_dataset(dataset)
@@ -139,7 +136,6 @@ def test_errors_name_the_accepted_values(raw_enterprises, dataset):
 
 def test_score_and_capture_partition_equals_the_separate_steps(joined_dask, dataset):
     """One read per partition for batch and capture: the same rows and shares as the two steps."""
-    pytest.importorskip("parks.suitability.batch")
     from parks.metrics.capture import park_capture
     from parks.suitability import context_from_dataset
     from parks.suitability.batch import score_batch
