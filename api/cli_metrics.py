@@ -8,7 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from geodata import glossary
+
 from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from .cli_lang import LangOption, num, pct, table, translator, with_code
 
 
 def _f(v, fmt: str = ".3f") -> str:
@@ -22,65 +25,85 @@ def _table(title: str, columns: list[str]) -> Table:
     return t
 
 
-def _print_tables(doc: dict, top: int) -> None:
-    from geodata.schema import SECTOR_LABELS_ZH
+L, R = "left", "right"
 
-    zh = lambda s: f"{s} {SECTOR_LABELS_ZH.get(s, '')}".strip()  # noqa: E731
-    t = _table("Sectors: concentration over counties, Clark-Evans in the study area, Moran's I",
-               ["sector", "firms", "HHI", "EG gamma", "MS gamma", "Clark-Evans R", "z", "Moran I", "p_sim"])
+
+def _print_tables(doc: dict, top: int, lang: str = "zh", ds=None) -> None:
+    """The metrics document as tables in ``lang``: words from the glossary, county and park names
+    beside their codes, numbers formatted."""
+    t = translator(lang)
+    sectors = glossary.domain("sector", lang)
+    counties = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str))) if ds is not None else {}
+    parks = dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str))) if ds is not None else {}
+    sec = lambda s: sectors.get(str(s), t("cli_all_enterprises") if s == "all" else str(s))  # noqa: E731
+
+    tb = table(t("cli_sectors_title"), [(t("sector"), L), (t("cli_firms"), R), (t("hhi"), R), (t("eg_gamma"), R),
+                                        (t("ms_gamma"), R), (t("clark_evans_r"), R), (t("cli_z"), R),
+                                        (t("morans_i"), R), (t("cli_p_sim"), R)])
     for r in doc["sectors"]:
-        t.add_row(zh(r["sector"]), str(r["enterprises"]), _f(r["hhi"]), _f(r["ellison_glaeser_gamma"]),
-                  _f(r["maurel_sedillot_gamma"]), _f(r["clark_evans_r"]), _f(r["clark_evans_z"], ".2f"),
-                  _f(r["morans_i"]), _f(r["morans_p_sim"]))
-    console.print(t)
+        tb.add_row(sec(r["sector"]), num(r["enterprises"]), num(r["hhi"]), num(r["ellison_glaeser_gamma"]),
+                   num(r["maurel_sedillot_gamma"]), num(r["clark_evans_r"]), num(r["clark_evans_z"], 2),
+                   num(r["morans_i"]), num(r["morans_p_sim"]))
+    console.print(tb)
 
     lq = sorted((r for r in doc["location_quotients"] if r["basis"] == "employment" and r["location_quotient"] is not None),
                 key=lambda r: -r["location_quotient"])[:top]
-    t = _table(f"Highest location quotients (employment), top {top}", ["county", "sector", "LQ", "employees"])
+    tb = table(t("cli_lq_title", top=top), [(t("county"), L), (t("sector"), L), (t("cli_lq"), R), (t("employees"), R)])
     for r in lq:
-        t.add_row(r["county_code"], zh(r["sector"]), _f(r["location_quotient"], ".2f"), _f(r["value"], ",.0f"))
-    console.print(t)
+        tb.add_row(with_code(r["county_code"], counties), sec(r["sector"]), num(r["location_quotient"], 2),
+                   num(r["value"], 0))
+    console.print(tb)
 
     sig = [r for r in doc["lisa"] if r["quadrant"] != "ns"]
     hot = [r for r in doc["hotspots"] if r["spot"] != "ns"]
-    t = _table(f"Significant LISA ({len(sig)}) and Gi* spots ({len(hot)}) after FDR, first {top}",
-               ["county", "sector", "quadrant", "p_sim"])
-    for r in sig[:top]:
-        t.add_row(r["county_code"], zh(r["sector"]), r["quadrant"], _f(r["p_sim"]))
-    for r in hot[:top]:
-        t.add_row(r["county_code"], zh(r["sector"]), f"Gi* {r['spot']}", _f(r["p_sim"]))
-    console.print(t)
+    if sig or hot:
+        tb = table(t("cli_lisa_title", n_lisa=len(sig), n_spots=len(hot), top=top),
+                   [(t("county"), L), (t("sector"), L), (t("quadrant"), L), (t("cli_p_sim"), R)])
+        for r in sig[:top]:
+            tb.add_row(with_code(r["county_code"], counties), sec(r["sector"]), t("quadrant_" + r["quadrant"]),
+                       num(r["p_sim"]))
+        for r in hot[:top]:
+            tb.add_row(with_code(r["county_code"], counties), sec(r["sector"]), "Gi* " + t("spot_" + r["spot"]),
+                       num(r["p_sim"]))
+        console.print(tb)
+    else:
+        console.print(t("cli_lisa_none"))
 
-    t = _table(f"Spatial clusters ({len(doc['clusters'])}), largest {top}",
-               ["cluster", "firms", "km2", "sector", "share", "parks"])
+    tb = table(t("cli_clusters_title", n=len(doc["clusters"]), top=top),
+               [(t("cluster"), R), (t("cli_firms"), R), (t("cli_area_km2"), R), (t("dominant_sector"), L),
+                (t("cli_share"), R), (t("parks"), L)])
     for r in doc["clusters"][:top]:
-        t.add_row(str(r["cluster_id"]), str(r["n_enterprises"]), _f(r["area_km2"], ".1f"), zh(r["dominant_sector"]),
-                  _f(r["dominant_share"], ".0%"), ", ".join(r["park_ids"][:4]) + (" ..." if len(r["park_ids"]) > 4 else ""))
-    console.print(t)
+        names = [with_code(p, parks) for p in r["park_ids"][:4]]
+        tb.add_row(str(r["cluster_id"]), num(r["n_enterprises"]), num(r["area_km2"], 1), sec(r["dominant_sector"]),
+                   pct(r["dominant_share"]), "、".join(names) + (" …" if len(r["park_ids"]) > 4 else ""))
+    console.print(tb)
 
-    t = _table("Park capture (share inside parks)", ["group", "n", "enterprises", "employees", "revenue", "investment"])
+    tb = table(t("cli_capture_title"), [(t("cli_group"), L), (t("cli_firms"), R), (t("capture_share"), R),
+                                        (t("capture_employees"), R), (t("capture_revenue"), R),
+                                        (t("capture_investment"), R)])
     for r in doc["park_capture"]:
         if r["by"] in ("all", "sector"):
-            t.add_row(zh(r["group"]), str(r["enterprises"]), _f(r["share_enterprises"], ".0%"), _f(r["share_employees"], ".0%"),
-                      _f(r["share_revenue"], ".0%"), _f(r["share_investment"], ".0%"))
-    console.print(t)
+            tb.add_row(sec(r["group"]), num(r["enterprises"]), pct(r["share_enterprises"]), pct(r["share_employees"]),
+                       pct(r["share_revenue"]), pct(r["share_investment"]))
+    console.print(tb)
 
     rp = doc["ripley"]
-    t = _table(f"Ripley's L ({rp['edge_correction']} correction, {rp['simulations']} CSR simulations in the polygon, n={rp['n']})",
-               ["r (m)", "L (m)", "envelope low", "envelope high", ""])
-    for r, L, lo, hi in zip(rp["distances"], rp["L"], rp["envelope_low"] or [None] * len(rp["L"]),
-                            rp["envelope_high"] or [None] * len(rp["L"]), strict=True):
-        flag = "clustered" if (L is not None and hi is not None and L > hi) else "regular" if (L is not None and lo is not None and L < lo) else ""
-        t.add_row(_f(r, ",.0f"), _f(L, ",.0f"), _f(lo, ",.0f"), _f(hi, ",.0f"), flag)
-    console.print(t)
+    tb = table(t("cli_ripley_title", edge=rp["edge_correction"], sims=rp["simulations"], n=rp["n"]),
+               [(t("cli_r_m"), R), (t("cli_L_m"), R), (t("cli_env_low"), R), (t("cli_env_high"), R), (t("cli_pattern"), L)])
+    for r, Lr, lo, hi in zip(rp["distances"], rp["L"], rp["envelope_low"] or [None] * len(rp["L"]),
+                             rp["envelope_high"] or [None] * len(rp["L"]), strict=True):
+        flag = (t("cli_clustered") if (Lr is not None and hi is not None and Lr > hi)
+                else t("cli_regular") if (Lr is not None and lo is not None and Lr < lo) else "")
+        tb.add_row(num(r, 0), num(Lr, 0), num(lo, 0), num(hi, 0), flag)
+    console.print(tb)
 
     classes = {c: 0 for c in "ABCD"}
     for r in doc["per_mu"]:
         classes[r["class"]] = classes.get(r["class"], 0) + 1
-    t = _table(f"Per-mu evaluation (亩均效益): {len(doc['per_mu'])} enterprises", ["class", "enterprises"])
+    tb = table(t("cli_per_mu_title", n=len(doc["per_mu"])), [(t("cli_class"), L), (t("enterprises"), R)])
     for c, k in classes.items():
-        t.add_row(c, str(k))
-    console.print(t)
+        tb.add_row(c, num(k))
+    console.print(tb)
     # classes are ranked within each county (as counties evaluate), so per county the shares are fixed
     # by the rule; per park they show where the weak enterprises sit
     by_park: dict[str, dict[str, int]] = {}
@@ -88,16 +111,19 @@ def _print_tables(doc: dict, top: int) -> None:
         if r.get("park_id"):
             by_park.setdefault(r["park_id"], dict.fromkeys("ABCD", 0))[r["class"]] += 1
     worst = sorted(by_park.items(), key=lambda kv: (-kv[1]["D"] / max(1, sum(kv[1].values())), kv[0]))[:top]
-    t = _table(f"Per-mu classes by park, highest D share first (top {top})", ["park", "A", "B", "C", "D", "D share"])
+    tb = table(t("cli_per_mu_park_title", top=top), [(t("park_id"), L), ("A", R), ("B", R), ("C", R), ("D", R),
+                                                     (t("cli_d_share"), R)])
     for pid, k in worst:
-        t.add_row(pid, *(str(k[c]) for c in "ABCD"), _f(k["D"] / max(1, sum(k.values())), ".0%"))
-    console.print(t)
+        tb.add_row(with_code(pid, parks), *(num(k[c]) for c in "ABCD"), pct(k["D"] / max(1, sum(k.values()))))
+    console.print(tb)
 
-    t = _table(f"Land intensity (TD/T 1029), top {top}", ["park", "name", "supply", "built", "FAR", "tax/ha", "score", "rank"])
+    tb = table(t("cli_land_title", top=top), [(t("park_id"), L), (t("name"), L), (t("supply_rate"), R),
+                                              (t("built_rate"), R), (t("floor_area_ratio"), R), (t("tax_per_ha"), R),
+                                              (t("li_score"), R), (t("li_rank"), R)])
     for r in doc["land_intensity"][:top]:
-        t.add_row(r["park_id"], str(r["name"]), _f(r["supply_rate"], ".0%"), _f(r["built_rate"], ".0%"),
-                  _f(r["floor_area_ratio"], ".2f"), _f(r["tax_per_ha"], ",.0f"), _f(r["score"], ".1f"), str(r["rank"]))
-    console.print(t)
+        tb.add_row(r["park_id"], str(r["name"]), pct(r["supply_rate"]), pct(r["built_rate"]),
+                   num(r["floor_area_ratio"], 2), num(r["tax_per_ha"], 0), num(r["score"], 1), num(r["rank"]))
+    console.print(tb)
 
 
 def metrics(
@@ -117,6 +143,7 @@ def metrics(
     trend: Annotated[bool, typer.Option("--trend", help="Also: metrics by establishment year (adds key 'trend').")] = False,
     coagglomeration: Annotated[bool, typer.Option("--coagglomeration", help="Also: EG co-agglomeration of sector pairs (adds key 'coagglomeration').")] = False,
     duranton_overman: Annotated[bool, typer.Option("--duranton-overman", help="Also: Duranton-Overman K-density localisation per sector (adds key 'duranton_overman').")] = False,
+    lang: LangOption = None,
     cross: Annotated[str | None, typer.Option("--cross", help="Also: cross-K of --sector around this sector, with an envelope that redraws --sector from all enterprise sites (adds key 'cross_k').")] = None,
 ) -> None:
     """Clustering metrics: LQ, HHI, EG/MS gamma, Clark-Evans, Ripley's K/L, Moran/LISA/Gi*, clusters,
@@ -142,7 +169,7 @@ def metrics(
     if as_json:
         print_json({**doc, **extra})
     else:
-        _print_tables(doc, top)
+        _print_tables(doc, top, lang, ds)
         _print_extras(extra, top)
 
 
