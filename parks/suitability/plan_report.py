@@ -57,6 +57,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from geodata.jsonable import jsonable
+
 from ..flows import county_flows, enterprise_counties, park_counties
 from .context import SuitabilityError
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
@@ -753,22 +755,8 @@ def _flags(groups, summary, load, unplaced, moves, params: ReportParams, *, mult
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = []
     for rec in frame.astype(object).where(frame.notna(), None).to_dict("records"):
-        out.append({str(k): _plain(v) for k, v in rec.items()})
+        out.append({str(k): jsonable(v) for k, v in rec.items()})
     return out
-
-
-def _plain(v):
-    if v is None:
-        return None
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if np.isfinite(v) else None
-    if v is pd.NA:
-        return None
-    return v
 
 
 _CODE_COLUMNS = {"scenario": "scenario_", "reason": "reason_", "flag": "flag_"}
