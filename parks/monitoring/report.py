@@ -8,11 +8,10 @@ the last day of the report year, so a report on the plan period reads as at its 
 from __future__ import annotations
 
 import datetime as dt
-import math
 
-import numpy as np
 import pandas as pd
 
+from geodata.jsonable import jsonable
 from geodata.targets import Targets
 
 from .chains import chain_links, chain_report
@@ -24,26 +23,13 @@ __all__ = ["PROJECT_SUM_GROUPINGS", "plan_report", "projects_section", "records"
 PROJECT_SUM_GROUPINGS = ("year", "county_code", "park_id", "sector", "funding")
 
 
-def _clean(v):
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, (pd.Timestamp, dt.date)):
-        return v.date().isoformat() if isinstance(v, pd.Timestamp) else v.isoformat()
-    return v
-
-
 def records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
     """JSON-ready rows (None for missing, plain ints/floats/bools, ISO dates); geometry dropped."""
     f = pd.DataFrame(frame).drop(columns=["geometry"], errors="ignore")
     if columns is not None:
         f = f[[c for c in columns if c in f.columns]]
-    return [{k: _clean(v) for k, v in r.items()} for r in f.astype(object).to_dict("records")]
+    f = f.assign(**{c: f[c].dt.date for c in f.columns if pd.api.types.is_datetime64_any_dtype(f[c])})  # days
+    return [{k: jsonable(v) for k, v in r.items()} for r in f.astype(object).to_dict("records")]
 
 
 def default_as_of(year: int | None) -> dt.date:
