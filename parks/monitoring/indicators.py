@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geodata.jsonable import jsonable
 from geodata.targets import INDICATORS, Targets
 
 __all__ = ["IndicatorReport", "LEVELS", "SOURCES", "indicator_components", "indicator_values", "compute_indicators",
@@ -246,20 +247,8 @@ def _summary_row(summary: pd.DataFrame, target_id: str) -> dict:
     return {k: v for k, v in _records(hit)[0].items() if k not in ("target_id",)}
 
 
-def _clean(v):
-    if v is None or v is pd.NA:
-        return None
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    return v
-
-
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: _clean(v) for k, v in r.items()} for r in frame.astype(object).to_dict("records")]
+    return [{k: jsonable(v) for k, v in r.items()} for r in frame.astype(object).to_dict("records")]
 
 
 def compute_indicators(ds, targets: Targets, *, year: int | None = None, years: list[int] | None = None,
