@@ -73,6 +73,8 @@ def set_figure_font(fig):
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
+    for text in fig.findobj(Text):  # before the layout too: a "$x^$" in a name must not be parsed there
+        text.set_parse_math(False)
     with warnings.catch_warnings():  # laid out in the default font before the CJK one is set
         warnings.simplefilter("ignore", UserWarning)
         fig.draw_without_rendering()
