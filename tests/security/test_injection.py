@@ -459,6 +459,16 @@ def test_charts_draw_names_as_text(name):
     assert "<text" not in svg  # text drawn as paths, so no data as markup
 
 
+def test_static_map_png_draws_hostile_county_names(base, tmp_path):
+    """The matplotlib fallback of ``parkplan map --png`` writes county names: mathtext never parses them."""
+    from maps.static import static_png
+
+    for name in ("$x^$", "$\\frac{a}{$", "X{{ 7*191 }}"):
+        out = static_png(_renamed(base["ds"], name), "parks", tmp_path / "m.png", dpi=40)
+        assert out.stat().st_size > 1000
+    assert not PWNED.exists()
+
+
 # ------------------------------------------------------------------------------------------ browser
 
 def _chromium() -> str | None:
