@@ -28,8 +28,16 @@ Produced by `python -m benchmarks` (or `parkplan bench`). Each section names the
 produced it, when, and on what machine. Ratios are peer time / parkplan time (above 1: parkplan is
 faster). No figure here is a pass/fail threshold. The benchmark machine (2 cores) was shared with
 other work while these ran: each section gives the load average before and after, and repeated runs
-differed by up to about 2x in absolute times and in ratios too (the join ratio was 13x in an earlier
-run under heavier load, 5.5x in the run recorded below): read the figures as orders of magnitude.
+differed by up to about 2x in absolute times and in ratios too (the join ratio against geopandas was
+13x, 5.5x and 45x in three runs under different loads): read the figures as orders of magnitude.
+
+**Limits.** Beside the peer, each section names the *limit*: the fastest path known on this machine
+for the same arithmetic (the join: a hand-written sorted-x point-in-polygon returning indices only;
+Ripley's envelopes: the plain `cKDTree.count_neighbors` of each simulated pattern; batch
+suitability: a numpy weighted sum of nine ready criterion matrices; Dask: the same step in one
+process, per CPU-second). "parkplan at 1.2x the limit" means parkplan takes 1.2 times as long.
+Where the machine was loaded, CPU seconds (which the load changes far less than wall time) are
+given beside wall time.
 """
 
 
