@@ -5,6 +5,8 @@ highlights a park and zooms to it (``PARKPLAN.highlight`` in ``maps/assets/parkp
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import folium
 import numpy as np
 import pandas as pd
@@ -27,22 +29,50 @@ def _county_names(ds) -> dict:
 
 
 def park_rows(row: pd.Series, county_names: dict, lang: str) -> list[tuple[str, object]]:
-    """Popup rows of a park's profile (a row of park_profiles joined to the park)."""
+    """Popup rows of a park's profile (a row of park_profiles joined to the park): numbers formatted with
+    their units (in the labels), and a link to the park's page in the workspace."""
     sectors = [s for s in str(row.get("leading_sectors") or "").split(",") if s]
+
+    def n(value, digits: int = 0, scale: float = 1.0) -> str:
+        v = float(value or 0) / scale
+        return f"{v:,.{digits}f}"
+
     return [
         (t("park_id", lang), row.get("park_id")),
         (t("kind", lang), t(str(row.get("kind")), lang)),
         (t("county", lang), county_names.get(str(row.get("county_code")), row.get("county_code"))),
         (t("leading_sectors", lang), "、".join(sector_label(s, lang) for s in sectors) if lang == "zh"
          else ", ".join(sector_label(s, lang) for s in sectors)),
-        (t("n_enterprises", lang), int(row.get("enterprises", 0) or 0)),
-        (t("employees", lang), int(row.get("employees", 0) or 0)),
-        (t("revenue", lang), round(float(row.get("revenue", 0) or 0) / 1e4, 1)),
-        (t("area_ha", lang), round(float(row.get("area_ha", 0) or 0), 1)),
-        (t("free_land_ha", lang), round(float(row.get("free_land_ha", 0) or 0), 1)),
-        (t("projects", lang), int(row.get("projects", 0) or 0)),
-        (t("investment", lang), round(float(row.get("investment", 0) or 0) / 1e4, 1)),
+        (t("n_enterprises", lang), n(row.get("enterprises"))),
+        (t("employees", lang), n(row.get("employees"))),
+        (t("revenue", lang), n(row.get("revenue"), 1, 1e4)),
+        (t("area_ha", lang), n(row.get("area_ha"), 1)),
+        (t("free_land_ha", lang), n(row.get("free_land_ha"), 1)),
+        (t("projects", lang), n(row.get("projects"))),
+        (t("investment", lang), n(row.get("investment"), 1, 1e4)),
+        ("", park_link(row.get("park_id"), lang)),
     ]
+
+
+#: park-profile columns shown in another unit than stored (yuan -> 10k yuan, as their labels say)
+METRIC_SCALE = {"revenue": 1e4, "investment": 1e4, "tax": 1e4, "value_added": 1e4}
+#: park-profile columns whose glossary key has another name
+_METRIC_KEYS = {"enterprises": "n_enterprises", "projects": "n_projects"}
+
+
+def metric_label(metric: str, lang: str) -> str:
+    """A park-profile column's name with its unit, from the glossary (the column id when it has none)."""
+    key = _METRIC_KEYS.get(metric, metric)
+    label = t(key, lang)
+    return metric if label == key else label
+
+
+def park_link(park_id, lang: str) -> dict | None:
+    """A popup row's link to the park's page (``/ui/parks/{id}``), read by ``PARKPLAN.table``."""
+    if park_id is None:
+        return None
+    href = "/ui/parks/" + quote(str(park_id), safe="") + ("?lang=en" if lang == "en" else "")
+    return {"href": href, "text": t("open_park_page", lang)}
 
 
 def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, scheme: str = "quantiles",
@@ -94,17 +124,18 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
         cls = classifier.yb if classifier is not None else np.zeros(len(values), dtype=int)
         colors = CHOROPLETH_COLORS[-kk:] if kk > 1 else [CHOROPLETH_COLORS[-1]]
         parks["_class"] = cls
-        geojson_layer(parks, opts, name=f"{t('parks', lang)} · {metric}", key="parks",
+        geojson_layer(parks, opts, name=f"{t('parks', lang)} · {metric_label(metric, lang)}", key="parks",
                       style=lambda r: {"color": "#333", "weight": 1, "fillColor": colors[int(r["_class"])],
                                        "fillOpacity": 0.85},
                       tip=parks["name"], title=parks["name"], rows=rows, ids=parks["park_id"]).add_to(m)
         bins = classifier.bins if classifier is not None else [values.max() if len(values) else 0]
-        lo = float(values.min()) if len(values) else 0.0
+        scale = METRIC_SCALE.get(metric, 1.0)
+        lo = float(values.min()) / scale if len(values) else 0.0
         items = []
         for i, hi in enumerate(bins):
-            items.append({"color": colors[i], "label": f"{lo:,.1f} – {float(hi):,.1f}"})
-            lo = float(hi)
-        legend.append({"title": metric, "items": items})
+            items.append({"color": colors[i], "label": f"{lo:,.1f} – {float(hi) / scale:,.1f}"})
+            lo = float(hi) / scale
+        legend.append({"title": metric_label(metric, lang), "items": items})
     centroids = parks.geometry.representative_point()
     cc = ds.counties.geometry.representative_point()
     search = [search_source(parks["name"], centroids.x, centroids.y, opts, t("parks", lang)),

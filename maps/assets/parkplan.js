@@ -134,7 +134,7 @@
     return legend.addTo(map);
   };
 
-  /* a popup body from [[label, value], ...] rows, all as text */
+  /* a popup body from [[label, value], ...] rows, all as text; a value {href, text} is a link */
   PP.table = function (title, rows) {
     var box = el("div", "pp-popup");
     if (title !== undefined && title !== null) { el("div", "pp-popup-title", title, box); }
@@ -143,7 +143,16 @@
       if (r[1] === null || r[1] === undefined || r[1] === "") { return; }
       var tr = el("tr", "", undefined, t);
       el("th", "", r[0], tr);
-      el("td", "", r[1], tr);
+      var td = el("td", "", typeof r[1] === "object" ? undefined : r[1], tr);
+      if (typeof r[1] === "object") {
+        /* a link row {href, text}: only a path of this site ("/x", not "//host" or "javascript:") */
+        var href = String(r[1].href || "");
+        if (/^\/(?!\/)/.test(href)) {
+          var a = el("a", "pp-popup-link", r[1].text, td);
+          a.setAttribute("href", href);
+          a.setAttribute("target", "_top");
+        }
+      }
     });
     return box;
   };
