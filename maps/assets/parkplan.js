@@ -91,9 +91,28 @@
   });
   window.addEventListener("message", function (e) {
     var d = e.data;
-    if (e.origin !== window.location.origin || !d || d.type !== "parkplan:highlight") { return; }
-    PP.highlight(typeof d.key === "string" ? d.key : "parks", String(d.id));
+    if (e.origin !== window.location.origin || !d) { return; }
+    if (d.type === "parkplan:highlight") { PP.highlight(typeof d.key === "string" ? d.key : "parks", String(d.id)); }
+    if (d.type === "parkplan:filter" && Array.isArray(d.ids)) { PP.filter(typeof d.key === "string" ? d.key : "parks", d.ids); }
   });
+
+  /* keep only the features whose id (property _id) is in ids, in the layers registered under key (the
+     parks page's table filters); PARKPLAN.count(key) then counts what is drawn. Returns that count. */
+  PP.filter = function (key, ids) {
+    var keep = {}, n = 0;
+    ids.forEach(function (id) { keep[String(id)] = true; });
+    (PP.layers[key] || []).forEach(function (group) {
+      if (!group.eachLayer) { return; }
+      group._ppAll = group._ppAll || group.getLayers();
+      group._ppAll.forEach(function (l) {
+        var p = l.feature && l.feature.properties, ok = !!(p && keep[String(p._id)]);
+        if (ok && !group.hasLayer(l)) { group.addLayer(l); }
+        if (!ok && group.hasLayer(l)) { group.removeLayer(l); }
+        if (ok) { n += 1; }
+      });
+    });
+    return n;
+  };
 
   /* GeoJSON layers (maps.base.GeoJsonLayer): style and texts from each feature's properties */
   PP.featureStyle = function (feature) { return (feature.properties || {})._style; };

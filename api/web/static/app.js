@@ -51,7 +51,21 @@
         if (ok) n += 1;
       });
       if (shown) shown.textContent = String(n);
+      var empty = document.getElementById("parks-empty");
+      if (empty) empty.hidden = n > 0;
+      syncMap();
     }
+    // the map shows the parks the table shows: their ids go to the map's frame (same origin only)
+    var frame = document.getElementById("parks-map");
+    function syncMap() {
+      if (!frame || !frame.contentWindow) return;
+      var ids = [];
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+        if (!row.hidden) ids.push(row.getAttribute("data-park"));
+      });
+      frame.contentWindow.postMessage({type: "parkplan:filter", key: "parks", ids: ids}, window.location.origin);
+    }
+    if (frame) frame.addEventListener("load", syncMap);
     [kind, county, sector].forEach(function (el) { el.addEventListener("change", apply); });
   }
 
