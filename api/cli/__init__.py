@@ -1,0 +1,27 @@
+"""The ``parkplan`` command line: one module per command group (``api/cli/<group>.py``).
+
+A command module only parses options and prints; what a command does lives below it (``geodata``,
+``parks``, ``api.jobs``, ``api.scenario_exports``). Each module has ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="parkplan",
+    help="Geospatial planning for industrial parks: data, suitability, clustering metrics, maps, transfer review.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+from .. import cli_data, cli_io  # noqa: E402 - groups not moved yet
+from . import serve, token, transfers  # noqa: E402
+from .. import cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench, cli_plan  # noqa: E402
+
+for _group in (cli_data, cli_io, serve, token, transfers, cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench,
+               cli_plan):
+    _group.register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
