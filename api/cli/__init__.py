@@ -15,11 +15,11 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from .. import cli_data, cli_io  # noqa: E402 - groups not moved yet
-from . import serve, token, transfers  # noqa: E402
+from .. import cli_io  # noqa: E402 - groups not moved yet
+from . import data, serve, token, transfers  # noqa: E402
 from .. import cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench, cli_plan  # noqa: E402
 
-for _group in (cli_data, cli_io, serve, token, transfers, cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench,
+for _group in (data, cli_io, serve, token, transfers, cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench,
                cli_plan):
     _group.register(app)
 
