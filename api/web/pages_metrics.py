@@ -71,7 +71,7 @@ def sector_view(request: Request, sector: str, lang: str) -> dict:
         lisa = {r["county_code"]: r["quadrant"] for r in d["lisa"]}
         spots = {r["county_code"]: r["spot"] for r in d["hotspots"]}
         view["lisa_map"] = charts.county_map(_map_counties(request), lisa, LISA_COLORS,
-                                             {k: (t("quadrant_ns") if k == "ns" else k) for k in LISA_COLORS},
+                                             {k: t("quadrant_" + k) for k in LISA_COLORS},
                                              title=t("lisa_map"))
         view["hotspot_map"] = charts.county_map(_map_counties(request), spots, SPOT_COLORS,
                                                 {"hot": t("spot_hot"), "cold": t("spot_cold"), "ns": t("quadrant_ns")},

@@ -19,7 +19,8 @@ from fastapi.responses import Response
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from . import backend
-from .core import check_csrf, page_error, render
+from .core import check_csrf, lang_of, page_error, render
+from .i18n import translator
 
 router = APIRouter()
 
@@ -144,7 +145,10 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
 
     ds = backend.dataset(request)
     mode = form.get("mode") if form.get("mode") in ("sliders", "ahp") else "sliders"
-    view: dict = {"form": dict(form), "mode": mode, "matches": search_enterprises(ds, form.get("q", "")),
+    query = (form.get("q") or "").strip()
+    matches = search_enterprises(ds, form.get("q", ""))
+    view: dict = {"form": dict(form), "mode": mode, "matches": matches,
+                  "no_match": query if query and not matches else None,
                   "slider_weights": weights_from_form(form), "error": None, "result": None, "ahp": None}
     enterprise = (form.get("enterprise_id") or "").strip() or None
     profile = profile_from_form(form) if not enterprise else None
@@ -164,7 +168,7 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
         result = score_enterprise(ctx, target, weights, constraints, top=TOP).to_dict()
         sens = weight_sensitivity(ctx, target, weights, constraints, n=SENSITIVITY_DRAWS, seed=0).head(10)
     except LookupError:
-        view["error"] = "not_found"
+        view["error"] = translator(lang_of(request))("enterprise_unknown", query=enterprise or "")
         return view
     except SuitabilityError as exc:
         view["error"] = str(exc)

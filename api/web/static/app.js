@@ -142,8 +142,15 @@
     update();
   }
 
+  // a refused AHP (or any answer of the form) is shown next to the form: bring it into view
+  function showFormAnswer() {
+    var refused = document.querySelector("#ahp-cr.alert");
+    if (refused) { refused.scrollIntoView({block: "center"}); refused.focus({preventScroll: true}); }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     ahpLive();
+    showFormAnswer();
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     parkFilters();
     parkRowHighlight("parks-table", "parks-map", "parks");
