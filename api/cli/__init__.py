@@ -15,12 +15,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from .. import cli_io  # noqa: E402 - groups not moved yet
-from . import data, serve, token, transfers  # noqa: E402
-from .. import cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench, cli_plan  # noqa: E402
+from . import bench, data, io, map, plan, scale, serve, token, transfers  # noqa: E402
+from .. import cli_metrics, cli_suitability  # noqa: E402
 
-for _group in (data, cli_io, serve, token, transfers, cli_metrics, cli_map, cli_suitability, cli_scale, cli_bench,
-               cli_plan):
+for _group in (data, io, serve, token, transfers, cli_metrics, map, cli_suitability, scale, bench, plan):
     _group.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .cli_common import DataOption, JsonOption, console, fail, load, print_json
+from ..cli_common import DataOption, JsonOption, console, fail, load, print_json
 
 plan_app = typer.Typer(help="Monitor the plan: targets by year and area, projects, subsidies, supply chains.",
                        no_args_is_help=True)
@@ -86,7 +86,7 @@ def report(
     ds = prepare(load(data))
     doc, ind = plan_report(ds, targets, year=year, as_of=day, source=source)
     if output is not None:
-        from .plan_workbook import write_plan_workbook
+        from ..plan_workbook import write_plan_workbook
 
         write_plan_workbook(doc, ind, targets, ds.counties, output, lang=lang)
         if not as_json:

@@ -15,7 +15,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .cli_common import DataOption, err_console, fail, load
+from ..cli_common import DataOption, err_console, fail, load
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
 
