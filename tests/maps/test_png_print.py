@@ -39,7 +39,7 @@ def no_cjk_fonts(tmp_path, monkeypatch):
 def _shot(tmp_path, html: str, name: str):
     from PIL import Image
 
-    from api.cli_map import screenshot
+    from api.cli.map import screenshot
 
     page = tmp_path / f"{name}.html"
     page.write_text(html, encoding="utf-8")
