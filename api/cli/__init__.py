@@ -15,10 +15,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from . import bench, data, io, map, plan, scale, serve, token, transfers  # noqa: E402
-from .. import cli_metrics, cli_suitability  # noqa: E402
+from . import bench, data, io, map, metrics, plan, scale, serve, token, transfers  # noqa: E402
+from .. import cli_suitability  # noqa: E402 - not moved yet
 
-for _group in (data, io, serve, token, transfers, cli_metrics, map, cli_suitability, scale, bench, plan):
+for _group in (data, io, serve, token, transfers, metrics, map, cli_suitability, scale, bench, plan):
     _group.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

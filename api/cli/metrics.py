@@ -10,8 +10,8 @@ from rich.table import Table
 
 from geodata import glossary
 
-from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
-from .cli_lang import LangOption, num, pct, table, translator, with_code
+from ..cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ..cli_lang import LangOption, num, pct, table, translator, with_code
 
 
 def _f(v, fmt: str = ".3f") -> str:
