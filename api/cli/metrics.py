@@ -178,7 +178,8 @@ def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
     import shapely
 
     from parks.metrics import coagglomeration, duranton_overman, metrics_by_year
-    from parks.metrics.report import _sector_seed, jsonable
+    from geodata.jsonable import jsonable
+    from parks.metrics.report import _sector_seed
 
     ent = ds.enterprises
     if county is not None:
@@ -219,7 +220,8 @@ def _cross(ds, sector, other, county, seed, simulations) -> dict:
 
     from parks.metrics import MetricsError, cross_k, cross_k_envelope
     from parks.metrics._common import area_polygon, check_sector
-    from parks.metrics.report import _sector_seed, jsonable
+    from geodata.jsonable import jsonable
+    from parks.metrics.report import _sector_seed
     from parks.metrics.ripley import default_distances
 
     if sector is None:
