@@ -15,10 +15,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from . import bench, data, io, map, metrics, plan, scale, serve, token, transfers  # noqa: E402
-from .. import cli_suitability  # noqa: E402 - not moved yet
+from . import bench, data, io, map, metrics, plan, scale, serve, suitability, token, transfers  # noqa: E402
 
-for _group in (data, io, serve, token, transfers, metrics, map, cli_suitability, scale, bench, plan):
+for _group in (data, io, serve, token, transfers, metrics, map, suitability, scale, bench, plan):
     _group.register(app)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from .cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ..cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
 
 __all__ = ["register", "suitability", "read_mapping_file", "scenario_table", "write_table", "write_parks_table"]
 
