@@ -16,6 +16,7 @@ import shapely
 
 from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer,
                    new_map, search_source)
+from .flows_map import _width, arc
 from .places import add_place_labels
 from .i18n import t
 
@@ -23,8 +24,11 @@ __all__ = ["transfers_map", "candidate_map", "STATUS_COLORS", "SECOND_COLOR", "n
 
 STATUS_COLORS = {"pending": "#ff7f00", "proposed": "#ff7f00", "approved": "#1a9641", "needs_info": "#2c7bb6",
                  "rejected": "#7b7b7b"}
-_STATUS_LABEL = {"pending": "proposed", "proposed": "proposed", "approved": "approved", "rejected": "rejected",
-                 "needs_info": "returned"}
+#: a review status -> its glossary key (the words of the review pages)
+_STATUS_LABEL = {"pending": "status_pending", "proposed": "status_proposed", "approved": "status_approved",
+                 "rejected": "status_rejected", "needs_info": "status_needs_info"}
+#: statuses with a decision; the others are drawn dashed
+DECIDED = ("approved", "rejected", "needs_info")
 SECOND_COLOR = "#80b1d3"
 _REQUIRED = ("candidate_id", "enterprise_id", "origin_county_code", "destination_county_code", "park_id", "status")
 
@@ -44,9 +48,13 @@ def normalise_candidates(candidates) -> pd.DataFrame:
 
 
 def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None,
-                  opts: MapOptions | None = None) -> folium.Map:
-    """Flows (one line per origin county and receiving park, width by number of candidates, colour by
-    the most frequent status) and the receiving parks; ``county`` keeps that county's candidates."""
+                  opts: MapOptions | None = None, width_by: str = "firms") -> folium.Map:
+    """Flows aggregated between counties (one arc per origin and destination county, drawn as
+    :func:`maps.flows_map.arc`; width by the number of firms or, ``width_by="jobs"``, their employees;
+    colour by the most frequent review status, undecided pairs dashed) and the receiving parks.
+    ``county`` keeps that office's candidates and fits the view to its origins and destinations."""
+    if width_by not in ("firms", "jobs"):
+        raise MapError(f"width_by {width_by!r} not accepted; accepted: firms, jobs")
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     cand = normalise_candidates(candidates)
@@ -61,7 +69,9 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
     cand = cand[cand["park_id"].isin(parks.index)]
     title = t("title_transfers", lang) + (f" · {names.get(str(county), county)}" if county else "")
     note = f"{t('n_candidates', lang)}: {len(cand)}" if len(cand) else t("no_transfers", lang)
-    county_frame = ds.counties[codes == str(county)] if county else None
+    involved = set(cand["origin_county_code"].astype(str)) | set(cand["destination_county_code"].astype(str))
+    county_frame = (ds.counties[codes.isin(involved)] if county and involved
+                    else ds.counties[codes == str(county)] if county else None)
     m = new_map(ds, opts, title, note=note, bounds_frame=county_frame)
     add_counties(m, ds, opts)
 
@@ -82,33 +92,44 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
     centre = ds.counties.to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
     cx, cy = opts.shift_xy(centre.x.to_numpy(), centre.y.to_numpy())
     centres = {c: (round(float(y), 5), round(float(x), 5)) for c, x, y in zip(codes, cx, cy)}
+    jobs = dict(zip(ds.enterprises["enterprise_id"].astype(str),
+                    pd.to_numeric(ds.enterprises["employees"], errors="coerce").fillna(0)))
+    cand = cand.assign(jobs=[float(jobs.get(str(e), 0.0)) for e in cand["enterprise_id"]])
+    pairs = (cand[cand["origin_county_code"].isin(centres) & cand["destination_county_code"].isin(centres)]
+             .groupby(["origin_county_code", "destination_county_code"], sort=True))
+    values = pairs["jobs"].sum() if width_by == "jobs" else pairs.size()
+    vmax = float(values.max()) if len(values) else 0.0
+    unit = t("n_enterprises", lang) if width_by == "firms" else t("employees", lang)
     flows = []
-    for (origin, park), sub in cand.groupby(["origin_county_code", "park_id"], sort=True):
-        if origin not in centres:
-            continue
-        g = opts.shift(gpd.GeoDataFrame(geometry=[parks.geometry[park]], crs=ds.parks.crs)).geometry.iloc[0]
-        p = g.representative_point()
-        status = sub["status"].value_counts().idxmax()
+    for (origin, dest), sub in pairs:
+        counts = sub["status"].value_counts()
+        status = counts.idxmax()
+        value = float(values[(origin, dest)])
         flows.append({
-            "from": centres[origin], "to": [round(p.y, 5), round(p.x, 5)], "n": int(len(sub)),
-            "color": STATUS_COLORS.get(status, "#ff7f00"),
-            "title": f"{names.get(origin, origin)} → {parks['name'][park]}",
-            "rows": [[t("origin", lang), names.get(origin, origin)], [t("destination", lang), parks["name"][park]],
-                     [t("n_enterprises", lang), int(len(sub))]]
+            "from": centres[origin], "to": centres[dest], "n": int(len(sub)),
+            "path": arc(centres[origin], centres[dest]) if origin != dest else [centres[origin]],
+            "width": _width(value, vmax), "color": STATUS_COLORS.get(status, "#ff7f00"),
+            "dash": None if status in DECIDED else "6 4",
+            "title": f"{names.get(origin, origin)} → {names.get(dest, dest)}",
+            "rows": [[t("origin", lang), names.get(origin, origin)], [t("destination", lang), names.get(dest, dest)],
+                     [t("n_enterprises", lang), f"{len(sub):,}"], [t("employees", lang), f"{int(sub['jobs'].sum()):,}"]]
+                    + [[t(_STATUS_LABEL.get(st, st), lang), f"{int(n):,}"] for st, n in counts.items()]
                     + [[f"{r.candidate_id} · {ent_names.get(r.enterprise_id, r.enterprise_id)}",
                         t(_STATUS_LABEL.get(r.status, r.status), lang)] for r in sub.itertuples()][:30],
         })
     JsLayer(
         "var __NAME__ = L.featureGroup(); __DATA__.forEach(function (f) {"
-        " L.polyline([f.from, f.to], {color: f.color, weight: Math.min(1.5 + 1.5 * Math.log(1 + f.n), 8), opacity: 0.8, className: 'pp-flow'})"
-        ".bindTooltip(PARKPLAN.el('span', '', f.title))"
+        " var line = f.path.length > 1 ? L.polyline(f.path, {color: f.color, weight: f.width, opacity: 0.85,"
+        " dashArray: f.dash, className: 'pp-flow'}) : L.circleMarker(f.from, {radius: 3 + f.width, color: f.color,"
+        " dashArray: f.dash, className: 'pp-flow'});"
+        " line.bindTooltip(PARKPLAN.el('span', '', f.title))"
         ".bindPopup(function () { return PARKPLAN.table(f.title, f.rows); }).addTo(__NAME__);"
         " L.circleMarker(f.from, {radius: 3, color: f.color, fill: true, fillOpacity: 1}).addTo(__NAME__); });",
         f"{t('flows', lang)} ({len(flows)})", key="flows", data=flows).add_to(m)
     statuses = [s for s in ("pending", "approved", "needs_info", "rejected")]
     legend = [county_legend(lang),
-              {"title": t("flows", lang), "items": [{"color": STATUS_COLORS[s], "label": t(_STATUS_LABEL[s], lang), "shape": "line"}
-                                                    for s in statuses]},
+              {"title": f"{t('flows', lang)} · {unit}", "items": [
+                  {"color": STATUS_COLORS[s], "label": t(_STATUS_LABEL[s], lang), "shape": "line"} for s in statuses]},
               {"title": "", "items": [{"color": "#ffd92f", "label": t("transfer_parks", lang)}]}]
     search = [search_source(ds.counties["name"], centre.x, centre.y, opts, t("counties", lang))]
     if park_ids:

@@ -212,7 +212,7 @@ def test_transfers_map_shows_stored_candidates_with_status(hostile_path, tmp_pat
     html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {admin}"}).text
     flows = _flows(html)
     assert sorted(f["n"] for f in flows) == [1, 2]
-    assert all("已提议" in json_rows for f in flows for json_rows in [str(f["rows"])])  # pending = proposed
+    assert all("待审核" in json_rows for f in flows for json_rows in [str(f["rows"])])  # pending: the review pages' word
     html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {elsewhere}"}).text
     assert _flows(html) == []  # stored candidates exist, none in this office: no model proposal instead
 

@@ -1,0 +1,84 @@
+"""The transfers map: flows aggregated between counties (at most one arc per county pair), width by
+firms or jobs, colour by review status with undecided pairs dashed, an office's view fitted to its
+origins and destinations."""
+
+from __future__ import annotations
+
+import pytest
+
+from maps.base import json_blocks, render_html
+from maps.flows_map import arc
+
+
+def _flows(m) -> list:
+    (found,) = [b for b in json_blocks(render_html(m)).values() if isinstance(b, list) and b and "from" in b[0]] or [[]]
+    return found
+
+
+def _bounds(m) -> list:
+    return next(b for b in json_blocks(render_html(m)).values()
+                if isinstance(b, list) and len(b) == 2 and all(isinstance(x, list) and len(x) == 2 for x in b))
+
+
+@pytest.fixture(scope="module")
+def cands(hostile_prepared):
+    ds = hostile_prepared
+    ld = ds.counties[ds.counties["less_developed"]]["code"].tolist()
+    parks = ds.parks[ds.parks["county_code"].isin(ld)]
+    dests = parks.drop_duplicates("county_code").head(2)
+    origins = ds.counties[~ds.counties["less_developed"]]["code"].tolist()[:3]
+    ids = ds.enterprises["enterprise_id"].astype(str).tolist()
+    out, i = [], 0
+    # many firms per pair, several parks of a destination, every status
+    for o in origins:
+        for _, p in dests.iterrows():
+            for s in ("pending", "approved", "approved", "rejected", "needs_info"):
+                out.append({"candidate_id": f"C{i}", "enterprise_id": ids[i], "origin_county_code": o,
+                            "destination_county_code": p["county_code"], "park_id": p["park_id"], "status": s})
+                i += 1
+    return out
+
+
+def test_one_arc_per_county_pair_with_all_its_firms(hostile_prepared, cands):
+    from maps.transfers_map import STATUS_COLORS, transfers_map
+
+    flows = _flows(transfers_map(hostile_prepared, cands))
+    pairs = {(c["origin_county_code"], c["destination_county_code"]) for c in cands}
+    assert len(flows) == len(pairs)  # at most (and here exactly) one arc per county pair
+    assert sum(f["n"] for f in flows) == len(cands)
+    for f in flows:
+        assert f["path"] == arc(f["from"], f["to"]) and len(f["path"]) > 2  # bent arcs, from county to county
+        assert f["color"] == STATUS_COLORS["approved"] and f["dash"] is None  # most frequent: approved, decided
+
+
+def test_width_by_jobs_and_undecided_dashed(hostile_prepared, cands):
+    from maps.transfers_map import transfers_map
+
+    pending = [dict(c, status="pending") for c in cands]
+    flows = _flows(transfers_map(hostile_prepared, pending, width_by="jobs"))
+    assert all(f["dash"] == "6 4" for f in flows)
+    emp = dict(zip(hostile_prepared.enterprises["enterprise_id"].astype(str), hostile_prepared.enterprises["employees"]))
+    jobs = {}
+    for c in cands:
+        k = (c["origin_county_code"], c["destination_county_code"])
+        jobs[k] = jobs.get(k, 0) + float(emp[c["enterprise_id"]])
+    by_width = sorted(flows, key=lambda f: f["width"])
+    names = dict(zip(hostile_prepared.counties["code"].astype(str), hostile_prepared.counties["name"].astype(str)))
+    order = sorted(jobs, key=jobs.get)
+    assert [f["title"] for f in by_width] == [f"{names[o]} → {names[d]}" for o, d in order]
+    with pytest.raises(Exception, match="accepted: firms, jobs"):
+        transfers_map(hostile_prepared, cands, width_by="area")
+
+
+def test_office_view_fits_its_origins_and_destinations(hostile_prepared, cands):
+    from maps.transfers_map import transfers_map
+
+    office = cands[0]["origin_county_code"]
+    mine = [c for c in cands if office in (c["origin_county_code"], c["destination_county_code"])]
+    involved = {c["origin_county_code"] for c in mine} | {c["destination_county_code"] for c in mine}
+    frame = hostile_prepared.counties[hostile_prepared.counties["code"].astype(str).isin(involved)].to_crs(4326)
+    minx, miny, maxx, maxy = frame.total_bounds
+    (s, w), (n, e) = _bounds(transfers_map(hostile_prepared, cands, county=office))
+    assert s <= miny + 1e-6 and w <= minx + 1e-6 and n >= maxy - 1e-6 and e >= maxx - 1e-6
+    province = hostile_prepared.counties.to_crs(4326).total_bounds
+    assert (n - s) < (province[3] - province[1])  # not the whole province
