@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
-import pandas as pd
+
+from geodata.jsonable import jsonable
 
 from .constraints import Constraints, feasible, reasons, violation_masks
 from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, transformer,
@@ -100,36 +101,19 @@ class SuitabilityResult:
         """JSON-serialisable (plain str/float/int/bool/None/list/dict): the same for the CLI and the API."""
         return {
             "model_version": MODEL_VERSION,
-            "enterprise": {k: _plain(v) for k, v in self.enterprise.items()},
+            "enterprise": {k: jsonable(v) for k, v in self.enterprise.items()},
             "weights": {k: _num(v) for k, v in self.weights.items()},
-            "constraints": {k: _plain(v) for k, v in self.constraints.items()},
+            "constraints": {k: jsonable(v) for k, v in self.constraints.items()},
             "flag": self.flag,
             "ranked_total": self.ranked_total,
             "ranked": [r.to_dict() for r in self.ranked],
             "excluded": [e.to_dict() for e in self.excluded],
-            "params": {k: _plain(v) for k, v in self.params.items()},
+            "params": {k: jsonable(v) for k, v in self.params.items()},
         }
 
 
 def _num(x) -> float | None:
-    x = float(x)
-    return None if not np.isfinite(x) else x
-
-
-def _plain(v):
-    if isinstance(v, (np.floating, float)):
-        return _num(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if v is pd.NA:
-        return None
-    return v
+    return jsonable(float(x))
 
 
 def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
@@ -237,9 +221,9 @@ def score_enterprise(
         cs = {c: CriterionScore(float(crit[c][0][0, j]), float(crit[c][1][0, j]), w[c], w[c] * float(crit[c][1][0, j]))
               for c in CRITERIA}
         ranked.append(RankedPark(str(ctx.park_ids[j]), rank, float(scores[0, j]), cs,
-                                 _plain(names[j]), str(ctx.county_code[j])))
+                                 jsonable(names[j]), str(ctx.county_code[j])))
     excluded = [ExcludedPark(str(ctx.park_ids[j]), reasons(ctx, ent, 0, j, masks, dist, constraints),
-                             _plain(names[j]), str(ctx.county_code[j]))
+                             jsonable(names[j]), str(ctx.county_code[j]))
                 for j in np.flatnonzero(~ok[0])]
     flag = "closure_or_upgrade" if ent.level[0] == "eliminate" else None
     return SuitabilityResult(enterprise=info, weights=w, constraints=constraints.to_dict(), ranked=ranked,

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from geodata.jsonable import jsonable
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from .allocation import AllocationResult, allocate_batch
@@ -26,7 +27,7 @@ from .batch import score_batch
 from .constraints import Constraints
 from .context import SuitabilityContext, enterprise_arrays, transformer
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH, criterion_matrices
-from .model import MODEL_VERSION, _plain
+from .model import MODEL_VERSION
 from .scenarios import ScenarioParams, scenario_constraints, scenario_preference, select_scenario
 from .weights import normalise_weights
 
@@ -54,7 +55,7 @@ class TransferCandidate:
     snapshot: dict[str, Any] = field(repr=False)
 
     def to_dict(self) -> dict:
-        d = {k: _plain(getattr(self, k)) for k in self.__dataclass_fields__}
+        d = {k: jsonable(getattr(self, k)) for k in self.__dataclass_fields__}
         d["scenario"] = "coastal-transfer"
         return d
 
@@ -80,7 +81,7 @@ class TransferProposal:
 
 def _park_snapshot(ctx: SuitabilityContext, j: int) -> dict:
     row = ctx.parks.iloc[j]
-    return {k: _plain(row[k]) if k in row.index else None for k in PARK_SNAPSHOT_FIELDS}
+    return {k: jsonable(row[k]) if k in row.index else None for k in PARK_SNAPSHOT_FIELDS}
 
 
 def _criteria_snapshot(crit, i: int, j: int, w: Mapping[str, float]) -> dict:
@@ -88,7 +89,7 @@ def _criteria_snapshot(crit, i: int, j: int, w: Mapping[str, float]) -> dict:
     for c in CRITERIA:
         value = float(np.broadcast_to(crit[c][0], crit["distance"][0].shape)[i, j])
         score = float(np.broadcast_to(crit[c][1], crit["distance"][0].shape)[i, j])
-        out[c] = {"value": _plain(value), "score": score, "weight": w[c], "contribution": w[c] * score}
+        out[c] = {"value": jsonable(value), "score": score, "weight": w[c], "contribution": w[c] * score}
     return out
 
 
@@ -178,10 +179,10 @@ def propose_transfers(
         snapshot = {
             "model_version": MODEL_VERSION,
             "scenario": "coastal-transfer",
-            "enterprise": {"enterprise_id": str(eid), "name": _plain(row.get("name")), "sector": SECTOR_IDS[ent.sector_idx[i]],
+            "enterprise": {"enterprise_id": str(eid), "name": jsonable(row.get("name")), "sector": SECTOR_IDS[ent.sector_idx[i]],
                            "land_ha": float(ent.land_ha[i]), "employees": int(ent.employees[i]),
                            "pollution_class": POLLUTION_CLASSES[ent.pollution_rank[i]],
-                           "catalogue_level": ent.level[i], "county_code": _plain(ent.county_code[i]),
+                           "catalogue_level": ent.level[i], "county_code": jsonable(ent.county_code[i]),
                            "lon": float(lon), "lat": float(lat)},
             "park": park,
             "criteria": cs,
@@ -189,15 +190,15 @@ def propose_transfers(
             "weights": w,
             "constraints": cons.to_dict(),
             "params": ctx.params.to_dict(),
-            "context": {k: _plain(v) for k, v in ctx.metadata.items()},
+            "context": {k: jsonable(v) for k, v in ctx.metadata.items()},
         }
-        snapshot = json.loads(json.dumps(snapshot, ensure_ascii=False, default=_plain))
+        snapshot = json.loads(json.dumps(snapshot, ensure_ascii=False, default=jsonable))
         en, zh = _explain(row.get("name"), park["name"], park_id, park["county_code"], bool(park["less_developed"]),
                           float(score), rank, int(n_feas[eid]), cs, alt, best_other)
         digest = hashlib.sha256(json.dumps(snapshot, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
         out.append(TransferCandidate(
-            candidate_id=f"TC-{digest}", enterprise_id=str(eid), enterprise_name=_plain(row.get("name")),
-            origin_county_code=_plain(ent.county_code[i]), destination_county_code=str(ctx.county_code[j]),
+            candidate_id=f"TC-{digest}", enterprise_id=str(eid), enterprise_name=jsonable(row.get("name")),
+            origin_county_code=jsonable(ent.county_code[i]), destination_county_code=str(ctx.county_code[j]),
             park_id=str(park_id), park_name=park["name"], score=float(score), rank=rank,
             explanation=en, explanation_zh=zh, alternative=alt, snapshot=snapshot))
     return TransferProposal(out, alloc, len(sel))
