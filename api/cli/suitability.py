@@ -22,11 +22,12 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from parks.suitability.plan_report import report_for_plan
+
 from ..cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, write_table
 
-__all__ = ["register", "suitability", "read_mapping_file", "scenario_table", "write_table", "write_parks_table"]
-
-OUTPUT_SUFFIXES = (".csv", ".gpkg", ".xlsx")
+__all__ = ["register", "suitability", "read_mapping_file"]
 
 
 def register(app: typer.Typer) -> None:
@@ -94,88 +95,11 @@ def _constraints(land_margin, protected_buffer_m, max_distance_km, less_develope
     return out
 
 
-def scenario_table(selected, batch, allocation=None):
-    """One row per (enterprise, rank) with the enterprise's attributes; enterprises without any feasible
-    park get one row with an empty rank. With an allocation, its park and reason per enterprise."""
-    import pandas as pd
-
-    keep = [c for c in ("enterprise_id", "name", "sector", "county_code", "employees", "land_ha", "pollution_class",
-                        "scenario", "scenario_reasons") if c in selected.columns]
-    attrs = pd.DataFrame(selected[keep]).assign(enterprise_id=lambda f: f["enterprise_id"].astype(str))
-    summary = batch.summary[["enterprise_id", "n_feasible", "catalogue_level", "flag"]]
-    top = batch.top.rename(columns={"county_code": "park_county_code"})
-    out = attrs.merge(summary, on="enterprise_id", how="left").merge(top, on="enterprise_id", how="left")
-    if allocation is not None:
-        a = allocation.assignments.rename(columns={"park_id": "allocated_park_id", "reason": "allocation_reason",
-                                                    "status": "allocation_status"})
-        out = out.merge(a[["enterprise_id", "allocated_park_id", "allocation_status", "allocation_reason"]],
-                        on="enterprise_id", how="left")
-    return out.reset_index(drop=True)
-
-
-def write_table(frame, path: Path, geometry=None, crs=4326) -> None:
-    """Write ``frame`` to ``path``: .csv (UTF-8 with BOM, opens in Excel), .xlsx, or .gpkg (with ``geometry``)."""
-    import geopandas as gpd
-
-    suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        fail(f"output {path} has suffix {path.suffix!r}; accepted: {', '.join(OUTPUT_SUFFIXES)}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gpkg":
-        if geometry is None:
-            fail("GeoPackage output needs the enterprises' geometry")
-        gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
-        gdf.to_file(path, layer="suitability", driver="GPKG")
-        return
-    from geodata.spreadsheet import safe_frame
-
-    safe = safe_frame(frame)
-    if suffix == ".csv":
-        safe.to_csv(path, index=False, encoding="utf-8-sig")
-    else:
-        safe.to_excel(path, index=False, sheet_name="suitability")
-
-
-def write_parks_table(parks, output: Path, park_layer) -> str:
-    """The allocation's per-park land use next to the scenario output: a second Excel sheet
-    ``parks``, a second GeoPackage layer ``allocation_parks`` (park polygons), or ``<name>_parks.csv``."""
-    import geopandas as gpd
-
-    frame = parks.merge(park_layer[["park_id", "name", "county_code"]].astype({"park_id": str}), on="park_id", how="left")
-    suffix = output.suffix.lower()
-    if suffix == ".xlsx":
-        import pandas as pd
-
-        from geodata.spreadsheet import safe_frame
-
-        with pd.ExcelWriter(output, engine="openpyxl", mode="a") as xw:
-            safe_frame(frame).to_excel(xw, index=False, sheet_name="parks")
-        return f"{output} (sheet 'parks')"
-    if suffix == ".gpkg":
-        geom = park_layer.assign(park_id=park_layer["park_id"].astype(str)).set_index("park_id").geometry.to_crs(4326)
-        gdf = gpd.GeoDataFrame(frame, geometry=geom.reindex(frame["park_id"]).to_numpy(), crs=4326)
-        gdf.to_file(output, layer="allocation_parks", driver="GPKG")
-        return f"{output} (layer 'allocation_parks')"
-    from geodata.spreadsheet import safe_frame
-
-    path = output.with_name(f"{output.stem}_parks.csv")
-    safe_frame(frame).to_csv(path, index=False, encoding="utf-8-sig")
-    return str(path)
-
-
-def write_report_sheets(report, output: Path, lang: str = "zh") -> str | None:
-    """The plan report's tables as extra sheets of an .xlsx (a sheet per table), guarded by safe_frame."""
-    if output.suffix.lower() != ".xlsx" or report is None:
-        return None
-    import pandas as pd
-
-    from geodata.spreadsheet import safe_frame
-
-    tables = report.tables(lang)
-    with pd.ExcelWriter(output, engine="openpyxl", mode="a", if_sheet_exists="replace") as xw:
-        for name, frame in tables.items():
-            safe_frame(frame).to_excel(xw, index=False, sheet_name=str(name)[:31])
-    return f"{output} (sheets {', '.join(map(str, tables))})"
+def _write(table, output: Path, geometry) -> None:
+    try:
+        write_table(table, output, geometry=geometry)
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _print_result(doc: dict) -> None:
@@ -378,15 +302,12 @@ class _Steps:
         self.bar.update(self.task, description=step, completed=done, total=max(total, 1))
 
 
-def _report(ds, assignments, candidates, weights):
-    """The planner's report (parks.suitability.plan_report) when that module is there, else None."""
+def _report(ds, plan):
+    """The planner's report on ``plan`` (:func:`parks.suitability.plan_report.report_for_plan`); None, with a
+    warning, if it cannot be made (the report is an extra: never lose the plan for it)."""
     try:
-        from parks.suitability.plan_report import report_for_dataset
-    except ImportError:
-        return None
-    try:
-        return report_for_dataset(ds, assignments, candidates=candidates, weights=weights)
-    except Exception as exc:  # the report is an extra: never lose the plan for it
+        return report_for_plan(ds, plan)
+    except Exception as exc:  # noqa: BLE001 - shown to the user, the plan is still written
         err_console.print(f"[yellow]plan report not written: {type(exc).__name__}: {exc}[/yellow]")
         return None
 
@@ -435,18 +356,18 @@ def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time
 
         batch = replace(batch, top=batch.top[batch.top["rank"] <= top].reset_index(drop=True))
     table = scenario_table(selected, batch, alloc)
-    report = _report(ds, plan.assignments, plan.batch.top, batch.weights) if alloc is not None else None
+    report = _report(ds, plan) if alloc is not None else None
     if output is not None:
         geometry = None
         if output.suffix.lower() == ".gpkg":
             geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
-        write_table(table, output, geometry=geometry)
+        _write(table, output, geometry)
         err_console.print(f"wrote {len(table)} rows to {output}")
         if alloc is not None:
             where = write_parks_table(alloc.parks, output, ds.parks)
             err_console.print(f"wrote the parks' land use to {where}")
-            where = write_report_sheets(report, output)
+            where = append_plan_sheets(report, output)
             if where:
                 err_console.print(f"wrote the plan report to {where}")
     s = batch.summary
@@ -531,10 +452,8 @@ def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, o
                 err_console.print(f"[yellow]warning: {w.message}[/yellow]")
     except SuitabilityError as exc:
         fail(str(exc))
-    import pandas as pd
 
-    cand = pd.concat([p.batch.top.assign(scenario=s) for s, p in plan.plans.items()], ignore_index=True)
-    report = _report(ds, plan.assignments, cand, next(iter(plan.plans.values())).batch.weights if plan.plans else None)
+    report = _report(ds, plan)
     if output is not None:
         table = plan.assignments
         names = ds.enterprises[["enterprise_id", "name"]].astype({"enterprise_id": str}) if "name" in ds.enterprises else None
@@ -544,10 +463,10 @@ def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, o
         if output.suffix.lower() == ".gpkg":
             geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
-        write_table(table, output, geometry=geometry)
+        _write(table, output, geometry)
         err_console.print(f"wrote the joint plan ({len(table)} enterprises) to {output}")
         err_console.print(f"wrote the parks' land by scenario to {write_parks_table(plan.parks, output, ds.parks)}")
-        where = write_report_sheets(report, output)
+        where = append_plan_sheets(report, output)
         if where:
             err_console.print(f"wrote the plan report to {where}")
     doc = plan.summary()
