@@ -1,21 +1,9 @@
 """The FastAPI application: :func:`create_app` loads and prepares the dataset once, opens the review
-database and mounts one router per resource.
+database, builds the app's state (:class:`api.state.AppState`, at ``app.state.parkplan``) and mounts one
+router per resource. Settings: :class:`api.settings.Settings` (environment variables listed there).
 
-Settings (:class:`Settings`, from the environment by :meth:`Settings.from_env`):
-
-=========================== ====================================================== =================
-variable                    meaning                                                default
-=========================== ====================================================== =================
-``PARKPLAN_DATA``           dataset GeoPackage                                     built-in dataset
-``PARKPLAN_DB_URL``         review database (SQLAlchemy URL)                       SQLite next to the dataset
-``PARKPLAN_MAX_BODY_BYTES`` largest request body (413 above)                       1,000,000
-``PARKPLAN_DEFAULT_LIMIT``  page size when ``limit`` is not given                  100
-``PARKPLAN_MAX_LIMIT``      largest page (a larger ``limit`` is clamped, as OGC    1,000
-                            API Features requires)
-``PARKPLAN_MAX_BATCH``      most enterprises in one ``POST /suitability/batch``    500
-``PARKPLAN_MAX_DRAWS``      most weight draws in ``POST /suitability/sensitivity`` 5,000
-``PARKPLAN_SESSION_HOURS``  browser session lifetime                               8
-=========================== ====================================================== =================
+Only entry points (``parkplan serve``, uvicorn's ``--factory api.app:create_app``) and tests import this
+module; handlers reach the state through :mod:`api.deps`.
 
 Other helpers add their routers here, one ``include_router`` line each (maps, web workspace). The
 landing page ``/`` answers JSON; to answer HTML to browsers, set ``app.state.landing_html`` to a
@@ -24,70 +12,34 @@ callable ``(request) -> Response`` (see :mod:`api.routes.ogc`).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from geodata.dataset import load_dataset
+from parks.joins import prepare
 
 from . import problems
+from .auth import signing_key
+from .cache import PinnedView
 from .db import DatabaseBusy, default_db_url, init_db, make_engine, session_factory
+from .routes import health, maps, metrics, ogc, plan, scenarios, suitability, transfers
+from .settings import Settings, resolve_data_path
+from .state import AppState, dataset_version
+from .web import install_web
 
 __all__ = ["Settings", "create_app", "suitability_context", "metrics_context"]
 
 API_VERSION = "1.0"
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"environment variable {name} must be an integer, got {value!r}") from None
-
-
-@dataclass(frozen=True)
-class Settings:
-    data_path: Path | None = None
-    db_url: str | None = None
-    max_body_bytes: int = 1_000_000
-    default_limit: int = 100
-    max_limit: int = 1000
-    max_batch: int = 500
-    max_draws: int = 5000
-    session_ttl: dt.timedelta = field(default_factory=lambda: dt.timedelta(hours=8))
-
-    @classmethod
-    def from_env(cls, **overrides) -> "Settings":
-        data = os.environ.get("PARKPLAN_DATA")
-        s = cls(
-            data_path=Path(data) if data else None,
-            db_url=os.environ.get("PARKPLAN_DB_URL") or None,
-            max_body_bytes=_env_int("PARKPLAN_MAX_BODY_BYTES", cls.max_body_bytes),
-            default_limit=_env_int("PARKPLAN_DEFAULT_LIMIT", cls.default_limit),
-            max_limit=_env_int("PARKPLAN_MAX_LIMIT", cls.max_limit),
-            max_batch=_env_int("PARKPLAN_MAX_BATCH", cls.max_batch),
-            max_draws=_env_int("PARKPLAN_MAX_DRAWS", cls.max_draws),
-            session_ttl=dt.timedelta(hours=_env_int("PARKPLAN_SESSION_HOURS", 8)),
-        )
-        return replace(s, **{k: v for k, v in overrides.items() if v is not None})
-
-
 def create_app(data_path: str | Path | None = None, db_url: str | None = None, settings: Settings | None = None) -> FastAPI:
     """Build the application over one dataset and one review database."""
-    from geodata.dataset import load_dataset
-    from parks.joins import prepare
-
-    from .auth import signing_key
-    from .cli_common import resolve_data_path
-
     settings = settings or Settings.from_env()
     path = resolve_data_path(Path(data_path) if data_path else settings.data_path)
     url = db_url or settings.db_url or default_db_url(path)
@@ -100,18 +52,24 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
         docs_url=None,
         redoc_url=None,
     )
+    engine = make_engine(url)
+    init_db(engine)
+    sessions = session_factory(engine)
+    with sessions() as db:
+        key = signing_key(db)
+    state = AppState(settings=settings, dataset=prepare(load_dataset(path)), dataset_version=dataset_version(path),
+                     engine=engine, sessions=sessions, session_key=key)
+    app.state.parkplan = state
+    # plain aliases of the state's parts (tests and older helpers read them)
     app.state.settings = settings
-    app.state.dataset = prepare(load_dataset(path))
-    app.state.engine = make_engine(url)
-    init_db(app.state.engine)
-    app.state.sessions = session_factory(app.state.engine)
-    with app.state.sessions() as db:
-        app.state.session_key = signing_key(db)
+    app.state.dataset = state.dataset
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.session_key = key
     app.state.landing_html = None  # the web workspace sets a callable (request) -> Response
-    app.state.cache = {}
+    # the OGC collections' frames (api.routes.ogc reads app.state.cache as a dict): the same policy, through a view
+    app.state.cache = PinnedView(state.features)
     app.state.cache_lock = threading.Lock()
-    app.state.metrics_context = None  # built on first use by metrics_context(app)
-    app.state.metrics_context_lock = threading.Lock()
 
     problems.install(app)
     app.add_exception_handler(DatabaseBusy, _database_busy)
@@ -119,18 +77,19 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.add_middleware(SecurityHeaders)
     _mount_docs(app)
 
-    from .routes import health, metrics, ogc, suitability, transfers
-
     app.include_router(health.router)
     app.include_router(ogc.router)
     app.include_router(suitability.router)
     problems.add_openapi_rewriter(app, suitability.openapi_limits)
     app.include_router(metrics.router)
     app.include_router(transfers.router)
-    from .routes import maps as maps_routes; app.include_router(maps_routes.router)  # noqa: E702
-    from .routes import scenarios as scenario_routes; app.include_router(scenario_routes.router)  # noqa: E702
-    from .routes import plan as plan_routes; app.include_router(plan_routes.router)  # noqa: E702
-    from .web import install_web; install_web(app)  # noqa: E702  web workspace: pages, /login, HTML at /
+    app.include_router(maps.router)
+    problems.add_openapi_rewriter(app, maps.openapi_rules)
+    app.include_router(scenarios.router)
+    app.include_router(plan.router)
+    install_web(app)  # web workspace: pages, /login, HTML at /
+    if settings.warm:
+        state.warm(warm_tasks(state))
     return app
 
 
@@ -172,8 +131,6 @@ class SecurityHeaders:
 
 def _mount_docs(app: FastAPI) -> None:
     """Swagger UI at ``/docs`` from the installed ``swagger-ui-bundle-v2`` package: no CDN."""
-    from swagger_ui_bundle import swagger_ui_path
-
     app.mount("/docs/assets", StaticFiles(directory=str(swagger_ui_path)), name="swagger-assets")
 
     @app.get("/docs", include_in_schema=False)
@@ -184,55 +141,23 @@ def _mount_docs(app: FastAPI) -> None:
                                    swagger_favicon_url="/docs/assets/favicon-32x32.png")
 
 
+def warm_tasks(state: AppState) -> list:
+    """What the server computes in the background at start-up (``PARKPLAN_WARM=0``: nothing), cheapest first:
+    the suitability and metrics contexts, the cluster map, the metrics report, the default scenario plans."""
+    return [
+        ("suitability context", state.suitability_context),
+        ("metrics context", state.metrics_context),
+        ("metrics report", lambda: metrics.warm(state)),
+        ("cluster map", lambda: maps.warm(state)),
+        ("scenario plans", lambda: scenarios.warm(state)),
+    ]
+
+
 def suitability_context(app: FastAPI):
-    """The suitability model's park context for the app's dataset, built once on first use."""
-    with app.state.cache_lock:
-        ctx = app.state.cache.get("suitability_context")
-        if ctx is None:
-            from parks.suitability import context_from_dataset
-
-            ctx = app.state.cache["suitability_context"] = context_from_dataset(app.state.dataset)
-    return ctx
-
-
-# the parts of a MetricsContext every metric uses: computed once when the context is built
-_METRICS_SHARED = ("enterprises", "enterprises_m", "parks_m", "province_m", "county_codes", "weights",
-                   "county_area_km2")
-METRICS_CONTEXT_CACHE = 128  # results the context keeps for its own expensive parts (Ripley envelopes)
-
-
-class _BoundedCache(OrderedDict):
-    """A dict that forgets its oldest entries beyond ``maxsize`` (the metrics context's own result cache, so
-    that a stream of distinct queries cannot grow it without bound). The entry just set is never dropped."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__()
-        self.maxsize = maxsize
-        self._lock = threading.Lock()
-
-    def __setitem__(self, key, value) -> None:
-        with self._lock:
-            super().__setitem__(key, value)
-            while len(self) > self.maxsize:
-                self.popitem(last=False)
+    """The app's suitability context (:meth:`api.state.AppState.suitability_context`), for tests and scripts."""
+    return app.state.parkplan.suitability_context()
 
 
 def metrics_context(app: FastAPI):
-    """The app's one :class:`parks.metrics.report.MetricsContext` over its dataset, built on first use.
-
-    Built under a lock, so concurrent first requests wait for one build, with its shared parts (joins,
-    metric projections, county weights and areas) computed then: later requests, in any thread, only read
-    them. Pass it to ``parks.metrics.report`` functions instead of the dataset.
-    """
-    ctx = app.state.metrics_context
-    if ctx is not None:
-        return ctx
-    with app.state.metrics_context_lock:
-        if app.state.metrics_context is None:
-            from parks.metrics.report import MetricsContext
-
-            ctx = MetricsContext(app.state.dataset, cache=_BoundedCache(METRICS_CONTEXT_CACHE))
-            for name in _METRICS_SHARED:
-                getattr(ctx, name)
-            app.state.metrics_context = ctx
-        return app.state.metrics_context
+    """The app's metrics context (:meth:`api.state.AppState.metrics_context`), for tests and scripts."""
+    return app.state.parkplan.metrics_context()

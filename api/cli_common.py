@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from .settings import default_data_path, resolve_data_path  # noqa: F401 - the --data rule, shared with the server
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,33 +24,6 @@ DataOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
-
-
-def default_data_path() -> Path:
-    """The built-in dataset's location in the user's data directory, keyed by the generator's version so
-    that a changed generator builds a new dataset (an older one, and any import into it, stays beside it)."""
-    from platformdirs import user_data_dir
-
-    from geodata.builtin import GENERATOR_VERSION
-
-    return Path(user_data_dir("parkplan", appauthor=False)) / f"builtin-v{GENERATOR_VERSION}.gpkg"
-
-
-def resolve_data_path(data: Path | None) -> Path:
-    """``--data``, else ``$PARKPLAN_DATA``, else the built-in dataset (built on first use)."""
-    if data is not None:
-        return Path(data)
-    env = os.environ.get("PARKPLAN_DATA")
-    if env:
-        return Path(env)
-    path = default_data_path()
-    if not path.exists():
-        from geodata.builtin import build_builtin_dataset
-        from geodata.dataset import save_dataset
-
-        err_console.print(f"[bold]Building the built-in dataset at {path} (first use)...[/bold]")
-        save_dataset(build_builtin_dataset(progress=True), path)
-    return path
 
 
 def load(data: Path | None):

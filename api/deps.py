@@ -10,21 +10,41 @@ Use::
     def x(user: AnalystUser, db: DbDep, ds: DatasetDep): ...
 
 Access checks live here, not in handlers; office scope is ``user.in_scope(...)`` / :func:`scope_filter`.
+
+The app's state (:class:`api.state.AppState`) is ``StateDep``; its parts are ``SettingsDep``, ``DatasetDep``,
+``SuitabilityContextDep`` and ``MetricsContextDep``.
+
+A bearer token is looked up once per :attr:`api.settings.Settings.auth_ttl_s` seconds (default 5,
+``PARKPLAN_AUTH_TTL_S``; 0 looks it up on every request), in a per-process cache keyed by the SHA-256 of the
+token: a token revoked (``parkplan token revoke`` or the database) stops working within that interval. Browser
+sessions are looked up on every request (a logout or an expired session is refused at once).
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Annotated, Iterator
 
 from fastapi import Depends, Request, Response
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
+from geodata.dataset import Dataset
+from parks.metrics.report import MetricsContext
+from parks.suitability.context import SuitabilityContext
+
 from .auth import (CSRF_HEADER, SESSION_COOKIE, Principal, authenticate_token, clear_session_cookie, login,
-                   logout, role_rank, session_principal, set_session_cookie)
+                   logout, role_rank, session_principal, set_session_cookie, verify_csrf)
+from .db import write_transaction
 from .problems import Forbidden, Unauthorized
+from .settings import Settings
+from .state import AppState
 
 __all__ = [
+    "StateDep",
+    "SuitabilityContextDep",
+    "MetricsContextDep",
     "DatasetDep",
     "DbDep",
     "SettingsDep",
@@ -44,22 +64,50 @@ __all__ = [
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_dataset(request: Request):
-    return request.app.state.dataset
+def get_state(request: Request) -> AppState:
+    return request.app.state.parkplan
 
 
-def get_settings(request: Request):
-    return request.app.state.settings
+def get_dataset(request: Request) -> Dataset:
+    return request.app.state.parkplan.dataset
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.parkplan.settings
+
+
+def get_suitability_context(request: Request) -> SuitabilityContext:
+    return request.app.state.parkplan.suitability_context()
+
+
+def get_metrics_context(request: Request) -> MetricsContext:
+    return request.app.state.parkplan.metrics_context()
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as db:
+    with request.app.state.parkplan.sessions() as db:
         yield db
 
 
-DatasetDep = Annotated[object, Depends(get_dataset)]
-SettingsDep = Annotated[object, Depends(get_settings)]
+StateDep = Annotated[AppState, Depends(get_state)]
+DatasetDep = Annotated[Dataset, Depends(get_dataset)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SuitabilityContextDep = Annotated[SuitabilityContext, Depends(get_suitability_context)]
+MetricsContextDep = Annotated[MetricsContext, Depends(get_metrics_context)]
 DbDep = Annotated[Session, Depends(get_db)]
+
+
+def cached_lookup(state: AppState, kind: str, secret: str, find) -> Principal | None:
+    """``find()`` (a database lookup of a token or session), reused for ``auth_ttl_s`` seconds per secret."""
+    ttl = state.settings.auth_ttl_s
+    if ttl <= 0:
+        return find()
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    key = (kind, digest, int(time.monotonic() // ttl))
+    principal = state.auth.get_or_compute(key, find)
+    if principal is None:  # unknown or revoked: not remembered, so a new token works at once
+        state.auth.discard(key)
+    return principal
 
 
 def _authenticate(request: Request, db: Session) -> Principal | None:
@@ -75,18 +123,18 @@ def _authenticate_in(request: Request, db: Session) -> Principal | None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("the Authorization header must be 'Bearer TOKEN'")
-        principal = authenticate_token(db, value.strip())
+        raw = value.strip()
+        principal = cached_lookup(request.app.state.parkplan, "token", raw, lambda: authenticate_token(db, raw))
         if principal is None:
             raise Unauthorized("the token is not valid (unknown, malformed or revoked)")
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = session_principal(db, cookie, key=request.app.state.session_key)
+        state = request.app.state.parkplan
+        principal = session_principal(db, cookie, key=state.session_key)  # every request: expiry and logout at once
         if principal is None:
             return None
         if request.method not in _SAFE_METHODS:
-            from .auth import verify_csrf
-
             if not verify_csrf(principal, request.headers.get(CSRF_HEADER)):
                 raise Forbidden(f"a request with the session cookie must carry the session's {CSRF_HEADER} header")
         return principal
@@ -147,8 +195,6 @@ def start_browser_session(request: Request, response: Response, raw_token: str) 
 
     For the web workspace's ``/login`` form handler.
     """
-    from .db import write_transaction
-
     result = write_transaction(request.app.state.engine, lambda db: login(
         db, raw_token, key=request.app.state.session_key, ttl=request.app.state.settings.session_ttl))
     if result is None:
@@ -161,7 +207,5 @@ def end_browser_session(request: Request, response: Response) -> None:
     """Log out: delete the server-side session and clear the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        from .db import write_transaction
-
         write_transaction(request.app.state.engine, lambda db: logout(db, cookie, key=request.app.state.session_key))
     clear_session_cookie(response, secure=is_https(request))

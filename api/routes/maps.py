@@ -22,22 +22,36 @@ gzipped per part, so a response adds its nonce without rendering or compressing 
 
 from __future__ import annotations
 
+import os
 import secrets
 import struct
 import zlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
-from ..deps import DbDep, ViewerUser
+from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
+from maps import MapError, MapOptions, build_map, proposed_candidates
+from maps.assets import AssetError, media_type, read_asset
+from maps.base import render_page
+from maps.suitability_map import parse_weights
+from maps.transfers_map import normalise_candidates
+from parks.suitability.criteria import CRITERIA
+
+from .. import reviews
+from ..deps import AnalystUser, DbDep, StateDep, ViewerUser
 from ..problems import BadRequest, Forbidden, NotFound
+from ..state import AppState
+from .suitability import Profile
 
 router = APIRouter(tags=["maps"])
 
-MapName = Literal["parks", "enterprises", "clusters", "suitability", "transfers"]
+MapName = Literal["parks", "enterprises", "clusters", "transfers"]
 _ANALYST_MAPS = {"enterprises", "suitability"}
-_CACHE_MAX = 16
 # The page may run the inline scripts that carry this response's nonce and load only from this server
 # (and, when a tile provider is configured, images from that provider).
 _CSP = ("default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
@@ -50,10 +64,6 @@ _TILE_HOSTS = {"osm": "https://tile.openstreetmap.org", "tianditu": "https://*.t
 def _map_options(lang: str):
     """Language, and the basemap tiles from the environment: ``PARKPLAN_MAP_TILES`` = osm | tianditu |
     amap (unset: no tiles, counties as the base), ``PARKPLAN_TIANDITU_KEY`` for Tianditu."""
-    import os
-
-    from maps import MapOptions
-
     tiles = os.environ.get("PARKPLAN_MAP_TILES") or None
     return MapOptions(lang=lang, tiles=None if tiles in (None, "none") else tiles,
                       tianditu_key=os.environ.get("PARKPLAN_TIANDITU_KEY") or None)
@@ -61,8 +71,6 @@ def _map_options(lang: str):
 
 @router.get("/maps/assets/{path:path}", include_in_schema=False)
 def map_asset(path: str) -> Response:
-    from maps.assets import AssetError, media_type, read_asset
-
     try:
         body = read_asset(path)
     except AssetError as exc:
@@ -71,28 +79,15 @@ def map_asset(path: str) -> Response:
                                                                  "X-Content-Type-Options": "nosniff"})
 
 
-def _candidates(request: Request, db, user, county: str | None):
+def _candidates(state: AppState, db, user, county: str | None):
     """Transfer candidates the user may see, as a DataFrame: the stored ones (the review database,
     office-scoped as ``/transfer-candidates``), else, on a fresh install, the model's proposal for the
     dataset (computed once, cached), scoped by the same rule: admins all, others their offices."""
-    import pandas as pd
-
-    from maps import proposed_candidates
-    from maps.transfers_map import normalise_candidates
-
-    from .. import reviews
-    from ..app import suitability_context
-
     if reviews.count_candidates(db) > 0:  # stored candidates exist: show those the user may see, only
         rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
         return pd.DataFrame([reviews.candidate_public(c) for c in rows]) if rows else normalise_candidates(None)
-    app = request.app
-    key = ("map-proposals", id(app.state.dataset))
-    proposals = app.state.cache.get(key)
-    if proposals is None:
-        proposals = proposed_candidates(app.state.dataset, suitability_context(app))
-        with app.state.cache_lock:
-            app.state.cache[key] = proposals
+    proposals = state.maps.get_or_compute(state.key("map-proposals"),
+                                          lambda: proposed_candidates(state.dataset, state.suitability_context()))
     if user.is_admin or proposals.empty:
         return proposals
     keep = [user.in_scope(o, d) for o, d in zip(proposals["origin_county_code"], proposals["destination_county_code"])]
@@ -106,11 +101,6 @@ def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
     """The suitability map's target when given as a profile (query parameters), validated by the same
     model as ``POST /suitability``'s profile; None when ``enterprise_id`` is the target. Problems are a
     422 naming each query parameter."""
-    from fastapi.exceptions import RequestValidationError
-    from pydantic import ValidationError
-
-    from .suitability import Profile
-
     given = {k: v for k, v in fields.items() if v is not None}
     if enterprise_id and given:
         raise RequestValidationError([{"loc": ("query", "enterprise_id"), "msg": "give either enterprise_id or a "
@@ -133,11 +123,6 @@ def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
 
 def _weights(text: str | None) -> dict[str, float] | None:
     """``criterion:number,...`` as a mapping, checked as ``POST /suitability`` checks its weights (422)."""
-    from fastapi.exceptions import RequestValidationError
-
-    from maps import MapError
-    from maps.suitability_map import parse_weights
-
     try:
         return parse_weights(text)
     except MapError as exc:
@@ -148,47 +133,144 @@ def _weights(text: str | None) -> dict[str, float] | None:
 def _candidate(db, user, candidate_id: str) -> dict:
     """One stored transfer candidate with its snapshot, if the user's offices may see it (404 otherwise,
     the same answer as ``/transfer-candidates/{id}``)."""
-    from .. import reviews
-
     return reviews.candidate_public(reviews.get_candidate(db, user, candidate_id), snapshot=True)
 
 
-@router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)",
-            responses={200: {"content": {"text/html": {}}}})
+_POSITIVE = r"(?:[0-9]*[1-9][0-9]*(?:\.[0-9]+)?|[0-9]*\.[0-9]*[1-9][0-9]*)"
+_CRITERION = "(?:" + "|".join(CRITERIA) + ")"
+WEIGHTS_PATTERN = rf"^{_CRITERION}:{_POSITIVE}(?:,{_CRITERION}:{_POSITIVE})*$"
+
+Lang = Annotated[Literal["zh", "en"], Query(description="labels: zh (default) or en")]
+County = Annotated[str | None, Query(pattern=r"^[0-9]{6}$", description="6-digit county code of the dataset "
+                                     "(404 for a code it does not have)")]
+Weights = Annotated[str | None, Query(max_length=400,
+                                      description="criterion weights as criterion:number pairs, e.g. "
+                                                  "distance:60,sector_fit:5 (normalised to sum 1; default: the "
+                                                  "model's weights)")]
+LessDeveloped = Annotated[bool | None, Query(description="only parks in less-developed counties")]
+MaxDistance = Annotated[float | None, Query(gt=0, le=10_000, description="only parks within this distance of the "
+                                            "site (km)")]
+_MAP_ERRORS: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}},
+    400: {"description": "a sector or metric the map does not accept, or wrong map settings on the server"},
+    404: {"description": "a county, enterprise or candidate the dataset (or your offices) does not have"},
+}
+
+
+def _check_county(state: AppState, county: str | None) -> None:
+    if county is not None and not (state.dataset.counties["code"].astype(str) == county).any():
+        raise NotFound(f"county {county!r} not found; accepted: the 6-digit codes of the dataset's counties "
+                       "(GET /collections/counties/items)")
+
+
+@router.get("/maps/suitability/profile", response_class=HTMLResponse, responses=_MAP_ERRORS,
+            summary="The suitability map for a typed-in enterprise profile (HTML)")
+def suitability_profile_map(
+    request: Request,
+    state: StateDep,
+    user: AnalystUser,
+    db: DbDep,
+    sector: Annotated[Literal[SECTOR_IDS], Query(description="sector id")],  # type: ignore[valid-type]
+    land_ha: Annotated[float, Query(ge=0, le=1e6, description="land needed (ha)")],
+    employees: Annotated[int, Query(ge=0, le=10_000_000, description="employees")],
+    pollution_class: Annotated[Literal[POLLUTION_CLASSES], Query(description="pollution class")],  # type: ignore[valid-type]
+    lon: Annotated[float, Query(ge=-180, le=180, description="site longitude (WGS 84)")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="site latitude (WGS 84)")],
+    lang: Lang = "zh",
+    profile_name: Annotated[str | None, Query(max_length=200, description="a name to show (optional)")] = None,
+    weights: Weights = None,
+    less_developed_only: LessDeveloped = None,
+    max_distance_km: MaxDistance = None,
+) -> Response:
+    """The parks ranked for an enterprise that is not in the dataset, as ``POST /suitability`` ranks them."""
+    return _suitability_map(request, state, user, db, lang, None, {
+        "sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
+        "lon": lon, "lat": lat, "name": profile_name}, weights, less_developed_only, max_distance_km)
+
+
+def _hidden(**kw):
+    return Query(include_in_schema=False, **kw)
+
+
+@router.get("/maps/suitability", response_class=HTMLResponse, responses=_MAP_ERRORS,
+            summary="The suitability map for an enterprise of the dataset (HTML)")
+def suitability_map(
+    request: Request,
+    state: StateDep,
+    user: AnalystUser,
+    db: DbDep,
+    enterprise_id: Annotated[str | None, Query(min_length=1, max_length=64, description="the enterprise (required; "
+                                               "a typed-in profile: GET /maps/suitability/profile)")] = None,
+    lang: Lang = "zh",
+    weights: Weights = None,
+    less_developed_only: LessDeveloped = None,
+    max_distance_km: MaxDistance = None,
+    # a profile here too (the workspace's links), outside the schema: /maps/suitability/profile documents it
+    sector: Annotated[str | None, _hidden(max_length=40)] = None,
+    land_ha: Annotated[float | None, _hidden()] = None,
+    employees: Annotated[int | None, _hidden()] = None,
+    pollution_class: Annotated[str | None, _hidden(max_length=20)] = None,
+    lon: Annotated[float | None, _hidden()] = None,
+    lat: Annotated[float | None, _hidden()] = None,
+    profile_name: Annotated[str | None, _hidden(max_length=200)] = None,
+) -> Response:
+    """The parks ranked for one enterprise of the dataset, as ``POST /suitability`` ranks them."""
+    return _suitability_map(request, state, user, db, lang, enterprise_id, {
+        "sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
+        "lon": lon, "lat": lat, "name": profile_name}, weights, less_developed_only, max_distance_km)
+
+
+def openapi_rules(schema: dict, _app) -> None:
+    """OpenAPI of the suitability maps: ``enterprise_id`` of ``GET /maps/suitability`` is required (a profile has
+    its own operation), and ``weights`` follows :data:`WEIGHTS_PATTERN` (criterion:positive number pairs; the
+    server also takes zeros beside a positive weight, and names what is wrong in a 422)."""
+    paths = schema.get("paths", {})
+    for path in ("/maps/suitability", "/maps/suitability/profile"):
+        op = paths.get(path, {}).get("get") or {}
+        for p in op.get("parameters", []):
+            if p.get("name") == "enterprise_id" and path == "/maps/suitability":
+                p["required"] = True
+                p["schema"] = {"type": "string", "minLength": 1, "maxLength": 64, "title": "Enterprise Id"}
+            if p.get("name") == "weights":
+                p["schema"] = {"type": "string", "maxLength": 400, "pattern": WEIGHTS_PATTERN, "title": "Weights"}
+
+
+def _suitability_map(request, state, user, db, lang, enterprise_id, fields, weights, less_developed_only,
+                     max_distance_km) -> Response:
+    suit_weights = _weights(weights)
+    constraints = {k: v for k, v in (("less_developed_only", less_developed_only),
+                                     ("max_distance_km", max_distance_km)) if v} or None
+    profile = _profile(enterprise_id, fields)
+    return _serve(request, state, user, db, "suitability", lang, sector=fields["sector"] if profile is None else None,
+                  enterprise_id=enterprise_id, profile=profile, suit_weights=suit_weights, constraints=constraints)
+
+
+@router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)", responses=_MAP_ERRORS)
 def get_map(
     request: Request,
+    state: StateDep,
     user: ViewerUser,
     db: DbDep,
-    name: Annotated[MapName, Path(description="parks, enterprises, clusters, suitability or transfers")],
-    lang: Annotated[Literal["zh", "en"], Query(description="labels: zh (default) or en")] = "zh",
+    name: Annotated[MapName, Path(description="parks, enterprises, clusters or transfers (suitability: "
+                                              "GET /maps/suitability)")],
+    lang: Lang = "zh",
     sector: Annotated[str | None, Query(max_length=40, description="sector id")] = None,
-    enterprise_id: Annotated[str | None, Query(max_length=64, description="for the suitability map")] = None,
-    county: Annotated[str | None, Query(max_length=12, description="6-digit county code")] = None,
+    county: County = None,
     metric: Annotated[str | None, Query(max_length=40, description="parks map: colour parks by this "
                                         "park-profile column (e.g. employees, free_land_ha)")] = None,
-    land_ha: Annotated[float | None, Query(description="suitability map for a profile: land needed (ha)")] = None,
-    employees: Annotated[int | None, Query(description="suitability map for a profile: employees")] = None,
-    pollution_class: Annotated[str | None, Query(max_length=20, description="suitability map for a profile: "
-                                                 "light, medium or heavy")] = None,
-    lon: Annotated[float | None, Query(description="suitability map for a profile: site longitude (WGS 84)")] = None,
-    lat: Annotated[float | None, Query(description="suitability map for a profile: site latitude (WGS 84)")] = None,
-    profile_name: Annotated[str | None, Query(max_length=200, description="suitability map for a profile: "
-                                              "a name to show (optional)")] = None,
-    weights: Annotated[str | None, Query(max_length=400, description="suitability map: criterion weights as "
-                                         "criterion:number pairs, e.g. distance:60,sector_fit:5 (normalised "
-                                         "to sum 1; default: the model's weights)")] = None,
-    less_developed_only: Annotated[bool | None, Query(description="suitability map: only parks in "
-                                                      "less-developed counties")] = None,
-    max_distance_km: Annotated[float | None, Query(gt=0, le=10_000, description="suitability map: only parks "
-                                                   "within this distance of the site")] = None,
     candidate_id: Annotated[str | None, Query(max_length=64, description="transfers map of one stored "
                                               "candidate (office-scoped: another office's is 404)")] = None,
     highlight: Annotated[str | None, Query(max_length=64, description="parks map: the park_id to highlight and "
                                            "zoom to (read by the page's script)")] = None,
-) -> HTMLResponse:
-    from maps import MapError, build_map
-    from maps.base import render_page
+) -> Response:
+    _check_county(state, county)
+    return _serve(request, state, user, db, name, lang, sector=sector, county=county, metric=metric,
+                  candidate_id=candidate_id)
 
+
+def _serve(request: Request, state: AppState, user, db, name: str, lang: str, *, sector=None, county=None,
+           metric=None, candidate_id=None, enterprise_id=None, profile=None, suit_weights=None,
+           constraints=None) -> Response:
     try:
         opts = _map_options(lang)
     except ValueError as exc:
@@ -196,15 +278,7 @@ def get_map(
 
     if name in _ANALYST_MAPS and not user.has_role("analyst"):
         raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
-    profile = suit_weights = constraints = None
-    if name == "suitability":
-        suit_weights = _weights(weights)
-        constraints = {k: v for k, v in (("less_developed_only", less_developed_only),
-                                         ("max_distance_km", max_distance_km)) if v} or None
-        profile = _profile(enterprise_id, {"sector": sector, "land_ha": land_ha, "employees": employees,
-                                           "pollution_class": pollution_class, "lon": lon, "lat": lat,
-                                           "name": profile_name})
-    ds = request.app.state.dataset
+    ds = state.dataset
     candidates = candidate = None
     if name == "transfers":
         if county is not None and not user.in_scope(county):
@@ -212,46 +286,49 @@ def get_map(
         if candidate_id is not None:
             candidate = _candidate(db, user, candidate_id)
         else:
-            candidates = _candidates(request, db, user, county)
-    key = ("map", name, id(ds), opts, sector, enterprise_id if name == "suitability" else None, county, metric,
-           None if user.is_admin or name != "transfers" else tuple(sorted(user.offices)),
-           tuple(sorted(profile.items())) if profile else None, tuple(sorted((suit_weights or {}).items())),
-           tuple(sorted((constraints or {}).items())))
-    cache = request.app.state.cache
-    page = cache.get(key) if name != "transfers" else None
-    if page is None:
-        kwargs = {}
-        if name == "suitability":
-            from ..app import suitability_context
+            candidates = _candidates(state, db, user, county)
 
-            kwargs["suitability_context"] = suitability_context(request.app)
+    def build():
+        kwargs = {"suitability_context": state.suitability_context()} if name == "suitability" else {}
         try:
-            m = build_map(name, ds, opts=opts, sector=sector if profile is None else None,
-                          enterprise_id=enterprise_id, county=county, candidates=candidates, candidate=candidate,
-                          metric=metric if name == "parks" else None, profile=profile, weights=suit_weights,
-                          constraints=constraints, **kwargs)
+            m = build_map(name, ds, opts=opts, sector=sector, enterprise_id=enterprise_id, county=county,
+                          candidates=candidates, candidate=candidate, metric=metric if name == "parks" else None,
+                          profile=profile, weights=suit_weights, constraints=constraints, **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
         except LookupError as exc:
             raise NotFound(str(exc).strip("'\"")) from None
         page = render_page(m)
-        if name != "transfers":
-            with request.app.state.cache_lock:
-                stale = [k for k in cache if isinstance(k, tuple) and k[:1] == ("map",)]
-                for k in stale[: max(0, len(stale) - _CACHE_MAX + 1)]:
-                    cache.pop(k, None)
-                    cache.pop(("map-gzip",) + k[1:], None)
-                cache[key] = page
+        return page, _deflate_parts(page)
+
+    if name == "transfers":  # its candidates change with every review: built on each request
+        page, parts = build()
+    else:
+        key = state.key("map", name, opts, sector, enterprise_id, county, metric,
+                        tuple(sorted(profile.items())) if profile else None, tuple(sorted((suit_weights or {}).items())),
+                        tuple(sorted((constraints or {}).items())))
+        page, parts = state.maps.get_or_compute(key, build)
     nonce = secrets.token_urlsafe(18)
     csp = _CSP.format(nonce=nonce, tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
     headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
                "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         # the enterprises map at 100,000 points is 8.7 MB of HTML, about 2 MB gzipped
-        parts = _deflated_parts(cache, key, page) if name != "transfers" else _deflate_parts(page)
         return Response(_gzip_with_nonce(page, parts, nonce), media_type="text/html; charset=utf-8",
                         headers={**headers, "Content-Encoding": "gzip"})
     return HTMLResponse(page.html(nonce), headers=headers)
+
+
+def warm(state: AppState) -> None:
+    """Build the clusters map (the slowest of the shared maps) in Chinese into the cache."""
+    opts = _map_options("zh")
+    key = state.key("map", "clusters", opts, None, None, None, None, None, (), ())
+
+    def build():
+        page = render_page(build_map("clusters", state.dataset, opts=opts))
+        return page, _deflate_parts(page)
+
+    state.maps.get_or_compute(key, build)
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -263,14 +340,6 @@ def _raw_deflate(data: bytes) -> bytes:
 
 def _deflate_parts(page) -> list[bytes]:
     return [_raw_deflate(part.encode("utf-8")) for part in page.parts]
-
-
-def _deflated_parts(cache: dict, key: tuple, page) -> list[bytes]:
-    zkey = ("map-gzip",) + key[1:]
-    parts = cache.get(zkey)
-    if parts is None:
-        parts = cache[zkey] = _deflate_parts(page)
-    return parts
 
 
 def _gzip_with_nonce(page, parts: list[bytes], nonce: str) -> bytes:

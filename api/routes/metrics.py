@@ -4,9 +4,11 @@ The JSON is :func:`parks.metrics.report.compute_metrics` (all parts) or one of i
 shapes as ``parkplan metrics --json`` (documented in the OpenAPI schema by :class:`MetricsDocument`
 and :class:`MetricsPart`). Analyst role or higher (the per-mu part lists enterprises).
 Every computation is given the app's one :class:`parks.metrics.report.MetricsContext`
-(:func:`api.app.metrics_context`), so the joins, projections and county weights are computed once per
-server, not per request. Results are cached per (part, sector, county, permutations, simulations) in
-a bounded LRU (the data do not change while the server runs), and at most two computations run at once.
+(:meth:`api.state.AppState.metrics_context`), so the joins, projections and county weights are computed once
+per server, not per request. Results are cached per (dataset version, part, sector, county, permutations,
+simulations) in the app's metrics cache (:class:`api.cache.LockedCache`: bounded, each key computed once
+while concurrent requests for it wait), and at most two computations run at once. The full report with the
+default parameters is computed in the background at start-up (:func:`warm`).
 
 Every parameter is checked before anything is computed: the ranges are in the schema (FastAPI
 answers 422), and a county code the dataset does not have is 404. ``permutations`` is at least 19
@@ -18,17 +20,17 @@ usual 2 % two-sided envelope; larger runs are for the command line (``parkplan m
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from geodata.schema import SECTOR_IDS
+from parks.metrics import report as r
 
-from ..app import metrics_context
-from ..deps import AnalystUser
+from ..deps import AnalystUser, StateDep
 from ..problems import NotFound
+from ..state import AppState
 
 router = APIRouter(tags=["metrics"])
 
@@ -213,8 +215,6 @@ class MetricsPart(BaseModel):
 
 
 def _parts():
-    from parks.metrics import report as r
-
     return {
         "location_quotients": lambda ds, s, c, p, n: r.location_quotient_rows(ds, s, c),
         "sectors": lambda ds, s, c, p, n: r.sector_rows(ds, s, c, permutations=p),
@@ -228,35 +228,41 @@ def _parts():
     }
 
 
-CACHE_ENTRIES = 128  # results kept (least recently used dropped)
 _COMPUTING = threading.BoundedSemaphore(2)  # at most two metric computations at once (the rest wait)
 
 
-def _cached(request: Request, key: tuple, compute):
-    """LRU-cached ``compute()``: bounded in entries, and in concurrent computations (API4)."""
-    state = request.app.state
-    with state.cache_lock:
-        cache = state.cache.setdefault("metrics", OrderedDict())
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-    with _COMPUTING:
-        value = compute()
-    with state.cache_lock:
-        cache[key] = value
-        while len(cache) > CACHE_ENTRIES:
-            cache.popitem(last=False)
-    return value
+def _cached(state: AppState, key: tuple, compute):
+    """``compute()`` once per key in the app's metrics cache (bounded; concurrent requests for a key wait for
+    its one computation), at most two computations at once (API4)."""
+
+    def limited():
+        with _COMPUTING:
+            return compute()
+
+    return state.metrics.get_or_compute(state.key(*key), limited)
 
 
-def _check_county(request: Request, county: str | None) -> None:
+def _check_county(state: AppState, county: str | None) -> None:
     """404 for a county code the dataset does not have (before anything is computed)."""
     if county is None:
         return
-    codes = request.app.state.dataset.counties["code"].astype(str)
+    codes = state.dataset.counties["code"].astype(str)
     if not (codes == county).any():
         raise NotFound(f"county {county!r} not found; accepted: the 6-digit codes of the dataset's counties "
                        "(GET /collections/counties/items)")
+
+
+def full_report(state: AppState, sector=None, county=None, permutations: int = 999, simulations: int = 99) -> dict:
+    """The whole metrics document, cached."""
+    ctx = state.metrics_context()
+    return _cached(state, ("metrics", "*", sector, county, permutations, simulations),
+                   lambda: r.jsonable(r.compute_metrics(ctx, sector, county, permutations=permutations,
+                                                        simulations=simulations)))
+
+
+def warm(state: AppState) -> None:
+    """Compute the default report (every sector and county, default parameters) into the cache."""
+    full_report(state)
 
 
 _NOT_FOUND = {404: {"description": "a county code the dataset does not have, or an unknown metric name"}}
@@ -264,27 +270,23 @@ _NOT_FOUND = {404: {"description": "a county code the dataset does not have, or 
 
 @router.get("/metrics", summary="Every clustering metric (optionally for one sector and/or county)",
             response_model=None, responses={200: {"model": MetricsDocument}, **_NOT_FOUND})
-def all_metrics(request: Request, _user: AnalystUser, sector: Sector = None, county: County = None,
+def all_metrics(state: StateDep, _user: AnalystUser, sector: Sector = None, county: County = None,
                 permutations: Permutations = 999, simulations: Simulations = 99) -> dict[str, Any]:
-    from parks.metrics.report import compute_metrics, jsonable
-
-    _check_county(request, county)
-    ctx = metrics_context(request.app)
-    return _cached(request, ("metrics", "*", sector, county, permutations, simulations),
-                   lambda: jsonable(compute_metrics(ctx, sector, county, permutations=permutations,
-                                                    simulations=simulations)))
+    _check_county(state, county)
+    return full_report(state, sector, county, permutations, simulations)
 
 
 @router.get("/metrics/{name}", summary="One part of the metrics document", response_model=None,
             responses={200: {"model": MetricsPart}, **_NOT_FOUND})
-def one_metric(request: Request, _user: AnalystUser, name: PartName, sector: Sector = None, county: County = None,
+def one_metric(state: StateDep, _user: AnalystUser, name: PartName, sector: Sector = None, county: County = None,
                permutations: Permutations = 999, simulations: Simulations = 99) -> Any:
-    from parks.metrics.report import jsonable
-
     if name not in PART_NAMES:
         raise NotFound(f"metric {name!r} not found; accepted: {', '.join(PART_NAMES)}")
-    _check_county(request, county)
+    _check_county(state, county)
+    full = state.metrics.get(state.key("metrics", "*", sector, county, permutations, simulations))
+    if full is not None and name in full:  # the whole report is there (computed at start-up): its part
+        return {name: full[name]}
     parts = _parts()
-    ctx = metrics_context(request.app)
-    return _cached(request, ("metrics", name, sector, county, permutations, simulations),
-                   lambda: {name: jsonable(parts[name](ctx, sector, county, permutations, simulations))})
+    ctx = state.metrics_context()
+    return _cached(state, ("metrics", name, sector, county, permutations, simulations),
+                   lambda: {name: r.jsonable(parts[name](ctx, sector, county, permutations, simulations))})

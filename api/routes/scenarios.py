@@ -4,7 +4,7 @@ and the map of its flows between counties.
 ``GET /scenarios``
     the scenarios (urban-core, scattered, coastal-transfer, and ``all``: the joint plan), their
     selection rules, constraints and parameters, and the report's thresholds.
-``GET /scenarios/{scenario}/plan``
+``GET /scenarios/{scenario}/plan``, ``GET /scenarios/all/plan?priority=``
     the plan (one scenario with :func:`parks.suitability.joint.plan_scenario`, or ``all`` with
     :func:`parks.suitability.joint.joint_plan`: every scenario against one pool of free land, in the
     ``priority`` order) and the planner's report on it (:class:`parks.suitability.plan_report.PlanReport`):
@@ -16,16 +16,19 @@ and the map of its flows between counties.
     the flows between counties as an interactive map (:func:`maps.flows_map.flows_map`).
 
 Analyst role or higher (the report names enterprises). A plan takes seconds to minutes: it is
-computed once per dataset, scenario and priority, in a background thread (one at a time, so that
-the server's cores stay free for other requests), and kept in a bounded in-process cache
-(:class:`api.app._BoundedCache`). A request waits for it up to :data:`PLAN_WAIT_S` seconds in the
+computed once per dataset version, scenario and priority, in a background thread (one at a time, so
+that the server's cores stay free for other requests), and kept in the app's plan cache
+(:class:`api.cache.LockedCache`); the default plans (each scenario, and the joint plan in the default
+order) are started at server start-up (:func:`warm`), so no user waits for them. A request waits for it up to :data:`PLAN_WAIT_S` seconds in the
 thread pool (the handlers are plain functions: the event loop never blocks), then answers 503 with
 ``Retry-After`` while the computation goes on.
 """
 
 from __future__ import annotations
 
-import threading
+import math
+import secrets
+from itertools import permutations
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -36,22 +39,39 @@ from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..deps import AnalystUser
+from maps import MapError
+from maps.base import render_page
+from maps.flows_map import flows_map
+from parks.suitability.joint import DEFAULT_PRIORITY, joint_plan, parse_priority, plan_scenario
+from parks.suitability.plan_report import ReportParams, label, report_for_plan
+from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_constraints
+
+from ..deps import AnalystUser, StateDep
 from ..problems import BadRequest, ProblemError
+from ..scenario_exports import XLSX_MEDIA_TYPE, plan_workbook
+from ..state import AppState
+from .maps import _CSP, _TILE_HOSTS, _map_options
 
 router = APIRouter(tags=["scenarios"])
 
-ScenarioName = Literal["urban-core", "scattered", "coastal-transfer", "all"]
-ScenarioPath = Annotated[ScenarioName, Path(description="urban-core, scattered, coastal-transfer or all (the joint plan)")]
-Priority = Annotated[str | None, Query(max_length=100, pattern=r"^[a-z,\- ]*$",
-                                       description="the joint plan's order of scenarios, comma-separated "
-                                                   "(default urban-core,coastal-transfer,scattered); only for 'all'")]
+ScenarioName = Literal["urban-core", "scattered", "coastal-transfer"]
+ScenarioPath = Annotated[ScenarioName, Path(description="urban-core, scattered or coastal-transfer (the joint plan: "
+                                                        "/scenarios/all/...)")]
+
+
+def _orders() -> list[str]:
+    """Every order the joint plan accepts: each scenario at most once, at least one."""
+    return [",".join(p) for n in range(len(SCENARIOS), 0, -1) for p in permutations(SCENARIOS, n)]
+
+
+PRIORITY_PATTERN = "^(?:" + "|".join(_orders()) + ")$"
+Priority = Annotated[str | None, Query(max_length=100, pattern=PRIORITY_PATTERN,
+                                       description="the joint plan's order of scenarios, comma-separated, each at "
+                                                   "most once (default urban-core,coastal-transfer,scattered)")]
 Lang = Annotated[Literal["zh", "en"], Query(description="labels: zh (default) or en")]
 
 PLAN_WAIT_S = 120.0  # a request waits this long for a plan being computed, then gets 503 + Retry-After
 RETRY_AFTER_S = 10
-PLAN_CACHE_ENTRIES = 16  # plans (and their map pages) kept per app
-_COMPUTING = threading.Lock()  # one plan computation at a time per process
 
 
 class PlanComputing(ProblemError):
@@ -77,9 +97,6 @@ class ComputedPlan:
 def compute_plan(ds, ctx, scenario: str, priority: str | None = None) -> ComputedPlan:
     """Plan ``scenario`` (or ``all``: the joint plan in ``priority`` order) over the prepared dataset
     ``ds`` with the suitability context ``ctx``, and report on it."""
-    from parks.suitability.joint import joint_plan, parse_priority, plan_scenario
-    from parks.suitability.plan_report import report_for_plan
-
     t0 = time.perf_counter()
     if scenario == "all":
         plan = joint_plan(ctx, ds.enterprises, priority=parse_priority(priority))
@@ -91,56 +108,37 @@ def compute_plan(ds, ctx, scenario: str, priority: str | None = None) -> Compute
     return ComputedPlan(scenario, report, status, gap, order, time.perf_counter() - t0)
 
 
-def _plans(app: FastAPI):
-    """The app's bounded cache of plan computations (futures) and map pages."""
-    from ..app import _BoundedCache
-
-    with app.state.cache_lock:
-        cache = app.state.cache.get("scenario-plans")
-        if cache is None:
-            cache = app.state.cache["scenario-plans"] = _BoundedCache(PLAN_CACHE_ENTRIES)
-    return cache
-
-
 def _priority_key(scenario: str, priority: str | None) -> tuple[str, ...] | None:
     if scenario != "all":
         if priority:
             raise BadRequest("priority is for the joint plan (scenario 'all') only")
         return None
-    from parks.suitability.joint import parse_priority
-
     return parse_priority(priority or None)  # refuses an unknown or repeated scenario (400)
 
 
 def plan_future(app: FastAPI, scenario: str, priority: str | None = None) -> Future:
     """The computation of a plan: started in a background thread on first request, shared by every
     later one (a failed computation is started again by the next request)."""
+    state: AppState = app.state.parkplan
+    return state_plan_future(state, scenario, priority)
+
+
+def state_plan_future(state: AppState, scenario: str, priority: str | None = None) -> Future:
     order = _priority_key(scenario, priority)
-    key = ("plan", id(app.state.dataset), scenario, order)
-    cache = _plans(app)
-    start = False
-    with app.state.cache_lock:
-        fut = cache.get(key)
-        if fut is None or (fut.done() and fut.exception() is not None):
-            fut = Future()
-            cache[key] = fut
-            start = True
-    if start:
-        threading.Thread(target=_run, args=(app, fut, scenario, order), name=f"plan-{scenario}", daemon=True).start()
-    return fut
+
+    def compute() -> ComputedPlan:
+        with state.plan_lock:  # one plan computation at a time per process
+            return compute_plan(state.dataset, state.suitability_context(), scenario,
+                                ",".join(order) if order else None)
+
+    return state.plans.future(state.key("plan", scenario, order), compute)
 
 
-def _run(app: FastAPI, fut: Future, scenario: str, order) -> None:
-    from ..app import suitability_context
-
-    if not fut.set_running_or_notify_cancel():
-        return
-    try:
-        with _COMPUTING:
-            ctx = suitability_context(app)
-            fut.set_result(compute_plan(app.state.dataset, ctx, scenario, ",".join(order) if order else None))
-    except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-        fut.set_exception(exc)
+def warm(state: AppState) -> None:
+    """Start the default plans (each scenario, then the joint plan in the default order) and wait for them."""
+    futures = [state_plan_future(state, s) for s in (*SCENARIOS, "all")]
+    for fut in futures:
+        fut.exception()  # waits; a failure is the next request's to report (and retry)
 
 
 def get_plan(app: FastAPI, scenario: str, priority: str | None = None, wait: float | None = None) -> ComputedPlan:
@@ -280,7 +278,7 @@ class PlanOut(BaseModel):
     """The planner's report on one plan (codes, not labels; shares as fractions 0..1; NaN as null)."""
 
     model_config = ConfigDict(extra="forbid")
-    scenario: ScenarioName
+    scenario: Literal["urban-core", "scattered", "coastal-transfer", "all"]
     allocation_status: str = Field(description="optimal, time_limit (best found, mip_gap says how far) or "
                                                "time_limit_greedy")
     mip_gap: float | None
@@ -330,10 +328,6 @@ _COMPUTING_RESPONSE = {503: {"description": "the plan is being computed: ask aga
 
 @router.get("/scenarios", summary="The relocation scenarios and their parameters", response_model=ScenariosOut)
 def scenarios(_user: AnalystUser) -> dict[str, Any]:
-    from parks.suitability.joint import DEFAULT_PRIORITY
-    from parks.suitability.plan_report import ReportParams, label
-    from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_constraints
-
     rows = [{"id": s, "label_zh": label(f"scenario_{s}", "zh"), "label_en": label(f"scenario_{s}", "en"),
              "selection": _SELECTION[s], "constraints": scenario_constraints(s).to_dict() if s != "all" else None}
             for s in (*SCENARIOS, "all")]
@@ -343,68 +337,92 @@ def scenarios(_user: AnalystUser) -> dict[str, Any]:
             "report_params": ReportParams().to_dict()}
 
 
-@router.get("/scenarios/{scenario}/plan", summary="A plan and the planner's report on it", response_model=PlanOut,
-            responses=_COMPUTING_RESPONSE)
-def plan(request: Request, _user: AnalystUser, scenario: ScenarioPath, priority: Priority = None) -> dict[str, Any]:
-    done = get_plan(request.app, scenario, priority)
+_PRIORITY_400 = {400: {"description": "a priority on a single scenario's plan (it is for /scenarios/all only)"}}
+_XLSX = {200: {"content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+Width = Annotated[Literal["firms", "jobs"], Query(description="arc width by firms or jobs")]
+
+
+def _no_priority(request: Request) -> None:
+    if request.query_params.get("priority"):
+        raise BadRequest("priority is for the joint plan (/scenarios/all/...) only")
+
+
+def _plan_doc(done: ComputedPlan, scenario: str) -> dict[str, Any]:
     return {"scenario": scenario, "allocation_status": str(done.status), "mip_gap": _finite(done.mip_gap),
             "order": list(done.order), "seconds": round(done.seconds, 3), **done.report.to_dict()}
 
 
-@router.get("/scenarios/{scenario}/plan.xlsx", summary="The planner's report as an Excel workbook (a sheet per table)",
-            response_class=Response, responses={200: {"content": {"application/vnd.openxmlformats-officedocument."
-                                                                  "spreadsheetml.sheet": {"schema": {"type": "string",
-                                                                                                     "format": "binary"}}}},
-                                                **_COMPUTING_RESPONSE})
-def plan_xlsx(request: Request, _user: AnalystUser, scenario: ScenarioPath, priority: Priority = None,
-              lang: Lang = "zh") -> Response:
-    from ..scenario_exports import XLSX_MEDIA_TYPE, plan_workbook
+@router.get("/scenarios/all/plan", summary="The joint plan (every scenario against one pool of free land) and the "
+            "planner's report on it", response_model=PlanOut, responses=_COMPUTING_RESPONSE)
+def joint_plan_route(request: Request, _user: AnalystUser, priority: Priority = None) -> dict[str, Any]:
+    return _plan_doc(get_plan(request.app, "all", priority), "all")
 
-    done = get_plan(request.app, scenario, priority)
+
+@router.get("/scenarios/{scenario}/plan", summary="A scenario's plan and the planner's report on it",
+            response_model=PlanOut, responses={**_COMPUTING_RESPONSE, **_PRIORITY_400})
+def plan(request: Request, _user: AnalystUser, scenario: ScenarioPath) -> dict[str, Any]:
+    _no_priority(request)
+    return _plan_doc(get_plan(request.app, scenario), scenario)
+
+
+def _xlsx(done: ComputedPlan, scenario: str, lang: str) -> Response:
     body = plan_workbook(done.report, lang)
     name = f"plan-{scenario}{'-en' if lang == 'en' else ''}.xlsx"
     return Response(body, media_type=XLSX_MEDIA_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
 
 
-@router.get("/scenarios/{scenario}/map", summary="The plan's flows between counties (interactive map, HTML)",
-            response_class=HTMLResponse, responses={200: {"content": {"text/html": {}}}, **_COMPUTING_RESPONSE})
-def plan_map(request: Request, _user: AnalystUser, scenario: ScenarioPath, priority: Priority = None,
-             lang: Lang = "zh",
-             width: Annotated[Literal["firms", "jobs"], Query(description="arc width by firms or jobs")] = "firms"
-             ) -> Response:
-    from maps import MapError
-    from maps.flows_map import flows_map
+@router.get("/scenarios/all/plan.xlsx", summary="The joint plan's report as an Excel workbook (a sheet per table)",
+            response_class=Response, responses={**_XLSX, **_COMPUTING_RESPONSE})
+def joint_plan_xlsx(request: Request, _user: AnalystUser, priority: Priority = None, lang: Lang = "zh") -> Response:
+    return _xlsx(get_plan(request.app, "all", priority), "all", lang)
 
-    from .maps import _map_options
 
-    done = get_plan(request.app, scenario, priority)
+@router.get("/scenarios/{scenario}/plan.xlsx", summary="A scenario's report as an Excel workbook (a sheet per table)",
+            response_class=Response, responses={**_XLSX, **_COMPUTING_RESPONSE, **_PRIORITY_400})
+def plan_xlsx(request: Request, _user: AnalystUser, scenario: ScenarioPath, lang: Lang = "zh") -> Response:
+    _no_priority(request)
+    return _xlsx(get_plan(request.app, scenario), scenario, lang)
+
+
+_HTML = {200: {"content": {"text/html": {}}}}
+
+
+@router.get("/scenarios/all/map", summary="The joint plan's flows between counties (interactive map, HTML)",
+            response_class=HTMLResponse, responses={**_HTML, **_COMPUTING_RESPONSE})
+def joint_plan_map(request: Request, state: StateDep, _user: AnalystUser, priority: Priority = None,
+                   lang: Lang = "zh", width: Width = "firms") -> Response:
+    return _flows(state, get_plan(request.app, "all", priority), "all", lang, width)
+
+
+@router.get("/scenarios/{scenario}/map", summary="A scenario's flows between counties (interactive map, HTML)",
+            response_class=HTMLResponse, responses={**_HTML, **_COMPUTING_RESPONSE, **_PRIORITY_400})
+def plan_map(request: Request, state: StateDep, _user: AnalystUser, scenario: ScenarioPath, lang: Lang = "zh",
+             width: Width = "firms") -> Response:
+    _no_priority(request)
+    return _flows(state, get_plan(request.app, scenario), scenario, lang, width)
+
+
+def _flows(state: AppState, done: ComputedPlan, scenario: str, lang: str, width: str) -> Response:
     try:
         opts = _map_options(lang)
     except ValueError as exc:
         raise BadRequest(f"the server's map settings are wrong: {exc}") from None
-    cache = _plans(request.app)
-    key = ("plan-map", id(request.app.state.dataset), scenario, done.order, opts, width)
-    page = cache.get(key)
-    if page is None:
-        from maps.base import render_page
 
+    def build():
         try:
-            m = flows_map(request.app.state.dataset, done.report.flows, opts=opts, width_by=width,
+            m = flows_map(state.dataset, done.report.flows, opts=opts, width_by=width,
                           title_suffix=_scenario_label(scenario, lang))
         except MapError as exc:
             raise BadRequest(str(exc)) from None
-        page = render_page(m)
-        cache[key] = page
+        return render_page(m)
+
+    page = state.maps.get_or_compute(state.key("plan-map", scenario, done.order, id(done), opts, width), build)
     return _map_response(page, opts)
 
 
 def _map_response(page, opts) -> HTMLResponse:
     """The page with a fresh script nonce and the maps' Content-Security-Policy (``api.routes.maps``)."""
-    import secrets
-
-    from .maps import _CSP, _TILE_HOSTS
-
     nonce = secrets.token_urlsafe(18)
     csp = _CSP.format(nonce=nonce, tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
     return HTMLResponse(page.html(nonce), headers={
@@ -413,12 +431,8 @@ def _map_response(page, opts) -> HTMLResponse:
 
 
 def _scenario_label(scenario: str, lang: str) -> str:
-    from parks.suitability.plan_report import label
-
     return label(f"scenario_{scenario}", lang)
 
 
 def _finite(x):
-    import math
-
     return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else float(x)

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from geodata.jsonable import jsonable
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
+from parks.suitability import score_enterprise
+from parks.suitability.batch import score_batch
 from parks.suitability.criteria import CRITERIA
+from parks.suitability.sensitivity import weight_sensitivity
+from parks.suitability.weights import normalise_weights
 
-from ..app import suitability_context
-from ..deps import AnalystUser
+from ..deps import AnalystUser, StateDep
 from ..problems import NotFound
 
 router = APIRouter(tags=["suitability"])
@@ -252,24 +255,8 @@ def _over_limit(field: str, value: int, limit: int, setting: str, kind: str) -> 
     return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "less_than_equal"}])
 
 
-def _plain(obj):
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if np.isfinite(obj) else None
-    if obj is pd.NA or obj is None:
-        return None
-    return obj
-
-
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [_plain(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    return [jsonable(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
 
 
 _UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
@@ -277,24 +264,19 @@ _UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
 
 @router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
              responses={200: {"model": SuitabilityOut}, **_UNKNOWN})
-def suitability(request: Request, body: SuitabilityIn, _user: AnalystUser) -> dict[str, Any]:
-    from parks.suitability import score_enterprise
-
-    ctx = suitability_context(request.app)
+def suitability(state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> dict[str, Any]:
+    ctx = state.suitability_context()
     res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
     return res.to_dict()
 
 
 @router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation",
              response_model=None, responses={200: {"model": SensitivityOut}, **_UNKNOWN})
-def sensitivity(request: Request, body: SensitivityIn, _user: AnalystUser) -> dict[str, Any]:
-    from parks.suitability.sensitivity import weight_sensitivity
-    from parks.suitability.weights import normalise_weights
-
-    limit = request.app.state.settings.max_draws
+def sensitivity(state: StateDep, body: SensitivityIn, _user: AnalystUser) -> dict[str, Any]:
+    limit = state.settings.max_draws
     if body.n > limit:
         raise _over_limit("n", body.n, limit, "PARKPLAN_MAX_DRAWS", "draws")
-    ctx = suitability_context(request.app)
+    ctx = state.suitability_context()
     weights = _weights(body.weights)
     table = weight_sensitivity(ctx, body.target(), weights, body.constraint_mapping(), n=body.n,
                                concentration=body.concentration, seed=body.seed)
@@ -305,20 +287,18 @@ def sensitivity(request: Request, body: SensitivityIn, _user: AnalystUser) -> di
 
 @router.post("/suitability/batch", summary="Score many enterprises at once (best `top` parks each)",
              response_model=None, responses={200: {"model": BatchOut}, **_UNKNOWN})
-def batch(request: Request, body: BatchIn, _user: AnalystUser) -> dict[str, Any]:
-    from parks.suitability.batch import score_batch
-
-    limit = request.app.state.settings.max_batch
+def batch(state: StateDep, body: BatchIn, _user: AnalystUser) -> dict[str, Any]:
+    limit = state.settings.max_batch
     if len(body.enterprise_ids) > limit:
         raise _over_limit("enterprise_ids", len(body.enterprise_ids), limit, "PARKPLAN_MAX_BATCH", "enterprise ids")
     ids = list(dict.fromkeys(body.enterprise_ids))
-    ents = request.app.state.dataset.enterprises
+    ents = state.dataset.enterprises
     frame = ents[ents["enterprise_id"].astype(str).isin(ids)]
     missing = sorted(set(ids) - set(frame["enterprise_id"].astype(str)))
     if missing:
         more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         raise NotFound(f"enterprise(s) not found: {', '.join(missing[:10])}{more}")
-    ctx = suitability_context(request.app)
+    ctx = state.suitability_context()
     res = score_batch(ctx, frame, _weights(body.weights), body.constraint_mapping(), top=body.top)
-    return {"weights": _plain(res.weights), "constraints": _plain(res.constraints), "top": _records(res.top),
+    return {"weights": jsonable(res.weights), "constraints": jsonable(res.constraints), "top": _records(res.top),
             "summary": _records(res.summary)}

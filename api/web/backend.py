@@ -5,7 +5,6 @@ suitability context, and small per-app caches. Authentication is the API's (``ap
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -17,16 +16,14 @@ from .core import page_error, url_with
 
 __all__ = ["principal", "page_user", "dataset", "suitability_context", "cached"]
 
-_LOCK = threading.Lock()
-
-
 def principal(request: Request) -> Principal | None:
     """The principal of the request's session cookie (valid, unexpired, token not revoked), else None."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    with request.app.state.sessions() as db:
-        return session_principal(db, cookie, key=request.app.state.session_key)
+    state = request.app.state.parkplan
+    with state.sessions() as db:
+        return session_principal(db, cookie, key=state.session_key)
 
 
 def page_user(request: Request, minimum: str) -> Principal | Response:
@@ -44,26 +41,17 @@ def page_user(request: Request, minimum: str) -> Principal | Response:
 
 def dataset(request: Request):
     """The prepared dataset the API serves (enterprises carry park_id, county_code, ...)."""
-    return request.app.state.dataset
+    return request.app.state.parkplan.dataset
 
 
 def cached(request: Request, key: str, compute: Callable[[], Any]) -> Any:
-    """A per-app cache for derived tables the pages reuse (the dataset does not change under a running app)."""
-    store = getattr(request.app.state, "web_cache", None)
-    if store is None:
-        with _LOCK:
-            store = getattr(request.app.state, "web_cache", None)
-            if store is None:
-                store = request.app.state.web_cache = {}
-    if key not in store:
-        value = compute()
-        store.setdefault(key, value)
-    return store[key]
+    """Derived tables the pages reuse, in the app's web cache (:class:`api.cache.LockedCache`: bounded, keyed by
+    the dataset version and ``key``, each computed once while concurrent requests for it wait)."""
+    state = request.app.state.parkplan
+    return state.web.get_or_compute(state.key(key), compute)
 
 
 def suitability_context(request: Request):
-    """The API's suitability context (:func:`api.app.suitability_context`), so the page ranks what
+    """The API's suitability context (:meth:`api.state.AppState.suitability_context`), so the page ranks what
     ``POST /suitability`` ranks."""
-    from ..app import suitability_context as api_context
-
-    return api_context(request.app)
+    return request.app.state.parkplan.suitability_context()

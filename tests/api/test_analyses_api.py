@@ -105,11 +105,13 @@ def test_metrics_document_has_every_key_and_errors(api):
 @pytest.fixture
 def fresh_metrics_context(api):
     """The app as on a fresh server: no metrics context yet (the one it had is put back afterwards)."""
-    state = api.app.state
-    kept = state.metrics_context
-    state.metrics_context = None
+    state = api.app.state.parkplan
+    kept = state.contexts.get(state.key("metrics"))
+    state.forget_metrics_context()
     yield api
-    state.metrics_context = kept
+    state.forget_metrics_context()
+    if kept is not None:
+        state.contexts.put(state.key("metrics"), kept)
 
 
 def test_metrics_requests_share_one_context_built_once(fresh_metrics_context, monkeypatch):
@@ -141,7 +143,7 @@ def test_metrics_requests_share_one_context_built_once(fresh_metrics_context, mo
     b = api.get("/metrics/per_mu?sector=petrochemical&permutations=22", as_="analyst")
     assert a.status_code == 200 and b.status_code == 200
     assert len(built) == 1 and len(seen) == 2
-    assert seen[0] is seen[1] is built[0] is api.app.state.metrics_context
+    assert seen[0] is seen[1] is built[0] is api.app.state.parkplan.metrics_context()
     dataset = api.app.state.dataset
     assert a.json() == {"location_quotients": report.jsonable(report.location_quotient_rows(dataset, "petrochemical"))}
     assert b.json() == {"per_mu": report.jsonable(report.per_mu_rows(dataset, "petrochemical"))}
@@ -180,12 +182,14 @@ def test_metrics_context_is_built_once_under_concurrent_first_use(fresh_metrics_
 
 
 def test_metrics_cache_is_bounded(api, monkeypatch):
-    import api.routes.metrics as mod
+    from api.cache import LockedCache
 
-    monkeypatch.setattr(mod, "CACHE_ENTRIES", 3)
+    state = api.app.state.parkplan
+    monkeypatch.setattr(state, "metrics", LockedCache(3, "metrics"))
     for p in range(19, 24):
         assert api.get(f"/metrics/location_quotients?permutations={p}", as_="analyst").status_code == 200
-    assert len(api.app.state.cache["metrics"]) == 3
+    assert len(state.metrics) == 3
+    assert [k[-2] for k in state.metrics.keys()] == [21, 22, 23]  # the three most recent permutations
 
 
 def test_the_api_returns_the_clis_json(api, dataset, dataset_path):

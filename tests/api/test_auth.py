@@ -138,3 +138,30 @@ def test_signing_key_survives_a_restart(dataset_path, tmp_path):
     a = create_app(dataset_path, url)
     b = create_app(dataset_path, url)
     assert a.state.session_key == b.state.session_key and len(a.state.session_key) == 32
+
+
+def test_token_lookup_is_reused_for_the_ttl_then_revocation_is_seen(fresh_api, monkeypatch):
+    """A bearer token is looked up once per PARKPLAN_AUTH_TTL_S (documented in api.deps): a revoked token keeps
+    working until the interval ends, never longer; an unknown token is not remembered."""
+    import time
+    from dataclasses import replace
+
+    api = fresh_api
+    state = api.app.state.parkplan
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=1.0))
+    calls = []
+    real = auth.authenticate_token
+    monkeypatch.setattr("api.deps.authenticate_token", lambda db, raw: calls.append(raw) or real(db, raw))
+    while time.monotonic() % 1.0 > 0.5:  # start early in an interval, so the next requests share it
+        time.sleep(0.05)
+    for _ in range(5):
+        assert api.get("/collections", as_="analyst").status_code == 200
+    assert len(calls) == 1
+    with api.app.state.sessions() as db:
+        p = real(db, api.tokens["analyst"])
+        assert auth.revoke_token(db, p.token_id)
+        db.commit()
+    time.sleep(1.05)
+    assert api.get("/collections", as_="analyst").status_code == 401
+    assert api.get("/collections", as_="analyst").status_code == 401
+    assert len(calls) == 3  # refused lookups are not cached

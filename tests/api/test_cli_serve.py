@@ -37,8 +37,10 @@ def test_token_create_prints_it_once_and_it_works(tmp_dataset_path, dataset, tmp
     from fastapi.testclient import TestClient
 
     from api.app import create_app
+    from api.settings import Settings
 
-    client = TestClient(create_app(tmp_dataset_path, db))
+    # auth_ttl_s=0: every request looks the token up (by default a revocation is seen within 5 s: test_auth.py)
+    client = TestClient(create_app(tmp_dataset_path, db, settings=Settings.from_env(auth_ttl_s=0)))
     assert client.get("/transfer-candidates", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     _run("token", "revoke", str(listing[0]["id"]), "--data", str(tmp_dataset_path), "--db", db)
     assert client.get("/transfer-candidates", headers={"Authorization": f"Bearer {token}"}).status_code == 401

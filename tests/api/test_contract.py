@@ -30,12 +30,15 @@ def no_metrics_context(api, monkeypatch):
     from parks.metrics import report
 
     built: list[str] = []
-    kept = api.app.state.metrics_context
-    api.app.state.metrics_context = None
+    state = api.app.state.parkplan
+    kept = state.contexts.get(state.key("metrics"))
+    state.forget_metrics_context()
     monkeypatch.setattr(report, "MetricsContext", lambda *a, **k: built.append("context"))
     api.built = built
     yield api
-    api.app.state.metrics_context = kept
+    state.forget_metrics_context()
+    if kept is not None:
+        state.contexts.put(state.key("metrics"), kept)
 
 
 @pytest.mark.parametrize("query", ["permutations=0", "permutations=18", "permutations=10000", "simulations=-1",
@@ -49,7 +52,7 @@ def test_metric_parameters_out_of_range_are_422_before_any_computation(no_metric
     t0 = time.perf_counter()
     r = api.get(f"{path}?{query}", as_="analyst")
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, r.text
-    assert time.perf_counter() - t0 < 5 and api.built == [] and api.app.state.metrics_context is None
+    assert time.perf_counter() - t0 < 5 and api.built == [] and api.app.state.parkplan.key("metrics") not in api.app.state.parkplan.contexts
     assert query.split("=")[0] in r.json()["detail"]
 
 

@@ -73,12 +73,12 @@ def test_path_traversal_is_refused(api, path):
 
 
 def test_unexpected_errors_are_500_problems_without_traceback(api, monkeypatch):
-    import api.routes.suitability as mod
+    from api.state import AppState
 
     def boom(*a, **k):
         raise RuntimeError("secret detail at /work/main/api/app.py line 1")
 
-    monkeypatch.setattr(mod, "suitability_context", boom)
+    monkeypatch.setattr(AppState, "suitability_context", boom)
     r = api.post("/suitability", as_="analyst", json={"enterprise_id": "E0000001"})
     assert r.status_code == 500 and r.headers["content-type"] == PROBLEM
     assert "reference" in r.json()["detail"] and "secret" not in r.text

@@ -99,7 +99,9 @@ def test_priority_is_for_the_joint_plan(api):
     r = api.get("/scenarios/scattered/plan?priority=scattered", as_="analyst")
     assert r.status_code == 400 and "joint plan" in r.json()["detail"]
     r = api.get("/scenarios/all/plan?priority=scattered,nowhere", as_="analyst")
-    assert r.status_code in (400, 422) and "nowhere" in r.text
+    assert r.status_code == 422 and "query.priority" in r.json()["detail"]
+    r = api.get("/scenarios/all/plan?priority=scattered,scattered", as_="analyst")
+    assert r.status_code == 422 and "query.priority" in r.json()["detail"]
     r = api.get("/scenarios/everything/plan", as_="analyst")
     assert r.status_code == 422
 
@@ -209,13 +211,23 @@ def test_flow_map(api, plans):
 def test_openapi_documents_the_routes(api):
     schema = api.get("/openapi.json", as_=None).json()
     paths = schema["paths"]
-    for p in ("/scenarios", "/scenarios/{scenario}/plan", "/scenarios/{scenario}/plan.xlsx", "/scenarios/{scenario}/map"):
+    for p in ("/scenarios", "/scenarios/{scenario}/plan", "/scenarios/{scenario}/plan.xlsx", "/scenarios/{scenario}/map",
+              "/scenarios/all/plan", "/scenarios/all/plan.xlsx", "/scenarios/all/map"):
         assert p in paths
+    # priority only where it applies (the joint plan), as an enumeration of the orders the server accepts
+    for p in ("/scenarios/{scenario}/plan", "/scenarios/{scenario}/plan.xlsx", "/scenarios/{scenario}/map"):
+        assert "priority" not in [q["name"] for q in paths[p]["get"].get("parameters", [])]
+    import re
+
+    prio = next(q for q in paths["/scenarios/all/plan"]["get"]["parameters"] if q["name"] == "priority")
+    pattern = next(s["pattern"] for s in prio["schema"]["anyOf"] if "pattern" in s)
+    assert re.match(pattern, "urban-core,coastal-transfer,scattered") and re.match(pattern, "scattered")
+    assert not re.match(pattern, "scattered,scattered") and not re.match(pattern, "scattered,nowhere")
     plan = paths["/scenarios/{scenario}/plan"]["get"]
     assert "503" in plan["responses"]
     ref = plan["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     assert ref.endswith("/PlanOut")
     enum = next(p for p in plan["parameters"] if p["name"] == "scenario")["schema"]["enum"]
-    assert sorted(enum) == sorted(SCENARIOS)
+    assert sorted(enum) == sorted(s for s in SCENARIOS if s != "all")
     assert np.all([k in schema["components"]["schemas"]["PlanOut"]["properties"]
                    for k in ("summary", "distance_bands", "park_load", "top_parks", "unplaced", "flags", "flows")])

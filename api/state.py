@@ -1,0 +1,116 @@
+"""The application's state in one typed home: :class:`AppState`.
+
+:func:`api.app.create_app` builds one and puts it at ``app.state.parkplan``; handlers reach it through the
+``Annotated`` dependencies of :mod:`api.deps` (``StateDep``, ``DatasetDep``, ``SettingsDep``, ...), helpers
+take it as an argument. Nothing here imports :mod:`api.app` or a route.
+
+Caches: every one is an :class:`api.cache.LockedCache` (one policy: bounded LRU, locked, computed once per
+key, per process); keys start with :attr:`AppState.dataset_version` (see :meth:`AppState.key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from geodata.dataset import Dataset
+from parks.metrics import report as metrics_report
+from parks.suitability import context_from_dataset
+from parks.suitability.context import SuitabilityContext
+
+from .cache import LockedCache, PinnedView
+from .settings import Settings
+
+__all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
+
+# the parts of a MetricsContext every metric uses: computed once when the context is built
+_METRICS_SHARED = ("enterprises", "enterprises_m", "parks_m", "province_m", "county_codes", "weights",
+                   "county_area_km2")
+METRICS_CONTEXT_CACHE = 128  # results the metrics context keeps for its own expensive parts (Ripley envelopes)
+
+
+def dataset_version(path: Path) -> str:
+    """A short version of the dataset file: its path, size and modification time."""
+    try:
+        st = path.stat()
+        raw = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        raw = f"{path}:missing"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+@dataclass(eq=False)
+class AppState:
+    """Everything a running app holds: settings, the prepared dataset and its version, the review database,
+    the analysis contexts (built once, on first use or by :meth:`warm`) and the caches."""
+
+    settings: Settings
+    dataset: Dataset  # prepared (parks.joins.prepare): enterprises carry park_id, county_code, ...
+    dataset_version: str
+    engine: Engine
+    sessions: sessionmaker
+    session_key: bytes
+    # one policy for every cache (api.cache): sizes are entries
+    contexts: LockedCache = field(default_factory=lambda: LockedCache(4, "contexts"))
+    maps: LockedCache = field(default_factory=lambda: LockedCache(32, "maps"))
+    metrics: LockedCache = field(default_factory=lambda: LockedCache(64, "metrics"))
+    plans: LockedCache = field(default_factory=lambda: LockedCache(16, "plans"))
+    features: LockedCache = field(default_factory=lambda: LockedCache(64, "features"))
+    web: LockedCache = field(default_factory=lambda: LockedCache(64, "web"))
+    auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
+    landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
+    plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
+
+    def key(self, *parts: Any) -> tuple:
+        """A cache key: the dataset version, then ``parts``."""
+        return (self.dataset_version, *parts)
+
+    # ---------------------------------------------------------------- analysis contexts
+    def suitability_context(self) -> SuitabilityContext:
+        """The suitability model's park context for the dataset, built once (concurrent first callers wait)."""
+        return self.contexts.get_or_compute(self.key("suitability"), lambda: context_from_dataset(self.dataset))
+
+    def metrics_context(self) -> metrics_report.MetricsContext:
+        """The one :class:`parks.metrics.report.MetricsContext` over the dataset, built once with its shared
+        parts (joins, metric projections, county weights and areas), so later requests only read them."""
+        return self.contexts.get_or_compute(self.key("metrics"), self._build_metrics_context)
+
+    def _build_metrics_context(self):
+        ctx = metrics_report.MetricsContext(self.dataset,
+                                            cache=PinnedView(LockedCache(METRICS_CONTEXT_CACHE, "metrics-context")))
+        for name in _METRICS_SHARED:
+            getattr(ctx, name)
+        return ctx
+
+    def forget_metrics_context(self) -> None:
+        """As on a fresh server: the next :meth:`metrics_context` builds it again (tests)."""
+        self.contexts.discard(self.key("metrics"))
+
+    # ---------------------------------------------------------------- warm-up
+    def warm(self, tasks: list[tuple[str, Callable[[], Any]]]) -> threading.Thread:
+        """Run ``tasks`` (name, function) one after the other in one background thread, so the first user
+        of a heavy analysis finds it computed; a failing task is logged and the next one runs."""
+
+        def run() -> None:
+            for name, task in tasks:
+                t0 = time.perf_counter()
+                try:
+                    task()
+                except Exception as exc:  # noqa: BLE001 - a warm-up failure must not stop the server
+                    print(f"parkplan: warming {name} failed: {type(exc).__name__}: {exc}", flush=True)
+                else:
+                    self.warmed[name] = time.perf_counter() - t0
+
+        self.warmed: dict[str, float] = {}
+        thread = threading.Thread(target=run, name="parkplan-warm", daemon=True)
+        thread.start()
+        self.warm_thread = thread
+        return thread
