@@ -57,7 +57,8 @@ def test_map_needs_login_and_roles(client, tokens):
     ("/maps/..%2f..%2fetc%2fpasswd", 404, None),
     ("/maps/parks?lang=fr", 422, None),
     ("/maps/parks?sector=txtile", 400, "sector 'txtile' not accepted"),
-    ("/maps/parks?county=999999", 400, "county '999999' not found"),
+    ("/maps/parks?county=999999", 404, "county '999999' not found"),
+    ("/maps/parks?county=3301", 422, None),
     ("/maps/parks?metric=nope", 400, "metric 'nope' not accepted"),
     ("/maps/parks?metric=employees", 200, None),
     ("/maps/suitability", 422, "needs enterprise_id or a profile"),
@@ -146,7 +147,8 @@ def test_transfers_map_shows_proposals_scoped_to_offices(client, map_app, tokens
 
     r = client.get("/maps/transfers", headers=_auth(tokens, "admin"))
     assert r.status_code == 200
-    proposals = next(v for k, v in map_app.state.cache.items() if isinstance(k, tuple) and k[0] == "map-proposals")
+    state = map_app.state.parkplan
+    proposals = state.maps.get(state.key("map-proposals"))
     assert len(proposals) > 0 and sum(f["n"] for f in _flows(r.text)) == len(proposals)
     office = proposals["destination_county_code"].value_counts().index[0]
     with map_app.state.sessions() as db:
