@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -22,15 +23,23 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
     propose: Annotated[bool, typer.Option("--propose/--no-propose",
                                           help="Propose transfer candidates on first start if there are none.")] = True,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64,
+                                         help="Worker processes (uvicorn). Shared state lives in the review database; "
+                                              "caches are per worker.")] = 1,
+    warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Compute the heavy analyses (metrics report, cluster "
+                                       "map, default scenario plans) in the background at start-up.")] = True,
 ) -> None:
     """Serve the API (OGC API - Features, suitability, metrics, maps, transfer review) over HTTP."""
     import uvicorn
 
-    from ..app import create_app  # the app is assembled only by entry points
+    from ..app import create_app, warm_tasks  # the app is assembled only by entry points
+    from ..settings import Settings
     from ..reviews import count_candidates
 
     path = resolve_data_path(data)
-    app = create_app(path, review_db_url(path, db))
+    url = review_db_url(path, db)
+    # proposals and the token hint run here, once, before any worker starts
+    app = create_app(path, url, settings=Settings.from_env(warm=False))
     if propose:
         with app.state.sessions() as s:
             empty = count_candidates(s) == 0
@@ -45,5 +54,12 @@ def serve(
         if not token_count(s):
             err_console.print("No API tokens yet: create one with "
                               f"`parkplan token create --role admin --data {path}`.")
-    err_console.print(f"Serving {path} on http://{host}:{port}/ (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    err_console.print(f"Serving {path} on http://{host}:{port}/ (docs at /docs), {workers} worker(s)")
+    if workers == 1:
+        if warm:
+            app.state.parkplan.warm(warm_tasks(app.state.parkplan))
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    del app  # each worker builds its own app (api.app:create_app reads these)
+    os.environ.update(PARKPLAN_DATA=str(path), PARKPLAN_DB_URL=url, PARKPLAN_WARM="1" if warm else "0")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
