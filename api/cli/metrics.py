@@ -132,7 +132,7 @@ def metrics(
     data: DataOption = None,
     as_json: JsonOption = False,
     simulations: Annotated[int, typer.Option(min=0, help="CSR simulations for Ripley's envelope (0 = none).")] = 99,
-    permutations: Annotated[int, typer.Option(min=0, help="Permutations for Moran, LISA and Gi* p-values.")] = 999,
+    permutations: Annotated[int, typer.Option(min=19, max=9999, help="Permutations for Moran, LISA and Gi* p-values (19..9999: with fewer, no pseudo p-value reaches 0.05).")] = 999,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     eps: Annotated[float, typer.Option("--eps", min=1.0, help="DBSCAN radius in metres.")] = 1000.0,
     min_samples: Annotated[int, typer.Option(min=1, help="DBSCAN minimum points in the radius.")] = 10,
