@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import pages_home, pages_metrics, pages_parks, pages_review, pages_suitability, static
+from . import backend, pages_home, pages_metrics, pages_parks, pages_review, pages_suitability, static
 
 __all__ = ["router", "install_web"]
 
@@ -23,4 +23,5 @@ from . import pages_scenarios; router.include_router(pages_scenarios.router)  # 
 def install_web(app) -> None:
     """Include the pages and answer HTML at ``/`` for browsers (the OGC route's ``landing_html`` hook)."""
     app.include_router(router)
+    backend.install_access(app)  # the pages' access dependencies (backend.AnalystPage, ...) answer redirects/403s
     app.state.landing_html = pages_home.landing_html
