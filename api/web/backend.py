@@ -6,15 +6,18 @@ suitability context, and small per-app caches. Authentication is the API's (``ap
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from ..auth import SESSION_COOKIE, Principal, session_principal
-from .core import page_error, url_with
+from .core import check_csrf, page_error, url_with
 
-__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached"]
+__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached", "ViewerPage", "AnalystPage",
+           "ReviewerPage", "AnalystPost", "ReviewerPost", "PagePost", "PageRefused", "install_access"]
 
 def principal(request: Request) -> Principal | None:
     """The principal of the request's session cookie (valid, unexpired, token not revoked), else None."""
@@ -55,3 +58,61 @@ def suitability_context(request: Request):
     """The API's suitability context (:meth:`api.state.AppState.suitability_context`), so the page ranks what
     ``POST /suitability`` ranks."""
     return request.app.state.parkplan.suitability_context()
+
+
+# --- access as dependencies: a page declares ``user: AnalystPage`` (GET) or ``post: ReviewerPost`` (POST form) ---
+
+
+class PageRefused(Exception):
+    """Raised by the page dependencies with the answer to send instead of the page (a redirect to the login, a
+    403 page, a 400 CSRF page); :func:`install_access` registers its handler."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def _page_refused(_request: Request, exc: PageRefused) -> Response:
+    return exc.response
+
+
+def install_access(app) -> None:
+    """Answer :class:`PageRefused` with its response (called by :func:`api.web.install_web`)."""
+    app.add_exception_handler(PageRefused, _page_refused)
+
+
+def _require(minimum: str):
+    def dependency(request: Request) -> Principal:
+        user = page_user(request, minimum)
+        if isinstance(user, Response):
+            raise PageRefused(user)
+        return user
+
+    dependency.__name__ = f"page_{minimum}"
+    return dependency
+
+
+@dataclass(frozen=True)
+class PagePost:
+    """A POSTed form whose CSRF token was checked, and who sent it."""
+
+    user: Principal
+    form: FormData
+
+
+def _post(minimum: str):
+    async def dependency(request: Request, user: Annotated[Principal, Depends(_require(minimum))]) -> PagePost:
+        form = await request.form()
+        if not check_csrf(request, form.get("csrf_token")):
+            raise PageRefused(page_error(request, 400, "csrf_failed", user=user))
+        return PagePost(user, form)
+
+    dependency.__name__ = f"post_{minimum}"
+    return dependency
+
+
+ViewerPage = Annotated[Principal, Depends(_require("viewer"))]
+AnalystPage = Annotated[Principal, Depends(_require("analyst"))]
+ReviewerPage = Annotated[Principal, Depends(_require("reviewer"))]
+AnalystPost = Annotated[PagePost, Depends(_post("analyst"))]
+ReviewerPost = Annotated[PagePost, Depends(_post("reviewer"))]
