@@ -9,6 +9,7 @@ The functions are pure: they take GeoDataFrames and return new frames.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NewType
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +36,10 @@ __all__ = [
 PROJECT_DERIVED = ("park_id", "county_code", "county_name", "city", "less_developed", "year")
 
 DEFAULT_MAX_PARK_DISTANCE_M = 300.0
+
+PreparedDataset = NewType("PreparedDataset", Dataset)
+"""A :class:`~geodata.dataset.Dataset` that :func:`prepare` returned: its enterprises carry ``county_code``,
+``park_id`` and the other derived columns. Only a type (for the checker); at run time it is the Dataset."""
 
 
 def _labels(labels: np.ndarray, codes: np.ndarray):
@@ -157,7 +162,7 @@ def urban_core_flags(points: gpd.GeoSeries, city: pd.Series, urban_boundaries: g
 
 
 def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M,
-            urban_core_km: float | None = None) -> Dataset:
+            urban_core_km: float | None = None) -> PreparedDataset:
     """The dataset with every derived enterprise column joined on (a new Dataset; inputs untouched).
 
     Adds to ``enterprises``: ``county_code``, ``county_name``, ``city``, ``less_developed``, ``coastal``,
@@ -181,7 +186,8 @@ def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTAN
     enterprises = gpd.GeoDataFrame(pd.concat([base.drop(columns="geometry"), joined], axis=1),
                                    geometry=ent.geometry, crs=ent.crs)
     meta = dict(ds.metadata, joins={"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km})
-    return replace(ds, enterprises=enterprises, projects=project_fields(ds.projects, enterprises), metadata=meta)
+    return PreparedDataset(replace(ds, enterprises=enterprises, projects=project_fields(ds.projects, enterprises),
+                                   metadata=meta))
 
 
 def project_fields(projects: pd.DataFrame, enterprises: pd.DataFrame) -> pd.DataFrame:
