@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
 from geodata.schema import SECTOR_IDS
 
@@ -85,7 +86,7 @@ class MetricsContext:
     projections and county weights are computed once.
     """
 
-    ds: object
+    ds: Dataset
     cache: dict = field(default_factory=dict, repr=False)  # results of the expensive parts (envelopes)
 
     @cached_property
@@ -149,14 +150,14 @@ class MetricsContext:
         return [s for s in SECTOR_IDS if s in present]
 
 
-def _context(ds, sector, county) -> tuple[MetricsContext, str | None, str | None]:
+def _context(ds: Dataset | MetricsContext, sector, county) -> tuple[MetricsContext, str | None, str | None]:
     ctx = ds if isinstance(ds, MetricsContext) else MetricsContext(ds)
     sector = check_sector(sector)
     county = check_county(county, ctx.county_codes)
     return ctx, sector, county
 
 
-def location_quotient_rows(ds, sector: str | None = None, county: str | None = None, *,
+def location_quotient_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *,
                            bases: tuple[str, ...] = ("employment", "count")) -> list[dict]:
     """LQ rows (``county_code``, ``sector``, ``location_quotient``, ``basis``, ``value``) for both bases."""
     ctx, sector, county = _context(ds, sector, county)
@@ -170,7 +171,7 @@ def location_quotient_rows(ds, sector: str | None = None, county: str | None = N
     return _records(lq)
 
 
-def sector_rows(ds, sector: str | None = None, county: str | None = None, *, permutations: int = 999,
+def sector_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, permutations: int = 999,
                 seed: int = 0, clark_evans_correction: str = "none") -> list[dict]:
     """Per sector: ``hhi``, ``ellison_glaeser_gamma``, ``maurel_sedillot_gamma`` (over counties),
     ``clark_evans_r``/``_z``/``_p`` (in the study area), ``morans_i``/``morans_p_sim`` (employment density)."""
@@ -203,7 +204,7 @@ def sector_rows(ds, sector: str | None = None, county: str | None = None, *, per
     return jsonable(rows)
 
 
-def _local_rows(ds, sector, county, fn, permutations, seed, alpha, fdr, salt) -> pd.DataFrame:
+def _local_rows(ds: Dataset | MetricsContext, sector, county, fn, permutations, seed, alpha, fdr, salt) -> pd.DataFrame:
     ctx, sector, county = _context(ds, sector, county)
     parts = []
     for s in ctx.sectors(sector):
@@ -218,20 +219,20 @@ def _local_rows(ds, sector, county, fn, permutations, seed, alpha, fdr, salt) ->
     return out
 
 
-def lisa_rows(ds, sector: str | None = None, county: str | None = None, *, permutations: int = 999, seed: int = 0,
+def lisa_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, permutations: int = 999, seed: int = 0,
               alpha: float = 0.05, fdr: bool = True) -> list[dict]:
     """Local Moran per county and sector: ``county_code``, ``sector``, ``quadrant`` (HH/HL/LH/LL/ns), ``p_sim``, ``Is``."""
     out = _local_rows(ds, sector, county, local_moran, permutations, seed, alpha, fdr, salt=1)
     return _records(out.drop(columns=["significant"], errors="ignore"))
 
 
-def hotspot_rows(ds, sector: str | None = None, county: str | None = None, *, permutations: int = 999, seed: int = 0,
+def hotspot_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, permutations: int = 999, seed: int = 0,
                  alpha: float = 0.05, fdr: bool = True) -> list[dict]:
     """Getis-Ord Gi* per county and sector: ``county_code``, ``sector``, ``spot`` (hot/cold/ns), ``z``, ``p_sim``."""
     return _records(_local_rows(ds, sector, county, getis_ord, permutations, seed, alpha, fdr, salt=2))
 
 
-def cluster_rows(ds, sector: str | None = None, county: str | None = None, *, method: str = "dbscan",
+def cluster_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, method: str = "dbscan",
                  eps_m: float = 1000.0, min_samples: int = 10, min_cluster_size: int = 25) -> list[dict]:
     """Spatial clusters of the (filtered) enterprises, each with its hull as GeoJSON (WGS 84)."""
     ctx, sector, county = _context(ds, sector, county)
@@ -248,7 +249,7 @@ def cluster_rows(ds, sector: str | None = None, county: str | None = None, *, me
     return rows
 
 
-def park_capture_rows(ds, sector: str | None = None, county: str | None = None) -> list[dict]:
+def park_capture_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None) -> list[dict]:
     """Park capture shares, ``by`` = ``all``, ``sector`` and ``county_code`` (rows of the filtered enterprises)."""
     ctx, sector, county = _context(ds, sector, county)
     ent = ctx.filtered(sector, county)
@@ -256,7 +257,7 @@ def park_capture_rows(ds, sector: str | None = None, county: str | None = None) 
     return _records(pd.concat(parts, ignore_index=True))
 
 
-def ripley_section(ds, sector: str | None = None, county: str | None = None, *, distances_m=None,
+def ripley_section(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, distances_m=None,
                    simulations: int = 99, seed: int = 0, edge_correction: str = "border", workers: int = 1,
                    progress: Callable[[int], None] | None = None) -> dict:
     """Ripley's K and L of the (filtered) enterprises in the province (or county) polygon, with the
@@ -277,7 +278,7 @@ def ripley_section(ds, sector: str | None = None, county: str | None = None, *, 
     return ctx.cache[key]
 
 
-def per_mu_rows(ds, sector: str | None = None, county: str | None = None, **kwargs) -> list[dict]:
+def per_mu_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, **kwargs) -> list[dict]:
     """Per-mu score and class of every evaluated enterprise (provincial evaluation, county benchmarks)."""
     ctx, sector, county = _context(ds, sector, county)
     ent = ctx.enterprises
@@ -294,7 +295,7 @@ def per_mu_rows(ds, sector: str | None = None, county: str | None = None, **kwar
     return _records(ev[[c for c in cols if c in ev.columns]])
 
 
-def per_mu_distribution_rows(ds, sector: str | None = None, county: str | None = None, *, by: str = "park_id",
+def per_mu_distribution_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, by: str = "park_id",
                              **kwargs) -> list[dict]:
     """Count and share of A/B/C/D enterprises per park (``by='park_id'``) or county (``'county_code'``).
 
@@ -327,7 +328,7 @@ def _leads(value, sector: str) -> bool:
     return False
 
 
-def land_intensity_rows(ds, sector: str | None = None, county: str | None = None) -> list[dict]:
+def land_intensity_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None) -> list[dict]:
     """TD/T 1029 indicators, score and provincial rank per park (filtered to the county's parks and to
     parks whose leading sectors include ``sector``), with the park's sector-mix HHI and dominant sector."""
     ctx, sector, county = _context(ds, sector, county)
@@ -347,7 +348,7 @@ def land_intensity_rows(ds, sector: str | None = None, county: str | None = None
     return _records(li)
 
 
-def compute_metrics(ds, sector: str | None = None, county: str | None = None, *, permutations: int = 999,
+def compute_metrics(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, *, permutations: int = 999,
                     simulations: int = 99, seed: int = 0, alpha: float = 0.05, fdr: bool = True,
                     distances_m=None, edge_correction: str = "border", cluster_method: str = "dbscan",
                     eps_m: float = 1000.0, min_samples: int = 10, min_cluster_size: int = 25, workers: int = 1,
@@ -376,12 +377,11 @@ def compute_metrics(ds, sector: str | None = None, county: str | None = None, *,
     ctx, sector, county = _context(ds, sector, county)
     if ctx.enterprises.empty:
         raise MetricsError("the dataset has no enterprises")
-    local = dict(permutations=permutations, seed=seed, alpha=alpha, fdr=fdr)
     return {
         "location_quotients": location_quotient_rows(ctx, sector, county),
         "sectors": sector_rows(ctx, sector, county, permutations=permutations, seed=seed),
-        "lisa": lisa_rows(ctx, sector, county, **local),
-        "hotspots": hotspot_rows(ctx, sector, county, **local),
+        "lisa": lisa_rows(ctx, sector, county, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr),
+        "hotspots": hotspot_rows(ctx, sector, county, permutations=permutations, seed=seed, alpha=alpha, fdr=fdr),
         "clusters": cluster_rows(ctx, sector, county, method=cluster_method, eps_m=eps_m, min_samples=min_samples,
                                  min_cluster_size=min_cluster_size),
         "park_capture": park_capture_rows(ctx, sector, county),
