@@ -14,6 +14,8 @@ def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
 
     with dask_client(workers=1) as client:
         env = list(client.run(lambda: dict(os.environ)).values())[0]
+        profiling = list(client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled")).values())
+    assert profiling == [False]
     for key, value in WORKER_ENV.items():
         assert env.get(key) == value
     assert "MALLOC_TRIM_THRESHOLD_" in env  # dask's nanny setting is kept, not replaced
