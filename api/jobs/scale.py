@@ -36,8 +36,9 @@ CAPTURE_GROUPINGS = ("sector", "county_code", "all")
 #: existing cluster need the same setting where they are started (``docs/scale.md``).
 WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20)}
 #: Dask configuration of local workers: the statistical profiler samples each task's stack every 10 ms;
-#: off, scoring a partition of 250,000 in a worker took 8.1 CPU-seconds against 9.4 s with it (7.3 s
-#: in one process). The dashboard's profile page is then empty.
+#: off, reading, scoring and writing a partition of 250,000 in a worker took 8.1 CPU-seconds against
+#: 8.6-9.4 s with it (7.0-7.3 s in one process; single runs on a loaded machine). The dashboard's
+#: profile page is then empty.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
