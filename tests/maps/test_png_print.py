@@ -80,9 +80,10 @@ def test_chinese_glyphs_drawn_from_the_served_font_without_cjk_fonts(no_cjk_font
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian chromium")
 def test_parkplan_map_png_without_cjk_fonts(no_cjk_fonts, dataset_path):
     out = no_cjk_fonts / "parks.png"
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    r = subprocess.run([sys.executable, "-m", "api.cli", "map", "parks", "-o", str(out), "--png", "--data",
-                        str(dataset_path)], capture_output=True, text=True, env=env, timeout=600)
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}
+    r = subprocess.run([sys.executable, "-c", "from api.cli import app; app()", "map", "parks", "-o", str(out), "--png",
+                        "--data", str(dataset_path)], capture_output=True, text=True, env=env, timeout=600,
+                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert r.returncode == 0, r.stderr[-2000:]
     from PIL import Image
 
