@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
 from geodata.targets import INDICATORS, Targets
 
@@ -49,7 +50,7 @@ _PARTS = ("tech_investment", "fai_total", "va_above", "va_high_tech", "n_10bn", 
 _UNKNOWN = "unknown"
 
 
-def _frame(ds, name: str, columns: list[str]) -> pd.DataFrame:
+def _frame(ds: Dataset, name: str, columns: list[str]) -> pd.DataFrame:
     """A table layer of the dataset, or an empty frame with ``columns`` when the dataset predates it."""
     frame = getattr(ds, name, None)
     if frame is None:
@@ -70,7 +71,7 @@ def tech_investment_source(fai: pd.DataFrame, source: str = "auto") -> str:
     return "fai" if has else "projects"
 
 
-def indicator_components(ds, *, years: list[int] | None = None, source: str = "auto") -> tuple[pd.DataFrame, str, list[int]]:
+def indicator_components(ds: Dataset, *, years: list[int] | None = None, source: str = "auto") -> tuple[pd.DataFrame, str, list[int]]:
     """The additive parts of every indicator per county and year: ``(parts, source used, years)``.
 
     ``ds`` is a prepared dataset (:func:`parks.joins.prepare`: projects and enterprises carry
@@ -251,7 +252,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [{k: jsonable(v) for k, v in r.items()} for r in frame.astype(object).to_dict("records")]
 
 
-def compute_indicators(ds, targets: Targets, *, year: int | None = None, years: list[int] | None = None,
+def compute_indicators(ds: Dataset, targets: Targets, *, year: int | None = None, years: list[int] | None = None,
                        source: str = "auto") -> IndicatorReport:
     """Every target's indicator for every year of the data, by province, city, county and less-developed
     vs other, with the target path, the gap and whether it is on track.
