@@ -11,6 +11,7 @@ import datetime as dt
 
 import pandas as pd
 
+from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
 from geodata.targets import Targets
 
@@ -43,7 +44,7 @@ _KEY_COLS = ["enterprise_id", "name", "sector", "county_code", "county_name", "c
              "employees", "revenue", "key_enterprise", "small_giant", "high_tech"]
 
 
-def projects_section(ds, *, as_of: dt.date, year: int | None = None, county_code: str | None = None,
+def projects_section(ds: Dataset, *, as_of: dt.date, year: int | None = None, county_code: str | None = None,
                      park_id: str | None = None, status: str | None = None, key: str | None = None,
                      limit: int | None = None) -> dict:
     """Projects (filtered by ``year``, ``county_code``, ``park_id``, ``status``): sums by year, county,
@@ -91,7 +92,7 @@ def projects_section(ds, *, as_of: dt.date, year: int | None = None, county_code
     }
 
 
-def plan_report(ds, targets: Targets, *, year: int | None = None, as_of: dt.date | None = None, source: str = "auto",
+def plan_report(ds: Dataset, targets: Targets, *, year: int | None = None, as_of: dt.date | None = None, source: str = "auto",
                 level: str | None = None, limit: int | None = None) -> tuple[dict, IndicatorReport]:
     """The whole report: ``{"indicators": ..., "projects": ...}`` and the indicator tables behind it."""
     if level is not None and level not in LEVELS:
