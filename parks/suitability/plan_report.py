@@ -57,6 +57,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
 
 from ..flows import county_flows, enterprise_counties, park_counties
@@ -388,13 +389,13 @@ def plan_report(
                       top_parks=top, unplaced=unplaced, flags=flags, flows=flows, params=params)
 
 
-def report_for_dataset(ds, assignments: pd.DataFrame, **kwargs) -> PlanReport:
+def report_for_dataset(ds: Dataset, assignments: pd.DataFrame, **kwargs) -> PlanReport:
     """:func:`plan_report` over a :class:`geodata.dataset.Dataset`'s enterprises, parks and counties in
     its metric CRS (the CLI, the API and the web page call this)."""
     return plan_report(assignments, ds.enterprises, ds.parks, ds.counties, metric_crs=ds.metric_crs, **kwargs)
 
 
-def report_for_plan(ds, plan, **kwargs) -> PlanReport:
+def report_for_plan(ds: Dataset, plan, **kwargs) -> PlanReport:
     """The report on a :class:`parks.suitability.joint.ScenarioPlan` (one scenario) or
     :class:`parks.suitability.joint.JointPlan` (``plan.plans``: every scenario against one pool of land)
     over the dataset ``ds``: the plan's assignments, its candidate parks and weights for the "why", and
