@@ -22,6 +22,7 @@ import pandas as pd
 from geodata.jsonable import jsonable
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
+from ..joins import PreparedDataset
 from .allocation import AllocationResult, allocate_batch
 from .batch import score_batch
 from .constraints import Constraints
@@ -204,7 +205,7 @@ def propose_transfers(
     return TransferProposal(out, alloc, len(sel))
 
 
-def propose_transfers_from_dataset(ds, linkages: pd.DataFrame | None = None, weights=None, constraints=None,
+def propose_transfers_from_dataset(ds: PreparedDataset, linkages: pd.DataFrame | None = None, weights=None, constraints=None,
                                    **kwargs) -> TransferProposal:
     """:func:`propose_transfers` on a prepared :class:`geodata.dataset.Dataset` (for ``parkplan transfers propose``);
     ``linkages`` default to the shipped table."""
