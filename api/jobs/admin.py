@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from geodata.dataset import load_dataset
+from parks.joins import PreparedDataset
 
 from ..auth import AuthError, Principal, create_token, revoke_token
 from ..db import Token, default_db_url, init_db, integrity_check, make_engine, session_factory
@@ -54,7 +55,7 @@ def _session(url: str) -> Iterator[Any]:
         engine.dispose()
 
 
-def propose_into(engine, ds, *, progress: bool = False) -> int:
+def propose_into(engine, ds: PreparedDataset, *, progress: bool = False) -> int:
     """Propose transfer candidates for the (prepared) dataset and store the new ones; returns how many."""
     from ..proposals import propose  # the proposal model pulls in the allocation solver
 
