@@ -20,8 +20,10 @@ import shapely
 from scipy.spatial import cKDTree
 
 from geodata.crs import metric_crs as _metric_crs
+from geodata.dataset import Dataset
 from geodata.schema import CATALOGUE_LEVELS, POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
 
+from ..joins import PreparedDataset
 from .criteria import CriteriaParams, decay, linear
 
 __all__ = [
@@ -356,6 +358,61 @@ def build_context(
         Mountain-sea cooperation pairs: two county-code columns (developed, less-developed).
     """
     params = params or CriteriaParams()
+    crs = _checked_inputs(parks, enterprises, metric_crs)
+    pk = _park_frame(parks, crs)
+    m, k = len(pk), len(SECTOR_IDS)
+    park_ids = pk["park_id"].to_numpy(dtype=object)
+    cent = pk.geometry.centroid
+    park_x, park_y = cent.x.to_numpy(float), cent.y.to_numpy(float)
+    county = pk["county_code"].astype(str).to_numpy(dtype=object)
+
+    prot = None
+    if protected_areas is not None and len(protected_areas):
+        _require(protected_areas, ("kind", "geometry"), "protected_areas")
+        prot = _to_metric(protected_areas, crs, "protected_areas")
+    less_dev, sensitive = _county_flags(pk, county, counties, prot, crs, sensitive_share)
+    pop = _population_arrays(enterprises, crs)
+    share, leading = _sector_mix(pk, park_ids, pop)
+    link = linkage_matrix(linkages) if linkages is not None else np.zeros((k, k))
+    supply = _supply_raw(np.column_stack([park_x, park_y]), np.column_stack([pop.x, pop.y]), pop.sector, pop.leader,
+                         link, params)
+    labour = _labour_pool(pop, county)
+    t_value, t_score = _transport(pk, params)
+    price = pk["land_price"].astype(float).to_numpy()
+    price_score = linear(price, float(price.min()), float(price.max()), decreasing=True) if m else price
+    protected_km = _protected_km(pk.geometry.values, prot)
+    eco_km = np.minimum.reduce([protected_km[kd] for kd in PROTECTED_KINDS]) if m else np.zeros(0)
+    eco_score = np.where(np.isinf(eco_km), 1.0, linear(np.where(np.isinf(eco_km), 0.0, eco_km), 0.0, params.ecology_full_km))
+    county_city, park_city, in_core = _places(counties, urban_boundaries, county, park_x, park_y, crs)
+    attrs = pd.DataFrame(pk.drop(columns="geometry"))
+    attrs["less_developed"] = less_dev
+    attrs["ecologically_sensitive"] = sensitive
+    attrs["city"] = park_city
+    attrs["in_urban_core"] = in_core
+    kind = (pk["kind"].astype(object).to_numpy() if "kind" in pk.columns else np.full(m, None, dtype=object))
+    county_sector, county_leaders = _county_sector_mix(pop)
+
+    return SuitabilityContext(
+        params=params, metric_crs=crs, parks=attrs, park_ids=park_ids, park_x=park_x, park_y=park_y,
+        free_land=pk["free_land_ha"].astype(float).to_numpy(), land_price=price, land_price_score=price_score,
+        max_pollution_rank=pk["max_pollution_class"].map(POLLUTION_CLASSES.index).to_numpy(int),
+        county_code=county, less_developed=less_dev.astype(float), sensitive=sensitive, labour_pool=labour,
+        leading=leading, sector_share=share, supply_raw=supply, transport_value=t_value, transport_score=t_score,
+        ecology_km=eco_km, ecology_score=eco_score, protected_km=protected_km, enterprises=_population_table(pop, crs),
+        catalogue_rules=_catalogue_rules(catalogue), linkage=link,
+        metadata={"metric_crs": f"EPSG:{crs.to_epsg()}", "sensitive_share": sensitive_share},
+        park_kind=kind, park_city=park_city, park_in_urban_core=in_core, county_city=county_city,
+        county_sector=county_sector, county_leaders=county_leaders,
+        supplier_links=_supplier_links(suppliers, pop.ids.to_numpy(dtype=object), pop.x, pop.y),
+        shanhai_pairs=_pairs(shanhai_pairs),
+    )
+
+
+# --- the steps of build_context ---------------------------------------------------------------------
+
+
+def _checked_inputs(parks, enterprises, metric_crs: pyproj.CRS | None) -> pyproj.CRS:
+    """Required columns and vocabularies, unique park ids; the metric CRS (projected)."""
     _require(parks, PARK_COLUMNS + ("geometry",), "parks")
     _require(enterprises, ENTERPRISE_COLUMNS + ("geometry", "county_code", "park_id"), "enterprises",
              "; derive county_code and park_id with parks.joins.prepare(ds) first")
@@ -368,16 +425,18 @@ def build_context(
     if parks["park_id"].duplicated().any():
         dup = parks["park_id"][parks["park_id"].duplicated()].iloc[0]
         raise SuitabilityError(f"layer 'parks' has duplicated park_id {dup!r}")
+    return crs
 
+
+def _park_frame(parks, crs: pyproj.CRS):
+    """The parks in ``crs``, ``park_id`` as text, sorted by it (the context's park order)."""
     pk = _to_metric(parks, crs, "parks")
-    pk = pk.assign(park_id=pk["park_id"].astype(str)).sort_values("park_id", kind="stable").reset_index(drop=True)
-    m = len(pk)
-    park_ids = pk["park_id"].to_numpy(dtype=object)
-    cent = pk.geometry.centroid
-    park_x, park_y = cent.x.to_numpy(float), cent.y.to_numpy(float)
-    county = pk["county_code"].astype(str).to_numpy(dtype=object)
+    return pk.assign(park_id=pk["park_id"].astype(str)).sort_values("park_id", kind="stable").reset_index(drop=True)
 
-    # counties: less-developed and ecologically sensitive
+
+def _county_flags(pk, county: np.ndarray, counties, prot, crs: pyproj.CRS,
+                  sensitive_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per park: its county is less developed (the park's own column first), ecologically sensitive."""
     ld_map: dict[str, bool] = {}
     if counties is not None and len(counties):
         _require(counties, ("code", "less_developed"), "counties")
@@ -386,33 +445,47 @@ def build_context(
         less_dev = pk["less_developed"].fillna(False).astype(bool).to_numpy()
     else:
         less_dev = np.array([ld_map.get(c, False) for c in county], dtype=bool)
-    prot = None
-    if protected_areas is not None and len(protected_areas):
-        _require(protected_areas, ("kind", "geometry"), "protected_areas")
-        prot = _to_metric(protected_areas, crs, "protected_areas")
     sens_map = _sensitive_counties(counties, prot, crs, sensitive_share)
-    sensitive = np.array([sens_map.get(c, False) for c in county], dtype=bool)
+    return less_dev, np.array([sens_map.get(c, False) for c in county], dtype=bool)
 
-    # enterprise population
+
+@dataclass(frozen=True)
+class _Population:
+    """The enterprise population in the metric CRS, as arrays (one entry per enterprise)."""
+
+    frame: Any  # GeoDataFrame in the metric CRS
+    ids: pd.Series  # enterprise_id as text
+    x: np.ndarray
+    y: np.ndarray
+    sector: np.ndarray  # position in SECTOR_IDS
+    leader: np.ndarray  # 1.0 for a chain leader
+    park: pd.Series  # park_id or None
+    county: pd.Series  # county_code or None
+
+
+def _population_arrays(enterprises, crs: pyproj.CRS) -> _Population:
     ent = _to_metric(enterprises, crs, "enterprises")
     ent_ids = ent["enterprise_id"].astype(str)
     if ent_ids.duplicated().any():
         raise SuitabilityError(f"layer 'enterprises' has duplicated enterprise_id {ent_ids[ent_ids.duplicated()].iloc[0]!r}")
-    ex, ey = ent.geometry.x.to_numpy(float), ent.geometry.y.to_numpy(float)
     sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
-    ent_sector = ent["sector"].map(sector_pos).to_numpy(int)
     leader = (ent["chain_leader"].fillna(False).astype(bool).to_numpy(float)
               if "chain_leader" in ent.columns else np.zeros(len(ent)))
-    ent_park = ent["park_id"].astype(object).where(ent["park_id"].notna(), None)
-    ent_county = ent["county_code"].astype(object).where(ent["county_code"].notna(), None)
+    return _Population(ent, ent_ids, ent.geometry.x.to_numpy(float), ent.geometry.y.to_numpy(float),
+                       ent["sector"].map(sector_pos).to_numpy(int), leader,
+                       ent["park_id"].astype(object).where(ent["park_id"].notna(), None),
+                       ent["county_code"].astype(object).where(ent["county_code"].notna(), None))
 
-    # sector share inside each park and leading sectors
-    k = len(SECTOR_IDS)
+
+def _sector_mix(pk, park_ids: np.ndarray, pop: _Population) -> tuple[np.ndarray, np.ndarray]:
+    """(park x sector) share of the park's enterprises in each sector, and the parks' leading sectors (0/1)."""
+    m, k = len(park_ids), len(SECTOR_IDS)
+    sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
     park_pos = {pid: i for i, pid in enumerate(park_ids)}
     counts = np.zeros((m, k))
-    pidx = np.array([park_pos.get(str(v), -1) if v is not None else -1 for v in ent_park], dtype=int)
+    pidx = np.array([park_pos.get(str(v), -1) if v is not None else -1 for v in pop.park], dtype=int)
     inside = pidx >= 0
-    np.add.at(counts, (pidx[inside], ent_sector[inside]), 1.0)
+    np.add.at(counts, (pidx[inside], pop.sector[inside]), 1.0)
     totals = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     leading = np.zeros((m, k))
@@ -422,72 +495,63 @@ def build_context(
                 raise SuitabilityError(
                     f"park {park_ids[i]!r} leading_sectors has {s!r}; accepted: {', '.join(SECTOR_IDS)}")
             leading[i, sector_pos[s]] = 1.0
+    return share, leading
 
-    link = linkage_matrix(linkages) if linkages is not None else np.zeros((k, k))
-    supply = _supply_raw(np.column_stack([park_x, park_y]), np.column_stack([ex, ey]), ent_sector, leader, link, params)
 
-    # labour pool: employees of the population by county
-    emp = pd.to_numeric(ent["employees"], errors="coerce").fillna(0.0)
-    pool_by_county = emp.groupby(pd.Series(ent_county.to_numpy(), index=emp.index).astype(str)).sum()
-    labour = np.array([float(pool_by_county.get(c, 0.0)) for c in county])
+def _labour_pool(pop: _Population, county: np.ndarray) -> np.ndarray:
+    """Per park: employees of the population in the park's county."""
+    emp = pd.to_numeric(pop.frame["employees"], errors="coerce").fillna(0.0)
+    pool_by_county = emp.groupby(pd.Series(pop.county.to_numpy(), index=emp.index).astype(str)).sum()
+    return np.array([float(pool_by_county.get(c, 0.0)) for c in county])
 
-    # transport, land price, ecology
+
+def _transport(pk, params: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
+    """Per park: mean distance to expressway, rail and port (km), and the weighted decay score."""
     e_km, r_km, p_km = (pk[c].astype(float).to_numpy() for c in ("expressway_km", "rail_km", "port_km"))
     tw = np.asarray(params.transport_weights, float) / sum(params.transport_weights)
     t_score = (tw[0] * decay(e_km, params.expressway_half_km) + tw[1] * decay(r_km, params.rail_half_km)
                + tw[2] * decay(p_km, params.port_half_km))
-    t_value = (e_km + r_km + p_km) / 3.0
-    price = pk["land_price"].astype(float).to_numpy()
-    price_score = linear(price, float(price.min()), float(price.max()), decreasing=True) if m else price
-    protected_km = _protected_km(pk.geometry.values, prot)
-    eco_km = np.minimum.reduce([protected_km[kd] for kd in PROTECTED_KINDS]) if m else np.zeros(0)
-    eco_score = np.where(np.isinf(eco_km), 1.0, linear(np.where(np.isinf(eco_km), 0.0, eco_km), 0.0, params.ecology_full_km))
+    return (e_km + r_km + p_km) / 3.0, t_score
 
+
+def _population_table(pop: _Population, crs: pyproj.CRS) -> pd.DataFrame:
+    """The enterprises' attributes by id, with metric x/y and (once for all) WGS 84 lon/lat."""
+    ent = pop.frame
     cols = [c for c in ("name", "sector", "employees", "land_ha", "pollution_class", "county_code", "park_id",
                         "product", "size", "catalogue_level", "city") if c in ent.columns]
-    population = pd.DataFrame(ent[cols].to_numpy(dtype=object), columns=cols, index=pd.Index(ent_ids.to_numpy(dtype=object), name="enterprise_id"))
-    population["park_id"] = ent_park.to_numpy()
-    population["county_code"] = ent_county.to_numpy()
-    population["x"], population["y"] = ex, ey
-    if len(ex):  # WGS 84 of every site, once: answering an enterprise by id needs no transformer
-        population["lon"], population["lat"] = transformer(crs, 4326).transform(ex, ey)
-    attrs = pd.DataFrame(pk.drop(columns="geometry"))
-    attrs["less_developed"] = less_dev
-    attrs["ecologically_sensitive"] = sensitive
+    population = pd.DataFrame(ent[cols].to_numpy(dtype=object), columns=cols,
+                              index=pd.Index(pop.ids.to_numpy(dtype=object), name="enterprise_id"))
+    population["park_id"] = pop.park.to_numpy()
+    population["county_code"] = pop.county.to_numpy()
+    population["x"], population["y"] = pop.x, pop.y
+    if len(pop.x):  # WGS 84 of every site, once: answering an enterprise by id needs no transformer
+        population["lon"], population["lat"] = transformer(crs, 4326).transform(pop.x, pop.y)
+    return population
 
-    # cities, urban-core parks, kinds, county sector mix, chain leaders, suppliers, pairs
+
+def _places(counties, urban_boundaries, county: np.ndarray, park_x: np.ndarray, park_y: np.ndarray,
+            crs: pyproj.CRS) -> tuple[dict[str, str], np.ndarray, np.ndarray]:
+    """County -> city, each park's city, and whether each park lies in an urban core."""
     county_city: dict[str, str] = {}
     if counties is not None and len(counties) and "city" in counties.columns:
         county_city = {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(counties["code"], counties["city"])}
     park_city = np.array([county_city.get(c) for c in county], dtype=object)
-    in_core = np.zeros(m, dtype=bool)
-    if urban_boundaries is not None and len(urban_boundaries) and m:
+    in_core = np.zeros(len(county), dtype=bool)
+    if urban_boundaries is not None and len(urban_boundaries) and len(county):
         ub = _to_metric(urban_boundaries, crs, "urban_boundaries")
-        core = shapely.union_all(ub.geometry.values)
-        in_core = shapely.contains_xy(core, park_x, park_y)
-    kind = (pk["kind"].astype(object).to_numpy() if "kind" in pk.columns else np.full(m, None, dtype=object))
-    attrs["city"] = park_city
-    attrs["in_urban_core"] = in_core
-    cs_frame = pd.DataFrame({"county": ent_county.astype(str).to_numpy(), "sector": ent_sector, "leader": leader})
+        in_core = shapely.contains_xy(shapely.union_all(ub.geometry.values), park_x, park_y)
+    return county_city, park_city, in_core
+
+
+def _county_sector_mix(pop: _Population) -> tuple[dict, dict]:
+    """Per county: enterprises by sector, and chain leaders by sector."""
+    k = len(SECTOR_IDS)
+    cs_frame = pd.DataFrame({"county": pop.county.astype(str).to_numpy(), "sector": pop.sector, "leader": pop.leader})
     county_sector = {c: np.bincount(g["sector"].to_numpy(), minlength=k).astype(float)
                      for c, g in cs_frame.groupby("county")}
     county_leaders = {c: np.bincount(g["sector"].to_numpy(), weights=g["leader"].to_numpy(), minlength=k)
                       for c, g in cs_frame.groupby("county")}
-    links = _supplier_links(suppliers, ent_ids.to_numpy(dtype=object), ex, ey)
-    pairs = _pairs(shanhai_pairs)
-
-    return SuitabilityContext(
-        params=params, metric_crs=crs, parks=attrs, park_ids=park_ids, park_x=park_x, park_y=park_y,
-        free_land=pk["free_land_ha"].astype(float).to_numpy(), land_price=price, land_price_score=price_score,
-        max_pollution_rank=pk["max_pollution_class"].map(POLLUTION_CLASSES.index).to_numpy(int),
-        county_code=county, less_developed=less_dev.astype(float), sensitive=sensitive, labour_pool=labour,
-        leading=leading, sector_share=share, supply_raw=supply, transport_value=t_value, transport_score=t_score,
-        ecology_km=eco_km, ecology_score=eco_score, protected_km=protected_km, enterprises=population,
-        catalogue_rules=_catalogue_rules(catalogue), linkage=link,
-        metadata={"metric_crs": f"EPSG:{crs.to_epsg()}", "sensitive_share": sensitive_share},
-        park_kind=kind, park_city=park_city, park_in_urban_core=in_core, county_city=county_city,
-        county_sector=county_sector, county_leaders=county_leaders, supplier_links=links, shanhai_pairs=pairs,
-    )
+    return county_sector, county_leaders
 
 
 def _supplier_links(suppliers, ids, x, y) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -529,7 +593,7 @@ def _pairs(frame) -> frozenset:
     return frozenset((str(a), str(b)) for a, b in zip(frame[cols[0]], frame[cols[1]]) if pd.notna(a) and pd.notna(b))
 
 
-def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: CriteriaParams | None = None,
+def context_from_dataset(ds: PreparedDataset, linkages: pd.DataFrame | None = None, params: CriteriaParams | None = None,
                          sensitive_share: float = 0.2) -> SuitabilityContext:
     """:func:`build_context` from a prepared :class:`geodata.dataset.Dataset` (see ``parks.joins.prepare``).
 
@@ -556,7 +620,7 @@ def context_from_dataset(ds, linkages: pd.DataFrame | None = None, params: Crite
     return ctx
 
 
-def _dataset_pairs(ds) -> pd.DataFrame | None:
+def _dataset_pairs(ds: Dataset) -> pd.DataFrame | None:
     """The mountain-sea cooperation pairs: the dataset's ``shanhai_pairs`` layer if it has one, else the
     shipped ``geodata/data/shanhai_pairs_zhejiang.csv`` for Zhejiang when it exists, else None."""
     layer = getattr(ds, "shanhai_pairs", None)
