@@ -71,3 +71,20 @@ def test_lang_refused_with_what_is_accepted(dataset_path):
 
     res = CliRunner().invoke(app, ["metrics", "--data", str(dataset_path), "--lang", "fr"])
     assert res.exit_code == 2 and "accepted: zh, en" in res.output
+
+
+def test_steps_show_the_step_they_are_in():
+    import io
+
+    from rich.console import Console
+
+    from api.cli_steps import steps
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=100)
+    with steps(2, console) as s:
+        s.step("读取数据")
+        console.file.flush()
+        s.step("构建地图")
+    out = buf.getvalue()
+    assert "读取数据" in out and "构建地图" in out

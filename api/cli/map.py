@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..cli_common import DataOption, err_console, fail, load
+from ._common import DataOption, err_console, fail, load
+from ..cli_steps import steps
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
 
@@ -100,15 +101,23 @@ def map_command(
                      "(or give --enterprise-id instead)")
             profile = {**given, **({"name": profile_name} if profile_name else {})}
             sector = None
-    ds = prepare(load(data))
-    try:
-        from maps.suitability_map import parse_weights
+    from geodata.glossary import term
 
-        m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts, metric=metric,
-                      profile=profile, weights=parse_weights(weights) if name == "suitability" else None)
-    except (MapError, ValueError, LookupError) as exc:
-        fail(str(exc).strip("'\""))
-    html = inline_assets(render_html(m))
+    word = lambda key: term(key, lang if lang in ("zh", "en") else "zh")  # noqa: E731
+    with steps(3, err_console) as progress:
+        progress.step(word("step_load_data"))
+        ds = prepare(load(data))
+        progress.step(word("step_build_map"))
+        try:
+            from maps.suitability_map import parse_weights
+
+            m = build_map(name, ds, sector=sector, enterprise_id=enterprise_id, county=county, opts=opts,
+                          metric=metric, profile=profile,
+                          weights=parse_weights(weights) if name == "suitability" else None)
+        except (MapError, ValueError, LookupError) as exc:
+            fail(str(exc).strip("'\""))
+        progress.step(word("step_render_map"))
+        html = inline_assets(render_html(m))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not png:
@@ -128,7 +137,9 @@ def map_command(
         page = Path(tmp) / "map.html"
         page.write_text(print_ready(html, lang), encoding="utf-8")
         try:
-            screenshot(page, output)
+            with steps(1, err_console) as progress:
+                progress.step(word("step_screenshot"))
+                screenshot(page, output)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             fail(str(exc))
     err_console.print(f"wrote {output}")
