@@ -101,7 +101,8 @@ class PagePost:
 
 
 def _post(minimum: str):
-    async def dependency(request: Request, user: Annotated[Principal, Depends(_require(minimum))]) -> PagePost:
+    # the default (not an annotation: those are strings here, and ``minimum`` is not a global) names the check
+    async def dependency(request: Request, user: Principal = Depends(_require(minimum))) -> PagePost:
         form = await request.form()
         if not check_csrf(request, form.get("csrf_token")):
             raise PageRefused(page_error(request, 400, "csrf_failed", user=user))
