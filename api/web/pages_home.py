@@ -75,20 +75,18 @@ def dataset_summary(ds) -> dict:
     }
 
 
-def home_page(request: Request) -> Response:
-    user = backend.page_user(request, "viewer")
-    if isinstance(user, Response):
-        return user
+def home_page(request: Request, user: backend.ViewerPage) -> Response:
     summary = backend.cached(request, "summary", lambda: dataset_summary(backend.dataset(request)))
     return render(request, "home.html", {"summary": summary, "province": summary["province"]}, user=user)
 
 
 def landing_html(request: Request) -> Response:
     """The hook :mod:`api.routes.ogc` calls for ``/`` when the client prefers HTML: the home page."""
-    return home_page(request)
+    user = backend.page_user(request, "viewer")
+    return user if isinstance(user, Response) else home_page(request, user)
 
 
 @router.get("/ui", include_in_schema=False)
 @router.get("/ui/", include_in_schema=False)
-def ui_home(request: Request):
-    return home_page(request)
+def ui_home(request: Request, user: backend.ViewerPage):
+    return home_page(request, user)
