@@ -7,7 +7,6 @@ Gi* hot-spot maps of the counties, and park capture by county. Charts are SVG dr
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from geodata.schema import SECTOR_IDS
 
@@ -90,10 +89,7 @@ def sector_view(request: Request, sector: str, lang: str) -> dict:
 
 
 @router.get("/ui/metrics", include_in_schema=False)
-def metrics_page(request: Request, sector: str | None = None):
-    user = backend.page_user(request, "analyst")
-    if isinstance(user, Response):
-        return user
+def metrics_page(request: Request, user: backend.AnalystPage, sector: str | None = None):
     ds = backend.dataset(request)
     present = backend.cached(request, "sectors_present",
                              lambda: [s for s in SECTOR_IDS if (ds.enterprises["sector"] == s).any()])
