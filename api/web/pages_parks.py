@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from geodata.jsonable import jsonable
 from geodata.schema import PARK_KINDS, SECTOR_IDS
@@ -55,10 +54,7 @@ def park_rows(ds) -> list[dict]:
 
 
 @router.get("/ui/parks", include_in_schema=False)
-def parks_page(request: Request, kind: str | None = None, county: str | None = None, sector: str | None = None):
-    user = backend.page_user(request, "viewer")
-    if isinstance(user, Response):
-        return user
+def parks_page(request: Request, user: backend.ViewerPage, kind: str | None = None, county: str | None = None, sector: str | None = None):
     ds = backend.dataset(request)
     rows = park_rows(ds)
     total = len(rows)
@@ -129,10 +125,7 @@ def class_distribution_of(request: Request, park_id: str) -> list[dict]:
 
 
 @router.get("/ui/parks/{park_id}", include_in_schema=False)
-def park_page(request: Request, park_id: str):
-    user = backend.page_user(request, "viewer")
-    if isinstance(user, Response):
-        return user
+def park_page(request: Request, user: backend.ViewerPage, park_id: str):
     rows = {r["park_id"]: r for r in park_rows_cached(request)}
     park = rows.get(park_id)
     if park is None:
