@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from matplotlib.figure import Figure
 
 from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, plan_cached, projects_document
@@ -217,10 +216,7 @@ def _view(request: Request, year: int | None, key: str | None, lang: str) -> dic
 
 
 @router.get("/ui/plan", include_in_schema=False)
-def plan_page(request: Request, year: str | None = None, key: str | None = None):
-    user = backend.page_user(request, "analyst")
-    if isinstance(user, Response):
-        return user
+def plan_page(request: Request, user: backend.AnalystPage, year: str | None = None, key: str | None = None):
     lang = lang_of(request)
     y = None
     if year:
