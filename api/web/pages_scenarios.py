@@ -17,7 +17,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 import pandas as pd
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from . import backend, charts
 from .core import lang_of, page_error, render
@@ -115,14 +114,11 @@ def _report_view(request: Request, scenario: str, done, lang: str) -> dict:
 
 
 @router.get("/ui/scenarios", include_in_schema=False)
-def scenarios_page(request: Request, scenario: str | None = None):
+def scenarios_page(request: Request, user: backend.AnalystPage, scenario: str | None = None):
     from parks.suitability.plan_report import label
 
     from ..routes.scenarios import plan_future
 
-    user = backend.page_user(request, "analyst")
-    if isinstance(user, Response):
-        return user
     lang = lang_of(request)
     if scenario not in SCENARIO_CHOICES:
         scenario = SCENARIO_CHOICES[0]
