@@ -11,7 +11,7 @@ the page says so and shows the decision that stands, instead of overwriting it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 
 from .. import reviews
@@ -19,7 +19,7 @@ from ..db import DECISIONS, STATUSES, TransferCandidate
 from ..deps import scope_filter
 from ..problems import NotFound, PreconditionFailed, ProblemError
 from . import backend
-from .core import check_csrf, page_error, render, url_with
+from .core import page_error, render, url_with
 from .i18n import pick_lang, translator
 
 router = APIRouter()
@@ -72,11 +72,8 @@ def _enterprise_names(request: Request) -> dict[str, str]:
 
 
 @router.get("/ui/review", include_in_schema=False)
-def review_list(request: Request, status: str | None = None, county: str | None = None, park_id: str | None = None,
+def review_list(request: Request, user: backend.ReviewerPage, status: str | None = None, county: str | None = None, park_id: str | None = None,
                 offset: int = 0):
-    user = backend.page_user(request, "reviewer")
-    if isinstance(user, Response):
-        return user
     status = status if status in STATUSES else None
     cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
     county_query = (county or "").strip()
@@ -171,21 +168,13 @@ def _show(request: Request, user, candidate_id: str, *, conflict: dict | None = 
 
 
 @router.get("/ui/review/{candidate_id}", include_in_schema=False)
-def review_candidate(request: Request, candidate_id: str, saved: int = 0):
-    user = backend.page_user(request, "reviewer")
-    if isinstance(user, Response):
-        return user
+def review_candidate(request: Request, user: backend.ReviewerPage, candidate_id: str, saved: int = 0):
     return _show(request, user, candidate_id, saved=bool(saved))
 
 
 @router.post("/ui/review/{candidate_id}", include_in_schema=False)
-async def review_decide(request: Request, candidate_id: str):
-    user = backend.page_user(request, "reviewer")
-    if isinstance(user, Response):
-        return user
-    form = await request.form()
-    if not check_csrf(request, form.get("csrf_token")):
-        return page_error(request, 400, "csrf_failed", user=user)
+def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPost):
+    user, form = post.user, post.form
     try:
         version = int(str(form.get("version", "")))
     except ValueError:
