@@ -14,12 +14,11 @@ from collections.abc import Mapping
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from . import backend
-from .core import check_csrf, lang_of, page_error, render
+from .core import lang_of, render
 from .i18n import translator
 
 router = APIRouter()
@@ -217,19 +216,10 @@ def _page(request: Request, form: Mapping[str, str], user):
 
 
 @router.get("/ui/suitability", include_in_schema=False)
-def suitability_page(request: Request):
-    user = backend.page_user(request, "analyst")
-    if isinstance(user, Response):
-        return user
+def suitability_page(request: Request, user: backend.AnalystPage):
     return _page(request, request.query_params, user)
 
 
 @router.post("/ui/suitability", include_in_schema=False)
-async def suitability_submit(request: Request):
-    user = backend.page_user(request, "analyst")
-    if isinstance(user, Response):
-        return user
-    form = await request.form()
-    if not check_csrf(request, form.get("csrf_token")):
-        return page_error(request, 400, "csrf_failed", user=user)
-    return _page(request, {k: str(v) for k, v in form.items()}, user)
+def suitability_submit(request: Request, post: backend.AnalystPost):
+    return _page(request, {k: str(v) for k, v in post.form.items()}, post.user)
