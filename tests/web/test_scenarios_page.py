@@ -20,7 +20,7 @@ def test_while_computing_the_page_says_so_and_reloads(web, monkeypatch):
     """First of the module: no plan of this app is computed yet; a page that may not wait shows the notice."""
     monkeypatch.setattr(pages_scenarios, "PAGE_WAIT_S", 0.0)
     client = login_client(web.app, web.tokens["analyst"])
-    with scenario_route._COMPUTING:  # the background computation waits until this block ends
+    with web.app.state.parkplan.plan_lock:  # the background computation waits until this block ends
         key_future = scenario_route.plan_future(web.app, "coastal-transfer")
         if key_future.done():
             pytest.skip("the coastal-transfer plan of this app was computed before this test")
