@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_common import fail
+from ._common import fail
 
 
 def bench(

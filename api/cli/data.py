@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..cli_common import (DataOption, JsonOption, console, default_data_path, fail, load, print_json,
+from ._common import (DataOption, JsonOption, console, default_data_path, fail, load, print_json,
                          resolve_data_path)
 
 

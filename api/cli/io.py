@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from ..cli_common import DataOption, JsonOption, console, fail, load, print_json, resolve_data_path
+from ._common import DataOption, JsonOption, console, fail, load, print_json, resolve_data_path
 
 __all__ = ["register"]
 

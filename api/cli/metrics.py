@@ -10,7 +10,7 @@ from rich.table import Table
 
 from geodata import glossary
 
-from ..cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ..cli_lang import LangOption, num, pct, table, translator, with_code
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..cli_common import DataOption, JsonOption, console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, fail, load, print_json
 
 plan_app = typer.Typer(help="Monitor the plan: targets by year and area, projects, subsidies, supply chains.",
                        no_args_is_help=True)

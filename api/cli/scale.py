@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_common import DataOption, JsonOption, console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, fail, load, print_json
 from ..jobs.scale import batch_store, dask_client, join_store
 
 __all__ = ["register"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_common import DataOption, err_console, resolve_data_path
+from ._common import DataOption, err_console, resolve_data_path
 from ..jobs.admin import propose_into, review_db_url, token_count
 from ._db_option import DbOption
 

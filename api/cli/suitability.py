@@ -24,7 +24,7 @@ from rich.table import Table
 
 from parks.suitability.plan_report import report_for_plan
 
-from ..cli_common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, write_table
 
 __all__ = ["register", "suitability", "read_mapping_file"]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_common import DataOption, JsonOption, console, err_console, fail, print_json, resolve_data_path
+from ._common import DataOption, JsonOption, console, err_console, fail, print_json, resolve_data_path
 from ..jobs.admin import AdminError, create_checked_token, review_db_url, revoke, token_rows
 from ._db_option import DbOption
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ..cli_common import DataOption, JsonOption, console, fail, print_json, resolve_data_path
+from ._common import DataOption, JsonOption, console, fail, print_json, resolve_data_path
 from ..jobs.admin import AdminError, check_database, open_engine, propose_into, review_db_url, transfer_rows
 from ._db_option import DbOption
 

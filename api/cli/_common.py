@@ -10,7 +10,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from .settings import default_data_path, resolve_data_path  # noqa: F401 - the --data rule, shared with the server
+from geodata.jsonable import jsonable
+
+from ..settings import default_data_path, resolve_data_path  # noqa: F401 - the --data rule, shared with the server
 
 console = Console()
 err_console = Console(stderr=True)
@@ -46,20 +48,4 @@ def fail(message: str, code: int = 2) -> None:
 
 def print_json(obj: Any) -> None:
     """Write ``obj`` as JSON (UTF-8, Chinese unescaped) to stdout."""
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, indent=2, default=_default) + "\n")
-
-
-def _default(o: Any):
-    import numpy as np
-
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return None if np.isnan(o) else float(o)
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if hasattr(o, "isoformat"):
-        return o.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    sys.stdout.write(json.dumps(jsonable(obj), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
