@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 
 from geodata.crs import metric_crs as _metric_crs
 from geodata.dataset import Dataset
+from geodata.jsonable import jsonable
 from geodata.schema import CATALOGUE_LEVELS, POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
 
 from ..joins import PreparedDataset
@@ -96,7 +97,7 @@ class EnterpriseProfile:
                 f"profile catalogue_level {self.catalogue_level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
 
     def to_dict(self) -> dict:
-        return {k: (float(v) if isinstance(v, (np.floating,)) else v) for k, v in self.__dict__.items()}
+        return {k: jsonable(v) for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True, eq=False)
