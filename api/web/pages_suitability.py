@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 from fastapi import APIRouter, Request
 
+from geodata.jsonable import jsonable
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from . import backend
@@ -73,8 +74,7 @@ def search_enterprises(ds, q: str, limit: int = SEARCH_LIMIT) -> list[dict]:
     hits = ent[exact | contains]
     hits = hits.assign(_exact=exact[hits.index]).sort_values(["_exact", "enterprise_id"], ascending=[False, True])
     cols = [c for c in ("enterprise_id", "name", "sector", "county_name", "employees", "land_ha") if c in hits.columns]
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
-            for r in hits[cols].head(limit).to_dict("records")]
+    return [{k: jsonable(v) for k, v in r.items()} for r in hits[cols].head(limit).to_dict("records")]
 
 
 def weights_from_form(form: Mapping[str, str]) -> dict[str, float]:
