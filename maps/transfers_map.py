@@ -181,8 +181,12 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
         focus.append(shapely.Point(site))
     bounds = None
     if focus:
-        buffered = gpd.GeoSeries(focus, crs=4326).to_crs(ds.metric_crs).buffer(3000).to_crs(4326)
-        bounds = gpd.GeoDataFrame(geometry=buffered)
+        # padded by a fifth of the extent (at least 3 km) on every side, so the parks' labels, drawn beside
+        # them, and the site's marker stay inside the view
+        metric = gpd.GeoSeries(focus, crs=4326).to_crs(ds.metric_crs)
+        minx, miny, maxx, maxy = metric.total_bounds
+        pad = max(3000.0, 0.2 * max(maxx - minx, maxy - miny))
+        bounds = gpd.GeoDataFrame(geometry=metric.buffer(pad).to_crs(4326))
     status = t(_STATUS_LABEL.get(cand["status"], cand["status"]), lang)
     title = f"{t('title_candidate', lang)} {cand['candidate_id']} · {ent_name}"
     note = f"{names.get(cand['origin_county_code'], cand['origin_county_code'])} → " \

@@ -82,3 +82,23 @@ def test_office_view_fits_its_origins_and_destinations(hostile_prepared, cands):
     assert s <= miny + 1e-6 and w <= minx + 1e-6 and n >= maxy - 1e-6 and e >= maxx - 1e-6
     province = hostile_prepared.counties.to_crs(4326).total_bounds
     assert (n - s) < (province[3] - province[1])  # not the whole province
+
+
+def test_candidate_map_fits_site_and_both_parks_with_room_for_labels(hostile_prepared, cands):
+    from maps.transfers_map import candidate_map
+
+    ds = hostile_prepared
+    c = dict(cands[0])
+    second = ds.parks[ds.parks["park_id"] != c["park_id"]].iloc[0]
+    ent = ds.enterprises[ds.enterprises["enterprise_id"].astype(str) == c["enterprise_id"]].iloc[0]
+    c["snapshot"] = {"alternative": {"park_id": second["park_id"], "score": 0.5, "county_code": second["county_code"],
+                                     "rank": 2},
+                     "enterprise": {"lon": float(ent.geometry.x), "lat": float(ent.geometry.y)}}
+    (s, w), (n, e) = _bounds(candidate_map(ds, c))
+    parks = ds.parks[ds.parks["park_id"].isin([c["park_id"], second["park_id"]])].to_crs(4326)
+    minx, miny, maxx, maxy = parks.total_bounds
+    minx, maxx = min(minx, ent.geometry.x), max(maxx, ent.geometry.x)
+    miny, maxy = min(miny, ent.geometry.y), max(maxy, ent.geometry.y)
+    # everything inside, with a margin of at least a tenth of the extent on each side
+    mx, my = 0.1 * (maxx - minx), 0.1 * (maxy - miny)
+    assert w <= minx - mx and e >= maxx + mx and s <= miny - my and n >= maxy + my
