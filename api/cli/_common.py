@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from geodata.jsonable import jsonable
+
+if TYPE_CHECKING:  # geopandas is imported only when a command loads data
+    from geodata.dataset import Dataset
 
 from ..settings import default_data_path, resolve_data_path  # noqa: F401 - the --data rule, shared with the server
 
@@ -28,7 +31,7 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 
 
-def load(data: Path | None):
+def load(data: Path | None) -> Dataset:
     """Load the dataset named by ``--data`` (see :func:`resolve_data_path`); exit 2 with a message if it cannot."""
     from geodata.dataset import DatasetError, load_dataset
 
@@ -40,7 +43,7 @@ def load(data: Path | None):
         raise typer.Exit(2) from exc
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print an error message and exit with ``code``."""
     err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
     raise typer.Exit(code)
