@@ -57,6 +57,8 @@ def enterprise_columns(enterprises, opts: MapOptions, county_codes: list[str]) -
 
 
 RENDERERS = ("points", "circlemarkers")
+#: enterprise flags of the plan drawn as their own layers (rings), with their colours
+FLAG_LAYERS = {"key_enterprise": "#000000", "small_giant": "#d4a017"}
 
 
 def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: str | None = None,
@@ -94,6 +96,7 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
                   rows=[[(t("park_id", lang), r["park_id"]), (t("kind", lang), t(str(r["kind"]), lang))]
                         for _, r in ds.parks.iterrows()]).add_to(m)
     data = enterprise_columns(ent, opts, codes)
+    flag_legend: list[dict] = []
     present = [k for k, s in enumerate(SECTOR_IDS) if s in set(ent["sector"])]
     meta = {
         "sectors": [sector_label(s, lang) for s in SECTOR_IDS],
@@ -110,11 +113,27 @@ def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: 
     for k in present:
         JsLayer(f"var __NAME__ = pp_ent_groups[{int(k)}];", f"{sector_label(SECTOR_IDS[k], lang)}",
                 key="enterprises").add_to(m)
+    for flag, color in FLAG_LAYERS.items():  # the plan's key enterprises, each list a layer to switch on and off
+        if flag not in ent.columns:
+            continue
+        sub = ent[ent[flag].fillna(False).astype(bool)]
+        if not len(sub):
+            continue
+        cols = enterprise_columns(sub, opts, codes)
+        JsLayer("var __NAME__ = L.featureGroup(); var d = __DATA__;"
+                " for (var i = 0; i < d.lat.length; i++) {"
+                " L.circleMarker([d.lat[i], d.lon[i]], {radius: 7, color: d.color, weight: 2.5, fill: false,"
+                " className: 'pp-flagged'}).bindTooltip(PARKPLAN.el('span', '', d.label[i])).addTo(__NAME__); }",
+                f"{t(flag + '_layer', lang)} ({len(sub):,})", key=flag,
+                data={"lat": cols["lat"], "lon": cols["lon"], "label": cols["label"], "color": color}).add_to(m)
+        flag_legend.append({"color": color, "label": t(flag + "_layer", lang), "shape": "dot"})
     JsLayer("var __NAME__ = PARKPLAN.heat(pp_ent_data, {radius: 12, blur: 15, maxZoom: 11, minOpacity: 0.3});",
             t("heatmap", lang), key="heatmap", show=heat_visible).add_to(m)
     legend = [county_legend(lang),
               {"title": t("sector", lang), "items": [{"color": SECTOR_COLORS[k], "label": sector_label(SECTOR_IDS[k], lang),
                                                       "shape": "dot"} for k in present]}]
+    if flag_legend:
+        legend.append({"title": t("key_enterprises_title", lang), "items": flag_legend})
     cc = ds.counties.geometry.representative_point()
     from .base import search_source
 

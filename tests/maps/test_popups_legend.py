@@ -45,3 +45,23 @@ def test_metric_legend_has_the_metric_name_and_unit(hostile_prepared):
     prof = park_profiles(hostile_prepared)
     assert abs(top - prof["revenue"].max() / 1e4) <= 0.1  # in 10k yuan, as the title says
     assert _legend(parks_map(hostile_prepared, metric="revenue", k=3, lang="en"))[-1]["title"] == "Revenue (10k yuan)"
+
+
+def test_key_enterprises_and_small_giants_are_layers_of_the_enterprises_map(hostile_prepared):
+    from maps.enterprises_map import FLAG_LAYERS, enterprises_map
+
+    ent = hostile_prepared.enterprises
+    m = enterprises_map(hostile_prepared)
+    blocks = json_blocks(render_html(m))
+    for flag, color in FLAG_LAYERS.items():
+        want = int(ent[flag].fillna(False).astype(bool).sum()) if flag in ent.columns else 0
+        got = [b for b in blocks.values() if isinstance(b, dict) and b.get("color") == color and "lat" in b]
+        if want == 0:
+            assert got == []
+            continue
+        (layer,) = got
+        names = set(ent.loc[ent[flag].fillna(False).astype(bool), "name"].astype(str))
+        assert len(layer["lat"]) == want and set(layer["label"]) == names
+    legend = _legend(m)
+    assert any(s["title"] == "重点企业" for s in legend) == bool(
+        sum(int(ent[f].fillna(False).astype(bool).sum()) for f in FLAG_LAYERS if f in ent.columns))
