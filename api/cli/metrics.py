@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -12,6 +12,9 @@ from geodata import glossary
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ..cli_lang import LangOption, num, pct, table, translator, with_code
+
+if TYPE_CHECKING:
+    from parks.joins import PreparedDataset
 
 
 def _f(v, fmt: str = ".3f") -> str:
@@ -173,7 +176,7 @@ def metrics(
         _print_extras(extra, top)
 
 
-def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
+def _extras(ds: PreparedDataset, sector, county, seed, simulations, trend, coagg, do) -> dict:
     """The optional parts (not in the default document, whose keys are the public contract)."""
     import shapely
 
@@ -214,7 +217,7 @@ def _extras(ds, sector, county, seed, simulations, trend, coagg, do) -> dict:
     return out
 
 
-def _cross(ds, sector, other, county, seed, simulations) -> dict:
+def _cross(ds: PreparedDataset, sector, other, county, seed, simulations) -> dict:
     import numpy as np
     import shapely
 

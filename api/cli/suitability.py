@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -26,6 +26,9 @@ from parks.suitability.plan_report import report_for_plan
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, write_table
+
+if TYPE_CHECKING:
+    from parks.joins import PreparedDataset
 
 __all__ = ["register", "suitability", "read_mapping_file"]
 
@@ -302,7 +305,7 @@ class _Steps:
         self.bar.update(self.task, description=step, completed=done, total=max(total, 1))
 
 
-def _report(ds, plan):
+def _report(ds: PreparedDataset, plan):
     """The planner's report on ``plan`` (:func:`parks.suitability.plan_report.report_for_plan`); None, with a
     warning, if it cannot be made (the report is an extra: never lose the plan for it)."""
     try:
@@ -328,7 +331,7 @@ def _print_report(report) -> None:
         console.print(f"flags: {len(report.flags)} (see the report's sheet)")
 
 
-def _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
+def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
               candidates=10, mip_gap=0.005) -> None:
     from parks.suitability import SuitabilityError
     from parks.suitability.joint import plan_scenario
@@ -432,7 +435,7 @@ def _parse_scenario_weights(text: str) -> dict[str, float]:
     return out
 
 
-def _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
+def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
            mip_gap=0.005) -> None:
     import warnings
 
