@@ -24,7 +24,7 @@ from geodata.spreadsheet import safe_cell
 from .problems import ProblemError
 
 __all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "decisions_filename", "review_sheet_pdf",
-           "beijing_time", "decision_rows"]
+           "beijing_time", "decision_rows", "decision_columns"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: column -> glossary key of its header
@@ -68,9 +68,16 @@ def decisions_filename(office: str | None, day: date, ext: str, lang: str = "zh"
     return f"{who}-{what}-{day.isoformat()}.{ext}"
 
 
+def decision_columns(county_names: dict[str, str] | None = None) -> dict[str, str]:
+    """The columns written: the county name columns only when the names are given."""
+    if county_names is not None:
+        return DECISION_COLUMNS
+    return {k: v for k, v in DECISION_COLUMNS.items() if k not in ("origin_county", "destination_county")}
+
+
 def decision_rows(rows: list[dict[str, Any]], county_names: dict[str, str] | None = None) -> list[list[Any]]:
     """The decisions as shown to a person: statuses in Chinese, scores rounded as on the page, Beijing time,
-    county names beside codes; every cell through the formula guard."""
+    county names beside codes (when given); every cell through the formula guard."""
     status = glossary.domain("status")
     names = county_names or {}
     out = []
@@ -82,7 +89,7 @@ def decision_rows(rows: list[dict[str, Any]], county_names: dict[str, str] | Non
         v["decision"] = status.get(r.get("decision"), r.get("decision"))
         v["current_status"] = status.get(r.get("current_status"), r.get("current_status"))
         v["decided_at"] = beijing_time(r.get("decided_at"))
-        out.append([safe_cell(v.get(k)) for k in DECISION_COLUMNS])
+        out.append([safe_cell(v.get(k)) for k in decision_columns(county_names)])
     return out
 
 
@@ -91,8 +98,9 @@ def decisions_csv(rows: list[dict[str, Any]], county_names: dict[str, str] | Non
     Chinese headers, then the decisions (:func:`decision_rows`)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(list(DECISION_COLUMNS))
-    w.writerow(list(DECISION_COLUMNS.values()))
+    columns = decision_columns(county_names)
+    w.writerow(list(columns))
+    w.writerow(list(columns.values()))
     w.writerows(decision_rows(rows, county_names))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -104,14 +112,15 @@ def decisions_xlsx(rows: list[dict[str, Any]], county_names: dict[str, str] | No
     wb = Workbook()
     ws = wb.active
     ws.title = "审核决定"
-    ws.append(list(DECISION_COLUMNS.values()))
+    columns = decision_columns(county_names)
+    ws.append(list(columns.values()))
     for values in decision_rows(rows, county_names):
         ws.append(values)
-    for cell in ws[get_column_letter(list(DECISION_COLUMNS).index("score") + 1)][1:]:
+    for cell in ws[get_column_letter(list(columns).index("score") + 1)][1:]:
         cell.number_format = "0." + "0" * SCORE_DIGITS
     meta = wb.create_sheet("字段说明")
     meta.append(["字段", "列名"])
-    for k, v in DECISION_COLUMNS.items():
+    for k, v in columns.items():
         meta.append([k, v])
     buf = io.BytesIO()
     wb.save(buf)

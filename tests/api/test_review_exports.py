@@ -66,7 +66,10 @@ def test_decision_rows_read_as_the_page():
              "decision": "needs_info", "comment": "", "reviewer": "a", "decided_at": "2026-11-30T17:30:00",
              "version_after": 2, "current_status": "needs_info"}]
     out = exports.decision_rows(rows, {"330481": "海宁市", "330825": "龙游县"})[0]
-    cols = list(exports.DECISION_COLUMNS)
+    cols = list(exports.decision_columns({}))
+    assert cols == list(exports.DECISION_COLUMNS)
+    assert "origin_county" not in exports.decision_columns(None)  # no empty name columns without names
+    assert len(exports.decision_rows(rows)[0]) == len(exports.decision_columns(None))
     v = dict(zip(cols, out))
     assert v["score"] == 0.123 and v["decision"] == "需补充材料" and v["current_status"] == "需补充材料"
     utc = datetime(2026, 11, 30, 17, 30, tzinfo=timezone.utc)
