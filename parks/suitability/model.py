@@ -204,8 +204,18 @@ def score_enterprise(
 
     Examples
     --------
-    >>> res = score_enterprise(ctx, "E000123", top=5)          # doctest: +SKIP
-    >>> res.to_dict()["ranked"][0]["park_id"]                  # doctest: +SKIP
+    >>> from geodata.builtin import build_builtin_dataset
+    >>> from parks.joins import prepare
+    >>> from parks.suitability import context_from_dataset
+    >>> ds = prepare(build_builtin_dataset(enterprises=300, projects=20, seed=1))
+    >>> ctx = context_from_dataset(ds)
+    >>> res = score_enterprise(ctx, "E0000001", top=5)
+    >>> doc = res.to_dict()
+    >>> [r["rank"] for r in doc["ranked"]]
+    [1, 2, 3, 4, 5]
+    >>> scores = [r["score"] for r in doc["ranked"]]
+    >>> scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    True
     """
     if top is not None and (not isinstance(top, (int, np.integer)) or top < 1):
         raise SuitabilityError(f"top must be a positive integer, got {top!r}")
