@@ -157,7 +157,7 @@ class SuitabilityContext:
     park_kind: np.ndarray | None = None  # object: township_zone / specialty_park
     park_city: np.ndarray | None = None  # object: the park county's prefecture-level city
     park_in_urban_core: np.ndarray | None = None  # bool: park centroid inside an urban development boundary
-    county_city: dict[str, str] = field(default_factory=dict)  # county code -> city
+    county_city: dict[str, str | None] = field(default_factory=dict)  # county code -> city (None: unknown)
     county_sector: dict[str, np.ndarray] = field(default_factory=dict)  # county -> (11,) enterprise counts
     county_leaders: dict[str, np.ndarray] = field(default_factory=dict)  # county -> (11,) chain leaders
     supplier_links: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
@@ -531,9 +531,9 @@ def _population_table(pop: _Population, crs: pyproj.CRS) -> pd.DataFrame:
 
 
 def _places(counties, urban_boundaries, county: np.ndarray, park_x: np.ndarray, park_y: np.ndarray,
-            crs: pyproj.CRS) -> tuple[dict[str, str], np.ndarray, np.ndarray]:
+            crs: pyproj.CRS) -> tuple[dict[str, str | None], np.ndarray, np.ndarray]:
     """County -> city, each park's city, and whether each park lies in an urban core."""
-    county_city: dict[str, str] = {}
+    county_city: dict[str, str | None] = {}
     if counties is not None and len(counties) and "city" in counties.columns:
         county_city = {str(c): (None if pd.isna(v) else str(v)) for c, v in zip(counties["code"], counties["city"])}
     park_city = np.array([county_city.get(c) for c in county], dtype=object)

@@ -234,7 +234,7 @@ def score_enterprise(
                                  jsonable(names[j]), str(ctx.county_code[j])))
     excluded = [ExcludedPark(str(ctx.park_ids[j]), reasons(ctx, ent, 0, j, masks, dist, constraints),
                              jsonable(names[j]), str(ctx.county_code[j]))
-                for j in np.flatnonzero(~ok[0])]
+                for j in np.flatnonzero(~ok[0]).tolist()]
     flag = "closure_or_upgrade" if ent.level[0] == "eliminate" else None
     return SuitabilityResult(enterprise=info, weights=w, constraints=constraints.to_dict(), ranked=ranked,
                              excluded=excluded, ranked_total=int(len(order)), flag=flag,
