@@ -40,6 +40,7 @@ from maps.assets import AssetError, media_type, read_asset
 from maps.base import render_page
 from maps.suitability_map import parse_weights
 from maps.transfers_map import normalise_candidates
+from parks.joins import park_profiles
 from parks.suitability.criteria import CRITERIA
 
 from .. import reviews
@@ -221,10 +222,20 @@ def suitability_map(
 
 
 def openapi_rules(schema: dict, _app) -> None:
-    """OpenAPI of the suitability maps: ``enterprise_id`` of ``GET /maps/suitability`` is required (a profile has
+    """OpenAPI of the maps: ``sector`` and ``metric`` of ``GET /maps/{name}`` as the values the maps accept;
+    ``enterprise_id`` of ``GET /maps/suitability`` is required (a profile has
     its own operation), and ``weights`` follows :data:`WEIGHTS_PATTERN` (criterion:positive number pairs; the
     server also takes zeros beside a positive weight, and names what is wrong in a 422)."""
     paths = schema.get("paths", {})
+    # GET /maps/{name}: the sectors and park-profile metrics the maps accept (400 naming them otherwise)
+    state: AppState = _app.state.parkplan
+    profiles = park_profiles(state.dataset)
+    metrics = sorted(c for c in profiles.columns if c != "park_id" and pd.api.types.is_numeric_dtype(profiles[c]))
+    for p in (paths.get("/maps/{name}", {}).get("get") or {}).get("parameters", []):
+        if p.get("name") == "sector":
+            p["schema"] = {"anyOf": [{"type": "string", "enum": list(SECTOR_IDS)}, {"type": "null"}], "title": "Sector"}
+        if p.get("name") == "metric":
+            p["schema"] = {"anyOf": [{"type": "string", "enum": metrics}, {"type": "null"}], "title": "Metric"}
     for path in ("/maps/suitability", "/maps/suitability/profile"):
         op = paths.get(path, {}).get("get") or {}
         for p in op.get("parameters", []):
