@@ -19,6 +19,3 @@ from . import bench, data, io, map, metrics, plan, scale, serve, suitability, to
 
 for _group in (data, io, serve, token, transfers, metrics, map, suitability, scale, bench, plan):
     _group.register(app)
-
-if __name__ == "__main__":  # pragma: no cover
-    app()
