@@ -63,6 +63,7 @@ class AppState:
     maps: LockedCache = field(default_factory=lambda: LockedCache(32, "maps"))
     metrics: LockedCache = field(default_factory=lambda: LockedCache(64, "metrics"))
     plans: LockedCache = field(default_factory=lambda: LockedCache(16, "plans"))
+    reports: LockedCache = field(default_factory=lambda: LockedCache(64, "reports"))  # /plan indicators, projects
     features: LockedCache = field(default_factory=lambda: LockedCache(64, "features"))
     web: LockedCache = field(default_factory=lambda: LockedCache(64, "web"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))

@@ -12,13 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from geodata.targets import TargetsError, builtin_targets_path, load_targets
+from parks.monitoring.indicators import compute_indicators
+from parks.monitoring.report import default_as_of, projects_section
 
 from ..deps import AnalystUser
 from ..problems import NotFound, ProblemError
@@ -27,8 +29,6 @@ __all__ = ["router", "plan_cached", "app_targets", "indicator_report", "projects
 
 router = APIRouter(tags=["plan"])
 TARGETS_ENV = "PARKPLAN_TARGETS"
-CACHE_SIZE = 64
-_LOCK = threading.Lock()
 
 
 class TargetsUnavailable(ProblemError):
@@ -146,34 +146,16 @@ class ProjectsDocument(BaseModel):
 # --- shared with the web page ---------------------------------------------------------------------------
 
 
-def _cache(app) -> OrderedDict:
-    with _LOCK:
-        store = getattr(app.state, "plan_cache", None)
-        if store is None:
-            store = app.state.plan_cache = OrderedDict()
-        return store
-
-
 def plan_cached(app, key, compute):
-    """``compute()`` cached per app under ``key`` in a bounded LRU (the last :data:`CACHE_SIZE` results)."""
-    store = _cache(app)
-    with _LOCK:
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
-    value = compute()
-    with _LOCK:
-        store[key] = value
-        while len(store) > CACHE_SIZE:
-            store.popitem(last=False)
-    return value
+    """``compute()`` once per key in the app's report cache (:class:`api.cache.LockedCache`: bounded LRU, keyed by
+    the dataset version and ``key``; concurrent requests for a key wait for its one computation)."""
+    state = app.state.parkplan
+    return state.reports.get_or_compute(state.key(*key), compute)
 
 
 def app_targets(app):
     """The targets the server holds the data against: ``$PARKPLAN_TARGETS`` or the built-in file; read again
     when the file changes. Returns ``(targets, key)``; ``key`` changes whenever the file does."""
-    from geodata.targets import TargetsError, builtin_targets_path, load_targets
-
     env = os.environ.get(TARGETS_ENV)
     path = Path(env) if env else builtin_targets_path()
     try:
@@ -189,8 +171,6 @@ def app_targets(app):
 
 def indicator_report(app, *, year: int | None = None, source: str = "auto"):
     """``(IndicatorReport, targets)`` for the app's dataset and targets, cached."""
-    from parks.monitoring.indicators import compute_indicators
-
     targets, key = app_targets(app)
     rep = plan_cached(app, key + ("indicators", year, source),
                   lambda: compute_indicators(app.state.dataset, targets, year=year, source=source))
@@ -202,8 +182,6 @@ def projects_document(app, *, as_of: dt.date | None, year: int | None = None, co
                       limit: int | None = None, report_year: int | None = None) -> dict:
     """The ``projects`` part of the report, cached. ``as_of`` None: 31 December of ``report_year`` (else of
     the indicators' last year)."""
-    from parks.monitoring.report import default_as_of, projects_section
-
     ds = app.state.dataset
     if county_code is not None and county_code not in set(ds.counties["code"].astype(str)):
         raise NotFound(f"county_code {county_code!r} is not a county of this dataset")
