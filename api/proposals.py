@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from parks.suitability import context_from_dataset, score_enterprise
+from parks.suitability.transfers import propose_transfers
+
 __all__ = ["propose", "with_exclusions"]
 
 EXCLUDED_KEEP = 20  # excluded parks kept per snapshot (the review sheet shows them; the total is kept too)
@@ -19,8 +22,6 @@ EXCLUDED_KEEP = 20  # excluded parks kept per snapshot (the review sheet shows t
 
 def with_exclusions(ctx, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with ``snapshot["excluded"]``: the parks excluded for its enterprise under its constraints."""
-    from parks.suitability import score_enterprise
-
     snap = dict(row.get("snapshot") or {})
     if "excluded" not in snap:
         res = score_enterprise(ctx, row["enterprise_id"], snap.get("weights"), snap.get("constraints"), top=1)
@@ -39,9 +40,6 @@ def with_exclusions(ctx, row: dict[str, Any]) -> dict[str, Any]:
 def propose(ds, *, progress: bool = False) -> list[dict[str, Any]]:
     """Candidate rows (``candidate_id``, ``enterprise_id``, ``origin_county_code``,
     ``destination_county_code``, ``park_id``, ``scenario``, ``score``, ``snapshot``) for a prepared dataset."""
-    from parks.suitability import context_from_dataset
-    from parks.suitability.transfers import propose_transfers
-
     ctx = context_from_dataset(ds)
     proposal = propose_transfers(ctx, ds.enterprises)
     rows = []

@@ -18,11 +18,13 @@ import hmac
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..auth import verify_csrf
 from . import i18n
 
 __all__ = ["TEMPLATES", "PRELOGIN_COOKIE", "render", "lang_of", "csrf_token", "check_csrf", "page_error",
@@ -93,8 +95,6 @@ def check_csrf(request: Request, token: str | None) -> bool:
         return False
     principal = getattr(request.state, "principal", None)
     if principal is not None:
-        from ..auth import verify_csrf
-
         return verify_csrf(principal, str(token))
     if not _prelogin_value(request):
         return False
@@ -112,8 +112,6 @@ def set_cookie(response, request: Request, name: str, value: str, max_age: int |
 
 def url_with(request: Request, path: str, **params) -> str:
     """``path`` with the current language kept (``lang=en`` only when not Chinese) and ``params``."""
-    from urllib.parse import urlencode
-
     q = {k: v for k, v in params.items() if v is not None and v != ""}
     if lang_of(request) != i18n.DEFAULT_LANG:
         q["lang"] = lang_of(request)
@@ -146,8 +144,6 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 
 def _lang_switch(request: Request, target: str) -> str:
     """This page's URL (path and query, minus any CSRF token) in the other language."""
-    from urllib.parse import urlencode
-
     q = [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "csrf_token")]
     if target != i18n.DEFAULT_LANG:
         q.append(("lang", target))
