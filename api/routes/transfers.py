@@ -6,6 +6,7 @@ county is one of its offices; any other candidate is 404, as if it did not exist
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import exports, reviews
-from ..deps import DbDep, ReviewerUser
+from ..deps import DatasetDep, DbDep, ReviewerUser
 from ..problems import PROBLEM_JSON
 
 router = APIRouter(tags=["transfer review"])
@@ -148,20 +149,38 @@ _OFFICE_404 = {404: {"description": "an office that is not one of yours"}}
 @router.get("/transfer-candidates/decisions.csv", summary="Your offices' decisions as CSV (UTF-8 with BOM)",
             response_class=Response, responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
                                                 **_OFFICE_404})
-def decisions_csv(user: ReviewerUser, db: DbDep, office: Office = None):
+def decisions_csv(user: ReviewerUser, db: DbDep, ds: DatasetDep, office: Office = None):
     rows = reviews.office_decisions(db, user, office)
-    return Response(exports.decisions_csv(rows), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": _attachment(f"decisions-{office or 'all'}.csv")})
+    names = _county_names(ds)
+    return Response(exports.decisions_csv(rows, names), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": _attachment(_decisions_name(user, office, names, "csv"))})
 
 
 @router.get("/transfer-candidates/decisions.xlsx", summary="Your offices' decisions as an Excel workbook",
             response_class=Response,
             responses={200: {"content": {exports.XLSX: {"schema": {"type": "string", "format": "binary"}}}},
                        **_OFFICE_404})
-def decisions_xlsx(user: ReviewerUser, db: DbDep, office: Office = None):
+def decisions_xlsx(user: ReviewerUser, db: DbDep, ds: DatasetDep, office: Office = None):
     rows = reviews.office_decisions(db, user, office)
-    return Response(exports.decisions_xlsx(rows), media_type=exports.XLSX,
-                    headers={"Content-Disposition": _attachment(f"decisions-{office or 'all'}.xlsx")})
+    names = _county_names(ds)
+    return Response(exports.decisions_xlsx(rows, names), media_type=exports.XLSX,
+                    headers={"Content-Disposition": _attachment(_decisions_name(user, office, names, "xlsx"))})
+
+
+_BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def _county_names(ds) -> dict[str, str]:
+    counties = ds.counties
+    return dict(zip(counties["code"].astype(str), counties["name"].astype(str)))
+
+
+def _decisions_name(user, office: str | None, names: dict[str, str], ext: str) -> str:
+    """``<office name>-审核决定-<date in Beijing>.<ext>``: the office asked for, else the user's only office,
+    else 全部 (every office of an admin or of a multi-office token)."""
+    code = office or (next(iter(user.offices)) if len(user.offices) == 1 else None)
+    who = names.get(code, code) if code else None
+    return exports.decisions_filename(who, dt.datetime.now(_BEIJING).date(), ext)
 
 
 def _attachment(name: str) -> str:

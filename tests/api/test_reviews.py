@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 
@@ -173,6 +175,15 @@ def test_exports_csv_and_excel_hold_the_offices_decisions(fresh_api):
     assert values[0][0] == "候选编号" and len(values) == 1 + len(rows)
     decision = values[0].index("审核决定")
     assert {v[decision] for v in values[1:]} == {"已批准", "已驳回"}  # the glossary's statuses
+    # named after the office (its county's name) and the day in Beijing, Unicode in RFC 5987 filename*
+    counties = api.app.state.dataset.counties
+    office_name = dict(zip(counties["code"].astype(str), counties["name"].astype(str)))[api.offices[0]]
+    beijing_day = datetime.now(timezone(timedelta(hours=8))).date().isoformat()
+    disposition = x.headers["content-disposition"]
+    assert f"filename*=UTF-8''{quote(f'{office_name}-审核决定-')}" in disposition, disposition
+    assert f"{beijing_day}.xlsx" in disposition, disposition
+    assert r.headers["content-disposition"].endswith(".csv")
+    assert office_name in {str(v) for row in values[1:] for v in row}  # county names beside the codes
     assert api.get(f"/transfer-candidates/decisions.csv?office={api.offices[1]}", as_="reviewer_a").status_code == 404
 
 
