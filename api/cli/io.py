@@ -9,13 +9,14 @@ import typer
 
 from rich.markup import escape
 
+from geodata.validate import IMPORTABLE_LAYERS
+
 from ._common import DataOption, JsonOption, console, fail, load, print_json, resolve_data_path
 
 __all__ = ["register"]
 
 _IMPORT_HELP = (
-    "Import FILE into LAYER of the dataset (parks, enterprises, projects, protected_areas, urban_boundaries, "
-    "catalogue, counties).\n\n"
+    f"Import FILE into LAYER of the dataset ({', '.join(IMPORTABLE_LAYERS)}).\n\n"
     "FILE: GeoJSON, GeoPackage, Shapefile (.shp or .zip), GeoParquet, CSV or Excel .xlsx. Tables find their "
     "coordinates by header (经度/纬度, lon/lat, lng, longitude/latitude, x/y) and accept Chinese headers "
     "(企业名称, 营业收入（万元） ...); the text encoding (UTF-8, GBK/GB18030) is detected.\n\n"
