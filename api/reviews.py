@@ -34,6 +34,7 @@ __all__ = [
     "versions_from_if_match",
     "count_candidates",
     "add_candidates",
+    "all_candidates",
     "list_candidates",
     "get_candidate",
     "candidate_reviews",
@@ -147,6 +148,16 @@ def _add_candidates(db: Session, rows: list[dict[str, Any]], actor: str, role: s
                           after=_snapshot_without_candidate(c)))
         added += 1
     return added
+
+
+def all_candidates(db: Session, *, county: str | None = None) -> list[TransferCandidate]:
+    """Every stored candidate (``county``: as origin or destination), unscoped: for the aggregated flows
+    that viewers and analysts see (the caller strips them of firm-level detail)."""
+    q = select(TransferCandidate)
+    if county is not None:
+        q = q.where((TransferCandidate.origin_county_code == county) |
+                    (TransferCandidate.destination_county_code == county))
+    return list(db.execute(q.order_by(TransferCandidate.candidate_id)).scalars())
 
 
 _FILTERS = ("status", "origin_county_code", "destination_county_code", "park_id", "enterprise_id", "scenario")

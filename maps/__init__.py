@@ -36,7 +36,7 @@ def proposed_candidates(ds, ctx=None):
 def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
               county: str | None = None, opts: MapOptions | None = None, suitability_context=None,
               candidates=None, metric: str | None = None, profile=None, candidate=None, weights=None,
-              constraints=None):
+              constraints=None, firms: bool = True):
     """The map ``name`` (one of :data:`MAP_NAMES`) for a prepared dataset ``ds``.
 
     ``suitability_context``: a prebuilt :class:`parks.suitability.SuitabilityContext` (else built here).
@@ -50,6 +50,7 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
     ``candidate``: for the transfers map, one stored transfer candidate (a mapping as
     ``api.reviews.candidate_public(..., snapshot=True)`` returns): the map of that candidate alone
     (:func:`maps.transfers_map.candidate_map`).
+    ``firms``: for the transfers map, False draws the flows between counties only (no firm names).
     """
     opts = opts or MapOptions(lang=lang)
     if name not in MAP_NAMES:
@@ -86,4 +87,4 @@ def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, ent
 
     if candidates is None:
         candidates = proposed_candidates(ds, suitability_context)
-    return transfers_map(ds, candidates, county=county, opts=opts)
+    return transfers_map(ds, candidates, county=county, opts=opts, firms=firms)

@@ -48,11 +48,13 @@ def normalise_candidates(candidates) -> pd.DataFrame:
 
 
 def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None,
-                  opts: MapOptions | None = None, width_by: str = "firms") -> folium.Map:
+                  opts: MapOptions | None = None, width_by: str = "firms", firms: bool = True) -> folium.Map:
     """Flows aggregated between counties (one arc per origin and destination county, drawn as
     :func:`maps.flows_map.arc`; width by the number of firms or, ``width_by="jobs"``, their employees;
     colour by the most frequent review status, undecided pairs dashed) and the receiving parks.
-    ``county`` keeps that office's candidates and fits the view to its origins and destinations."""
+    ``county`` keeps that office's candidates and fits the view to its origins and destinations.
+    ``firms=False`` draws the aggregated flows only: counts by county pair and status, no candidate id or
+    firm name (what a viewer or an analyst, who reviews no office's candidates, is shown)."""
     if width_by not in ("firms", "jobs"):
         raise MapError(f"width_by {width_by!r} not accepted; accepted: firms, jobs")
     opts = opts or MapOptions(lang=lang)
@@ -114,8 +116,9 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
             "rows": [[t("origin", lang), names.get(origin, origin)], [t("destination", lang), names.get(dest, dest)],
                      [t("n_enterprises", lang), f"{len(sub):,}"], [t("employees", lang), f"{int(sub['jobs'].sum()):,}"]]
                     + [[t(_STATUS_LABEL.get(st, st), lang), f"{int(n):,}"] for st, n in counts.items()]
-                    + [[f"{r.candidate_id} · {ent_names.get(r.enterprise_id, r.enterprise_id)}",
-                        t(_STATUS_LABEL.get(r.status, r.status), lang)] for r in sub.itertuples()][:30],
+                    + ([[f"{r.candidate_id} · {ent_names.get(r.enterprise_id, r.enterprise_id)}",
+                         t(_STATUS_LABEL.get(r.status, r.status), lang)] for r in sub.itertuples()][:30]
+                       if firms else []),
         })
     JsLayer(
         "var __NAME__ = L.featureGroup(); __DATA__.forEach(function (f) {"

@@ -80,16 +80,27 @@ def map_asset(path: str) -> Response:
                                                                  "X-Content-Type-Options": "nosniff"})
 
 
+def _sees_flows_only(user) -> bool:
+    """Viewers and analysts review no office's candidates: they see the flows between counties (counts by
+    county pair and status), never a candidate's id or firm name."""
+    return not user.is_admin and not user.offices
+
+
 def _candidates(state: AppState, db, user, county: str | None):
     """Transfer candidates the user may see, as a DataFrame: the stored ones (the review database,
     office-scoped as ``/transfer-candidates``), else, on a fresh install, the model's proposal for the
-    dataset (computed once, cached), scoped by the same rule: admins all, others their offices."""
+    dataset (computed once, cached), scoped by the same rule: admins all, offices theirs; viewers and
+    analysts all of them, drawn as aggregated flows only (:func:`_sees_flows_only`)."""
+    everyone = user.is_admin or _sees_flows_only(user)
     if reviews.count_candidates(db) > 0:  # stored candidates exist: show those the user may see, only
-        rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
+        if everyone:
+            rows = reviews.all_candidates(db, county=county)
+        else:
+            rows, _ = reviews.list_candidates(db, user, filters={}, county=county, limit=100_000, offset=0)
         return pd.DataFrame([reviews.candidate_public(c) for c in rows]) if rows else normalise_candidates(None)
     proposals = state.maps.get_or_compute(state.key("map-proposals"),
                                           lambda: proposed_candidates(state.dataset, state.suitability_context()))
-    if user.is_admin or proposals.empty:
+    if everyone or proposals.empty:
         return proposals
     keep = [user.in_scope(o, d) for o, d in zip(proposals["origin_county_code"], proposals["destination_county_code"])]
     return proposals[keep]
@@ -292,7 +303,7 @@ def _serve(request: Request, state: AppState, user, db, name: str, lang: str, *,
     ds = state.dataset
     candidates = candidate = None
     if name == "transfers":
-        if county is not None and not user.in_scope(county):
+        if county is not None and not user.in_scope(county) and not _sees_flows_only(user):
             raise Forbidden(f"county {county!r} is not one of your offices")
         if candidate_id is not None:
             candidate = _candidate(db, user, candidate_id)
@@ -304,7 +315,8 @@ def _serve(request: Request, state: AppState, user, db, name: str, lang: str, *,
         try:
             m = build_map(name, ds, opts=opts, sector=sector, enterprise_id=enterprise_id, county=county,
                           candidates=candidates, candidate=candidate, metric=metric if name == "parks" else None,
-                          profile=profile, weights=suit_weights, constraints=constraints, **kwargs)
+                          profile=profile, weights=suit_weights, constraints=constraints,
+                          firms=not _sees_flows_only(user), **kwargs)
         except MapError as exc:
             raise BadRequest(str(exc)) from None
         except LookupError as exc:

@@ -218,6 +218,25 @@ def test_transfers_map_shows_stored_candidates_with_status(hostile_path, tmp_pat
     html = client.get("/maps/transfers", headers={"Authorization": f"Bearer {elsewhere}"}).text
     assert _flows(html) == []  # stored candidates exist, none in this office: no model proposal instead
 
+    # viewers and analysts review no office: they see the same flows, aggregated, with no candidate or firm named
+    with app.state.sessions() as db:
+        viewer, _ = create_token(db, "viewer", label="v")
+        analyst, _ = create_token(db, "analyst", label="n")
+        db.commit()
+    admin_flows = _flows(client.get("/maps/transfers", headers={"Authorization": f"Bearer {admin}"}).text)
+
+    def firm_rows(flows):  # a popup row per candidate: "<candidate id> · <firm name>"
+        return [row[0] for f in flows for row in f["rows"] if str(row[0]).startswith(("T0 · ", "T1 · ", "T2 · "))]
+
+    assert len(firm_rows(admin_flows)) == 3  # an admin's popups list the firms
+    for token in (viewer, analyst):
+        r = client.get(f"/maps/transfers?county={dest}", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200
+        flows = _flows(r.text)
+        assert sorted(f["n"] for f in flows) == [1, 2]
+        assert [f["title"] for f in flows] == [f["title"] for f in admin_flows]
+        assert firm_rows(flows) == [] and all(len(f["rows"]) == 5 for f in flows), flows  # counts only
+
 
 PROFILE = {"sector": "textiles", "land_ha": "2.5", "employees": "80", "pollution_class": "light", "lon": "120.6",
            "lat": "29.9"}
