@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 import pytest
 
@@ -101,7 +102,7 @@ def _page_in_chromium(browser, server, web, tmp_path):
     # the flow map in its iframe: loaded, its script ran, arcs or within-county circles drawn
     frame = page.frame_locator("#flows-map")
     page.locator("#flows-map").scroll_into_view_if_needed()
-    map_frame = next(f for f in page.frames if f.url.endswith("/scenarios/urban-core/map"))
+    map_frame = _wait_for_frame(page, "/scenarios/urban-core/map")
     map_frame.wait_for_function("window.PARKPLAN && PARKPLAN.ready === true", timeout=120_000)
     drawn = frame.locator(".pp-flow, .pp-flow-within").count()
     assert drawn > 0
@@ -115,3 +116,16 @@ def _page_in_chromium(browser, server, web, tmp_path):
     page.wait_for_load_state("networkidle")
     ctx.close()
     watch.assert_clean()
+
+
+def _wait_for_frame(page, path: str, timeout_s: float = 120.0):
+    """The page's frame whose URL ends with ``path``, once the (lazy) iframe has navigated to it; under load it
+    may start after the page's load event."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = next((f for f in page.frames if f.url.endswith(path)), None)
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no frame loaded {path} within {timeout_s:.0f} s; frames: {[f.url for f in page.frames]}")
+        page.wait_for_timeout(250)
