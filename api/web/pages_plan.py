@@ -18,6 +18,8 @@ import numpy as np
 from fastapi import APIRouter, Request
 from matplotlib.figure import Figure
 
+from geodata.fonts import set_figure_font
+
 from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, plan_cached, projects_document
 from . import backend
 from .charts import _style
@@ -110,6 +112,7 @@ def plan_translator(lang: str):
 
 
 def _svg(fig: Figure) -> str:
+    set_figure_font(fig)  # the packaged CJK font for every title, label and legend (no system font needed)
     buf = io.BytesIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -125,3 +125,13 @@ def _in_chromium(browser, server, token, tmp_path):
     assert "The plan's targets" in page.locator("main").inner_text()
     watch.assert_clean()
     ctx.close()
+
+
+def test_plan_charts_draw_chinese_in_the_packaged_font(recwarn):
+    """Every text of the /ui/plan charts is set in the packaged CJK font: no glyph falls back to a font that lacks it."""
+    from api.web.pages_plan import target_chart
+
+    svg = target_chart([2001, 2002, 2003], [1.0, 2.0, None], [1.0, 1.12, 1.25], title="技术改造投资（亿元）",
+                       unit="亿元", value_label="实际值", path_label="目标路径")
+    assert svg.startswith("data:image/svg+xml;base64,")
+    assert not [str(w.message) for w in recwarn if "missing from font" in str(w.message)]
