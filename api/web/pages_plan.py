@@ -23,6 +23,7 @@ from geodata.fonts import set_figure_font
 from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, plan_cached, projects_document
 from . import backend
 from .charts import _style
+from .pages_metrics import _map_counties
 from .core import lang_of, page_error, render
 from . import i18n
 from .i18n import translator
@@ -157,13 +158,6 @@ def investment_map(counties, values: dict[str, float], *, title: str) -> str:
         return _svg(fig)
 
 
-def _map_counties(request: Request):
-    def compute():
-        c = backend.dataset(request).counties[["code", "geometry"]].copy()
-        c["geometry"] = c.geometry.simplify(0.01, preserve_topology=True)
-        return c
-
-    return backend.cached(request, "map_counties", compute)
 
 
 def _finite(x) -> bool:
