@@ -9,7 +9,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from api.cli_lang import default_lang, num, with_code
+from api.cli._lang import default_lang, num, with_code
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -78,7 +78,7 @@ def test_steps_show_the_step_they_are_in():
 
     from rich.console import Console
 
-    from api.cli_steps import steps
+    from api.cli._steps import steps
 
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, width=100)

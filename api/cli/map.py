@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import DataOption, err_console, fail, load
-from ..cli_steps import steps
+from ._steps import steps
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
 

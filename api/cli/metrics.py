@@ -11,7 +11,7 @@ from rich.table import Table
 from geodata import glossary
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
-from ..cli_lang import LangOption, num, pct, table, translator, with_code
+from ._lang import LangOption, num, pct, table, translator, with_code
 
 if TYPE_CHECKING:
     from parks.joins import PreparedDataset
