@@ -22,6 +22,7 @@ All geometry is generated in the province's CGCS2000 Gauss-Kruger zone (metres) 
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,7 +223,8 @@ def _protected_areas(rng, counties_m: gpd.GeoDataFrame, province_m, urban_union)
         ("permanent_farmland", 44, (1.2, 4.0), (0.5, 3.0)),
         ("water_source", 24, (0.8, 2.5), (1.5, 1.0)),
     )
-    rows, geoms = [], []
+    rows: list[dict[str, str]] = []
+    geoms: list[shapely.Geometry] = []
     area = counties_m.geometry.area.to_numpy()
     ld = counties_m["less_developed"].to_numpy()
     for kind, n, (rmin, rmax), (w_ld, w_other) in specs:
@@ -253,7 +255,7 @@ def _county_short(name: str) -> str:
 
 
 def _place_parks(rng, plan: list[dict], counties_m: gpd.GeoDataFrame, obstacles: list, town_centres: dict,
-                 soft_obstacles: list = ()) -> list:
+                 soft_obstacles: Sequence[shapely.Geometry] = ()) -> list[tuple[dict, shapely.Geometry]]:
     """Place each planned park as a polygon inside its county, clear of obstacles and other parks.
 
     A park that does not fit after many tries shrinks, and in the end may enter a soft obstacle (an
@@ -264,7 +266,8 @@ def _place_parks(rng, plan: list[dict], counties_m: gpd.GeoDataFrame, obstacles:
         shapely.prepare(g)
     hard = shapely.STRtree(obstacles) if obstacles else None
     soft = shapely.STRtree(list(soft_obstacles)) if len(soft_obstacles) else None
-    placed, placed_geoms = [], []
+    placed: list[tuple[dict, shapely.Geometry]] = []
+    placed_geoms: list[shapely.Geometry] = []
     for item in plan:
         cgeom = county_geom[item["county_code"]]
         for attempt in range(400):
@@ -397,7 +400,7 @@ def _parks(rng, admin_m: AdminBoundaries, province: str, obstacles: list, urban:
         got = _place_parks(rng, township, counties_m, obstacles + soft + taken, town_centres)
         placed_t += got
         taken += [g for _, g in got]
-        placed_codes = {}
+        placed_codes: dict[str, int] = {}
         for item, _ in got:
             placed_codes[item["county_code"]] = placed_codes.get(item["county_code"], 0) + 1
         for c in np.flatnonzero(quota):  # a county that could not take all its zones is full
@@ -816,11 +819,11 @@ def _urban_share(counties_m: gpd.GeoDataFrame, urban: gpd.GeoDataFrame) -> np.nd
 def _less_developed(admin: AdminBoundaries, province: str, codes: list[str] | None) -> np.ndarray:
     if codes is None and province == "浙江省":
         codes = [r["code"] for r in read_data_csv("less_developed_zhejiang.csv")]
-    codes = set(codes or [])
-    unknown = codes - set(admin.counties["code"])
+    wanted = set(codes or [])
+    unknown = wanted - set(admin.counties["code"])
     if unknown:
         raise ValueError(f"less-developed county code(s) {', '.join(sorted(unknown))} are not counties of {province}")
-    return admin.counties["code"].isin(codes).to_numpy()
+    return admin.counties["code"].isin(wanted).to_numpy()
 
 
 def build_builtin_dataset(province: str = "浙江省", enterprises: int = 20_000, projects: int = 3_000,

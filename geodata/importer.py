@@ -21,6 +21,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import os
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -98,15 +99,15 @@ def _locked(dataset_path: Path):
     """Hold an exclusive advisory lock beside ``dataset_path`` (released on exit or process death)."""
     lock_path = dataset_path.parent / f".{dataset_path.name}.lock"
     with open(lock_path, "a+b") as fh:
-        try:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        except ImportError:  # Windows
+        if sys.platform == "win32":
             import msvcrt
 
             fh.seek(0)
             msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         yield
 
 

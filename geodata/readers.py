@@ -167,7 +167,7 @@ def detect_text_encoding(data: bytes) -> str:
 _BRACKETED = re.compile(r"^(.*?)\s*[\(\[（【](.*?)[\)\]）】]\s*$")
 
 
-def _nfkc(text: str) -> str:
+def _nfkc(text: object) -> str:
     return unicodedata.normalize("NFKC", str(text)).strip()
 
 
@@ -628,7 +628,8 @@ def _finish_table(frame: pd.DataFrame, numbers: list[int], fmt: str, path: Path)
     """Strip header names, number duplicates (``name``, ``name.1``), drop unnamed empty columns; take off
     the formula guard's apostrophe (:func:`geodata.spreadsheet.unguard_frame`) that our exports add."""
     frame = unguard_frame(frame)
-    names, seen = [], {}
+    names: list[str] = []
+    seen: dict[str, int] = {}
     for c in frame.columns:
         name = str(c).strip()
         seen[name] = seen.get(name, -1) + 1

@@ -301,6 +301,8 @@ def _target(tid: str, entry: dict, where, line: int | None, problems: list[str])
         problems.append(f"{where('target_year')}{name}: target_year {ty} is before base_year {by}")
     if len(problems) > n0:
         return None
+    # the checks above added a problem unless these are present, known and whole years
+    assert isinstance(indicator, str) and isinstance(unit, str) and isinstance(by, int) and isinstance(ty, int)
     factor = UNITS[unit][1]
     base = entry.get("base_value")
     return Target(id=tid, indicator=indicator, unit=unit, base_year=by, target_year=ty,

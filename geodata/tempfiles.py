@@ -27,6 +27,7 @@ import re
 import secrets
 import shutil
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +119,7 @@ def claim_temp(parent: str | os.PathLike, prefix: str, suffix: str = "", *, dire
 
 
 def _lock(fd: int, blocking: bool) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    if sys.platform == "win32":
         import msvcrt
 
         try:
@@ -128,6 +127,8 @@ def _lock(fd: int, blocking: bool) -> bool:
             return True
         except OSError:
             return False
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         return True
@@ -173,7 +174,7 @@ def remove_stale(directory: str | os.PathLike, prefix: str | None = None) -> lis
     removed: list[Path] = []
     for key, members in groups.items():
         m = _NAME.match(key)
-        if not _owner_gone(m["host"], int(m["pid"]), int(m["start"])):
+        if m is None or not _owner_gone(m["host"], int(m["pid"]), int(m["start"])):
             continue
         lock_path = directory / f"{key}.lock"
         fd = None

@@ -19,6 +19,7 @@ as stored. GeoJSON, GeoPackage and GeoParquet hold typed values that no viewer e
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -100,8 +101,9 @@ def export_layer(
         frame = frame.to_crs(4326)
     if fmt == "geojson" and not spatial:
         raise ExportError(f"layer {layer!r} has no geometry; export it as csv, xlsx, parquet or gpkg")
-    writer = {"geojson": _write_ogr, "gpkg": _write_ogr, "parquet": _write_parquet, "csv": _write_csv,
-              "xlsx": _write_excel}[fmt]
+    writers: dict[str, Callable[..., None]] = {"geojson": _write_ogr, "gpkg": _write_ogr, "parquet": _write_parquet,
+                                                "csv": _write_csv, "xlsx": _write_excel}
+    writer = writers[fmt]
     return _atomic(Path(out), lambda tmp: writer(frame, tmp, layer=layer, fmt=fmt, spatial=spatial,
                                                  encoding=_ENCODINGS[encoding.lower()], lang=lang))
 
