@@ -121,6 +121,9 @@ def map_command(
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not png:
+        from maps.printing import embed_font
+
+        html = embed_font(html)  # the CJK font cut to the map's characters: Chinese with no system font
         output.write_text(html, encoding="utf-8")
         err_console.print(f"wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB, self-contained)")
         return
