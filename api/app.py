@@ -12,7 +12,6 @@ callable ``(request) -> Response`` (see :mod:`api.routes.ogc`).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +25,6 @@ from parks.joins import prepare
 
 from . import problems
 from .auth import signing_key
-from .cache import PinnedView
 from .db import DatabaseBusy, default_db_url, init_db, make_engine, session_factory
 from .routes import health, maps, metrics, ogc, plan, scenarios, suitability, transfers
 from .settings import Settings, resolve_data_path
@@ -67,9 +65,6 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.state.sessions = sessions
     app.state.session_key = key
     app.state.landing_html = None  # the web workspace sets a callable (request) -> Response
-    # the OGC collections' frames (api.routes.ogc reads app.state.cache as a dict): the same policy, through a view
-    app.state.cache = PinnedView(state.features)
-    app.state.cache_lock = threading.Lock()
 
     problems.install(app)
     app.add_exception_handler(DatabaseBusy, _database_busy)

@@ -19,23 +19,25 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
-import shapely
 import re
+import shapely
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from geodata.jsonable import jsonable
 
-from ..deps import CurrentUser, ViewerUser
+from ..deps import CurrentUser, ViewerUser, get_state
 from ..problems import BadRequest, Forbidden, NotFound
 
 router = APIRouter(tags=["OGC API - Features"])
@@ -85,31 +87,54 @@ def _layer(ds, cid: str) -> gpd.GeoDataFrame:
     return getattr(ds, cid)
 
 
-@dataclass
+_CHUNK = 256  # features serialised together, on first use
+
+
+@dataclass(eq=False)
 class _Collection:
+    """A collection's frame (WGS 84, reset index) and its features as GeoJSON bytes, each serialised once.
+
+    The bytes are built lazily in chunks of ``_CHUNK`` rows (the first page that needs a row builds its chunk,
+    under the collection's lock) and kept for the life of this object, which the app state's ``features``
+    cache holds under the dataset version: a page is then a join of ready slices.
+    """
+
     spec: CollectionSpec
     frame: gpd.GeoDataFrame  # WGS 84, reset index
     ids: pd.Series  # str
     properties: list[str]
     bounds: tuple[float, float, float, float]
+    _chunks: dict[int, list[bytes]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def feature_bytes(self, idx) -> list[bytes]:
+        """The GeoJSON bytes of the features at positions ``idx``, in that order."""
+        chunks = self._chunks
+        missing = {int(i) // _CHUNK for i in idx} - chunks.keys()
+        if missing:
+            with self._lock:
+                for c in sorted(missing - chunks.keys()):
+                    rows = range(c * _CHUNK, min((c + 1) * _CHUNK, len(self.frame)))
+                    chunks[c] = [orjson.dumps(f) for f in _features(self, rows)]
+        return [chunks[i // _CHUNK][i % _CHUNK] for i in (int(i) for i in idx)]
+
+
+def _build_collection(ds, cid: str) -> _Collection:
+    spec = COLLECTIONS[cid]
+    frame = _layer(ds, cid)
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        frame = frame.to_crs(4326)
+    frame = frame.reset_index(drop=True)
+    props = [c for c in frame.columns if c != frame.geometry.name]
+    valid = frame.geometry[frame.geometry.notna()]
+    b = tuple(float(x) for x in valid.total_bounds) if len(valid) else (-180.0, -90.0, 180.0, 90.0)
+    return _Collection(spec, frame, frame[spec.id_field].astype(str), props, b)  # type: ignore[arg-type]
 
 
 def _collection(request: Request, cid: str) -> _Collection:
-    cache = request.app.state.cache
-    key = f"ogc:{cid}"
-    if key not in cache:
-        with request.app.state.cache_lock:
-            if key not in cache:
-                spec = COLLECTIONS[cid]
-                frame = _layer(request.app.state.dataset, cid)
-                if frame.crs is not None and frame.crs.to_epsg() != 4326:
-                    frame = frame.to_crs(4326)
-                frame = frame.reset_index(drop=True)
-                props = [c for c in frame.columns if c != frame.geometry.name]
-                valid = frame.geometry[frame.geometry.notna()]
-                b = tuple(float(x) for x in valid.total_bounds) if len(valid) else (-180.0, -90.0, 180.0, 90.0)
-                cache[key] = _Collection(spec, frame, frame[spec.id_field].astype(str), props, b)
-    return cache[key]
+    """The collection, prepared once per dataset version (the app state's ``features`` cache)."""
+    state = get_state(request)
+    return state.features.get_or_compute(state.key("ogc", cid), lambda: _build_collection(state.dataset, cid))
 
 
 def _spec_for(user, cid: str) -> CollectionSpec:
@@ -166,10 +191,6 @@ def _collection_doc(request: Request, col: _Collection) -> dict:
 
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
-
-
-def _geojson(body: dict, status: int = 200) -> JSONResponse:
-    return GeoJSONResponse(body, status_code=status)
 
 
 class LinkOut(BaseModel):
@@ -420,20 +441,25 @@ def items(
         raise BadRequest(f"unknown query parameter(s) {', '.join(map(repr, sorted(unknown)))}; accepted: "
                          f"{', '.join(sorted(_RESERVED))} and the properties {', '.join(col.properties)}")
     page = min(limit or settings.default_limit, settings.max_limit)
-    mask = np.ones(len(col.frame), dtype=bool)
     box = parse_bbox(bbox)
-    if box is not None:
-        hit = col.frame.sindex.query(shapely.box(*box), predicate="intersects")
-        m = np.zeros(len(col.frame), dtype=bool)
-        m[hit] = True
-        mask &= m
-    for name, value in request.query_params.multi_items():
-        if name in col.properties:
+    filters = [(name, value) for name, value in request.query_params.multi_items() if name in col.properties]
+    n = len(col.frame)
+    if box is None and not filters:  # every feature matches: the page is a slice
+        matched = n
+        chosen: Any = range(min(offset, n), min(offset + page, n))
+    else:
+        mask = np.ones(n, dtype=bool)
+        if box is not None:
+            hit = col.frame.sindex.query(shapely.box(*box), predicate="intersects")
+            m = np.zeros(n, dtype=bool)
+            m[hit] = True
+            mask &= m
+        for name, value in filters:
             mask &= _filter_mask(col, name, value)
-    idx = np.flatnonzero(mask)
-    matched = int(len(idx))
-    chosen = idx[offset: offset + page]
-    features = _features(col, chosen)
+        idx = np.flatnonzero(mask)
+        matched = int(len(idx))
+        chosen = idx[offset: offset + page]
+    features = col.feature_bytes(chosen)
     links = [_link(str(request.url), "self", GEOJSON, "this page"),
              _link(f"{_base(request)}/collections/{collection_id}", "collection", "application/json")]
     if offset + page < matched:
@@ -442,14 +468,15 @@ def items(
     if offset > 0:
         links.append(_link(str(request.url.include_query_params(offset=max(0, offset - page), limit=page)), "prev",
                            GEOJSON, "previous page"))
-    return _geojson({
-        "type": "FeatureCollection",
-        "features": features,
+    tail = orjson.dumps({
         "numberMatched": matched,
         "numberReturned": len(features),
         "timeStamp": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "links": links,
     })
+    # {"type":"FeatureCollection","features":[<ready bytes>],"numberMatched":...}: the keys in the order of before
+    return Response(b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]," + tail[1:],
+                    media_type=GEOJSON)
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature (GeoJSON)",
@@ -462,8 +489,9 @@ def item(request: Request, collection_id: CollectionId, feature_id: Annotated[st
     hits = np.flatnonzero((col.ids == feature_id).to_numpy())
     if not len(hits):
         raise NotFound(f"feature {feature_id!r} not found in collection {collection_id!r}")
-    feat = _features(col, hits[:1])[0]
     base = _base(request)
-    feat["links"] = [_link(f"{base}/collections/{collection_id}/items/{quote(feature_id, safe='')}", "self", GEOJSON),
-                     _link(f"{base}/collections/{collection_id}", "collection", "application/json")]
-    return _geojson(feat)
+    links = orjson.dumps([
+        _link(f"{base}/collections/{collection_id}/items/{quote(feature_id, safe='')}", "self", GEOJSON),
+        _link(f"{base}/collections/{collection_id}", "collection", "application/json")])
+    feat = col.feature_bytes(hits[:1])[0]  # {"type":"Feature",...,"properties":{...}}: the links added last
+    return Response(feat[:-1] + b',"links":' + links + b"}", media_type=GEOJSON)
