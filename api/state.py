@@ -67,6 +67,7 @@ class AppState:
     features: LockedCache = field(default_factory=lambda: LockedCache(64, "features"))
     web: LockedCache = field(default_factory=lambda: LockedCache(64, "web"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
+    sheets: LockedCache = field(default_factory=lambda: LockedCache(64, "sheets"))  # review sheet PDFs (api.routes.transfers)
     landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
     plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
 
