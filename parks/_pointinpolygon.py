@@ -68,7 +68,8 @@ def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         return shapely.get_x(geoms), shapely.get_y(geoms)
     except shapely.errors.GEOSException:  # GEOS refuses get_x of an empty point (None gives NaN)
-        geoms = np.where(shapely.is_empty(geoms), None, geoms)
+        geoms = geoms.copy()
+        geoms[shapely.is_empty(geoms)] = None
         return shapely.get_x(geoms), shapely.get_y(geoms)
 
 
@@ -130,9 +131,9 @@ def polygon_pairs(points: PointStrips, polygons: np.ndarray, predicate: str = "w
         ig.append(np.full(len(hit), g, dtype=np.int64))
     if not ip:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ip, ig = np.concatenate(ip), np.concatenate(ig)
-    o = np.lexsort((ig, ip))
-    return ip[o].astype(np.int64), ig[o]
+    point_idx, geom_idx = np.concatenate(ip), np.concatenate(ig)
+    o = np.lexsort((geom_idx, point_idx))
+    return point_idx[o].astype(np.int64), geom_idx[o]
 
 
 def first_polygon(points: PointStrips, polygons: np.ndarray, predicate: str = "within") -> np.ndarray:

@@ -48,7 +48,7 @@ def _labels(labels: np.ndarray, codes: np.ndarray):
     Where that is pandas' Arrow-backed ``str`` (pandas 3), the labels are taken in Arrow from the
     small label array (10x faster than converting a million Python strings)."""
     labels = np.asarray(labels, dtype=object)
-    target = pd.Series(np.append(labels, None)).dtype
+    target = pd.Series(np.append(labels, [None])).dtype
     if target != object:
         import pyarrow as pa
 
@@ -57,7 +57,7 @@ def _labels(labels: np.ndarray, codes: np.ndarray):
             return pd.array(taken, dtype=target)
         except (TypeError, ValueError, pa.ArrowException):  # labels that are not all strings
             pass
-    return np.append(labels, None)[codes]
+    return np.append(labels, [None])[codes]
 
 
 def _check_metric(*frames: gpd.GeoSeries | gpd.GeoDataFrame) -> None:
@@ -100,7 +100,7 @@ def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_d
     if missing.any():
         near, _ = nearest_polygon(pts, county_geoms, missing, snap_distance_m)
         idx[missing] = near[missing]
-    codes = np.append(counties["code"].to_numpy().astype(object), None)  # idx -1 -> None
+    codes = np.append(counties["code"].to_numpy().astype(object), [None])  # idx -1 -> None
     return pd.Series(codes[idx], index=points.index, name="county_code", dtype=object)
 
 

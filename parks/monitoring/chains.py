@@ -45,7 +45,11 @@ def chain_links(suppliers: pd.DataFrame, enterprises: gpd.GeoDataFrame, projects
             links[f"{side}_{c}"] = info[c].to_numpy() if c in info else None
     known_l = links["leader_id"].isin(ent.index).to_numpy()
     known_s = links["supplier_id"].isin(ent.index).to_numpy()
-    links["missing"] = np.select([~known_l & ~known_s, ~known_l, ~known_s], ["both", "leader", "supplier"], None)
+    missing = np.full(len(links), None, dtype=object)  # which end is not an enterprise of the dataset
+    missing[~known_s] = "supplier"
+    missing[~known_l] = "leader"
+    missing[~known_l & ~known_s] = "both"
+    links["missing"] = missing
     lp, sp = pts.reindex(links["leader_id"]).to_numpy(), pts.reindex(links["supplier_id"]).to_numpy()
     dist = np.full(len(links), np.nan)
     ok = known_l & known_s

@@ -140,7 +140,7 @@ def allocate(
     chosen = cand[x].set_index("enterprise_id")
     flags = pd.Series(flags if flags is not None else {}, dtype=object)
     has_cand = set(cand["enterprise_id"])
-    rows = []
+    rows: list[tuple[object, object, float, float, str, str | None]] = []
     for e in ents:
         if e in chosen.index:
             rows.append((e, chosen.at[e, "park_id"], float(chosen.at[e, "score"]), land.get(e, np.nan), "assigned", None))

@@ -23,7 +23,7 @@ Everything here is pure: frames and parameters in, :class:`ScenarioPlan` / :clas
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -82,14 +82,16 @@ class JointPlan:
     status: str
     mip_gap: float | None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         a = self.assignments
-        out = {"mode": self.mode, "order": list(self.order), "scenario_weights": self.scenario_weights,
-               "status": self.status, "mip_gap": self.mip_gap, "scenarios": {}}
+        scenarios: dict[str, dict[str, Any]] = {}
+        out: dict[str, Any] = {"mode": self.mode, "order": list(self.order),
+                               "scenario_weights": self.scenario_weights, "status": self.status,
+                               "mip_gap": self.mip_gap, "scenarios": scenarios}
         for s in self.order:
             g = a[a["scenario"] == s]
             got = g[g["status"] == "assigned"]
-            out["scenarios"][s] = {
+            scenarios[s] = {
                 "enterprises": int(len(g)), "assigned": int(len(got)),
                 "unassigned": {str(k): int(v) for k, v in g["reason"].value_counts().items()},
                 "land_ha": float(got["land_ha"].sum()),
