@@ -24,7 +24,7 @@ from geodata.spreadsheet import safe_cell
 from .problems import ProblemError
 
 __all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "decisions_filename", "review_sheet_pdf",
-           "beijing_time", "decision_rows", "decision_columns"]
+           "sheet_basemap", "SHEET_LANG", "beijing_time", "decision_rows", "decision_columns"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: column -> glossary key of its header
@@ -45,6 +45,8 @@ CRITERION_UNITS_ZH = {"distance": "公里", "transport": "公里", "land_price":
                       "labour": "人", "ecology": "公里", "sector_fit": "（比例）", "supply_chain": "（指数）",
                       "policy": "（0–1）"}
 _BEIJING = timezone(timedelta(hours=8))
+#: the review sheet's one language (its cache key names it)
+SHEET_LANG = "zh"
 
 
 class FontMissing(ProblemError):
@@ -156,54 +158,91 @@ def _alternatives(snap: dict) -> list[dict]:
     return snap.get("alternatives") or ([snap["alternative"]] if snap.get("alternative") else [])
 
 
-def _map_png(candidate: dict[str, Any], ds) -> bytes | None:
-    """A small map: origin and destination counties, the proposed park, the enterprise's site."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from shapely.geometry import Point
+def sheet_basemap(ds, tolerance: float = 0.005) -> dict[str, Any]:
+    """What the review sheet's small map draws that does not depend on the candidate: every county outline,
+    simplified to about half a kilometre (``tolerance`` degrees), as one matplotlib ``Path`` per county (holes
+    kept), by county code. Built once per dataset (the server caches it) instead of plotting the full county
+    polygons for each sheet."""
+    from matplotlib.path import Path as MplPath
+    from shapely import get_parts
+    from shapely.geometry.polygon import orient
 
-    counties = ds.counties
-    codes = [candidate.get("origin_county_code"), candidate.get("destination_county_code")]
-    sel = counties[counties["code"].isin(codes)]
+    paths: dict[str, Any] = {}
+    simple = ds.counties.geometry.simplify(tolerance, preserve_topology=True)
+    for code, geom in zip(ds.counties["code"].astype(str), simple):
+        if geom is None or geom.is_empty:
+            continue
+        verts, codes = [], []
+        for poly in get_parts(geom):
+            if poly.geom_type != "Polygon":
+                continue
+            poly = orient(poly, 1.0)  # exterior counter-clockwise, holes clockwise: the nonzero rule keeps holes
+            for ring in (poly.exterior, *poly.interiors):
+                xy = list(ring.coords)
+                verts += xy
+                codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2) + [MplPath.CLOSEPOLY]
+        if verts:
+            paths[code] = MplPath(verts, codes)
+    return {"paths": paths, "bounds": tuple(ds.counties.total_bounds)}
+
+
+def _map_png(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = None) -> bytes | None:
+    """A small map: origin and destination counties, the proposed park, the enterprise's site
+    (the county outlines from :func:`sheet_basemap`)."""
+    import math
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+
+    basemap = basemap or sheet_basemap(ds)
+    paths = basemap["paths"]
+    codes = [str(c) for c in (candidate.get("origin_county_code"), candidate.get("destination_county_code")) if c]
+    chosen = [paths[c] for c in codes if c in paths]
     park = ds.parks[ds.parks["park_id"] == candidate.get("park_id")]
     ent = ds.enterprises[ds.enterprises["enterprise_id"] == candidate.get("enterprise_id")]
-    if sel.empty and park.empty:
+    if not chosen and park.empty:
         return None
     fig = Figure(figsize=(6, 4.2), dpi=110)
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    counties.plot(ax=ax, color="#f4f4f4", edgecolor="#cccccc", linewidth=0.3)
-    sel.plot(ax=ax, color="#dde6f0", edgecolor="#555555", linewidth=0.8)
+    ax.add_collection(PathCollection(list(paths.values()), facecolor="#f4f4f4", edgecolor="#cccccc", linewidth=0.3))
+    if chosen:
+        ax.add_collection(PathCollection(chosen, facecolor="#dde6f0", edgecolor="#555555", linewidth=0.8))
+    pc = None
     if not park.empty:
         park.plot(ax=ax, color="#1f77b4", edgecolor="#0b3d66", linewidth=1.0)
         pc = park.geometry.iloc[0].centroid
         ax.plot([pc.x], [pc.y], "s", color="#1f77b4", markersize=7, markeredgecolor="#0b3d66")
-    else:
-        pc = None
     if not ent.empty:
         ep = ent.geometry.iloc[0]
         ax.plot([ep.x], [ep.y], "o", color="#d62728", markersize=6)
         if pc is not None:
             ax.annotate("", xy=(pc.x, pc.y), xytext=(ep.x, ep.y),
                         arrowprops={"arrowstyle": "->", "color": "#d62728", "lw": 1.2})
-    focus = sel.total_bounds if not sel.empty else park.total_bounds
+    if chosen:
+        ext = [p.get_extents() for p in chosen]
+        focus = (min(e.x0 for e in ext), min(e.y0 for e in ext), max(e.x1 for e in ext), max(e.y1 for e in ext))
+    else:
+        focus = tuple(park.total_bounds)
     pad = 0.15 * max(focus[2] - focus[0], focus[3] - focus[1], 0.05)
-    pts = [Point(focus[0], focus[1]), Point(focus[2], focus[3])]
-    ax.set_xlim(min(p.x for p in pts) - pad, max(p.x for p in pts) + pad)
-    ax.set_ylim(min(p.y for p in pts) - pad, max(p.y for p in pts) + pad)
-    ax.set_aspect(1 / max(0.2, __import__("math").cos(__import__("math").radians((focus[1] + focus[3]) / 2))))
+    ax.set_xlim(focus[0] - pad, focus[2] + pad)
+    ax.set_ylim(focus[1] - pad, focus[3] + pad)
+    ax.set_aspect(1 / max(0.2, math.cos(math.radians((focus[1] + focus[3]) / 2))))
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", bbox_inches="tight")
     return buf.getvalue()
 
 
-def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
-    """The review sheet of one candidate (``candidate`` as returned by ``GET /transfer-candidates/{id}``)."""
-    from fpdf import FPDF
+def review_sheet_pdf(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = None) -> bytes:
+    """The review sheet of one candidate (``candidate`` as returned by ``GET /transfer-candidates/{id}``);
+    ``basemap``: :func:`sheet_basemap` of ``ds`` if the caller keeps one (else built here).
+
+    Everything on the sheet follows from the candidate's stored state (its version: a decision makes a new
+    one) and the dataset, so a server may keep the bytes by dataset version, candidate id and version."""
+    from fpdf import FPDF, FontFace
     from fpdf.enums import WrapMode
 
     from geodata.schema import POLLUTION_LABELS_ZH, SECTOR_LABELS_ZH
@@ -238,8 +277,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
              + "".join(map(chr, range(0x20, 0x7F))) + "，。：；（）、→　")
     tmp = tempfile.TemporaryDirectory(prefix="parkplan-pdf-")
     font = _pdf_font(tmp.name, chars)
-    pdf.add_font("cjk", "", font)
-    pdf.add_font("cjk", "B", font)
+    pdf.add_font("cjk", "", font)  # one face: table headings are set in it too (no bold face to parse and embed)
     pdf.set_title(f"转移候选企业审核表 {candidate['candidate_id']}")
     pdf.set_creator("parkplan")
     pdf.add_page()
@@ -258,7 +296,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
 
     def table(rows: list[list[str]], widths: tuple[int, ...], header: bool = True) -> None:
         with pdf.table(col_widths=widths, text_align="LEFT", wrapmode=WrapMode.CHAR, first_row_as_headings=header,
-                       line_height=5.5, markdown=False) as t:
+                       line_height=5.5, markdown=False, headings_style=FontFace(fill_color=(235, 235, 235))) as t:
             for r in rows:
                 row = t.row()
                 for v in r:
@@ -280,7 +318,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds) -> bytes:
         ["园区编号", str(candidate.get("park_id")), "园区名称", str(park.get("name") or "-")],
         ["适宜性得分", _num(candidate.get("score"), 3, unit="（满分 1）"), "情景", _SCENARIO_ZH.get(candidate.get("scenario"), candidate.get("scenario") or "-")],
     ], (22, 38, 22, 38), header=False)
-    png = _map_png(candidate, ds)
+    png = _map_png(candidate, ds, basemap)
     if png:
         pdf.image(io.BytesIO(png), w=120, x=(pdf.w - 120) / 2)
         pdf.cell(0, 5, "图：红点为企业现址，蓝色方块为拟入驻园区，深色边界为迁出县与迁入县，箭头为转移方向。",

@@ -14,8 +14,10 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from .. import exports, reviews
-from ..deps import DatasetDep, DbDep, ReviewerUser
+from ..db import TransferCandidate
+from ..deps import DatasetDep, DbDep, ReviewerUser, StateDep
 from ..problems import PROBLEM_JSON
+from ..state import AppState
 
 router = APIRouter(tags=["transfer review"])
 
@@ -234,6 +236,7 @@ def post_review(
 ):
     out = reviews.decide(request.app.state.engine, user, candidate_id, decision=body.decision, comment=body.comment,
                          if_match=if_match, version=body.version)
+    sheet_decided(request.app.state.parkplan, candidate_id, out.candidate["version"])
     response.headers["ETag"] = out.etag
     return {"candidate": out.candidate, "review": out.review}
 
@@ -241,11 +244,58 @@ def post_review(
 @router.get("/transfer-candidates/{candidate_id}/sheet.pdf", summary="The candidate's review sheet (PDF, Chinese)",
             response_class=Response,
             responses={200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
-def review_sheet(request: Request, candidate_id: CandidateId, user: ReviewerUser, db: DbDep):
-    c = reviews.get_candidate(db, user, candidate_id)
-    pdf = exports.review_sheet_pdf(_detail(db, c), request.app.state.dataset)
+def review_sheet(candidate_id: CandidateId, user: ReviewerUser, db: DbDep, state: StateDep):
+    c = reviews.get_candidate(db, user, candidate_id)  # the office scope: another office's candidate is 404
+    pdf = sheet_pdf(state, c.candidate_id, c.version, lambda: _detail(db, c))
     return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": _attachment(f"review-{c.candidate_id}.pdf")})
+                    headers={"Content-Disposition": _attachment(f"review-{c.candidate_id}.pdf"),
+                             "ETag": reviews.etag(c), "Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- the review sheet's cache
+# A sheet follows from the candidate's stored state, which only a decision changes (and a decision makes a new
+# version): the bytes are kept by dataset version, candidate id, version and language (state.sheets, per worker
+# process). A decision starts the new version's sheet in the background (the sheet is printed and signed after
+# deciding) and forgets the old ones. Decisions themselves are never cached: they are written by api.reviews.
+
+
+def sheet_key(state: AppState, candidate_id: str, version: int) -> tuple:
+    return state.key("sheet", candidate_id, int(version), exports.SHEET_LANG)
+
+
+def _basemap(state: AppState) -> dict:
+    return state.web.get_or_compute(state.key("sheet_basemap"), lambda: exports.sheet_basemap(state.dataset))
+
+
+def sheet_pdf(state: AppState, candidate_id: str, version: int, detail) -> bytes:
+    """The review sheet of ``candidate_id`` at ``version``: from the cache, else made now from ``detail()``
+    (the candidate as ``GET /transfer-candidates/{id}`` returns it, read at that version)."""
+    def make() -> bytes:
+        return exports.review_sheet_pdf(detail(), state.dataset, _basemap(state))
+
+    try:
+        return state.sheets.get_or_compute(sheet_key(state, candidate_id, version), make)
+    except _VersionMoved:  # joined a background computation that found a newer decision: make this version's here
+        return make()
+
+
+class _VersionMoved(RuntimeError):
+    """The candidate changed again before its sheet was made in the background: nothing is kept."""
+
+
+def sheet_decided(state: AppState, candidate_id: str, version: int) -> None:
+    """After a decision (API or web page): forget the candidate's older sheets and start the new version's."""
+    state.sheets.discard_where(lambda k: k[1:3] == ("sheet", candidate_id) and k[3] != int(version))
+
+    def detail() -> dict:
+        with state.sessions() as db:
+            c = db.get(TransferCandidate, candidate_id)
+            if c is None or c.version != int(version):  # a newer decision came first: its own sheet is made
+                raise _VersionMoved(candidate_id)
+            return _detail(db, c)
+
+    state.sheets.future(sheet_key(state, candidate_id, version),
+                        lambda: exports.review_sheet_pdf(detail(), state.dataset, _basemap(state)))
 
 
 @router.get("/audit-log", response_model=AuditPage, tags=["audit"],

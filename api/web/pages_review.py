@@ -18,6 +18,7 @@ from .. import reviews
 from ..db import DECISIONS, STATUSES, TransferCandidate
 from ..deps import scope_filter
 from ..problems import NotFound, PreconditionFailed, ProblemError
+from ..routes.transfers import sheet_decided
 from . import backend
 from .core import page_error, render, url_with
 from .i18n import pick_lang, translator
@@ -191,8 +192,8 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
         return _show(request, user, candidate_id, status_code=400, typed=typed,
                      error=t("decision_confirm_replace", current=t("status_" + seen) if seen in STATUSES else seen))
     try:
-        reviews.decide(request.app.state.engine, user, candidate_id, decision=decision, comment=comment,
-                       if_match=None, version=version)
+        out = reviews.decide(request.app.state.engine, user, candidate_id, decision=decision, comment=comment,
+                             if_match=None, version=version)
     except NotFound:
         return page_error(request, 404, "not_found", user=user)
     except PreconditionFailed as exc:
@@ -205,4 +206,5 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
         return _show(request, user, candidate_id, conflict=current, typed=typed)
     except ProblemError as exc:
         return _show(request, user, candidate_id, status_code=400, error=exc.detail, typed=typed)
+    sheet_decided(request.app.state.parkplan, candidate_id, out.candidate["version"])  # the new sheet, in the background
     return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)
