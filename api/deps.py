@@ -18,6 +18,10 @@ A bearer token is looked up once per :attr:`api.settings.Settings.auth_ttl_s` se
 ``PARKPLAN_AUTH_TTL_S``; 0 looks it up on every request), in a per-process cache keyed by the SHA-256 of the
 token: a token revoked (``parkplan token revoke`` or the database) stops working within that interval. Browser
 sessions are looked up on every request (a logout or an expired session is refused at once).
+
+The caller dependencies are ``async`` and never block the event loop: a token already in the cache costs no
+thread and no database session; the database lookups (a token's first sight in an interval, every session
+cookie) run in the thread pool.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import time
 from typing import Annotated, Iterator
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
@@ -97,41 +102,59 @@ MetricsContextDep = Annotated[MetricsContext, Depends(get_metrics_context)]
 DbDep = Annotated[Session, Depends(get_db)]
 
 
-def cached_lookup(state: AppState, kind: str, secret: str, find) -> Principal | None:
-    """``find()`` (a database lookup of a token or session), reused for ``auth_ttl_s`` seconds per secret."""
+def _auth_key(state: AppState, kind: str, secret: str) -> tuple | None:
+    """The cache key of a token or session for the current ``auth_ttl_s`` interval (``None``: no caching)."""
     ttl = state.settings.auth_ttl_s
     if ttl <= 0:
+        return None
+    return (kind, hashlib.sha256(secret.encode()).hexdigest(), int(time.monotonic() // ttl))
+
+
+def cached_lookup(state: AppState, kind: str, secret: str, find) -> Principal | None:
+    """``find()`` (a database lookup of a token or session), reused for ``auth_ttl_s`` seconds per secret."""
+    key = _auth_key(state, kind, secret)
+    if key is None:
         return find()
-    digest = hashlib.sha256(secret.encode()).hexdigest()
-    key = (kind, digest, int(time.monotonic() // ttl))
     principal = state.auth.get_or_compute(key, find)
     if principal is None:  # unknown or revoked: not remembered, so a new token works at once
         state.auth.discard(key)
     return principal
 
 
-def _authenticate(request: Request, db: Session) -> Principal | None:
-    try:
-        return _authenticate_in(request, db)
-    finally:
-        db.rollback()  # end the read transaction: the connection goes back to the pool for the handler
+def _lookup_token(state: AppState, raw: str) -> Principal | None:
+    """The token's principal: from the cache of this interval, else from the database (in a thread)."""
+    def find() -> Principal | None:
+        with state.sessions() as db:
+            return authenticate_token(db, raw)
+
+    return cached_lookup(state, "token", raw, find)
 
 
-def _authenticate_in(request: Request, db: Session) -> Principal | None:
+def _lookup_session(state: AppState, cookie: str) -> Principal | None:
+    with state.sessions() as db:  # every request: expiry and logout at once
+        return session_principal(db, cookie, key=state.session_key)
+
+
+async def _authenticate(request: Request) -> Principal | None:
+    """The caller, without blocking the event loop: a bearer token seen in this interval is answered from the
+    cache (no thread, no database); a first sight of it, and every session cookie, is looked up in a thread."""
+    state: AppState = request.app.state.parkplan
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise Unauthorized("the Authorization header must be 'Bearer TOKEN'")
         raw = value.strip()
-        principal = cached_lookup(request.app.state.parkplan, "token", raw, lambda: authenticate_token(db, raw))
+        key = _auth_key(state, "token", raw)
+        principal = state.auth.get(key) if key is not None else None
+        if principal is None:
+            principal = await run_in_threadpool(_lookup_token, state, raw)
         if principal is None:
             raise Unauthorized("the token is not valid (unknown, malformed or revoked)")
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        state = request.app.state.parkplan
-        principal = session_principal(db, cookie, key=state.session_key)  # every request: expiry and logout at once
+        principal = await run_in_threadpool(_lookup_session, state, cookie)
         if principal is None:
             return None
         if request.method not in _SAFE_METHODS:
@@ -141,13 +164,13 @@ def _authenticate_in(request: Request, db: Session) -> Principal | None:
     return None
 
 
-def optional_user(request: Request, db: DbDep) -> Principal | None:
+async def optional_user(request: Request) -> Principal | None:
     """The caller if authenticated, else ``None`` (an invalid bearer token is still 401)."""
-    return _authenticate(request, db)
+    return await _authenticate(request)
 
 
-def current_user(request: Request, db: DbDep) -> Principal:
-    principal = _authenticate(request, db)
+async def current_user(request: Request) -> Principal:
+    principal = await _authenticate(request)
     if principal is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer TOKEN' "
                            "(create one with `parkplan token create`) or log in with a browser")
@@ -162,7 +185,7 @@ def require_role(minimum: str):
     """A dependency that lets ``minimum`` and higher roles through and answers 403 to the others."""
     role_rank(minimum)
 
-    def dependency(user: CurrentUser) -> Principal:
+    async def dependency(user: CurrentUser) -> Principal:  # no I/O: answered on the event loop
         if not user.has_role(minimum):
             raise Forbidden(f"this needs the {minimum} role or higher; your token has {user.role}")
         return user

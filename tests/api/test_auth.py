@@ -165,3 +165,34 @@ def test_token_lookup_is_reused_for_the_ttl_then_revocation_is_seen(fresh_api, m
     assert api.get("/collections", as_="analyst").status_code == 401
     assert api.get("/collections", as_="analyst").status_code == 401
     assert len(calls) == 3  # refused lookups are not cached
+
+
+def test_a_cached_token_costs_no_database_session_and_no_thread(fresh_api, monkeypatch):
+    """Within an interval a known token is answered from the cache on the event loop: no session is opened for
+    the authentication (the parks page itself needs none), and no thread pool call is made for it."""
+    import time
+    from dataclasses import replace
+
+    import api.deps as deps
+
+    state = fresh_api.app.state.parkplan
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=30.0))
+    while time.monotonic() % 30.0 > 25.0:  # not at the end of an interval
+        time.sleep(0.5)
+    assert fresh_api.get("/collections/parks/items?limit=1", as_="viewer").status_code == 200  # fills the cache
+    opened, hops = [], []
+    real_sessions, real_pool = state.sessions, deps.run_in_threadpool
+    monkeypatch.setattr(state, "sessions", lambda *a, **k: opened.append(1) or real_sessions(*a, **k))
+
+    async def counting_pool(fn, *args, **kwargs):
+        hops.append(fn.__name__)
+        return await real_pool(fn, *args, **kwargs)
+
+    monkeypatch.setattr(deps, "run_in_threadpool", counting_pool)
+    for _ in range(5):
+        assert fresh_api.get("/collections/parks/items?limit=1", as_="viewer").status_code == 200
+    assert opened == [] and hops == []
+    # a session cookie is looked up every time, in the thread pool
+    assert fresh_api.get("/collections/parks/items?limit=1", as_=None,
+                         cookies={auth.SESSION_COOKIE: "not-a-session"}).status_code == 401
+    assert hops == ["_lookup_session"]
