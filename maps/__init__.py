@@ -9,9 +9,18 @@ or English (``lang="en"``), and loads its scripts only from ``/maps/assets/`` (s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .assets import AssetError, inline_assets
 from .base import MapError, MapOptions, render_html
 from .i18n import MapLangError
+
+if TYPE_CHECKING:
+    import folium
+    import pandas as pd
+
+    from parks.joins import PreparedDataset
+    from parks.suitability import SuitabilityContext
 
 __all__ = ["MAP_NAMES", "MapError", "MapLangError", "MapOptions", "AssetError", "build_map", "render_html",
            "inline_assets", "proposed_candidates"]
@@ -19,7 +28,7 @@ __all__ = ["MAP_NAMES", "MapError", "MapLangError", "MapOptions", "AssetError", 
 MAP_NAMES = ("parks", "enterprises", "clusters", "suitability", "transfers")
 
 
-def proposed_candidates(ds, ctx=None):
+def proposed_candidates(ds: PreparedDataset, ctx: SuitabilityContext | None = None) -> pd.DataFrame:
     """Transfer candidates proposed by the model (status ``pending``), for a map when none are stored."""
     import pandas as pd
 
@@ -33,10 +42,10 @@ def proposed_candidates(ds, ctx=None):
     return pd.DataFrame(rows, columns=None if rows else cols)
 
 
-def build_map(name: str, ds, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
+def build_map(name: str, ds: PreparedDataset, *, lang: str = "zh", sector: str | None = None, enterprise_id: str | None = None,
               county: str | None = None, opts: MapOptions | None = None, suitability_context=None,
               candidates=None, metric: str | None = None, profile=None, candidate=None, weights=None,
-              constraints=None, firms: bool = True):
+              constraints=None, firms: bool = True) -> folium.Map:
     """The map ``name`` (one of :data:`MAP_NAMES`) for a prepared dataset ``ds``.
 
     ``suitability_context``: a prebuilt :class:`parks.suitability.SuitabilityContext` (else built here).

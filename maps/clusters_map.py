@@ -4,9 +4,11 @@ LISA quadrants and Gi* hot/cold spots of its employment density (from :mod:`park
 from __future__ import annotations
 
 import folium
+import geopandas as gpd
 import pandas as pd
 
 from geodata.schema import SECTOR_IDS
+from parks.joins import PreparedDataset
 from parks.metrics import county_weights, getis_ord, local_moran, sector_density, spatial_clusters
 
 from .base import MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
@@ -20,7 +22,7 @@ SPOT_COLORS = {"hot": "#b2182b", "cold": "#2166ac", "ns": "#f7f7f7"}
 HULL_COLORS = {"dbscan": "#7b3294", "hdbscan": "#008837"}
 
 
-def cluster_layers(ds, sector: str | None, *, eps_m: float = 1000.0, min_samples: int = 10,
+def cluster_layers(ds: PreparedDataset, sector: str | None, *, eps_m: float = 1000.0, min_samples: int = 10,
                    min_cluster_size: int = 25, permutations: int = 999, seed: int = 0) -> dict:
     """The analysis behind the map: ``hulls`` (method -> GeoDataFrame in WGS 84) and ``lisa``, ``gi``
     (per county frames), all from :mod:`parks.metrics`."""
@@ -43,7 +45,7 @@ def cluster_layers(ds, sector: str | None, *, eps_m: float = 1000.0, min_samples
     return {"hulls": hulls, "lisa": lisa, "gi": gi, "density": dens}
 
 
-def clusters_map(ds, *, lang: str = "zh", sector: str | None = None, opts: MapOptions | None = None,
+def clusters_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None = None, opts: MapOptions | None = None,
                  analysis: dict | None = None) -> folium.Map:
     """Cluster hulls (DBSCAN shown, HDBSCAN as a layer to switch on), LISA quadrants and Gi* spots."""
     opts = opts or MapOptions(lang=lang)
@@ -73,7 +75,7 @@ def clusters_map(ds, *, lang: str = "zh", sector: str | None = None, opts: MapOp
     geojson_layer(counties, opts, name=t("gistar", lang), key="gistar", show=False,
                   style=lambda r: _fill(SPOT_COLORS, gi["spot"].get(str(r["code"]))),
                   tip=counties["name"], title=counties["name"], rows=gi_rows, simplify_deg=0.001).add_to(m)
-    search = [search_source(counties["name"], *_xy(counties), opts, t("counties", lang))]
+    search: list[dict | str] = [search_source(counties["name"], *_xy(counties), opts, t("counties", lang))]
     for method, hulls in a["hulls"].items():
         if hulls is None or hulls.empty:
             continue
@@ -105,6 +107,6 @@ def _fill(colors: dict, value) -> dict:
     return {"color": "#333", "weight": 1, "fillOpacity": 0.75, "fillColor": colors[value]}
 
 
-def _xy(frame):
+def _xy(frame: gpd.GeoDataFrame) -> tuple[pd.Series, pd.Series]:
     p = frame.to_crs(4326).geometry.representative_point()
     return p.x, p.y

@@ -11,7 +11,8 @@ import folium
 import numpy as np
 import pandas as pd
 
-from parks.joins import park_profiles
+from geodata.dataset import Dataset
+from parks.joins import PreparedDataset, park_profiles
 
 from .base import (MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map,
                    search_source)
@@ -24,7 +25,7 @@ KIND_COLORS = {"township_zone": "#2b83ba", "specialty_park": "#d7191c"}
 CHOROPLETH_COLORS = ["#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494"]
 
 
-def _county_names(ds) -> dict:
+def _county_names(ds: Dataset) -> dict:
     return dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
 
 
@@ -75,7 +76,7 @@ def park_link(park_id, lang: str) -> dict | None:
     return {"href": href, "text": t("open_park_page", lang)}
 
 
-def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, scheme: str = "quantiles",
+def parks_map(ds: PreparedDataset, *, lang: str = "zh", metric: str | None = None, k: int = 5, scheme: str = "quantiles",
               sector: str | None = None, county: str | None = None, opts: MapOptions | None = None) -> folium.Map:
     """Parks by kind, or coloured by ``metric`` (any numeric column of the park profile, classes by
     mapclassify ``scheme`` with ``k`` classes). ``sector`` keeps parks that lead in that sector;
@@ -138,7 +139,7 @@ def parks_map(ds, *, lang: str = "zh", metric: str | None = None, k: int = 5, sc
         legend.append({"title": metric_label(metric, lang), "items": items})
     centroids = parks.geometry.representative_point()
     cc = ds.counties.geometry.representative_point()
-    search = [search_source(parks["name"], centroids.x, centroids.y, opts, t("parks", lang)),
+    search: list[dict | str] = [search_source(parks["name"], centroids.x, centroids.y, opts, t("parks", lang)),
               search_source(ds.counties["name"], cc.x, cc.y, opts, t("counties", lang))]
     add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)

@@ -10,6 +10,9 @@ import numpy as np
 import shapely
 from branca.colormap import LinearColormap
 
+from geodata.dataset import Dataset
+from parks.suitability.model import SuitabilityResult
+
 from .base import JsLayer, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
 from .places import add_place_labels
 from .i18n import sector_label, t
@@ -51,7 +54,7 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
     return out
 
 
-def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_labels: int = 10,
+def suitability_map(ds: Dataset, result: SuitabilityResult, *, lang: str = "zh", top_lines: int = 5, top_labels: int = 10,
                     opts: MapOptions | None = None) -> folium.Map:
     """Map a :class:`~parks.suitability.SuitabilityResult` (ranked and excluded parks) over ``ds``."""
     opts = opts or MapOptions(lang=lang)
@@ -131,7 +134,7 @@ def suitability_map(ds, result, *, lang: str = "zh", top_lines: int = 5, top_lab
                                       {"color": "#ffff33", "label": t("site", lang), "shape": "dot"},
                                       {"color": "#a50f15", "label": t("lines_top", lang), "shape": "line"}]}]
     pk = ds.parks.geometry.representative_point()
-    search = [search_source(ds.parks["name"], pk.x, pk.y, opts, t("parks", lang))]
+    search: list[dict | str] = [search_source(ds.parks["name"], pk.x, pk.y, opts, t("parks", lang))]
     if site is not None:
         search.append({"label": [str(who)], "lat": [site[0]], "lon": [site[1]],
                        "kind": t("site", lang)})

@@ -14,6 +14,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from geodata.dataset import Dataset
+
 from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer,
                    new_map, search_source)
 from .flows_map import _width, arc
@@ -47,7 +49,7 @@ def normalise_candidates(candidates) -> pd.DataFrame:
     return frame
 
 
-def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None,
+def transfers_map(ds: Dataset, candidates, *, lang: str = "zh", county: str | None = None,
                   opts: MapOptions | None = None, width_by: str = "firms", firms: bool = True) -> folium.Map:
     """Flows aggregated between counties (one arc per origin and destination county, drawn as
     :func:`maps.flows_map.arc`; width by the number of firms or, ``width_by="jobs"``, their employees;
@@ -134,7 +136,7 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
               {"title": f"{t('flows', lang)} · {unit}", "items": [
                   {"color": STATUS_COLORS[s], "label": t(_STATUS_LABEL[s], lang), "shape": "line"} for s in statuses]},
               {"title": "", "items": [{"color": "#ffd92f", "label": t("transfer_parks", lang)}]}]
-    search = [search_source(ds.counties["name"], centre.x, centre.y, opts, t("counties", lang))]
+    search: list[dict | str] = [search_source(ds.counties["name"], centre.x, centre.y, opts, t("counties", lang))]
     if park_ids:
         pp = parks.loc[park_ids].to_crs(ds.metric_crs).geometry.representative_point().to_crs(4326)
         search.append(search_source([parks["name"][p] for p in park_ids], pp.x, pp.y, opts, t("transfer_parks", lang)))
@@ -142,9 +144,14 @@ def transfers_map(ds, candidates, *, lang: str = "zh", county: str | None = None
     return finish_map(m, opts, legend=legend, search=search)
 
 
-def _candidate_site(ds, cand: dict, snap: dict) -> tuple[float, float] | None:
+def _mapping(value: object) -> dict:
+    """``value`` if it is a dict (a snapshot's part), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def _candidate_site(ds: Dataset, cand: dict, snap: dict) -> tuple[float, float] | None:
     """(lon, lat) of the candidate's enterprise: the frozen snapshot's, else the dataset's."""
-    ent = snap.get("enterprise") if isinstance(snap.get("enterprise"), dict) else {}
+    ent = _mapping(snap.get("enterprise"))
     try:
         if ent.get("lon") is not None and ent.get("lat") is not None:
             return float(ent["lon"]), float(ent["lat"])
@@ -157,7 +164,7 @@ def _candidate_site(ds, cand: dict, snap: dict) -> tuple[float, float] | None:
     return float(g.x), float(g.y)
 
 
-def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | None = None) -> folium.Map:
+def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOptions | None = None) -> folium.Map:
     """The map of one transfer candidate: its enterprise's site, the proposed park (highlighted), the
     second-best park of its frozen snapshot, and the lines from the site to both, zoomed to them.
 
@@ -167,14 +174,14 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     cand = normalise_candidates([candidate]).iloc[0].to_dict()
-    snap = candidate.get("snapshot") if isinstance(candidate.get("snapshot"), dict) else {}
+    snap = _mapping(candidate.get("snapshot"))
     names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
     parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
-    ent_info = snap.get("enterprise") if isinstance(snap.get("enterprise"), dict) else {}
+    ent_info = _mapping(snap.get("enterprise"))
     ent_name = ent_info.get("name") or dict(zip(ds.enterprises["enterprise_id"].astype(str),
                                                 ds.enterprises["name"])).get(cand["enterprise_id"]) or cand["enterprise_id"]
-    alt = snap.get("second_best") or snap.get("alternative")
-    second = str(alt.get("park_id")) if isinstance(alt, dict) and alt.get("park_id") is not None else None
+    alt = _mapping(snap.get("second_best") or snap.get("alternative"))
+    second = str(alt["park_id"]) if alt.get("park_id") is not None else None
     second = second if second in parks.index and second != cand["park_id"] else None
     proposed = cand["park_id"] if cand["park_id"] in parks.index else None
     site = _candidate_site(ds, cand, snap)
@@ -215,7 +222,7 @@ def candidate_map(ds, candidate: dict, *, lang: str = "zh", opts: MapOptions | N
         park_layer(proposed, "proposed", t("proposed_park", lang),
                    {"color": "#000", "weight": 3, "fillColor": "#ffd92f", "fillOpacity": 0.95},
                    candidate.get("score", snap.get("score")))
-    search = []
+    search: list[dict | str] = []
     if site is not None:
         x, y = opts.shift_xy([site[0]], [site[1]])
         here = [round(float(y[0]), 5), round(float(x[0]), 5)]

@@ -213,7 +213,7 @@ def project_fields(projects: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Data
     return out
 
 
-def park_profiles(ds: Dataset) -> pd.DataFrame:
+def park_profiles(ds: PreparedDataset) -> pd.DataFrame:
     """One row per park: enterprises, employees, revenue, sector mix, projects, investment, land use.
 
     ``ds`` must have been through :func:`prepare`. Sector mix is given as ``n_<sector>`` counts and as
