@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from parks.joins import PreparedDataset
 from parks.suitability import context_from_dataset, score_enterprise
 from parks.suitability.transfers import propose_transfers
 
@@ -37,7 +38,7 @@ def with_exclusions(ctx, row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "snapshot": snap}
 
 
-def propose(ds, *, progress: bool = False) -> list[dict[str, Any]]:
+def propose(ds: PreparedDataset, *, progress: bool = False) -> list[dict[str, Any]]:
     """Candidate rows (``candidate_id``, ``enterprise_id``, ``origin_county_code``,
     ``destination_county_code``, ``park_id``, ``scenario``, ``score``, ``snapshot``) for a prepared dataset."""
     ctx = context_from_dataset(ds)

@@ -42,6 +42,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from maps import MapError
 from maps.base import render_page
 from maps.flows_map import flows_map
+from parks.joins import PreparedDataset
+from parks.suitability.context import SuitabilityContext
 from parks.suitability.joint import DEFAULT_PRIORITY, joint_plan, parse_priority, plan_scenario
 from parks.suitability.plan_report import ReportParams, label, report_for_plan
 from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_constraints
@@ -94,7 +96,7 @@ class ComputedPlan:
     seconds: float
 
 
-def compute_plan(ds, ctx, scenario: str, priority: str | None = None) -> ComputedPlan:
+def compute_plan(ds: PreparedDataset, ctx: SuitabilityContext, scenario: str, priority: str | None = None) -> ComputedPlan:
     """Plan ``scenario`` (or ``all``: the joint plan in ``priority`` order) over the prepared dataset
     ``ds`` with the suitability context ``ctx``, and report on it."""
     t0 = time.perf_counter()
