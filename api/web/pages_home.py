@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from . import backend
 from .core import check_csrf, ensure_prelogin, page_error, render, secure_headers, url_with
@@ -27,33 +30,47 @@ def login_form(request: Request, next: str | None = None):
     return render(request, "login.html", {"next": _safe_next(next) if next else ""})
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form, read on the event loop (the only awaiting part), so the handlers that write to the
+    database can be plain ``def`` and run in the thread pool."""
+    return await request.form()
+
+
+Form = Annotated[FormData, Depends(read_form)]
+
+
+def _field(form: FormData, name: str) -> str | None:
+    """A text field of the form (a file sent under that name counts as missing)."""
+    value = form.get(name)
+    return value if isinstance(value, str) else None
+
+
 @router.post("/login", include_in_schema=False)
-async def login_submit(request: Request):
+def login_submit(request: Request, form: Form):
     from ..deps import start_browser_session
 
-    form = await request.form()
-    if not check_csrf(request, form.get("csrf_token")):
+    if not check_csrf(request, _field(form, "csrf_token")):
         ensure_prelogin(request)
         return page_error(request, 400, "csrf_failed")
-    token = str(form.get("token") or "").strip()
-    target = _safe_next(str(form.get("next") or "")) if form.get("next") else url_with(request, "/")
+    token = (_field(form, "token") or "").strip()
+    nxt = _field(form, "next")
+    target = _safe_next(nxt) if nxt else url_with(request, "/")
     response = RedirectResponse(target, status_code=303)
     principal = start_browser_session(request, response, token)
     if principal is None:
-        return render(request, "login.html", {"error": "login_failed", "next": form.get("next") or ""}, status_code=401)
+        return render(request, "login.html", {"error": "login_failed", "next": nxt or ""}, status_code=401)
     secure_headers(response)
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout_submit(request: Request):
+def logout_submit(request: Request, form: Form):
     from ..deps import end_browser_session
 
     user = backend.principal(request)
-    form = await request.form()
     if user is not None:
         request.state.principal = user
-        if not check_csrf(request, form.get("csrf_token")):
+        if not check_csrf(request, _field(form, "csrf_token")):
             return page_error(request, 400, "csrf_failed", user=user)
     response = RedirectResponse(url_with(request, "/login"), status_code=303)
     end_browser_session(request, response)
