@@ -17,16 +17,19 @@ Cross-K of types A and B counts B points around A points:
 :math:`\\hat K_{AB}(r) = |W| / (n_A n_B) \\sum_{i \\in A} \\#\\{j \\in B : d_{ij} < r\\}` (border
 correction on the A centres, rescaled by :math:`n_A / |C_r|`).
 
-Pair counts use a KD-tree (:meth:`scipy.spatial.cKDTree.count_neighbors`, a dual-tree count, all
-distances in one non-cumulative pass), so a pattern of 100,000 points is counted in under a second
-instead of forming 5e9 distances. With the border correction the centres are grouped by how many
-distances they are eligible for (one count per group; in a province nearly all centres are in the
-first group), and eligibility comes from a boundary index built once per polygon (interior shortcut,
-then a KD-tree of the densified outline, an exact segment search only where that cannot decide).
-Envelopes simulate CSR inside the study-area polygon itself (coastline, islands and holes followed
-exactly), the patterns drawn in vectorised chunks, then counted one tree per pattern (on threads:
-the tree code releases the GIL). ``benchmarks/bench_ripley.py`` sets this against the plain
-``count_neighbors`` of each simulated pattern, the limit of this approach.
+Pair counts of a pattern with itself use a sorted grid and a compiled loop (:mod:`._paircount`): each
+unordered pair closer than the largest distance is met once and binned by distance and by its
+centres' border eligibility, so a pattern of 100,000 points is counted in a fraction of a second
+instead of forming 5e9 distances, about 5x less CPU than a KD-tree dual count (which meets every pair
+twice). Distances are computed as ``scipy.spatial.distance`` computes them and ``d < r`` is tested on
+them, as pointpats does. Cross-K (two patterns) counts with a KD-tree
+(:meth:`scipy.spatial.cKDTree.count_neighbors`, non-cumulative, one pass over all distances), the centres
+grouped by how many distances they are eligible for. Eligibility comes from a boundary index built once
+per polygon (interior shortcut, then a KD-tree of the densified outline, an exact segment search only
+where that cannot decide). Envelopes simulate CSR inside the study-area polygon itself (coastline,
+islands and holes followed exactly), the patterns drawn in vectorised chunks, then counted one per
+thread (the compiled loop releases the GIL). ``benchmarks/bench_ripley.py`` sets this against the
+plain ``count_neighbors`` of each simulated pattern.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from scipy.spatial import cKDTree
 
 from ._common import MetricsError, make_rng, xy
 from ._csr import BoundaryIndex, PolygonSampler
+from ._paircount import neighbour_sums, pair_histogram
 
 __all__ = [
     "EDGE_CORRECTIONS",
@@ -210,6 +214,17 @@ def _eligible(pts: np.ndarray, r: np.ndarray, polygon) -> np.ndarray:
     return index.eligible(pts, r)
 
 
+def _self_sums(pts: np.ndarray, eligible: np.ndarray | None, r: np.ndarray,
+               workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For a pattern against itself: for each r_k the sum over eligible centres of their other points
+    closer than r_k, and the number of eligible centres (``eligible`` as in :func:`_neighbour_sums`)."""
+    m, n = len(r), len(pts)
+    g = np.full(n, m, dtype=np.int64) if eligible is None else np.asarray(eligible, dtype=np.int64)
+    den = (n - np.cumsum(np.bincount(g, minlength=m + 1))[:m]).astype(float)  # den_k = #{i : g_i > k}
+    num = neighbour_sums(pair_histogram(pts, g, r, workers=workers, run=_run))
+    return num, den
+
+
 def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapely.Geometry | None = None,
              edge_correction: str = "none", workers: int = 1, _boundary: BoundaryIndex | None = None) -> np.ndarray:
     """Ripley's K at ``distances`` (metres) for one pattern.
@@ -241,8 +256,7 @@ def ripley_k(points_xy, distances, area: float | None = None, *, polygon: shapel
         return np.full(len(r), np.nan)
     size = _area(pts, area, polygon)
     eligible = _eligible(pts, r, _boundary or polygon) if edge_correction == "border" else None
-    tree = _tree(pts)
-    num, den = _neighbour_sums(pts, eligible, tree, r, self_pairs=True, workers=workers, centre_tree=tree)
+    num, den = _self_sums(pts, eligible, r, workers)
     with np.errstate(invalid="ignore", divide="ignore"):
         k = size / n * num / den
     return np.where(den > 0, k, np.nan)
@@ -296,13 +310,12 @@ def csr_envelope(n: int, polygon: shapely.Geometry, distances, *, simulations: i
     out = np.empty((simulations, len(r)))
 
     def one(pts: np.ndarray) -> np.ndarray:
-        # what ripley_k computes, without re-validating each simulated pattern: one KD-tree, the
-        # eligibility from the shared boundary index, one count (plus the near-boundary pairs)
+        # what ripley_k computes, without re-validating each simulated pattern: the eligibility from
+        # the shared boundary index, one grid count
         if n < 2:
             return np.full(len(r), np.nan)
-        tree = _tree(pts)
         eligible = boundary.eligible(pts, r) if boundary is not None else None
-        num, den = _neighbour_sums(pts, eligible, tree, r, self_pairs=True, centre_tree=tree)
+        num, den = _self_sums(pts, eligible, r)
         with np.errstate(invalid="ignore", divide="ignore"):
             k = area / n * num / den
         return np.where(den > 0, k, np.nan)
@@ -349,8 +362,10 @@ def ripley(points_xy, polygon: shapely.Geometry, distances=None, *, simulations:
         with warnings.catch_warnings():  # distances with no border-eligible centre stay NaN
             warnings.simplefilter("ignore", RuntimeWarning)
             low, high = np.nanmin(sims, axis=0), np.nanmax(sims, axis=0)
-    sq = lambda a: None if a is None else np.sqrt(a / np.pi)  # noqa: E731
-    return RipleyResult(distances=r, K=k, L=sq(k), K_low=low, K_high=high, L_low=sq(low), L_high=sq(high),
+    def sq(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else np.sqrt(a / np.pi)
+
+    return RipleyResult(distances=r, K=k, L=np.sqrt(k / np.pi), K_low=low, K_high=high, L_low=sq(low), L_high=sq(high),
                         n=int(len(pts)), area_m2=float(polygon.area), edge_correction=edge_correction,
                         simulations=int(simulations if low is not None else 0))
 
@@ -378,7 +393,11 @@ def cross_k_envelope(a_xy, b_xy, polygon: shapely.Geometry, distances, *, sites=
     boundary = BoundaryIndex(polygon, interior_shortcut=True) if edge_correction == "border" else None
     out = np.empty((simulations, len(r)))
     for s in range(simulations):
-        draw = pool[rng.choice(len(pool), len(a), replace=False)] if pool is not None else sampler.sample(len(a), rng)
+        if pool is not None:
+            draw = pool[rng.choice(len(pool), len(a), replace=False)]
+        else:
+            assert sampler is not None
+            draw = sampler.sample(len(a), rng)
         out[s] = cross_k(draw, b, r, area=polygon.area, polygon=polygon, edge_correction=edge_correction, workers=workers,
                          _boundary=boundary)
         if progress is not None:
