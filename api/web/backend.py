@@ -14,9 +14,10 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from ..auth import SESSION_COOKIE, Principal, session_principal
+from ..state import AppState
 from .core import check_csrf, page_error, url_with
 
-__all__ = ["principal", "page_user", "dataset", "suitability_context", "cached", "ViewerPage", "AnalystPage",
+__all__ = ["principal", "page_user", "state_of", "dataset", "suitability_context", "cached", "ViewerPage", "AnalystPage",
            "ReviewerPage", "AnalystPost", "ReviewerPost", "PagePost", "PageRefused", "install_access"]
 
 def principal(request: Request) -> Principal | None:
@@ -42,15 +43,21 @@ def page_user(request: Request, minimum: str) -> Principal | Response:
     return user
 
 
-def dataset(request: Request):
+def state_of(where: Request | AppState) -> AppState:
+    """The app's state, from a request or the state itself (the start-up warm-up has no request)."""
+    return where if isinstance(where, AppState) else where.app.state.parkplan
+
+
+def dataset(where: Request | AppState):
     """The prepared dataset the API serves (enterprises carry park_id, county_code, ...)."""
-    return request.app.state.parkplan.dataset
+    return state_of(where).dataset
 
 
-def cached(request: Request, key: str, compute: Callable[[], Any]) -> Any:
+def cached(where: Request | AppState, key: str, compute: Callable[[], Any]) -> Any:
     """Derived tables the pages reuse, in the app's web cache (:class:`api.cache.LockedCache`: bounded, keyed by
-    the dataset version and ``key``, each computed once while concurrent requests for it wait)."""
-    state = request.app.state.parkplan
+    the dataset version and ``key``, each computed once while concurrent requests for it wait). ``where``: the
+    request, or the app's state (warm-up)."""
+    state = state_of(where)
     return state.web.get_or_compute(state.key(key), compute)
 
 

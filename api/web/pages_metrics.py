@@ -24,28 +24,29 @@ LISA_COLORS = {"HH": "#d7191c", "LH": "#abd9e9", "LL": "#2c7bb6", "HL": "#fdae61
 SPOT_COLORS = {"hot": "#d7191c", "cold": "#2c7bb6", "ns": "#eeeeee"}
 
 
-def _map_counties(request: Request):
-    """County outlines simplified to ~1 km for the small server-side maps (keeps each SVG to a few hundred kB)."""
+def _map_counties(where):
+    """County outlines simplified to ~1 km for the small server-side maps (keeps each SVG to a few hundred kB).
+    ``where``: the request, or the app's state (warm-up)."""
     def compute():
-        c = backend.dataset(request).counties[["code", "geometry"]].copy()
+        c = backend.dataset(where).counties[["code", "geometry"]].copy()
         c["geometry"] = c.geometry.simplify(0.01, preserve_topology=True)
         return c
 
-    return backend.cached(request, "map_counties", compute)
+    return backend.cached(where, "map_counties", compute)
 
 
-def _sector_table(request: Request) -> list[dict]:
+def _sector_table(where) -> list[dict]:
     from parks.metrics.report import sector_rows
 
-    return backend.cached(request, "metrics_sectors",
-                          lambda: sector_rows(backend.dataset(request), permutations=PERMUTATIONS, seed=0))
+    return backend.cached(where, "metrics_sectors",
+                          lambda: sector_rows(backend.dataset(where), permutations=PERMUTATIONS, seed=0))
 
 
-def _sector_detail(request: Request, sector: str) -> dict:
+def _sector_detail(where, sector: str) -> dict:
     from parks.metrics.report import hotspot_rows, lisa_rows, park_capture_rows, ripley_section
 
     def compute():
-        ds = backend.dataset(request)
+        ds = backend.dataset(where)
         return {
             "ripley": ripley_section(ds, sector, simulations=SIMULATIONS, seed=0),
             "lisa": lisa_rows(ds, sector, permutations=PERMUTATIONS, seed=0),
@@ -53,15 +54,15 @@ def _sector_detail(request: Request, sector: str) -> dict:
             "capture": [r for r in park_capture_rows(ds, sector) if r["by"] == "county_code"],
         }
 
-    return backend.cached(request, f"metrics_sector:{sector}", compute)
+    return backend.cached(where, f"metrics_sector:{sector}", compute)
 
 
-def sector_view(request: Request, sector: str, lang: str) -> dict:
+def sector_view(where, sector: str, lang: str) -> dict:
     """The charts, maps and capture table of one sector in one language (cached: drawing takes a second)."""
     def compute():
-        ds = backend.dataset(request)
+        ds = backend.dataset(where)
         t = translator(lang)
-        d = _sector_detail(request, sector)
+        d = _sector_detail(where, sector)
         rp = d["ripley"]
         view = {"ripley": rp}
         view["ripley_chart"] = charts.ripley_chart(rp["distances"], rp["L"], rp.get("envelope_low"), rp.get("envelope_high"),
@@ -69,10 +70,10 @@ def sector_view(request: Request, sector: str, lang: str) -> dict:
                                                    title=label(lang, "sector", sector))
         lisa = {r["county_code"]: r["quadrant"] for r in d["lisa"]}
         spots = {r["county_code"]: r["spot"] for r in d["hotspots"]}
-        view["lisa_map"] = charts.county_map(_map_counties(request), lisa, LISA_COLORS,
+        view["lisa_map"] = charts.county_map(_map_counties(where), lisa, LISA_COLORS,
                                              {k: t("quadrant_" + k) for k in LISA_COLORS},
                                              title=t("lisa_map"))
-        view["hotspot_map"] = charts.county_map(_map_counties(request), spots, SPOT_COLORS,
+        view["hotspot_map"] = charts.county_map(_map_counties(where), spots, SPOT_COLORS,
                                                 {"hot": t("spot_hot"), "cold": t("spot_cold"), "ns": t("quadrant_ns")},
                                                 title=t("hotspot_map"))
         names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
@@ -85,14 +86,24 @@ def sector_view(request: Request, sector: str, lang: str) -> dict:
         view["spot_counts"] = {q: sum(1 for v in spots.values() if v == q) for q in SPOT_COLORS}
         return view
 
-    return backend.cached(request, f"metrics_view:{sector}:{lang}", compute)
+    return backend.cached(where, f"metrics_view:{sector}:{lang}", compute)
+
+
+def sectors_present(where) -> list[str]:
+    ds = backend.dataset(where)
+    return backend.cached(where, "sectors_present", lambda: [s for s in SECTOR_IDS if (ds.enterprises["sector"] == s).any()])
+
+
+def warm(state, lang: str = "zh") -> None:
+    """The sector table and every present sector's view computed ahead, for the start-up warm-up."""
+    _sector_table(state)
+    for sector in sectors_present(state):
+        sector_view(state, sector, lang)
 
 
 @router.get("/ui/metrics", include_in_schema=False)
 def metrics_page(request: Request, user: backend.AnalystPage, sector: str | None = None):
-    ds = backend.dataset(request)
-    present = backend.cached(request, "sectors_present",
-                             lambda: [s for s in SECTOR_IDS if (ds.enterprises["sector"] == s).any()])
+    present = sectors_present(request)
     if sector not in present:
         sector = present[0] if present else None
     view = {"sectors": present, "sector": sector, "rows": _sector_table(request)}

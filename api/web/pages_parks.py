@@ -56,7 +56,7 @@ def park_rows(ds) -> list[dict]:
 @router.get("/ui/parks", include_in_schema=False)
 def parks_page(request: Request, user: backend.ViewerPage, kind: str | None = None, county: str | None = None, sector: str | None = None):
     ds = backend.dataset(request)
-    rows = park_rows(ds)
+    rows = park_rows_cached(request)  # computed once per dataset; filtered below into new lists
     total = len(rows)
     f = {"kind": kind or "", "county": county or "", "sector": sector or ""}
     if kind:
@@ -72,8 +72,9 @@ def parks_page(request: Request, user: backend.ViewerPage, kind: str | None = No
                                           "sectors": SECTOR_IDS, "counties": counties}, user=user)
 
 
-def park_rows_cached(request: Request) -> list[dict]:
-    return backend.cached(request, "park_rows", lambda: park_rows(backend.dataset(request)))
+def park_rows_cached(where) -> list[dict]:
+    """:func:`park_rows` once per dataset (``where``: the request, or the app's state when warming up)."""
+    return backend.cached(where, "park_rows", lambda: park_rows(backend.dataset(where)))
 
 
 def park_profile(ds, park_id: str) -> dict:
@@ -94,29 +95,93 @@ def park_profile(ds, park_id: str) -> dict:
     }
 
 
-def intensity_of(request: Request, park_id: str) -> dict | None:
+def park_profiles(ds) -> dict[str, dict]:
+    """:func:`park_profile` of every park at once (one pass over the enterprises and projects), by park id."""
+    ent = pd.DataFrame({"park_id": ds.enterprises["park_id"].astype(str).where(ds.enterprises["park_id"].notna()),
+                        "enterprise_id": ds.enterprises["enterprise_id"], "sector": ds.enterprises["sector"],
+                        "employees": pd.to_numeric(ds.enterprises["employees"], errors="coerce"),
+                        "revenue": pd.to_numeric(ds.enterprises["revenue"], errors="coerce")}).dropna(subset=["park_id"])
+    totals = ent.groupby("park_id").agg(enterprises=("employees", "size"), employees=("employees", "sum"),
+                                        revenue=("revenue", "sum"))
+    if len(ds.projects):
+        proj = pd.DataFrame({"enterprise_id": ds.projects["enterprise_id"],
+                             "investment": pd.to_numeric(ds.projects["investment"], errors="coerce")})
+        proj = proj.merge(ent[["enterprise_id", "park_id"]], on="enterprise_id", how="inner")
+        inv = proj.groupby("park_id").agg(projects=("investment", "size"), investment=("investment", "sum"))
+    else:
+        inv = pd.DataFrame(columns=["projects", "investment"])
+    by = (ent.groupby(["park_id", "sector"]).agg(enterprises=("employees", "size"), employees=("employees", "sum"),
+                                                 revenue=("revenue", "sum"))
+          .reset_index().sort_values(["park_id", "enterprises"], ascending=[True, False], kind="stable"))
+    sectors = {pid: [{"sector": r.sector, "enterprises": int(r.enterprises), "employees": float(r.employees),
+                      "revenue_10k": float(r.revenue) / 1e4} for r in g.itertuples()]
+               for pid, g in by.groupby("park_id", sort=False)}
+    out = {}
+    for pid in ds.parks["park_id"].astype(str):
+        t = totals.loc[pid] if pid in totals.index else None
+        i = inv.loc[pid] if pid in inv.index else None
+        out[pid] = {
+            "profile": {"enterprises": int(t["enterprises"]) if t is not None else 0,
+                        "employees": float(t["employees"]) if t is not None else 0.0,
+                        "revenue_10k": float(t["revenue"]) / 1e4 if t is not None else 0.0,
+                        "projects": int(i["projects"]) if i is not None else 0,
+                        "investment_10k": float(i["investment"]) / 1e4 if i is not None else 0.0},
+            "by_sector": sectors.get(pid, []),
+        }
+    return out
+
+
+def park_view(where, park_id: str, lang: str) -> dict | None:
+    """What a park's page shows beyond its row (profile, sector chart, land intensity, per-mu classes), made once
+    per park and language and kept (the chart takes a quarter of a second to draw); None for an unknown park."""
+    from .i18n import label
+
+    profiles = backend.cached(where, "park_profiles", lambda: park_profiles(backend.dataset(where)))
+    prof = profiles.get(park_id)
+    if prof is None:
+        return None
+    views = backend.cached(where, f"park_views:{lang}", dict)  # one entry holding every park's view: filled on demand
+    view = views.get(park_id)
+    if view is None:
+        chart = None
+        if prof["by_sector"]:
+            chart = charts.bar_chart([label(lang, "sector", r["sector"]) for r in prof["by_sector"]],
+                                     [r["enterprises"] for r in prof["by_sector"]], width=4.5)
+        view = views[park_id] = {**prof, "sector_chart": chart, "intensity": intensity_of(where, park_id),
+                                 "classes": class_distribution_of(where, park_id)}
+    return view
+
+
+def warm(state, lang: str = "zh") -> None:
+    """Every park's page view (and the parks table) computed ahead, for the start-up warm-up."""
+    park_rows_cached(state)
+    for pid in state.dataset.parks["park_id"].astype(str):
+        park_view(state, pid, lang)
+
+
+def intensity_of(where, park_id: str) -> dict | None:
     """This park's land-intensity indicators and provincial rank (computed once for all parks)."""
     def compute():
         from parks.metrics.report import land_intensity_rows
 
-        return {str(r["park_id"]): r for r in land_intensity_rows(backend.dataset(request))}
+        return {str(r["park_id"]): r for r in land_intensity_rows(backend.dataset(where))}
 
-    table = backend.cached(request, "land_intensity", compute)
+    table = backend.cached(where, "land_intensity", compute)
     row = table.get(park_id)
     if row is None:
         return None
     return dict(row, of=len(table))
 
 
-def class_distribution_of(request: Request, park_id: str) -> list[dict]:
+def class_distribution_of(where, park_id: str) -> list[dict]:
     def compute():
         from parks.metrics.per_mu import class_distribution, per_mu_evaluation
 
-        ent = backend.dataset(request).enterprises
+        ent = backend.dataset(where).enterprises
         ev = per_mu_evaluation(ent)
         return class_distribution(ev, ent, by="park_id").set_index("park_id")
 
-    tab = backend.cached(request, "per_mu_by_park", compute)
+    tab = backend.cached(where, "per_mu_by_park", compute)
     if park_id not in tab.index:
         return []
     row = tab.loc[park_id]
@@ -126,20 +191,10 @@ def class_distribution_of(request: Request, park_id: str) -> list[dict]:
 
 @router.get("/ui/parks/{park_id}", include_in_schema=False)
 def park_page(request: Request, user: backend.ViewerPage, park_id: str):
-    rows = {r["park_id"]: r for r in park_rows_cached(request)}
-    park = rows.get(park_id)
-    if park is None:
-        return page_error(request, 404, "not_found", user=user)
-    ds = backend.dataset(request)
-    prof = park_profile(ds, park_id)
-    from .i18n import label
     from .core import lang_of
 
-    lang = lang_of(request)
-    chart = None
-    if prof["by_sector"]:
-        chart = charts.bar_chart([label(lang, "sector", r["sector"]) for r in prof["by_sector"]],
-                                 [r["enterprises"] for r in prof["by_sector"]], width=4.5)
-    return render(request, "park.html", {"park": park, **prof, "sector_chart": chart,
-                                         "intensity": intensity_of(request, park_id),
-                                         "classes": class_distribution_of(request, park_id)}, user=user)
+    park = backend.cached(request, "park_rows_by_id", lambda: {r["park_id"]: r for r in park_rows_cached(request)}).get(park_id)
+    view = park_view(request, park_id, lang_of(request)) if park is not None else None
+    if park is None or view is None:
+        return page_error(request, 404, "not_found", user=user)
+    return render(request, "park.html", {"park": park, **view}, user=user)

@@ -212,6 +212,17 @@ def _view(request: Request, year: int | None, key: str | None, lang: str) -> dic
     }
 
 
+def warm(state, lang: str = "zh") -> None:
+    """The page's default view (latest year, every key enterprise) computed ahead, for the start-up warm-up, under
+    the key the page reads. The page's functions take a request for its app: here a stand-in holding the state."""
+    from types import SimpleNamespace
+
+    app = SimpleNamespace(state=SimpleNamespace(parkplan=state, dataset=state.dataset))
+    where = SimpleNamespace(app=app)
+    _, tkey = app_targets(app)
+    plan_cached(app, tkey + ("page", None, None, lang), lambda: _view(where, None, None, lang))
+
+
 @router.get("/ui/plan", include_in_schema=False)
 def plan_page(request: Request, user: backend.AnalystPage, year: str | None = None, key: str | None = None):
     lang = lang_of(request)
