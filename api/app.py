@@ -30,6 +30,7 @@ from .routes import health, maps, metrics, ogc, plan, scenarios, suitability, tr
 from .settings import Settings, resolve_data_path
 from .state import AppState, dataset_version
 from .web import install_web
+from .web.warm import warm as warm_web
 
 __all__ = ["Settings", "create_app", "suitability_context", "metrics_context"]
 
@@ -145,6 +146,7 @@ def warm_tasks(state: AppState) -> list:
         ("metrics report", lambda: metrics.warm(state)),
         ("cluster map", lambda: maps.warm(state)),
         ("scenario plans", lambda: scenarios.warm(state)),
+        ("web pages", lambda: warm_web(state)),
     ]
 
 

@@ -20,7 +20,7 @@ def test_warm_up_fills_the_routes_caches(dataset_path, tmp_path, monkeypatch):
     state.warm_thread.join(900)
     assert not state.warm_thread.is_alive()
     assert set(state.warmed) == {"suitability context", "metrics context", "metrics report", "cluster map",
-                                 "scenario plans"}, state.warmed
+                                 "scenario plans", "web pages"}, state.warmed
     with state.sessions() as db:
         raw, _ = auth.create_token(db, "analyst", label="t")
         db.commit()
