@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 import pandas as pd
 from fastapi import APIRouter
+from fastapi.responses import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from geodata.jsonable import jsonable
+from geodata.jsonable import json_default, jsonable
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
 from parks.suitability import score_enterprise
 from parks.suitability.batch import score_batch
@@ -96,6 +98,14 @@ class ConstraintsIn(BaseModel):
     max_distance_km: float | None = Field(None, gt=0, le=10_000)
     less_developed_only: bool | None = None
     exclude_current_park: bool | None = None
+    exclude_urban_core_parks: bool | None = Field(
+        None, description="exclude parks that lie in an urban core (the urban-core relocation scenario)")
+    own_city_or_km: float | None = Field(
+        None, ge=0, le=10_000, description="keep only parks in the enterprise's own prefecture-level city or "
+                                           "within this distance (km) of its site (urban-core scenario: 30)")
+    own_county_or_km: float | None = Field(
+        None, ge=0, le=10_000, description="keep only parks in the enterprise's own county or within this "
+                                           "distance (km) of its site (scattered-enterprises scenario: 20)")
 
     def mapping(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -262,12 +272,21 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 _UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
 
 
+def json_response(doc: Any) -> Response:
+    """``doc`` encoded once by orjson (numpy scalars and arrays natively, anything else by the project's one
+    converter), without FastAPI's generic ``jsonable_encoder`` walk: the answer is already a plain document.
+    NaN and infinities become ``null``, as :func:`geodata.jsonable.jsonable` makes them."""
+    return Response(orjson.dumps(doc, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY),
+                    media_type="application/json")
+
+
 @router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
-             responses={200: {"model": SuitabilityOut}, **_UNKNOWN})
-def suitability(state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> dict[str, Any]:
+             response_class=Response, responses={200: {"model": SuitabilityOut, "content": {"application/json": {}}},
+                                                 **_UNKNOWN})
+def suitability(state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
     ctx = state.suitability_context()
     res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
-    return res.to_dict()
+    return json_response(res.to_dict())
 
 
 @router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation",
