@@ -1,7 +1,8 @@
 """The flow map: moves aggregated between counties (not one line per firm), as arcs from the origin
 county's representative point to the destination county's, their width by the number of firms (or
-jobs), their colour by scenario (or by review status), moves within a county as circles, the names of
-the counties involved drawn on the map, legend and popups in Chinese (``lang="zh"``) or English.
+jobs), their colour by scenario (or by review status), moves within a county as circles, the place
+names of every map (:mod:`maps.places`: every county, the cities at provincial zoom, sized to the
+zoom), legend and popups in Chinese (``lang="zh"``) or English.
 
 Input: a table of :func:`parks.flows.county_flows` (one row per county pair, optionally a ``scenario``
 column and ``status_<status>`` counts), e.g. :attr:`parks.suitability.plan_report.PlanReport.flows`.
@@ -20,6 +21,7 @@ import pandas as pd
 
 from .base import JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, new_map, search_source
 from .i18n import t
+from .places import add_place_labels
 
 __all__ = ["flows_map", "SCENARIO_COLORS", "arc"]
 
@@ -28,8 +30,7 @@ OTHER_COLORS = ["#984ea3", "#ff7f00", "#a65628", "#f781bf", "#999999"]
 MAX_WIDTH_PX = 14.0
 MIN_WIDTH_PX = 1.5
 ARC_POINTS = 24
-ARC_BEND = 0.18
-NAMED_COUNTIES = 30  # county names drawn: those with the most firms moving in or out  # the arc's control point sits this fraction of the chord to the right of its middle
+ARC_BEND = 0.18  # the arc's control point sits this fraction of the chord to the right of its middle
 
 _NEEDED = ("origin_county_code", "destination_county_code", "firms")
 
@@ -176,19 +177,7 @@ def flows_map(ds, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOptions | N
             f"{group_label[g]} ({len(sub)})", key=f"flows-{g}",
             data={"color": palette[g], "arcs": arcs, "within": within}).add_to(m)
 
-    # the names of the counties with the largest flows in and out (the others show on hover)
-    load = pd.concat([frame.groupby("origin_county_code")["firms"].sum(),
-                      frame.groupby("destination_county_code")["firms"].sum()]).groupby(level=0).sum()
-    named = sorted(load.sort_values(ascending=False, kind="stable").index[:NAMED_COUNTIES])
-    JsLayer(
-        "var __NAME__ = L.featureGroup(); __DATA__.forEach(function (c) {"
-        " var text = PARKPLAN.el('span', '', c.name);"
-        " text.style.cssText = 'font-size:12px;font-weight:600;color:#222;white-space:nowrap;"
-        "text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff';"
-        " L.marker(c.at, {icon: L.divIcon({className: 'pp-county-name', html: text, iconSize: null, iconAnchor: [-4, 8]}),"
-        "  interactive: false, keyboard: false}).addTo(__NAME__); });",
-        L("county_names"), key="county-names",
-        data=[{"at": list(point[c]), "name": names[c]} for c in named]).add_to(m)
+    add_place_labels(m, ds, opts)  # every county named, cities at provincial zoom, sized to the zoom (as every map)
 
     by = L("firms") if width_by == "firms" else L("jobs")
     width_note = L("width_note", by=by, max=f"{vmax:,.0f}")

@@ -91,11 +91,41 @@ def test_hostile_names_reach_the_page_as_text(plan):
     html = render_page(flows_map(ds, flows)).html()
     assert HOSTILE not in html  # '<' is escaped in the JSON blocks
     blocks = json_blocks(html)
-    names = [c["name"] for b in blocks.values() if isinstance(b, list) for c in b if isinstance(c, dict) and "name" in c]
+    places = [b for b in blocks.values() if isinstance(b, dict) and "counties" in b]
+    assert len(places) == 1
+    assert places[0]["counties"]["name"] == ds.counties["name"].astype(str).tolist()  # exactly as stored
+    assert any(HOSTILE in n for n in places[0]["counties"]["name"])
     rows = [v for b in blocks.values() if isinstance(b, dict) and "arcs" in b
             for i in b["arcs"] + b["within"] for _, v in i["rows"]]
     assert any(isinstance(v, str) and HOSTILE in v for v in rows)  # the origin county, exactly as stored
-    assert all(isinstance(n, str) for n in names)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_place_names_are_those_of_every_map(plan, lang):
+    """The flow map names places with maps.places, as the parks map does: every county (not only those
+    with the largest flows), the cities, the same points, one label layer."""
+    from maps.parks_map import parks_map
+    from maps.places import place_data
+
+    ds, a = plan
+    opts = MapOptions(lang=lang)
+    flows = county_flows(a, ds.enterprises, ds.parks, ds.counties)
+    html = render_page(flows_map(ds, flows, opts=opts)).html()
+    flow_places = [b for b in json_blocks(html).values() if isinstance(b, dict) and "counties" in b]
+    park_places = [b for b in json_blocks(render_page(parks_map(ds, opts=opts)).html()).values()
+                   if isinstance(b, dict) and "counties" in b]
+    assert flow_places == park_places == [json_blocks_ready(place_data(ds, opts))]
+    assert len(flow_places[0]["counties"]["name"]) == len(ds.counties)
+    assert "PARKPLAN.placeLabels(" in html and "pp-county-name" not in html
+
+
+def json_blocks_ready(value):
+    """``value`` as the page's JSON block reads back (numpy numbers to plain ones)."""
+    import json
+
+    from maps.base import js_json
+
+    return json.loads(js_json(value))
 
 
 def test_arcs_start_and_end_at_the_counties_and_bend_right():

@@ -9,10 +9,29 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-MAPS = ["parks", "enterprises", "clusters", "suitability", "transfers"]
+MAPS = ["parks", "enterprises", "clusters", "suitability", "transfers", "flows"]
 
 
-def _url(server, name, dataset):
+def _flows_page(dataset) -> str:
+    """The flow map (``/ui/scenarios``, ``/ui/plan``) of a few moves, rendered as those pages serve it."""
+    import pandas as pd
+
+    from maps.base import render_html
+    from maps.flows_map import flows_map
+    from parks.flows import county_flows
+
+    ent = dataset.enterprises.iloc[:60]
+    moves = pd.DataFrame({"enterprise_id": ent["enterprise_id"].astype(str),
+                          "park_id": dataset.parks["park_id"].astype(str).iloc[:60].tolist()})
+    return render_html(flows_map(dataset, county_flows(moves, dataset.enterprises, dataset.parks, dataset.counties)))
+
+
+def _url(server, name, dataset, run=None):
+    if name == "flows":  # not a /maps/{name} map: the page as the scenario pages serve it, on the server's origin
+        html = _flows_page(dataset)
+        run.context.route(f"{server}/test-flows-map",
+                          lambda route: route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html))
+        return f"{server}/test-flows-map"
     q = f"?enterprise_id={dataset.enterprises['enterprise_id'].iloc[0]}" if name == "suitability" else ""
     return f"{server}/maps/{name}{q}"
 
@@ -24,7 +43,7 @@ def _size(page, kind: str) -> float:
 @pytest.mark.parametrize("name", MAPS)
 def test_county_and_city_names_drawn_and_sized_to_the_zoom(page_run, server, hostile_prepared, name, tmp_path):
     run = page_run("admin" if name == "transfers" else "analyst")
-    run.open(_url(server, name, hostile_prepared))
+    run.open(_url(server, name, hostile_prepared, run))
     page = run.page
     counties = sorted(hostile_prepared.counties["name"].astype(str))
     shown = sorted(page.locator(".pp-place-county span").all_text_contents())
