@@ -175,14 +175,8 @@ class SuitabilityContext:
         return int(hit[0])
 
     def distances_km(self, ent: EnterpriseArrays) -> np.ndarray:
-        """Euclidean distance (km, metric CRS) from each enterprise to each park centroid, (n, m).
-
-        :math:`\\sqrt{dx^2 + dy^2}`, as the reference loop (``score_batch_loop``) and the batch kernel
-        compute it: ``np.hypot`` gives the same distances to the last bit or two but is ten times slower
-        (its overflow guard is of no use for metres in a province)."""
-        dx = ent.x[:, None] - self.park_x[None, :]
-        dy = ent.y[:, None] - self.park_y[None, :]
-        return np.sqrt(dx * dx + dy * dy) / 1000.0
+        """Euclidean distance (km, metric CRS) from each enterprise to each park centroid, (n, m)."""
+        return np.hypot(ent.x[:, None] - self.park_x[None, :], ent.y[:, None] - self.park_y[None, :]) / 1000.0
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The batch kernel (tables, penalties, argmax passes) gives the matrix path's results to the last bit.
 
-The matrix path is the one ``score_batch`` took before the kernel (``score_arrays``' full criterion
-matrices and a stable sort of the rounded scores, ``batch._score_matrices``); it still scores the rows
-the kernel leaves undecided, and with a ``preference``. The pandas loop stays the independent
+The matrix path is the one ``score_batch`` took before the kernel (full criterion matrices and a
+stable sort of the rounded scores, ``batch._score_matrices``), over the batch's distances
+(``sqrt(dx*dx + dy*dy)``, the reference loop's formula); it still scores the rows the kernel leaves
+undecided, and with a ``preference``. The pandas loop stays the independent
 reference (``test_suitability_batch.py``).
 """
 
