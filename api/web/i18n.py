@@ -10,6 +10,7 @@ and reason labels from the domain modules.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from geodata import glossary
 
@@ -39,6 +40,7 @@ def translator(lang: str) -> Callable[..., str]:
     return t
 
 
+@lru_cache(maxsize=4)  # constants (the glossary is read once): built once per language, not on every label()
 def _domain_labels(lang: str) -> dict[str, dict[str, str]]:
     from parks.suitability.constraints import REASON_LABELS_ZH
     from parks.suitability.criteria import CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
