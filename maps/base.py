@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
@@ -294,8 +294,10 @@ def new_map(ds, opts: MapOptions, title: str, *, note: str | None = None,
     """A folium map with no tiles (unless ``opts.tiles``), a scale bar, fitted to the counties (or
     to ``bounds_frame``), titled ``title``."""
     m = _Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
-    m.get_root().header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
-    m.get_root().header.add_child(_Verbatim(f"<title>{_html.escape(str(title), quote=True)}</title>"), name="pp_title")
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium Map's root is its Figure (the page), which has a header
+    root.header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
+    root.header.add_child(_Verbatim(f"<title>{_html.escape(str(title), quote=True)}</title>"), name="pp_title")
     m.add_child(Links(js=[("parkplan_js", ASSET_PREFIX + "parkplan/parkplan.js")],
                       css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
     _add_tiles(m, opts)
@@ -391,7 +393,7 @@ def geojson_layer(
     n = len(frame)
     tips = list(tip) if tip is not None else [None] * n
     titles = list(title) if title is not None else [None] * n
-    rowss = list(rows) if rows is not None else [None] * n
+    rowss: list[Sequence[tuple[str, Any]] | None] = list(rows) if rows is not None else [None] * n
     labels = list(label) if label is not None else [None] * n
     idss = list(ids) if ids is not None else [None] * n
     features = []
@@ -406,9 +408,10 @@ def geojson_layer(
             props["_label"] = clean(labels[i])
         if idss[i] is not None:
             props["_id"] = str(clean(idss[i]))
-        if rowss[i] is not None:
+        row_cells = rowss[i]
+        if row_cells is not None:
             props["_title"] = clean(titles[i])
-            props["_rows"] = [[str(a), clean(b)] for a, b in rowss[i] if clean(b) is not None]
+            props["_rows"] = [[str(a), clean(b)] for a, b in row_cells if clean(b) is not None]
         # geometry as shapely writes it (numbers and fixed keys), properties through js_json
         features.append('{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
                         % (i, geoms[i] if geoms[i] is not None else "null", js_json(props)))
@@ -459,7 +462,7 @@ def county_legend(lang: str) -> dict:
     ]}
 
 
-def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: list[dict | str]) -> folium.Map:
+def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: Sequence[dict | str]) -> folium.Map:
     """Add the shared controls (fullscreen, measure, search, legend, layer control) and localise assets.
 
     ``search`` items are dicts from :func:`search_source` or names of JS variables holding such columns.
