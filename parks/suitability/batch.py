@@ -463,28 +463,55 @@ def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, to
     n = len(ent)
     rank = np.tile(np.arange(1, k + 1), n)
     keep = ~np.isnan(top_score.ravel())
+    rows = np.repeat(np.arange(n), k)[keep]
+    parks = top_idx.ravel()[keep]
     frame = pd.DataFrame({
-        "enterprise_id": np.repeat(ent.ids, k)[keep],
+        "enterprise_id": _text(ent.ids, rows),
         "rank": rank[keep],
-        "park_id": ctx.park_ids[top_idx.ravel()][keep],
+        "park_id": _text(ctx.park_ids, parks),
         "score": top_score.ravel()[keep],
     })
     for c_i, c in enumerate(CRITERIA):
         frame[c] = top_crit[:, :, c_i].ravel()[keep]
-    frame["county_code"] = ctx.county_code[top_idx.ravel()][keep]
+    frame["county_code"] = _text(ctx.county_code, parks)
     if top_bonus is not None:
         frame["bonus"] = top_bonus.ravel()[keep]
     has = n_feasible > 0
     summary = pd.DataFrame({
-        "enterprise_id": ent.ids,
+        "enterprise_id": _text(ent.ids, np.arange(n)),
         "land_ha": ent.land_ha,
         "n_feasible": n_feasible,
-        "best_park_id": np.where(has, ctx.park_ids[top_idx[:, 0]] if k else None, None),
+        "best_park_id": _text(ctx.park_ids, np.where(has, top_idx[:, 0], -1) if k else np.full(n, -1)),
         "best_score": np.where(has, top_score[:, 0] if k else np.nan, np.nan),
-        "catalogue_level": ent.level,
-        "flag": np.where(ent.level == "eliminate", "closure_or_upgrade", None),
+        "catalogue_level": _text(ent.level, np.arange(n)),
+        "flag": _text(np.array(["closure_or_upgrade"], dtype=object), np.where(ent.level == "eliminate", 0, -1)),
     })
     return BatchResult(top=frame.reset_index(drop=True), summary=summary, weights=w, constraints=cons.to_dict())
+
+
+_STR = pd.Series(np.array(["x"], dtype=object)).dtype  # the dtype pandas gives a column of str
+
+
+def _text(vocab, codes: np.ndarray):
+    """The column ``vocab[codes]`` (code -1: missing) as pandas would build it from the objects: built in
+    Arrow (a take from ``vocab``) when its values are all ``str`` or None, else from the object array."""
+    import pyarrow as pa
+
+    vocab = np.asarray(vocab, dtype=object)
+    codes = np.asarray(codes, dtype=np.intp)
+    objects = lambda: np.append(vocab, None)[codes]  # noqa: E731 - code -1: the None at the end
+    if not len(codes) or not len(vocab):
+        return objects()
+    try:
+        arr = pa.array(vocab, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return objects()
+    if not pa.types.is_string(arr.type):
+        return objects()
+    taken = arr.cast(pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    if taken.null_count == len(taken):  # no str at all: pandas keeps such a column as objects
+        return objects()
+    return pd.array(taken, dtype=_STR)
 
 
 def score_batch_loop(

@@ -706,27 +706,97 @@ def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
     """Arrays for enterprises given as a (Geo)DataFrame with the enterprise layer's columns.
 
     A GeoDataFrame is projected to the context's metric CRS; a plain DataFrame must carry metric
-    ``x``/``y`` (as :attr:`SuitabilityContext.enterprises` does).
+    ``x``/``y`` (as :attr:`SuitabilityContext.enterprises` does). Column by column (codes, distinct
+    catalogue keys), the arrays :func:`_arrays` builds row by row for one enterprise.
     """
     _require(frame, ENTERPRISE_COLUMNS, "enterprises")
     _check_choices(frame["sector"], SECTOR_IDS, "enterprises", "sector")
     _check_choices(frame["pollution_class"], POLLUTION_CLASSES, "enterprises", "pollution_class")
     if "geometry" in frame.columns and hasattr(frame, "crs"):
-        metric = _to_metric(frame, ctx.metric_crs, "enterprises")
-        x, y = metric.geometry.x.to_numpy(float), metric.geometry.y.to_numpy(float)
+        x, y = _metric_xy(frame, ctx.metric_crs)
     else:
         _require(frame, ("x", "y"), "enterprises", " (metric coordinates, or pass a GeoDataFrame)")
         x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
     n = len(frame)
-    none = [None] * n
 
-    def col(name):
-        return frame[name].astype(object).where(frame[name].notna(), None).tolist() if name in frame.columns else none
+    def col(name) -> np.ndarray:  # the column's values as objects, None where missing (each distinct value once)
+        if name not in frame.columns:
+            return np.full(n, None, dtype=object)
+        codes, uniq = pd.factorize(frame[name], use_na_sentinel=True)
+        values = np.empty(len(uniq) + 1, dtype=object)
+        values[:-1] = list(uniq.astype(object))
+        return values[codes]  # code -1 (missing): the None at the end
 
-    return _arrays(ctx, frame["enterprise_id"].astype(str).tolist(), x, y, frame["sector"].tolist(),
-                   pd.to_numeric(frame["land_ha"]).to_numpy(float), pd.to_numeric(frame["employees"]).to_numpy(float),
-                   frame["pollution_class"].tolist(), col("product"), col("size"), col("catalogue_level"), col("park_id"),
-                   col("county_code"), col("city"))
+    def positions(series, vocab) -> np.ndarray:  # index of each value in vocab (-1: missing or unknown)
+        codes, uniq = pd.factorize(series, use_na_sentinel=True)
+        pos = np.append(pd.Index(vocab).get_indexer(pd.Index(uniq).astype(str)), -1)
+        return pos[codes].astype(int)
+
+    ids = np.asarray(frame["enterprise_id"].astype(str).tolist(), dtype=object)
+    levels = _catalogue_levels(ctx, frame, n)
+    counties = col("county_code")
+    city = col("city")
+    missing = np.flatnonzero(pd.isna(city))
+    if len(missing):
+        by_county = {k: ctx.county_city.get(str(k)) for k in pd.unique(counties[missing])}
+        city[missing] = [by_county[k] for k in counties[missing]]
+    park_idx = positions(frame["park_id"], ctx.park_ids) if "park_id" in frame.columns else np.full(n, -1, dtype=int)
+    return EnterpriseArrays(
+        ids=ids, x=np.asarray(x, float), y=np.asarray(y, float),
+        sector_idx=positions(frame["sector"], SECTOR_IDS),
+        land_ha=pd.to_numeric(frame["land_ha"]).to_numpy(float),
+        employees=pd.to_numeric(frame["employees"]).to_numpy(float),
+        pollution_rank=positions(frame["pollution_class"], POLLUTION_CLASSES),
+        level=levels, encouraged=(levels == "encouraged").astype(float), park_idx=park_idx,
+        county_code=counties, city=city,
+    )
+
+
+def _catalogue_levels(ctx: SuitabilityContext, frame, n: int) -> np.ndarray:
+    """:func:`catalogue_level` of every row, computed once per distinct (sector, product, size, level)."""
+    keys = ("sector", "product", "size", "catalogue_level")
+    codes, uniques = [], []
+    for name in keys:
+        if name in frame.columns:
+            c, u = pd.factorize(frame[name], use_na_sentinel=True)
+            codes.append(np.asarray(c, dtype=np.int64) + 1)  # 0: missing
+            uniques.append([None] + list(u))
+        else:
+            codes.append(np.zeros(n, dtype=np.int64))
+            uniques.append([None])
+    combined = np.zeros(n, dtype=np.int64)
+    for c, u in zip(codes, uniques):
+        combined = combined * (len(u) + 1) + c
+    distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    values = [catalogue_level(ctx, *(u[c[i]] for c, u in zip(codes, uniques))) for i in first]
+    return np.asarray(values, dtype=object)[inverse.reshape(-1)] if n else np.zeros(0, dtype=object)
+
+
+_xy_local = threading.local()
+
+
+def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of point geometries in ``crs``: what ``frame.to_crs(crs).geometry.x`` / ``.y`` give (the same
+    transformer: ``Transformer.from_crs(frame.crs, crs, always_xy=True)``), without copying the frame.
+    Frames that are not all 2-D points take ``to_crs`` itself."""
+    if frame.crs is None:
+        raise SuitabilityError("layer 'enterprises' has no CRS; metric work needs a known CRS")
+    geoms = frame.geometry.values._data if hasattr(frame.geometry.values, "_data") else np.asarray(frame.geometry.values)
+    if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any() \
+            or shapely.is_empty(geoms).any():
+        metric = _to_metric(frame, crs, "enterprises")
+        return metric.geometry.x.to_numpy(float), metric.geometry.y.to_numpy(float)
+    xy = shapely.get_coordinates(geoms)
+    if pyproj.CRS.from_user_input(frame.crs).is_exact_same(crs):
+        return xy[:, 0].copy(), xy[:, 1].copy()
+    cache = getattr(_xy_local, "transformers", None)
+    if cache is None:
+        cache = _xy_local.transformers = {}
+    key = (pyproj.CRS.from_user_input(frame.crs).to_wkt(), pyproj.CRS.from_user_input(crs).to_wkt())
+    if key not in cache:
+        cache[key] = pyproj.Transformer.from_crs(frame.crs, crs, always_xy=True)
+    x, y = cache[key].transform(xy[:, 0], xy[:, 1])
+    return np.asarray(x, float), np.asarray(y, float)
 
 
 def lookup_enterprise(ctx: SuitabilityContext, enterprise_id: str) -> pd.DataFrame:
