@@ -26,24 +26,30 @@ import os
 import secrets
 import struct
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import folium
+
 import pandas as pd
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 from maps import MapError, MapOptions, build_map, proposed_candidates
 from maps.assets import AssetError, media_type, read_asset
-from maps.base import render_page
+from maps.base import MapPage, render_page
 from maps.suitability_map import parse_weights
 from maps.transfers_map import normalise_candidates
 from parks.joins import park_profiles
 from parks.suitability.criteria import CRITERIA
 
 from .. import reviews
+from ..auth import Principal
 from ..deps import AnalystUser, DbDep, StateDep, ViewerUser
 from ..problems import BadRequest, Forbidden, NotFound
 from ..state import AppState
@@ -62,7 +68,7 @@ _TILE_HOSTS = {"osm": "https://tile.openstreetmap.org", "tianditu": "https://*.t
                "amap": "https://*.is.autonavi.com"}
 
 
-def _map_options(lang: str):
+def _map_options(lang: str) -> MapOptions:
     """Language, and the basemap tiles from the environment: ``PARKPLAN_MAP_TILES`` = osm | tianditu |
     amap (unset: no tiles, counties as the base), ``PARKPLAN_TIANDITU_KEY`` for Tianditu."""
     tiles = os.environ.get("PARKPLAN_MAP_TILES") or None
@@ -80,13 +86,13 @@ def map_asset(path: str) -> Response:
                                                                  "X-Content-Type-Options": "nosniff"})
 
 
-def _sees_flows_only(user) -> bool:
+def _sees_flows_only(user: Principal) -> bool:
     """Viewers and analysts review no office's candidates: they see the flows between counties (counts by
     county pair and status), never a candidate's id or firm name."""
     return not user.is_admin and not user.offices
 
 
-def _candidates(state: AppState, db, user, county: str | None):
+def _candidates(state: AppState, db: Session, user: Principal, county: str | None) -> pd.DataFrame:
     """Transfer candidates the user may see, as a DataFrame: the stored ones (the review database,
     office-scoped as ``/transfer-candidates``), else, on a fresh install, the model's proposal for the
     dataset (computed once, cached), scoped by the same rule: admins all, offices theirs; viewers and
@@ -142,7 +148,7 @@ def _weights(text: str | None) -> dict[str, float] | None:
         raise RequestValidationError([{"loc": ("query", "weights"), "msg": msg, "type": "value_error"}]) from None
 
 
-def _candidate(db, user, candidate_id: str) -> dict:
+def _candidate(db: Session, user: Principal, candidate_id: str) -> dict:
     """One stored transfer candidate with its snapshot, if the user's offices may see it (404 otherwise,
     the same answer as ``/transfer-candidates/{id}``)."""
     return reviews.candidate_public(reviews.get_candidate(db, user, candidate_id), snapshot=True)
@@ -195,7 +201,7 @@ def suitability_profile_map(
     max_distance_km: MaxDistance = None,
 ) -> Response:
     """The parks ranked for an enterprise that is not in the dataset, as ``POST /suitability`` ranks them."""
-    return _suitability_map(request, state, user, db, lang, None, {
+    return _suitability_response(request, state, lang, None, {
         "sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
         "lon": lon, "lat": lat, "name": profile_name}, weights, less_developed_only, max_distance_km)
 
@@ -227,7 +233,7 @@ def suitability_map(
     profile_name: Annotated[str | None, _hidden(max_length=200)] = None,
 ) -> Response:
     """The parks ranked for one enterprise of the dataset, as ``POST /suitability`` ranks them."""
-    return _suitability_map(request, state, user, db, lang, enterprise_id, {
+    return _suitability_response(request, state, lang, enterprise_id, {
         "sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
         "lon": lon, "lat": lat, "name": profile_name}, weights, less_developed_only, max_distance_km)
 
@@ -257,22 +263,39 @@ def openapi_rules(schema: dict, _app) -> None:
                 p["schema"] = {"type": "string", "maxLength": 400, "pattern": WEIGHTS_PATTERN, "title": "Weights"}
 
 
-def _suitability_map(request, state, user, db, lang, enterprise_id, fields, weights, less_developed_only,
-                     max_distance_km) -> Response:
+def _suitability_response(request: Request, state: AppState, lang: str, enterprise_id: str | None, fields: dict,
+                          weights: str | None, less_developed_only: bool | None,
+                          max_distance_km: float | None) -> Response:
+    """Both suitability maps: the query checked as ``POST /suitability`` checks it (422), then the cached page."""
     suit_weights = _weights(weights)
     constraints = {k: v for k, v in (("less_developed_only", less_developed_only),
                                      ("max_distance_km", max_distance_km)) if v} or None
     profile = _profile(enterprise_id, fields)
-    return _serve(request, state, user, db, "suitability", lang, sector=fields["sector"] if profile is None else None,
-                  enterprise_id=enterprise_id, profile=profile, suit_weights=suit_weights, constraints=constraints)
+    opts = _options(lang)
+    key = _page_key(state, "suitability", opts, enterprise_id=enterprise_id, profile=profile, weights=suit_weights,
+                    constraints=constraints)
+    page, parts = state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
+        "suitability", state.dataset, opts=opts, enterprise_id=enterprise_id, profile=profile, weights=suit_weights,
+        constraints=constraints, suitability_context=state.suitability_context())))
+    return _page_response(request, page, parts, opts)
 
 
-@router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)", responses=_MAP_ERRORS)
-def get_map(
-    request: Request,
-    state: StateDep,
-    user: ViewerUser,
-    db: DbDep,
+# --- GET /maps/{name}: its query (a dependency), the role check (a dependency), one builder per map ---------
+
+
+@dataclass(frozen=True)
+class MapParams:
+    """The request of ``GET /maps/{name}``: which map, in which language, and its filters."""
+
+    name: str
+    lang: str = "zh"
+    sector: str | None = None
+    county: str | None = None
+    metric: str | None = None
+    candidate_id: str | None = None
+
+
+def map_params(
     name: Annotated[MapName, Path(description="parks, enterprises, clusters or transfers (suitability: "
                                               "GET /maps/suitability)")],
     lang: Lang = "zh",
@@ -284,53 +307,116 @@ def get_map(
                                               "candidate (office-scoped: another office's is 404)")] = None,
     highlight: Annotated[str | None, Query(max_length=64, description="parks map: the park_id to highlight and "
                                            "zoom to (read by the page's script)")] = None,
-) -> Response:
-    _check_county(state, county)
-    return _serve(request, state, user, db, name, lang, sector=sector, county=county, metric=metric,
-                  candidate_id=candidate_id)
+) -> MapParams:
+    """The query parameters of ``GET /maps/{name}`` (``highlight`` is read by the page's script, not here)."""
+    return MapParams(name, lang, sector, county, metric, candidate_id)
 
 
-def _serve(request: Request, state: AppState, user, db, name: str, lang: str, *, sector=None, county=None,
-           metric=None, candidate_id=None, enterprise_id=None, profile=None, suit_weights=None,
-           constraints=None) -> Response:
+MapParamsDep = Annotated[MapParams, Depends(map_params)]
+
+
+def map_user(params: MapParamsDep, user: ViewerUser) -> Principal:
+    """The caller, if its role may see the map: viewer or higher for the parks, clusters and transfers maps,
+    analyst or higher for the maps that show single enterprises (403 otherwise). Runs after the query is
+    valid (a bad query is a 422 first)."""
+    if params.name in _ANALYST_MAPS and not user.has_role("analyst"):
+        raise Forbidden(f"the {params.name} map needs the analyst role or higher; your token has {user.role}")
+    return user
+
+
+MapUser = Annotated[Principal, Depends(map_user)]
+_GET_MAP_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_MAP_ERRORS,
+    403: {"description": "the enterprises map below the analyst role; the transfers map of a county outside "
+                         "a reviewer's offices"},
+}
+
+
+@router.get("/maps/{name}", response_class=HTMLResponse, summary="An interactive map (HTML)",
+            responses=_GET_MAP_ERRORS)
+def get_map(request: Request, state: StateDep, user: MapUser, db: DbDep, params: MapParamsDep) -> Response:
+    _check_county(state, params.county)
+    opts = _options(params.lang)
+    if params.name == "transfers":  # its candidates change with every review: built on each request
+        page, parts = _transfers_page(state, db, user, opts, params)
+    else:
+        page, parts = _SHARED_PAGES[params.name](state, opts, params)
+    return _page_response(request, page, parts, opts)
+
+
+def _parks_page(state: AppState, opts: MapOptions, p: MapParams) -> tuple[MapPage, list[bytes]]:
+    key = _page_key(state, "parks", opts, sector=p.sector, county=p.county, metric=p.metric)
+    return state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
+        "parks", state.dataset, opts=opts, sector=p.sector, county=p.county, metric=p.metric)))
+
+
+def _enterprises_page(state: AppState, opts: MapOptions, p: MapParams) -> tuple[MapPage, list[bytes]]:
+    key = _page_key(state, "enterprises", opts, sector=p.sector, county=p.county)
+    return state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
+        "enterprises", state.dataset, opts=opts, sector=p.sector, county=p.county)))
+
+
+def _clusters_page(state: AppState, opts: MapOptions, p: MapParams) -> tuple[MapPage, list[bytes]]:
+    """The clusters map is of the whole province (``county`` only checked); :func:`warm` builds the default one."""
+    key = _page_key(state, "clusters", opts, sector=p.sector)
+    return state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
+        "clusters", state.dataset, opts=opts, sector=p.sector)))
+
+
+_SHARED_PAGES: dict[str, Callable[[AppState, MapOptions, MapParams], tuple[MapPage, list[bytes]]]] = {
+    "parks": _parks_page, "enterprises": _enterprises_page, "clusters": _clusters_page}
+
+
+def _transfers_page(state: AppState, db: Session, user: Principal, opts: MapOptions,
+                    p: MapParams) -> tuple[MapPage, list[bytes]]:
+    """One stored candidate's map (``candidate_id``), else the candidates the user may see (office-scoped;
+    flows only for the roles that review no office). Not cached."""
+    if p.county is not None and not user.in_scope(p.county) and not _sees_flows_only(user):
+        raise Forbidden(f"county {p.county!r} is not one of your offices")
+    if p.candidate_id is not None:
+        candidate = _candidate(db, user, p.candidate_id)
+        return _render(lambda: build_map("transfers", state.dataset, opts=opts, candidate=candidate))
+    candidates = _candidates(state, db, user, p.county)
+    firms = not _sees_flows_only(user)
+    return _render(lambda: build_map("transfers", state.dataset, opts=opts, county=p.county, candidates=candidates,
+                                     firms=firms))
+
+
+# --- shared by every map: options, rendering, the cache key, the response ----------------------------------
+
+
+def _options(lang: str) -> MapOptions:
     try:
-        opts = _map_options(lang)
+        return _map_options(lang)
     except ValueError as exc:
         raise BadRequest(f"the server's map settings are wrong: {exc}") from None
 
-    if name in _ANALYST_MAPS and not user.has_role("analyst"):
-        raise Forbidden(f"the {name} map needs the analyst role or higher; your token has {user.role}")
-    ds = state.dataset
-    candidates = candidate = None
-    if name == "transfers":
-        if county is not None and not user.in_scope(county) and not _sees_flows_only(user):
-            raise Forbidden(f"county {county!r} is not one of your offices")
-        if candidate_id is not None:
-            candidate = _candidate(db, user, candidate_id)
-        else:
-            candidates = _candidates(state, db, user, county)
 
-    def build():
-        kwargs = {"suitability_context": state.suitability_context()} if name == "suitability" else {}
-        try:
-            m = build_map(name, ds, opts=opts, sector=sector, enterprise_id=enterprise_id, county=county,
-                          candidates=candidates, candidate=candidate, metric=metric if name == "parks" else None,
-                          profile=profile, weights=suit_weights, constraints=constraints,
-                          firms=not _sees_flows_only(user), **kwargs)
-        except MapError as exc:
-            raise BadRequest(str(exc)) from None
-        except LookupError as exc:
-            raise NotFound(str(exc).strip("'\"")) from None
-        page = render_page(m)
-        return page, _deflate_parts(page)
+def _render(make: Callable[[], folium.Map]) -> tuple[MapPage, list[bytes]]:
+    """The map ``make()`` builds, rendered and pre-compressed; its errors as 400 (settings the map does not
+    accept) and 404 (an enterprise or park the dataset does not have)."""
+    try:
+        m = make()
+    except MapError as exc:
+        raise BadRequest(str(exc)) from None
+    except LookupError as exc:
+        raise NotFound(str(exc).strip("'\"")) from None
+    page = render_page(m)
+    return page, _deflate_parts(page)
 
-    if name == "transfers":  # its candidates change with every review: built on each request
-        page, parts = build()
-    else:
-        key = state.key("map", name, opts, sector, enterprise_id, county, metric,
-                        tuple(sorted(profile.items())) if profile else None, tuple(sorted((suit_weights or {}).items())),
-                        tuple(sorted((constraints or {}).items())))
-        page, parts = state.maps.get_or_compute(key, build)
+
+def _page_key(state: AppState, name: str, opts: MapOptions, *, sector: str | None = None,
+              enterprise_id: str | None = None, county: str | None = None, metric: str | None = None,
+              profile: dict | None = None, weights: dict[str, float] | None = None,
+              constraints: dict | None = None) -> tuple:
+    """The cache key of a map page (per dataset, through ``state.key``)."""
+    return state.key("map", name, opts, sector, enterprise_id, county, metric,
+                     tuple(sorted(profile.items())) if profile else None, tuple(sorted((weights or {}).items())),
+                     tuple(sorted((constraints or {}).items())))
+
+
+def _page_response(request: Request, page: MapPage, parts: list[bytes], opts: MapOptions) -> Response:
+    """The page with a fresh script nonce and the maps' CSP; gzipped from its parts if the client takes it."""
     nonce = secrets.token_urlsafe(18)
     csp = _CSP.format(nonce=nonce, tiles=" " + _TILE_HOSTS[opts.tiles] if opts.tiles else "")
     headers = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
@@ -344,14 +430,7 @@ def _serve(request: Request, state: AppState, user, db, name: str, lang: str, *,
 
 def warm(state: AppState) -> None:
     """Build the clusters map (the slowest of the shared maps) in Chinese into the cache."""
-    opts = _map_options("zh")
-    key = state.key("map", "clusters", opts, None, None, None, None, None, (), ())
-
-    def build():
-        page = render_page(build_map("clusters", state.dataset, opts=opts))
-        return page, _deflate_parts(page)
-
-    state.maps.get_or_compute(key, build)
+    _clusters_page(state, _map_options("zh"), MapParams("clusters"))
 
 
 def _raw_deflate(data: bytes) -> bytes:
@@ -361,11 +440,11 @@ def _raw_deflate(data: bytes) -> bytes:
     return c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
 
 
-def _deflate_parts(page) -> list[bytes]:
+def _deflate_parts(page: MapPage) -> list[bytes]:
     return [_raw_deflate(part.encode("utf-8")) for part in page.parts]
 
 
-def _gzip_with_nonce(page, parts: list[bytes], nonce: str) -> bytes:
+def _gzip_with_nonce(page: MapPage, parts: list[bytes], nonce: str) -> bytes:
     """The gzip file (RFC 1952) of ``page.html(nonce)`` from the page's pre-compressed parts."""
     html = page.html(nonce).encode("utf-8")
     tag = _raw_deflate(f'<script nonce="{nonce}"'.encode("ascii"))
