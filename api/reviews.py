@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .auth import Principal
 from .db import DECISIONS, STATUSES, AuditEntry, Review, TransferCandidate, as_utc, utcnow, write_transaction
@@ -164,8 +164,9 @@ _FILTERS = ("status", "origin_county_code", "destination_county_code", "park_id"
 
 
 def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | None], limit: int, offset: int,
-                    county: str | None = None) -> tuple[list[TransferCandidate], int]:
-    """Candidates the user may see, filtered; ``county`` matches origin or destination. Pending first."""
+                    county: str | None = None, with_snapshot: bool = True) -> tuple[list[TransferCandidate], int]:
+    """Candidates the user may see, filtered; ``county`` matches origin or destination. Pending first.
+    ``with_snapshot=False``: the snapshots are not read (nor decoded) unless a row's is asked for."""
     q = select(TransferCandidate).where(scope_filter(user, TransferCandidate.origin_county_code,
                                                      TransferCandidate.destination_county_code))
     for name, value in filters.items():
@@ -181,8 +182,10 @@ def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | No
                     (TransferCandidate.destination_county_code == county))
     total = int(db.execute(select(func.count()).select_from(q.subquery())).scalar_one())
     pending_first = (TransferCandidate.status != "pending")
-    rows = db.execute(q.order_by(pending_first, TransferCandidate.candidate_id).limit(limit).offset(offset)).scalars()
-    return list(rows), total
+    q = q.order_by(pending_first, TransferCandidate.candidate_id).limit(limit).offset(offset)
+    if not with_snapshot:
+        q = q.options(defer(TransferCandidate.snapshot))
+    return list(db.execute(q).scalars()), total
 
 
 def get_candidate(db: Session, user: Principal, candidate_id: str) -> TransferCandidate:
