@@ -136,7 +136,7 @@ def list_transfer_candidates(
         db, user, filters={"status": status, "origin_county_code": origin_county_code,
                            "destination_county_code": destination_county_code, "park_id": park_id,
                            "enterprise_id": enterprise_id},
-        county=county, limit=page, offset=offset)
+        county=county, limit=page, offset=offset, with_snapshot=False)
     items = [reviews.candidate_public(c) for c in rows]
     return {"items": items, "numberMatched": total, "numberReturned": len(items),
             "links": _links(request, offset, page, total)}

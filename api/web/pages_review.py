@@ -72,6 +72,22 @@ def _enterprise_names(request: Request) -> dict[str, str]:
     return backend.cached(request, "enterprise_names", compute)
 
 
+def _frozen_names(request: Request, db, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """The enterprise and park names frozen in each candidate's snapshot, by candidate id. A snapshot never changes
+    (a changed proposal is a new candidate id), so the names are read from the database once per candidate and
+    kept, instead of decoding every listed snapshot on every visit of the list."""
+    known = backend.cached(request, "candidate_frozen_names", dict)
+    missing = [i for i in ids if i not in known]
+    if missing:
+        q = select(TransferCandidate.candidate_id, TransferCandidate.snapshot).where(
+            TransferCandidate.candidate_id.in_(missing))
+        for cid, snap in db.execute(q).all():
+            snap = snap or {}
+            known[cid] = (str((snap.get("enterprise") or {}).get("name") or ""),
+                          str((snap.get("park") or {}).get("name") or ""))
+    return {i: known[i] for i in ids if i in known}
+
+
 @router.get("/ui/review", include_in_schema=False)
 def review_list(request: Request, user: backend.ReviewerPage, status: str | None = None, county: str | None = None, park_id: str | None = None,
                 offset: int = 0):
@@ -86,14 +102,15 @@ def review_list(request: Request, user: backend.ReviewerPage, status: str | None
             rows, total = [], 0
         else:
             rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=offset,
-                                                  county=county)
-        items = [reviews.candidate_public(c, snapshot=True) for c in rows]
+                                                  county=county, with_snapshot=False)
+        items = [reviews.candidate_public(c) for c in rows]
+        frozen = _frozen_names(request, db, [it["candidate_id"] for it in items])
         counts = status_counts(db, user)
     t = translator(pick_lang(request.query_params.get("lang")))
     for it in items:
-        snap = it.pop("snapshot") or {}
-        it["enterprise_name"] = (snap.get("enterprise") or {}).get("name") or en.get(it["enterprise_id"], "")
-        it["park_name"] = (snap.get("park") or {}).get("name") or pn.get(it["park_id"], "")
+        ename, pname = frozen.get(it["candidate_id"], ("", ""))
+        it["enterprise_name"] = ename or en.get(it["enterprise_id"], "")
+        it["park_name"] = pname or pn.get(it["park_id"], "")
         it["origin_name"] = cn.get(it["origin_county_code"], it["origin_county_code"])
         it["destination_name"] = cn.get(it["destination_county_code"], it["destination_county_code"])
     offices = sorted(user.offices) if not user.is_admin else []
