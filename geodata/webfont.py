@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .fonts import FONT_FAMILY, _cmap, cjk_font_path
 
-__all__ = ["Chunk", "chunks", "font_css", "chunk_bytes", "chunk_of", "cache_key", "cache_dir", "flavor",
+__all__ = ["Chunk", "chunks", "font_css", "chunk_bytes", "warm", "chunk_of", "cache_key", "cache_dir", "flavor",
            "unicode_range", "REST_CHUNK", "CHUNKING_VERSION"]
 
 #: characters per chunk beyond GB 2312
@@ -170,12 +170,14 @@ def cache_dir() -> Path:
 
 
 _NAME = re.compile(r"(latin|symbols|gb[12]-\d|rest-\d\d)")
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_LOCK = threading.Lock()
+# one cut at a time: fontTools is pure Python (threads would not run two cuts at once anyway) and each
+# cut parses the whole 16 MB font (about 140 MB of memory)
+_CUT_LOCK = threading.Lock()
 
 
 def chunk_bytes(name: str) -> bytes:
-    """The font file of chunk ``name`` (WOFF2 or WOFF, see :func:`flavor`), cut on first use and cached.
+    """The font file of chunk ``name`` (WOFF2 or WOFF, see :func:`flavor`), cut on first use and cached
+    on disk (a cache directory that cannot be written only costs a cut per request).
 
     Raises :class:`KeyError` for a name that is not a chunk (the accepted names: :func:`chunks`)."""
     found = {c.name: c for c in chunks()} if _NAME.fullmatch(name) else {}
@@ -184,14 +186,26 @@ def chunk_bytes(name: str) -> bytes:
     path = cache_dir() / f"{name}.{flavor()}"
     if path.is_file():
         return path.read_bytes()
-    with _LOCKS_LOCK:
-        lock = _LOCKS.setdefault(name, threading.Lock())
-    with lock:  # one cut per chunk in this process; others wait for it
-        if path.is_file():
+    with _CUT_LOCK:
+        if path.is_file():  # cut by another thread while this one waited
             return path.read_bytes()
         data = _cut(str(cjk_font_path()), found[name].codepoints, flavor())
-        _write_atomic(path, data)
+        try:
+            _write_atomic(path, data)
+        except OSError:
+            pass
         return data
+
+
+def warm(names: tuple[str, ...] = ("latin", "symbols", "gb1-0", "gb1-1", "gb1-2", "gb1-3")) -> list[str]:
+    """Cut the chunks ``names`` into the cache now (default: those nearly every Chinese page needs), so
+    the first page does not wait for them; returns the names cut. For a server's start-up."""
+    cut = []
+    for name in names:
+        if not (cache_dir() / f"{name}.{flavor()}").is_file():
+            chunk_bytes(name)
+            cut.append(name)
+    return cut
 
 
 def _cut(font: str, codepoints: tuple[int, ...], fmt: str) -> bytes:
@@ -204,7 +218,7 @@ def _cut(font: str, codepoints: tuple[int, ...], fmt: str) -> bytes:
     opts.notdef_outline = True
     opts.hinting = False
     opts.flavor = fmt
-    f = TTFont(font)
+    f = TTFont(font, recalcTimestamp=False)  # the font's own date: the same chunk from the same font, byte for byte
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=codepoints)
     sub.subset(f)

@@ -100,6 +100,24 @@ def test_font_css_and_chunks_are_served(web, tmp_path, monkeypatch):
     assert "accepted: latin, symbols" in client.get(url.replace(name, "nope")).text
 
 
+def test_chunks_are_cut_once_and_served_without_a_writable_cache(tmp_path, monkeypatch):
+    from fontTools.ttLib import TTFont
+
+    monkeypatch.setenv("PARKPLAN_FONT_CACHE", str(tmp_path / "cache"))
+    assert webfont.warm(("latin",)) == ["latin"] and webfont.warm(("latin",)) == []
+    cached = webfont.cache_dir() / f"latin.{webfont.flavor()}"
+    assert cached.is_file()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("PARKPLAN_FONT_CACHE", str(blocker))  # the cache cannot be created: cut, served, not kept
+    data = webfont.chunk_bytes("latin")
+    assert data == cached.read_bytes()  # the same bytes from the same font and fontTools
+    with TTFont(cached) as f:
+        assert ord("A") in f.getBestCmap() and ord("浙") not in f.getBestCmap()
+    with pytest.raises(KeyError, match="accepted: latin, symbols, gb1-0"):
+        webfont.chunk_bytes("../latin")
+
+
 # ---------------------------------------------------------------- in chromium without CJK fonts
 
 _GLYPHS_JS = r"""
