@@ -28,6 +28,34 @@
     return PP._data[id];
   };
 
+  /* Plain columns from the compact ones maps.columns writes: {decimals, offset, values} -> numbers
+     (offset + v) / 10^decimals (a Float64Array); {prefix, width, delta} -> strings prefix + the running
+     sum of delta, zero-padded to width; arrays as they are. Python's maps.columns.decode_columns is
+     the reference. */
+  PP.columns = function (data) {
+    var out = {};
+    Object.keys(data).forEach(function (name) {
+      var col = data[name], i, n;
+      if (col && !Array.isArray(col) && typeof col === "object" && "decimals" in col) {
+        var v = col.values, scale = Math.pow(10, col.decimals), o = col.offset, x = new Float64Array(v.length);
+        for (i = 0, n = v.length; i < n; i++) { x[i] = (o + v[i]) / scale; }
+        out[name] = x;
+      } else if (col && !Array.isArray(col) && typeof col === "object" && "prefix" in col) {
+        var d = col.delta, s = new Array(d.length), acc = 0, w = col.width, p = String(col.prefix);
+        var zeros = new Array(w + 1).join("0");
+        for (i = 0, n = d.length; i < n; i++) {
+          acc += d[i];
+          var digits = String(acc);
+          s[i] = p + (digits.length < w ? zeros.slice(digits.length) + digits : digits);
+        }
+        out[name] = s;
+      } else {
+        out[name] = col;
+      }
+    });
+    return out;
+  };
+
   function el(tag, cls, text, parent) {
     var e = L.DomUtil.create(tag, cls || "", parent);
     if (text !== undefined && text !== null) { e.textContent = String(text); }

@@ -26,9 +26,11 @@ def _geojson_layers(m: folium.Map) -> dict[str, list[GeoJsonLayer]]:
 
 
 def _ent_data(html: str) -> dict:
-    """The enterprise columns of an enterprises map page (its JSON block)."""
+    """The enterprise columns of an enterprises map page (its JSON block, decoded as the page does)."""
+    from maps.columns import decode_columns
+
     (found,) = [b["data"] for b in json_blocks(html).values() if isinstance(b, dict) and "meta" in b]
-    return found
+    return decode_columns(found)
 
 
 def _flows(html: str) -> list:
