@@ -22,3 +22,8 @@ def test_bench_maps_tiny(raw_dataset, browser, monkeypatch):
         assert r["points"] == n and r["blocked"] == 0 and r["errors"] == 0
         assert r["inlined_bytes"] > r["html_bytes"] > 0
     assert f"| {n:,} | **points** (default) |" in rep.body
+    limits = rep.data["limits"]
+    assert [x["what"].split(":")[0] for x in limits] == ["limit", "peer"]
+    assert all(x["bytes"] > 0 and x["build_cpu_s"] >= 0 for x in limits)
+    assert limits[0]["bytes"] < rows[0]["html_bytes"]  # the coordinates alone are less than the page
+    assert f"| {n:,} | limit: the coordinate arrays alone to JSON (orjson) |" in rep.body
