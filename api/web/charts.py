@@ -19,16 +19,11 @@ from matplotlib.figure import Figure
 
 from geodata.fonts import set_figure_font
 
-__all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri", "new_figure", "apply_font"]
+__all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri", "new_figure", "apply_font", "FONT_SIZE"]
 
-_FONT_SIZE = 9
-
-
-def _style():
-    """Kept for callers that still wrap their own figures in ``rc_context`` (text size, minus sign, no
-    mathtext); the font itself is applied per text by :func:`apply_font` / :func:`svg_uri`."""
-    return {"svg.fonttype": "path", "axes.unicode_minus": False, "svg.hashsalt": "parkplan",
-            "font.size": _FONT_SIZE, "text.parse_math": False, "text.usetex": False}
+#: the text size of the small charts (points), set on each text: no ``rc_context`` (global ``rcParams`` are not
+#: thread-safe, and these are drawn in the server's threads)
+FONT_SIZE = 9
 
 
 def new_figure(figsize: tuple[float, float]) -> Figure:

@@ -10,19 +10,14 @@ text drawn as paths, shown through ``<img>``: nothing in them can run.
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 
 import numpy as np
 from fastapi import APIRouter, Request
-from matplotlib.figure import Figure
-
-from geodata.fonts import set_figure_font
 
 from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, plan_cached, projects_document
 from . import backend
-from .charts import _style
+from .charts import FONT_SIZE, new_figure, svg_uri
 from .pages_metrics import _map_counties
 from .core import lang_of, page_error, render
 from . import i18n
@@ -112,52 +107,40 @@ def plan_translator(lang: str):
     return translator(lang)
 
 
-def _svg(fig: Figure) -> str:
-    set_figure_font(fig)  # the packaged CJK font for every title, label and legend (no system font needed)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def target_chart(years: list[int], values: list[float | None], path: list[float | None], *, title: str, unit: str,
                  value_label: str, path_label: str) -> str:
     """The indicator's values (solid) against its target path (dashed), in the targets file's unit."""
-    import matplotlib
-
-    with matplotlib.rc_context(_style()):
-        fig = Figure(figsize=(4.6, 2.6))
-        ax = fig.subplots()
-        v = np.array([np.nan if x is None else x for x in values], dtype=float)
-        p = np.array([np.nan if x is None else x for x in path], dtype=float)
-        ax.plot(years, v, color="#3b6ea5", lw=2, marker="o", ms=3, label=value_label)
-        if np.isfinite(p).any():
-            ax.plot(years, p, color="#c0392b", lw=1.5, ls="--", label=path_label)
-        ax.set_title(f"{title} ({unit})" if unit else title, fontsize=9)
-        ax.set_xticks(years, [str(y) for y in years], fontsize=7)
-        ax.legend(frameon=False, fontsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-        return _svg(fig)
+    fig = new_figure((4.6, 2.6))
+    ax = fig.subplots()
+    v = np.array([np.nan if x is None else x for x in values], dtype=float)
+    p = np.array([np.nan if x is None else x for x in path], dtype=float)
+    ax.plot(years, v, color="#3b6ea5", lw=2, marker="o", ms=3, label=value_label)
+    if np.isfinite(p).any():
+        ax.plot(years, p, color="#c0392b", lw=1.5, ls="--", label=path_label)
+    ax.set_title(f"{title} ({unit})" if unit else title, fontsize=FONT_SIZE)
+    ax.tick_params(axis="y", labelsize=FONT_SIZE)
+    ax.set_xticks(years, [str(y) for y in years], fontsize=7)
+    ax.legend(frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+    return svg_uri(fig)
 
 
 def investment_map(counties, values: dict[str, float], *, title: str) -> str:
     """Counties shaded by project investment (100 M yuan); counties without projects in light grey."""
-    import matplotlib
-
-    with matplotlib.rc_context(_style()):
-        fig = Figure(figsize=(4.8, 4.6))
-        ax = fig.subplots()
-        c = counties.assign(v=counties["code"].astype(str).map(values))
-        if c["v"].isna().any():
-            c[c["v"].isna()].plot(ax=ax, color="#eeeeee", edgecolor="#888888", linewidth=0.3)
-        if c["v"].notna().any():
-            c[c["v"].notna()].plot(ax=ax, column="v", cmap="YlOrRd", edgecolor="#666666", linewidth=0.3, legend=True,
-                                   legend_kwds={"shrink": 0.6})
-        ax.set_axis_off()
-        ax.set_aspect("equal")
-        ax.set_title(title, fontsize=9)
-        return _svg(fig)
-
-
+    fig = new_figure((4.8, 4.6))
+    ax = fig.subplots()
+    c = counties.assign(v=counties["code"].astype(str).map(values))
+    if c["v"].isna().any():
+        c[c["v"].isna()].plot(ax=ax, color="#eeeeee", edgecolor="#888888", linewidth=0.3)
+    if c["v"].notna().any():
+        c[c["v"].notna()].plot(ax=ax, column="v", cmap="YlOrRd", edgecolor="#666666", linewidth=0.3, legend=True,
+                               legend_kwds={"shrink": 0.6})
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=FONT_SIZE)
+    for axes in fig.axes:  # the colour bar's ticks
+        axes.tick_params(labelsize=FONT_SIZE)
+    return svg_uri(fig)
 
 
 def _finite(x) -> bool:
