@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import gzip
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,3 +71,21 @@ def font_chunk(key: str, name: str):
     return Response(data, media_type=f"font/{fmt}", headers={"Cache-Control": "public, max-age=31536000, immutable",
                                                              "X-Content-Type-Options": "nosniff",
                                                              "Access-Control-Allow-Origin": "*"})
+
+
+def warm_font(app) -> threading.Thread | None:
+    """With the app's ``settings.warm`` (``parkplan serve``): cut the font chunks nearly every Chinese page
+    needs (:func:`geodata.webfont.warm`) in a background thread, so the first visitor does not wait for
+    them; they stay cached across restarts. Returns the thread (None when not warming)."""
+    if not getattr(getattr(app.state, "settings", None), "warm", False):
+        return None
+
+    def run() -> None:
+        try:
+            webfont.warm()
+        except Exception as exc:  # noqa: BLE001 - pages still work: chunks are cut on request
+            print(f"parkplan: cutting the web font failed: {type(exc).__name__}: {exc}", flush=True)
+
+    thread = threading.Thread(target=run, name="parkplan-webfont", daemon=True)
+    thread.start()
+    return thread

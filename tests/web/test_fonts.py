@@ -313,3 +313,19 @@ def test_map_file_draws_chinese_glyphs_offline_without_system_cjk_fonts(fontless
                                                    ready=ready))
     _assert_boxes(control, "map file without its font")
     assert _differ(seen["shot"], control["shot"])
+
+
+def test_serve_cuts_the_chunks_of_a_chinese_page_in_the_background(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from api.web.static import warm_font
+
+    monkeypatch.setenv("PARKPLAN_FONT_CACHE", str(tmp_path))
+    app = SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(warm=False)))
+    assert warm_font(app) is None and not list(tmp_path.iterdir())  # tests and scripts: nothing cut
+    app.state.settings.warm = True
+    thread = warm_font(app)
+    assert thread is not None
+    thread.join(timeout=600)
+    assert sorted(p.stem for p in webfont.cache_dir().iterdir()) == sorted(
+        ["latin", "symbols", "gb1-0", "gb1-1", "gb1-2", "gb1-3"])
