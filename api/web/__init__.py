@@ -25,3 +25,4 @@ def install_web(app) -> None:
     app.include_router(router)
     backend.install_access(app)  # the pages' access dependencies (backend.AnalystPage, ...) answer redirects/403s
     app.state.landing_html = pages_home.landing_html
+    static.warm_font(app)  # parkplan serve: the web font's chunks of a Chinese page cut in the background
