@@ -753,7 +753,7 @@ def test_cli_import(tmp_dataset_path, tmp_path):
     bad = enterprises_frame()
     bad.loc[0, "sector"] = "txtile"
     before = sha(tmp_dataset_path)
-    result = runner.invoke(app, ["import", "enterprises", str(write_csv(bad, tmp_path / "bad.csv")),
+    result = runner.invoke(app, ["import", "enterprises", str(write_csv(bad, tmp_path / "bad.csv")), "--lang", "en",
                                  "--crs", "4326", "--data", str(tmp_dataset_path)])
     assert result.exit_code == 2
     assert "did you mean 'textiles'?" in result.output and "nothing was imported" in result.output
