@@ -16,7 +16,7 @@ from rich.table import Table
 
 from geodata import glossary
 
-__all__ = ["default_lang", "LangOption", "translator", "num", "pct", "with_code", "table", "check_lang"]
+__all__ = ["default_lang", "LangOption", "translator", "num", "pct", "with_code", "table", "check_lang", "Words"]
 
 
 def default_lang() -> str:
@@ -79,8 +79,99 @@ def with_code(code: Any, names: dict[str, str]) -> str:
 
 
 def table(title: str, columns: list[tuple[str, str]]) -> Table:
-    """A table whose text columns (justify ``left``) never wrap or cut names on a wide terminal."""
+    """A table that never cuts a name: on a wide terminal every cell is on one line; on a narrow one
+    text folds onto the next line (``overflow="fold"``) instead of ending in an ellipsis; numbers
+    (justify ``right``) never wrap."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for header, justify in columns:
-        t.add_column(header, justify=justify, no_wrap=justify == "left", overflow="fold")
+        t.add_column(header, justify=justify, no_wrap=justify == "right", overflow="fold")
     return t
+
+
+class Words:
+    """What a command's output needs in one language: the glossary's words (``w.t(key, **kw)``), sector,
+    park-kind, status and layer labels, and county and park names beside their codes (from ``ds``)."""
+
+    def __init__(self, lang: str, ds: Any = None):
+        self.lang = check_lang(lang)
+        self.t = translator(self.lang)
+        self._sectors = glossary.domain("sector", self.lang)
+        self._kinds = glossary.domain("kind", self.lang)
+        self._status = glossary.domain("status", self.lang)
+        self.counties: dict[str, str] = {}
+        self.parks: dict[str, str] = {}
+        if ds is not None:
+            self.counties = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+            self.parks = dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+
+    def county(self, code: Any) -> str:
+        return with_code(code, self.counties) if code not in (None, "") else "-"
+
+    def park(self, park_id: Any) -> str:
+        return with_code(park_id, self.parks) if park_id not in (None, "") else "-"
+
+    def sector(self, sector: Any) -> str:
+        if sector == "all":
+            return self.t("cli_all_enterprises")
+        return self._sectors.get(str(sector), str(sector))
+
+    def kind(self, kind: Any) -> str:
+        return self._kinds.get(str(kind), str(kind))
+
+    def status(self, status: Any) -> str:
+        return self._status.get(str(status), str(status))
+
+    def layer(self, name: str) -> str:
+        """A dataset layer's name (``parks`` -> 园区); the id itself if the glossary has no word for it."""
+        return glossary.terms(self.lang).get(f"cli_layer_{name}", name)
+
+    def yes_no(self, value: Any) -> str:
+        return "-" if value is None else self.t("yes" if value else "no")
+
+    def scenario(self, name: str) -> str:
+        from parks.suitability.plan_report import label
+
+        return label(f"scenario_{name}", self.lang)
+
+    def unplaced(self, code: str) -> str:
+        """An allocation's reason for leaving an enterprise unplaced (``capacity``, ...), in words."""
+        from parks.suitability.plan_report import label
+
+        return label(f"reason_{code}", self.lang)
+
+    def excluded(self, code: str) -> str:
+        """A hard constraint's reason code (``free_land``, ...), in words."""
+        from parks.suitability.constraints import REASON_LABELS_ZH
+
+        return REASON_LABELS_ZH.get(code, code) if self.lang == "zh" else str(code).replace("_", " ")
+
+    def criterion(self, criterion: str) -> str:
+        from parks.suitability.plan_report import label
+
+        return label(f"criterion_{criterion}", self.lang)
+
+    def where(self, where: str) -> str:
+        """Where an import problem is (``row 5``, ``feature 3``, ``file``: :class:`geodata._problems.Problem`)."""
+        kind, _, n = str(where).partition(" ")
+        if kind in ("row", "feature") and n.isdigit():
+            return self.t(f"cli_where_{kind}", n=n)
+        return self.t("cli_where_file") if where == "file" else str(where)
+
+    def pollution(self, cls: Any) -> str:
+        return glossary.domain("pollution", self.lang).get(str(cls), str(cls)) if cls is not None else "-"
+
+    def catalogue(self, level: Any) -> str:
+        return "-" if level in (None, "") else glossary.terms(self.lang).get(f"cli_catalogue_{level}", str(level))
+
+    def alloc_status(self, status: Any) -> str:
+        return "-" if status is None else glossary.terms(self.lang).get(f"cli_alloc_{status}", str(status))
+
+    def sep(self) -> str:
+        """The list separator of the language (、 in Chinese)."""
+        return "、" if self.lang == "zh" else ", "
+
+    def funding(self, funding: Any) -> str:
+        return glossary.terms(self.lang).get(f"cli_funding_{funding}", str(funding))
+
+    def role(self, role: Any) -> str:
+        return glossary.terms(self.lang).get(f"role_{role}", str(role))

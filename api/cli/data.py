@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from ._common import (DataOption, JsonOption, console, default_data_path, err_console, fail, load, print_json,
+                      resolve_data_path)
+from geodata import glossary
 
-from ._common import (DataOption, JsonOption, console, default_data_path, fail, load, print_json,
-                         resolve_data_path)
+from ._lang import LangOption, Words, num, table
+from ._steps import steps
+
+#: where ``build_builtin_dataset`` reports which fraction of its work is done, and the step that follows
+_BUILD_STEPS = ((0.0, "cli_step_boundaries"), (0.05, "cli_step_protected"), (0.1, "cli_step_parks"),
+                (0.2, "cli_step_enterprises"), (0.8, "cli_step_series"))
 
 
 def init(
@@ -20,6 +27,7 @@ def init(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same bytes.")] = 20031,
     less_developed: Annotated[Path | None, typer.Option("--less-developed", help="CSV with a 'code' column of less-developed county codes (other provinces).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    lang: LangOption = None,
 ) -> None:
     """Build the built-in dataset: real boundaries, synthetic parks, enterprises and projects."""
     from geodata.boundaries import BoundaryError
@@ -37,17 +45,26 @@ def init(
             codes = pd.read_csv(less_developed, dtype=str)["code"].str.strip().tolist()
         except (OSError, KeyError, ValueError) as exc:
             fail(f"cannot read less-developed county codes from {less_developed}: {exc}; expected a CSV with a 'code' column")
-    try:
-        ds = build_builtin_dataset(province=province, enterprises=enterprises, projects=projects, seed=seed,
-                                   less_developed_codes=codes, progress=True)
-    except (BoundaryError, ValueError) as exc:
-        fail(str(exc))
-    save_dataset(ds, path)
-    console.print(f"wrote {path}")
-    _print_summary(ds.summary())
+    w = Words(lang)
+    with steps(len(_BUILD_STEPS) + 1, err_console) as s:
+        def report(fraction: float) -> None:
+            key = [k for at, k in _BUILD_STEPS if fraction >= at][-1]
+            if w.t(key) != s.description:
+                s.step(w.t(key), total=100)
+            s.update(round(100 * fraction), 100)
+
+        try:
+            ds = build_builtin_dataset(province=province, enterprises=enterprises, projects=projects, seed=seed,
+                                       less_developed_codes=codes, progress=report)
+        except (BoundaryError, ValueError) as exc:
+            fail(str(exc))
+        s.step(w.t("cli_step_write", path=path))
+        save_dataset(ds, path)
+    console.print(w.t("cli_wrote", path=path), highlight=False, markup=False)
+    _print_summary(ds.summary(), Words(lang, ds))
 
 
-def info(data: DataOption = None, as_json: JsonOption = False) -> None:
+def info(data: DataOption = None, as_json: JsonOption = False, lang: LangOption = None) -> None:
     """Summarise a dataset: counts by layer, park kind, sector and county; CRS; provenance.
 
     Also removes temporary files that killed imports left beside the dataset (only those whose writer is
@@ -56,7 +73,11 @@ def info(data: DataOption = None, as_json: JsonOption = False) -> None:
     from parks.joins import prepare
 
     removed = _remove_stale_temporaries(resolve_data_path(data))
-    ds = prepare(load(data))
+    with steps(2, err_console) as s:
+        s.step(Words(lang).t("step_load_data"))
+        raw = load(data)
+        s.step(Words(lang).t("cli_step_join"))
+        ds = prepare(raw)
     summary = ds.summary()
     summary["path"] = str(ds.path)
     summary["enterprises_in_parks"] = int(ds.enterprises["park_id"].notna().sum())
@@ -64,9 +85,10 @@ def info(data: DataOption = None, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(summary)
     else:
-        _print_summary(summary)
+        w = Words(lang, ds)
+        _print_summary(summary, w)
         for p in removed:
-            console.print(f"removed the leftover of a killed import: {p}", highlight=False, markup=False)
+            console.print(w.t("cli_removed_leftover", path=p), highlight=False, markup=False)
 
 
 def _remove_stale_temporaries(path: Path) -> list[Path]:
@@ -77,33 +99,48 @@ def _remove_stale_temporaries(path: Path) -> list[Path]:
     return remove_stale(path.parent, f".{path.name}") + remove_stale(tempfile.gettempdir(), "parkplan-shp")
 
 
-def _print_summary(s: dict) -> None:
-    from geodata.schema import PARK_KIND_LABELS_ZH, SECTOR_LABELS_ZH
-
-    console.print(f"[bold]{s.get('province')}[/bold]  CRS {s['crs']} (metric work in {s['metric_crs']})")
-    t = Table(title="layers")
-    t.add_column("layer")
-    t.add_column("rows", justify="right")
+def _print_summary(s: dict, w: Words) -> None:
+    """The dataset's summary as tables in ``w``'s language: layers, parks by kind, enterprises by sector and
+    county (names beside codes), provenance."""
+    t = w.t
+    console.print(t("cli_info_head", province=s.get("province") or "-", crs=s["crs"], metric_crs=s["metric_crs"]),
+                  highlight=False, markup=False)
+    tb = table(t("cli_layers_title"), [(t("cli_layer"), "left"), (t("cli_layer_id"), "left"), (t("cli_rows"), "right")])
     for k, v in s["layers"].items():
-        t.add_row(k, f"{v:,}")
-    console.print(t)
-    console.print("parks: " + ", ".join(f"{PARK_KIND_LABELS_ZH.get(k, k)} ({k}) {v}" for k, v in s["parks_by_kind"].items()))
-    console.print(f"counties: {s['counties']}, less-developed {s['less_developed_counties']}, coastal {s['coastal_counties']}")
-    t = Table(title="enterprises by sector")
-    t.add_column("sector")
-    t.add_column("行业")
-    t.add_column("enterprises", justify="right")
+        tb.add_row(w.layer(k), k, num(v))
+    if "enterprises_in_parks" in s:
+        tb.add_row(t("cli_enterprises_in_parks"), "", num(s["enterprises_in_parks"]))
+    console.print(tb)
+    tb = table(t("parks_by_kind"), [(t("kind"), "left"), (t("count"), "right")])
+    for k, v in s["parks_by_kind"].items():
+        tb.add_row(w.kind(k), num(v))
+    console.print(tb)
+    tb = table(t("counties"), [(t("cli_group"), "left"), (t("count"), "right")])
+    tb.add_row(t("total"), num(s["counties"]))
+    tb.add_row(t("less_developed_counties"), num(s["less_developed_counties"]))
+    tb.add_row(t("cli_coastal_counties"), num(s["coastal_counties"]))
+    console.print(tb)
+    tb = table(t("enterprises_by_sector"), [(t("sector"), "left"), (t("cli_sector_id"), "left"),
+                                             (t("enterprises"), "right")])
     for k, v in s["enterprises_by_sector"].items():
-        t.add_row(k, SECTOR_LABELS_ZH.get(k, k), f"{v:,}")
-    console.print(t)
+        tb.add_row(w.sector(k), k, num(v))
+    console.print(tb)
     if s.get("enterprises_by_county"):
-        top = sorted(s["enterprises_by_county"].items(), key=lambda kv: -kv[1])[:10]
-        console.print("top counties by enterprises: " + ", ".join(f"{k} {v}" for k, v in top))
+        top = sorted(s["enterprises_by_county"].items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        tb = table(t("cli_top_counties_title", top=len(top)), [(t("county"), "left"), (t("enterprises"), "right")])
+        for k, v in top:
+            tb.add_row(w.county(k), num(v))
+        console.print(tb)
     prov = s.get("provenance") or {}
     if prov:
-        console.print(f"provenance: seed {prov.get('seed')}; synthetic layers: {', '.join(prov.get('synthetic', []))}")
-        for k, v in (prov.get("real") or {}).items():
-            console.print(f"  real: {k}: {v}")
+        tb = table(t("cli_provenance_title"), [(t("cli_item"), "left"), (t("cli_value"), "left")])
+        tb.add_row(t("cli_seed"), str(prov.get("seed", "-")))
+        tb.add_row(t("cli_synthetic_layers"), "、".join(w.layer(x) for x in prov.get("synthetic", []))
+                   if w.lang == "zh" else ", ".join(w.layer(x) for x in prov.get("synthetic", [])))
+        for k, v in (prov.get("real") or {}).items():  # the dataset's own provenance text, as stored
+            what = glossary.terms(w.lang).get("cli_real_" + re.sub(r"\W+", "_", k).strip("_"), k)
+            tb.add_row(t("cli_real_source", what=what), str(v))
+        console.print(tb)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,9 @@ from rich.markup import escape
 
 from geodata.validate import IMPORTABLE_LAYERS
 
-from ._common import DataOption, JsonOption, console, fail, load, print_json, resolve_data_path
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json, resolve_data_path
+from ._lang import LangOption, Words, num, table
+from ._steps import steps
 
 __all__ = ["register"]
 
@@ -50,37 +52,64 @@ def import_command(
         show_default=False)] = None,
     data: DataOption = None,
     json: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     from geodata.dataset import DatasetError
     from geodata.importer import import_layer
     from geodata.readers import ArchiveLimits, ImportReadError
     from geodata.validate import ImportValidationError
 
+    w = Words(lang)
     path = resolve_data_path(data)
     try:
         limits = ArchiveLimits.from_options(max_unpacked_mb, max_ratio)
-        report = import_layer(path, layer, file, crs=crs, mode=mode, repair=repair, source_layer=source_layer,
-                              limits=limits)
+        with steps(1, err_console) as s:
+            s.step(w.t("cli_step_import", file=file.name, layer=w.layer(layer)))
+            report = import_layer(path, layer, file, crs=crs, mode=mode, repair=repair, source_layer=source_layer,
+                                  limits=limits)
     except ImportValidationError as exc:
         if json:
             print_json({"error": "invalid file", "problems": [str(p) for p in exc.problems], "detail": str(exc)})
             raise typer.Exit(2) from exc
-        fail(escape(str(exc)))
+        _print_problems(exc, w)
+        raise typer.Exit(2) from exc
     except (ImportReadError, DatasetError, ValueError) as exc:
         fail(escape(str(exc)))
     if json:
         print_json(report.to_dict())
         return
-    console.print(f"imported {report.rows} row(s) from {file} into {report.layer} ({report.mode}); "
-                  f"the layer now has {report.total_rows} row(s)", highlight=False, markup=False)
-    for header, field in report.columns.items():
-        if header != field:
-            console.print(f"  {header} -> {field}" + (f"  [{report.units[field]}]" if field in report.units else ""),
-                          highlight=False, markup=False)
-    for line in [f"CRS {report.crs} -> WGS 84"] * bool(report.crs) + report.notes:
+    _print_import(report, file, w)
+
+
+def _print_problems(exc, w: Words) -> None:
+    """Every problem of a refused file, one row each (where, field, what, what is accepted), on stderr."""
+    t = w.t
+    err_console.print(f"[red]{escape(t('cli_error'))}[/red] "
+                      + escape(t("cli_import_refused", n=len(exc.problems), file=exc.source or "-",
+                                 layer=w.layer(exc.layer) if exc.layer else "-")), highlight=False)
+    tb = table(t("cli_problems_title"), [(t("cli_where"), "left"), (t("cli_field"), "left"), (t("cli_problem"), "left"),
+                                        (t("cli_accepted"), "left")])
+    for p in exc.problems:
+        tb.add_row(w.where(p.where), p.field or "-", p.message, p.accepted or "-")
+    err_console.print(tb)
+
+
+def _print_import(report, file: Path, w: Words) -> None:
+    t = w.t
+    console.print(t("cli_imported", rows=num(report.rows), file=file, layer=w.layer(report.layer),
+                    mode=t(f"cli_mode_{report.mode}"), total=num(report.total_rows)), highlight=False, markup=False)
+    renamed = [(h, f) for h, f in report.columns.items() if h != f]
+    if renamed:
+        tb = table(t("cli_columns_title"), [(t("cli_header"), "left"), (t("cli_field"), "left"), (t("cli_unit"), "left")])
+        for header, field in renamed:
+            tb.add_row(header, field, report.units.get(field, ""))
+        console.print(tb)
+    if report.crs:
+        console.print("  " + t("cli_crs_converted", crs=report.crs), highlight=False, markup=False)
+    for line in report.notes:  # the importer's notes (geodata), as it words them
         console.print(f"  {line}", highlight=False, markup=False)
     if report.ignored_columns:
-        console.print(f"  ignored columns (not in the layer): {', '.join(report.ignored_columns)}",
+        console.print("  " + t("cli_ignored_columns", columns=", ".join(report.ignored_columns)),
                       highlight=False, markup=False)
 
 
@@ -99,13 +128,18 @@ def export_command(
     from geodata.dataset import DatasetError
     from geodata.writers import ExportError, export_layer
 
-    ds = load(data)
-    try:
-        out = export_layer(ds, layer, file, format, encoding=encoding, lang=lang)
-    except (ExportError, DatasetError) as exc:
-        fail(escape(str(exc)))
+    w = Words(lang if lang in ("zh", "en") else "en")
+    with steps(2, err_console) as s:
+        s.step(w.t("step_load_data"))
+        ds = load(data)
+        s.step(w.t("cli_step_export", layer=w.layer(layer), file=file.name))
+        try:
+            out = export_layer(ds, layer, file, format, encoding=encoding, lang=lang)
+        except (ExportError, DatasetError) as exc:
+            fail(escape(str(exc)))
     rows = len(ds.layer(layer))
     if json:
         print_json({"layer": layer, "file": str(out), "rows": rows})
     else:
-        console.print(f"exported {rows} row(s) of {layer} to {out}", highlight=False, markup=False)
+        console.print(w.t("cli_exported", rows=num(rows), layer=w.layer(layer), file=out), highlight=False,
+                      markup=False)

@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import DataOption, err_console, fail, load
+from ._lang import LangOption, Words, num
 from ._steps import steps
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
@@ -61,7 +62,7 @@ def map_command(
     sector: Annotated[Optional[str], typer.Option(help="sector id (parks, enterprises, clusters)")] = None,
     enterprise_id: Annotated[Optional[str], typer.Option("--enterprise-id", help="for the suitability map")] = None,
     county: Annotated[Optional[str], typer.Option(help="6-digit county code (transfers: that office's candidates)")] = None,
-    lang: Annotated[str, typer.Option(help="labels: zh or en")] = "zh",
+    lang: LangOption = None,
     metric: Annotated[Optional[str], typer.Option(help="parks map: colour parks by this park-profile column")] = None,
     tiles: Annotated[Optional[str], typer.Option(help="basemap tiles: osm, tianditu or amap (default: none, counties only)")] = None,
     tianditu_key: Annotated[Optional[str], typer.Option("--tianditu-key", envvar="PARKPLAN_TIANDITU_KEY",
@@ -101,9 +102,8 @@ def map_command(
                      "(or give --enterprise-id instead)")
             profile = {**given, **({"name": profile_name} if profile_name else {})}
             sector = None
-    from geodata.glossary import term
-
-    word = lambda key: term(key, lang if lang in ("zh", "en") else "zh")  # noqa: E731
+    w = Words(lang)
+    word = w.t
     with steps(3, err_console) as progress:
         progress.step(word("step_load_data"))
         ds = prepare(load(data))
@@ -125,14 +125,14 @@ def map_command(
 
         html = embed_font(html)  # the CJK font cut to the map's characters: Chinese with no system font
         output.write_text(html, encoding="utf-8")
-        err_console.print(f"wrote {output} ({len(html.encode('utf-8')) / 1e6:.1f} MB, self-contained)")
+        err_console.print(w.t("cli_wrote_map", path=output, mb=num(len(html.encode("utf-8")) / 1e6, 1)),
+                          highlight=False, markup=False)
         return
     if find_chromium() is None:
         from maps.static import static_png
 
         static_png(ds, name, output, opts=opts, sector=sector)
-        err_console.print(f"wrote {output} (no Chromium found: a matplotlib drawing of the counties and parks, "
-                          "not a screenshot of the interactive map; install chromium or set PARKPLAN_CHROMIUM)")
+        err_console.print(w.t("cli_wrote_static_png", path=output), highlight=False, markup=False)
         return
     from maps.printing import print_ready
 
@@ -145,7 +145,7 @@ def map_command(
                 screenshot(page, output)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             fail(str(exc))
-    err_console.print(f"wrote {output}")
+    err_console.print(w.t("cli_wrote", path=output), highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

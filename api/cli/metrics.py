@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from geodata import glossary
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
-from ._lang import LangOption, num, pct, table, translator, with_code
-
-if TYPE_CHECKING:
-    from parks.joins import PreparedDataset
-
-
-def _f(v, fmt: str = ".3f") -> str:
-    return "-" if v is None else format(v, fmt)
-
-
-def _table(title: str, columns: list[str]) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
-    for c in columns:
-        t.add_column(c, justify="left" if c in ("sector", "county", "park", "name", "group", "class", "quadrant", "spot") else "right")
-    return t
+from ._lang import LangOption, Words, num, pct, table, translator, with_code
+from ._steps import steps
+from ..jobs.metrics import cross_k_document, metrics_extras
 
 
 L, R = "left", "right"
@@ -155,125 +140,65 @@ def metrics(
     from parks.metrics import MetricsError
     from parks.metrics.report import compute_metrics
 
-    ds = prepare(load(data))
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err_console, transient=True, disable=simulations == 0)
+    w = Words(lang)
+    extras = trend + coagglomeration + duranton_overman + (cross is not None)
     try:
-        with progress:
-            task = progress.add_task("CSR envelope simulations", total=simulations)
+        with steps(3 + bool(extras), err_console) as s:
+            s.step(w.t("step_load_data"))
+            raw = load(data)
+            s.step(w.t("cli_step_join"))
+            ds = prepare(raw)
+            s.step(w.t("cli_step_metrics", sims=simulations), total=max(simulations, 1))
             doc = compute_metrics(ds, sector=sector, county=county, simulations=simulations, permutations=permutations,
                                   seed=seed, fdr=not no_fdr, eps_m=eps, min_samples=min_samples, cluster_method=method,
-                                  workers=workers, progress=lambda k: progress.advance(task, k))
-        extra = _extras(ds, sector, county, seed, simulations, trend, coagglomeration, duranton_overman)
-        if cross is not None:
-            extra["cross_k"] = _cross(ds, sector, cross, county, seed, simulations)
+                                  workers=workers, progress=s.advance)
+            if extras:
+                s.step(w.t("cli_step_metrics_extra"))
+            extra = metrics_extras(ds, sector, county, seed, simulations, trend=trend,
+                                   coagglomeration=coagglomeration, duranton_overman=duranton_overman)
+            if cross is not None:
+                extra["cross_k"] = cross_k_document(ds, sector, cross, county, seed, simulations)
     except MetricsError as exc:
         fail(str(exc))
     if as_json:
         print_json({**doc, **extra})
     else:
         _print_tables(doc, top, lang, ds)
-        _print_extras(extra, top)
+        _print_extras(extra, top, Words(lang, ds))
 
 
-def _extras(ds: PreparedDataset, sector, county, seed, simulations, trend, coagg, do) -> dict:
-    """The optional parts (not in the default document, whose keys are the public contract)."""
-    import shapely
-
-    from parks.metrics import coagglomeration, duranton_overman, metrics_by_year
-    from geodata.jsonable import jsonable
-    from parks.metrics.report import _sector_seed
-
-    ent = ds.enterprises
-    if county is not None:
-        ent = ent[ent["county_code"].astype(str) == county]
-    out = {}
-    if trend:
-        from parks.metrics._common import area_polygon
-
-        area = (area_polygon(ds.counties[ds.counties["code"].astype(str) == county], ds.metric_crs) if county
-                else area_polygon(ds.province, ds.metric_crs))
-        t = metrics_by_year(ent, study_area=area, crs=ds.metric_crs)
-        out["trend"] = jsonable(t[t["sector"].isin(["all", sector] if sector else t["sector"].unique())].to_dict("records"))
-    if coagg:
-        c = coagglomeration(ds.enterprises)
-        if sector:
-            c = c[(c["sector_a"] == sector) | (c["sector_b"] == sector)]
-        out["coagglomeration"] = jsonable(c.sort_values("coagglomeration", ascending=False).to_dict("records"))
-    if do:
-        xy_all = shapely.get_coordinates(ent.geometry.to_crs(ds.metric_crs).values)
-        rows = []
-        sectors = [sector] if sector else sorted(ent["sector"].dropna().unique())
-        for s in sectors:
-            pts = xy_all[(ent["sector"] == s).to_numpy()]
-            if len(pts) < 3:
-                continue
-            r = duranton_overman(pts, xy_all, simulations=max(simulations, 19), seed=_sector_seed(seed, s))
-            rows.append({"sector": s, "n": r.n, "localised": r.localised, "localisation": r.localisation,
-                         "dispersed": r.dispersed, "dispersion": r.dispersion, "bandwidth_m": r.bandwidth_m,
-                         "distances": r.distances, "kdensity": r.kdensity, "global_low": r.global_low,
-                         "global_high": r.global_high})
-        out["duranton_overman"] = jsonable(rows)
-    return out
-
-
-def _cross(ds: PreparedDataset, sector, other, county, seed, simulations) -> dict:
-    import numpy as np
-    import shapely
-
-    from parks.metrics import MetricsError, cross_k, cross_k_envelope
-    from parks.metrics._common import area_polygon, check_sector
-    from geodata.jsonable import jsonable
-    from parks.metrics.report import _sector_seed
-    from parks.metrics.ripley import default_distances
-
-    if sector is None:
-        raise MetricsError("--cross needs --sector (cross-K of the sector around the --cross sector)")
-    check_sector(other)
-    ent = ds.enterprises
-    if county is not None:
-        ent = ent[ent["county_code"].astype(str) == county]
-        area = area_polygon(ds.counties[ds.counties["code"].astype(str) == county], ds.metric_crs)
-    else:
-        area = area_polygon(ds.province, ds.metric_crs)
-    pts = shapely.get_coordinates(ent.geometry.to_crs(ds.metric_crs).values)
-    a, b = pts[(ent["sector"] == sector).to_numpy()], pts[(ent["sector"] == other).to_numpy()]
-    r = default_distances(area)
-    k = cross_k(a, b, r, polygon=area)
-    env = cross_k_envelope(a, b, area, r, sites=pts, simulations=max(simulations, 19), seed=_sector_seed(seed, sector)) \
-        if len(a) and len(b) else np.full((1, len(r)), np.nan)
-    return jsonable({"sector": sector, "other": other, "n": len(a), "n_other": len(b), "distances": r, "K": k,
-                     "L": np.sqrt(k / np.pi), "L_low": np.sqrt(env.min(axis=0) / np.pi),
-                     "L_high": np.sqrt(env.max(axis=0) / np.pi), "null": "sector redrawn from all enterprise sites"})
-
-
-def _print_extras(extra: dict, top: int) -> None:
+def _print_extras(extra: dict, top: int, w: Words) -> None:
+    t = w.t
     if "cross_k" in extra:
         c = extra["cross_k"]
-        t = _table(f"Cross-L: {c['sector']} around {c['other']} (envelope: {c['sector']} redrawn from all sites)",
-                   ["r (m)", "L (m)", "low", "high", ""])
-        for r, L, lo, hi in zip(c["distances"], c["L"], c["L_low"], c["L_high"], strict=True):
-            flag = "attracted" if (L is not None and hi is not None and L > hi) else "repelled" if (L is not None and lo is not None and L < lo) else ""
-            t.add_row(_f(r, ",.0f"), _f(L, ",.0f"), _f(lo, ",.0f"), _f(hi, ",.0f"), flag)
-        console.print(t)
+        tb = table(t("cli_cross_title", sector=w.sector(c["sector"]), other=w.sector(c["other"])),
+                   [(t("cli_r_m"), R), (t("cli_L_m"), R), (t("cli_env_low"), R), (t("cli_env_high"), R),
+                    (t("cli_pattern"), L)])
+        for r, Lr, lo, hi in zip(c["distances"], c["L"], c["L_low"], c["L_high"], strict=True):
+            flag = (t("cli_attracted") if (Lr is not None and hi is not None and Lr > hi)
+                    else t("cli_repelled") if (Lr is not None and lo is not None and Lr < lo) else "")
+            tb.add_row(num(r, 0), num(Lr, 0), num(lo, 0), num(hi, 0), flag)
+        console.print(tb)
     if "trend" in extra:
-        t = _table("Trend by establishment year (stock of today's enterprises)",
-                   ["year", "sector", "firms", "in parks", "HHI", "EG gamma", "Clark-Evans R"])
+        tb = table(t("cli_trend_title"), [(t("cli_year"), R), (t("sector"), L), (t("cli_firms"), R),
+                                          (t("share_in_parks"), R), (t("hhi"), R), (t("eg_gamma"), R),
+                                          (t("clark_evans_r"), R)])
         for r in extra["trend"]:
-            t.add_row(str(r["year"]), r["sector"], str(r["enterprises"]), _f(r["share_in_parks"], ".0%"), _f(r["hhi"]),
-                      _f(r["ellison_glaeser_gamma"]), _f(r.get("clark_evans_r")))
-        console.print(t)
+            tb.add_row(str(r["year"]), w.sector(r["sector"]), num(r["enterprises"]), pct(r["share_in_parks"]),
+                       num(r["hhi"]), num(r["ellison_glaeser_gamma"]), num(r.get("clark_evans_r")))
+        console.print(tb)
     if "coagglomeration" in extra:
-        t = _table(f"Co-agglomeration (EGK 2010), top {top}", ["sector", "with", "gamma_c"])
+        tb = table(t("cli_coagg_title", top=top), [(t("sector"), L), (t("cli_with_sector"), L), (t("cli_gamma_c"), R)])
         for r in extra["coagglomeration"][:top]:
-            t.add_row(r["sector_a"], r["sector_b"], _f(r["coagglomeration"], ".4f"))
-        console.print(t)
+            tb.add_row(w.sector(r["sector_a"]), w.sector(r["sector_b"]), num(r["coagglomeration"], 4))
+        console.print(tb)
     if "duranton_overman" in extra:
-        t = _table("Duranton-Overman K-density", ["sector", "n", "localised", "Gamma", "dispersed", "bandwidth (m)"])
+        tb = table(t("cli_do_title"), [(t("sector"), L), (t("cli_n"), R), (t("cli_localised"), L), (t("cli_do_gamma"), R),
+                                       (t("cli_dispersed"), L), (t("cli_bandwidth_m"), R)])
         for r in extra["duranton_overman"]:
-            t.add_row(r["sector"], str(r["n"]), "yes" if r["localised"] else "no", _f(r["localisation"], ".4f"),
-                      "yes" if r["dispersed"] else "no", _f(r["bandwidth_m"], ",.0f"))
-        console.print(t)
+            tb.add_row(w.sector(r["sector"]), num(r["n"]), w.yes_no(r["localised"]), num(r["localisation"], 4),
+                       w.yes_no(r["dispersed"]), num(r["bandwidth_m"], 0))
+        console.print(tb)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,42 +11,63 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import DataOption, JsonOption, console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ._lang import LangOption, Words, num, pct, table
+from ._steps import steps
 
 plan_app = typer.Typer(help="Monitor the plan: targets by year and area, projects, subsidies, supply chains.",
                        no_args_is_help=True)
 
 
 def _fmt(v, factor: float = 1.0, digits: int = 2) -> str:
-    return "-" if v is None else f"{v / factor:,.{digits}f}"
+    return num(None if v is None else v / factor, digits)
 
 
-def _print(doc: dict, targets, lang: str) -> None:
+_MONEY_UNITS = {"yuan": "yuan", "元": "yuan", "10k_yuan": "10k_yuan", "万元": "10k_yuan", "100m_yuan": "100m_yuan",
+                "亿元": "100m_yuan", "billion_yuan": "billion_yuan"}
+
+
+def _unit(unit: str, w: Words) -> str:
+    """A target's unit as written in the targets file, shown in ``w``'s language."""
+    if unit in ("percent", "%"):
+        return "%"
+    if unit in ("share", "count"):
+        return ""
+    if unit in ("个", "家"):
+        return unit if w.lang == "zh" else ""
+    key = _MONEY_UNITS.get(unit)
+    return w.t(f"cli_unit_{key}") if key else unit
+
+
+def _print(doc: dict, targets, w: Words) -> None:
+    t = w.t
     ind = doc["indicators"]
-    t = Table(title=f"计划目标 / targets ({ind['year']}, source: {ind['source']}; {ind['targets_file']})",
-              title_justify="left", header_style="bold")
-    for c in ("indicator", "unit", "value", "path", "target", "progress", "ok"):
-        t.add_column(c, justify="left" if c in ("indicator", "unit") else "right", overflow="fold",
-                     min_width=12 if c == "indicator" else None)
+    tb = table(t("cli_targets_title", year=ind["year"], source=t(f"cli_source_{ind['source']}"),
+                 file=ind["targets_file"]),
+               [(t("cli_indicator"), "left"), (t("cli_unit"), "left"), (t("cli_value"), "right"),
+                (t("cli_expected_path"), "right"), (t("cli_target"), "right"), (t("cli_progress"), "right"),
+                (t("cli_on_track"), "left")])
     for tg, d in zip(targets, ind["targets"], strict=True):
-        t.add_row(tg.label(lang), {"percent": "%", "share": ""}.get(tg.unit, tg.unit), _fmt(d.get("value"), tg.factor), _fmt(d.get("expected"), tg.factor),
-                  _fmt(tg.target_value, tg.factor), "-" if d.get("progress") is None else f"{d['progress']:.0%}",
-                  {True: "yes", False: "NO", None: "-"}[d.get("on_track")])
-    console.print(t)
+        tb.add_row(tg.label(w.lang), _unit(tg.unit, w), _fmt(d.get("value"), tg.factor),
+                   _fmt(d.get("expected"), tg.factor), _fmt(tg.target_value, tg.factor), pct(d.get("progress")),
+                   w.yes_no(d.get("on_track")))
+    console.print(tb)
     p = doc["projects"]
-    t = Table(title="技改项目按资金来源 / projects by funding (yuan)", title_justify="left", header_style="bold")
-    for c in ("funding", "projects", "investment", "subsidy"):
-        t.add_column(c, justify="left" if c == "funding" else "right")
+    tb = table(t("cli_funding_title"), [(t("cli_funding"), "left"), (t("n_projects"), "right"),
+                                        (t("cli_investment_yuan"), "right"), (t("cli_subsidy_yuan"), "right")])
     for r in p["sums"]["funding"]:
-        t.add_row(str(r["funding"]), str(r["projects"]), _fmt(r["investment"], 1, 0), _fmt(r["subsidy"], 1, 0))
-    console.print(t)
+        tb.add_row(w.funding(r["funding"]), num(r["projects"]), _fmt(r["investment"], 1, 0), _fmt(r["subsidy"], 1, 0))
+    console.print(tb)
     total = p["less_developed_share"][-1]
-    console.print(f"欠发达县 / less-developed counties: {_fmt(total['share_investment'], 0.01, 1)}% of investment, "
-                  f"{_fmt(total['share_subsidy'], 0.01, 1)}% of subsidies; overdue projects at {p['as_of']}: "
-                  f"{p['overdue_total']}; chain leaders with suppliers: {len(p['chains']['leaders'])}; "
-                  f"五个一批 {p['key_enterprises']['counts']['key_enterprise']}, 小型巨人 {p['key_enterprises']['counts']['small_giant']}")
+    tb = table(t("cli_plan_facts_title"), [(t("cli_item"), "left"), (t("cli_value"), "right")])
+    tb.add_row(t("cli_ld_investment_share"), pct(total["share_investment"], 1))
+    tb.add_row(t("cli_ld_subsidy_share"), pct(total["share_subsidy"], 1))
+    tb.add_row(t("cli_overdue", as_of=p["as_of"]), num(p["overdue_total"]))
+    tb.add_row(t("cli_chain_leaders"), num(len(p["chains"]["leaders"])))
+    tb.add_row(t("key_enterprise_layer"), num(p["key_enterprises"]["counts"]["key_enterprise"]))
+    tb.add_row(t("small_giant_layer"), num(p["key_enterprises"]["counts"]["small_giant"]))
+    console.print(tb)
 
 
 @plan_app.command("report")
@@ -56,7 +77,7 @@ def report(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write an Excel workbook (.xlsx).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date overdue projects are counted at, YYYY-MM-DD (default: 31 December of the report year).")] = None,
     source: Annotated[str, typer.Option(help="Technical-transformation investment from: auto, fai (the FAI layer) or projects.")] = "auto",
-    lang: Annotated[str, typer.Option(help="Workbook and table language: zh or en.")] = "zh",
+    lang: LangOption = None,
     data: DataOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -69,8 +90,7 @@ def report(
 
     if source not in SOURCES:
         fail(f"--source {source!r} is not accepted; accepted: {', '.join(SOURCES)}")
-    if lang not in ("zh", "en"):
-        fail(f"--lang {lang!r} is not accepted; accepted: zh, en")
+    w = Words(lang)
     if output is not None and output.suffix.lower() != ".xlsx":
         fail(f"-o {str(output)!r}: the report is an Excel workbook; give a path ending in .xlsx")
     day = None
@@ -83,18 +103,24 @@ def report(
         targets = load_targets(targets_file)
     except TargetsError as exc:
         fail(str(exc).replace("[", r"\["))
-    ds = prepare(load(data))
-    doc, ind = plan_report(ds, targets, year=year, as_of=day, source=source)
-    if output is not None:
-        from ..plan_workbook import write_plan_workbook
+    with steps(3 + (output is not None), err_console) as s:
+        s.step(w.t("step_load_data"))
+        raw = load(data)
+        s.step(w.t("cli_step_join"))
+        ds = prepare(raw)
+        s.step(w.t("cli_step_plan_report"))
+        doc, ind = plan_report(ds, targets, year=year, as_of=day, source=source)
+        if output is not None:
+            from ..plan_workbook import write_plan_workbook
 
-        write_plan_workbook(doc, ind, targets, ds.counties, output, lang=lang)
-        if not as_json:
-            console.print(f"wrote {output}")
+            s.step(w.t("cli_step_write", path=output))
+            write_plan_workbook(doc, ind, targets, ds.counties, output, lang=w.lang)
+    if output is not None and not as_json:
+        console.print(w.t("cli_wrote", path=output), highlight=False, markup=False)
     if as_json:
         print_json(doc)
     elif output is None:
-        _print(doc, targets, lang)
+        _print(doc, targets, Words(w.lang, ds))
 
 
 def register(app: typer.Typer) -> None:

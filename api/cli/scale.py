@@ -14,13 +14,17 @@ The commands only parse options and print: the runs are :func:`api.jobs.scale.jo
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ._common import DataOption, JsonOption, console, fail, load, print_json
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ._lang import LangOption, Words, num, table
+from ._steps import steps
 from ..jobs.scale import batch_store, dask_client, join_store
 
 __all__ = ["register"]
@@ -39,6 +43,17 @@ def _check_engine(engine: str) -> None:
         fail(f"--engine {engine!r} not accepted; accepted: {', '.join(ENGINES)}")
 
 
+@contextlib.contextmanager
+def _cluster(engine: str, scheduler, workers: int, memory: str, s, w: Words) -> Iterator[None]:
+    """A Dask client for ``--engine dask`` (a step of ``s``: starting or joining the cluster); nothing for memory."""
+    if engine != "dask":
+        yield
+        return
+    s.step(w.t("cli_step_cluster", where=scheduler or w.t("cli_local_cluster", n=workers)))
+    with dask_client(scheduler, workers=workers, memory_limit=memory):
+        yield
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 def export_parquet(
@@ -46,16 +61,21 @@ def export_parquet(
     data: DataOption = None,
     partition_rows: Annotated[int, typer.Option("--partition-rows", min=1, help="Enterprises per partition file.")] = 250_000,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing directory.")] = False,
+    lang: LangOption = None,
 ) -> None:
     """Write the dataset's enterprises as partitioned GeoParquet (the input of --engine dask)."""
     from geodata.parquet import ParquetStoreError, write_enterprises_parquet
 
-    ds = load(data)
-    try:
-        path = write_enterprises_parquet(ds.enterprises, out, partition_rows=partition_rows, overwrite=overwrite)
-    except ParquetStoreError as exc:
-        fail(str(exc))
-    console.print(f"wrote {len(ds.enterprises):,} enterprises to {path}")
+    w = Words(lang)
+    with steps(2, err_console) as s:
+        s.step(w.t("step_load_data"))
+        ds = load(data)
+        s.step(w.t("cli_step_write", path=out))
+        try:
+            path = write_enterprises_parquet(ds.enterprises, out, partition_rows=partition_rows, overwrite=overwrite)
+        except ParquetStoreError as exc:
+            fail(str(exc))
+    console.print(w.t("cli_wrote_enterprises", n=num(len(ds.enterprises)), path=path), highlight=False, markup=False)
 
 
 def join(
@@ -68,26 +88,32 @@ def join(
     worker_memory: MemoryOption = "auto",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output directory.")] = False,
     as_json: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     """Join enterprises (partitioned GeoParquet) to the dataset's counties, parks and urban cores."""
     from geodata.parquet import ParquetStoreError
 
     _check_engine(engine)
-    ds = load(data)
-    try:
-        if engine == "dask":
-            with dask_client(scheduler, workers=workers, memory_limit=worker_memory):
+    w = Words(lang)
+    with steps(2 + (engine == "dask"), err_console) as s:
+        s.step(w.t("step_load_data"))
+        ds = load(data)
+        try:
+            with _cluster(engine, scheduler, workers, worker_memory, s, w):
+                s.step(w.t("cli_step_join_store", engine=engine))
                 res = join_store(ds, store, out, engine=engine, overwrite=overwrite)
-        else:
-            res = join_store(ds, store, out, engine=engine, overwrite=overwrite)
-    except ParquetStoreError as exc:
-        fail(str(exc))
+        except ParquetStoreError as exc:
+            fail(str(exc))
     res.update(engine=engine, out=str(out), enterprises_per_s=res["enterprises"] / max(res["seconds"], 1e-9))
     if as_json:
         print_json(res)
     else:
-        console.print(f"joined {res['enterprises']:,} enterprises in {res['partitions']} partition(s) in "
-                      f"{res['seconds']:.1f} s ({res['enterprises_per_s']:,.0f}/s) -> {out}")
+        tb = table(w.t("cli_join_title", path=out), [(w.t("cli_item"), "left"), (w.t("cli_value"), "right")])
+        tb.add_row(w.t("enterprises"), num(res["enterprises"]))
+        tb.add_row(w.t("cli_partitions"), num(res["partitions"]))
+        tb.add_row(w.t("cli_seconds"), num(res["seconds"], 1))
+        tb.add_row(w.t("cli_per_second"), num(res["enterprises_per_s"], 0))
+        console.print(tb)
 
 
 def batch(
@@ -103,6 +129,7 @@ def batch(
     capture: Annotated[bool, typer.Option("--capture/--no-capture", help="Also write park capture shares.")] = True,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing output directory.")] = False,
     as_json: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     """Batch suitability of every enterprise x every park (and park capture), in memory or on Dask."""
     from geodata.parquet import ParquetStoreError
@@ -114,22 +141,32 @@ def batch(
             w = json.loads(weights)
         except json.JSONDecodeError as exc:
             fail(f"--weights is not JSON: {exc}")
-    ds = load(data)
-    try:
-        if engine == "dask":
-            with dask_client(scheduler, workers=workers, memory_limit=worker_memory):
-                res = batch_store(ds, store, out, engine=engine, top=top, capture=capture, overwrite=overwrite, weights=w)
-        else:
-            res = batch_store(ds, store, out, engine=engine, top=top, capture=capture, overwrite=overwrite, weights=w)
-    except (ParquetStoreError, ValueError) as exc:
-        fail(str(exc))
+    words = Words(lang)
+    t = words.t
+    # the steps batch_store reports as each ends (on_step), and the one that follows it
+    following = {"context": t("cli_step_batch_score"), "batch": t("cli_step_batch_capture")}
+    with steps(4 + (engine == "dask"), err_console) as s:
+        s.step(t("step_load_data"))
+        ds = load(data)
+        try:
+            with _cluster(engine, scheduler, workers, worker_memory, s, words):
+                s.step(t("cli_step_context"))
+                res = batch_store(ds, store, out, engine=engine, top=top, capture=capture, overwrite=overwrite,
+                                  weights=w, on_step=lambda name: following.get(name) and s.step(following[name]))
+        except (ParquetStoreError, ValueError) as exc:
+            fail(str(exc))
     res.update(engine=engine, out=str(out))
     if as_json:
         print_json(res)
     else:
         total = res["context_s"] + res["batch_s"] + res["capture_s"]
-        console.print(f"scored {res['enterprises']:,} enterprises in {total:.1f} s "
-                      f"(context {res['context_s']:.1f} s, batch {res['batch_s']:.1f} s, capture {res['capture_s']:.1f} s) -> {out}")
+        tb = table(t("cli_batch_title", path=out), [(t("cli_item"), "left"), (t("cli_value"), "right")])
+        tb.add_row(t("enterprises"), num(res["enterprises"]))
+        tb.add_row(t("cli_partitions"), num(res["partitions"]))
+        for key, seconds in (("cli_context_s", res["context_s"]), ("cli_batch_s", res["batch_s"]),
+                             ("cli_capture_s", res["capture_s"]), ("cli_total_s", total)):
+            tb.add_row(t(key), num(seconds, 1))
+        console.print(tb)
 
 
 def register(app: typer.Typer) -> None:

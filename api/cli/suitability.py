@@ -16,15 +16,18 @@ order of ``--priority`` or with ``--scenario-weights``. Every spreadsheet cell g
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from parks.suitability.plan_report import report_for_plan
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
+from ._lang import LangOption, Words, num, pct, table
+from ._steps import Steps, steps
 from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, write_table
 
 if TYPE_CHECKING:
@@ -62,7 +65,7 @@ def read_mapping_file(path: Path, what: str) -> dict:
     return {}  # pragma: no cover
 
 
-def _weights(weights_file: Path | None, ahp_file: Path | None) -> dict | None:
+def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict | None:
     from parks.suitability import SuitabilityError, ahp_from_mapping, weights_from_mapping
 
     if weights_file and ahp_file:
@@ -74,9 +77,11 @@ def _weights(weights_file: Path | None, ahp_file: Path | None) -> dict | None:
             weights, result = ahp_from_mapping(read_mapping_file(ahp_file, "AHP"))
             offices = getattr(result, "offices", None)
             combined = getattr(result, "combined", result)
-            err_console.print(f"AHP: consistency ratio CR = {combined.cr:.3f} (< 0.1, accepted)")
+            err_console.print(w.t("cli_ahp_accepted", cr=num(combined.cr)), highlight=False, markup=False)
             for name, r in (offices or {}).items():
-                err_console.print(f"  office {name}: CR = {r.cr:.3f}{'' if r.consistent else '  (inconsistent on its own)'}")
+                err_console.print("  " + w.t("cli_ahp_office", office=name, cr=num(r.cr))
+                                  + ("" if r.consistent else "  " + w.t("cli_ahp_office_inconsistent")),
+                                  highlight=False, markup=False)
             return weights
     except SuitabilityError as exc:
         fail(str(exc))
@@ -105,31 +110,35 @@ def _write(table, output: Path, geometry) -> None:
         fail(str(exc))
 
 
-def _print_result(doc: dict) -> None:
-    from parks.suitability.criteria import CRITERIA, CRITERIA_LABELS_ZH
+def _print_result(doc: dict, w: Words) -> None:
+    from parks.suitability.criteria import CRITERIA
 
+    t = w.t
     e = doc["enterprise"]
-    console.print(f"[bold]{e.get('enterprise_id') or 'profile'}[/bold] {e.get('name') or ''}  sector {e['sector']}, "
-                  f"{e['land_ha']:.2f} ha, {e['employees']} employees, pollution {e['pollution_class']}, "
-                  f"catalogue {e.get('catalogue_level') or '-'}")
+    who = e.get("enterprise_id") or t("entered_profile")
+    console.print(t("cli_enterprise_head", who=who, name=e.get("name") or "", sector=w.sector(e["sector"]),
+                    land=num(e["land_ha"], 2), employees=num(e["employees"]),
+                    pollution=w.pollution(e["pollution_class"]),
+                    catalogue=w.catalogue(e.get("catalogue_level"))), highlight=False, markup=False)
     if doc["flag"]:
-        console.print(f"[red]flag: {doc['flag']}[/red] (catalogue: eliminate; not relocated)")
-    t = Table(title=f"Ranked parks ({len(doc['ranked'])} of {doc['ranked_total']} feasible)", title_justify="left",
-              header_style="bold")
-    for col in ("rank", "park", "name", "county", "score", "strongest criteria (contribution)"):
-        t.add_column(col, justify="right" if col in ("rank", "score") else "left")
+        console.print(f"[red]{escape(t('flag_closure'))}[/red]")
+    tb = table(t("cli_ranked_title", shown=len(doc["ranked"]), total=doc["ranked_total"]),
+               [(t("rank"), "right"), (t("park_name"), "left"), (t("county"), "left"), (t("score"), "right"),
+                (t("cli_strongest_criteria"), "left")])
     for r in doc["ranked"]:
         best = sorted(CRITERIA, key=lambda c: -r["criteria"][c]["contribution"])[:3]
-        t.add_row(str(r["rank"]), r["park_id"], r.get("name") or "", r.get("county_code") or "", f"{r['score']:.3f}",
-                  ", ".join(f"{CRITERIA_LABELS_ZH[c]} {r['criteria'][c]['contribution']:.2f}" for c in best))
-    console.print(t)
+        tb.add_row(str(r["rank"]), w.park(r["park_id"]), w.county(r.get("county_code")), num(r["score"]),
+                   w.sep().join(f"{w.criterion(c)} {num(r['criteria'][c]['contribution'], 2)}" for c in best))
+    console.print(tb)
     if doc["excluded"]:
         counts: dict[str, int] = {}
         for x in doc["excluded"]:
             for reason in x["reasons"]:
                 counts[reason["code"]] = counts.get(reason["code"], 0) + 1
-        console.print(f"Excluded parks: {len(doc['excluded'])} ("
-                      + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])) + ")")
+        tb = table(t("cli_excluded_title", n=len(doc["excluded"])), [(t("reasons"), "left"), (t("parks"), "right")])
+        for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            tb.add_row(w.excluded(k), num(v))
+        console.print(tb)
 
 
 def _profile(sector, land_ha, employees, pollution_class, lon, lat) -> dict | None:
@@ -176,35 +185,49 @@ def suitability(
     mip_gap: Annotated[float, typer.Option("--mip-gap", min=0, max=1, help="Allocation: optimal within this relative gap (default 0.005).")] = 0.005,
     data: DataOption = None,
     as_json: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     """Rank the parks for one enterprise (by id or profile), or score a scenario's enterprises in batch."""
-    from parks.suitability import Constraints, SuitabilityError, context_from_dataset, score_enterprise
+    from parks.suitability import Constraints, SuitabilityError, score_enterprise
 
     profile = _profile(sector, land_ha, employees, pollution_class, lon, lat)
     targets = sum(x is not None for x in (enterprise, scenario, profile))
     if targets != 1:
         fail("give exactly one of --enterprise ID, --scenario NAME or a profile (--sector, --land-ha, --employees, --lon, --lat)")
-    weights = _weights(weights_file, ahp_file)
+    w = Words(lang)
+    weights = _weights(weights_file, ahp_file, w)
     try:
         cons = Constraints.from_mapping(_constraints(land_margin, protected_buffer_m, max_distance_km,
                                                      less_developed_only, include_current_park))
     except SuitabilityError as exc:
         fail(str(exc))
-    from parks.joins import prepare
-
-    ds = prepare(load(data))
-    ctx = context_from_dataset(ds)
     if scenario is not None:
         sp = _scenario_params(city_band_km, county_band_km, key_bonus)
+        if scenario != "all" and (priority or scenario_weights):
+            fail("--priority and --scenario-weights are for --scenario all")
+        from parks.suitability.scenarios import SCENARIOS
+
+        if scenario != "all" and scenario not in SCENARIOS:
+            fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}, all")
+        # load, join, context; the library's steps (select, score, allocate per scenario, or select and score
+        # per scenario and one allocation with --scenario-weights); the report; writing; printing
         if scenario == "all":
-            _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
-                   mip_gap)
+            k = len(_parse_scenario_weights(scenario_weights)) if scenario_weights else len(SCENARIOS)
+            n = 3 + (2 * k + 1 if scenario_weights else 3 * k) + 1
         else:
-            if priority or scenario_weights:
-                fail("--priority and --scenario-weights are for --scenario all")
-            _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp, candidates,
-                      mip_gap)
+            n = 3 + 3 + bool(allocate)
+        n += output is not None
+        with steps(n, err_console) as progress:
+            ds, ctx = _prepared(data, progress, w)
+            if scenario == "all":
+                _joint(ds, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit,
+                       as_json, mip_gap, progress, w)
+            else:
+                _scenario(ds, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp,
+                          candidates, mip_gap, progress, w)
         return
+    with steps(3, err_console) as progress:
+        ds, ctx = _prepared(data, progress, w)
     target = enterprise if enterprise is not None else profile
     try:
         result = score_enterprise(ctx, target, weights, cons, top=top)
@@ -225,20 +248,20 @@ def suitability(
             doc = dict(doc, sensitivity=json.loads(sens.to_json(orient="records")))
         print_json(doc)
         return
-    _print_result(doc)
+    w = Words(w.lang, ds)
+    _print_result(doc, w)
     if sens is not None:
-        t = Table(title=f"Weight sensitivity ({sensitivity} Dirichlet draws, seed {seed})", title_justify="left",
-                  header_style="bold")
-        for col in ("park", "score", "P(rank 1)", "P(top 3)", "mean rank"):
-            t.add_column(col, justify="left" if col == "park" else "right")
+        tb = table(w.t("cli_sensitivity_title", n=sensitivity, seed=seed),
+                   [(w.t("park_name"), "left"), (w.t("score"), "right"), (w.t("p_rank1"), "right"),
+                    (w.t("p_top3"), "right"), (w.t("mean_rank"), "right")])
         for r in sens.head(top).itertuples():
-            t.add_row(r.park_id, f"{r.score:.3f}", f"{r.p_rank1:.0%}", f"{r.p_top3:.0%}", f"{r.mean_rank:.1f}")
-        console.print(t)
+            tb.add_row(w.park(r.park_id), num(r.score), pct(r.p_rank1), pct(r.p_top3), num(r.mean_rank, 1))
+        console.print(tb)
         pn = sens.attrs.get("p_nearest_wins")
         if pn is not None:
             near = sens[sens["nearest"]].iloc[0]
-            console.print(f"The nearest feasible park ({near['park_id']}, {near['distance_km']:.1f} km) ranks first "
-                          f"in {pn:.0%} of the draws.")
+            console.print(w.t("cli_nearest_wins", park=w.park(near["park_id"]), km=num(near["distance_km"], 1),
+                              share=pct(pn)), highlight=False, markup=False)
 
 
 def _write_single(doc: dict, output: Path) -> None:
@@ -263,7 +286,7 @@ def _write_single(doc: dict, output: Path) -> None:
     if output.suffix.lower() == ".gpkg":
         fail("GeoPackage output is for --scenario (enterprise points); use .csv or .xlsx for one enterprise")
     write_table(frame, output)
-    err_console.print(f"wrote {output}")
+    err_console.print(f"wrote {output}", highlight=False, markup=False)
 
 
 def _scenario_params(city_band_km, county_band_km, key_bonus):
@@ -283,73 +306,118 @@ def _scenario_params(city_band_km, county_band_km, key_bonus):
         fail(str(exc))
 
 
-class _Steps:
-    """A rich progress bar whose description is the current step (selecting, scoring, allocating)."""
+def _prepared(data, progress: Steps, w: Words):
+    """Load and join the dataset and build the suitability context, each a step of ``progress``."""
+    from parks.joins import prepare
+    from parks.suitability import context_from_dataset
 
-    def __init__(self, transient: bool):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeElapsedColumn(), console=err_console, transient=transient)
-        self.task = None
-
-    def __enter__(self):
-        self.bar.__enter__()
-        self.task = self.bar.add_task("starting", total=1)
-        return self
-
-    def __exit__(self, *exc):
-        return self.bar.__exit__(*exc)
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        self.bar.update(self.task, description=step, completed=done, total=max(total, 1))
+    progress.step(w.t("step_load_data"))
+    raw = load(data)
+    progress.step(w.t("cli_step_join"))
+    ds = prepare(raw)
+    progress.step(w.t("cli_step_context"))
+    return ds, context_from_dataset(ds)
 
 
-def _report(ds: PreparedDataset, plan):
+_LIBRARY_STEP = re.compile(r"(selecting|scoring|allocating) (.+)")
+
+
+def _step_words(w: Words):
+    """The library's step descriptions (``scoring urban-core``, ``allocating the joint plan``) in words."""
+
+    def words(description: str) -> str:
+        m = _LIBRARY_STEP.fullmatch(description)
+        if m is None:
+            return description
+        verb, what = m.groups()
+        return w.t(f"cli_step_{verb}", scenario=w.t("cli_joint_plan") if what == "the joint plan" else w.scenario(what))
+
+    return words
+
+
+def _report(ds: PreparedDataset, plan, w: Words):
     """The planner's report on ``plan`` (:func:`parks.suitability.plan_report.report_for_plan`); None, with a
     warning, if it cannot be made (the report is an extra: never lose the plan for it)."""
     try:
         return report_for_plan(ds, plan)
     except Exception as exc:  # noqa: BLE001 - shown to the user, the plan is still written
-        err_console.print(f"[yellow]plan report not written: {type(exc).__name__}: {exc}[/yellow]")
+        err_console.print(f"[yellow]{escape(w.t('cli_report_not_written'))}: {escape(type(exc).__name__)}: "
+                          f"{escape(str(exc))}[/yellow]")
         return None
 
 
-def _print_report(report) -> None:
+def _print_report(report, w: Words, top: int = 5) -> None:
+    """The planner's report as tables: summary, the parks taking the most and why, the unplaced and why,
+    the sanity checks (:mod:`parks.suitability.plan_report`'s words in ``w``'s language)."""
     if report is None:
         return
+    from parks.suitability.plan_report import label
+
+    t, lang = w.t, w.lang
     s = report.summary
-    t = Table(title="Plan report (parks.suitability.plan_report)", title_justify="left", header_style="bold")
-    cols = [c for c in ("scenario", "enterprises", "assigned", "median_km", "p90_km", "own_county_share",
-                        "own_city_share") if c in s.columns]
-    for c in cols:
-        t.add_column(c, justify="left" if c == "scenario" else "right")
-    for r in s[cols].itertuples(index=False):
-        t.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in r])
-    console.print(t)
-    if len(report.flags):
-        console.print(f"flags: {len(report.flags)} (see the report's sheet)")
+    cols = [c for c in ("scenario", "enterprises", "assigned", "assigned_share", "jobs_moved", "land_ha", "median_km",
+                        "p90_km", "own_county_share", "own_city_share") if c in s.columns]
+    tb = table(label("table_summary", lang), [(label(c, lang), "left" if c == "scenario" else "right") for c in cols])
+    for r in s[cols].to_dict("records"):
+        tb.add_row(*[w.scenario(r[c]) if c == "scenario" else pct(r[c]) if c.endswith("_share")
+                     else num(r[c], 1) if c.endswith(("_km", "_ha")) else num(r[c], 0) for c in cols])
+    console.print(tb)
+    tp = report.top_parks
+    if len(tp):
+        tp = tp[tp["rank"] <= top]
+        tb = table(label("table_top_parks", lang), [(label("scenario", lang), "left"), (label("rank", lang), "right"),
+                                                    (label("park_name", lang), "left"), (label("county", lang), "left"),
+                                                    (label("firms", lang), "right"), (label("land_ha", lang), "right"),
+                                                    (label("why", lang), "left")])
+        for r in tp.to_dict("records"):
+            tb.add_row(w.scenario(r["scenario"]), num(r["rank"], 0), w.park(r["park_id"]), str(r.get("county") or "-"),
+                       num(r["firms"], 0), num(r["land_ha"], 1), str(r.get(f"why_{lang}") or "-"))
+        console.print(tb)
+    un = report.unplaced
+    if len(un):
+        tb = table(label("table_unplaced", lang), [(label("scenario", lang), "left"), (label("reason", lang), "left"),
+                                                   (label("firms", lang), "right"), (label("share", lang), "right"),
+                                                   (label("jobs", lang), "right")])
+        for r in un.to_dict("records"):
+            tb.add_row(w.scenario(r["scenario"]), w.unplaced(r["reason"]), num(r["firms"], 0), pct(r["share"]),
+                       num(r["jobs"], 0))
+        console.print(tb)
+    fl = report.flags
+    if len(fl):
+        tb = table(label("table_flags", lang), [(label("scenario", lang), "left"), (label("flag", lang), "left"),
+                                                (label("message", lang), "left")])
+        for r in fl.to_dict("records"):
+            tb.add_row(w.scenario(r["scenario"]), label(f"flag_{r['flag']}", lang), str(r[f"message_{lang}"]))
+        console.print(tb)
+    else:
+        console.print(t("no_flags"), highlight=False, markup=False)
+
+
+def _print_warnings(caught, w: Words) -> None:
+    from parks.suitability.scenarios import ScenarioWarning
+
+    for warning in caught:
+        if issubclass(warning.category, ScenarioWarning):
+            err_console.print(f"[yellow]{escape(w.t('cli_warning'))}: {escape(str(warning.message))}[/yellow]")
 
 
 def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
-              candidates=10, mip_gap=0.005) -> None:
-    from parks.suitability import SuitabilityError
-    from parks.suitability.joint import plan_scenario
-    from parks.suitability.scenarios import SCENARIOS, ScenarioWarning
-
-    if scenario not in SCENARIOS:
-        fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}, all")
+              candidates=10, mip_gap=0.005, progress: Steps | None = None, w: Words | None = None) -> None:
     import warnings
 
+    from parks.suitability import SuitabilityError
+    from parks.suitability.joint import plan_scenario
+    from parks.suitability.scenarios import ScenarioWarning
+
+    w = Words(w.lang if w else "zh", ds)
     try:
-        with warnings.catch_warnings(record=True) as caught, _Steps(as_json) as steps:
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             plan = plan_scenario(ctx, ds.enterprises, scenario, weights, cons, params=sp,
                                  candidates=max(top, candidates if allocate else top), cap=cap,
-                                 time_limit=time_limit if allocate else 0.0, mip_rel_gap=mip_gap, progress=steps)
-        for w in caught:
-            if issubclass(w.category, ScenarioWarning):
-                err_console.print(f"[yellow]warning: {w.message}[/yellow]")
+                                 time_limit=time_limit if allocate else 0.0, mip_rel_gap=mip_gap,
+                                 progress=progress.callback(_step_words(w)) if progress else None)
+        _print_warnings(caught, w)
     except SuitabilityError as exc:
         fail(str(exc))
     selected, batch = plan.selected, plan.batch
@@ -358,21 +426,26 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
         from dataclasses import replace
 
         batch = replace(batch, top=batch.top[batch.top["rank"] <= top].reset_index(drop=True))
-    table = scenario_table(selected, batch, alloc)
-    report = _report(ds, plan) if alloc is not None else None
+    table_ = scenario_table(selected, batch, alloc)
+    report = None
+    if alloc is not None:
+        if progress:
+            progress.step(w.t("cli_step_report"))
+        report = _report(ds, plan, w)
     if output is not None:
+        if progress:
+            progress.step(w.t("cli_step_write", path=output))
         geometry = None
         if output.suffix.lower() == ".gpkg":
             geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
-            geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table, output, geometry)
-        err_console.print(f"wrote {len(table)} rows to {output}")
+            geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
+        _write(table_, output, geometry)
+        _said(w.t("cli_wrote_rows", rows=num(len(table_)), path=output))
         if alloc is not None:
-            where = write_parks_table(alloc.parks, output, ds.parks)
-            err_console.print(f"wrote the parks' land use to {where}")
+            _said(w.t("cli_wrote_parks_land", path=write_parks_table(alloc.parks, output, ds.parks)))
             where = append_plan_sheets(report, output)
             if where:
-                err_console.print(f"wrote the plan report to {where}")
+                _said(w.t("cli_wrote_report", path=where))
     s = batch.summary
     doc = {
         "scenario": scenario,
@@ -395,31 +468,37 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
                              "median_distance_km": float(got["distance_km"].median()) if len(got) else None}
         if report is not None:
             doc["report"] = {"summary": report.to_dict()["summary"]}
+    if progress:
+        progress.finish()
     if as_json:
         print_json(doc)
         return
-    console.print(f"[bold]{scenario}[/bold]: {doc['selected']} enterprises selected, {doc['with_feasible_park']} with a "
-                  f"feasible park, {doc['flagged_closure_or_upgrade']} flagged for closure or upgrading")
-    t = Table(title="Most frequent best park", title_justify="left", header_style="bold")
-    t.add_column("park")
-    t.add_column("enterprises", justify="right")
+    t = w.t
+    console.print(t("cli_scenario_head", scenario=w.scenario(scenario), selected=num(doc["selected"]),
+                    feasible=num(doc["with_feasible_park"]), flagged=num(doc["flagged_closure_or_upgrade"])),
+                  highlight=False, markup=False)
+    tb = table(t("cli_best_parks_title"), [(t("park_name"), "left"), (t("county"), "left"), (t("enterprises"), "right")])
+    park_county = dict(zip(ds.parks["park_id"].astype(str), ds.parks["county_code"].astype(str)))
     for k, v in doc["best_parks"].items():
-        t.add_row(k, str(v))
-    console.print(t)
+        tb.add_row(w.park(k), w.county(park_county.get(k)), num(v))
+    console.print(tb)
     if alloc is not None:
         al = doc["allocation"]
-        console.print(f"Allocation ({al['status']}, gap {_gap(al['mip_gap'])}, {al['seconds']} s): "
-                      f"{al['assigned']} assigned, unassigned {al['unassigned']}, {al['land_used_ha']:.1f} ha used, "
-                      f"median move {_km(al['median_distance_km'])}")
-        _print_report(report)
+        tb = table(t("cli_allocation_title"), [(t("cli_item"), "left"), (t("cli_value"), "right")])
+        tb.add_row(t("allocation_status"), w.alloc_status(al["status"]))
+        tb.add_row(t("mip_gap"), pct(al["mip_gap"], 2))
+        tb.add_row(t("cli_solver_seconds"), num(al["seconds"], 2))
+        tb.add_row(t("cli_assigned"), num(al["assigned"]))
+        for reason, n in al["unassigned"].items():
+            tb.add_row(t("cli_unassigned_because", reason=w.unplaced(reason)), num(n))
+        tb.add_row(t("cli_land_used"), num(al["land_used_ha"], 1))
+        tb.add_row(t("cli_median_move"), num(al["median_distance_km"], 1))
+        console.print(tb)
+        _print_report(report, w, top=5)
 
 
-def _gap(g) -> str:
-    return "-" if g is None else f"{g:.2%}"
-
-
-def _km(v) -> str:
-    return "-" if v is None else f"{v:.1f} km"
+def _said(text: str) -> None:
+    err_console.print(text, highlight=False, markup=False)
 
 
 def _parse_scenario_weights(text: str) -> dict[str, float]:
@@ -436,61 +515,74 @@ def _parse_scenario_weights(text: str) -> dict[str, float]:
 
 
 def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weights, candidates, output, cap, time_limit, as_json,
-           mip_gap=0.005) -> None:
+           mip_gap=0.005, progress: Steps | None = None, w: Words | None = None) -> None:
     import warnings
 
     from parks.suitability import SuitabilityError
     from parks.suitability.joint import joint_plan
     from parks.suitability.scenarios import ScenarioWarning
 
+    w = Words(w.lang if w else "zh", ds)
     sw = _parse_scenario_weights(scenario_weights) if scenario_weights else None
     try:
-        with warnings.catch_warnings(record=True) as caught, _Steps(as_json) as steps:
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
             plan = joint_plan(ctx, ds.enterprises, priority=priority, scenario_weights=sw, weights=weights,
                               constraints=cons, params=sp, candidates=candidates, cap=cap, time_limit=time_limit,
-                              mip_rel_gap=mip_gap, progress=steps)
-        for w in caught:
-            if issubclass(w.category, ScenarioWarning):
-                err_console.print(f"[yellow]warning: {w.message}[/yellow]")
+                              mip_rel_gap=mip_gap, progress=progress.callback(_step_words(w)) if progress else None)
+        _print_warnings(caught, w)
     except SuitabilityError as exc:
         fail(str(exc))
 
-    report = _report(ds, plan)
+    if progress:
+        progress.step(w.t("cli_step_report"))
+    report = _report(ds, plan, w)
     if output is not None:
-        table = plan.assignments
+        if progress:
+            progress.step(w.t("cli_step_write", path=output))
+        table_ = plan.assignments
         names = ds.enterprises[["enterprise_id", "name"]].astype({"enterprise_id": str}) if "name" in ds.enterprises else None
         if names is not None:
-            table = table.merge(names, on="enterprise_id", how="left")
+            table_ = table_.merge(names, on="enterprise_id", how="left")
         geometry = None
         if output.suffix.lower() == ".gpkg":
             geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
-            geometry = geo.reindex(table["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table, output, geometry)
-        err_console.print(f"wrote the joint plan ({len(table)} enterprises) to {output}")
-        err_console.print(f"wrote the parks' land by scenario to {write_parks_table(plan.parks, output, ds.parks)}")
+            geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
+        _write(table_, output, geometry)
+        _said(w.t("cli_wrote_joint", rows=num(len(table_)), path=output))
+        _said(w.t("cli_wrote_parks_land", path=write_parks_table(plan.parks, output, ds.parks)))
         where = append_plan_sheets(report, output)
         if where:
-            err_console.print(f"wrote the plan report to {where}")
+            _said(w.t("cli_wrote_report", path=where))
     doc = plan.summary()
     doc["output"] = str(output) if output else None
     if report is not None:
         doc["report"] = {"summary": report.to_dict()["summary"]}
+    if progress:
+        progress.finish()
     if as_json:
         print_json(doc)
         return
-    console.print(f"[bold]joint plan[/bold] ({doc['mode']}: {' > '.join(doc['order'])}"
-                  + (f", weights {doc['scenario_weights']}" if doc["scenario_weights"] else "")
-                  + f"): status {doc['status']}, gap {_gap(doc['mip_gap'])}")
-    t = Table(title="Scenarios", title_justify="left", header_style="bold")
-    for c in ("scenario", "enterprises", "assigned", "land (ha)", "median move", "status"):
-        t.add_column(c, justify="left" if c in ("scenario", "status") else "right", no_wrap=True)
+    t = w.t
+    order = " > ".join(w.scenario(x) for x in doc["order"])
+    if doc["scenario_weights"]:
+        order = w.sep().join(f"{w.scenario(k)} {num(v, 1)}" for k, v in doc["scenario_weights"].items())
+    console.print(t("cli_joint_head", mode=t(f"cli_mode_{doc['mode']}"), order=order,
+                    status=w.alloc_status(doc["status"]), gap=pct(doc["mip_gap"], 2)), highlight=False, markup=False)
+    tb = table(t("cli_scenarios_title"), [(t("cli_scenario"), "left"), (t("enterprises"), "right"),
+                                          (t("cli_assigned"), "right"), (t("land_ha"), "right"),
+                                          (t("cli_median_move"), "right"), (t("allocation_status"), "left")])
     for s, v in doc["scenarios"].items():
-        t.add_row(s, str(v["enterprises"]), str(v["assigned"]), f"{v['land_ha']:.1f}", _km(v["median_distance_km"]),
-                  str(v["allocation_status"]))
-    console.print(t)
-    for s, v in doc["scenarios"].items():
-        if v["unassigned"]:
-            console.print(f"  {s} unassigned: " + ", ".join(f"{k} {n}" for k, n in v["unassigned"].items()))
-    console.print(f"{doc['land_used_ha']:.1f} ha promised; parks over their free land: {doc['parks_over_free_land']}")
-    _print_report(report)
+        tb.add_row(w.scenario(s), num(v["enterprises"]), num(v["assigned"]), num(v["land_ha"], 1),
+                   num(v["median_distance_km"], 1), w.alloc_status(v["allocation_status"]))
+    console.print(tb)
+    rows = [(s, k, n) for s, v in doc["scenarios"].items() for k, n in v["unassigned"].items()]
+    if rows:
+        tb = table(t("cli_unassigned_title"), [(t("cli_scenario"), "left"), (t("reasons"), "left"),
+                                               (t("enterprises"), "right")])
+        for s, k, n in rows:
+            tb.add_row(w.scenario(s), w.unplaced(k), num(n))
+        console.print(tb)
+    console.print(t("cli_joint_land", land=num(doc["land_used_ha"], 1), over=num(doc["parks_over_free_land"])),
+                  highlight=False, markup=False)
+    _print_report(report, w, top=5)

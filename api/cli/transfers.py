@@ -6,7 +6,10 @@ from typing import Annotated
 
 import typer
 
-from ._common import DataOption, JsonOption, console, fail, print_json, resolve_data_path
+from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json, resolve_data_path
+from ._lang import LangOption, Words, num, table
+from ._names import dataset_words
+from ._steps import steps
 from ..jobs.admin import AdminError, check_database, open_engine, propose_into, review_db_url, transfer_rows
 from ._db_option import DbOption
 
@@ -18,21 +21,28 @@ def register(app: typer.Typer) -> None:
 
 
 @transfers_app.command("propose")
-def transfers_propose(data: DataOption = None, db: DbOption = None, json_: JsonOption = False) -> None:
+def transfers_propose(data: DataOption = None, db: DbOption = None, json_: JsonOption = False,
+                      lang: LangOption = None) -> None:
     """Propose transfer candidates (coastal transfer scenario + capacity-constrained allocation) and store new ones."""
-    from geodata.dataset import load_dataset
     from parks.joins import prepare
 
+    w = Words(lang)
     path = resolve_data_path(data)
     engine = open_engine(review_db_url(path, db))
     try:
-        n = propose_into(engine, prepare(load_dataset(path)), progress=not json_)
+        with steps(3, err_console) as s:
+            s.step(w.t("step_load_data"))
+            raw = load(data)
+            s.step(w.t("cli_step_join"))
+            ds = prepare(raw)
+            s.step(w.t("cli_step_propose"))
+            n = propose_into(engine, ds)
     finally:
         engine.dispose()
     if json_:
         print_json({"added": n})
     else:
-        console.print(f"{n} new transfer candidates stored")
+        console.print(w.t("cli_proposed", n=num(n)), highlight=False, markup=False)
 
 
 @transfers_app.command("list")
@@ -43,31 +53,42 @@ def transfers_list(
     county: Annotated[str | None, typer.Option("--county", help="Origin or destination county code.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     json_: JsonOption = False,
+    lang: LangOption = None,
 ) -> None:
     """List transfer candidates (all offices)."""
+    path = resolve_data_path(data)
     try:
-        items, total = transfer_rows(review_db_url(resolve_data_path(data), db), status=status, county=county,
-                                     limit=limit)
+        items, total = transfer_rows(review_db_url(path, db), status=status, county=county, limit=limit)
     except AdminError as exc:
         fail(str(exc))
     if json_:
         print_json({"numberMatched": total, "items": items})
         return
-    console.print(f"{total} candidates" + (f" (first {len(items)})" if total > len(items) else ""))
+    w = dataset_words(lang, path)
+    t = w.t
+    title = t("cli_candidates_title", n=num(total)) + (t("cli_first_n", n=len(items)) if total > len(items) else "")
+    tb = table(title, [(t("candidate_id"), "left"), (t("enterprise_id"), "left"), (t("origin_county"), "left"),
+                       (t("destination_county"), "left"), (t("proposed_park"), "left"), (t("score"), "right"),
+                       (t("status"), "left"), (t("version"), "right")])
     for c in items:
-        console.print(f"{c['candidate_id']:<24} {c['enterprise_id']:<12} {c['origin_county_code']} -> "
-                      f"{c['destination_county_code']} {c['park_id']:<8} {c['status']:<10} v{c['version']}")
+        tb.add_row(c["candidate_id"], str(c["enterprise_id"]), w.county(c["origin_county_code"]),
+                   w.county(c["destination_county_code"]), w.park(c["park_id"]), num(c.get("score")),
+                   w.status(c["status"]), str(c["version"]))
+    console.print(tb)
 
 
 @transfers_app.command("check")
-def transfers_check(data: DataOption = None, db: DbOption = None, json_: JsonOption = False) -> None:
+def transfers_check(data: DataOption = None, db: DbOption = None, json_: JsonOption = False,
+                    lang: LangOption = None) -> None:
     """Check the review database (SQLite integrity_check and foreign keys; references on PostgreSQL)."""
     result = check_database(review_db_url(resolve_data_path(data), db))
     if json_:
         print_json(result)
     else:
-        console.print(f"{result['backend']}: {'ok' if result['ok'] else 'PROBLEMS'}")
-        for line in result["detail"]:
-            console.print(f"  {line}")
+        w = Words(lang)
+        console.print(w.t("cli_db_check_title", backend=result["backend"]) + ": "
+                      + (w.t("cli_db_ok") if result["ok"] else w.t("cli_db_problems")), highlight=False, markup=False)
+        for line in result["detail"]:  # the database's own words
+            console.print(f"  {line}", highlight=False, markup=False)
     if not result["ok"]:
         raise typer.Exit(1)
