@@ -12,6 +12,7 @@ callable ``(request) -> Response`` (see :mod:`api.routes.ogc`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,7 +101,8 @@ async def _database_busy(_request, exc: DatabaseBusy):
 
 class SecurityHeaders:
     """ASGI middleware: ``nosniff`` and ``Referrer-Policy: same-origin`` on every response, ``no-store`` on JSON (data
-    behind a token must not sit in shared caches); headers a route set itself are kept."""
+    behind a token must not sit in shared caches); headers a route set itself are kept. ``GET /health`` also says
+    which worker process answered (``X-Worker-Pid``: with ``parkplan serve --workers N`` the workers differ)."""
 
     DEFAULTS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
 
@@ -119,6 +121,8 @@ class SecurityHeaders:
                 ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
                 if b"json" in ctype and b"cache-control" not in present:
                     extra.append((b"cache-control", b"no-store"))
+                if scope["path"] == "/health":
+                    extra.append((b"x-worker-pid", str(os.getpid()).encode()))
                 message = {**message, "headers": headers + extra}
             await send(message)
 

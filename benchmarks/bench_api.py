@@ -1,11 +1,19 @@
 """The API under load on loopback: ``GET`` a page of parks and ``POST /suitability``.
 
-A uvicorn server (one worker process, the ``parkplan serve`` default) is started on 127.0.0.1 on a free
-port over a built-in dataset, with an analyst token created in its own review database. An httpx
-async client then sends requests at 1 and at 32 concurrent clients; each scenario is bounded both in
-count (``REQUESTS``) and in time (``SECONDS``) and stops by itself. Latency p50/p99 are over the
-completed requests, requests per second = completed / wall time. Client and server share the
-machine's 2 cores, so these are lower bounds for a server with the machine to itself.
+A uvicorn server (one worker process, the ``parkplan serve`` default; then 2 workers, as ``parkplan serve
+--workers 2``) is started on 127.0.0.1 on a free port over a built-in dataset, with an analyst token created in
+its own review database. An httpx async client then sends requests:
+
+* closed loop at 1 and 32 concurrent clients; each scenario is bounded both in count (``REQUESTS``) and in time
+  (``SECONDS``) and stops by itself;
+* open loop: 32 users, each sending one request every 0.5 s on average (Poisson arrivals, 64 requests/s
+  offered), latency counted from the scheduled send time;
+* the **limit**: a bare ASGI app (``benchmarks/_bare_asgi.py``, no FastAPI) answering the same pre-built page bytes
+  under the same uvicorn and client: the fastest this stack answers on this machine.
+
+Latency p50/p99 are over the completed requests, requests per second = completed / wall time, server CPU per
+request = the server processes' user+system CPU (psutil) over the scenario / completed requests. Client and
+server share the machine's 2 cores, so these are lower bounds for a server with the machine to itself.
 
 Only loopback is ever addressed.
 """
@@ -30,6 +38,9 @@ N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
 REQUESTS = {"full": (2000, 400), "quick": (400, 100), "tiny": (20, 6)}  # (GET, POST) per scenario
 SECONDS = {"full": 60.0, "quick": 20.0, "tiny": 20.0}
 CONCURRENCY = {"full": (1, 32), "quick": (1, 32), "tiny": (1, 4)}
+WORKERS = {"full": (1, 2), "quick": (1, 2), "tiny": (1,)}
+OPEN_INTERVAL_S = 0.5  # each open-loop user sends one request per 0.5 s on average (32 users: 64 requests/s)
+OPEN_SECONDS = {"full": 30.0, "quick": 10.0, "tiny": 3.0}
 HOST = "127.0.0.1"
 PAGE = 50
 
@@ -63,15 +74,22 @@ def _token(db_url: str) -> str:
 
 
 class Server:
-    """``uvicorn api.app:create_app --factory`` on loopback, started and stopped by this process."""
+    """``uvicorn api.app:create_app --factory [--workers N]`` on loopback (or ``app`` given as ``module:attr``, for the
+    bare limit app), started and stopped by this process; ``cpu_s()`` is the CPU time of the server's processes."""
 
-    def __init__(self, data: Path, db_url: str, port: int):
+    def __init__(self, data: Path | None, db_url: str | None, port: int, workers: int = 1,
+                 app: str = "api.app:create_app", env: dict | None = None):
         self.port = port
-        env = dict(os.environ, PARKPLAN_DATA=str(data), PARKPLAN_DB_URL=db_url)
+        self.workers = workers
+        env = dict(os.environ, **(env or {}))
+        if data is not None:
+            env.update(PARKPLAN_DATA=str(data), PARKPLAN_DB_URL=db_url or "", PARKPLAN_WARM="0")
         self.log = tempfile.TemporaryFile()
+        factory = ["--factory"] if app == "api.app:create_app" else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", HOST, "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
+            [sys.executable, "-m", "uvicorn", app, *factory, "--host", HOST, "--port", str(port),
+             "--log-level", "warning", "--no-access-log", "--workers", str(workers),
+             "--timeout-worker-healthcheck", "120"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parent.parent),
         )
 
@@ -79,7 +97,7 @@ class Server:
     def url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def wait(self, timeout: float = 180.0) -> None:
+    def wait(self, timeout: float = 300.0) -> None:
         import httpx
 
         deadline = time.monotonic() + timeout
@@ -88,25 +106,64 @@ class Server:
                 self.log.seek(0)
                 raise RuntimeError(f"API server exited ({self.proc.returncode}): {self.log.read().decode()[-2000:]}")
             try:
-                if httpx.get(self.url + "/health", timeout=2.0).status_code == 200:
+                if httpx.get(self.url + "/health", timeout=2.0).status_code == 200 and \
+                        len(self._procs()) >= self.workers:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
         raise RuntimeError(f"API server did not answer /health within {timeout:.0f} s")
 
+    def _procs(self) -> list:
+        import psutil
+
+        try:
+            root = psutil.Process(self.proc.pid)
+            kids = root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        return [root, *kids] if self.workers == 1 else kids  # with workers, the parent only supervises
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the server process(es) so far (the supervisor included)."""
+        import psutil
+
+        total = 0.0
+        try:
+            procs = [psutil.Process(self.proc.pid), *psutil.Process(self.proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
 
 
+def _summary(latencies: list[float], errors: dict, wall: float) -> dict:
+    lat = np.array(latencies)
+    return {
+        "ok": len(lat), "errors": errors, "wall_s": wall,
+        "p50_ms": float(np.percentile(lat, 50) * 1e3) if len(lat) else None,
+        "p99_ms": float(np.percentile(lat, 99) * 1e3) if len(lat) else None,
+        "rps": len(lat) / wall if wall > 0 else None,
+    }
+
+
 async def _load(url: str, headers: dict, make_request, concurrency: int, total: int, seconds: float) -> dict:
+    """Closed loop: ``concurrency`` clients, each sending its next request when the last one is answered."""
     import httpx
 
     latencies: list[float] = []
@@ -137,13 +194,77 @@ async def _load(url: str, headers: dict, make_request, concurrency: int, total: 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - t0
-    lat = np.array(latencies)
-    return {
-        "concurrency": concurrency, "ok": len(lat), "errors": errors, "wall_s": wall,
-        "p50_ms": float(np.percentile(lat, 50) * 1e3) if len(lat) else None,
-        "p99_ms": float(np.percentile(lat, 99) * 1e3) if len(lat) else None,
-        "rps": len(lat) / wall if wall > 0 else None,
-    }
+    return {"concurrency": concurrency, **_summary(latencies, errors, wall)}
+
+
+async def _open_load(url: str, headers: dict, make_request, users: int, interval_s: float, seconds: float,
+                     seed: int = 0) -> dict:
+    """Open loop: ``users`` users, each sending a request at Poisson times (mean gap ``interval_s``) whether or not
+    its last one was answered, for ``seconds``. Latency counts from the scheduled send time (a request delayed by
+    the client's own backlog is not forgiven), so a server slower than the offered rate shows growing latency."""
+    import httpx
+
+    rng = np.random.default_rng(seed)
+    latencies: list[float] = []
+    errors: dict[int | str, int] = {}
+    limits = httpx.Limits(max_connections=4 * users, max_keepalive_connections=4 * users)
+    counter = 0
+
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60.0, limits=limits) as client:
+        async def one(scheduled: float, i: int):
+            method, path, body = make_request(i)
+            try:
+                r = await client.request(method, path, json=body)
+                code = r.status_code
+            except httpx.HTTPError as exc:
+                code = type(exc).__name__
+            if code == 200:
+                latencies.append(time.perf_counter() - scheduled)
+            else:
+                errors[code] = errors.get(code, 0) + 1
+
+        async def user(times: np.ndarray):
+            nonlocal counter
+            tasks = []
+            for at in times:
+                delay = t0 + at - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                counter += 1
+                tasks.append(asyncio.create_task(one(t0 + at, counter)))
+            await asyncio.gather(*tasks)
+
+        schedules = []
+        for _ in range(users):
+            gaps = rng.exponential(interval_s, size=int(seconds / interval_s * 3) + 10)
+            at = np.cumsum(gaps)
+            schedules.append(at[at < seconds])
+        t0 = time.perf_counter()
+        await asyncio.gather(*(user(s) for s in schedules))
+        wall = time.perf_counter() - t0
+    offered = sum(len(s) for s in schedules)
+    return {"concurrency": users, "offered": offered, "offered_rps": offered / seconds,
+            **_summary(latencies, errors, wall)}
+
+
+def _measure(server: Server, coro) -> dict:
+    cpu0 = server.cpu_s()
+    res = asyncio.run(coro)
+    res["server_cpu_ms"] = (server.cpu_s() - cpu0) / res["ok"] * 1e3 if res["ok"] else None
+    return res
+
+
+def _scenarios(server_label: str, server: Server, headers: dict, scenarios: dict, size: str) -> list[dict]:
+    out = []
+    for (label, make), total in zip(scenarios.items(), REQUESTS[size]):
+        for c in CONCURRENCY[size]:
+            res = _measure(server, _load(server.url, headers, make, c, total, SECONDS[size]))
+            out.append({**res, "label": label, "server": server_label, "load": f"closed, {c} clients"})
+        users = CONCURRENCY[size][-1]
+        res = _measure(server, _open_load(server.url, headers, make, users, OPEN_INTERVAL_S, OPEN_SECONDS[size]))
+        out.append({**res, "label": label, "server": server_label,
+                    "load": f"open, {users} users x 1 per {OPEN_INTERVAL_S:g} s (Poisson, {res['offered_rps']:.0f}/s)"})
+    return out
 
 
 def run(size: str = "full") -> Report:
@@ -154,43 +275,65 @@ def run(size: str = "full") -> Report:
     rng = np.random.default_rng(0)
     pick = rng.choice(ids, size=4096)
     n_parks = 200
+    page_label = f"GET /collections/parks/items?limit={PAGE}&offset=..."
+    scenarios = {
+        page_label: lambda i: ("GET", f"/collections/parks/items?limit={PAGE}&offset={(i * PAGE) % n_parks}", None),
+        "POST /suitability (enterprise id, top 5)":
+            lambda i: ("POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}),
+    }
+    results: list[dict] = []
+    startups: dict[str, float] = {}
+    warm: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         token = _token(db_url)
         headers = {"Authorization": f"Bearer {token}"}
-        server = Server(data, db_url, _free_port())
+        body_path = Path(tmp) / "page.json"
+        for workers in WORKERS[size]:
+            label = "parkplan, 1 worker" if workers == 1 else f"parkplan, {workers} workers"
+            server = Server(data, db_url, _free_port(), workers=workers)
+            try:
+                t = time.perf_counter()
+                server.wait()
+                startups[label] = time.perf_counter() - t
+                # warm up: the first suitability call of each worker builds its park context; pages their bytes
+                warm = asyncio.run(_load(server.url, headers, scenarios["POST /suitability (enterprise id, top 5)"],
+                                         workers * 2, workers * 8, 300))
+                asyncio.run(_load(server.url, headers, scenarios[page_label], workers * 2, workers * 16, 120))
+                if not body_path.exists():
+                    import httpx
+
+                    r = httpx.get(f"{server.url}/collections/parks/items?limit={PAGE}", headers=headers, timeout=60)
+                    body_path.write_bytes(r.content)
+                results += _scenarios(label, server, headers, scenarios, size)
+            finally:
+                server.stop()
+        bare = Server(None, None, _free_port(), app="benchmarks._bare_asgi:app",
+                      env={"PARKPLAN_BARE_BODY": str(body_path)})
         try:
-            t = time.perf_counter()
-            server.wait()
-            startup = time.perf_counter() - t
-            scenarios = {
-                f"GET /collections/parks/items?limit={PAGE}&offset=...":
-                    lambda i: ("GET", f"/collections/parks/items?limit={PAGE}&offset={(i * PAGE) % n_parks}", None),
-                "POST /suitability (enterprise id, top 5)":
-                    lambda i: ("POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}),
-            }
-            # warm up: first suitability call builds the park context
-            warm = asyncio.run(_load(server.url, headers, scenarios["POST /suitability (enterprise id, top 5)"], 1, 2, 120))
-            results = []
-            for (label, make), total in zip(scenarios.items(), REQUESTS[size]):
-                for c in CONCURRENCY[size]:
-                    res = asyncio.run(_load(server.url, headers, make, c, total, SECONDS[size]))
-                    res["label"] = label
-                    results.append(res)
+            bare.wait()
+            results += _scenarios("limit: bare ASGI app, same bytes", bare, {},
+                                  {f"{page_label} (pre-built bytes)": scenarios[page_label]}, size)
         finally:
-            server.stop()
-    rows = [[r["label"], r["concurrency"], f"{r['ok']:,}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
-             f"{r['rps']:,.1f}" if r["rps"] else "n/a",
+            bare.stop()
+    rows = [[r["label"], r["server"], r["load"], f"{r['ok']:,}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
+             f"{r['rps']:,.1f}" if r["rps"] else "n/a", _ms(r["server_cpu_ms"]),
              ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"] for r in results]
+    load = os.getloadavg()
     body = (
-        f"uvicorn, one worker, on {HOST} over the built-in dataset ({n:,} enterprises, {n_parks} parks), "
-        f"analyst bearer token, httpx async clients on the same machine. Each scenario stops after "
-        f"{REQUESTS[size][0]:,} GET / {REQUESTS[size][1]:,} POST requests or {SECONDS[size]:.0f} s, whichever "
-        f"comes first. Server start (load + join the dataset) took {startup:.1f} s; the first "
-        f"`POST /suitability` (builds the park context) {_ms(warm['p99_ms'])}.\n\n"
-        + table(["request", "clients", "completed", "p50", "p99", "req/s", "errors"], rows)
+        f"uvicorn (httptools, uvloop when installed) on {HOST} over the built-in dataset ({n:,} enterprises, "
+        f"{n_parks} parks), analyst bearer token, httpx async clients on the same machine. Closed loop: each "
+        f"client sends its next request when the last is answered; each scenario stops after "
+        f"{REQUESTS[size][0]:,} GET / {REQUESTS[size][1]:,} POST requests or {SECONDS[size]:.0f} s. Open loop: "
+        f"{CONCURRENCY[size][-1]} users each send a request at Poisson times, one per {OPEN_INTERVAL_S:g} s on "
+        f"average, for {OPEN_SECONDS[size]:.0f} s, latency counted from the scheduled time. The limit row is a bare "
+        f"ASGI app (no FastAPI) answering the same page bytes under the same uvicorn and client. Server CPU = "
+        f"user+system CPU of the server's processes (psutil) per completed request. Server start (load + join "
+        f"the dataset): " + ", ".join(f"{k} {v:.1f} s" for k, v in startups.items()) + f"; load average after "
+        f"{load[0]:.1f}. Client and server share the machine's cores.\n\n"
+        + table(["request", "server", "load", "completed", "p50", "p99", "req/s", "server CPU/req", "errors"], rows)
     )
-    return Report("api", "API under load on loopback", body, {"n": n, "startup_s": startup, "results": results,
+    return Report("api", "API under load on loopback", body, {"n": n, "startup_s": startups, "results": results,
                                                                "warmup": warm})
 
 

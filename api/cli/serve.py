@@ -12,6 +12,11 @@ from ..jobs.admin import propose_into, review_db_url, token_count
 from ._db_option import DbOption
 
 
+# uvicorn's supervisor kills a worker that does not answer its health ping within this many seconds (its default, 5,
+# killed every worker while it loaded and joined the dataset on a loaded machine, again and again)
+WORKER_HEALTHCHECK_S = 120
+
+
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
 
@@ -62,4 +67,5 @@ def serve(
         return
     del app  # each worker builds its own app (api.app:create_app reads these)
     os.environ.update(PARKPLAN_DATA=str(path), PARKPLAN_DB_URL=url, PARKPLAN_WARM="1" if warm else "0")
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
