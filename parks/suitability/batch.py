@@ -16,11 +16,10 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from .constraints import Constraints, feasible, violation_masks
 from .context import EnterpriseArrays, SuitabilityContext, SuitabilityError, enterprise_arrays
-from geodata.schema import SECTOR_IDS
-
 from .criteria import (CRITERIA, criterion_matrices, decay, log_ratio, relative_price_score, saturating,
                        supplier_scores)
 from .model import SCORE_DECIMALS
@@ -189,20 +188,151 @@ def _keyed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.reshape(-1)
 
 
+# --- compiled loops of the kernel (numba; the same IEEE operations in the same order as numpy's) ------
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _nb_distances(ex, ey, px, py, neg_half, dist, dec, near):  # pragma: no cover - compiled
+    """``dist = sqrt(dx*dx + dy*dy) / 1000``, ``dec = dist / -half`` (exp2 is numpy's) and each row's
+    ``near.shape[1]`` nearest parks, first index on equal distances (the stable sort's order)."""
+    n, m = dist.shape
+    r = near.shape[1]
+    best = np.empty(r)
+    idx = np.empty(r, dtype=np.intp)
+    for i in range(n):
+        x = ex[i]
+        y = ey[i]
+        for j in range(m):
+            dx = x - px[j]
+            dy = y - py[j]
+            d = np.sqrt(dx * dx + dy * dy) / 1000.0
+            dist[i, j] = d
+            dec[i, j] = d / neg_half
+        cnt = 0
+        lim = np.inf  # the r-th smallest distance so far
+        for j in range(m):
+            d = dist[i, j]
+            if cnt < r:
+                pos = cnt
+                cnt += 1
+            elif d < lim:
+                pos = r - 1
+            else:
+                continue
+            while pos > 0 and d < best[pos - 1]:
+                best[pos] = best[pos - 1]
+                idx[pos] = idx[pos - 1]
+                pos -= 1
+            best[pos] = d
+            idx[pos] = j
+            if cnt == r:
+                lim = best[r - 1]
+        for t in range(r):
+            near[i, t] = idx[t]
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, cur, sup_row,  # pragma: no cover
+             sector_fit, supply, sup, dec, transport, land_price, land_margin, labour, policy, ecology,
+             bad, restricted_bad, viol, use_viol, top_idx, top_score, top_dec, n_feasible, undecided):
+    """Per row: the weighted sums of the feasible parks (``0 + w_c * s_c`` in CRITERIA order, as
+    ``_score_arrays`` adds them) and the ``k`` best, ``k = top_idx.shape[1]``, then the first infeasible
+    parks in park order (as the stable sort puts them). The row is ``undecided`` when a sum is NaN or
+    the rounded sums (``rint(s * scale)``, as ``np.round``) of the ``k + 1`` highest do not strictly
+    decrease (the highest sums are kept with the first index on equal sums)."""
+    n, m = dec.shape
+    k = top_idx.shape[1]
+    kk = min(k + 1, m)
+    top_v = np.empty(kk)
+    top_j = np.empty(kk, dtype=np.intp)
+    off = np.empty(k, dtype=np.intp)
+    w0, w1, w2, w3, w4, w5, w6, w7, w8 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
+    for i in range(n):
+        held = 0
+        low = -np.inf  # the kk-th highest sum so far
+        n_off = 0
+        nf = 0
+        nan = False
+        s, f, c, rs, r_i = sec[i], feas[i], cur[i], restricted[i], ref[i]
+        l_i, e_i, p_i, sup_i = land[i], emp[i], enc[i], sup_row[i]
+        gone = eliminated[i]
+        for j in range(m):
+            ok = not (gone or bad[f, j] or j == c or (rs and restricted_bad[j]) or (use_viol and viol[i, j]))
+            if not ok:
+                if n_off < k:
+                    off[n_off] = j
+                    n_off += 1
+                continue
+            nf += 1
+            t = 0.0
+            if w0 != 0.0:
+                t = t + w0 * sector_fit[s, j]
+            if w1 != 0.0:
+                t = t + w1 * (sup[sup_i, j] if sup_i >= 0 else supply[s, j])
+            if w2 != 0.0:
+                t = t + w2 * dec[i, j]
+            if w3 != 0.0:
+                t = t + w3 * transport[j]
+            if w4 != 0.0:
+                t = t + w4 * land_price[r_i, j]
+            if w5 != 0.0:
+                t = t + w5 * land_margin[l_i, j]
+            if w6 != 0.0:
+                t = t + w6 * labour[e_i, j]
+            if w7 != 0.0:
+                t = t + w7 * policy[p_i, j]
+            if w8 != 0.0:
+                t = t + w8 * ecology[j]
+            if t != t:
+                nan = True
+                continue
+            if held < kk:
+                pos = held
+                held += 1
+            elif t > low:
+                pos = kk - 1
+            else:
+                continue
+            while pos > 0 and t > top_v[pos - 1]:
+                top_v[pos] = top_v[pos - 1]
+                top_j[pos] = top_j[pos - 1]
+                pos -= 1
+            top_v[pos] = t
+            top_j[pos] = j
+            if held == kk:
+                low = top_v[kk - 1]
+        n_feasible[i] = nf
+        fin = min(held, k)
+        bad_row = nan or fin + n_off < k
+        for t in range(fin):
+            if t + 1 < held and not np.rint(top_v[t] * scale) > np.rint(top_v[t + 1] * scale):
+                bad_row = True
+        undecided[i] = bad_row
+        for t in range(k):
+            if bad_row:
+                j = 0
+            elif t < fin:
+                j = top_j[t]
+            else:
+                j = off[t - fin]
+            top_idx[i, t] = j
+            top_score[i, t] = top_v[t] if t < fin and not bad_row else np.nan
+            top_dec[i, t] = dec[i, j]
+
+
 class _Kernel:
-    """Batch scoring of :func:`parks.suitability.model.score_arrays`' model, computed where it varies.
+    """Batch scoring of the matrix path's model (:func:`_score_arrays`), computed where it varies.
 
     Every criterion but the distance decay depends on the park and on one attribute of the enterprise
     with few distinct values (sector, land need, employees, encouraged or not, the reference price of
     its nearest parks), so its ``(value, park)`` table is computed once with the element-wise operations
-    of :func:`parks.suitability.criteria.criterion_matrices` and gathered per block: the same bits. The
-    hard constraints are one table of penalties (0 or -inf) by (number of parks with too little free
-    land, pollution rank). The weighted sum is added up in ``CRITERIA`` order, as ``score_arrays`` does,
-    into buffers reused for every block (no allocation per block). The top parks are ``top + 1``
-    passes of ``argmax``: when the rounded scores of the picks strictly decrease, they are the parks
-    the stable sort of the rounded scores puts first (``argmax`` takes the first index on a tie, the
-    park_id order); a row where they do not (equal rounded scores, NaN, fewer feasible parks than
-    ``top``) is left to the matrix path (``redo``).
+    of :func:`parks.suitability.criteria.criterion_matrices`: the same bits. The hard constraints are
+    one boolean table by (number of parks with too little free land, pollution rank) and per-park
+    flags. Per block of rows, two compiled loops (:func:`_nb_distances`, :func:`_nb_rank`) compute the
+    distances, the nearest parks, the weighted sums of the feasible parks (``0 + w_c s_c`` in CRITERIA
+    order, as the matrix path adds them) and keep the ``top + 1`` highest, into buffers reused for every
+    block. When the rounded scores of the picks strictly decrease, they are the parks the stable sort of
+    the rounded scores puts first; a row where they do not (equal rounded scores, NaN) is left to the
+    matrix path (``redo``).
     """
 
     def __init__(self, ctx: SuitabilityContext, ent: EnterpriseArrays, w: Mapping[str, float], cons: Constraints,
@@ -242,23 +372,7 @@ class _Kernel:
         self.ref_idx = np.zeros(len(ent), dtype=np.intp)
         self.transport, self.ecology = ctx.transport_score, ctx.ecology_score
         # the weighted sum's terms in CRITERIA order; the leading sector-keyed ones folded into one table
-        self.terms = [c for c in CRITERIA if w[c]]
-        prefix = np.zeros((len(SECTOR_IDS), m))
-        self.n_prefix = 0
-        for c in self.terms:
-            if c not in ("sector_fit", "supply_chain") or (c == "supply_chain" and len(self.supplier_rows)):
-                break
-            prefix = prefix + w[c] * (self.sector_fit if c == "sector_fit" else self.supply)
-            self.n_prefix += 1
-        self.prefix = prefix
-        self.weighted = {
-            "sector_fit": w["sector_fit"] * self.sector_fit, "supply_chain": w["supply_chain"] * self.supply,
-            "transport": w["transport"] * self.transport, "land_price": w["land_price"] * self.land_price,
-            "land_margin": w["land_margin"] * self.land_margin, "labour": w["labour"] * self.labour,
-            "policy": w["policy"] * self.policy, "ecology": w["ecology"] * self.ecology,
-        }
-        self.keys = {"land_margin": self.land_inv, "labour": self.emp_inv, "policy": self.enc_inv,
-                     "sector_fit": self.sec, "supply_chain": self.sec}
+        self.w_vector = np.array([w[c] for c in CRITERIA], dtype=float)
         # hard constraints (as constraints.violation_masks): the parks with less free land than the need
         # are the first q of the parks sorted by free land, so a penalty row per (q, pollution rank)
         f_need = ent.land_ha * (1.0 + cons.land_margin)
@@ -278,11 +392,8 @@ class _Kernel:
             park_bad |= ctx.park_in_urban_core
         bad = ((free_pos[None, :] < (u_feas // n_rank)[:, None])
                | ((u_feas % n_rank)[:, None] > ctx.max_pollution_rank[None, :]) | park_bad[None, :])
-        self.penalty = np.where(bad, -np.inf, 0.0)
-        restricted_bad = (ctx.less_developed > 0) | ctx.sensitive
-        self.restricted_penalty = np.where(restricted_bad, -np.inf, 0.0)
-        self.ok_count = (~bad).sum(axis=1)
-        self.ok_count_restricted = (~bad & ~restricted_bad[None, :]).sum(axis=1)
+        self.bad = bad
+        self.restricted_bad = (ctx.less_developed > 0) | ctx.sensitive
         self.restricted = ent.level == "restricted"
         self.eliminated = ent.level == "eliminate"
         self.current = ent.park_idx if cons.exclude_current_park else np.full(len(ent), -1)
@@ -294,7 +405,7 @@ class _Kernel:
             self.county_codes = _area_codes(ent.county_code, ctx.county_code, m)
         self.no_xy = ~(np.isfinite(ent.x) & np.isfinite(ent.y))
         block = max(1, min(_BLOCK, len(ent)))
-        self.buf = {name: np.empty((block, m)) for name in ("total", "tmp", "dist", "scratch", "decay")}
+        self.buf = {name: np.empty((block, m)) for name in ("dist", "decay")}
         self.block = block
 
     def score(self, start: int, stop: int, top_idx, top_score, top_crit, n_feasible, redo: list) -> None:
@@ -304,116 +415,52 @@ class _Kernel:
             self._block(b0, min(b0 + self.block, stop), top_idx, top_score, top_crit, n_feasible, redo)
 
     def _block(self, r0: int, r1: int, top_idx, top_score, top_crit, n_feasible, redo: list) -> None:
-        ctx, ent, w, k, m = self.ctx, self.ent, self.w, self.k, self.m
+        ctx, ent, k, m = self.ctx, self.ent, self.k, self.m
         p = ctx.params
         n = r1 - r0
         rows = slice(r0, r1)
-        total, tmp, dist, scratch, dec = (buf[:n] for buf in self.buf.values())
-        flat = np.arange(n) * m  # the row starts in a flattened (n, m) buffer
-        # distances (km), as _distances_km, and their decay
-        np.subtract(ent.x[rows, None], ctx.park_x[None, :], out=dist)
-        np.multiply(dist, dist, out=dist)
-        np.subtract(ent.y[rows, None], ctx.park_y[None, :], out=scratch)
-        np.multiply(scratch, scratch, out=scratch)
-        np.add(dist, scratch, out=dist)
-        np.sqrt(dist, out=dist)
-        np.divide(dist, 1000.0, out=dist)
-        np.divide(dist, -p.distance_half_km, out=dec)  # (-d) / h: the same bits
-        np.exp2(dec, out=dec)
-        # the median price of the nearest parks (first index on equal distances, as the stable sort)
+        dist, dec = self.buf["dist"][:n], self.buf["decay"][:n]
+        # distances (km) as _distances_km, the decay 2^(-d / h) (numpy's exp2), the nearest parks
         near = np.empty((n, self.n_ref), dtype=np.intp)
-        np.copyto(scratch, dist)
-        s_flat = scratch.reshape(-1)
-        for t in range(self.n_ref):
-            j = np.argmin(scratch, axis=1)
-            near[:, t] = j
-            s_flat[flat + j] = np.inf
+        _nb_distances(ent.x[rows], ent.y[rows], ctx.park_x, ctx.park_y, -float(p.distance_half_km), dist, dec, near)
+        np.exp2(dec, out=dec)
+        # their median land price (as np.median: the middle one, or the mean of the middle two)
         prices = np.sort(ctx.land_price[near], axis=1)
         h = self.n_ref // 2
-        ref = prices[:, h] if self.n_ref % 2 else (prices[:, h - 1] + prices[:, h]) / 2.0  # as np.median
+        ref = prices[:, h] if self.n_ref % 2 else (prices[:, h - 1] + prices[:, h]) / 2.0
         ref_idx = np.minimum(np.searchsorted(self.u_price, ref), len(self.u_price) - 1)
         ref_miss = self.u_price[ref_idx] != ref
         self.ref_idx[rows] = ref_idx
         # supplier rows: their supply-chain score is the decay to their own chain leaders
         sup_local = self.supplier_rows[(self.supplier_rows >= r0) & (self.supplier_rows < r1)] - r0
-        sup_score = (supplier_scores(ctx, ent.ids[r0 + sup_local], ctx.park_x, ctx.park_y, p.supplier_half_km)[2]
-                     if len(sup_local) else None)
-        # the weighted sum, term by term in CRITERIA order
-        if self.n_prefix:
-            np.take(self.prefix, self.sec[rows], axis=0, out=total)
+        sup_row = np.full(n, -1, dtype=np.intp)
+        if len(sup_local):
+            sup = supplier_scores(ctx, ent.ids[r0 + sup_local], ctx.park_x, ctx.park_y, p.supplier_half_km)[2]
+            sup_row[sup_local] = np.arange(len(sup_local))
         else:
-            total.fill(0.0)
-        for c in self.terms[self.n_prefix:]:
-            if c == "distance":
-                np.multiply(dec, w[c], out=tmp)
-            elif c in ("transport", "ecology"):
-                np.add(total, self.weighted[c][None, :], out=total)
-                continue
-            else:
-                np.take(self.weighted[c], ref_idx if c == "land_price" else self.keys[c][rows], axis=0, out=tmp)
-                if c == "supply_chain" and sup_score is not None:
-                    tmp[sup_local] = w[c] * sup_score
-            np.add(total, tmp, out=total)
-        # hard constraints: a penalty (0 or -inf) added to the scores
-        np.take(self.penalty, self.feas_inv[rows], axis=0, out=tmp)
-        restricted = np.flatnonzero(self.restricted[rows])
-        if len(restricted):
-            tmp[restricted] += self.restricted_penalty
-        eliminated = self.eliminated[rows]
-        if eliminated.any():
-            tmp[eliminated] = -np.inf
-        cur = self.current[rows]
-        has_cur = np.flatnonzero(cur >= 0)
-        t_flat = tmp.reshape(-1)
-        cur_pos = flat[has_cur] + cur[has_cur]
-        cur_ok = np.isfinite(t_flat[cur_pos])
-        t_flat[cur_pos] = -np.inf
-        if self.distance_masks:
-            tmp[self._distance_violations(rows, dist)] = -np.inf
-        np.add(total, tmp, out=scratch)
-        if self.distance_masks:
-            n_feasible[rows] = np.count_nonzero(np.isfinite(scratch), axis=1)
-        else:
-            fi = self.feas_inv[rows]
-            cnt = np.where(self.restricted[rows], self.ok_count_restricted[fi], self.ok_count[fi])
-            cnt[has_cur] -= cur_ok
-            cnt[eliminated] = 0
-            n_feasible[rows] = cnt
-        # the top k (+ 1 to see that the k-th is strictly ahead of the rest)
-        kk = min(k + 1, m)
-        picks = np.empty((n, kk), dtype=np.intp)
-        for t in range(kk):
-            j = np.argmax(scratch, axis=1)
-            picks[:, t] = j
-            s_flat = scratch.reshape(-1)
-            if t + 1 < kk:
-                s_flat[flat + j] = -np.inf
-        vals = total.reshape(-1)[flat[:, None] + picks] + tmp.reshape(-1)[flat[:, None] + picks]
-        key = np.round(vals, SCORE_DECIMALS)
-        if kk == k:  # every park is picked: nothing behind the k-th
-            key = np.concatenate([key, np.full((n, 1), -np.inf)], axis=1)
-        finite = np.isfinite(vals[:, :k])
-        ahead = (key[:, :k] > key[:, 1:k + 1]) | ~finite  # each feasible pick strictly ahead of the next
-        undecided = np.isnan(vals[:, 0]) | ~ahead.all(axis=1) | ref_miss | self.no_xy[rows]
+            sup = np.zeros((1, m))
+        viol = self._distance_violations(rows, dist) if self.distance_masks else np.zeros((1, 1), dtype=bool)
+        # the weighted sums of the feasible parks and the top k (+ 1, to see the k-th strictly ahead)
+        picks = np.empty((n, k), dtype=np.intp)
+        score = np.empty((n, k))
+        at_pick = np.empty((n, k))
+        undecided = np.empty(n, dtype=np.bool_)
+        cnt = np.empty(n, dtype=np.int64)
+        _nb_rank(self.w_vector, 10.0 ** SCORE_DECIMALS, self.sec[rows], ref_idx, self.land_inv[rows],
+                 self.emp_inv[rows], self.enc_inv[rows], self.feas_inv[rows], self.restricted[rows],
+                 self.eliminated[rows], self.current[rows], sup_row, self.sector_fit, self.supply, sup, dec,
+                 self.transport, self.land_price, self.land_margin, self.labour, self.policy, self.ecology, self.bad,
+                 self.restricted_bad, viol, self.distance_masks, picks, score, at_pick, cnt, undecided)
+        undecided |= ref_miss | self.no_xy[rows]
         if undecided.any():
             redo.extend((r0 + np.flatnonzero(undecided)).tolist())
-        picks = picks[:, :k]
-        n_fin = finite.sum(axis=1)
-        short = np.flatnonzero((n_fin < k) & ~undecided)
-        if len(short):  # fewer feasible parks than k: then the infeasible ones in park order, as the stable sort
-            off = np.isneginf(tmp[short])
-            want = (k - n_fin[short])[:, None]
-            first = off & (np.cumsum(off, axis=1) <= want)
-            r, c = np.nonzero(first)
-            slot = n_fin[short][r] + (np.cumsum(first, axis=1)[r, c] - 1)
-            picks[short[r], slot] = c
+        n_feasible[rows] = cnt
         top_idx[rows] = picks
-        at = flat[:, None] + picks
-        top_score[rows] = np.where(np.arange(k)[None, :] < n_fin[:, None], total.reshape(-1)[at], np.nan)
-        top_crit[rows, :, CRITERIA.index("distance")] = dec.reshape(-1)[at]
-        if sup_score is not None:
+        top_score[rows] = score
+        top_crit[rows, :, CRITERIA.index("distance")] = at_pick
+        if len(sup_local):
             top_crit[r0 + sup_local, :, CRITERIA.index("supply_chain")] = \
-                sup_score[np.arange(len(sup_local))[:, None], picks[sup_local]]
+                sup[np.arange(len(sup_local))[:, None], picks[sup_local]]
 
     def finish(self, top_idx, top_crit) -> None:
         """The criteria at the top parks from the tables (after :meth:`score` of every row)."""
