@@ -571,11 +571,18 @@
     });
   };
 
-  /* Density heat layer (leaflet.heat) from the same columns. */
+  /* Density heat layer (leaflet.heat) from the same columns; its points are built when it is first
+     shown (off by default: 100,000 small arrays not made at load). */
   PP.heat = function (data, options) {
-    var pts = new Array(data.lat.length);
-    for (var i = 0; i < pts.length; i++) { pts[i] = [data.lat[i], data.lon[i], 1]; }
-    var heat = L.heatLayer(pts, options || {});
+    var heat = L.heatLayer([], options || {}), onAdd = heat.onAdd;
+    heat.onAdd = function (map) {
+      if (!this._latlngs.length && data.lat.length) {
+        var pts = new Array(data.lat.length);
+        for (var i = 0; i < pts.length; i++) { pts[i] = [data.lat[i], data.lon[i], 1]; }
+        this._latlngs = pts;
+      }
+      return onAdd.call(this, map);
+    };
     heat.on("add", function () { PP.pointsPane(heat._map).appendChild(heat._canvas); });
     return heat;
   };

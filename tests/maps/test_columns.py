@@ -133,4 +133,10 @@ def test_page_decodes_as_python(page_run, server, hostile_prepared):
     assert run.page.evaluate(
         "(x) => { const c = PARKPLAN.columns(x); const o = {}; for (const k in c) o[k] = Array.from(c[k]); return o; }",
         payload) == decode_columns(payload)
+    # the heat layer (off by default) gets its points when first shown, every enterprise
+    heat = "PARKPLAN.layers.heatmap[0]"
+    assert run.page.evaluate(f"() => {heat}._latlngs.length") == 0
+    run.page.evaluate(f"() => {{ {heat}.addTo(PARKPLAN.maps[0]); }}")
+    assert run.page.evaluate(f"() => {heat}._latlngs.length") == len(by_id)
+    assert run.page.evaluate(f"() => {heat}._latlngs[0][0] === pp_ent_data.lat[0] && {heat}._latlngs[0][1] === pp_ent_data.lon[0]")
     assert run.errors == [] and run.blocked == []
