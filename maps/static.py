@@ -37,8 +37,9 @@ def static_png(ds, name: str, path: str | Path, *, opts: MapOptions | None = Non
     ld = counties["less_developed"].astype(bool)
     counties[~ld].plot(ax=ax, color=COUNTY_STYLE["fillColor"], edgecolor=COUNTY_STYLE["color"], linewidth=0.4)
     counties[ld].plot(ax=ax, color=LESS_DEVELOPED_STYLE["fillColor"], edgecolor=COUNTY_STYLE["color"], linewidth=0.4)
-    handles = [Patch(facecolor=LESS_DEVELOPED_STYLE["fillColor"], edgecolor="#666", label=t("less_developed", lang)),
-               Patch(facecolor=COUNTY_STYLE["fillColor"], edgecolor="#666", label=t("other_counties", lang))]
+    handles: list[Patch] | None = [
+        Patch(facecolor=str(LESS_DEVELOPED_STYLE["fillColor"]), edgecolor="#666", label=t("less_developed", lang)),
+        Patch(facecolor=str(COUNTY_STYLE["fillColor"]), edgecolor="#666", label=t("other_counties", lang))]
     if name == "enterprises":
         ent = ds.enterprises.to_crs(4326)
         if sector is not None:
