@@ -6,13 +6,13 @@ from __future__ import annotations
 import io
 import re
 
+import pypdf
 import pytest
 
 from api.routes.transfers import sheet_key
 
 
 def _pdf_text(data: bytes) -> str:
-    pypdf = pytest.importorskip("pypdf")
     return "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 

@@ -19,6 +19,7 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pypdf
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -377,12 +378,9 @@ def test_web_pages_show_names_exactly(web_client, imported, served):
 
 
 def test_review_sheet_pdf_prints_names_as_typed(client, imported, served):
-    pypdf = pytest.importorskip("pypdf")
     for cid, row in served["candidates"].items():
         r = client.get(f"/transfer-candidates/{cid}/sheet.pdf")
-        if r.status_code == 503:
-            pytest.skip("no CJK font installed for the PDF")
-        assert r.status_code == 200
+        assert r.status_code == 200, r.text  # the CJK font is packaged (mplfonts): never a 503 here
         text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(r.content)).pages)
         flat = re.sub(r"\s+", "", text.replace("\x00", ""))
         _no_evaluation(flat)

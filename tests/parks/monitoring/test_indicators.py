@@ -194,8 +194,7 @@ def test_bad_inputs_are_refused(plan_ds):
 
 def test_the_builtin_datasets_own_layers_match_a_plain_recomputation(dataset):
     """The built-in generator's own FAI, enterprise-year and flag series (not the ones this test folder builds)."""
-    if not len(dataset.fixed_asset_investment) or not len(dataset.enterprise_years):
-        pytest.skip("this built-in dataset has no plan series")
+    assert len(dataset.fixed_asset_investment) and len(dataset.enterprise_years), "the built-in dataset has plan series"
     parts, used, _ = indicator_components(dataset)
     source = "fai" if dataset.fixed_asset_investment["tech_transformation"].notna().any() else "projects"
     assert used == source
