@@ -156,7 +156,10 @@ class PinnedView:
     """A ``dict``-like view of a :class:`LockedCache` for code written against a dict
     (``if key in cache: return cache[key]`` / ``cache[key] = v; return cache[key]``, as
     :class:`parks.metrics.report.MetricsContext` does): a value seen by ``in`` or set by this thread is
-    pinned for this thread, so another thread's eviction between the two steps cannot raise ``KeyError``."""
+    pinned for this thread, so another thread's eviction between the two steps cannot raise ``KeyError``.
+
+    Its one user is the metrics context's own cache (``api.state``); the OGC collections use the state's
+    ``features`` cache directly. It goes when ``MetricsContext`` takes a ``get_or_compute``-style cache."""
 
     _MISSING = object()
 
