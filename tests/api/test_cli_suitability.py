@@ -89,7 +89,7 @@ def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
     assert doc["scenario"] == "coastal-transfer" and doc["allocation"]["assigned"] > 0
     csv = pd.read_csv(out["csv"], dtype={"county_code": str, "park_county_code": str})
     gpkg = gpd.read_file(out["gpkg"], layer="suitability")
-    xlsx = pd.read_excel(out["xlsx"])
+    xlsx = pd.read_excel(out["xlsx"], engine="calamine")
     assert len(csv) == len(gpkg) == len(xlsx) > 0
     assert gpkg.crs.to_epsg() == 4326 and (gpkg.geom_type == "Point").all()
     ranked = csv.dropna(subset=["rank"])
@@ -99,7 +99,7 @@ def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
     assert doc["selected"] == csv["enterprise_id"].nunique()
     # the allocation's land use per park: CSV sibling, Excel sheet, GeoPackage layer
     parks_csv = pd.read_csv(tmp_path / "coastal_parks.csv", dtype={"county_code": str})
-    parks_xlsx = pd.read_excel(out["xlsx"], sheet_name="parks")
+    parks_xlsx = pd.read_excel(out["xlsx"], sheet_name="parks", engine="calamine")
     parks_gpkg = gpd.read_file(out["gpkg"], layer="allocation_parks")
     assert len(parks_csv) == len(parks_xlsx) == len(parks_gpkg) == len(dataset.parks)
     assert (parks_csv["land_used_ha"] <= parks_csv["free_land_ha"] + 1e-9).all()
@@ -121,8 +121,8 @@ def test_scenario_all_writes_the_joint_plan(dataset, dataset_path, tmp_path):
     doc = json.loads(r.stdout[r.stdout.index("{"):])
     assert doc["mode"] == "priority" and doc["order"] == ["scattered", "urban-core", "coastal-transfer"]
     assert doc["parks_over_free_land"] == 0
-    plan = pd.read_excel(path, sheet_name="suitability", dtype={"park_id": str})
-    parks = pd.read_excel(path, sheet_name="parks")
+    plan = pd.read_excel(path, sheet_name="suitability", dtype={"park_id": str}, engine="calamine")
+    parks = pd.read_excel(path, sheet_name="parks", engine="calamine")
     assert not plan["enterprise_id"].duplicated().any()
     assert set(plan["scenario"]) <= {"urban-core", "scattered", "coastal-transfer"}
     for s in ("urban_core", "scattered", "coastal_transfer"):

@@ -429,7 +429,7 @@ def test_cli_exports_hold_names_as_typed(imported, suffix):
     elif suffix == "xlsx":
         wb = load_workbook(out)
         assert not [c.coordinate for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
-        frame = pd.read_excel(out, dtype=str)
+        frame = pd.read_excel(out, dtype=str, engine="calamine")
     else:
         frame = gpd.read_file(out)
     id_col = next(c for c in frame.columns if c in ("enterprise_id", "企业编号"))
