@@ -179,7 +179,7 @@ def _table_rows(ent: EnterpriseArrays) -> int:
 
 # --- the kernel ---------------------------------------------------------------------------------
 
-_BLOCK = 256  # rows per kernel block: its (block x parks) buffers stay in the core's cache
+_BLOCK = 1024  # rows per kernel block (two reused (block x parks) buffers: distances, decay)
 
 
 def _keyed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,11 +191,12 @@ def _keyed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --- compiled loops of the kernel (numba; the same IEEE operations in the same order as numpy's) ------
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def _nb_distances(ex, ey, px, py, neg_half, dist, dec, near):  # pragma: no cover - compiled
-    """``dist = sqrt(dx*dx + dy*dy) / 1000``, ``dec = dist / -half`` (exp2 is numpy's) and each row's
-    ``near.shape[1]`` nearest parks, first index on equal distances (the stable sort's order)."""
+def _nb_distances(ex, ey, px, py, neg_half, price, u_price, dist, dec, ref_idx, ref_miss, r):  # pragma: no cover
+    """``dist = sqrt(dx*dx + dy*dy) / 1000``, ``dec = dist / -half`` (exp2 is numpy's), and the median
+    price of each row's ``r`` nearest parks (first index on equal distances, as the stable sort; the
+    middle price, or the mean of the middle two, as ``np.median``) as its index in ``u_price`` (sorted
+    distinct prices; ``ref_miss`` where it is not one of them)."""
     n, m = dist.shape
-    r = near.shape[1]
     best = np.empty(r)
     idx = np.empty(r, dtype=np.intp)
     for i in range(n):
@@ -226,8 +227,20 @@ def _nb_distances(ex, ey, px, py, neg_half, dist, dec, near):  # pragma: no cove
             idx[pos] = j
             if cnt == r:
                 lim = best[r - 1]
-        for t in range(r):
-            near[i, t] = idx[t]
+        for t in range(r):  # the prices of the r nearest, sorted
+            v = price[idx[t]]
+            pos = t
+            while pos > 0 and v < best[pos - 1]:
+                best[pos] = best[pos - 1]
+                pos -= 1
+            best[pos] = v
+        h = r // 2
+        ref = best[h] if r % 2 else (best[h - 1] + best[h]) / 2.0
+        pos = np.searchsorted(u_price, ref)
+        if pos >= len(u_price):
+            pos = len(u_price) - 1
+        ref_idx[i] = pos
+        ref_miss[i] = not (u_price[pos] == ref)
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
@@ -245,6 +258,8 @@ def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, c
     top_v = np.empty(kk)
     top_j = np.empty(kk, dtype=np.intp)
     off = np.empty(k, dtype=np.intp)
+    row = np.empty(m)
+    feasible = np.empty(m, dtype=np.bool_)
     w0, w1, w2, w3, w4, w5, w6, w7, w8 = w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8]
     for i in range(n):
         held = 0
@@ -254,52 +269,60 @@ def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, c
         nan = False
         s, f, c, rs, r_i = sec[i], feas[i], cur[i], restricted[i], ref[i]
         l_i, e_i, p_i, sup_i = land[i], emp[i], enc[i], sup_row[i]
-        gone = eliminated[i]
-        for j in range(m):
-            ok = not (gone or bad[f, j] or j == c or (rs and restricted_bad[j]) or (use_viol and viol[i, j]))
-            if not ok:
-                if n_off < k:
+        if not eliminated[i]:
+            # every park's sum, branch-free (a zero weight adds 0 * s = +0.0: the same sum as skipping the
+            # term while s is finite; a non-finite sum sends the row to the matrix path); -inf if infeasible
+            sf, sp, lp, lm, la, po = sector_fit[s], (sup[sup_i] if sup_i >= 0 else supply[s]), land_price[r_i], \
+                land_margin[l_i], labour[e_i], policy[p_i]
+            dc, bd = dec[i], bad[f]
+            odd = 0
+            for j in range(m):
+                t = 0.0
+                t = t + w0 * sf[j]
+                t = t + w1 * sp[j]
+                t = t + w2 * dc[j]
+                t = t + w3 * transport[j]
+                t = t + w4 * lp[j]
+                t = t + w5 * lm[j]
+                t = t + w6 * la[j]
+                t = t + w7 * po[j]
+                t = t + w8 * ecology[j]
+                ok = not (bd[j] or (rs and restricted_bad[j]) or j == c)
+                feasible[j] = ok
+                nf += ok
+                odd += ok and not (t - t == 0.0)
+                row[j] = t if ok else -np.inf
+            if use_viol:
+                for j in range(m):
+                    if feasible[j] and viol[i, j]:
+                        feasible[j] = False
+                        nf -= 1
+                        odd -= not (row[j] - row[j] == 0.0)
+                        row[j] = -np.inf
+            nan = odd > 0
+            for j in range(m):  # the kk highest, first index on equal sums
+                t = row[j]
+                if t > low:
+                    if held < kk:
+                        pos = held
+                        held += 1
+                    else:
+                        pos = kk - 1
+                    while pos > 0 and t > top_v[pos - 1]:
+                        top_v[pos] = top_v[pos - 1]
+                        top_j[pos] = top_j[pos - 1]
+                        pos -= 1
+                    top_v[pos] = t
+                    top_j[pos] = j
+                    if held == kk:
+                        low = top_v[kk - 1]
+        if nf < k:  # then the infeasible parks in park order
+            for j in range(m):
+                if eliminated[i] or not feasible[j]:
                     off[n_off] = j
                     n_off += 1
-                continue
-            nf += 1
-            t = 0.0
-            if w0 != 0.0:
-                t = t + w0 * sector_fit[s, j]
-            if w1 != 0.0:
-                t = t + w1 * (sup[sup_i, j] if sup_i >= 0 else supply[s, j])
-            if w2 != 0.0:
-                t = t + w2 * dec[i, j]
-            if w3 != 0.0:
-                t = t + w3 * transport[j]
-            if w4 != 0.0:
-                t = t + w4 * land_price[r_i, j]
-            if w5 != 0.0:
-                t = t + w5 * land_margin[l_i, j]
-            if w6 != 0.0:
-                t = t + w6 * labour[e_i, j]
-            if w7 != 0.0:
-                t = t + w7 * policy[p_i, j]
-            if w8 != 0.0:
-                t = t + w8 * ecology[j]
-            if t != t:
-                nan = True
-                continue
-            if held < kk:
-                pos = held
-                held += 1
-            elif t > low:
-                pos = kk - 1
-            else:
-                continue
-            while pos > 0 and t > top_v[pos - 1]:
-                top_v[pos] = top_v[pos - 1]
-                top_j[pos] = top_j[pos - 1]
-                pos -= 1
-            top_v[pos] = t
-            top_j[pos] = j
-            if held == kk:
-                low = top_v[kk - 1]
+                    if n_off == k:
+                        break
         n_feasible[i] = nf
         fin = min(held, k)
         bad_row = nan or fin + n_off < k
@@ -421,15 +444,11 @@ class _Kernel:
         rows = slice(r0, r1)
         dist, dec = self.buf["dist"][:n], self.buf["decay"][:n]
         # distances (km) as _distances_km, the decay 2^(-d / h) (numpy's exp2), the nearest parks
-        near = np.empty((n, self.n_ref), dtype=np.intp)
-        _nb_distances(ent.x[rows], ent.y[rows], ctx.park_x, ctx.park_y, -float(p.distance_half_km), dist, dec, near)
+        ref_idx = np.empty(n, dtype=np.intp)
+        ref_miss = np.empty(n, dtype=np.bool_)
+        _nb_distances(ent.x[rows], ent.y[rows], ctx.park_x, ctx.park_y, -float(p.distance_half_km), ctx.land_price,
+                      self.u_price, dist, dec, ref_idx, ref_miss, self.n_ref)
         np.exp2(dec, out=dec)
-        # their median land price (as np.median: the middle one, or the mean of the middle two)
-        prices = np.sort(ctx.land_price[near], axis=1)
-        h = self.n_ref // 2
-        ref = prices[:, h] if self.n_ref % 2 else (prices[:, h - 1] + prices[:, h]) / 2.0
-        ref_idx = np.minimum(np.searchsorted(self.u_price, ref), len(self.u_price) - 1)
-        ref_miss = self.u_price[ref_idx] != ref
         self.ref_idx[rows] = ref_idx
         # supplier rows: their supply-chain score is the decay to their own chain leaders
         sup_local = self.supplier_rows[(self.supplier_rows >= r0) & (self.supplier_rows < r1)] - r0
