@@ -17,13 +17,17 @@ import pandas as pd
 
 from .schema import DESIGNATED_SIZE_REVENUE_YUAN, SECTOR_IDS, SERIES_YEARS
 
-__all__ = ["projects", "enterprise_years", "fixed_asset_investment", "suppliers", "AS_OF"]
+__all__ = ["projects", "enterprise_years", "fixed_asset_investment", "suppliers", "AS_OF", "HIGH_TECH_GROWTH_PREMIUM"]
 
 AS_OF = _dt.date(2005, 12, 31)  # the data describe the end of the plan period
 _PROJECT_KINDS = ("新增生产线", "工艺装备更新", "节能降耗", "清洁生产", "信息化改造", "产品升级换代", "引进设备消化吸收")
 _USD_CNY = 8.27
 # nominal growth of enterprise sales by year (the 1990s' slowdown, the 2000s' boom), and its spread
 _SALES_GROWTH = {y: (0.10 if y <= 2000 else 0.18) for y in SERIES_YEARS}
+# High-tech firms grow faster: the province's high-tech industrial output of 2006 was 146 % above 2002's
+# (浙江日报 2007-04-30, 全省高新产业产值2010年将达1万亿元), 25 % a year against the 18 % above; the premium is
+# assumed for the earlier years too.
+HIGH_TECH_GROWTH_PREMIUM = 0.07
 _PREVIOUS_TOTAL = 235.6e9  # 技术改造投资, 1996-2000 (plan, 一.(一))
 _PREVIOUS_SHARE = 0.255  # of all fixed-asset investment (plan, 一.(一))
 _GROWTH = 0.12  # a year, 2001-2005 (plan, 二.(二))
@@ -109,13 +113,16 @@ def projects(rng, n: int, enterprises: gpd.GeoDataFrame) -> pd.DataFrame:
 def enterprise_years(rng, enterprises: pd.DataFrame) -> pd.DataFrame:
     """Sales and value added of every designated-size enterprise in each year of :data:`SERIES_YEARS` since
     it was founded; the last year's sales are its ``revenue``. Earlier years are discounted by a firm's
-    own growth (around 10 % a year to 2000 and 18 % after, spread 8 points) with year-to-year noise."""
+    own growth (around 10 % a year to 2000 and 18 % after, spread 8 points; :data:`HIGH_TECH_GROWTH_PREMIUM`
+    more for ``high_tech`` firms) with year-to-year noise."""
     above = enterprises["revenue"].to_numpy() >= DESIGNATED_SIZE_REVENUE_YUAN
     e = enterprises[above]
     m = len(e)
     years = np.array(SERIES_YEARS)
     growth = np.array([_SALES_GROWTH[y] for y in years[1:]])
     firm = rng.normal(0, 0.08, m)
+    if "high_tech" in e.columns:
+        firm = firm + HIGH_TECH_GROWTH_PREMIUM * e["high_tech"].to_numpy(dtype=bool)
     g = np.clip(growth[None, :] + firm[:, None] + rng.normal(0, 0.05, (m, len(years) - 1)), -0.3, 0.8)
     # factor[:, j] = sales(year j) / sales(last year)
     back = np.cumprod(1.0 / (1.0 + g[:, ::-1]), axis=1)[:, ::-1]

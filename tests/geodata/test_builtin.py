@@ -66,13 +66,25 @@ def test_parks_200_valid_non_overlapping_inside_county_outside_protected(raw_dat
     assert set(parks["max_pollution_class"]) <= set(POLLUTION_CLASSES)
 
 
-def test_specialty_parks_sit_in_block_economy_counties(raw_dataset):
+def test_specialty_parks_sit_in_block_economy_counties_or_receive_transfers(raw_dataset):
+    """A specialty park is a block economy's (its county and sectors) or the receiving park (山海协作产业园) of
+    a less-developed county with a mountain-sea partner, one each, named after the partners."""
+    from geodata.builtin import RECEIVING_PARK_NAME, _county_short
+
     blocks = {r["county"]: set(r["sectors"].split(",")) for r in read_data_csv("block_economies_zhejiang.csv")}
+    pairs = read_data_csv("shanhai_pairs_zhejiang.csv")
     names = raw_dataset.counties.set_index("code")["name"]
     sp = raw_dataset.parks[raw_dataset.parks["kind"] == "specialty_park"]
-    for code, sectors in zip(sp["county_code"], sp["leading_sectors"]):
+    receiving = sp["name"].str.endswith(RECEIVING_PARK_NAME)
+    for code, sectors in zip(sp.loc[~receiving, "county_code"], sp.loc[~receiving, "leading_sectors"]):
         assert names[code] in blocks
         assert set(sectors.split(",")) == blocks[names[code]]
+    rec = sp[receiving]
+    assert sorted(rec["county_code"]) == sorted({r["less_developed_county_code"] for r in pairs})
+    assert set(names[rec["county_code"]]) <= MOUNTAIN_26
+    for code, name in zip(rec["county_code"], rec["name"]):
+        partners = [_county_short(r["developed_county"]) for r in pairs if r["less_developed_county_code"] == code]
+        assert name == f"{_county_short(names[code])}—{'、'.join(partners)}{RECEIVING_PARK_NAME}"
     haining = sp[sp["county_code"] == names[names == "海宁市"].index[0]]
     assert haining["name"].str.contains("皮革").all()
 
