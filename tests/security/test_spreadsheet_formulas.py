@@ -244,6 +244,16 @@ def _decisions(suffix: str):
     return write
 
 
+def _scale_capture(data: Hostile, folder: Path) -> list[Path]:
+    """``parkplan export-parquet``, ``join`` and ``batch`` (in memory): the capture CSVs ``batch`` writes."""
+    _cli("export-parquet", "--data", str(data.path), "-o", str(folder / "ent"))
+    _cli("join", "--data", str(data.path), "--enterprises-parquet", str(folder / "ent"), "-o", str(folder / "joined"),
+         "--engine", "memory")
+    _cli("batch", "--data", str(data.path), "--enterprises-parquet", str(folder / "joined"), "-o", str(folder / "batch"),
+         "--engine", "memory", "--top", "1")
+    return sorted((folder / "batch").glob("capture_*.csv"))
+
+
 _COMMENTS = HOSTILE[::-1]
 
 
@@ -279,6 +289,9 @@ EXPORT_PATHS: list[ExportPath] = [
     *_layer_paths(),
     ExportPath("suitability-urban-core-allocate.xlsx", _suitability(".xlsx")),
     ExportPath("suitability-urban-core-allocate.csv", _suitability(".csv")),
+    # capture shares by sector, county code and in all: group labels are vocabulary ids and codes, so no hostile
+    # name can reach these files; the guard still runs (api.jobs.scale.batch_store) and no cell may be a formula
+    ExportPath("scale-batch-capture.csv", _scale_capture, shows_hostile=False),
     ExportPath("api-decisions.csv", _decisions(".csv"), must_show=lambda data: set(_COMMENTS)),
     ExportPath("api-decisions.xlsx", _decisions(".xlsx"), must_show=lambda data: set(_COMMENTS)),
 ]
