@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import Report, machine
 
-NAMES = ("join", "ripley", "suitability", "api", "scale", "maps")
+NAMES = ("join", "ripley", "suitability", "api", "scale", "maps", "web")
 DEFAULT_OUT = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = """# parkplan benchmarks
 
