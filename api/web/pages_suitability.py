@@ -61,16 +61,25 @@ def _ratio(text: str) -> float | None:
     return float(text)
 
 
-def search_enterprises(ds, q: str, limit: int = SEARCH_LIMIT) -> list[dict]:
-    """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive)."""
+def search_index(ds) -> tuple:
+    """What :func:`search_enterprises` compares against: every enterprise's id, lower-cased, and its id and name
+    lower-cased in one text (the server keeps it per dataset)."""
+    ent = ds.enterprises
+    ids = ent["enterprise_id"].astype(str).str.lower()
+    return ids, ids + "\n" + ent["name"].astype(str).str.lower()
+
+
+def search_enterprises(ds, q: str, limit: int = SEARCH_LIMIT, index: tuple | None = None) -> list[dict]:
+    """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive); ``index``:
+    :func:`search_index` of ``ds`` if the caller keeps one."""
     q = (q or "").strip()
     if not q:
         return []
     ent = ds.enterprises
-    ids = ent["enterprise_id"].astype(str)
-    names = ent["name"].astype(str)
-    exact = ids.str.lower() == q.lower()
-    contains = ids.str.contains(q, case=False, regex=False) | names.str.contains(q, case=False, regex=False)
+    ids, text = index or search_index(ds)
+    needle = q.lower()
+    exact = ids == needle
+    contains = text.str.contains(needle, regex=False) if "\n" not in needle else exact
     hits = ent[exact | contains]
     hits = hits.assign(_exact=exact[hits.index]).sort_values(["_exact", "enterprise_id"], ascending=[False, True])
     cols = [c for c in ("enterprise_id", "name", "sector", "county_name", "employees", "land_ha") if c in hits.columns]
@@ -145,7 +154,8 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
     ds = backend.dataset(request)
     mode = form.get("mode") if form.get("mode") in ("sliders", "ahp") else "sliders"
     query = (form.get("q") or "").strip()
-    matches = search_enterprises(ds, form.get("q", ""))
+    matches = search_enterprises(ds, form.get("q", ""),
+                                 index=backend.cached(request, "enterprise_search", lambda: search_index(ds)))
     view: dict = {"form": dict(form), "mode": mode, "matches": matches,
                   "no_match": query if query and not matches else None,
                   "slider_weights": weights_from_form(form), "error": None, "result": None, "ahp": None}
