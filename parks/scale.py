@@ -45,6 +45,7 @@ __all__ = [
     "score_and_capture_partition",
     "project_investment",
     "capture_from_sums",
+    "capture_sums_partition",
     "join",
     "join_partitioned",
     "score_batch",
@@ -204,8 +205,11 @@ def score_and_capture_partition(part: gpd.GeoDataFrame, ctx, weights: Mapping[st
 # --- the population-dependent context inputs ------------------------------------------------------
 
 def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarray, link: np.ndarray,
-                     params, crs, linked_ids: frozenset = frozenset()) -> dict:
+                     params, crs, linked_ids: frozenset = frozenset(), columns: list | None = None) -> dict:
     from .suitability.context import _supply_raw
+
+    if columns is not None:
+        part = part[columns]
 
     k = len(SECTOR_IDS)
     m = len(park_ids)
@@ -241,7 +245,7 @@ def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarr
 
 
 def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | None = None, params=None,
-                        sensitive_share: float = 0.2):
+                        sensitive_share: float = 0.2, parts: list | None = None):
     """The suitability context of ``ds``'s parks for a partitioned enterprise population.
 
     The park-level inputs that do not depend on the enterprises are computed by
@@ -250,6 +254,9 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
     of each park's county) are summed partition by partition, which is exactly what ``build_context``
     computes over the whole population (up to floating-point summation order). The returned context
     has no enterprise table, so it scores enterprises but cannot look one up by id.
+
+    ``parts`` (optional): the partitions as Dask objects already read (``dask.persist``), to sum over
+    them instead of reading ``enterprises`` again; ``enterprises`` then only gives the columns.
 
     This computes (with the active Dask scheduler).
     """
@@ -278,9 +285,10 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
         linked_ids = frozenset(suppliers["supplier_id"].astype(str)) | frozenset(suppliers["leader_id"].astype(str))
     cols = [c for c in ("enterprise_id", "sector", "park_id", "county_code", "employees", "chain_leader", "geometry")
             if c in enterprises.columns]
-    parts = enterprises[cols].to_delayed()
+    if parts is None:
+        parts = enterprises[cols].to_delayed()
     sums = dask.compute(*[dask.delayed(_population_sums)(p, base.park_ids, park_xy, base.linkage, base.params,
-                                                         base.metric_crs, linked_ids) for p in parts])
+                                                         base.metric_crs, linked_ids, cols) for p in parts])
     counts = sum(s["counts"] for s in sums)
     supply = sum(s["supply"] for s in sums)
     labour = pd.concat([s["labour"] for s in sums]).groupby(level=0).sum() if sums else pd.Series(dtype=float)
@@ -319,6 +327,12 @@ def _capture_sums(part: pd.DataFrame, investment: pd.Series | None, by: str) -> 
 
 def _capture_sums_many(part: pd.DataFrame, investment: pd.Series | None, groupings: tuple[str, ...]) -> dict:
     return {by: _capture_sums(part, investment, by) for by in groupings}
+
+
+def capture_sums_partition(part: pd.DataFrame, investment: pd.Series | None,
+                           groupings: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """One partition's park-capture sums per grouping (``{by: sums}``), what :func:`capture_from_sums` adds up."""
+    return _capture_sums_many(part, investment, tuple(groupings))
 
 
 def _capture_frame(agg: pd.DataFrame, by: str) -> pd.DataFrame:

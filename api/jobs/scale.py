@@ -10,9 +10,9 @@ analysis, not with shipping and allocating:
   tasks as a future, never embedded per task;
 * each task reads its own partition file and writes its own output partition: no partition travels
   through the scheduler or the client;
-* ``batch`` reads the joined store twice, not three times: the context's population sums read six
-  columns; batch suitability and the park-capture sums share one read of each partition
-  (:func:`parks.scale.score_and_capture_partition`);
+* ``batch`` reads the joined store once: each partition is read by one task and kept in that worker's
+  memory (``dask.persist``) for the three steps that use it (the context's population sums, the
+  scoring, the park-capture sums), as the one-process path reads the store once;
 * workers run with ``MALLOC_MMAP_THRESHOLD_`` set and without the statistical profiler
   (:data:`WORKER_ENV`, :data:`WORKER_CONFIG`).
 """
@@ -102,16 +102,14 @@ def _join_file(src: str, out: str, index: int, layers, max_park_distance_m: floa
     return write_partition(joined, out, index)
 
 
-def _batch_file(src: str, out: str, index: int, ctx, weights, constraints, top: int, investment,
-                groupings: tuple[str, ...]) -> tuple[int, dict]:
+def _score_part(part, out: str, index: int, ctx, weights, constraints, top: int) -> int:
     from geodata.parquet import write_partition
-    from parks.scale import score_and_capture_partition
+    from parks.suitability.batch import score_batch
 
-    top_df, summary, sums = score_and_capture_partition(_read_partition(src), ctx, weights, constraints, top=top,
-                                                        investment=investment, groupings=groupings)
-    write_partition(top_df, Path(out) / "top", index)
-    write_partition(summary, Path(out) / "summary", index)
-    return len(summary), sums
+    res = score_batch(ctx, part, weights, constraints, top=top)
+    write_partition(res.top, Path(out) / "top", index)
+    write_partition(res.summary, Path(out) / "summary", index)
+    return len(res.summary)
 
 
 def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False,
@@ -154,11 +152,11 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
     """Batch suitability (and park capture) of the joined enterprises of ``joined_store``.
 
     Writes ``out/top`` and ``out/summary`` (partitioned Parquet, one row per enterprise and rank / per
-    enterprise) and ``out/capture_<by>.csv``. With ``engine="dask"`` the park context is summed over the
-    partitions (:func:`parks.scale.context_partitioned`), so no process holds the whole register; then
-    one task per partition scores it and sums its capture shares from the same read.
-    Returns the timings: ``context_s``, ``batch_s`` (with the capture sums on Dask) and ``capture_s``
-    (in memory the capture itself; on Dask adding up the sums and writing the tables).
+    enterprise) and ``out/capture_<by>.csv``. With ``engine="dask"`` each partition is read once into
+    the memory of a worker (so no process holds the whole register), the park context is summed over
+    the partitions (:func:`parks.scale.context_partitioned`), then one task per partition scores it and
+    one sums its capture shares. Returns the timings: ``context_s`` (with the reading), ``batch_s``
+    (scoring and writing) and ``capture_s``, the same work in memory and on Dask.
     ``on_step(name)`` (optional) is called as each step ends (the benchmark reads CPU clocks there).
     """
     def done(name: str) -> None:
@@ -201,23 +199,27 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
         captures = {by: park_capture(ent, ds.projects, by=by) for by in CAPTURE_GROUPINGS} if capture else {}
     else:
         files = enterprise_parquet_files(joined_store)
-        # context_partitioned selects the few columns it sums before reading (projection pushed into the read)
-        ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store))
+        # each partition read once and kept where it was read (dask.persist: in the workers' memory), then
+        # the three steps run on it: the context's population sums, the scoring, the capture sums
+        held = dask.persist(*[dask.delayed(_read_partition, pure=False)(str(f)) for f in files])
+        ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store), parts=list(held))
         steps["context_s"] = time.perf_counter() - t
         done("context")
         t = time.perf_counter()
-        groupings = CAPTURE_GROUPINGS if capture else ()
         shared_ctx = _share(scale.slim_context(ctx))
-        investment = _share(scale.project_investment(ds.projects)) if capture else None
-        results = dask.compute(*[dask.delayed(_batch_file, pure=False)(str(f), str(out), i, shared_ctx, weights,
-                                                                       constraints, top, investment, groupings)
-                                 for i, f in enumerate(files)])
-        parts = len(results)
-        n = int(sum(r[0] for r in results))
+        counts = dask.compute(*[dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
+                                                                     top) for i, p in enumerate(held)])
+        n, parts = int(sum(counts)), len(counts)
         steps["batch_s"] = time.perf_counter() - t
         done("batch")
         t = time.perf_counter()
-        captures = scale.capture_from_sums([r[1] for r in results], groupings) if capture else {}
+        captures = {}
+        if capture:
+            investment = _share(scale.project_investment(ds.projects))
+            sums = dask.compute(*[dask.delayed(scale.capture_sums_partition)(p, investment, CAPTURE_GROUPINGS)
+                                  for p in held])
+            captures = scale.capture_from_sums(list(sums), CAPTURE_GROUPINGS)
+        del held  # the partitions leave the workers' memory
     for by, frame in captures.items():  # group labels come from the data: no formula cells
         safe_frame(frame).to_csv(out / f"capture_{by}.csv", index=False)
     steps["capture_s"] = time.perf_counter() - t
