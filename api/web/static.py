@@ -47,7 +47,7 @@ def _font_css(key: str) -> tuple[bytes, bytes]:
 
 @router.get(FONT_CSS_URL, include_in_schema=False)
 def font_css(request: Request):
-    """The ``@font-face`` rules (about 90 kB, 25 kB gzipped); an hour in the browser's cache, as the
+    """The ``@font-face`` rules (about 90 kB, 31 kB gzipped); an hour in the browser's cache, as the
     other static files (its chunk URLs carry the font's key, so a new font is picked up within the hour)."""
     css, packed = _font_css(webfont.cache_key())
     headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
