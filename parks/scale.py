@@ -119,11 +119,12 @@ def join(enterprises, ds: Dataset, *, engine: str = "memory", npartitions: int |
     Dask frame (an in-memory frame is split into ``npartitions``).
     """
     _check_engine(engine)
-    kw = {"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km}
     if engine == "memory":
         frame = enterprises.compute() if _is_dask(enterprises) else enterprises
-        return prepare(replace(layers(ds), enterprises=frame.reset_index(drop=True)), **kw).enterprises
-    return join_partitioned(_to_dask(enterprises, npartitions), ds, **kw)
+        return prepare(replace(layers(ds), enterprises=frame.reset_index(drop=True)),
+                       max_park_distance_m=max_park_distance_m, urban_core_km=urban_core_km).enterprises
+    return join_partitioned(_to_dask(enterprises, npartitions), ds, max_park_distance_m=max_park_distance_m,
+                            urban_core_km=urban_core_km)
 
 
 # --- batch suitability -------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
                          sensitive_share=sensitive_share, urban_boundaries=getattr(ds, "urban_boundaries", None),
                          suppliers=suppliers, shanhai_pairs=_dataset_pairs(ds))
     park_xy = np.column_stack([base.park_x, base.park_y])
-    linked_ids = frozenset()
+    linked_ids: frozenset[str] = frozenset()
     if suppliers is not None and len(suppliers):
         linked_ids = frozenset(suppliers["supplier_id"].astype(str)) | frozenset(suppliers["leader_id"].astype(str))
     cols = [c for c in ("enterprise_id", "sector", "park_id", "county_code", "employees", "chain_leader", "geometry")
@@ -370,7 +371,7 @@ def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, 
     from .metrics.capture import GROUPINGS
 
     many = isinstance(by, (tuple, list))
-    groupings = tuple(by) if many else (by,)
+    groupings: tuple[str, ...] = tuple(str(b) for b in by) if isinstance(by, (tuple, list)) else (str(by),)
     bad = [b for b in groupings if b not in GROUPINGS]
     if bad or not groupings:
         raise ScaleError(f"by {bad[0] if bad else by!r} not accepted; accepted: {', '.join(GROUPINGS)}")

@@ -565,7 +565,7 @@ def _text(vocab, codes: np.ndarray):
 
     vocab = np.asarray(vocab, dtype=object)
     codes = np.asarray(codes, dtype=np.intp)
-    objects = lambda: np.append(vocab, None)[codes]  # noqa: E731 - code -1: the None at the end
+    objects = lambda: np.concatenate([vocab, np.array([None], dtype=object)])[codes]  # noqa: E731 - -1: None
     if not len(codes) or not len(vocab):
         return objects()
     try:
