@@ -17,7 +17,8 @@
     ``less_developed``); destinations only in less-developed counties
     (``Constraints.less_developed_only``); counties that already host the firm's sector or its chain
     first (``host_bonus``), and mountain-sea cooperation partners of the origin county
-    (``pairing_bonus``, when the pairs are known).
+    (``pairing_bonus``, when the pairs are known), nearer receiving parks first (``nearness_bonus``,
+    decaying with ``transfer_half_km``).
 
 The bonuses are not part of the suitability score: they order each enterprise's candidate parks and
 are added to the allocation's objective (:func:`scenario_preference`), so that the allocation honours
@@ -66,6 +67,10 @@ class ScenarioParams:
     host_bonus: float = 0.2  # coastal-transfer: destination county hosts the sector or its chain
     host_min_enterprises: int = 5  # ... at least this many enterprises of the sector there
     pairing_bonus: float = 0.2  # coastal-transfer: mountain-sea cooperation partner county
+    # coastal-transfer: nearer receiving parks first, on the transfer's own scale (every receiving park
+    # lies beyond the score's 30 km half-distance, where the distance criterion no longer tells them apart)
+    nearness_bonus: float = 0.3
+    transfer_half_km: float = 100.0
     key_bonus: float = 0.0  # key_enterprise / small_giant: priority for land (joint plan option)
 
     def __post_init__(self) -> None:
@@ -73,7 +78,10 @@ class ScenarioParams:
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and v >= 0):
                 raise SuitabilityError(f"scenario parameter {name} must be a number >= 0 or None, got {v!r}")
-        for name in ("own_area_bonus", "township_zone_bonus", "host_bonus", "pairing_bonus", "key_bonus"):
+        if not (isinstance(self.transfer_half_km, (int, float)) and np.isfinite(self.transfer_half_km)
+                and self.transfer_half_km > 0):
+            raise SuitabilityError(f"scenario parameter transfer_half_km must be a finite number > 0, got {self.transfer_half_km!r}")
+        for name in ("own_area_bonus", "township_zone_bonus", "host_bonus", "pairing_bonus", "nearness_bonus", "key_bonus"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
                 raise SuitabilityError(f"scenario parameter {name} must be a finite number >= 0, got {v!r}")
@@ -186,7 +194,9 @@ def scenario_preference(scenario: str, ctx, ent, params: ScenarioParams | None =
     township zones. coastal-transfer: ``host_bonus`` when the park's county hosts at least
     ``host_min_enterprises`` of the firm's sector, a park leading it, or a chain leader of the sector
     or a linked one; ``pairing_bonus`` when the origin and destination counties are mountain-sea
-    cooperation partners (``ctx.shanhai_pairs``). ``ent`` is an :class:`EnterpriseArrays`.
+    cooperation partners (``ctx.shanhai_pairs``); and ``nearness_bonus * 2 ** (-d / transfer_half_km)``
+    for a park ``d`` km away (nearer receiving parks first: the firm keeps more of its customers,
+    suppliers and managers' time). ``ent`` is an :class:`EnterpriseArrays`.
     """
     params = params or ScenarioParams()
     if scenario not in SCENARIOS:
@@ -217,6 +227,9 @@ def scenario_preference(scenario: str, ctx, ent, params: ScenarioParams | None =
             paired = np.array([[(str(o), str(d)) in ctx.shanhai_pairs for d in ctx.county_code]
                                for o in ent.county_code], dtype=bool).reshape(n, m)
             bonus += params.pairing_bonus * paired
+        if params.nearness_bonus:
+            d_km = np.sqrt((ent.x[:, None] - ctx.park_x[None, :]) ** 2 + (ent.y[:, None] - ctx.park_y[None, :]) ** 2) / 1000.0
+            bonus += params.nearness_bonus * np.exp2(-d_km / params.transfer_half_km)
     return bonus
 
 

@@ -304,7 +304,7 @@ def test_coastal_preference_hosts_and_pairs(W):
                         metric_crs=pyproj.CRS.from_epsg(W.CRS), shanhai_pairs=pairs)
     e = w["enterprises"]
     ent = enterprise_arrays(ctx, e)
-    params = ScenarioParams(host_bonus=0.2, pairing_bonus=0.3, host_min_enterprises=5)
+    params = ScenarioParams(host_bonus=0.2, pairing_bonus=0.3, host_min_enterprises=5, nearness_bonus=0.0)
     b = scenario_preference("coastal-transfer", ctx, ent, params)
     link = ctx.linkage > 0
     for i in range(0, len(e), 17):
@@ -320,6 +320,52 @@ def test_coastal_preference_hosts_and_pairs(W):
             expected = 0.2 * (n_sector >= 5 or leads or chain) + 0.3 * paired
             assert b[i, j] == pytest.approx(expected), (i, j)
     assert (b >= 0.3 - 1e-12).any()  # some pair counted
+
+
+def test_coastal_preference_prefers_nearer_receiving_parks(W):
+    """nearness_bonus * 2 ** (-d / transfer_half_km), d the distance (km) from the firm to the park's
+    centroid, measured here by shapely on the parks' polygons."""
+    from geodata.reference import sector_linkages
+    from parks.suitability import build_context
+    from parks.suitability.context import enterprise_arrays
+    from parks.suitability.scenarios import scenario_preference
+    import pyproj
+
+    w = W.make_world(6, n_enterprises=200)
+    ctx = build_context(w["parks"], w["enterprises"], counties=w["counties"], linkages=sector_linkages(),
+                        metric_crs=pyproj.CRS.from_epsg(W.CRS))
+    ent = enterprise_arrays(ctx, w["enterprises"])
+    base = ScenarioParams(nearness_bonus=0.0)
+    near = ScenarioParams(nearness_bonus=0.3, transfer_half_km=40.0)
+    extra = (scenario_preference("coastal-transfer", ctx, ent, near)
+             - scenario_preference("coastal-transfer", ctx, ent, base))
+    parks = w["parks"].to_crs(W.CRS).set_index("park_id").loc[list(ctx.park_ids)]
+    centroids = shapely.centroid(parks.geometry.to_numpy())
+    points = w["enterprises"].to_crs(W.CRS).geometry.to_numpy()
+    d_km = shapely.distance(points[:, None], centroids[None, :]) / 1000.0
+    np.testing.assert_allclose(extra, 0.3 * 2.0 ** (-d_km / 40.0), rtol=1e-9, atol=1e-12)
+    # the nearest park gets the largest bonus for every firm
+    assert (extra.argmax(axis=1) == d_km.argmin(axis=1)).all()
+    with pytest.raises(SuitabilityError, match="transfer_half_km"):
+        ScenarioParams(transfer_half_km=0)
+
+
+def test_coastal_transfer_moves_shorter_with_the_nearness_rule(ctx, dataset, plans):
+    """On the built-in province every receiving park lies beyond the score's distance half-distance:
+    without the scenario's own nearness rule, firms cross the province to a park whose sector fits a
+    little better. With it (the default), the median move is shorter and no more firms stay unplaced."""
+    off = plan_scenario(ctx, dataset.enterprises, "coastal-transfer", params=ScenarioParams(nearness_bonus=0.0),
+                        time_limit=30)
+    on = plans["coastal-transfer"]
+
+    def moves(plan):
+        got = _placed(plan)
+        parks = dataset.parks.to_crs(dataset.metric_crs).set_index("park_id").loc[got["park_id"]]
+        firms = dataset.enterprises.to_crs(dataset.metric_crs).set_index("enterprise_id").loc[got["enterprise_id"]]
+        return shapely.distance(firms.geometry.to_numpy(), shapely.centroid(parks.geometry.to_numpy())) / 1000.0
+
+    assert np.median(moves(on)) < 0.8 * np.median(moves(off))
+    assert len(_placed(on)) >= len(_placed(off))
 
 
 def test_key_enterprises_get_scarce_land_first(ctx, dataset):
