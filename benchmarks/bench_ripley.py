@@ -139,8 +139,8 @@ def run(size: str = "full") -> Report:
     m_big = peak_rss_mb(lambda: ripley_k(pts, DISTANCES))
     pairs_gb = n * (n - 1) / 2 * 8 / 1e9
     rows.append([f"{n:,}", fmt_s(t_big), f"not run (pdist alone: {pairs_gb:,.1f} GB)", "n/a", fmt_mb(m_big), "n/a", ""])
-    rows.append(["limit", "the plain `cKDTree` count (parkplan's `ripley_k` is that count plus the K arithmetic)",
-                 "", "", "", "", ""])
+    rows.append(["limit", "the grid pair count (`parks.metrics._paircount.pair_histogram`; parkplan's `ripley_k` is "
+                 "that count plus the K arithmetic)", "", "", "", "", ""])
     data.update({"n_alone": n, "parkplan_alone_s": t_big, "parkplan_alone_peak_mib": m_big})
     body = (
         f"K at 20 distances (500 m to 10 km) of enterprise locations (bounding-box window, no edge "
