@@ -175,8 +175,11 @@ def _two_offices_see_their_own_and_a_stale_decision_is_refused(browser, server, 
         c = reviews.get_candidate(db, admin, cid)
         assert (c.status, c.version) == ("approved", version + 1)
         assert [r.decision for r in reviews.candidate_reviews(db, cid)] == ["approved"]
-    # another office's candidate is 404 in the browser too
-    resp = page_d.goto(f"{server}/ui/review/{web.candidates['b'][0]}")
+    # another office's candidate is 404 in the browser too: office A (an origin office) opens one of
+    # office B's (office B's may go to the destination office's county, so not page_d)
+    foreign = web.candidates["b"][0]
+    assert web.offices["a"] not in web.rows[foreign]
+    resp = page_a.goto(f"{server}/ui/review/{foreign}")
     assert resp.status == 404
     watch.errors = [e for e in watch.errors if "404" not in e]  # the 404 just asked for
     watch.assert_clean()
