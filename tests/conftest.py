@@ -78,3 +78,13 @@ def serve_app():
         srv.should_exit = True
     for srv, thread in running:
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _web_font_chunks(request):
+    """Cut the packaged CJK font's common chunks once before the first browser test (a page's ``load``
+    waits for its fonts; on an empty cache the first Chinese page would wait for the cut)."""
+    if any(item.get_closest_marker("browser") for item in request.session.items):
+        from geodata import webfont
+
+        webfont.warm()
