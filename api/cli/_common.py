@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -15,7 +16,8 @@ from geodata.jsonable import jsonable
 if TYPE_CHECKING:  # geopandas is imported only when a command loads data
     from geodata.dataset import Dataset
 
-from ..settings import default_data_path, resolve_data_path  # noqa: F401 - the --data rule, shared with the server
+from .. import settings
+from ..settings import default_data_path  # noqa: F401 - shared with the commands
 
 console = Console()
 err_console = Console(stderr=True)
@@ -29,6 +31,19 @@ DataOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
+
+
+def resolve_data_path(data: Path | None) -> Path:
+    """The ``--data`` rule of :func:`api.settings.resolve_data_path` (``--data``, else ``$PARKPLAN_DATA``, else
+    the built-in dataset, built on first use), with that first build shown step by step on standard error."""
+    if data is None and not os.environ.get("PARKPLAN_DATA") and not settings.default_data_path().exists():
+        from ._build import build_with_steps
+        from ._lang import default_lang
+
+        path = settings.default_data_path()
+        err_console.print(f"{path} (first use)", highlight=False, markup=False)
+        build_with_steps(path, err_console, default_lang())
+    return settings.resolve_data_path(data)
 
 
 def load(data: Path | None) -> Dataset:

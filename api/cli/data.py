@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from ._common import (DataOption, JsonOption, console, default_data_path, err_console, fail, load, print_json,
-                      resolve_data_path)
+
 from geodata import glossary
 
+from ._build import build_with_steps
+from ._common import (DataOption, JsonOption, console, default_data_path, err_console, fail, load, print_json,
+                      resolve_data_path)
 from ._lang import LangOption, Words, num, table
 from ._steps import steps
-
-#: where ``build_builtin_dataset`` reports which fraction of its work is done, and the step that follows
-_BUILD_STEPS = ((0.0, "cli_step_boundaries"), (0.05, "cli_step_protected"), (0.1, "cli_step_parks"),
-                (0.2, "cli_step_enterprises"), (0.8, "cli_step_series"))
 
 
 def init(
@@ -31,8 +29,6 @@ def init(
 ) -> None:
     """Build the built-in dataset: real boundaries, synthetic parks, enterprises and projects."""
     from geodata.boundaries import BoundaryError
-    from geodata.builtin import build_builtin_dataset
-    from geodata.dataset import save_dataset
 
     path = out or default_data_path()
     if path.exists() and not force:
@@ -46,20 +42,11 @@ def init(
         except (OSError, KeyError, ValueError) as exc:
             fail(f"cannot read less-developed county codes from {less_developed}: {exc}; expected a CSV with a 'code' column")
     w = Words(lang)
-    with steps(len(_BUILD_STEPS) + 1, err_console) as s:
-        def report(fraction: float) -> None:
-            key = [k for at, k in _BUILD_STEPS if fraction >= at][-1]
-            if w.t(key) != s.description:
-                s.step(w.t(key), total=100)
-            s.update(round(100 * fraction), 100)
-
-        try:
-            ds = build_builtin_dataset(province=province, enterprises=enterprises, projects=projects, seed=seed,
-                                       less_developed_codes=codes, progress=report)
-        except (BoundaryError, ValueError) as exc:
-            fail(str(exc))
-        s.step(w.t("cli_step_write", path=path))
-        save_dataset(ds, path)
+    try:
+        ds = build_with_steps(path, err_console, w.lang, province=province, enterprises=enterprises,
+                              projects=projects, seed=seed, less_developed_codes=codes)
+    except (BoundaryError, ValueError) as exc:
+        fail(str(exc))
     console.print(w.t("cli_wrote", path=path), highlight=False, markup=False)
     _print_summary(ds.summary(), Words(lang, ds))
 

@@ -76,7 +76,8 @@ def _print_tables(doc: dict, top: int, lang: str = "zh", ds=None) -> None:
     console.print(tb)
 
     rp = doc["ripley"]
-    tb = table(t("cli_ripley_title", edge=rp["edge_correction"], sims=rp["simulations"], n=rp["n"]),
+    edge = glossary.terms(lang).get(f"cli_edge_{rp['edge_correction']}", str(rp["edge_correction"]))
+    tb = table(t("cli_ripley_title", edge=edge, sims=rp["simulations"], n=rp["n"]),
                [(t("cli_r_m"), R), (t("cli_L_m"), R), (t("cli_env_low"), R), (t("cli_env_high"), R), (t("cli_pattern"), L)])
     for r, Lr, lo, hi in zip(rp["distances"], rp["L"], rp["envelope_low"] or [None] * len(rp["L"]),
                              rp["envelope_high"] or [None] * len(rp["L"]), strict=True):

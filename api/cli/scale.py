@@ -108,12 +108,13 @@ def join(
     if as_json:
         print_json(res)
     else:
-        tb = table(w.t("cli_join_title", path=out), [(w.t("cli_item"), "left"), (w.t("cli_value"), "right")])
+        tb = table(w.t("cli_join_title"), [(w.t("cli_item"), "left"), (w.t("cli_value"), "right")])
         tb.add_row(w.t("enterprises"), num(res["enterprises"]))
         tb.add_row(w.t("cli_partitions"), num(res["partitions"]))
         tb.add_row(w.t("cli_seconds"), num(res["seconds"], 1))
         tb.add_row(w.t("cli_per_second"), num(res["enterprises_per_s"], 0))
         console.print(tb)
+        console.print(f'{w.t("cli_output")}: {out}', highlight=False, markup=False)
 
 
 def batch(
@@ -160,13 +161,14 @@ def batch(
         print_json(res)
     else:
         total = res["context_s"] + res["batch_s"] + res["capture_s"]
-        tb = table(t("cli_batch_title", path=out), [(t("cli_item"), "left"), (t("cli_value"), "right")])
+        tb = table(t("cli_batch_title"), [(t("cli_item"), "left"), (t("cli_value"), "right")])
         tb.add_row(t("enterprises"), num(res["enterprises"]))
         tb.add_row(t("cli_partitions"), num(res["partitions"]))
         for key, seconds in (("cli_context_s", res["context_s"]), ("cli_batch_s", res["batch_s"]),
                              ("cli_capture_s", res["capture_s"]), ("cli_total_s", total)):
             tb.add_row(t(key), num(seconds, 1))
         console.print(tb)
+        console.print(f'{t("cli_output")}: {out}', highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
