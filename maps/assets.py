@@ -169,6 +169,9 @@ def localize(m):
 
 
 _CSS_URL = re.compile(r"url\((['\"]?)(?!data:|#)([^)'\"]+)\1\)")
+# @import of another stylesheet (e.g. parkplan.css importing the served web font's /ui/fonts/cjk.css):
+# a self-contained file has no server to fetch it from, and a data: stylesheet is refused by its CSP
+_CSS_IMPORT = re.compile(r"@import\s+(?:url\([^)]*\)|'[^']*'|\"[^\"]*\")[^;]*;")
 _SCRIPT = re.compile(r'<script( nonce="[^"]+")? src="' + re.escape(ASSET_PREFIX) + r'([^"]+)"></script>')
 _LINK = re.compile(r'<link rel="stylesheet" href="' + re.escape(ASSET_PREFIX) + r'([^"]+)"\s*/?>')
 
@@ -191,7 +194,7 @@ def _css_inline(path: str, css: str) -> str:
             return "url(data:,)"
         return f"url(data:{media_type(target).split(';')[0]};base64,{base64.b64encode(data).decode()})"
 
-    return _CSS_URL.sub(repl, css)
+    return _CSS_URL.sub(repl, _CSS_IMPORT.sub("", css))
 
 
 def _safe_inline_script(js: str) -> str:
