@@ -35,7 +35,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from geodata.dataset import Dataset
+from parks.joins import PreparedDataset
 from parks.metrics.report import MetricsContext
 from parks.suitability.context import SuitabilityContext
 
@@ -73,7 +73,7 @@ def get_state(request: Request) -> AppState:
     return request.app.state.parkplan
 
 
-def get_dataset(request: Request) -> Dataset:
+def get_dataset(request: Request) -> PreparedDataset:
     return request.app.state.parkplan.dataset
 
 
@@ -95,7 +95,7 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
-DatasetDep = Annotated[Dataset, Depends(get_dataset)]
+DatasetDep = Annotated[PreparedDataset, Depends(get_dataset)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SuitabilityContextDep = Annotated[SuitabilityContext, Depends(get_suitability_context)]
 MetricsContextDep = Annotated[MetricsContext, Depends(get_metrics_context)]

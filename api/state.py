@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from geodata.dataset import Dataset
+from parks.joins import PreparedDataset
 from parks.metrics import report as metrics_report
 from parks.suitability import context_from_dataset
 from parks.suitability.context import SuitabilityContext
@@ -53,7 +53,7 @@ class AppState:
     the analysis contexts (built once, on first use or by :meth:`warm`) and the caches."""
 
     settings: Settings
-    dataset: Dataset  # prepared (parks.joins.prepare): enterprises carry park_id, county_code, ...
+    dataset: PreparedDataset  # parks.joins.prepare: enterprises carry park_id, county_code, ...
     dataset_version: str
     engine: Engine
     sessions: sessionmaker
