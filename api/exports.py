@@ -24,7 +24,7 @@ from geodata.spreadsheet import safe_cell
 from .problems import ProblemError
 
 __all__ = ["XLSX", "DECISION_COLUMNS", "decisions_csv", "decisions_xlsx", "decisions_filename", "review_sheet_pdf",
-           "sheet_basemap", "SHEET_LANG", "beijing_time", "decision_rows", "decision_columns"]
+           "sheet_basemap", "sheet_chars", "SHEET_LANG", "beijing_time", "decision_rows", "decision_columns"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: column -> glossary key of its header
@@ -159,10 +159,10 @@ def _alternatives(snap: dict) -> list[dict]:
 
 
 def sheet_basemap(ds, tolerance: float = 0.005) -> dict[str, Any]:
-    """What the review sheet's small map draws that does not depend on the candidate: every county outline,
-    simplified to about half a kilometre (``tolerance`` degrees), as one matplotlib ``Path`` per county (holes
-    kept), by county code. Built once per dataset (the server caches it) instead of plotting the full county
-    polygons for each sheet."""
+    """What a review sheet draws that does not depend on the candidate: every county outline, simplified to about
+    half a kilometre (``tolerance`` degrees), as one matplotlib ``Path`` per county (holes kept), by county code,
+    and the characters of :func:`sheet_chars`. Built once per dataset (the server caches it) instead of plotting
+    the full county polygons and cutting a new font for each sheet."""
     from matplotlib.path import Path as MplPath
     from shapely import get_parts
     from shapely.geometry.polygon import orient
@@ -183,7 +183,25 @@ def sheet_basemap(ds, tolerance: float = 0.005) -> dict[str, Any]:
                 codes += [MplPath.MOVETO] + [MplPath.LINETO] * (len(xy) - 2) + [MplPath.CLOSEPOLY]
         if verts:
             paths[code] = MplPath(verts, codes)
-    return {"paths": paths, "bounds": tuple(ds.counties.total_bounds)}
+    return {"paths": paths, "bounds": tuple(ds.counties.total_bounds), "chars": sheet_chars(ds)}
+
+
+def sheet_chars(ds) -> str:
+    """Every character a review sheet of ``ds`` can show apart from what a reviewer types: this module's words,
+    the glossary, the labels, every county, park and enterprise name, ASCII."""
+    from geodata.schema import POLLUTION_LABELS_ZH, SECTOR_LABELS_ZH
+
+    try:
+        from parks.suitability.constraints import REASON_LABELS_ZH
+        from parks.suitability.criteria import CRITERIA_LABELS_ZH
+    except ImportError:  # pragma: no cover
+        REASON_LABELS_ZH, CRITERIA_LABELS_ZH = {}, {}
+    texts = [Path(__file__).read_text(encoding="utf-8"), "".join(z for z, _ in glossary.pairs().values()),
+             *SECTOR_LABELS_ZH.values(), *POLLUTION_LABELS_ZH.values(), *REASON_LABELS_ZH.values(),
+             *CRITERIA_LABELS_ZH.values(), "".join(map(chr, range(0x20, 0x7F))), "，。：；（）、→　"]
+    for frame, column in ((ds.counties, "name"), (ds.parks, "name"), (ds.enterprises, "name")):
+        texts += frame[column].astype(str).drop_duplicates().tolist()
+    return "".join(sorted(set("".join(texts))))
 
 
 def _map_png(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = None) -> bytes | None:
@@ -268,13 +286,11 @@ def review_sheet_pdf(candidate: dict[str, Any], ds, basemap: dict[str, Any] | No
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(True, margin=15)
-    # every character the sheet can show: this module's words, the glossary, the candidate, the names
-    chars = (Path(__file__).read_text(encoding="utf-8") + json.dumps(candidate, ensure_ascii=False, default=str)
-             + "".join(z for z, _ in glossary.pairs().values()) + "".join(county_names.values())
-             + "".join(park_names.get(str(a.get("park_id")), "") for a in _alternatives(snap))
-             + "".join(SECTOR_LABELS_ZH.values()) + "".join(POLLUTION_LABELS_ZH.values())
-             + "".join(REASON_LABELS_ZH.values()) + "".join(CRITERIA_LABELS_ZH.values())
-             + "".join(map(chr, range(0x20, 0x7F))) + "，。：；（）、→　")
+    # every character the sheet can show: the dataset's (the same set for every sheet, so the font cut from it is
+    # reused: geodata.fonts keeps the last cuts) and, only if the candidate has others (a typed comment), those too
+    base = (basemap or {}).get("chars") or sheet_chars(ds)
+    extra = set(json.dumps(candidate, ensure_ascii=False, default=str)) - set(base)
+    chars = base + "".join(sorted(extra))
     tmp = tempfile.TemporaryDirectory(prefix="parkplan-pdf-")
     font = _pdf_font(tmp.name, chars)
     pdf.add_font("cjk", "", font)  # one face: table headings are set in it too (no bold face to parse and embed)

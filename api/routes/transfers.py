@@ -267,6 +267,13 @@ def _basemap(state: AppState) -> dict:
     return state.web.get_or_compute(state.key("sheet_basemap"), lambda: exports.sheet_basemap(state.dataset))
 
 
+def warm_sheets(state: AppState) -> None:
+    """For the start-up warm-up: the sheets' county paths and characters, and the font cut from them."""
+    from geodata.fonts import truetype_subset
+
+    truetype_subset(_basemap(state)["chars"])
+
+
 def sheet_pdf(state: AppState, candidate_id: str, version: int, detail) -> bytes:
     """The review sheet of ``candidate_id`` at ``version``: from the cache, else made now from ``detail()``
     (the candidate as ``GET /transfer-candidates/{id}`` returns it, read at that version)."""

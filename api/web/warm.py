@@ -2,13 +2,14 @@
 otherwise compute on a first visit, under the keys the pages read, so that no user waits for it.
 
 :func:`warm` runs in the server's background warm-up thread (:meth:`api.state.AppState.warm`), after the
-analyses of the API: the parks table and every park's page (profile, sector chart), the metrics page's sector
+analyses of the API: the review sheets' county outlines and font, the parks table and every park's page (profile, sector chart), the metrics page's sector
 table and every sector's charts and maps, the plan page's default view. Chinese, the workspace's default
 language; an English page is made on its first visit.
 """
 
 from __future__ import annotations
 
+from ..routes.transfers import warm_sheets
 from ..state import AppState
 from . import pages_metrics, pages_parks, pages_plan
 
@@ -16,6 +17,7 @@ __all__ = ["warm"]
 
 
 def warm(state: AppState, lang: str = "zh") -> None:
+    warm_sheets(state)  # the review sheets' map outlines and font: a sheet is then a fifth of a second
     pages_parks.warm(state, lang)
     pages_metrics.warm(state, lang)
     pages_plan.warm(state, lang)
