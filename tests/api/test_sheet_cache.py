@@ -7,7 +7,6 @@ import io
 import re
 
 import pypdf
-import pytest
 
 from api.routes.transfers import sheet_key
 
