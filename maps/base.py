@@ -35,6 +35,7 @@ from branca.element import Element, Figure, MacroElement
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
 
 from .assets import ASSET_PREFIX, localize
@@ -283,13 +284,13 @@ class Links(JSCSSMixin, VerbatimMacro):
         self.default_css = list(css)
 
 
-def _bounds(ds, opts: MapOptions, frame: gpd.GeoDataFrame | None = None) -> list[list[float]]:
+def _bounds(ds: Dataset, opts: MapOptions, frame: gpd.GeoDataFrame | None = None) -> list[list[float]]:
     src = frame if frame is not None and len(frame) else ds.counties
     minx, miny, maxx, maxy = opts.shift(src[["geometry"]]).total_bounds
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
-def new_map(ds, opts: MapOptions, title: str, *, note: str | None = None,
+def new_map(ds: Dataset, opts: MapOptions, title: str, *, note: str | None = None,
             bounds_frame: gpd.GeoDataFrame | None = None) -> folium.Map:
     """A folium map with no tiles (unless ``opts.tiles``), a scale bar, fitted to the counties (or
     to ``bounds_frame``), titled ``title``."""
@@ -420,7 +421,7 @@ def geojson_layer(
                         control=control)
 
 
-def add_counties(m: folium.Map, ds, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
+def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
                  extra_rows: Callable[[pd.Series], list[tuple[str, Any]]] | None = None,
                  name: str | None = None, counties: gpd.GeoDataFrame | None = None) -> GeoJsonLayer:
     """County boundaries as the base layer: less-developed counties filled, the others white."""

@@ -25,6 +25,7 @@ from .base import (SECTOR_COLORS, _SafeJson, js_json, JsLayer, Links, MapError, 
 from .columns import coded_ids, columns_json, fixed
 from .places import add_place_labels
 from .i18n import sector_label, t
+from parks.joins import PreparedDataset
 
 __all__ = ["enterprises_map", "enterprise_columns", "compact_columns", "RENDERERS"]
 
@@ -86,7 +87,7 @@ RENDERERS = ("points", "circlemarkers")
 FLAG_LAYERS = {"key_enterprise": "#000000", "small_giant": "#d4a017"}
 
 
-def enterprises_map(ds, *, lang: str = "zh", sector: str | None = None, county: str | None = None,
+def enterprises_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None = None, county: str | None = None,
                     opts: MapOptions | None = None, heat_visible: bool = False,
                     renderer: str = "points") -> folium.Map:
     """All enterprises (or one ``sector``'s, or one ``county``'s), a layer per sector, a heat layer.

@@ -22,6 +22,7 @@ import pandas as pd
 from .base import JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, new_map, search_source
 from .i18n import t
 from .places import add_place_labels
+from geodata.dataset import Dataset
 
 __all__ = ["flows_map", "SCENARIO_COLORS", "arc"]
 
@@ -62,7 +63,7 @@ def _labels(lang: str):
     return lambda key, **kw: label(key, lang, **kw)
 
 
-def flows_map(ds, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOptions | None = None,
+def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOptions | None = None,
               width_by: str = "firms", color_by: str | None = None, title_suffix: str | None = None) -> folium.Map:
     """The map of ``flows`` over the dataset's counties (see the module docstring).
 

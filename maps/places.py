@@ -8,11 +8,12 @@ from __future__ import annotations
 import folium
 
 from .base import MapOptions, Script, search_source
+from geodata.dataset import Dataset
 
 __all__ = ["add_place_labels", "place_data"]
 
 
-def place_data(ds, opts: MapOptions) -> dict:
+def place_data(ds: Dataset, opts: MapOptions) -> dict:
     """Columns ``{counties: {name, lat, lon}, cities: {name, lat, lon}}`` (coordinates as drawn)."""
     counties = ds.counties.to_crs(4326)
     pts = counties.geometry.representative_point()
@@ -28,6 +29,6 @@ def _columns(names, lon, lat, opts: MapOptions) -> dict:
     return {"name": src["label"], "lat": src["lat"], "lon": src["lon"]}
 
 
-def add_place_labels(m: folium.Map, ds, opts: MapOptions) -> folium.Map:
+def add_place_labels(m: folium.Map, ds: Dataset, opts: MapOptions) -> folium.Map:
     m.add_child(Script("PARKPLAN.placeLabels(__MAP__, __DATA__);", data=place_data(ds, opts)))
     return m

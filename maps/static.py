@@ -13,10 +13,11 @@ from pathlib import Path
 
 from .base import COUNTY_STYLE, LESS_DEVELOPED_STYLE, SECTOR_COLORS, MapOptions
 from .i18n import sector_label, t
+from parks.joins import PreparedDataset
 
 __all__ = ["static_png"]
 
-def static_png(ds, name: str, path: str | Path, *, opts: MapOptions | None = None, sector: str | None = None,
+def static_png(ds: PreparedDataset, name: str, path: str | Path, *, opts: MapOptions | None = None, sector: str | None = None,
                dpi: int = 150) -> Path:
     """Write a PNG of map ``name`` for prepared dataset ``ds`` to ``path``; returns the path."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -39,6 +39,7 @@ from geodata.jsonable import jsonable
 
 from ..deps import CurrentUser, ViewerUser, get_state
 from ..problems import BadRequest, Forbidden, NotFound
+from geodata.dataset import Dataset
 
 router = APIRouter(tags=["OGC API - Features"])
 
@@ -79,7 +80,7 @@ COLLECTIONS: dict[str, CollectionSpec] = {c.id: c for c in (
 # --- data preparation (once per app, cached) -------------------------------------------------------
 
 
-def _layer(ds, cid: str) -> gpd.GeoDataFrame:
+def _layer(ds: Dataset, cid: str) -> gpd.GeoDataFrame:
     if cid == "projects":
         ent = ds.enterprises[["enterprise_id", "geometry"]]
         frame = ds.projects.merge(ent, on="enterprise_id", how="left")
@@ -119,7 +120,7 @@ class _Collection:
         return [chunks[i // _CHUNK][i % _CHUNK] for i in (int(i) for i in idx)]
 
 
-def _build_collection(ds, cid: str) -> _Collection:
+def _build_collection(ds: Dataset, cid: str) -> _Collection:
     spec = COLLECTIONS[cid]
     frame = _layer(ds, cid)
     if frame.crs is not None and frame.crs.to_epsg() != 4326:

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from . import backend
 from .core import check_csrf, ensure_prelogin, page_error, render, secure_headers, url_with
+from geodata.dataset import Dataset
 
 router = APIRouter()
 
@@ -78,7 +79,7 @@ def logout_submit(request: Request, form: Form):
     return response
 
 
-def dataset_summary(ds) -> dict:
+def dataset_summary(ds: Dataset) -> dict:
     parks = ds.parks
     counties = ds.counties
     return {
