@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-__all__ = ["LockedCache", "PinnedView"]
+__all__ = ["LockedCache"]
 
 V = TypeVar("V")
 
@@ -116,6 +116,11 @@ class LockedCache(Generic[V]):
         with self._lock:
             self._insert(key, fut)
 
+    def __setitem__(self, key: Hashable, value: V) -> None:
+        """``cache[key] = value``: :meth:`put` (for code written against a dict, such as
+        :class:`parks.metrics.report.MetricsContext`, which reads with :meth:`get` only)."""
+        self.put(key, value)
+
     def discard(self, key: Hashable) -> None:
         with self._lock:
             self._table.pop(key, None)
@@ -150,55 +155,3 @@ class LockedCache(Generic[V]):
 
     def __repr__(self) -> str:
         return f"LockedCache({self.name!r}, {len(self)}/{self.maxsize})"
-
-
-class PinnedView:
-    """A ``dict``-like view of a :class:`LockedCache` for code written against a dict
-    (``if key in cache: return cache[key]`` / ``cache[key] = v; return cache[key]``, as
-    :class:`parks.metrics.report.MetricsContext` does): a value seen by ``in`` or set by this thread is
-    pinned for this thread, so another thread's eviction between the two steps cannot raise ``KeyError``.
-
-    Its one user is the metrics context's own cache (``api.state``); the OGC collections use the state's
-    ``features`` cache directly. It goes when ``MetricsContext`` takes a ``get_or_compute``-style cache."""
-
-    _MISSING = object()
-
-    def __init__(self, cache: LockedCache) -> None:
-        self.cache = cache
-        self._local = threading.local()
-
-    def _pins(self) -> dict:
-        pins = getattr(self._local, "pins", None)
-        if pins is None:
-            pins = self._local.pins = {}
-        return pins
-
-    def __contains__(self, key: Hashable) -> bool:
-        value = self.cache.get(key, self._MISSING)
-        pins = self._pins()
-        pins.clear()
-        if value is self._MISSING:
-            return False
-        pins[key] = value
-        return True
-
-    def __getitem__(self, key: Hashable):
-        pins = self._pins()
-        if key in pins:
-            return pins[key]
-        value = self.cache.get(key, self._MISSING)
-        if value is self._MISSING:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: Hashable, value) -> None:
-        self.cache.put(key, value)
-        pins = self._pins()
-        pins.clear()
-        pins[key] = value
-
-    def get(self, key: Hashable, default=None):
-        return self.cache.get(key, default)
-
-    def __len__(self) -> int:
-        return len(self.cache)

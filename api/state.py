@@ -26,7 +26,7 @@ from parks.metrics import report as metrics_report
 from parks.suitability import context_from_dataset
 from parks.suitability.context import SuitabilityContext
 
-from .cache import LockedCache, PinnedView
+from .cache import LockedCache
 from .settings import Settings
 
 __all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
@@ -87,7 +87,7 @@ class AppState:
 
     def _build_metrics_context(self):
         ctx = metrics_report.MetricsContext(self.dataset,
-                                            cache=PinnedView(LockedCache(METRICS_CONTEXT_CACHE, "metrics-context")))
+                                            cache=LockedCache(METRICS_CONTEXT_CACHE, "metrics-context"))
         for name in _METRICS_SHARED:
             getattr(ctx, name)
         return ctx

@@ -20,9 +20,10 @@ same with or without the sector filter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -77,6 +78,14 @@ def _seed_int(seed: int, sector: str | None, salt: int = 0) -> int:
     return int(np.random.default_rng(_sector_seed(seed, sector)).integers(2**31 - 1) ^ salt) % (2**31 - 1)
 
 
+class ResultCache(Protocol):
+    """What :class:`MetricsContext` needs of its cache: a ``dict``, or a bounded thread-safe cache."""
+
+    def get(self, key: Hashable, default: Any = None, /) -> Any: ...
+
+    def __setitem__(self, key: Hashable, value: Any, /) -> None: ...
+
+
 @dataclass
 class MetricsContext:
     """One dataset, prepared and projected once, shared by the parts of a report.
@@ -87,7 +96,10 @@ class MetricsContext:
     """
 
     ds: Dataset
-    cache: dict = field(default_factory=dict, repr=False)  # results of the expensive parts (envelopes)
+    # results of the expensive parts (envelopes): anything with ``get(key)`` and ``[key] = value`` (a dict,
+    # or a bounded thread-safe cache such as the API's); read once with ``get``, never ``in`` then ``[]``, so a
+    # cache that evicts between two calls cannot raise ``KeyError``
+    cache: ResultCache = field(default_factory=lambda: dict[Hashable, Any](), repr=False)
 
     @cached_property
     def enterprises(self) -> gpd.GeoDataFrame:
@@ -265,8 +277,9 @@ def ripley_section(ds: Dataset | MetricsContext, sector: str | None = None, coun
     ctx, sector, county = _context(ds, sector, county)
     key = ("ripley", sector, county, None if distances_m is None else tuple(np.asarray(distances_m, float)),
            simulations, seed, edge_correction)
-    if key in ctx.cache:  # same dataset, same arguments: the simulations would give the same numbers
-        return ctx.cache[key]
+    hit = ctx.cache.get(key)
+    if hit is not None:  # same dataset, same arguments: the simulations would give the same numbers
+        return hit
     area = ctx.study_area(county)
     pts = ctx.filtered(sector, county, metric=True)
     r = default_distances(area) if distances_m is None else distances_m
@@ -274,8 +287,9 @@ def ripley_section(ds: Dataset | MetricsContext, sector: str | None = None, coun
                  edge_correction=edge_correction, workers=workers, progress=progress)
     out = res.to_dict()
     out.update(sector=sector, county_code=county, units={"distances": "m", "K": "m2", "L": "m"})
-    ctx.cache[key] = jsonable(out)
-    return ctx.cache[key]
+    value = jsonable(out)
+    ctx.cache[key] = value
+    return value
 
 
 def per_mu_rows(ds: Dataset | MetricsContext, sector: str | None = None, county: str | None = None, **kwargs) -> list[dict]:
