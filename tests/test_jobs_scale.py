@@ -46,3 +46,51 @@ def test_batch_store_engines_write_the_same_files(dataset, tmp_path):
         dsk = pd.read_csv(tmp_path / "b-dask" / f"capture_{by}.csv")
         pd.testing.assert_frame_equal(mem, dsk, rtol=1e-12)
     assert len(read_table_parquet(tmp_path / "b-dask" / "top")) > len(raw)
+
+
+def test_dask_batch_reads_each_partition_once_and_ships_the_context_once(dataset, tmp_path, monkeypatch):
+    """``batch`` on Dask reads every partition of the joined store once (the context's sums, the scoring
+    and the capture use that read) and sends the context to the workers once, not with every task."""
+    import api.jobs.scale as jobs
+    from geodata.parquet import write_enterprises_parquet
+
+    store = write_enterprises_parquet(dataset.enterprises, tmp_path / "joined", partition_rows=700)
+    log = tmp_path / "reads.log"  # the task may be pickled by value: its reads are logged to a file
+    real_read = jobs._read_partition
+
+    def counting_read(path):
+        with open(log, "a") as f:
+            f.write(path + "\n")
+        return real_read(path)
+
+    shared: list[type] = []
+    real_share = jobs._share
+
+    def counting_share(obj):
+        shared.append(type(obj))
+        return real_share(obj)
+
+    import geodata.parquet as gp
+
+    real_lazy = gp.read_enterprises_parquet
+
+    def logged(part):
+        with open(log, "a") as f:
+            f.write(f"lazy-partition-{len(part)}\n")
+        return part
+
+    def counting_lazy(path, **kw):  # a read through the lazy frame is logged too
+        frame = real_lazy(path, **kw)
+        return frame.map_partitions(logged, meta=frame._meta)
+
+    monkeypatch.setattr(jobs, "_read_partition", counting_read)
+    monkeypatch.setattr(jobs, "_share", counting_share)
+    monkeypatch.setattr(gp, "read_enterprises_parquet", counting_lazy)
+    with jobs.dask_client(workers=2, processes=False):  # in-process workers: the counters see their calls
+        b = jobs.batch_store(dataset, store, tmp_path / "batch", engine="dask", top=2)
+    files = sorted(str(p) for p in store.glob("part.*.parquet"))
+    assert b["partitions"] == len(files) > 2
+    assert sorted(log.read_text().split()) == files  # each partition once
+    from parks.suitability import SuitabilityContext
+
+    assert shared.count(SuitabilityContext) == 1

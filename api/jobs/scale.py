@@ -219,9 +219,9 @@ def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top:
             sums = dask.compute(*[dask.delayed(scale.capture_sums_partition)(p, investment, CAPTURE_GROUPINGS)
                                   for p in held])
             captures = scale.capture_from_sums(list(sums), CAPTURE_GROUPINGS)
-        del held  # the partitions leave the workers' memory
     for by, frame in captures.items():  # group labels come from the data: no formula cells
         safe_frame(frame).to_csv(out / f"capture_{by}.csv", index=False)
     steps["capture_s"] = time.perf_counter() - t
     done("capture")
+    # the partitions held by the workers are released here, as the one-process path drops its frame on return
     return {"enterprises": n, "partitions": parts, **steps}
