@@ -531,17 +531,18 @@ def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, to
     keep = ~np.isnan(top_score.ravel())
     rows = np.repeat(np.arange(n), k)[keep]
     parks = top_idx.ravel()[keep]
-    frame = pd.DataFrame({
+    crit = top_crit.reshape(-1, len(CRITERIA))[keep]  # (rows kept, criteria)
+    columns = {
         "enterprise_id": _text(ent.ids, rows),
         "rank": rank[keep],
         "park_id": _text(ctx.park_ids, parks),
         "score": top_score.ravel()[keep],
-    })
-    for c_i, c in enumerate(CRITERIA):
-        frame[c] = top_crit[:, :, c_i].ravel()[keep]
-    frame["county_code"] = _text(ctx.county_code, parks)
+        **{c: np.ascontiguousarray(crit[:, c_i]) for c_i, c in enumerate(CRITERIA)},
+        "county_code": _text(ctx.county_code, parks),
+    }
     if top_bonus is not None:
-        frame["bonus"] = top_bonus.ravel()[keep]
+        columns["bonus"] = top_bonus.ravel()[keep]
+    frame = pd.DataFrame(columns)  # one construction, RangeIndex
     has = n_feasible > 0
     summary = pd.DataFrame({
         "enterprise_id": _text(ent.ids, np.arange(n)),
@@ -552,7 +553,7 @@ def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, to
         "catalogue_level": _text(ent.level, np.arange(n)),
         "flag": _text(np.array(["closure_or_upgrade"], dtype=object), np.where(ent.level == "eliminate", 0, -1)),
     })
-    return BatchResult(top=frame.reset_index(drop=True), summary=summary, weights=w, constraints=cons.to_dict())
+    return BatchResult(top=frame, summary=summary, weights=w, constraints=cons.to_dict())
 
 
 _STR = pd.Series(np.array(["x"], dtype=object)).dtype  # the dtype pandas gives a column of str
