@@ -1,9 +1,17 @@
-"""Score many enterprises against every park at once (numpy matrices, in chunks).
+"""Score many enterprises against every park at once.
 
-:func:`score_batch` computes, for a chunk of enterprises at a time, the ``(chunk, n_parks)``
-feasibility mask, the nine criterion score matrices and the weighted sum, then keeps each
-enterprise's ``top`` parks (sorted by score, ties by ``park_id``, exactly as
-:func:`parks.suitability.model.score_enterprise` ranks). Memory is ``O(chunk_size x n_parks)``.
+:func:`score_batch` keeps each enterprise's ``top`` parks (sorted by score, ties by ``park_id``,
+exactly as :func:`parks.suitability.model.score_enterprise` ranks). Its kernel (:class:`_Kernel`)
+computes each criterion once per distinct (enterprise value, park) in a table, and, per block of rows
+in two compiled loops (numba), the distances, the nearest parks' land price, the weighted sums of the
+feasible parks and the best ``top + 1``; the rows it cannot decide (rounded scores equal at 1e-9, NaN)
+and the scenario preferences take the matrix path (:func:`_score_matrices`: the ``(rows, parks)``
+criterion matrices and a stable sort), which it equals to the last bit. Memory is
+``O(distinct values x parks)`` for the tables, at most :data:`_TABLE_BYTES` (else in segments).
+
+Distances are :math:`\\sqrt{dx^2 + dy^2}` (the reference loop's formula), not ``np.hypot`` as for one
+enterprise (:meth:`SuitabilityContext.distances_km`): the two differ in the last bit of about one
+distance in six, so a batch score may differ from the single-enterprise one by ~1e-16.
 
 :func:`score_batch_loop` is the naive reference: one enterprise at a time with pandas, kept for the
 tests (the two must agree) and for the benchmark.
