@@ -1,6 +1,7 @@
 """Benchmark inputs: built-in datasets of a given size, built once and cached on disk (pickle).
 
-The cache lives in ``$PARKPLAN_BENCH_CACHE`` (default: ``~/.cache/parkplan-bench``); a 1,000,000-
+The cache lives in ``$PARKPLAN_BENCH_CACHE`` (default: ``~/.cache/parkplan-bench``), in a folder per
+generator version (``v3``: a changed generator never reuses an older dataset); a 1,000,000-
 enterprise dataset takes about 45 s to build on the benchmark machine and 3 s to load from cache.
 """
 
@@ -16,7 +17,9 @@ PRELOADED: dict[int, object] = {}
 
 
 def cache_dir() -> Path:
-    d = Path(os.environ.get("PARKPLAN_BENCH_CACHE", Path.home() / ".cache" / "parkplan-bench"))
+    from geodata.builtin import GENERATOR_VERSION
+
+    d = Path(os.environ.get("PARKPLAN_BENCH_CACHE", Path.home() / ".cache" / "parkplan-bench")) / f"v{GENERATOR_VERSION}"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
