@@ -65,3 +65,22 @@ def prepared(enterprises: int, projects: int = 3000, seed: int = SEED):
         pickle.dump(ds, f, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, path)
     return ds
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on ``host`` (for a benchmark's server)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def gpkg(n: int) -> Path:
+    """The ``n``-enterprise built-in dataset as a GeoPackage (what a server loads), cached."""
+    from geodata.dataset import save_dataset
+
+    path = cache_dir() / f"api-{n}.gpkg"
+    if not path.exists():
+        save_dataset(dataset(n), path)
+    return path

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import Report, check_size, table
-from ._data import cache_dir, dataset
+from ._data import dataset, free_port, gpkg
 
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
 REQUESTS = {"full": (2000, 400), "quick": (400, 100), "tiny": (20, 6)}  # (GET, POST) per scenario
@@ -43,21 +42,6 @@ OPEN_INTERVAL_S = 0.5  # each open-loop user sends one request per 0.5 s on aver
 OPEN_SECONDS = {"full": 30.0, "quick": 10.0, "tiny": 3.0}
 HOST = "127.0.0.1"
 PAGE = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _gpkg(n: int) -> Path:
-    from geodata.dataset import save_dataset
-
-    path = cache_dir() / f"api-{n}.gpkg"
-    if not path.exists():
-        save_dataset(dataset(n), path)
-    return path
 
 
 def _token(db_url: str) -> str:
@@ -274,7 +258,7 @@ def _scenarios(server_label: str, server: Server, headers: dict, scenarios: dict
 def run(size: str = "full") -> Report:
     check_size(size)
     n = N_ENT[size]
-    data = _gpkg(n)
+    data = gpkg(n)
     ids = dataset(n).enterprises["enterprise_id"].astype(str).to_numpy()
     rng = np.random.default_rng(0)
     pick = rng.choice(ids, size=4096)
@@ -295,7 +279,7 @@ def run(size: str = "full") -> Report:
         body_path = Path(tmp) / "page.json"
         for workers in WORKERS[size]:
             label = "parkplan, 1 worker" if workers == 1 else f"parkplan, {workers} workers"
-            server = Server(data, db_url, _free_port(), workers=workers)
+            server = Server(data, db_url, free_port(HOST), workers=workers)
             try:
                 t = time.perf_counter()
                 server.wait()
@@ -312,7 +296,7 @@ def run(size: str = "full") -> Report:
                 results += _scenarios(label, server, headers, scenarios, size)
             finally:
                 server.stop()
-        bare = Server(None, None, _free_port(), app="benchmarks._bare_asgi:app",
+        bare = Server(None, None, free_port(HOST), app="benchmarks._bare_asgi:app",
                       env={"PARKPLAN_BARE_BODY": str(body_path)})
         try:
             bare.wait()

@@ -33,7 +33,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import Report, check_size, table
-from ._data import cache_dir, dataset
+from ._data import dataset, free_port, gpkg
 
 HOST = "127.0.0.1"
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
@@ -72,21 +71,6 @@ PAGES = (("home", "viewer"), ("parks", "viewer"), ("park page", "viewer"), ("met
 SECTORS = ("textiles", "machinery", "light_industry", "information")
 SCENARIOS = ("all", "coastal-transfer", "urban-core", "scattered")
 DECISIONS = ("approved", "rejected", "needs_info")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _gpkg(n: int) -> Path:
-    from geodata.dataset import save_dataset
-
-    path = cache_dir() / f"api-{n}.gpkg"
-    if not path.exists():
-        save_dataset(dataset(n), path)
-    return path
 
 
 class Server:
@@ -444,7 +428,7 @@ def summarise(first: list[Sample], samples: list[Sample]) -> list[dict]:
 
 def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chromium: str, info: dict,
              template: Path | None, warm_enabled: bool, timeout_ms: float) -> dict:
-    server = Server(data, db, _free_port(), workers, warm_enabled)
+    server = Server(data, db, free_port(HOST), workers, warm_enabled)
     try:
         t = time.perf_counter()
         server.wait()
@@ -478,7 +462,7 @@ def run(size: str = "full", *, rounds: int | None = None, users: int | None = No
     n_users = USERS[size] if users is None else users
     workers = WORKERS[size] if workers is None else workers
     chromium = chromium_path()
-    data = _gpkg(n)
+    data = gpkg(n)
     info = _dataset_info(dataset(n))
     runs = []
     with tempfile.TemporaryDirectory(prefix="parkplan-bench-web-") as tmpdir:
