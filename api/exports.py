@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from geodata import glossary
+from geodata.dataset import Dataset
 from geodata.spreadsheet import safe_cell
 
 from .problems import ProblemError
@@ -158,7 +159,7 @@ def _alternatives(snap: dict) -> list[dict]:
     return snap.get("alternatives") or ([snap["alternative"]] if snap.get("alternative") else [])
 
 
-def sheet_basemap(ds, tolerance: float = 0.005) -> dict[str, Any]:
+def sheet_basemap(ds: Dataset, tolerance: float = 0.005) -> dict[str, Any]:
     """What a review sheet draws that does not depend on the candidate: every county outline, simplified to about
     half a kilometre (``tolerance`` degrees), as one matplotlib ``Path`` per county (holes kept), by county code,
     and the characters of :func:`sheet_chars`. Built once per dataset (the server caches it) instead of plotting
@@ -186,7 +187,7 @@ def sheet_basemap(ds, tolerance: float = 0.005) -> dict[str, Any]:
     return {"paths": paths, "bounds": tuple(ds.counties.total_bounds), "chars": sheet_chars(ds)}
 
 
-def sheet_chars(ds) -> str:
+def sheet_chars(ds: Dataset) -> str:
     """Every character a review sheet of ``ds`` can show apart from what a reviewer types: this module's words,
     the glossary, the labels, every county, park and enterprise name, ASCII."""
     from geodata.schema import POLLUTION_LABELS_ZH, SECTOR_LABELS_ZH
@@ -204,7 +205,7 @@ def sheet_chars(ds) -> str:
     return "".join(sorted(set("".join(texts))))
 
 
-def _map_png(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = None) -> bytes | None:
+def _map_png(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, Any] | None = None) -> bytes | None:
     """A small map: origin and destination counties, the proposed park, the enterprise's site
     (the county outlines from :func:`sheet_basemap`)."""
     import math
@@ -254,7 +255,7 @@ def _map_png(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = Non
     return buf.getvalue()
 
 
-def review_sheet_pdf(candidate: dict[str, Any], ds, basemap: dict[str, Any] | None = None) -> bytes:
+def review_sheet_pdf(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, Any] | None = None) -> bytes:
     """The review sheet of one candidate (``candidate`` as returned by ``GET /transfer-candidates/{id}``);
     ``basemap``: :func:`sheet_basemap` of ``ds`` if the caller keeps one (else built here).
 

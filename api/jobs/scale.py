@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from geodata.dataset import Dataset
+
 __all__ = ["CAPTURE_GROUPINGS", "WORKER_ENV", "WORKER_CONFIG", "dask_client", "join_store", "batch_store"]
 
 CAPTURE_GROUPINGS = ("sector", "county_code", "all")
@@ -118,7 +120,7 @@ def _score_part(part, out: str, index: int, ctx, weights, constraints, top: int)
     return len(res.summary)
 
 
-def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False,
+def join_store(ds: Dataset, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False,
                max_park_distance_m: float | None = None, urban_core_km: float | None = None) -> dict:
     """Join the enterprises of ``store`` to ``ds``'s parks and counties; write the joined store ``out``.
 
@@ -152,7 +154,7 @@ def join_store(ds, store: Path, out: Path, *, engine: str = "dask", overwrite: b
     return {"enterprises": n, "partitions": parts, "seconds": time.perf_counter() - t}
 
 
-def batch_store(ds, joined_store: Path, out: Path, *, engine: str = "dask", top: int = 3,
+def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "dask", top: int = 3,
                 capture: bool = True, overwrite: bool = False, weights: dict | None = None,
                 constraints: dict | None = None, on_step=None) -> dict:
     """Batch suitability (and park capture) of the joined enterprises of ``joined_store``.

@@ -13,6 +13,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from geodata.dataset import Dataset
+
 from .. import exports, reviews
 from ..db import TransferCandidate
 from ..deps import DatasetDep, DbDep, ReviewerUser, StateDep
@@ -172,7 +174,7 @@ def decisions_xlsx(user: ReviewerUser, db: DbDep, ds: DatasetDep, office: Office
 _BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
-def _county_names(ds) -> dict[str, str]:
+def _county_names(ds: Dataset) -> dict[str, str]:
     counties = ds.counties
     return dict(zip(counties["code"].astype(str), counties["name"].astype(str)))
 

@@ -7,7 +7,9 @@ import pandas as pd
 from fastapi import APIRouter, Request
 
 from geodata.jsonable import jsonable
+from geodata.dataset import Dataset
 from geodata.schema import PARK_KINDS, SECTOR_IDS
+from parks.joins import PreparedDataset
 
 from . import backend, charts
 from .core import page_error, render
@@ -27,11 +29,11 @@ def sectors_of(value) -> list[str]:
     return []
 
 
-def county_names(ds) -> dict[str, str]:
+def county_names(ds: Dataset) -> dict[str, str]:
     return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
 
 
-def park_rows(ds) -> list[dict]:
+def park_rows(ds: PreparedDataset) -> list[dict]:
     """One row per park: its attributes, county name, leading sectors and enterprise aggregates."""
     parks = pd.DataFrame(ds.parks.drop(columns="geometry"))
     ent = ds.enterprises
@@ -77,7 +79,7 @@ def park_rows_cached(where) -> list[dict]:
     return backend.cached(where, "park_rows", lambda: park_rows(backend.dataset(where)))
 
 
-def park_profile(ds, park_id: str) -> dict:
+def park_profile(ds: PreparedDataset, park_id: str) -> dict:
     """Counts and sums of the park's enterprises and their projects (money in 10k yuan)."""
     ent = ds.enterprises[ds.enterprises["park_id"].astype(str) == park_id]
     proj = ds.projects[ds.projects["enterprise_id"].isin(ent["enterprise_id"])] if len(ds.projects) else ds.projects
@@ -95,7 +97,7 @@ def park_profile(ds, park_id: str) -> dict:
     }
 
 
-def park_profiles(ds) -> dict[str, dict]:
+def park_profiles(ds: PreparedDataset) -> dict[str, dict]:
     """:func:`park_profile` of every park at once (one pass over the enterprises and projects), by park id."""
     ent = pd.DataFrame({"park_id": ds.enterprises["park_id"].astype(str).where(ds.enterprises["park_id"].notna()),
                         "enterprise_id": ds.enterprises["enterprise_id"], "sector": ds.enterprises["sector"],

@@ -16,6 +16,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 
 from geodata.jsonable import jsonable
+from geodata.dataset import Dataset
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from . import backend
@@ -61,7 +62,7 @@ def _ratio(text: str) -> float | None:
     return float(text)
 
 
-def search_index(ds) -> tuple:
+def search_index(ds: Dataset) -> tuple:
     """What :func:`search_enterprises` compares against: every enterprise's id, lower-cased, and its id and name
     lower-cased in one text (the server keeps it per dataset)."""
     ent = ds.enterprises
@@ -69,7 +70,7 @@ def search_index(ds) -> tuple:
     return ids, ids + "\n" + ent["name"].astype(str).str.lower()
 
 
-def search_enterprises(ds, q: str, limit: int = SEARCH_LIMIT, index: tuple | None = None) -> list[dict]:
+def search_enterprises(ds: Dataset, q: str, limit: int = SEARCH_LIMIT, index: tuple | None = None) -> list[dict]:
     """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive); ``index``:
     :func:`search_index` of ``ds`` if the caller keeps one."""
     q = (q or "").strip()
