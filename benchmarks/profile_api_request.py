@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench_api import PAGE, _gpkg, _token
+from ._data import gpkg
+from .bench_api import PAGE, _token
 
 N_ENT = 20_000
 
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from ._data import dataset
 
-    data = _gpkg(N_ENT)
+    data = gpkg(N_ENT)
     ids = dataset(N_ENT).enterprises["enterprise_id"].astype(str).to_numpy()
     pick = np.random.default_rng(0).choice(ids, size=4096)
     with tempfile.TemporaryDirectory() as tmp:
