@@ -194,8 +194,10 @@ def test_cli_tables(plan_env, monkeypatch):
     from api.cli import app
 
     monkeypatch.delenv("PARKPLAN_TARGETS", raising=False)
-    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--year", "2003", "--as-of", "2003-12-31"])
+    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--year", "2003", "--as-of", "2003-12-31",
+                            "--lang", "en"])
     assert r.exit_code == 0, r.output
-    assert "targets (2003" in r.output and "亿元" in r.output and "overdue projects at 2003-12-31" in r.output
+    assert "Targets (2003" in r.output and "Overdue projects at 2003-12-31" in r.output, r.output
+    assert "亿元" not in r.output  # units in English too (100 million yuan)
     r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--as-of", "31/12/2003"])
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.output
