@@ -228,8 +228,7 @@ def scenario_preference(scenario: str, ctx, ent, params: ScenarioParams | None =
                                for o in ent.county_code], dtype=bool).reshape(n, m)
             bonus += params.pairing_bonus * paired
         if params.nearness_bonus:
-            d_km = np.sqrt((ent.x[:, None] - ctx.park_x[None, :]) ** 2 + (ent.y[:, None] - ctx.park_y[None, :]) ** 2) / 1000.0
-            bonus += params.nearness_bonus * np.exp2(-d_km / params.transfer_half_km)
+            bonus += params.nearness_bonus * np.exp2(-ctx.distances_km(ent) / params.transfer_half_km)
     return bonus
 
 
