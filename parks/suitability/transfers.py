@@ -32,7 +32,7 @@ from .model import MODEL_VERSION
 from .scenarios import ScenarioParams, scenario_constraints, scenario_preference, select_scenario
 from .weights import normalise_weights
 
-__all__ = ["TransferCandidate", "TransferProposal", "propose_transfers", "propose_transfers_from_dataset"]
+__all__ = ["TransferCandidate", "TransferProposal", "candidate_id", "propose_transfers", "propose_transfers_from_dataset"]
 
 PARK_SNAPSHOT_FIELDS = ("park_id", "name", "kind", "county_code", "less_developed", "ecologically_sensitive",
                         "leading_sectors", "free_land_ha", "land_price", "max_pollution_class", "expressway_km",
@@ -196,13 +196,38 @@ def propose_transfers(
         snapshot = json.loads(json.dumps(snapshot, ensure_ascii=False, default=jsonable))
         en, zh = _explain(row.get("name"), park["name"], park_id, park["county_code"], bool(park["less_developed"]),
                           float(score), rank, int(n_feas[eid]), cs, alt, best_other)
-        digest = hashlib.sha256(json.dumps(snapshot, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
         out.append(TransferCandidate(
-            candidate_id=f"TC-{digest}", enterprise_id=str(eid), enterprise_name=jsonable(row.get("name")),
+            candidate_id=candidate_id(snapshot), enterprise_id=str(eid), enterprise_name=jsonable(row.get("name")),
             origin_county_code=jsonable(ent.county_code[i]), destination_county_code=str(ctx.county_code[j]),
             park_id=str(park_id), park_name=park["name"], score=float(score), rank=rank,
             explanation=en, explanation_zh=zh, alternative=alt, snapshot=snapshot))
     return TransferProposal(out, alloc, len(sel))
+
+
+#: significant digits of the floats of a snapshot when its id is computed: a last-bit difference (another
+#: CPU, another BLAS, another summation order) must not change an id; a real change of a value does.
+ID_SIGNIFICANT_DIGITS = 9
+
+
+def _rounded(value: Any, digits: int = ID_SIGNIFICANT_DIGITS) -> Any:
+    """``value`` (plain JSON) with every float rounded to ``digits`` significant digits (-0.0 as 0.0)."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") + 0.0 if np.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def candidate_id(snapshot: Mapping[str, Any]) -> str:
+    """``TC-`` and 16 hex digits of the SHA-256 of the snapshot (plain JSON) with its floats rounded to
+    :data:`ID_SIGNIFICANT_DIGITS` significant digits, keys sorted.
+
+    Ids stored before the rounding hashed the full-precision floats; they stay as they are (a new proposal
+    skips an enterprise that has a live candidate: :func:`api.reviews.add_candidates`)."""
+    text = json.dumps(_rounded(dict(snapshot)), sort_keys=True, ensure_ascii=False)
+    return "TC-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def propose_transfers_from_dataset(ds: PreparedDataset, linkages: pd.DataFrame | None = None, weights=None, constraints=None,
