@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -146,16 +147,25 @@ def save_dataset(ds: Dataset, path: str | os.PathLike) -> Path:
 _LIST_COLUMNS = {"parks": ("leading_sectors",)}
 
 
-def _read(path: Path, name: str, spatial: bool) -> pd.DataFrame:
-    frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True, read_geometry=spatial)
+def _read(path: Path, name: str, spatial: bool, rows: bool = True) -> pd.DataFrame:
+    """Layer ``name`` of ``path``; with ``rows=False`` its columns, types and CRS but no rows."""
+    frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True, read_geometry=spatial,
+                                   max_features=None if rows else 0)
     if not spatial and isinstance(frame, gpd.GeoDataFrame):
         frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     return frame
 
 
-def load_dataset(path: str | os.PathLike, layers: tuple[str, ...] | None = None) -> Dataset:
-    """Read a dataset GeoPackage written by :func:`save_dataset` (or by ``parkplan init``)."""
+def load_dataset(path: str | os.PathLike, layers: Sequence[str] | None = None) -> Dataset:
+    """Read a dataset GeoPackage written by :func:`save_dataset` (or by ``parkplan init``).
+
+    ``layers``: read the rows of these layers only (names from :data:`SPATIAL_LAYERS` and
+    :data:`TABLE_LAYERS`); every other layer is an empty frame with the file's columns, types and CRS, so a
+    caller that needs a few layers (county and park names) does not read a million enterprises. The
+    metadata is always read. ``metric_crs`` needs the ``province`` layer. None reads every layer.
+    """
     path = Path(path)
+    wanted = None if layers is None else set(_checked_layers(layers))
     if not path.exists():
         raise DatasetError(f"dataset file {str(path)!r} does not exist; build one with 'parkplan init --out {path}'")
     try:
@@ -172,10 +182,19 @@ def load_dataset(path: str | os.PathLike, layers: tuple[str, ...] | None = None)
         if f.name in OPTIONAL_LAYERS and f.name not in present:
             values[f.name] = empty_layer(f.name)
             continue
-        values[f.name] = _read(path, f.name, f.name in SPATIAL_LAYERS)
+        values[f.name] = _read(path, f.name, f.name in SPATIAL_LAYERS, rows=wanted is None or f.name in wanted)
     meta = {}
     if METADATA_LAYER in present:
         m = _read(path, METADATA_LAYER, False)
         meta = {k: json.loads(v) for k, v in zip(m["key"], m["value"])}
-    values["projects"] = values["projects"]
     return Dataset(**values, metadata=meta, path=path)
+
+
+def _checked_layers(layers) -> tuple[str, ...]:
+    if isinstance(layers, str):
+        raise DatasetError(f"layers must be a sequence of layer names, got the string {layers!r}")
+    names = tuple(str(n) for n in layers)
+    unknown = [n for n in names if n not in SPATIAL_LAYERS + TABLE_LAYERS]
+    if unknown:
+        raise DatasetError(f"unknown layer {unknown[0]!r}; accepted: {', '.join(SPATIAL_LAYERS + TABLE_LAYERS)}")
+    return names
