@@ -49,19 +49,31 @@ class PointStrips:
     def __len__(self) -> int:
         return len(self.order)
 
-    def _strip(self, v) -> np.ndarray:
-        nstrips = len(self.starts) - 2
-        return np.clip(np.floor((np.asarray(v, dtype=float) - self.x0) * self.scale), 0, nstrips - 1).astype(np.int64)
-
-    def box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
-        """Positions of the points inside the closed box.
+    def span(self, xmin: float, xmax: float) -> tuple[int, int]:
+        """The run ``lo:hi`` of strip positions whose strips cover ``xmin`` to ``xmax``.
 
         The strip of a coordinate is ``floor((x - x0) * scale)``, monotonic in x in floating point too,
         so a point with ``xmin <= x <= xmax`` is always in the strips of ``xmin`` to ``xmax``."""
-        k0, k1 = self._strip([xmin, xmax])
-        lo, hi = int(self.starts[k0]), int(self.starts[k1 + 1])
+        nstrips = len(self.starts) - 2
+        k0 = min(max(int(np.floor((xmin - self.x0) * self.scale)), 0), nstrips - 1)
+        k1 = min(max(int(np.floor((xmax - self.x0) * self.scale)), 0), nstrips - 1)
+        return int(self.starts[k0]), int(self.starts[k1 + 1])
+
+    def box_mask(self, xmin: float, ymin: float, xmax: float, ymax: float) -> tuple[int, np.ndarray]:
+        """``(lo, mask)``: the points of the closed box are ``lo + flatnonzero(mask)`` (strip positions);
+        a caller ands its own condition on ``[lo:lo + len(mask)]`` into ``mask`` before taking them."""
+        lo, hi = self.span(xmin, xmax)
         xs, ys = self.x[lo:hi], self.y[lo:hi]
-        return lo + np.flatnonzero((xs >= xmin) & (xs <= xmax) & (ys >= ymin) & (ys <= ymax))
+        mask = xs >= xmin
+        mask &= xs <= xmax
+        mask &= ys >= ymin
+        mask &= ys <= ymax
+        return lo, mask
+
+    def box(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
+        """Positions (in strip order) of the points inside the closed box."""
+        lo, mask = self.box_mask(xmin, ymin, xmax, ymax)
+        return lo + np.flatnonzero(mask)
 
 
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,8 +157,9 @@ def first_polygon(points: PointStrips, polygons: np.ndarray, predicate: str = "w
     for g, (geom, b) in enumerate(zip(polygons, bounds)):
         if geom is None or not np.isfinite(b).all():
             continue
-        c = points.box(*b)
-        c = c[hit_by[c] < 0]  # taken by a lower-index polygon already
+        lo, mask = points.box_mask(*b)
+        mask &= hit_by[lo:lo + len(mask)] < 0  # not taken by a lower-index polygon already
+        c = lo + np.flatnonzero(mask)
         if len(c):
             hit_by[c[test(geom, points.x[c], points.y[c])]] = g
     out = np.empty_like(hit_by)
@@ -172,8 +185,9 @@ def nearest_polygon(points: PointStrips, polygons: np.ndarray, todo: np.ndarray,
     for g, (geom, b) in enumerate(zip(polygons, bounds)):
         if geom is None or not np.isfinite(b).all():
             continue
-        c = points.box(b[0] - d, b[1] - d, b[2] + d, b[3] + d)
-        c = c[want[c]]
+        lo, mask = points.box_mask(b[0] - d, b[1] - d, b[2] + d, b[3] + d)
+        mask &= want[lo:lo + len(mask)]
+        c = lo + np.flatnonzero(mask)
         if not len(c):
             continue
         dist = shapely.distance(geom, shapely.points(points.x[c], points.y[c]))
