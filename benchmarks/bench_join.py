@@ -11,6 +11,9 @@ enterprise's county (containing county, lowest index on a shared boundary, else 
 
 The results are compared (share of identical county codes and park ids) so the ratio compares equal work.
 The full ``parks.joins.prepare`` (projection, both joins, county attributes, urban core) is timed too.
+
+The limit row (:func:`hand_join`) and parkplan run side by side, alternating, and are compared in CPU
+seconds (``time.process_time``), so the ratio holds on a machine whose other work takes cores away.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import Report, check_size, fmt_mb, fmt_ratio, fmt_s, median_time, peak_rss_mb, table
+from . import Report, check_size, fmt_mb, fmt_ratio, fmt_s, peak_rss_mb, table
 from ._data import dataset
 
 N = {"full": 1_000_000, "quick": 100_000, "tiny": 3_000}
-REPEAT = {"full": 3, "quick": 3, "tiny": 1}
+#: rounds of parkplan and the limit side by side (after one warm-up round)
+REPEAT = {"full": 5, "quick": 5, "tiny": 1}
+#: rounds of the geopandas peer and ``prepare`` (the peer takes about a minute a run at 1,000,000)
+REPEAT_PEER = {"full": 3, "quick": 3, "tiny": 1}
 
 
 def parkplan_join(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, parks: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -112,18 +118,24 @@ def hand_join(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, parks: gpd.GeoD
 def run(size: str = "full") -> Report:
     from parks.joins import prepare
 
+    from .bench_suitability import side_by_side
+
     check_size(size)
-    n, repeat = N[size], REPEAT[size]
+    n, repeat, repeat_peer = N[size], REPEAT[size], REPEAT_PEER[size]
     ds = dataset(n)
     crs = ds.metric_crs
     points = ds.enterprises.geometry.to_crs(crs)
     counties = ds.counties.to_crs(crs)
     parks = ds.parks.to_crs(crs)
 
-    t_ours, times_ours, ours = median_time(lambda: parkplan_join(points, counties, parks), repeat)
-    t_peer, times_peer, peer = median_time(lambda: geopandas_join(points, counties, parks), repeat)
-    t_hand, times_hand, hand = median_time(lambda: hand_join(points, counties, parks), repeat)
-    t_prep, _, _ = median_time(lambda: prepare(ds), repeat)
+    # parkplan and the limit side by side (alternating, one warm-up round each), CPU seconds: the ratio
+    # does not depend on how many cores the other processes leave free
+    runs = side_by_side({"parkplan": lambda: parkplan_join(points, counties, parks),
+                         "hand": lambda: hand_join(points, counties, parks)}, repeat)
+    ours, hand = runs["parkplan"]["result"], runs["hand"]["result"]
+    side = side_by_side({"geopandas": lambda: geopandas_join(points, counties, parks),
+                         "prepare": lambda: prepare(ds)}, repeat_peer, warmup=0)
+    peer = side["geopandas"]["result"]
     m_ours = peak_rss_mb(lambda: parkplan_join(points, counties, parks))
     m_peer = peak_rss_mb(lambda: geopandas_join(points, counties, parks))
 
@@ -135,31 +147,49 @@ def run(size: str = "full") -> Report:
     same_hand = float(np.mean((codes[hand[0]] == ours["county_code"].fillna("-").to_numpy())
                               & (ids[hand[1]] == ours["park_id"].fillna("-").to_numpy())))
 
+    o, h, g, pr = runs["parkplan"], runs["hand"], side["geopandas"], side["prepare"]
+    ratio_cpu, ratio_wall = o["cpu"] / h["cpu"], o["wall"] / h["wall"]
+
+    def row(name: str, r: dict, memory: float | None, ratio: str) -> list[str]:
+        return [name, fmt_s(r["wall"]), fmt_s(r["cpu"]), f"{n / r['cpu']:,.0f}", fmt_mb(memory) if memory else "", ratio]
+
     rows = [
-        ["parkplan `assign_counties` + `assign_parks`", fmt_s(t_ours), f"{n / t_ours:,.0f}", fmt_mb(m_ours), ""],
-        ["geopandas `sjoin` + `sjoin_nearest`", fmt_s(t_peer), f"{n / t_peer:,.0f}", fmt_mb(m_peer), ""],
-        ["parkplan `prepare` (projection + joins + attributes + urban core)", fmt_s(t_prep), f"{n / t_prep:,.0f}",
-         "", ""],
-        ["**limit**: hand path (x sorted once, per-polygon slices, `contains_xy`; indices only)", fmt_s(t_hand),
-         f"{n / t_hand:,.0f}", "", f"parkplan at **{t_ours / t_hand:.2f}x** the limit"],
+        row("parkplan `assign_counties` + `assign_parks`", o, m_ours,
+            f"**{fmt_ratio(g['cpu'], o['cpu'])} faster** than geopandas (CPU)" if g["cpu"] > o["cpu"]
+            else f"{o['cpu'] / g['cpu']:.1f}x slower than geopandas (CPU)"),
+        row("geopandas `sjoin` + `sjoin_nearest`", g, m_peer, ""),
+        row("parkplan `prepare` (projection + joins + attributes + urban core)", pr, None, ""),
+        row("**limit**: hand path (x sorted once, per-polygon slices, `contains_xy`; indices only)", h, None,
+            f"parkplan at **{ratio_cpu:.2f}x** the limit in CPU seconds ({ratio_wall:.2f}x in wall time)"),
     ]
-    rows[0][4] = f"**{fmt_ratio(t_peer, t_ours)} faster**" if t_peer > t_ours else f"{t_ours / t_peer:.1f}x slower"
     body = (
         f"{n:,} enterprises, {len(parks)} parks, {len(counties)} counties (real boundaries), points already "
-        f"projected to {crs.name} (EPSG:{crs.to_epsg()}). Median of {repeat} runs; peak memory = RSS added by one "
-        "call, measured in a forked child.\n\n"
-        + table(["path", "median", "enterprises/s", "peak memory", "ratio"], rows)
-        + f"\n\nThe limit row is the fastest hand-written path known on this machine "
+        f"projected to {crs.name} (EPSG:{crs.to_epsg()}). parkplan and the limit ran side by side (alternating, "
+        f"after one warm-up round each), medians of {len(o['cpu_all'])}; geopandas and `prepare` alternating, "
+        f"medians of {len(g['cpu_all'])}. CPU = this process's user + system seconds (`time.process_time`; "
+        "every path here runs on one thread), the comparable figure on a machine shared with other work; "
+        "wall time also holds the waits for a core. Peak memory = RSS added by one call, measured in a forked "
+        "child.\n\n"
+        + table(["path", "median wall", "median CPU", "enterprises per CPU-second", "peak memory", "ratio"], rows)
+        + "\n\nThe limit row is the fastest hand-written path known on this machine "
         "(`benchmarks/bench_join.py::hand_join`): it returns county and park indices only, no labelled "
         f"frame; it agrees with parkplan on {same_hand:.4%} of enterprises (county and park). "
         + f"Same answers: county code identical for {same_county:.4%} of enterprises, park id for "
-        f"{same_park:.4%} ({in_parks:,} enterprises in or within 300 m of a park). All runs (s): parkplan "
-        f"{', '.join(f'{t:.2f}' for t in times_ours)}; geopandas {', '.join(f'{t:.2f}' for t in times_peer)}; "
-        f"hand path {', '.join(f'{t:.2f}' for t in times_hand)}."
+        f"{same_park:.4%} ({in_parks:,} enterprises in or within 300 m of a park). CPU runs (s): parkplan "
+        f"{_runs(o['cpu_all'])}; hand path {_runs(h['cpu_all'])}; geopandas {_runs(g['cpu_all'])}; "
+        f"`prepare` {_runs(pr['cpu_all'])}. Wall runs (s): parkplan {_runs(o['wall_all'])}; hand path "
+        f"{_runs(h['wall_all'])}; geopandas {_runs(g['wall_all'])}; `prepare` {_runs(pr['wall_all'])}."
     )
     return Report("join", f"Join: {n:,} enterprises to parks and counties vs geopandas.sjoin", body, {
-        "n": n, "parkplan_s": t_ours, "geopandas_s": t_peer, "prepare_s": t_prep, "parkplan_peak_mib": m_ours,
-        "geopandas_peak_mib": m_peer, "same_county": same_county, "same_park": same_park, "hand_s": t_hand,
-        "times_hand": times_hand, "same_hand": same_hand, "limit_ratio": t_ours / t_hand,
-        "times_parkplan": times_ours, "times_geopandas": times_peer,
+        "n": n, "parkplan_s": o["wall"], "parkplan_cpu_s": o["cpu"], "geopandas_s": g["wall"],
+        "geopandas_cpu_s": g["cpu"], "prepare_s": pr["wall"], "prepare_cpu_s": pr["cpu"],
+        "parkplan_peak_mib": m_ours, "geopandas_peak_mib": m_peer, "same_county": same_county,
+        "same_park": same_park, "hand_s": h["wall"], "hand_cpu_s": h["cpu"], "same_hand": same_hand,
+        "limit_ratio": ratio_cpu, "limit_ratio_wall": ratio_wall,
+        "times_parkplan": o["wall_all"], "times_hand": h["wall_all"], "times_geopandas": g["wall_all"],
+        "cpu_parkplan": o["cpu_all"], "cpu_hand": h["cpu_all"], "cpu_geopandas": g["cpu_all"],
     })
+
+
+def _runs(times: list[float]) -> str:
+    return ", ".join(f"{t:.2f}" for t in times)
