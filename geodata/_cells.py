@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ._vocabulary import _YEAR_FIELDS, _Column, _match_choice
+from .messages import IMPORT, CodedError, Message
 from .schema import SECTOR_IDS, Field
 
 
@@ -43,7 +44,7 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", "否", "×", "x", "无", "假", "
 _YEAR_RE = re.compile(r"^\s*(\d{4})(?:\s*年.*|[-/.]\d{1,2}(?:[-/.]\d{1,2})?.*)?\s*$")
 
 
-def _convert(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
+def _convert(values: list, col: _Column) -> tuple[list, list[tuple[int, Message]]]:
     """Convert one column's values to the field's stored type. Returns (values, [(row, message)]).
 
     Plain numbers take a vectorised path; everything else is converted once per distinct value
@@ -53,7 +54,7 @@ def _convert(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
     if f.dtype in ("int", "float") and f.name not in _YEAR_FIELDS:
         return _convert_numbers(values, col)
     out: list = []
-    errors: list[tuple[int, str]] = []
+    errors: list[tuple[int, Message]] = []
     cache: dict = {}
     for i, v in enumerate(values):
         try:
@@ -66,23 +67,25 @@ def _convert(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
             if key is not None:
                 cache[key] = hit
         value, message = hit
-        if message:
+        if message is not None:
             errors.append((i, message))
         out.append(value)
     return out, errors
 
 
-def _convert_cell(v, f: Field, factor: float) -> tuple[object, str]:
-    """(converted value or None, error message or "")."""
+def _convert_cell(v, f: Field, factor: float) -> tuple[object, Message | None]:
+    """(converted value or None, the problem or None)."""
     if _missing(v):
-        return None, "empty (required)" if f.required else ""
+        return None, IMPORT("value.empty_required") if f.required else None
     try:
-        return _convert_one(v, f, factor), ""
-    except ValueError as exc:
-        return None, str(exc)
+        return _convert_one(v, f, factor), None
+    except CodedError as exc:
+        return None, exc.text
+    except ValueError:  # pragma: no cover - every refusal above is coded
+        return None, IMPORT("value.not_accepted", value=v)
 
 
-def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, str]]]:
+def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, Message]]]:
     f = col.field
     with np.errstate(all="ignore"):
         x = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float) * col.factor
@@ -99,11 +102,11 @@ def _convert_numbers(values: list, col: _Column) -> tuple[list, list[tuple[int, 
     else:
         ints = np.where(slow | fails, 0, np.round(np.nan_to_num(x))).astype(np.int64)
         out = ints.tolist()
-    errors: list[tuple[int, str]] = []
+    errors: list[tuple[int, Message]] = []
     for i in np.flatnonzero(slow | fails):  # the per-cell path says what is wrong
         value, message = _convert_cell(values[i], f, col.factor)
         out[i] = value
-        if message:
+        if message is not None:
             errors.append((int(i), message))
     return out, errors
 
@@ -120,11 +123,11 @@ def _as_date(v) -> str:
     text = str(v).strip()
     m = _DATE_RE.match(text)
     if m is None:
-        raise ValueError(f"{v!r} is not a date")
+        raise CodedError(IMPORT("value.not_a_date", value=v))
     try:
         return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
     except ValueError:
-        raise ValueError(f"{v!r} is not a date (no such day)") from None
+        raise CodedError(IMPORT("value.no_such_day", value=v)) from None
 
 
 def _convert_one(v, f: Field, factor: float):
@@ -137,7 +140,7 @@ def _convert_one(v, f: Field, factor: float):
         if f.choices:
             cid, msg = _match_choice(text, f.choices)
             if cid is None:
-                raise ValueError(msg)
+                raise CodedError(msg or IMPORT("value.not_accepted", value=text))
             return cid
         return text
     if f.dtype == "list":
@@ -146,7 +149,7 @@ def _convert_one(v, f: Field, factor: float):
         for item in items:
             cid, msg = _match_choice(item, SECTOR_IDS)
             if cid is None:
-                raise ValueError(msg)
+                raise CodedError(msg or IMPORT("value.not_accepted", value=item))
             if cid not in ids:
                 ids.append(cid)
         return ",".join(ids)
@@ -158,7 +161,7 @@ def _convert_one(v, f: Field, factor: float):
             return True
         if key in _FALSE:
             return False
-        raise ValueError(f"{v!r} is not yes/no")
+        raise CodedError(IMPORT("value.not_yes_no", value=v))
     # numbers
     if f.dtype == "int" and f.name in _YEAR_FIELDS:
         if isinstance(v, (_dt.date, _dt.datetime, pd.Timestamp)):
@@ -170,18 +173,18 @@ def _convert_one(v, f: Field, factor: float):
     try:
         x = _as_number(v)
     except (ValueError, TypeError):
-        raise ValueError(f"{v!r} is not a number") from None
+        raise CodedError(IMPORT("value.not_a_number", value=v)) from None
     if not math.isfinite(x):
-        raise ValueError(f"{v!r} is not a finite number")
+        raise CodedError(IMPORT("value.not_finite", value=v))
     x *= factor
     if f.dtype == "int":
         if abs(x - round(x)) > 1e-6:
-            raise ValueError(f"{v!r} is not a whole number")
+            raise CodedError(IMPORT("value.not_whole", value=v))
         x = int(round(x))
     if f.minimum is not None and x < f.minimum:
-        raise ValueError(f"{v!r} is below the minimum {f.minimum:g}")
+        raise CodedError(IMPORT("value.below_minimum", value=v, minimum=f.minimum))
     if f.maximum is not None and x > f.maximum:
-        raise ValueError(f"{v!r} is above the maximum {f.maximum:g}")
+        raise CodedError(IMPORT("value.above_maximum", value=v, maximum=f.maximum))
     return x
 
 

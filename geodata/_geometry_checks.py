@@ -12,6 +12,7 @@ import shapely
 
 from ._cells import _as_number, _missing
 from ._problems import Problem
+from .messages import IMPORT, Localised, Message
 from .crs import metric_crs
 from .readers import RawTable
 from .schema import LayerSchema
@@ -43,14 +44,15 @@ def _table_geometries(raw: RawTable, problems: list[Problem]) -> tuple[np.ndarra
             lon, lat = lons[j], lats[j]
             if _missing(lon) or _missing(lat):
                 problems.append(Problem(raw.row_label(j), "geometry",
-                                        f"no coordinates ({lon_col!r}/{lat_col!r} empty)"))
+                                        IMPORT("geometry.no_coordinates", lon=lon_col, lat=lat_col)))
                 reported.add(j)
                 continue
             try:
                 xs[j], ys[j] = _as_number(lon), _as_number(lat)
             except (ValueError, TypeError):
                 problems.append(Problem(raw.row_label(j), "geometry",
-                                        f"coordinates ({lon!r}, {lat!r}) in {lon_col!r}/{lat_col!r} are not numbers"))
+                                        IMPORT("geometry.coordinates_not_numbers", x=lon, y=lat, lon=lon_col,
+                                               lat=lat_col)))
                 reported.add(j)
         geoms = np.asarray(shapely.points(xs, ys), dtype=object)
         geoms[np.isnan(xs) | np.isnan(ys)] = None
@@ -63,7 +65,7 @@ def _table_geometries(raw: RawTable, problems: list[Problem]) -> tuple[np.ndarra
             try:
                 geoms[j] = shapely.from_wkt(str(t))
             except shapely.errors.GEOSException:
-                problems.append(Problem(raw.row_label(j), "geometry", f"{str(t)[:40]!r} is not WKT"))
+                problems.append(Problem(raw.row_label(j), "geometry", IMPORT("geometry.not_wkt", text=str(t)[:40])))
                 reported.add(j)
         return geoms, reported
     return None, reported
@@ -116,39 +118,42 @@ def _check_geometries(raw: RawTable, schema: LayerSchema, geoms: np.ndarray, rep
         fitted, message, was_repaired = _check_geometry(out[j], wanted, repair, j in reported)
         out[j] = fitted
         repaired += was_repaired
-        if message:
-            accepted = ", ".join(_ACCEPTED_TYPES[wanted]) if message.startswith("a ") else ""
-            problems.append(Problem(raw.row_label(int(j)), "geometry", message, accepted=accepted))
+        if message is not None:
+            accepted = (IMPORT("accepted.text", text=", ".join(_ACCEPTED_TYPES[wanted]))
+                        if message.code == "geometry.wrong_type" else None)
+            problems.append(Problem(raw.row_label(int(j)), "geometry", message, accepted_text=accepted))
     return out, repaired
 
 
 _TYPE_IDS = {"Point": 0, "Polygon": 3, "MultiPolygon": 6}
 
 
-def _check_geometry(g, wanted: str, repair: bool, reported: bool) -> tuple[object, str, bool]:
-    """One geometry that is not simply right: (geometry to store or None, problem or "", repaired?)."""
+def _check_geometry(g, wanted: str, repair: bool, reported: bool) -> tuple[object, Message | None, bool]:
+    """One geometry that is not simply right: (geometry to store or None, problem or None, repaired?)."""
     if g is None:
-        return None, "" if reported else "no geometry", False
+        return None, None if reported else IMPORT("geometry.missing"), False
     if g.is_empty:
-        return None, "empty geometry", False
+        return None, IMPORT("geometry.empty"), False
     fitted = _fit_type(g, wanted)
     if fitted is None:
-        return None, f"a {g.geom_type}; this layer holds {wanted}s", False
+        return None, IMPORT("geometry.wrong_type", found=g.geom_type, wanted=wanted), False
     if fitted.is_valid:
-        return fitted, "", False
+        return fitted, None, False
     reason = shapely.is_valid_reason(fitted)
     if not repair:
-        return None, f"invalid geometry: {reason}; fix it or import with --repair", False
+        return None, IMPORT("geometry.invalid", reason=reason), False
     fixed = _repair(fitted)
     fixed = _fit_type(fixed, wanted) if fixed is not None and not fixed.is_empty else None
     if fixed is None or not fixed.is_valid:
-        return None, f"invalid ({reason}) and cannot be repaired", False
-    return fixed, "", True
+        return None, IMPORT("geometry.unrepairable", reason=reason), False
+    return fixed, None, True
 
 
 def _check_location(raw: RawTable, geoms: np.ndarray, province, province_name: str,
                     problems: list[Problem], tolerance_m: float) -> None:
     """Report features outside the province (beyond ``tolerance_m``), noting swapped lon/lat."""
+    province_label = (Localised(province_name, "省界") if province_name == "the province"
+                      else Localised(province_name, province_name))
     idx = np.array([j for j, g in enumerate(geoms) if g is not None], dtype=int)
     if idx.size == 0:
         return
@@ -170,20 +175,17 @@ def _check_location(raw: RawTable, geoms: np.ndarray, province, province_name: s
         dist = shapely.distance(province_m, shapely.transform(outside, _tx))
     swapped = shapely.intersects(province, shapely.transform(outside, lambda c: c[:, ::-1]))
     if swapped.sum() >= max(2, 0.5 * idx.size):
-        problems.append(Problem("file", "geometry", f"longitude and latitude look exchanged in {int(swapped.sum())} "
-                                f"of {idx.size} rows: swap the columns (longitude is the east-west value)"))
+        problems.append(Problem("file", "geometry", IMPORT("geometry.swapped_columns", swapped=int(swapped.sum()),
+                                                           total=int(idx.size))))
     for j, g, d, sw in zip(out_idx, outside, dist, swapped):
         if np.isfinite(d) and d <= tolerance_m:
             continue
         p = g if g.geom_type == "Point" else g.representative_point()
         where = f"({p.x:.6g}, {p.y:.6g})"
-        away = f", {d / 1000:.0f} km away" if np.isfinite(d) else ""
-        if sw:
-            msg = (f"{where} lies outside {province_name}{away}; with longitude and latitude exchanged it lies "
-                   "inside: are the longitude and latitude swapped?")
-        else:
-            msg = f"{where} lies outside {province_name}{away} (a wrong --crs, or a feature of another province?)"
-        problems.append(Problem(raw.row_label(int(j)), "geometry", msg))
+        away = IMPORT("geometry.km_away", km=d / 1000) if np.isfinite(d) else ""
+        code = "geometry.outside_swapped" if sw else "geometry.outside"
+        problems.append(Problem(raw.row_label(int(j)), "geometry",
+                                IMPORT(code, point=where, province=province_label, away=away)))
 
 
 def _looks_projected(geoms: np.ndarray) -> bool:

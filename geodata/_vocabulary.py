@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 
 from ._problems import Problem
+from .messages import IMPORT, Localised, Message
 from .readers import split_header
 from .schema import (
     CATALOGUE_LEVELS,
@@ -83,35 +84,35 @@ def _labels(choices: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _accepted_text(choices: tuple[str, ...]) -> str:
+def _accepted_text(choices: tuple[str, ...]) -> Message:
     zh = _ZH_LABELS.get(choices)
-    text = ", ".join(choices)
-    if zh:
-        text += " or their Chinese names (" + ", ".join(zh[c] for c in choices) + ")"
-    if choices == SECTOR_IDS:
-        text += " or a GB/T 4754 code such as C17"
-    return text
+    ids = ", ".join(choices)
+    if not zh:
+        return IMPORT("accepted.text", text=ids)
+    names = ", ".join(zh[c] for c in choices)
+    return IMPORT("accepted.sectors" if choices == SECTOR_IDS else "accepted.choices_zh", ids=ids, names=names)
 
 
 _GBT = re.compile(r"^[a-t]?(\d{2})\d{0,2}$")
 
 
-def _match_choice(value: str, choices: tuple[str, ...]) -> tuple[str | None, str]:
-    """(id, "") when ``value`` names a choice, else (None, error message with the closest suggestion)."""
+def _match_choice(value: str, choices: tuple[str, ...]) -> tuple[str | None, Message | None]:
+    """(id, None) when ``value`` names a choice, else (None, the problem with the closest suggestion)."""
     labels = _labels(choices)
     key = _fold(value)
     if key in labels:
-        return labels[key], ""
+        return labels[key], None
     if choices == SECTOR_IDS:
         m = _GBT.match(key)
         if m:
             div = m.group(1)
             if div in GBT4754_TO_SECTOR:
-                return GBT4754_TO_SECTOR[div], ""
-            return None, f"{value!r}: GB/T 4754 division {div} is outside the plan's eleven sectors"
+                return GBT4754_TO_SECTOR[div], None
+            return None, IMPORT("value.gbt4754_outside", value=value, division=div)
     close = difflib.get_close_matches(key, list(labels), n=1, cutoff=0.5)
-    hint = f" (did you mean {labels[close[0]]!r}?)" if close else ""
-    return None, f"{value!r} is not accepted{hint}"
+    if close:
+        return None, IMPORT("value.not_accepted_did_you_mean", value=value, suggestion=labels[close[0]])
+    return None, IMPORT("value.not_accepted", value=value)
 
 
 # --------------------------------------------------------------------------- units
@@ -240,44 +241,48 @@ def _map_columns(columns: list[str], schema: LayerSchema, skip: set[str], keep: 
             ignored.append(col)
             continue
         if f.name in mapped:
-            problems.append(Problem("file", f.name, f"two columns mean the same field: {mapped[f.name].source!r} "
-                                    f"and {col!r}; keep one"))
+            problems.append(Problem("file", f.name, IMPORT("file.two_columns_same_field",
+                                                           first=mapped[f.name].source, second=col)))
             continue
         table, stored = _units_for(f)
         factor = 1.0
         if unit and table is not None:
             found = table.get(_fold_unit(unit))
             if found is None:
-                problems.append(Problem("file", f.name, f"header {col!r}: unit {unit!r} is not recognised",
-                                        accepted=", ".join(k for k in table)))
+                problems.append(Problem("file", f.name, IMPORT("file.unit_not_recognised", header=col, unit=unit),
+                                        accepted_text=IMPORT("accepted.text", text=", ".join(k for k in table))))
                 continue
             factor = found
         mapped[f.name] = _Column(col, f, float(factor), unit if factor != 1.0 else "")
     return mapped, ignored, problems
 
 
-def _accepted_for(f: Field) -> str:
+_UNIT_ZH = {"yuan": "元", "USD": "美元", "ha": "公顷", "km": "公里", "yuan/m2": "元/平方米", "tce": "吨标准煤"}
+
+
+def _accepted_for(f: Field) -> Message:
     """What a field's values may be, for error messages."""
     if f.choices:
         return _accepted_text(f.choices)
     if f.dtype == "list":
-        return "sector ids, Chinese names or GB/T 4754 codes, separated by commas"
+        return IMPORT("accepted.sector_list")
     if f.dtype == "bool":
-        return "是/否, Y/N, 1/0, true/false"
+        return IMPORT("accepted.bool")
     if f.dtype in ("int", "float"):
-        text = "a whole number" if f.dtype == "int" else "a number"
-        if f.minimum is not None:
-            text += f" >= {f.minimum:g}"
-        if f.maximum is not None:
-            text += f" <= {f.maximum:g}"
         _, stored = _units_for(f)
-        if stored in _UNIT_EXAMPLES:
-            text += f" in {stored} (or with the unit in the header, e.g. {_UNIT_EXAMPLES[stored]})"
-        return text
+        return IMPORT(
+            "accepted.number",
+            number=IMPORT("accepted.a_whole_number" if f.dtype == "int" else "accepted.a_number"),
+            minimum=IMPORT("accepted.at_least", minimum=f.minimum) if f.minimum is not None else "",
+            maximum=IMPORT("accepted.at_most", maximum=f.maximum) if f.maximum is not None else "",
+            unit=(IMPORT("accepted.in_unit", unit=Localised(stored, _UNIT_ZH.get(stored, stored)),
+                         example=_UNIT_EXAMPLES[stored]) if stored in _UNIT_EXAMPLES else ""))
     if f.dtype == "date":
-        return "a date YYYY-MM-DD (2003-06-30, 2003/6/30, 2003年6月30日)"
-    return "any text" if not f.required else "non-empty text"
+        return IMPORT("accepted.date")
+    return IMPORT("accepted.any_text" if not f.required else "accepted.non_empty_text")
 
 
-def _accepted_headers(f: Field) -> str:
-    return f"{f.name}" + (f" or {f.zh}" if f.zh else "")
+def _accepted_headers(f: Field) -> Message:
+    if f.zh:
+        return IMPORT("accepted.or", first=f.name, second=f.zh)
+    return IMPORT("accepted.text", text=f.name)

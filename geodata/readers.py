@@ -34,6 +34,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 
+from .messages import IMPORT, Message
 from .spreadsheet import unguard_frame
 from .tempfiles import claim_temp, remove_stale
 
@@ -98,7 +99,7 @@ class RawTable:
     source_layer: str | None = None
     crs_hint: str | None = None
     notes: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)  # of the file as a whole (geodata.messages.IMPORT)
     row_numbers: list[int] | None = None  # CSV/Excel: the line or sheet row of each record
 
     def row_label(self, i: int) -> str:
@@ -188,7 +189,7 @@ def split_header(name: object) -> tuple[str, str]:
     return base, unit
 
 
-def find_coordinate_columns(columns) -> tuple[tuple[str, str] | None, list[str]]:
+def find_coordinate_columns(columns) -> tuple[tuple[str, str] | None, list[Message]]:
     """The (lon, lat) column pair among ``columns``, found by name; and problems (ambiguity, half a pair).
 
     Pairs are tried in order: longitude/latitude, lon/lat, lng/lat, long/lat, 经度/纬度, 东经/北纬,
@@ -197,23 +198,17 @@ def find_coordinate_columns(columns) -> tuple[tuple[str, str] | None, list[str]]
     by_base: dict[str, list[str]] = {}
     for col in columns:
         by_base.setdefault(split_header(col)[0], []).append(col)
-    problems: list[str] = []
+    problems: list[Message] = []
     for lon_name, lat_name in zip(LON_NAMES, LAT_NAMES):
         lons, lats = by_base.get(lon_name, []), by_base.get(lat_name, [])
         if lons and lats:
             if len(lons) > 1 or len(lats) > 1:
-                problems.append(
-                    f"several coordinate columns: {', '.join(map(repr, lons + lats))}; keep one longitude "
-                    "and one latitude column"
-                )
+                problems.append(IMPORT("file.several_coordinate_columns", columns=", ".join(map(repr, lons + lats))))
                 return None, problems
             return (lons[0], lats[0]), problems
     half = [c for n in LON_NAMES + LAT_NAMES for c in by_base.get(n, [])]
     if half:
-        problems.append(
-            f"coordinate column {half[0]!r} has no partner; accepted pairs: 经度/纬度, lon/lat, lng/lat, "
-            "longitude/latitude, x/y"
-        )
+        problems.append(IMPORT("file.coordinate_column_unpaired", column=half[0]))
     return None, problems
 
 

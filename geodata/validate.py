@@ -30,9 +30,10 @@ import pyproj
 
 from ._cells import _convert, _typed
 from ._geometry_checks import _check_geometries, _check_location, _looks_projected, _table_geometries
-from ._problems import LOCATION_TOLERANCE_M, ImportValidationError, Problem
+from ._problems import LOCATION_TOLERANCE_M, ImportValidationError, Problem, row_list
 from ._vocabulary import _accepted_for, _accepted_headers, _map_columns, _units_for, header_zh, zh_labels
 from .crs import parse_crs, transform_geometries
+from .messages import IMPORT, layer_name
 from .readers import RawTable
 from .schema import LAYERS
 
@@ -91,11 +92,11 @@ def validate_layer(
     if layer not in LAYERS or layer not in IMPORTABLE_LAYERS:
         raise ValueError(f"unknown layer {layer!r}; accepted: {', '.join(IMPORTABLE_LAYERS)}")
     schema = LAYERS[layer]
-    problems = [Problem("file", None, text) for text in raw.problems]
+    problems = [Problem("file", None, text) for text in raw.problems]  # coded by the reader
     frame = raw.frame
     n = len(frame)
     if n == 0:
-        problems.append(Problem("file", None, "the file has no rows"))
+        problems.append(Problem("file", None, IMPORT("file.no_rows")))
 
     geometry_columns = {"geometry"} | set(raw.coordinates or ()) | ({raw.wkt_column} if raw.wkt_column else set())
     keep = set(keep_columns or ()) - {f.name for f in schema.fields}
@@ -103,7 +104,8 @@ def validate_layer(
     problems.extend(header_problems)
     for f in schema.fields:
         if f.required and f.name not in mapped and not any(p.field == f.name for p in header_problems):
-            problems.append(Problem("file", f.name, "required column missing", accepted=_accepted_headers(f)))
+            problems.append(Problem("file", f.name, IMPORT("file.required_column_missing"),
+                                    accepted_text=_accepted_headers(f)))
 
     values: dict[str, list] = {}
     for name, col in mapped.items():
@@ -111,7 +113,7 @@ def validate_layer(
         values[name] = converted
         accepted = _accepted_for(col.field)
         for j, msg in errors:
-            problems.append(Problem(raw.row_label(j), col.source, msg, accepted=accepted))
+            problems.append(Problem(raw.row_label(j), col.source, msg, accepted_text=accepted))
 
     _check_ids(raw, schema, mapped, values, existing_ids, problems)
     _check_unique(raw, schema, mapped, values, problems)
@@ -120,7 +122,7 @@ def validate_layer(
             for j, v in enumerate(values[fname]):
                 if v is not None and v not in ids:
                     problems.append(Problem(raw.row_label(j), mapped[fname].source,
-                                            f"{v!r} is not in the {ref_layer} layer"))
+                                            IMPORT("reference.missing", value=v, layer=layer_name(ref_layer))))
 
     notes = list(raw.notes)
     crs_used, geoms, repaired = None, None, 0
@@ -167,15 +169,13 @@ def _check_ids(raw, schema, mapped, values, existing_ids, problems) -> None:
     source = mapped[id_field].source
     for v, rows in seen.items():
         if len(rows) > 1:
-            listed = ", ".join(raw.row_label(j) for j in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            problems.append(Problem(raw.row_label(rows[1]), source, f"duplicate id {v!r} ({listed})",
-                                    accepted="each id once"))
+            listed = row_list([raw.row_label(j) for j in rows[:5]], len(rows) > 5)
+            problems.append(Problem(raw.row_label(rows[1]), source, IMPORT("id.duplicate", value=v, rows=listed),
+                                    accepted_text=IMPORT("accepted.each_id_once")))
     if existing_ids:
         for v, rows in seen.items():
             if v in existing_ids:
-                problems.append(Problem(raw.row_label(rows[0]), source,
-                                        f"id {v!r} is already in the layer (append adds new ids only; "
-                                        "--mode replace replaces the whole layer)"))
+                problems.append(Problem(raw.row_label(rows[0]), source, IMPORT("id.already_in_layer", value=v)))
 
 
 def _check_unique(raw, schema, mapped, values, problems) -> None:
@@ -190,9 +190,11 @@ def _check_unique(raw, schema, mapped, values, problems) -> None:
     source = ", ".join(mapped[f].source for f in schema.unique)
     for key, rows in seen.items():
         if len(rows) > 1:
-            listed = ", ".join(raw.row_label(j) for j in rows[:5]) + (", ..." if len(rows) > 5 else "")
-            problems.append(Problem(raw.row_label(rows[1]), source, f"duplicate {' + '.join(schema.unique)} "
-                                    f"{' / '.join(map(str, key))} ({listed})", accepted="each combination once"))
+            listed = row_list([raw.row_label(j) for j in rows[:5]], len(rows) > 5)
+            problems.append(Problem(raw.row_label(rows[1]), source,
+                                    IMPORT("key.duplicate", fields=" + ".join(schema.unique),
+                                           key=" / ".join(map(str, key)), rows=listed),
+                                    accepted_text=IMPORT("accepted.each_combination_once")))
 
 
 def _same_crs(a: str | pyproj.CRS, b: pyproj.CRS) -> bool:
@@ -203,10 +205,8 @@ def _same_crs(a: str | pyproj.CRS, b: pyproj.CRS) -> bool:
 def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, problems, notes):
     geoms, reported = _table_geometries(raw, problems)
     if geoms is None:
-        problems.append(Problem("file", "geometry", f"no geometry: this layer needs {schema.geometry}s",
-                                accepted="a GIS file (GeoJSON, GeoPackage, Shapefile, GeoParquet), or a table with "
-                                "coordinate columns (经度/纬度, lon/lat, lng/lat, longitude/latitude, x/y) or a "
-                                "WKT column (wkt)"))
+        problems.append(Problem("file", "geometry", IMPORT("geometry.none_in_file", wanted=schema.geometry),
+                                accepted_text=IMPORT("accepted.geometry_file")))
         return None, None, 0
     geoms, repaired = _check_geometries(raw, schema, geoms, repair, problems, reported)
     if repaired:
@@ -215,22 +215,21 @@ def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, pr
     if crs is not None:
         try:
             source = parse_crs(crs)
-        except ValueError as exc:
-            problems.append(Problem("file", "crs", str(exc)))
+        except ValueError:
+            problems.append(Problem("file", "crs", IMPORT("crs.unknown", value=crs)))
             return None, geoms, repaired
         if raw.crs is not None and not _same_crs(source, raw.crs):
             notes.append(f"the file declares {raw.crs.to_string()}; the stated --crs {crs} was used")
     elif raw.crs is not None:
         source = raw.crs
     else:
-        hint = ""
         if raw.crs_hint:
-            hint = f"; its header suggests --crs {raw.crs_hint}"
+            text = IMPORT("crs.none_header_hint", hint=raw.crs_hint)
         elif _looks_projected(geoms):
-            hint = "; the coordinates look projected (metres), e.g. --crs 4549 for CGCS2000 GK zone 40"
-        problems.append(Problem("file", "crs", f"the file states no coordinate reference system{hint}",
-                                accepted="--crs 4326 (WGS 84, GPS), gcj02 (AMap, Tencent), bd09 (Baidu) or an "
-                                "EPSG code"))
+            text = IMPORT("crs.none_projected_hint")
+        else:
+            text = IMPORT("crs.none")
+        problems.append(Problem("file", "crs", text, accepted_text=IMPORT("accepted.crs")))
         return None, geoms, repaired
     label = source if isinstance(source, str) else (f"EPSG:{source.to_epsg()}" if source.to_epsg() else source.name)
     present = np.array([g is not None for g in geoms])

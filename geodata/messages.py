@@ -1,0 +1,265 @@
+"""Coded error messages in English and Chinese: a stable code, its parameters, and constant templates.
+
+An error raised by ``geodata`` or ``parks`` carries a :class:`Message`: a code (``value.not_a_number``),
+the values it is about (``{"value": "abc"}``) and the code's two constant templates, English and
+Chinese. ``str(exc)`` is the English text (what the API's problem+json ``detail`` and the logs carry);
+:func:`message` renders the same error in either language, for the command line and the web workspace,
+whose users are Chinese planners.
+
+Values are only ever substituted into a template (``str.format`` on a constant template: a value that
+contains ``{`` or ``}`` stays text); no value is ever used as a template. A value may itself be a
+:class:`Message` (a hint, an accepted-values text) or a :class:`Localised` pair (a layer's name:
+``parks`` in English, 园区 in Chinese, from the glossary), rendered in the same language.
+
+Each layer owns its :class:`Catalogue`: :data:`IMPORT` here (the importer's problems,
+:mod:`geodata._problems`), :data:`parks.suitability.messages.SUITABILITY` for the suitability model. A
+catalogue refuses, when it is built, a code whose English and Chinese templates do not have the same
+placeholders, and, when a message is made, a code it lacks or parameters that do not fit.
+
+>>> m = IMPORT("value.not_a_number", value="abc")
+>>> str(m)
+"'abc' is not a number"
+>>> m.render("zh")
+"'abc' 不是数字"
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import glossary
+
+__all__ = ["Message", "Localised", "Catalogue", "CodedError", "IMPORT", "message", "placeholders", "layer_name"]
+
+_FORMATTER = string.Formatter()
+
+
+def placeholders(template: str) -> frozenset[str]:
+    """The names a template substitutes: ``"{value!r} is below {minimum:g}"`` -> {value, minimum}."""
+    return frozenset(name.split(".")[0].split("[")[0] for _, name, _, _ in _FORMATTER.parse(template) if name)
+
+
+@dataclass(frozen=True)
+class Localised:
+    """A value that reads differently by language (a layer's name: ``parks`` / 园区)."""
+
+    en: str
+    zh: str
+
+    def render(self, lang: str = "en") -> str:
+        return self.zh if glossary.check_lang(lang) == "zh" else self.en
+
+    def __str__(self) -> str:
+        return self.en
+
+
+@dataclass(frozen=True)
+class Message:
+    """A coded message: ``code``, its ``params`` and its two templates (English, Chinese)."""
+
+    code: str
+    params: Mapping[str, Any]
+    templates: tuple[str, str] = field(repr=False, compare=False)
+
+    def render(self, lang: str = "en") -> str:
+        """The text in ``lang`` (``en`` or ``zh``)."""
+        template = self.templates[1] if glossary.check_lang(lang) == "zh" else self.templates[0]
+        values = {k: (v.render(lang) if isinstance(v, (Message, Localised)) else v) for k, v in self.params.items()}
+        return _FORMATTER.vformat(template, (), values)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class Catalogue(Mapping[str, tuple[str, str]]):
+    """``code -> (English template, Chinese template)``, checked when built; calling it makes a
+    :class:`Message` (``IMPORT("value.not_a_number", value=v)``)."""
+
+    def __init__(self, name: str, entries: Mapping[str, tuple[str, str]]):
+        self.name = name
+        self._entries = dict(entries)
+        for code, pair in self._entries.items():
+            if len(pair) != 2 or not all(isinstance(t, str) and t for t in pair):
+                raise ValueError(f"{name} catalogue: {code!r} needs an English and a Chinese template")
+            if placeholders(pair[0]) != placeholders(pair[1]):
+                raise ValueError(f"{name} catalogue: {code!r} has placeholders {sorted(placeholders(pair[0]))} in "
+                                 f"English but {sorted(placeholders(pair[1]))} in Chinese")
+
+    def __getitem__(self, code: str) -> tuple[str, str]:
+        return self._entries[code]
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __call__(self, code: str, /, **params: Any) -> Message:
+        pair = self._entries.get(code)
+        if pair is None:
+            raise KeyError(f"{self.name} catalogue has no code {code!r}")
+        wanted = placeholders(pair[0])
+        if set(params) != wanted:
+            raise TypeError(f"{self.name} message {code!r} takes {sorted(wanted)}, got {sorted(params)}")
+        return Message(code, dict(params), pair)
+
+
+class CodedError(ValueError):
+    """A ``ValueError`` whose text is a :class:`Message` (``exc.text``); ``str(exc)`` is the English text."""
+
+    def __init__(self, text: Message):
+        self.text = text
+        super().__init__(str(text))
+
+    @property
+    def code(self) -> str:
+        return self.text.code
+
+    def in_lang(self, lang: str) -> str:
+        return self.text.render(lang)
+
+    def __reduce__(self):  # picklable (Dask workers send errors back) although __init__ takes a Message
+        return (_restore, (type(self), self.text, self.__dict__))
+
+
+def _restore(cls, text: Message, state: dict):
+    exc = cls.__new__(cls)
+    BaseException.__init__(exc, str(text))
+    exc.__dict__.update(state)
+    return exc
+
+
+def message(error: Any, lang: str = "zh") -> str:
+    """``error`` (a coded exception, an :class:`~geodata._problems.ImportValidationError`, a
+    :class:`Message`, a :class:`~geodata._problems.Problem`) as text in ``lang``. Anything that carries no
+    code is shown as ``str(error)``."""
+    glossary.check_lang(lang)
+    if isinstance(error, (Message, Localised)):
+        return error.render(lang)
+    in_lang = getattr(error, "in_lang", None)
+    if callable(in_lang):
+        return str(in_lang(lang))
+    return str(error)
+
+
+def layer_name(layer: str) -> Localised:
+    """A dataset layer's name: the id in English, the glossary's word in Chinese (``parks`` / 园区)."""
+    return Localised(layer, glossary.terms("zh").get(f"cli_layer_{layer}", layer))
+
+
+#: The importer's problems (:mod:`geodata.validate` and its helpers), what they accept, and the frame of
+#: the refusal. Field names, ids, values and file names stay as they are in both languages.
+IMPORT = Catalogue("import", {
+    # the refusal (ImportValidationError)
+    "import.refused": ("{count}{source}{layer}; nothing was imported:", "{count}{source}{layer}，未导入任何数据："),
+    "import.one_problem": ("1 problem", "1 个问题"),
+    "import.problems": ("{n} problems", "{n} 个问题"),
+    "import.in_source": (" in {source}", "（文件 {source}）"),
+    "import.in_layer": (" (layer {layer})", "（图层：{layer}）"),
+    "import.column": ("column {field!r}", "列 {field!r}"),
+    "import.group_geometry": ("geometry", "几何"),
+    "import.group_crs": ("crs", "坐标参考系 (crs)"),
+    "import.group_file": ("file", "文件"),
+    "import.group_accepted": ("{title} (accepted: {accepted})", "{title}（可接受的值：{accepted}）"),
+    "import.and_more": ("... and {n} more", "……另有 {n} 处"),
+    "import.where_row": ("row {n}", "第 {n} 行"),
+    "import.where_feature": ("feature {n}", "第 {n} 个要素"),
+    # the file as a whole
+    "file.no_rows": ("the file has no rows", "文件没有数据行"),
+    "file.required_column_missing": ("required column missing", "缺少必需的列"),
+    "file.two_columns_same_field": ("two columns mean the same field: {first!r} and {second!r}; keep one",
+                                    "两列表示同一字段：{first!r} 和 {second!r}；请只保留一列"),
+    "file.unit_not_recognised": ("header {header!r}: unit {unit!r} is not recognised",
+                                 "表头 {header!r}：无法识别单位 {unit!r}"),
+    "file.several_coordinate_columns": (
+        "several coordinate columns: {columns}; keep one longitude and one latitude column",
+        "有多个坐标列：{columns}；请只保留一个经度列和一个纬度列"),
+    "file.coordinate_column_unpaired": (
+        "coordinate column {column!r} has no partner; accepted pairs: 经度/纬度, lon/lat, lng/lat, longitude/latitude, x/y",
+        "坐标列 {column!r} 缺少配对的列；可接受的列对：经度/纬度、lon/lat、lng/lat、longitude/latitude、x/y"),
+    # ids and keys
+    "id.duplicate": ("duplicate id {value!r} ({rows})", "编号 {value!r} 重复（{rows}）"),
+    "id.already_in_layer": ("id {value!r} is already in the layer (append adds new ids only; --mode replace "
+                            "replaces the whole layer)",
+                            "编号 {value!r} 已在图层中（追加只能添加新编号；--mode replace 替换整个图层）"),
+    "key.duplicate": ("duplicate {fields} {key} ({rows})", "{fields} 组合 {key} 重复（{rows}）"),
+    "reference.missing": ("{value!r} is not in the {layer} layer", "{value!r} 不在{layer}图层中"),
+    # cells
+    "value.empty_required": ("empty (required)", "为空（必填）"),
+    "value.not_a_date": ("{value!r} is not a date", "{value!r} 不是日期"),
+    "value.no_such_day": ("{value!r} is not a date (no such day)", "{value!r} 不是日期（没有这一天）"),
+    "value.not_yes_no": ("{value!r} is not yes/no", "{value!r} 不是“是/否”"),
+    "value.not_a_number": ("{value!r} is not a number", "{value!r} 不是数字"),
+    "value.not_finite": ("{value!r} is not a finite number", "{value!r} 不是有限数值"),
+    "value.not_whole": ("{value!r} is not a whole number", "{value!r} 不是整数"),
+    "value.below_minimum": ("{value!r} is below the minimum {minimum:g}", "{value!r} 小于最小值 {minimum:g}"),
+    "value.above_maximum": ("{value!r} is above the maximum {maximum:g}", "{value!r} 大于最大值 {maximum:g}"),
+    "value.not_accepted": ("{value!r} is not accepted", "{value!r} 不是可接受的值"),
+    "value.not_accepted_did_you_mean": ("{value!r} is not accepted (did you mean {suggestion!r}?)",
+                                        "{value!r} 不是可接受的值（是否指 {suggestion!r}？）"),
+    "value.gbt4754_outside": ("{value!r}: GB/T 4754 division {division} is outside the plan's eleven sectors",
+                              "{value!r}：国民经济行业分类（GB/T 4754）大类 {division} 不在计划的十一个行业之内"),
+    # geometry and CRS
+    "geometry.no_coordinates": ("no coordinates ({lon!r}/{lat!r} empty)", "没有坐标（{lon!r}/{lat!r} 为空）"),
+    "geometry.coordinates_not_numbers": ("coordinates ({x!r}, {y!r}) in {lon!r}/{lat!r} are not numbers",
+                                         "{lon!r}/{lat!r} 中的坐标 ({x!r}, {y!r}) 不是数字"),
+    "geometry.not_wkt": ("{text!r} is not WKT", "{text!r} 不是 WKT 几何文本"),
+    "geometry.missing": ("no geometry", "没有几何"),
+    "geometry.empty": ("empty geometry", "几何为空"),
+    "geometry.wrong_type": ("a {found}; this layer holds {wanted}s", "几何类型为 {found}；本图层应为 {wanted}"),
+    "geometry.invalid": ("invalid geometry: {reason}; fix it or import with --repair",
+                         "几何无效：{reason}；请修正，或用 --repair 导入"),
+    "geometry.unrepairable": ("invalid ({reason}) and cannot be repaired", "几何无效（{reason}），且无法修复"),
+    "geometry.swapped_columns": ("longitude and latitude look exchanged in {swapped} of {total} rows: swap the columns "
+                                 "(longitude is the east-west value)",
+                                 "{total} 行中有 {swapped} 行的经度和纬度似乎颠倒了：请交换这两列（经度是东西方向的值）"),
+    "geometry.outside_swapped": ("{point} lies outside {province}{away}; with longitude and latitude exchanged it lies "
+                                 "inside: are the longitude and latitude swapped?",
+                                 "{point} 位于{province}之外{away}；经纬度互换后则位于省内：经度和纬度是否填反了？"),
+    "geometry.outside": ("{point} lies outside {province}{away} (a wrong --crs, or a feature of another province?)",
+                         "{point} 位于{province}之外{away}（--crs 填错了，还是外省的要素？）"),
+    "geometry.km_away": (", {km:.0f} km away", "，相距 {km:.0f} 公里"),
+    "geometry.none_in_file": ("no geometry: this layer needs {wanted}s", "没有几何：本图层需要 {wanted} 几何"),
+    "crs.unknown": ("unknown CRS {value!r}; accepted: an EPSG code such as 4326 or EPSG:4549, 'gcj02' (AMap/Tencent) "
+                    "or 'bd09' (Baidu)",
+                    "无法识别的坐标参考系 {value!r}；可接受：EPSG 代码（如 4326 或 EPSG:4549）、'gcj02'（高德/腾讯）"
+                    "或 'bd09'（百度）"),
+    "crs.none": ("the file states no coordinate reference system", "文件没有声明坐标参考系"),
+    "crs.none_header_hint": ("the file states no coordinate reference system; its header suggests --crs {hint}",
+                             "文件没有声明坐标参考系；据其表头，可能应使用 --crs {hint}"),
+    "crs.none_projected_hint": ("the file states no coordinate reference system; the coordinates look projected "
+                                "(metres), e.g. --crs 4549 for CGCS2000 GK zone 40",
+                                "文件没有声明坐标参考系；坐标看起来是投影坐标（米），例如 CGCS2000 高斯-克吕格第 40 带用 "
+                                "--crs 4549"),
+    # what is accepted
+    "accepted.text": ("{text}", "{text}"),
+    "accepted.or": ("{first} or {second}", "{first} 或 {second}"),
+    "accepted.choices_zh": ("{ids} or their Chinese names ({names})", "{ids}，或其中文名称（{names}）"),
+    "accepted.sectors": ("{ids} or their Chinese names ({names}) or a GB/T 4754 code such as C17",
+                         "{ids}，或其中文名称（{names}），或国民经济行业分类代码（如 C17）"),
+    "accepted.sector_list": ("sector ids, Chinese names or GB/T 4754 codes, separated by commas",
+                             "行业代码、中文名称或国民经济行业分类代码，以逗号分隔"),
+    "accepted.bool": ("是/否, Y/N, 1/0, true/false", "是/否、Y/N、1/0、true/false"),
+    "accepted.number": ("{number}{minimum}{maximum}{unit}", "{number}{minimum}{maximum}{unit}"),
+    "accepted.a_number": ("a number", "数字"),
+    "accepted.a_whole_number": ("a whole number", "整数"),
+    "accepted.at_least": (" >= {minimum:g}", " >= {minimum:g}"),
+    "accepted.at_most": (" <= {maximum:g}", " <= {maximum:g}"),
+    "accepted.in_unit": (" in {unit} (or with the unit in the header, e.g. {example})",
+                         "，单位 {unit}（也可在表头注明单位，如 {example}）"),
+    "accepted.date": ("a date YYYY-MM-DD (2003-06-30, 2003/6/30, 2003年6月30日)",
+                      "日期 YYYY-MM-DD（2003-06-30、2003/6/30、2003年6月30日）"),
+    "accepted.any_text": ("any text", "任意文本"),
+    "accepted.non_empty_text": ("non-empty text", "非空文本"),
+    "accepted.each_id_once": ("each id once", "每个编号只出现一次"),
+    "accepted.each_combination_once": ("each combination once", "每种组合只出现一次"),
+    "accepted.geometry_file": ("a GIS file (GeoJSON, GeoPackage, Shapefile, GeoParquet), or a table with coordinate "
+                               "columns (经度/纬度, lon/lat, lng/lat, longitude/latitude, x/y) or a WKT column (wkt)",
+                               "GIS 文件（GeoJSON、GeoPackage、Shapefile、GeoParquet），或带坐标列（经度/纬度、lon/lat、"
+                               "lng/lat、longitude/latitude、x/y）或 WKT 列（wkt）的表格"),
+    "accepted.crs": ("--crs 4326 (WGS 84, GPS), gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code",
+                     "--crs 4326（WGS 84，GPS）、gcj02（高德、腾讯）、bd09（百度）或 EPSG 代码"),
+})
