@@ -5,7 +5,9 @@
 take it as an argument. Nothing here imports :mod:`api.app` or a route.
 
 Caches: every one is an :class:`api.cache.LockedCache` (one policy: bounded LRU, locked, computed once per
-key, per process); keys start with :attr:`AppState.dataset_version` (see :meth:`AppState.key`).
+key, per process); keys start with :attr:`AppState.dataset_version` (see :meth:`AppState.key`). The review
+sheets' cache is also kept in the review database (:class:`api.shared_cache.SharedBytesCache`), so with
+``--workers N`` a sheet one worker made is read by the others.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from parks.suitability.context import SuitabilityContext
 
 from .cache import LockedCache
 from .settings import Settings
+from .shared_cache import SharedBytesCache
 
 __all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
 
@@ -35,6 +38,13 @@ __all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
 _METRICS_SHARED = ("enterprises", "enterprises_m", "parks_m", "province_m", "county_codes", "weights",
                    "county_area_km2")
 METRICS_CONTEXT_CACHE = 128  # results the metrics context keeps for its own expensive parts (Ripley envelopes)
+
+
+def _sheet_scope(key: Any) -> str:
+    """The review sheets that replace one another in the shared table: one candidate's, in one language (a key
+    is ``(dataset version, "sheet", candidate id, version, lang)``, :func:`api.routes.transfers.sheet_key`)."""
+    _, kind, candidate_id, _, lang = key
+    return f"{kind}|{candidate_id}|{lang}"
 
 
 def dataset_version(path: Path) -> str:
@@ -67,9 +77,13 @@ class AppState:
     features: LockedCache = field(default_factory=lambda: LockedCache(64, "features"))
     web: LockedCache = field(default_factory=lambda: LockedCache(64, "web"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
-    sheets: LockedCache = field(default_factory=lambda: LockedCache(64, "sheets"))  # review sheet PDFs (api.routes.transfers)
+    # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
+    sheets: LockedCache = field(init=False)
     landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
     plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
+
+    def __post_init__(self) -> None:
+        self.sheets = SharedBytesCache(64, "sheets", self.engine, scope=_sheet_scope)
 
     def key(self, *parts: Any) -> tuple:
         """A cache key: the dataset version, then ``parts``."""
