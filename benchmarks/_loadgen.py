@@ -93,7 +93,7 @@ class _Connection(asyncio.Protocol):
         self.lost = False
 
     # asyncio.Protocol
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:

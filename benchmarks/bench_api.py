@@ -9,11 +9,19 @@ its own review database. An httpx async client then sends requests:
 * open loop: 32 users, each sending one request every 0.5 s on average (Poisson arrivals, 64 requests/s
   offered), latency counted from the scheduled send time;
 * the **limit**: a bare ASGI app (``benchmarks/_bare_asgi.py``, no FastAPI) answering the same pre-built page bytes
-  under the same uvicorn and client: the fastest this stack answers on this machine.
+  under the same uvicorn and client: the fastest this stack answers on this machine;
+* the same closed loops (1 and 32 clients, each server, the limit too) with the **light client**
+  (``benchmarks/_loadgen.py``: raw asyncio/uvloop HTTP/1.1 keep-alive connections, request bytes built beforehand,
+  httptools parsing, in its own process pinned to the last CPU core), whose CPU per request is a small fraction of
+  the server's, so the server, not the client, sets the rate. Every answer is checked against a reference answer
+  of the same request fetched before the run: the status, and the body's CRC-32 (``POST /suitability``: the same
+  enterprise always gets the same document) or its length (pages carry a ``timeStamp`` of fixed width). A wrong
+  status, a cut or wrong body is an error in the table.
 
 Latency p50/p99 are over the completed requests, requests per second = completed / wall time, server CPU per
-request = the server processes' user+system CPU (psutil) over the scenario / completed requests. Client and
-server share the machine's 2 cores, so these are lower bounds for a server with the machine to itself.
+request = the server processes' user+system CPU (psutil) over the scenario / completed requests, client CPU per request = the
+client process's own CPU time over the scenario / completed requests. Client and server share the machine's 2
+cores, so these are lower bounds for a server with the machine to itself.
 
 Only loopback is ever addressed.
 """
@@ -31,12 +39,14 @@ from pathlib import Path
 import numpy as np
 
 from . import Report, check_size, table
+from . import _loadgen
 from ._data import dataset, free_port, gpkg
 
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
 REQUESTS = {"full": (2000, 400), "quick": (400, 100), "tiny": (20, 6)}  # (GET, POST) per scenario
 SECONDS = {"full": 60.0, "quick": 20.0, "tiny": 20.0}
 CONCURRENCY = {"full": (1, 32), "quick": (1, 32), "tiny": (1, 4)}
+LIGHT_REQUESTS = {"full": (10_000, 4000), "quick": (2000, 800), "tiny": (20, 6)}  # light client: (GET, POST)
 WORKERS = {"full": (1, 2), "quick": (1, 2), "tiny": (1,)}
 OPEN_INTERVAL_S = 0.5  # each open-loop user sends one request per 0.5 s on average (32 users: 64 requests/s)
 OPEN_SECONDS = {"full": 30.0, "quick": 10.0, "tiny": 3.0}
@@ -243,15 +253,72 @@ def _measure(server: Server, coro) -> dict:
 
 
 def _scenarios(server_label: str, server: Server, headers: dict, scenarios: dict, size: str) -> list[dict]:
+    """The httpx rows: closed loop at each concurrency, then the open loop, for each scenario."""
     out = []
-    for (label, make), total in zip(scenarios.items(), REQUESTS[size]):
+    for (label, (make, _, _)), total in zip(scenarios.items(), REQUESTS[size]):
         for c in CONCURRENCY[size]:
             res = _measure(server, _load(server.url, headers, make, c, total, SECONDS[size]))
-            out.append({**res, "label": label, "server": server_label, "load": f"closed, {c} clients"})
+            out.append({**res, "label": label, "server": server_label, "client": "httpx",
+                        "load": f"closed, {c} clients"})
         users = CONCURRENCY[size][-1]
         res = _measure(server, _open_load(server.url, headers, make, users, OPEN_INTERVAL_S, OPEN_SECONDS[size]))
-        out.append({**res, "label": label, "server": server_label,
+        out.append({**res, "label": label, "server": server_label, "client": "httpx",
                     "load": f"open, {users} users x 1 per {OPEN_INTERVAL_S:g} s (Poisson, {res['offered_rps']:.0f}/s)"})
+    return out
+
+
+def _client_cpu() -> int | None:
+    """The CPU core the light client is pinned to (the last one this process may use), or None (no pinning)."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return cpus[-1] if len(cpus) > 1 else None
+
+
+def _light_requests(make, n: int, headers: dict) -> list[_loadgen.Request]:
+    """The first ``n`` requests of a scenario as raw requests for the light client (``i % n`` repeats them)."""
+    import json
+
+    out = []
+    for i in range(n):
+        method, path, body = make(i)
+        h = tuple(headers.items())
+        data = b""
+        if body is not None:
+            data = json.dumps(body).encode()
+            h += (("Content-Type", "application/json"),)
+        out.append(_loadgen.Request(method, path, data, h))
+    return out
+
+
+def _expects(server: Server, requests: list[_loadgen.Request], check: str) -> list[_loadgen.Expect]:
+    """Each request's reference answer, fetched once from ``server`` (one request after the other): status 200 and
+    the body's CRC-32 (``check="crc32"``) or only its length (``"length"``)."""
+    ref = _loadgen.reference(HOST, server.port, requests)
+    bad = [(r.method, r.path, a) for r, a in zip(requests, ref) if a["error"] or a["status"] != 200]
+    if bad:
+        raise RuntimeError(f"reference answers are not 200 ({len(bad)} of {len(requests)}), first: {bad[0]}")
+    return [_loadgen.Expect(200, a["length"], a["crc32"] if check == "crc32" else None) for a in ref]
+
+
+def _light_scenarios(server_label: str, server: Server, headers: dict, scenarios: dict, size: str,
+                     references: dict) -> list[dict]:
+    """The light client's closed loops (``benchmarks/_loadgen.py`` in its own process, pinned to one core) at each
+    concurrency; every answer checked against the scenario's reference answers (fetched from the first server that
+    runs the scenario, so a later server must answer byte for byte as it did where a checksum is checked)."""
+    out = []
+    cpu = _client_cpu()
+    for (label, (make, period, check)), total in zip(scenarios.items(), LIGHT_REQUESTS[size]):
+        requests = _light_requests(make, min(period, total), headers)
+        if label not in references:
+            references[label] = _expects(server, requests, check)
+        for c in CONCURRENCY[size]:
+            cpu0 = server.cpu_s()
+            res = _loadgen.run(HOST, server.port, requests, references[label], concurrency=c, total=total,
+                               seconds=SECONDS[size], cpu=cpu)
+            ok = res["ok"]
+            res["server_cpu_ms"] = (server.cpu_s() - cpu0) / ok * 1e3 if ok else None
+            pinned = f", pinned to CPU {cpu}" if cpu is not None else ""
+            out.append({**res, "label": label, "server": server_label, "client": f"light ({check} checked{pinned})",
+                        "load": f"closed, {c} clients"})
     return out
 
 
@@ -264,13 +331,17 @@ def run(size: str = "full") -> Report:
     pick = rng.choice(ids, size=4096)
     n_parks = 200
     page_label = f"GET /collections/parks/items?limit={PAGE}&offset=..."
+    suit_label = "POST /suitability (enterprise id, top 5)"
+    # label -> (request i, period of the request sequence, what the light client checks of each body)
     scenarios = {
-        page_label: lambda i: ("GET", f"/collections/parks/items?limit={PAGE}&offset={(i * PAGE) % n_parks}", None),
-        "POST /suitability (enterprise id, top 5)":
-            lambda i: ("POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}),
+        page_label: (lambda i: ("GET", f"/collections/parks/items?limit={PAGE}&offset={(i * PAGE) % n_parks}", None),
+                     n_parks // PAGE, "length"),  # each page carries a timeStamp (fixed width): length checked
+        suit_label: (lambda i: ("POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}),
+                     len(pick), "crc32"),  # the same enterprise always gets the same document
     }
     results: list[dict] = []
     startups: dict[str, float] = {}
+    references: dict[str, list] = {}
     warm: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
@@ -285,43 +356,50 @@ def run(size: str = "full") -> Report:
                 server.wait()
                 startups[label] = time.perf_counter() - t
                 # warm up: the first suitability call of each worker builds its park context; pages their bytes
-                warm = asyncio.run(_load(server.url, headers, scenarios["POST /suitability (enterprise id, top 5)"],
-                                         workers * 2, workers * 8, 300))
-                asyncio.run(_load(server.url, headers, scenarios[page_label], workers * 2, workers * 16, 120))
+                warm = asyncio.run(_load(server.url, headers, scenarios[suit_label][0], workers * 2, workers * 8, 300))
+                asyncio.run(_load(server.url, headers, scenarios[page_label][0], workers * 2, workers * 16, 120))
                 if not body_path.exists():
                     import httpx
 
                     r = httpx.get(f"{server.url}/collections/parks/items?limit={PAGE}", headers=headers, timeout=60)
                     body_path.write_bytes(r.content)
                 results += _scenarios(label, server, headers, scenarios, size)
+                results += _light_scenarios(label, server, headers, scenarios, size, references)
             finally:
                 server.stop()
         bare = Server(None, None, free_port(HOST), app="benchmarks._bare_asgi:app",
                       env={"PARKPLAN_BARE_BODY": str(body_path)})
         try:
             bare.wait()
-            results += _scenarios("limit: bare ASGI app, same bytes", bare, {},
-                                  {f"{page_label} (pre-built bytes)": scenarios[page_label]}, size)
+            limit = {f"{page_label} (pre-built bytes)": (scenarios[page_label][0], 1, "crc32")}
+            results += _scenarios("limit: bare ASGI app, same bytes", bare, {}, limit, size)
+            results += _light_scenarios("limit: bare ASGI app, same bytes", bare, {}, limit, size, references)
         finally:
             bare.stop()
-    rows = [[r["label"], r["server"], r["load"], f"{r['ok']:,}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
+    rows = [[r["label"], r["server"], r["client"], r["load"], f"{r['ok']:,}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
              f"{r['rps']:,.1f}" if r["rps"] else "n/a", _ms(r["server_cpu_ms"]), _ms(r["client_cpu_ms"]),
              ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"] for r in results]
     load = os.getloadavg()
     body = (
         f"uvicorn (httptools, uvloop when installed) on {HOST} over the built-in dataset ({n:,} enterprises, "
-        f"{n_parks} parks), analyst bearer token, httpx async clients on the same machine. Closed loop: each "
-        f"client sends its next request when the last is answered; each scenario stops after "
-        f"{REQUESTS[size][0]:,} GET / {REQUESTS[size][1]:,} POST requests or {SECONDS[size]:.0f} s. Open loop: "
+        f"{n_parks} parks), analyst bearer token, clients on the same machine: httpx async clients (what a Python "
+        f"client sees) and the light client (`benchmarks/_loadgen.py`: raw asyncio/uvloop HTTP/1.1 keep-alive, one "
+        f"connection per client, request bytes built beforehand, its own process pinned to one core; each answer's "
+        f"status and body CRC-32 or length checked against a reference answer of the same request; a mismatch is an "
+        f"error). Closed loop: each client sends its next request when the last is answered; each httpx scenario "
+        f"stops after {REQUESTS[size][0]:,} GET / {REQUESTS[size][1]:,} POST requests, each light-client scenario "
+        f"after {LIGHT_REQUESTS[size][0]:,} GET / {LIGHT_REQUESTS[size][1]:,} POST, or {SECONDS[size]:.0f} s. "
+        f"POST /suitability asks for {len(pick):,} enterprise ids drawn from the dataset in turn (the server keeps no "
+        f"answer cache: every request is scored). Open loop (httpx): "
         f"{CONCURRENCY[size][-1]} users each send a request at Poisson times, one per {OPEN_INTERVAL_S:g} s on "
-        f"average, for {OPEN_SECONDS[size]:.0f} s, latency counted from the scheduled time. The limit row is a bare "
-        f"ASGI app (no FastAPI) answering the same page bytes under the same uvicorn and client. Server CPU = "
-        f"user+system CPU of the server's processes (psutil) per completed request; client CPU = this process's CPU "
-        f"per completed request (httpx; where it is well above the server's, the client sets the rate). Server "
+        f"average, for {OPEN_SECONDS[size]:.0f} s, latency counted from the scheduled time. The limit rows are a bare "
+        f"ASGI app (no FastAPI) answering the same page bytes under the same uvicorn and clients. Server CPU = "
+        f"user+system CPU of the server's processes (psutil) per completed request; client CPU = the client process's "
+        f"own CPU per completed request (where it is well above the server's, the client sets the rate). Server "
         f"start (load + join the dataset): " + ", ".join(f"{k} {v:.1f} s" for k, v in startups.items()) + f"; load average after "
         f"{load[0]:.1f}. Client and server share the machine's cores.\n\n"
-        + table(["request", "server", "load", "completed", "p50", "p99", "req/s", "server CPU/req", "client CPU/req",
-                 "errors"], rows)
+        + table(["request", "server", "client", "load", "completed", "p50", "p99", "req/s", "server CPU/req",
+                 "client CPU/req", "errors"], rows)
     )
     return Report("api", "API under load on loopback", body, {"n": n, "startup_s": startups, "results": results,
                                                                "warmup": warm})

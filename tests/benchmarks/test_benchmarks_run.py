@@ -66,6 +66,10 @@ def test_api_runs_on_loopback():
     results = rep.data["results"]
     assert {r["concurrency"] for r in results} == {1, 4}
     assert all(r["ok"] > 0 and not r["errors"] for r in results), results
+    light = [r for r in results if r["client"].startswith("light")]  # the light client's rows, every server
+    assert {(r["server"], r["concurrency"]) for r in light} == {
+        (s, c) for s in ("parkplan, 1 worker", "limit: bare ASGI app, same bytes") for c in (1, 4)}
+    assert all(r["client_cpu_ms"] > 0 and r["server_cpu_ms"] is not None for r in light), light
 
 
 def test_scale_runs_on_a_local_cluster():
