@@ -21,6 +21,7 @@ __all__ = [
     "Field",
     "LayerSchema",
     "LAYERS",
+    "IMPORTABLE_LAYERS",
     "class_rank",
     "SERIES_YEARS",
 ]
@@ -246,3 +247,8 @@ LAYERS: dict[str, LayerSchema] = {
         ),
     ),
 }
+
+#: the layers ``parkplan import`` and the import API accept (:func:`geodata.validate.validate_layer`); here, in the
+#: light schema module, so that the command line can name them in its help without importing pandas
+IMPORTABLE_LAYERS = ("parks", "enterprises", "projects", "protected_areas", "urban_boundaries", "catalogue", "counties",
+                     "suppliers", "fixed_asset_investment", "enterprise_years")

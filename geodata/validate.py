@@ -35,13 +35,10 @@ from ._vocabulary import _accepted_for, _accepted_headers, _map_columns, _units_
 from .crs import parse_crs, transform_geometries
 from .messages import IMPORT, layer_name
 from .readers import RawTable
-from .schema import LAYERS
+from .schema import IMPORTABLE_LAYERS, LAYERS
 
 __all__ = ["IMPORTABLE_LAYERS", "ImportValidationError", "Problem", "ValidatedLayer", "header_zh", "validate_layer",
            "zh_labels"]
-
-IMPORTABLE_LAYERS = ("parks", "enterprises", "projects", "protected_areas", "urban_boundaries", "catalogue", "counties",
-                     "suppliers", "fixed_asset_investment", "enterprise_years")
 
 
 @dataclass
