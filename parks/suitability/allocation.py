@@ -105,14 +105,14 @@ def allocate(
     if "bonus" not in cand.columns:
         cand["bonus"] = 0.0
     if not np.all(np.isfinite(cand["bonus"].to_numpy(float))) or (cand["bonus"].to_numpy(float) < 0).any():
-        raise SuitabilityError("allocation candidates have a negative or non-finite bonus; bonuses must be >= 0")
+        raise SuitabilityError("allocation.negative_bonus")
     cand["enterprise_id"] = cand["enterprise_id"].astype(str)
     cand["park_id"] = cand["park_id"].astype(str)
     free.index = free.index.astype(str)
     cand = cand[cand["park_id"].isin(free.index)].drop_duplicates(["enterprise_id", "park_id"]).reset_index(drop=True)
     missing = sorted(set(cand["enterprise_id"]) - set(land.index.astype(str)))
     if missing:
-        raise SuitabilityError(f"land_ha lacks enterprise(s) {', '.join(missing[:5])}; every candidate needs a land need")
+        raise SuitabilityError("allocation.land_missing", enterprises=", ".join(missing[:5]))
     land.index = land.index.astype(str)
     ents = [str(e) for e in (enterprises if enterprises is not None else list(dict.fromkeys(list(land.index) + list(cand["enterprise_id"]))))]
     park_ids = [str(p) for p in free.index]
@@ -344,9 +344,9 @@ def _fits(x, pi, a, free, caps) -> bool:
 def _check(candidates: pd.DataFrame) -> None:
     missing = [c for c in ("enterprise_id", "park_id", "score") if c not in candidates.columns]
     if missing:
-        raise SuitabilityError(f"allocation candidates lack column(s) {', '.join(missing)}; expected enterprise_id, park_id, score")
+        raise SuitabilityError("allocation.columns_missing", columns=", ".join(missing))
     if len(candidates) and not np.all(np.isfinite(candidates["score"].to_numpy(float))):
-        raise SuitabilityError("allocation candidates have a non-finite score; pass feasible pairs only")
+        raise SuitabilityError("allocation.non_finite_score")
 
 
 def _caps(cap, park_ids: list[str]) -> np.ndarray | None:
@@ -354,7 +354,7 @@ def _caps(cap, park_ids: list[str]) -> np.ndarray | None:
         return None
     if isinstance(cap, (int, np.integer)):
         if cap < 0:
-            raise SuitabilityError(f"cap must be >= 0, got {cap!r}")
+            raise SuitabilityError("allocation.negative_cap", cap=cap)
         return np.full(len(park_ids), float(cap))
     c = pd.Series(cap, dtype=float)
     c.index = c.index.astype(str)

@@ -71,9 +71,9 @@ def score_batch(
     ``rank`` is that order and ``top`` gains a ``bonus`` column; ``score`` stays the suitability.
     """
     if not isinstance(top, (int, np.integer)) or top < 1:
-        raise SuitabilityError(f"top must be a positive integer, got {top!r}")
+        raise SuitabilityError("param.top", top=top)
     if chunk_size < 1:
-        raise SuitabilityError(f"chunk_size must be >= 1, got {chunk_size!r}")
+        raise SuitabilityError("param.chunk_size", chunk_size=chunk_size)
     w = normalise_weights(weights)
     cons = _constraints(constraints)
     ent = enterprises if isinstance(enterprises, EnterpriseArrays) else enterprise_arrays(ctx, enterprises)

@@ -66,20 +66,20 @@ class Constraints:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.land_margin, (int, float)) and self.land_margin >= 0):
-            raise SuitabilityError(f"constraint land_margin must be a number >= 0, got {self.land_margin!r}")
+            raise SuitabilityError("constraint.land_margin", value=self.land_margin)
         if not (isinstance(self.protected_buffer_m, (int, float)) and self.protected_buffer_m >= 0):
-            raise SuitabilityError(f"constraint protected_buffer_m must be a number >= 0, got {self.protected_buffer_m!r}")
+            raise SuitabilityError("constraint.protected_buffer_m", value=self.protected_buffer_m)
         kinds = tuple(self.protected_kinds)
         bad = [k for k in kinds if k not in PROTECTED_KINDS]
         if bad:
-            raise SuitabilityError(f"constraint protected_kinds has {bad[0]!r}; accepted: {', '.join(PROTECTED_KINDS)}")
+            raise SuitabilityError("constraint.protected_kind", value=bad[0], accepted=", ".join(PROTECTED_KINDS))
         object.__setattr__(self, "protected_kinds", kinds)
         if self.max_distance_km is not None and not (isinstance(self.max_distance_km, (int, float)) and self.max_distance_km > 0):
-            raise SuitabilityError(f"constraint max_distance_km must be a number > 0 or None, got {self.max_distance_km!r}")
+            raise SuitabilityError("constraint.max_distance_km", value=self.max_distance_km)
         for name in ("own_city_or_km", "own_county_or_km"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0):
-                raise SuitabilityError(f"constraint {name} must be a number >= 0 or None, got {v!r}")
+                raise SuitabilityError("constraint.band", name=name, value=v)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any] | None, base: "Constraints | None" = None) -> "Constraints":
@@ -90,7 +90,7 @@ class Constraints:
         names = [f.name for f in fields(cls)]
         unknown = [k for k in mapping if k not in names]
         if unknown:
-            raise SuitabilityError(f"unknown constraint {unknown[0]!r}; accepted: {', '.join(names)}")
+            raise SuitabilityError("constraint.unknown", name=unknown[0], accepted=", ".join(names))
         values = asdict(base)
         values.update(mapping)
         if values.get("protected_kinds") is not None:

@@ -22,10 +22,12 @@ from scipy.spatial import cKDTree
 from geodata.crs import metric_crs as _metric_crs
 from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
+from geodata.messages import CodedError
 from geodata.schema import CATALOGUE_LEVELS, POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
 
 from ..joins import PreparedDataset
 from .criteria import CriteriaParams, decay, linear
+from .messages import SUITABILITY
 
 __all__ = [
     "SuitabilityError",
@@ -49,8 +51,14 @@ ENTERPRISE_COLUMNS = ("enterprise_id", "sector", "employees", "land_ha", "pollut
 _SEVERITY = {"encouraged": 0, "restricted": 1, "eliminate": 2}
 
 
-class SuitabilityError(ValueError):
-    """Input to the suitability model is missing a column, has an unknown value, or is inconsistent."""
+class SuitabilityError(CodedError):
+    """Input to the suitability model is missing a column, has an unknown value, or is inconsistent.
+
+    Raised with a code of :data:`parks.suitability.messages.SUITABILITY` and its values; ``str(exc)`` is
+    the English text, ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(SUITABILITY(code, **params))
 
 
 class UnknownEnterpriseError(SuitabilityError, LookupError):
@@ -80,21 +88,21 @@ class EnterpriseProfile:
 
     def __post_init__(self) -> None:
         if self.sector not in SECTOR_IDS:
-            raise SuitabilityError(f"profile sector {self.sector!r} is not a sector id; accepted: {', '.join(SECTOR_IDS)}")
+            raise SuitabilityError("profile.sector", value=self.sector, accepted=", ".join(SECTOR_IDS))
         if self.pollution_class not in POLLUTION_CLASSES:
-            raise SuitabilityError(
-                f"profile pollution_class {self.pollution_class!r} is unknown; accepted: {', '.join(POLLUTION_CLASSES)}")
+            raise SuitabilityError("profile.pollution_class", value=self.pollution_class,
+                                   accepted=", ".join(POLLUTION_CLASSES))
         for name in ("land_ha", "employees"):
             v = getattr(self, name)
             if not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v < 0:
-                raise SuitabilityError(f"profile {name} must be a number >= 0, got {v!r}")
+                raise SuitabilityError("profile.number", name=name, value=v)
         if not (-180 <= float(self.lon) <= 180 and -90 <= float(self.lat) <= 90):
-            raise SuitabilityError(f"profile lon/lat ({self.lon!r}, {self.lat!r}) are not WGS 84 degrees (lon, lat)")
+            raise SuitabilityError("profile.lonlat", lon=self.lon, lat=self.lat)
         if self.size is not None and self.size not in ("above", "below"):
-            raise SuitabilityError(f"profile size {self.size!r} is unknown; accepted: above, below")
+            raise SuitabilityError("profile.size", value=self.size)
         if self.catalogue_level is not None and self.catalogue_level not in CATALOGUE_LEVELS:
-            raise SuitabilityError(
-                f"profile catalogue_level {self.catalogue_level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+            raise SuitabilityError("profile.catalogue_level", value=self.catalogue_level,
+                                   accepted=", ".join(CATALOGUE_LEVELS))
 
     def to_dict(self) -> dict:
         return {k: jsonable(v) for k, v in self.__dict__.items()}
@@ -171,7 +179,7 @@ class SuitabilityContext:
     def park_index(self, park_id: str) -> int:
         hit = np.flatnonzero(self.park_ids == park_id)
         if not len(hit):
-            raise SuitabilityError(f"park_id {park_id!r} is not in the dataset")
+            raise SuitabilityError("park.unknown", park_id=park_id)
         return int(hit[0])
 
     def distances_km(self, ent: EnterpriseArrays) -> np.ndarray:
@@ -199,15 +207,17 @@ def transformer(src, dst) -> pyproj.Transformer:
     return cache[key]
 
 
-def _require(frame: pd.DataFrame, columns, layer: str, hint: str = "") -> None:
+def _require(frame: pd.DataFrame, columns, layer: str, hint: str | None = None) -> None:
+    """``hint``: a code of :data:`SUITABILITY` that says how to get the missing columns."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise SuitabilityError(f"layer {layer!r} lacks column(s) {', '.join(missing)}{hint}")
+        raise SuitabilityError("layer.columns_missing", layer=layer, columns=", ".join(missing),
+                               hint=SUITABILITY(hint) if hint else "")
 
 
 def _to_metric(frame, crs: pyproj.CRS, layer: str):
     if frame.crs is None:
-        raise SuitabilityError(f"layer {layer!r} has no CRS; metric work needs a known CRS")
+        raise SuitabilityError("layer.no_crs", layer=layer)
     return frame.to_crs(crs)
 
 
@@ -223,8 +233,8 @@ def _check_choices(series: pd.Series, choices, layer: str, column: str) -> None:
     bad = ~series.isin(choices)
     if bad.any():
         i = series.index[bad][0]
-        raise SuitabilityError(
-            f"layer {layer!r} column {column!r} has {series[i]!r} (row {i}); accepted: {', '.join(choices)}")
+        raise SuitabilityError("layer.bad_choice", layer=layer, column=column, value=series[i], row=i,
+                               accepted=", ".join(choices))
 
 
 def linkage_matrix(linkages: pd.DataFrame) -> np.ndarray:
@@ -239,7 +249,7 @@ def linkage_matrix(linkages: pd.DataFrame) -> np.ndarray:
     pos = {s: i for i, s in enumerate(SECTOR_IDS)}
     for up, down, w in zip(linkages["upstream"], linkages["downstream"], linkages["weight"]):
         if up not in pos or down not in pos:
-            raise SuitabilityError(f"sector linkage {up!r} -> {down!r} names an unknown sector; accepted: {', '.join(SECTOR_IDS)}")
+            raise SuitabilityError("linkage.unknown_sector", up=up, down=down, accepted=", ".join(SECTOR_IDS))
         i, j = pos[up], pos[down]
         if i != j:
             mat[i, j] = max(mat[i, j], float(w))
@@ -260,7 +270,7 @@ def _catalogue_rules(catalogue: pd.DataFrame | None) -> tuple[tuple[str, str | N
     rules = []
     for sector, product, size, level in zip(catalogue["sector"], opt("product"), opt("size"), catalogue["level"]):
         if level not in _SEVERITY:
-            raise SuitabilityError(f"catalogue level {level!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+            raise SuitabilityError("catalogue.level", value=level, accepted=", ".join(CATALOGUE_LEVELS))
         rules.append((str(sector), product, size, str(level)))
     return tuple(rules)
 
@@ -416,16 +426,16 @@ def _checked_inputs(parks, enterprises, metric_crs: pyproj.CRS | None) -> pyproj
     """Required columns and vocabularies, unique park ids; the metric CRS (projected)."""
     _require(parks, PARK_COLUMNS + ("geometry",), "parks")
     _require(enterprises, ENTERPRISE_COLUMNS + ("geometry", "county_code", "park_id"), "enterprises",
-             "; derive county_code and park_id with parks.joins.prepare(ds) first")
+             "hint.prepare_joins")
     crs = metric_crs or _metric_crs(parks)
     if not crs.is_projected:
-        raise SuitabilityError(f"metric_crs {crs.to_string()!r} is not projected; distances must not be computed in degrees")
+        raise SuitabilityError("crs.not_projected", crs=crs.to_string())
     _check_choices(parks["max_pollution_class"], POLLUTION_CLASSES, "parks", "max_pollution_class")
     _check_choices(enterprises["sector"], SECTOR_IDS, "enterprises", "sector")
     _check_choices(enterprises["pollution_class"], POLLUTION_CLASSES, "enterprises", "pollution_class")
     if parks["park_id"].duplicated().any():
         dup = parks["park_id"][parks["park_id"].duplicated()].iloc[0]
-        raise SuitabilityError(f"layer 'parks' has duplicated park_id {dup!r}")
+        raise SuitabilityError("layer.duplicate_park_id", value=dup)
     return crs
 
 
@@ -468,7 +478,7 @@ def _population_arrays(enterprises, crs: pyproj.CRS) -> _Population:
     ent = _to_metric(enterprises, crs, "enterprises")
     ent_ids = ent["enterprise_id"].astype(str)
     if ent_ids.duplicated().any():
-        raise SuitabilityError(f"layer 'enterprises' has duplicated enterprise_id {ent_ids[ent_ids.duplicated()].iloc[0]!r}")
+        raise SuitabilityError("layer.duplicate_enterprise_id", value=ent_ids[ent_ids.duplicated()].iloc[0])
     sector_pos = {s: i for i, s in enumerate(SECTOR_IDS)}
     leader = (ent["chain_leader"].fillna(False).astype(bool).to_numpy(float)
               if "chain_leader" in ent.columns else np.zeros(len(ent)))
@@ -493,8 +503,8 @@ def _sector_mix(pk, park_ids: np.ndarray, pop: _Population) -> tuple[np.ndarray,
     for i, v in enumerate(pk["leading_sectors"]):
         for s in _leading_list(v):
             if s not in sector_pos:
-                raise SuitabilityError(
-                    f"park {park_ids[i]!r} leading_sectors has {s!r}; accepted: {', '.join(SECTOR_IDS)}")
+                raise SuitabilityError("park.leading_sector", park_id=park_ids[i], value=s,
+                                       accepted=", ".join(SECTOR_IDS))
             leading[i, sector_pos[s]] = 1.0
     return share, leading
 
@@ -569,7 +579,7 @@ def _supplier_links(suppliers, ids, x, y) -> dict[str, tuple[np.ndarray, np.ndar
     bad = share.notna() & ~share.between(0, 1)
     if bad.any():
         i = share.index[bad][0]
-        raise SuitabilityError(f"layer 'suppliers' row {i}: share {share[i]!r} is outside 0..1")
+        raise SuitabilityError("suppliers.share_range", row=i, share=share[i])
     out: dict[str, list] = {}
     for sup, lead, sh in zip(suppliers["supplier_id"].astype(str), suppliers["leader_id"].astype(str), share):
         if lead not in pos or sup not in pos or sup == lead:
@@ -590,7 +600,7 @@ def _pairs(frame) -> frozenset:
         return frozenset()
     cols = [c for c in frame.columns if "code" in str(c).lower()][:2]
     if len(cols) < 2:
-        raise SuitabilityError(f"mountain-sea pairs table needs two county-code columns; got {', '.join(map(str, frame.columns))}")
+        raise SuitabilityError("pairs.columns", columns=", ".join(map(str, frame.columns)))
     return frozenset((str(a), str(b)) for a, b in zip(frame[cols[0]], frame[cols[1]]) if pd.notna(a) and pd.notna(b))
 
 
@@ -661,7 +671,7 @@ def catalogue_level(ctx: SuitabilityContext, sector: str, product=None, size=Non
     """
     if explicit is not None and not pd.isna(explicit):
         if explicit not in _SEVERITY:
-            raise SuitabilityError(f"catalogue_level {explicit!r} is unknown; accepted: {', '.join(CATALOGUE_LEVELS)}")
+            raise SuitabilityError("enterprise.catalogue_level", value=explicit, accepted=", ".join(CATALOGUE_LEVELS))
         return str(explicit)
     product = None if product is None or pd.isna(product) else str(product)
     size = None if size is None or pd.isna(size) else str(size)
@@ -715,7 +725,7 @@ def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
     if "geometry" in frame.columns and hasattr(frame, "crs"):
         x, y = _metric_xy(frame, ctx.metric_crs)
     else:
-        _require(frame, ("x", "y"), "enterprises", " (metric coordinates, or pass a GeoDataFrame)")
+        _require(frame, ("x", "y"), "enterprises", "hint.metric_xy")
         x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
     n = len(frame)
 
@@ -780,7 +790,7 @@ def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
     transformer: ``Transformer.from_crs(frame.crs, crs, always_xy=True)``), without copying the frame.
     Frames that are not all 2-D points take ``to_crs`` itself."""
     if frame.crs is None:
-        raise SuitabilityError("layer 'enterprises' has no CRS; metric work needs a known CRS")
+        raise SuitabilityError("layer.no_crs", layer="enterprises")
     geoms = frame.geometry.values._data if hasattr(frame.geometry.values, "_data") else np.asarray(frame.geometry.values)
     if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any() \
             or shapely.is_empty(geoms).any():
@@ -803,7 +813,7 @@ def lookup_enterprise(ctx: SuitabilityContext, enterprise_id: str) -> pd.DataFra
     """The population row of one enterprise (a one-row frame with metric x/y), or UnknownEnterpriseError."""
     key = str(enterprise_id)
     if key not in ctx.enterprises.index:
-        raise UnknownEnterpriseError(f"enterprise_id {key!r} is not in the dataset")
+        raise UnknownEnterpriseError("enterprise.unknown", enterprise_id=key)
     return ctx.enterprises.loc[[key]].reset_index()
 
 
@@ -813,7 +823,7 @@ def population_arrays(ctx: SuitabilityContext, enterprise_id: str) -> tuple[Ente
     try:
         row = ctx.enterprises.loc[key]
     except KeyError:
-        raise UnknownEnterpriseError(f"enterprise_id {key!r} is not in the dataset") from None
+        raise UnknownEnterpriseError("enterprise.unknown", enterprise_id=key) from None
     r = {k: (None if v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()}
     r["enterprise_id"] = key
     ent = _arrays(ctx, [key], [r["x"]], [r["y"]], [r["sector"]], [r["land_ha"]], [r["employees"]],

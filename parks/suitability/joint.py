@@ -32,6 +32,7 @@ from .allocation import AllocationResult, allocate
 from .batch import BatchResult, score_batch
 from .constraints import Constraints
 from .context import SuitabilityContext, SuitabilityError, enterprise_arrays
+from .messages import SUITABILITY
 from .scenarios import SCENARIOS, ScenarioParams, scenario_constraints, scenario_preference, select_scenario
 from .weights import normalise_weights
 
@@ -190,7 +191,7 @@ def plan_scenario(
     params = params or ScenarioParams()
     base = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)
     if not isinstance(candidates, (int, np.integer)) or candidates < 1:
-        raise SuitabilityError(f"candidates must be a positive integer, got {candidates!r}")
+        raise SuitabilityError("joint.candidates", value=candidates)
     if progress:
         progress(f"selecting {scenario}", 0, 1)
     selected = select_scenario(scenario, enterprises, params=params)
@@ -218,25 +219,25 @@ def parse_priority(text: str | Sequence[str] | None) -> tuple[str, ...]:
     items = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if str(s).strip()]
     bad = [s for s in items if s not in SCENARIOS]
     if bad or not items:
-        raise SuitabilityError(f"scenario priority {text!r}: {bad[0] if bad else 'empty'!r} is not a scenario; "
-                               f"accepted: a comma-separated order of {', '.join(SCENARIOS)}")
+        raise SuitabilityError("joint.priority_unknown", text=text, value=bad[0] if bad else SUITABILITY("joint.empty"),
+                               accepted=", ".join(SCENARIOS))
     dup = [s for s in set(items) if items.count(s) > 1]
     if dup:
-        raise SuitabilityError(f"scenario priority {text!r} names {dup[0]!r} twice; name each scenario once")
+        raise SuitabilityError("joint.priority_twice", text=text, value=dup[0])
     return tuple(items)
 
 
 def _check_weights(scenario_weights: Mapping[str, float]) -> dict[str, float]:
     bad = [k for k in scenario_weights if k not in SCENARIOS]
     if bad:
-        raise SuitabilityError(f"scenario weight for {bad[0]!r}: not a scenario; accepted: {', '.join(SCENARIOS)}")
+        raise SuitabilityError("joint.weight_unknown", value=bad[0], accepted=", ".join(SCENARIOS))
     out = {}
     for k, v in scenario_weights.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v <= 0:
-            raise SuitabilityError(f"scenario weight for {k!r} must be a finite number > 0, got {v!r}")
+            raise SuitabilityError("joint.weight_value", scenario=k, value=v)
         out[k] = float(v)
     if not out:
-        raise SuitabilityError("scenario weights are empty; give at least one scenario: weight")
+        raise SuitabilityError("joint.weights_empty")
     low = min(out.values())
     return {k: v / low for k, v in out.items()}
 

@@ -23,6 +23,7 @@ from .constraints import Constraints, feasible, reasons, violation_masks
 from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, transformer,
                       population_arrays, profile_arrays)
 from .criteria import CRITERIA, criterion_matrices
+from .messages import SUITABILITY
 from .weights import normalise_weights
 
 __all__ = [
@@ -155,8 +156,9 @@ def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseA
         unknown = [k for k in enterprise if k not in names]
         missing = [n for n in ("sector", "land_ha", "employees", "pollution_class", "lon", "lat") if n not in enterprise]
         if unknown or missing:
-            what = f"unknown field {unknown[0]!r}" if unknown else f"missing field(s) {', '.join(missing)}"
-            raise SuitabilityError(f"enterprise profile has {what}; accepted: {', '.join(names)}")
+            what = (SUITABILITY("profile.unknown_field", name=unknown[0]) if unknown
+                    else SUITABILITY("profile.missing_fields", names=", ".join(missing)))
+            raise SuitabilityError("profile.fields", what=what, accepted=", ".join(names))
         enterprise = EnterpriseProfile(**enterprise)
     if isinstance(enterprise, EnterpriseProfile):
         ent = profile_arrays(ctx, enterprise)
@@ -218,7 +220,7 @@ def score_enterprise(
     True
     """
     if top is not None and (not isinstance(top, (int, np.integer)) or top < 1):
-        raise SuitabilityError(f"top must be a positive integer, got {top!r}")
+        raise SuitabilityError("param.top", top=top)
     w = normalise_weights(weights)
     if not isinstance(constraints, Constraints):
         constraints = Constraints.from_mapping(constraints)

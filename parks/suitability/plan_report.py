@@ -52,7 +52,7 @@ The function is pure (no I/O); distances are only computed in a projected CRS.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -63,6 +63,7 @@ from geodata.jsonable import jsonable
 from ..flows import county_flows, enterprise_counties, park_counties
 from .context import SuitabilityError
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
+from .messages import SUITABILITY
 
 __all__ = ["PlanReport", "ReportParams", "plan_report", "report_for_dataset", "report_for_plan", "LABELS", "label", "TABLES",
            "ALL", "band_labels", "land_column"]
@@ -249,21 +250,21 @@ class ReportParams:
     def __post_init__(self) -> None:
         bands = tuple(float(b) for b in self.bands_km)
         if not bands or any(b <= 0 for b in bands) or any(b2 <= b1 for b1, b2 in zip(bands, bands[1:])):
-            raise SuitabilityError(f"bands_km must be increasing positive distances (km), got {self.bands_km!r}")
+            raise SuitabilityError("report.bands", value=self.bands_km)
         object.__setattr__(self, "bands_km", bands)
         for name in ("park_share_max", "unplaced_share_max", "why_share"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0 < v <= 1):
-                raise SuitabilityError(f"{name} must be a share in (0, 1], got {v!r}")
+                raise SuitabilityError("report.share", name=name, value=v)
         if not (isinstance(self.median_move_km, (int, float)) and self.median_move_km > 0):
-            raise SuitabilityError(f"median_move_km must be a distance > 0 (km), got {self.median_move_km!r}")
+            raise SuitabilityError("report.median_move", value=self.median_move_km)
         for name in ("park_share_min_firms", "top_parks", "examples"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
-                raise SuitabilityError(f"{name} must be an integer >= 1, got {v!r}")
+                raise SuitabilityError("report.integer", name=name, value=v)
         for item in self.expected_shares:
             if len(item) != 3 or item[1] not in ("own_city", "own_county") or not 0 < float(item[2]) <= 1:
-                raise SuitabilityError(f"expected_shares items are (scenario, 'own_city'|'own_county', share), got {item!r}")
+                raise SuitabilityError("report.expected_shares", value=item)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -299,7 +300,7 @@ class PlanReport:
     def table(self, name: str, lang: str = "zh", rows: pd.DataFrame | None = None) -> pd.DataFrame:
         """Table ``name`` (or ``rows``, a subset of it) for people, as :meth:`tables` shows it."""
         if name not in TABLES:
-            raise SuitabilityError(f"report table {name!r} unknown; accepted: {', '.join(TABLES)}")
+            raise SuitabilityError("report.table_unknown", name=name, accepted=", ".join(TABLES))
         return _labelled(getattr(self, name) if rows is None else rows, lang, self.scenarios)
 
     def tables(self, lang: str = "zh") -> dict[str, pd.DataFrame]:
@@ -423,12 +424,17 @@ _SUMMARY_COLS = ["scenario", "enterprises", "assigned", "unassigned", "assigned_
                  "median_km", "mean_km", "p90_km", "max_km", "own_county_share", "own_city_share"]
 
 
+def _more(unknown: list) -> Any:
+    """`` and N more`` beyond the five ids an error lists ("" for five or fewer)."""
+    return SUITABILITY("report.and_more", n=len(unknown) - 5) if len(unknown) > 5 else ""
+
+
 def _need(frame, cols, what: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise SuitabilityError(f"{what} lack column(s) {', '.join(missing)}; needed: {', '.join(cols)}")
+        raise SuitabilityError("report.columns_missing", what=what, columns=", ".join(missing), needed=", ".join(cols))
 
 
 def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, weights, free_land_ha, scenario):
@@ -442,10 +448,10 @@ def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, we
     _need(parks, ["park_id", "geometry"], "parks")
     _need(counties, ["code", "name", "city"], "counties")
     if metric_crs is None or not pyproj.CRS.from_user_input(metric_crs).is_projected:
-        raise SuitabilityError(f"metric_crs must be a projected CRS (distances in metres), got {metric_crs!r}")
+        raise SuitabilityError("report.metric_crs", value=metric_crs)
     for what, frame in (("enterprises", enterprises), ("parks", parks)):
         if not isinstance(frame, gpd.GeoDataFrame) or frame.crs is None:
-            raise SuitabilityError(f"{what} must be a GeoDataFrame with a CRS")
+            raise SuitabilityError("report.not_geo", what=what)
 
     a = assignments.copy()
     if "scenario" not in a.columns:
@@ -460,14 +466,12 @@ def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, we
     ent.index = ent["enterprise_id"].astype(str).to_numpy()
     unknown = sorted(set(a["enterprise_id"]) - set(ent.index))
     if unknown:
-        raise SuitabilityError(f"assignments name enterprise(s) not in enterprises: {', '.join(unknown[:5])}"
-                               + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        raise SuitabilityError("report.unknown_enterprises", ids=", ".join(unknown[:5]), more=_more(unknown))
     pk = parks.drop_duplicates("park_id").copy()
     pk.index = pk["park_id"].astype(str).to_numpy()
     unknown = sorted(set(a.loc[a["placed"], "park_id"]) - set(pk.index))
     if unknown:
-        raise SuitabilityError(f"assignments name park(s) not in parks: {', '.join(unknown[:5])}"
-                               + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        raise SuitabilityError("report.unknown_parks", ids=", ".join(unknown[:5]), more=_more(unknown))
 
     city_of = counties.assign(code=counties["code"].astype(str)).drop_duplicates("code").set_index("code")["city"]
     e_county = enterprise_counties(ent, counties, metric_crs)

@@ -77,21 +77,20 @@ class ScenarioParams:
         for name in ("urban_core_band_km", "scattered_band_km"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and v >= 0):
-                raise SuitabilityError(f"scenario parameter {name} must be a number >= 0 or None, got {v!r}")
+                raise SuitabilityError("scenario.band", name=name, value=v)
         if not (isinstance(self.transfer_half_km, (int, float)) and np.isfinite(self.transfer_half_km)
                 and self.transfer_half_km > 0):
-            raise SuitabilityError(f"scenario parameter transfer_half_km must be a finite number > 0, got {self.transfer_half_km!r}")
+            raise SuitabilityError("scenario.transfer_half_km", value=self.transfer_half_km)
         for name in ("own_area_bonus", "township_zone_bonus", "host_bonus", "pairing_bonus", "nearness_bonus", "key_bonus"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and np.isfinite(v) and v >= 0):
-                raise SuitabilityError(f"scenario parameter {name} must be a finite number >= 0, got {v!r}")
+                raise SuitabilityError("scenario.bonus", name=name, value=v)
 
 
 def _need(frame: pd.DataFrame, cols, scenario: str) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise SuitabilityError(
-            f"scenario {scenario!r} needs enterprise column(s) {', '.join(missing)}; derive them with parks.joins.prepare(ds)")
+        raise SuitabilityError("scenario.columns_missing", scenario=scenario, columns=", ".join(missing))
 
 
 def _flag(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -122,7 +121,7 @@ def select_scenario(
     """
     params = params or ScenarioParams()
     if scenario not in SCENARIOS:
-        raise SuitabilityError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+        raise SuitabilityError("scenario.unknown", scenario=scenario, accepted=", ".join(SCENARIOS))
     e = enterprises
     if scenario == "urban-core":
         _need(e, ("in_urban_core", "land_ha", "employees", "sector", "pollution_class"), scenario)
@@ -178,7 +177,7 @@ def scenario_constraints(scenario: str, base: Constraints | None = None,
     base = base or Constraints()
     params = params or ScenarioParams()
     if scenario not in SCENARIOS:
-        raise SuitabilityError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+        raise SuitabilityError("scenario.unknown", scenario=scenario, accepted=", ".join(SCENARIOS))
     if scenario == "urban-core":
         return base.with_(exclude_urban_core_parks=True, own_city_or_km=params.urban_core_band_km)
     if scenario == "scattered":
@@ -200,7 +199,7 @@ def scenario_preference(scenario: str, ctx, ent, params: ScenarioParams | None =
     """
     params = params or ScenarioParams()
     if scenario not in SCENARIOS:
-        raise SuitabilityError(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}")
+        raise SuitabilityError("scenario.unknown", scenario=scenario, accepted=", ".join(SCENARIOS))
     n, m = len(ent), ctx.n_parks
     bonus = np.zeros((n, m))
     if scenario == "urban-core":

@@ -60,9 +60,9 @@ def weight_sensitivity(
     the chosen weights).
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
-        raise SuitabilityError(f"n must be a positive integer, got {n!r}")
+        raise SuitabilityError("sensitivity.n", value=n)
     if not concentration > 0:
-        raise SuitabilityError(f"concentration must be > 0, got {concentration!r}")
+        raise SuitabilityError("sensitivity.concentration", value=concentration)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     w = normalise_weights(weights)
     cons = constraints if isinstance(constraints, Constraints) else Constraints.from_mapping(constraints)

@@ -19,8 +19,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from geodata.messages import Message
+
 from .context import SuitabilityError
 from .criteria import CRITERIA
+from .messages import SUITABILITY
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -75,15 +78,15 @@ def normalise_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     out = {c: 0.0 for c in CRITERIA}
     for key, value in weights.items():
         if key not in out:
-            raise SuitabilityError(f"unknown criterion {key!r} in weights; accepted: {', '.join(CRITERIA)}")
+            raise SuitabilityError("weights.unknown_criterion", value=key, accepted=", ".join(CRITERIA))
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
-            raise SuitabilityError(f"weight of {key!r} must be a finite number, got {value!r}")
+            raise SuitabilityError("weights.not_finite", criterion=key, value=value)
         if value < 0:
-            raise SuitabilityError(f"weight of {key!r} must be >= 0, got {value!r}")
+            raise SuitabilityError("weights.negative", criterion=key, value=value)
         out[key] = float(value)
     largest = max(out.values())
     if largest <= 0:
-        raise SuitabilityError("weights are all zero; give at least one criterion a positive weight")
+        raise SuitabilityError("weights.all_zero")
     out = {k: v / largest for k, v in out.items()}  # scale first: a sum of huge weights must not overflow
     total = sum(out.values())
     return {k: v / total for k, v in out.items()}
@@ -141,22 +144,20 @@ class GroupAHPResult:
 def _check_matrix(matrix, criteria: Sequence[str] | None) -> tuple[np.ndarray, tuple[str, ...]]:
     a = np.asarray(matrix, dtype=float)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or a.shape[0] < 1:
-        raise SuitabilityError(f"AHP matrix must be square, got shape {a.shape}")
+        raise SuitabilityError("ahp.not_square", shape=a.shape)
     n = a.shape[0]
     crit = tuple(criteria) if criteria is not None else (CRITERIA[:n] if n == len(CRITERIA) else tuple(f"c{i + 1}" for i in range(n)))
     if len(crit) != n:
-        raise SuitabilityError(f"AHP matrix is {n} x {n} but {len(crit)} criteria are named")
+        raise SuitabilityError("ahp.criteria_count", n=n, named=len(crit))
     if len(set(crit)) != n:
-        raise SuitabilityError(f"AHP criteria repeat a name: {', '.join(crit)}")
+        raise SuitabilityError("ahp.criteria_repeat", criteria=", ".join(crit))
     if not np.all(np.isfinite(a)) or np.any(a <= 0):
         i, j = np.argwhere(~(np.isfinite(a) & (a > 0)))[0]
-        raise SuitabilityError(f"AHP judgement {crit[i]} vs {crit[j]} is {a[i, j]!r}; judgements must be positive numbers (1/9 .. 9)")
+        raise SuitabilityError("ahp.judgement_value", a=crit[i], b=crit[j], value=a[i, j])
     bad = np.argwhere(~np.isclose(a * a.T, 1.0, rtol=1e-3))
     if len(bad):
         i, j = bad[0]
-        raise SuitabilityError(
-            f"AHP matrix is not reciprocal: {crit[i]} vs {crit[j]} is {a[i, j]:g} but {crit[j]} vs {crit[i]} is "
-            f"{a[j, i]:g} (expected {1 / a[i, j]:g})")
+        raise SuitabilityError("ahp.not_reciprocal", a=crit[i], b=crit[j], ab=a[i, j], ba=a[j, i], expected=1 / a[i, j])
     return a, crit
 
 
@@ -188,19 +189,19 @@ def ahp(matrix, criteria: Sequence[str] | None = None) -> AHPResult:
                      cr=float(cr), ri=float(ri), matrix=a, worst_pair=worst)
 
 
-def _refuse(result: AHPResult, who: str = "") -> None:
+def _refuse(result: AHPResult, who: Message | str = "") -> None:
+    """``who``: whose judgements (a message of :data:`SUITABILITY`), "" for one set."""
     if not result.consistent:
-        pair = f"; the judgement {result.worst_pair[0]} vs {result.worst_pair[1]} disagrees most with the others" if result.worst_pair else ""
-        raise InconsistentJudgementsError(
-            f"{who}AHP judgements are inconsistent: consistency ratio CR = {result.cr:.3f} >= {CR_LIMIT} "
-            f"(lambda_max = {result.lambda_max:.3f}, CI = {result.ci:.3f}, RI = {result.ri:.2f}){pair}; "
-            f"revise the pairwise comparisons until CR < {CR_LIMIT}")
+        pair = (SUITABILITY("ahp.worst_pair", a=result.worst_pair[0], b=result.worst_pair[1])
+                if result.worst_pair else "")
+        raise InconsistentJudgementsError("ahp.inconsistent", who=who, cr=result.cr, limit=CR_LIMIT,
+                                          lambda_max=result.lambda_max, ci=result.ci, ri=result.ri, pair=pair)
 
 
 def _expand(result: AHPResult) -> dict[str, float]:
     unknown = [c for c in result.criteria if c not in CRITERIA]
     if unknown:
-        raise SuitabilityError(f"unknown criterion {unknown[0]!r} in AHP judgements; accepted: {', '.join(CRITERIA)}")
+        raise SuitabilityError("ahp.unknown_criterion", value=unknown[0], accepted=", ".join(CRITERIA))
     return normalise_weights(result.weights)
 
 
@@ -214,18 +215,18 @@ def ahp_weights(matrix, criteria: Sequence[str] | None = None) -> tuple[dict[str
 def _matrix_from_document(doc: Mapping[str, Any]) -> tuple[np.ndarray, tuple[str, ...]]:
     """``{"criteria": [...], "matrix": [[...]]}`` or ``{"criteria": [...], "judgements": {"a/b": 3, ...}}``."""
     if not isinstance(doc, Mapping) or "criteria" not in doc:
-        raise SuitabilityError("AHP document must have 'criteria' (list of ids) and 'matrix' or 'judgements'")
+        raise SuitabilityError("ahp.document_keys")
     crit = tuple(str(c) for c in doc["criteria"])
     if "matrix" in doc:
         return np.asarray(doc["matrix"], dtype=float), crit
     if "judgements" not in doc:
-        raise SuitabilityError("AHP document needs 'matrix' (n x n) or 'judgements' ({'a/b': value})")
+        raise SuitabilityError("ahp.document_matrix")
     pos = {c: i for i, c in enumerate(crit)}
     a = np.ones((len(crit), len(crit)))
     for key, value in doc["judgements"].items():
         parts = str(key).split("/")
         if len(parts) != 2 or parts[0] not in pos or parts[1] not in pos:
-            raise SuitabilityError(f"AHP judgement key {key!r} must be 'a/b' with a, b among criteria {', '.join(crit)}")
+            raise SuitabilityError("ahp.judgement_key", key=key, criteria=", ".join(crit))
         i, j = pos[parts[0]], pos[parts[1]]
         a[i, j], a[j, i] = float(value), 1.0 / float(value)
     return a, crit
@@ -236,13 +237,13 @@ def ahp_from_mapping(document: Mapping[str, Any]) -> tuple[dict[str, float], AHP
     if isinstance(document, Mapping) and "offices" in document:
         offices = document["offices"]
         if not isinstance(offices, Mapping) or not offices:
-            raise SuitabilityError("AHP 'offices' must map office names to {criteria, matrix|judgements}")
+            raise SuitabilityError("ahp.offices_mapping")
         mats = {}
         crit0 = None
         for name, doc in offices.items():
             a, crit = _matrix_from_document(doc)
             if crit0 is not None and crit != crit0:
-                raise SuitabilityError(f"office {name!r} compares criteria {', '.join(crit)}; expected {', '.join(crit0)}")
+                raise SuitabilityError("ahp.office_criteria", office=name, criteria=", ".join(crit), expected=", ".join(crit0))
             crit0 = crit
             mats[str(name)] = a
         group = group_ahp(mats, crit0)
@@ -258,16 +259,17 @@ def group_ahp(matrices: Mapping[str, Any], criteria: Sequence[str] | None = None
     office must too.
     """
     if not matrices:
-        raise SuitabilityError("group AHP needs at least one office's matrix")
+        raise SuitabilityError("ahp.group_empty")
     results = {name: ahp(m, criteria) for name, m in matrices.items()}
     shapes = {r.matrix.shape for r in results.values()}
     if len(shapes) != 1:
-        raise SuitabilityError(f"offices' AHP matrices differ in size: {sorted(shapes)}")
+        raise SuitabilityError("ahp.group_sizes", sizes=sorted(shapes))
     if strict:
         for name, r in results.items():
-            _refuse(r, f"office {name!r}: ")
+            _refuse(r, SUITABILITY("ahp.who_office", office=name))
     logs = np.stack([np.log(r.matrix) for r in results.values()])
     combined = ahp(np.exp(logs.mean(axis=0)), next(iter(results.values())).criteria)
     bad = [f"{k} (CR {v.cr:.3f})" for k, v in results.items() if not v.consistent]
-    _refuse(combined, "combined " if not bad else f"combined (inconsistent offices: {', '.join(bad)}) ")
+    _refuse(combined, SUITABILITY("ahp.who_combined") if not bad
+            else SUITABILITY("ahp.who_combined_inconsistent", offices=", ".join(bad)))
     return GroupAHPResult(combined=combined, offices=results)
