@@ -19,7 +19,7 @@ import shapely
 from geodata.dataset import Dataset
 from geodata.schema import SECTOR_IDS
 
-from ._pointinpolygon import PointStrips, first_polygon, nearest_polygon, strip_points
+from ._pointinpolygon import PointStrips, _xy, first_polygon, nearest_polygon, strip_points
 
 __all__ = [
     "DEFAULT_MAX_PARK_DISTANCE_M",
@@ -82,6 +82,50 @@ def _strips(points, geoms: np.ndarray, strips: PointStrips | None) -> PointStrip
     return strips
 
 
+def _county_positions(pts: PointStrips, county_geoms: np.ndarray, snap_distance_m: float) -> np.ndarray:
+    """Each point's county position (-1: none): the lowest containing or touching, else the nearest within
+    ``snap_distance_m``."""
+    idx = first_polygon(pts, county_geoms, "intersects")  # counties in index order: lowest on a shared boundary
+    missing = idx < 0
+    if missing.any():
+        near, _ = nearest_polygon(pts, county_geoms, missing, snap_distance_m)
+        idx[missing] = near[missing]
+    return idx
+
+
+def _park_positions(pts: PointStrips, park_geoms: np.ndarray,
+                    max_distance_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each point's park position (-1: none), its distance (0 inside, NaN with no park) and the match
+    code (0 ``within``, 1 ``nearest``, -1 none)."""
+    if max_distance_m < 0:
+        raise ValueError(f"max_distance_m must be >= 0, got {max_distance_m}")
+    idx = first_polygon(pts, park_geoms, "within")
+    inside = idx >= 0
+    dist = np.where(inside, 0.0, np.nan)
+    match = np.where(inside, 0, -1)
+    missing = ~inside
+    if max_distance_m > 0 and missing.any():
+        near, near_d = nearest_polygon(pts, park_geoms, missing, max_distance_m)  # ties: the lowest index
+        found = missing & (near >= 0)
+        idx[found] = near[found]
+        dist[found] = near_d[found]
+        match[found] = 1
+    return idx, dist, match
+
+
+def _park_frame(parks: pd.DataFrame, idx: np.ndarray, dist: np.ndarray, match: np.ndarray, index: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"park_id": _labels(parks["park_id"].to_numpy(), idx), "park_distance_m": dist,
+         "park_match": _labels(np.array(["within", "nearest"], dtype=object), match)},
+        index=index, copy=False,
+    )
+
+
+def _county_codes(counties: pd.DataFrame, idx: np.ndarray, index: pd.Index) -> pd.Series:
+    codes = np.append(counties["code"].to_numpy().astype(object), [None])  # idx -1 -> None
+    return pd.Series(codes[idx], index=index, name="county_code", dtype=object, copy=False)
+
+
 def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_distance_m: float = 2000.0,
                     strips: PointStrips | None = None) -> pd.Series:
     """County ``code`` for each point: the county containing it, else the nearest within ``snap_distance_m``
@@ -91,17 +135,9 @@ def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_d
     than ``snap_distance_m`` from every county get ``None``. ``strips``: :func:`point_strips` of ``points``.
     """
     _check_metric(points, counties)
-    county_geoms = counties.geometry.to_numpy()
     geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
-    pts = _strips(points, geoms, strips)
-    # lowest county index on a shared boundary (counties taken in index order)
-    idx = first_polygon(pts, county_geoms, "intersects")
-    missing = idx < 0
-    if missing.any():
-        near, _ = nearest_polygon(pts, county_geoms, missing, snap_distance_m)
-        idx[missing] = near[missing]
-    codes = np.append(counties["code"].to_numpy().astype(object), [None])  # idx -1 -> None
-    return pd.Series(codes[idx], index=points.index, name="county_code", dtype=object)
+    idx = _county_positions(_strips(points, geoms, strips), counties.geometry.to_numpy(), snap_distance_m)
+    return _county_codes(counties, idx, points.index)
 
 
 def assign_parks(points: gpd.GeoSeries, parks: gpd.GeoDataFrame, *,
@@ -116,24 +152,8 @@ def assign_parks(points: gpd.GeoSeries, parks: gpd.GeoDataFrame, *,
     if max_distance_m < 0:
         raise ValueError(f"max_distance_m must be >= 0, got {max_distance_m}")
     geoms = points.to_numpy() if isinstance(points, gpd.GeoSeries) else points.geometry.to_numpy()
-    park_geoms = parks.geometry.to_numpy()
-    pts = _strips(points, geoms, strips)
-    idx = first_polygon(pts, park_geoms, "within")
-    dist = np.where(idx >= 0, 0.0, np.nan)
-    match = np.where(idx >= 0, 0, -1)  # codes of ("within", "nearest"), -1 none
-    missing = idx < 0
-    if missing.any() and max_distance_m > 0:
-        # ties: the lowest park index wins
-        near, near_d = nearest_polygon(pts, park_geoms, missing, max_distance_m)
-        found = missing & (near >= 0)
-        idx[found] = near[found]
-        dist[found] = near_d[found]
-        match[found] = 1
-    return pd.DataFrame(
-        {"park_id": _labels(parks["park_id"].to_numpy(), idx), "park_distance_m": dist,
-         "park_match": _labels(np.array(["within", "nearest"], dtype=object), match)},
-        index=points.index,
-    )
+    idx, dist, match = _park_positions(_strips(points, geoms, strips), parks.geometry.to_numpy(), max_distance_m)
+    return _park_frame(parks, idx, dist, match, points.index)
 
 
 def urban_core_flags(points: gpd.GeoSeries, city: pd.Series, urban_boundaries: gpd.GeoDataFrame, *,
@@ -145,20 +165,63 @@ def urban_core_flags(points: gpd.GeoSeries, city: pd.Series, urban_boundaries: g
     Returns ``city_centre_km`` and ``in_urban_core``.
     """
     _check_metric(points, urban_boundaries)
-    ub = urban_boundaries.set_index("city")
-    centres = gpd.GeoSeries(gpd.points_from_xy(ub["centre_lon"], ub["centre_lat"]), crs=4326, index=ub.index).to_crs(points.crs)
-    cx = centres.x.reindex(city.to_numpy()).to_numpy()
-    cy = centres.y.reindex(city.to_numpy()).to_numpy()
-    px, py = shapely.get_x(points.to_numpy()), shapely.get_y(points.to_numpy())
-    dist_km = np.hypot(px - cx, py - cy) / 1000.0
-    if radius_km is None:
-        geom_by_city = ub.geometry.reindex(city.to_numpy()).to_numpy()
-        has = ~pd.isna(geom_by_city)
-        inside = np.zeros(len(points), dtype=bool)
-        inside[has] = shapely.contains_xy(np.asarray(geom_by_city[has], dtype=object), px[has], py[has])
-    else:
-        inside = np.nan_to_num(dist_km, nan=np.inf) <= radius_km
+    ub_pos = pd.Index(urban_boundaries["city"]).get_indexer(pd.Index(city.to_numpy()))
+    px, py = _xy(points.to_numpy())
+    dist_km, inside = _urban_core(px, py, ub_pos, urban_boundaries, points.crs, radius_km)
     return pd.DataFrame({"city_centre_km": dist_km, "in_urban_core": inside}, index=points.index)
+
+
+def _urban_core(px: np.ndarray, py: np.ndarray, ub_pos: np.ndarray, urban_boundaries: gpd.GeoDataFrame, crs,
+                radius_km: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (km) to the centre of the city at ``ub_pos`` (a row of ``urban_boundaries``, -1: none)
+    and whether the point is in that city's core."""
+    centres = gpd.GeoSeries(gpd.points_from_xy(urban_boundaries["centre_lon"], urban_boundaries["centre_lat"]),
+                            crs=4326).to_crs(crs)
+    cx = np.append(centres.x.to_numpy(), np.nan)[ub_pos]  # -1: the NaN appended
+    cy = np.append(centres.y.to_numpy(), np.nan)[ub_pos]
+    dist_km = np.hypot(px - cx, py - cy) / 1000.0
+    if radius_km is not None:
+        return dist_km, np.nan_to_num(dist_km, nan=np.inf) <= radius_km
+    inside = np.zeros(len(px), dtype=bool)
+    geoms = urban_boundaries.geometry.to_numpy()
+    present = [k for k, g in enumerate(geoms) if g is not None]
+    shapely.prepare(geoms[present])
+    # each city's points against its prepared boundary (the points grouped by city with one stable sort)
+    order = np.argsort(ub_pos, kind="stable")
+    starts = np.searchsorted(ub_pos[order], np.arange(len(geoms) + 1))
+    for k in present:
+        sel = order[starts[k]:starts[k + 1]]
+        inside[sel] = shapely.contains_xy(geoms[k], px[sel], py[sel])
+    return dist_km, inside
+
+
+def _projected_xy(geometry: gpd.GeoSeries, crs) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of points in ``crs``: the numbers of ``geometry.to_crs(crs)`` (the same transformer,
+    always_xy) without building the projected point objects; NaN for missing or empty points."""
+    import pyproj
+
+    values = geometry.to_numpy()
+    if geometry.crs is None or bool(shapely.has_z(values).any()):
+        return _xy(geometry.to_crs(crs).to_numpy())  # to_crs raises on no CRS; z passes through its transformer
+    x, y = _xy(values)
+    if geometry.crs.is_exact_same(crs):
+        return x, y
+    bad = np.isnan(x) | np.isnan(y)
+    x, y = pyproj.Transformer.from_crs(geometry.crs, crs, always_xy=True).transform(x, y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if bad.any():
+        x[bad] = np.nan
+        y[bad] = np.nan
+    return x, y
+
+
+def _copy_on_write() -> bool:
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
+
+
+def _flags(values: pd.Series, idx: np.ndarray) -> np.ndarray:
+    """A boolean column taken at ``idx`` (-1 and missing values: False)."""
+    return np.append(values.fillna(False).astype(bool).to_numpy(), False)[idx]
 
 
 def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTANCE_M,
@@ -167,24 +230,39 @@ def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTAN
 
     Adds to ``enterprises``: ``county_code``, ``county_name``, ``city``, ``less_developed``, ``coastal``,
     ``park_id``, ``park_distance_m``, ``park_match``, ``city_centre_km``, ``in_urban_core``.
+
+    The same values as :func:`assign_counties`, the county's attributes looked up by its code,
+    :func:`assign_parks` and :func:`urban_core_flags` on the projected points; here every lookup goes by
+    row position (county -> its row, city -> its urban boundary row) rather than by label over a million
+    strings, and the points are projected as coordinates, never as point objects.
     """
+    if max_park_distance_m < 0:
+        raise ValueError(f"max_park_distance_m must be >= 0, got {max_park_distance_m}")
     crs = ds.metric_crs
-    ent = ds.enterprises
-    pts = ent.geometry.to_crs(crs)
-    counties_m = ds.counties.to_crs(crs)
-    county = assign_counties(pts, counties_m)
-    cinfo = ds.counties.set_index("code")[["name", "city", "less_developed", "coastal"]]
-    joined = pd.DataFrame({"county_code": county}, index=ent.index)
-    info = cinfo.reindex(county.to_numpy())
-    joined["county_name"] = info["name"].to_numpy()
-    joined["city"] = info["city"].to_numpy()
-    joined["less_developed"] = info["less_developed"].fillna(False).astype(bool).to_numpy()
-    joined["coastal"] = info["coastal"].fillna(False).astype(bool).to_numpy()
-    joined = joined.join(assign_parks(pts, ds.parks.to_crs(crs), max_distance_m=max_park_distance_m))
-    joined = joined.join(urban_core_flags(pts, joined["city"], ds.urban_boundaries.to_crs(crs), radius_km=urban_core_km))
-    base = ent.drop(columns=[c for c in joined.columns if c in ent.columns])
-    enterprises = gpd.GeoDataFrame(pd.concat([base.drop(columns="geometry"), joined], axis=1),
-                                   geometry=ent.geometry, crs=ent.crs)
+    ent, counties, ub = ds.enterprises, ds.counties, ds.urban_boundaries
+    px, py = _projected_xy(ent.geometry, crs)
+    pts = strip_points(np.column_stack([px, py]))
+    c_idx = _county_positions(pts, counties.geometry.to_crs(crs).to_numpy(), 2000.0)
+    p_idx, p_dist, p_match = _park_positions(pts, ds.parks.geometry.to_crs(crs).to_numpy(), max_park_distance_m)
+    ub_of_county = np.append(pd.Index(ub["city"]).get_indexer(pd.Index(counties["city"].to_numpy())), -1)
+    dist_km, in_core = _urban_core(px, py, ub_of_county[c_idx], ub.to_crs(crs), crs, urban_core_km)
+    codes = _county_codes(counties, c_idx, ent.index)
+    parks = _park_frame(ds.parks, p_idx, p_dist, p_match, ent.index)
+    joined = {
+        "county_code": codes,
+        "county_name": _labels(counties["name"].to_numpy(), c_idx),
+        "city": _labels(counties["city"].to_numpy(), c_idx),
+        "less_developed": _flags(counties["less_developed"], c_idx),
+        "coastal": _flags(counties["coastal"], c_idx),
+        "park_id": parks["park_id"], "park_distance_m": parks["park_distance_m"], "park_match": parks["park_match"],
+        "city_centre_km": dist_km, "in_urban_core": in_core,
+    }
+    columns = {c: ent[c] for c in ent.columns if c not in joined and c != ent.geometry.name}
+    columns.update(joined)
+    # no copies where pandas copies on write (pandas 3): the input's columns cannot change through these
+    copy = not _copy_on_write()
+    enterprises = gpd.GeoDataFrame(pd.DataFrame(columns, index=ent.index, copy=copy),
+                                   geometry=ent.geometry, crs=ent.crs, copy=copy)
     meta = dict(ds.metadata, joins={"max_park_distance_m": max_park_distance_m, "urban_core_km": urban_core_km})
     return PreparedDataset(replace(ds, enterprises=enterprises, projects=project_fields(ds.projects, enterprises),
                                    metadata=meta))
@@ -198,7 +276,11 @@ def project_fields(projects: pd.DataFrame, enterprises: pd.DataFrame) -> pd.Data
     the register keeps None (and ``less_developed`` False). Row order and index are kept.
     """
     have = [c for c in PROJECT_DERIVED if c != "year" and c in enterprises.columns]
-    info = pd.DataFrame(enterprises[["enterprise_id"] + have]).drop_duplicates("enterprise_id").set_index("enterprise_id")
+    ids = enterprises["enterprise_id"]
+    # only the enterprises with a project (and missing ids, which match a missing id) are looked up: the
+    # first row per id among them is the first row per id of the whole register
+    wanted = ids.isin(pd.unique(pd.Series(projects["enterprise_id"]).dropna())).to_numpy() | ids.isna().to_numpy()
+    info = pd.DataFrame(enterprises.loc[wanted, ["enterprise_id"] + have]).drop_duplicates("enterprise_id").set_index("enterprise_id")
     out = pd.DataFrame(projects).drop(columns=[c for c in PROJECT_DERIVED if c in projects.columns])
     looked = info.reindex(out["enterprise_id"].to_numpy())
     for c in PROJECT_DERIVED[:-1]:
