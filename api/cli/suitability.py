@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
+from geodata.messages import message
+
 from parks.suitability.plan_report import report_for_plan
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
@@ -84,7 +86,7 @@ def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict
                                   highlight=False, markup=False)
             return weights
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(escape(message(exc, w.lang)))
     return None
 
 
@@ -200,7 +202,7 @@ def suitability(
         cons = Constraints.from_mapping(_constraints(land_margin, protected_buffer_m, max_distance_km,
                                                      less_developed_only, include_current_park))
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(escape(message(exc, w.lang)))
     if scenario is not None:
         sp = _scenario_params(city_band_km, county_band_km, key_bonus)
         if scenario != "all" and (priority or scenario_weights):
@@ -238,9 +240,9 @@ def suitability(
 
             sens = weight_sensitivity(ctx, target, weights, cons, n=sensitivity, seed=seed)
     except LookupError as exc:
-        fail(str(exc).strip("'\""))
+        fail(escape(message(exc, w.lang).strip("'\"")))
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(escape(message(exc, w.lang)))
     if output is not None:
         _write_single(doc, output)
     if as_json:
@@ -419,7 +421,7 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
                                  progress=progress.callback(_step_words(w)) if progress else None)
         _print_warnings(caught, w)
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(escape(message(exc, w.lang)))
     selected, batch = plan.selected, plan.batch
     alloc = plan.allocation if allocate else None
     if len(batch.top) and top < int(batch.top["rank"].max()):
@@ -532,7 +534,7 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
                               mip_rel_gap=mip_gap, progress=progress.callback(_step_words(w)) if progress else None)
         _print_warnings(caught, w)
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(escape(message(exc, w.lang)))
 
     if progress:
         progress.step(w.t("cli_step_report"))
