@@ -90,7 +90,7 @@ def _print_problems(exc, w: Words) -> None:
     tb = table(t("cli_problems_title"), [(t("cli_where"), "left"), (t("cli_field"), "left"), (t("cli_problem"), "left"),
                                         (t("cli_accepted"), "left")])
     for p in exc.problems:
-        tb.add_row(w.where(p.where), p.field or "-", p.message, p.accepted or "-")
+        tb.add_row(w.where(p.where), p.field or "-", p.message_in(w.lang), p.accepted_in(w.lang) or "-")
     err_console.print(tb)
 
 
