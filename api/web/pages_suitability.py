@@ -149,6 +149,7 @@ def contribution_bars(ranked: list[dict]) -> list[dict]:
 
 def _run(request: Request, form: Mapping[str, str]) -> dict:
     """Everything the page shows for one submitted form (or query string)."""
+    from geodata.messages import message
     from parks.suitability import SuitabilityError, score_enterprise
     from parks.suitability.sensitivity import weight_sensitivity
 
@@ -181,7 +182,7 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
         view["error"] = translator(lang_of(request))("enterprise_unknown", query=enterprise or "")
         return view
     except SuitabilityError as exc:
-        view["error"] = str(exc)
+        view["error"] = message(exc, lang_of(request))
         return view
     names = backend.cached(request, "park_names", lambda: dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str))))
     view["result"] = result
