@@ -38,9 +38,9 @@ SUITABILITY = Catalogue("suitability", {
                         "产业指导目录的类别 {value!r} 未知；可接受的值：{accepted}"),
     "park.leading_sector": ("park {park_id!r} leading_sectors has {value!r}; accepted: {accepted}",
                             "园区 {park_id!r} 的主导产业 leading_sectors 含有 {value!r}；可接受的行业：{accepted}"),
-    "park.unknown": ("park_id {park_id!r} is not in the dataset", "数据集中没有园区编号 {park_id!r}"),
+    "park.unknown": ("park_id {park_id!r} is not in the dataset", "园区编号 {park_id!r} 不在数据集中"),
     "enterprise.unknown": ("enterprise_id {enterprise_id!r} is not in the dataset",
-                           "数据集中没有企业编号 {enterprise_id!r}"),
+                           "企业编号 {enterprise_id!r} 不在数据集中"),
     "enterprise.catalogue_level": ("catalogue_level {value!r} is unknown; accepted: {accepted}",
                                    "产业指导目录类别 catalogue_level {value!r} 未知；可接受的值：{accepted}"),
     # an enterprise given by its attributes
