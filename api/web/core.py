@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..auth import verify_csrf
 from . import i18n
 
-__all__ = ["TEMPLATES", "PRELOGIN_COOKIE", "render", "lang_of", "csrf_token", "check_csrf", "page_error",
+__all__ = ["TEMPLATES", "PRELOGIN_COOKIE", "render", "page_context", "lang_of", "csrf_token", "check_csrf", "page_error",
            "set_cookie", "CSP"]
 
 HERE = Path(__file__).parent
@@ -118,8 +118,9 @@ def url_with(request: Request, path: str, **params) -> str:
     return path + ("?" + urlencode(q, doseq=True) if q else "")
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
-           user=None) -> HTMLResponse:
+def page_context(request: Request, context: dict[str, Any] | None = None, user=None) -> dict[str, Any]:
+    """What every template sees (the request, language, ``t``, ``label``, ``url``, CSRF token, user...), then
+    ``context``: the context :func:`render` renders with."""
     lang = lang_of(request)
     t = i18n.translator(lang)
     ctx = {
@@ -134,7 +135,12 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "lang_switch": _lang_switch(request, "en" if lang == "zh" else "zh"),
     }
     ctx.update(context or {})
-    html = TEMPLATES.get_template(template).render(ctx)
+    return ctx
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           user=None) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(page_context(request, context, user))
     resp = HTMLResponse(html, status_code=status_code)
     secure_headers(resp)
     if getattr(request.state, "prelogin", None) and not request.cookies.get(PRELOGIN_COOKIE):
