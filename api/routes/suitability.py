@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 import pandas as pd
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from geodata.jsonable import json_default, jsonable
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
 from parks.suitability import score_enterprise
+from parks.suitability.model import MODEL_VERSION, SuitabilityResult
 from parks.suitability.batch import score_batch
 from parks.suitability.criteria import CRITERIA
 from parks.suitability.sensitivity import weight_sensitivity
 from parks.suitability.weights import normalise_weights
 
-from ..deps import AnalystUser, StateDep
+from ..deps import AnalystUser, StateDep, get_state
 from ..problems import NotFound
 
 router = APIRouter(tags=["suitability"])
@@ -272,21 +273,42 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 _UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
 
 
-def json_response(doc: Any) -> Response:
-    """``doc`` encoded once by orjson (numpy scalars and arrays natively, anything else by the project's one
-    converter), without FastAPI's generic ``jsonable_encoder`` walk: the answer is already a plain document.
-    NaN and infinities become ``null``, as :func:`geodata.jsonable.jsonable` makes them."""
-    return Response(orjson.dumps(doc, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY),
-                    media_type="application/json")
+def result_bytes(res: SuitabilityResult) -> bytes:
+    """``orjson.dumps(res.to_dict())``, byte for byte, without building the document value by value.
+
+    ``SuitabilityResult.to_dict`` passes each of the ranked parks' 36 criterion numbers through
+    :func:`geodata.jsonable.jsonable` (finite float or ``None``); orjson writes floats the same way (a NaN or an
+    infinity as ``null``) and a :class:`~parks.suitability.model.CriterionScore` dataclass natively, with its fields
+    in the order ``to_dict`` gives them. So only the park records are written here (keys in ``to_dict``'s order,
+    their criteria as the dataclasses); the small parts (enterprise, constraints, params) still go through
+    ``jsonable``. ``tests/api/test_suitability_lean.py`` compares the bytes with ``to_dict``'s over ids, profiles,
+    constraints and ``top``, so this cannot drift from the library's document unnoticed.
+    """
+    doc = {
+        "model_version": MODEL_VERSION,
+        "enterprise": {k: jsonable(v) for k, v in res.enterprise.items()},
+        "weights": {k: float(v) for k, v in res.weights.items()},
+        "constraints": {k: jsonable(v) for k, v in res.constraints.items()},
+        "flag": res.flag,
+        "ranked_total": res.ranked_total,
+        "ranked": [{"park_id": r.park_id, "rank": r.rank, "score": float(r.score), "name": r.name,
+                    "county_code": r.county_code, "criteria": r.criteria} for r in res.ranked],
+        "excluded": [{"park_id": e.park_id, "name": e.name, "county_code": e.county_code, "reasons": e.reasons}
+                     for e in res.excluded],
+        "params": {k: jsonable(v) for k, v in res.params.items()},
+    }
+    return orjson.dumps(doc, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 @router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
              response_class=Response, responses={200: {"model": SuitabilityOut, "content": {"application/json": {}}},
                                                  **_UNKNOWN})
-def suitability(state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
-    ctx = state.suitability_context()
+def suitability(request: Request, body: SuitabilityIn, _user: AnalystUser) -> Response:
+    # the state read here, not by a sync dependency: FastAPI runs a plain-def dependency in the thread pool
+    # (a second thread hop per request, about 0.1 ms of CPU)
+    ctx = get_state(request).suitability_context()
     res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
-    return json_response(res.to_dict())
+    return Response(result_bytes(res), media_type="application/json")
 
 
 @router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation",

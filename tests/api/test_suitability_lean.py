@@ -90,3 +90,60 @@ def test_bad_scenario_constraints_are_422_naming_the_field(api, dataset, constra
     r = api.post("/suitability", as_="analyst", json={"enterprise_id": eid, "constraints": constraints})
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert field in r.json()["detail"]
+
+
+def _to_dict_bytes(res) -> bytes:
+    """The library's document encoded as the route encoded it before ``result_bytes`` (the reference)."""
+    import orjson
+
+    from geodata.jsonable import json_default
+
+    return orjson.dumps(res.to_dict(), default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def test_result_bytes_are_the_library_documents_bytes(api, dataset):
+    """``result_bytes`` (the route's encoder) gives ``to_dict``'s bytes exactly: ids across the dataset (eliminated
+    and ordinary enterprises), a profile, scenario constraints, other weights, every ``top``."""
+    from api.routes.suitability import result_bytes
+
+    ctx = api.app.state.parkplan.suitability_context()
+    ids = dataset.enterprises["enterprise_id"].astype(str).iloc[::37].tolist()
+    profile = {"sector": "petrochemical", "land_ha": 3.5, "employees": 80, "pollution_class": "heavy",
+               "lon": 121.1, "lat": 28.7, "product": "dyeing", "size": "below"}
+    cases = [(eid, None, None, 5) for eid in ids]
+    cases += [(profile, None, None, None), (profile, {"ecology": 1.0, "distance": 0.0}, None, 2)]
+    cases += [(eid, {"land_price": 2, "labour": 1}, scenario_constraints(s), top)
+              for eid in ids[:12] for s, top in (("urban-core", None), ("scattered", 1))]
+    flags = set()
+    for target, weights, cons, top in cases:
+        res = score_enterprise(ctx, target, weights, cons, top=top)
+        got = result_bytes(res)
+        assert got == _to_dict_bytes(res), (target, weights, cons, top)
+        doc = json.loads(got)
+        flags.add(doc["flag"])
+    assert len(cases) > 100 and flags == {None, "closure_or_upgrade"}  # eliminated enterprises among them
+
+
+def test_result_bytes_write_nan_infinity_and_numpy_numbers_as_to_dict_does():
+    """Values the data does not produce today: NaN and infinities become ``null``, numpy floats plain numbers, a
+    reason dict's own keys stay as they are: the bytes still equal ``to_dict``'s."""
+    import numpy as np
+
+    from api.routes.suitability import result_bytes
+    from parks.suitability.model import CriterionScore, ExcludedPark, RankedPark, SuitabilityResult
+
+    crit = {"sector_fit": CriterionScore(float("nan"), np.float64(0.25), 0.5, np.float64(0.125)),
+            "distance": CriterionScore(float("inf"), -float("inf"), np.float32(0.5), 1e-320)}
+    res = SuitabilityResult(
+        enterprise={"enterprise_id": "E1", "land_ha": np.float64(2.5), "employees": np.int64(7), "lon": float("nan")},
+        weights={"sector_fit": np.float64(0.5), "distance": 0.5}, constraints={"land_margin": 1.2, "kinds": ("a",)},
+        ranked=[RankedPark("P1", 1, np.float64(0.3), crit, "园区 \"1\"", "330100"),
+                RankedPark("P2", 2, float("nan"), crit, None, "330200")],
+        excluded=[ExcludedPark("P3", [{"code": "pollution", "message": "too heavy", "message_zh": "污染"}], None, "330300")],
+        ranked_total=2, flag="closure_or_upgrade", params={"speed_kmh": np.float64(60.0), "year": np.int32(2005)})
+    assert result_bytes(res) == _to_dict_bytes(res)
+    doc = json.loads(result_bytes(res))
+    assert doc["ranked"][0]["criteria"]["sector_fit"]["value"] is None
+    assert doc["ranked"][0]["criteria"]["distance"] == {"value": None, "score": None, "weight": 0.5,
+                                                        "contribution": 1e-320}
+    assert doc["ranked"][1]["score"] is None
