@@ -1,12 +1,15 @@
 """The point-in-polygon kernel of the county and park joins: points in x-strips, one slice per polygon.
 
 For a few hundred polygons (counties, parks) and up to millions of points, the fastest path found on
-the benchmark machine (``benchmarks/bench_join.py`` times it as the limit) is:
+the benchmark machine (``benchmarks/bench_join.py`` times the hand-written path beside it as the limit) is:
 
 1. bucket the points into narrow vertical strips once (a radix sort of the strip numbers);
-2. for each polygon, the points of its bounding box are in a contiguous run of strips, narrowed by
-   x and y;
-3. shapely's vectorised ``contains_xy`` / ``intersects_xy`` on the prepared polygon tests them.
+2. with 50,000 points or more, a grid of cells over the points (:class:`CellGrid`): a cell that the
+   lowest-index polygon touching it covers gives all its points to that polygon, a cell that no polygon
+   touches gives them to none, without testing a point (most points of county outlines);
+3. for each polygon, the points of its bounding box are in a contiguous run of strips, narrowed by
+   x and y, and only the points still undecided are tested with shapely's vectorised ``contains_xy`` /
+   ``intersects_xy`` on the prepared polygon.
 
 Polygons are taken in index order and a point already given to a polygon is not tested again, so
 each point gets the lowest-index polygon that holds it (the rule of the joins on shared boundaries)
@@ -14,7 +17,8 @@ and on touching counties most candidates are skipped. The nearest polygon within
 points that no polygon holds, uses the same slices with the bounding box grown by that distance.
 
 Every function here is exact: the same pairs as ``STRtree.query(points, predicate=...)`` and the same
-nearest polygon as ``STRtree.query_nearest`` (the references in ``tests/parks/test_joins_kernel.py``).
+nearest polygon as ``STRtree.query_nearest`` (the references in ``tests/parks/test_joins_kernel.py``,
+with and without the grid).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-__all__ = ["PREDICATES", "PointStrips", "strip_points", "polygon_pairs", "first_polygon", "nearest_polygon"]
+__all__ = ["PREDICATES", "PointStrips", "CellGrid", "strip_points", "polygon_pairs", "first_polygon", "nearest_polygon"]
 
 #: ``within``: the polygon's interior holds the point; ``intersects``: interior or boundary
 PREDICATES = ("within", "intersects")
@@ -45,6 +49,7 @@ class PointStrips:
     starts: np.ndarray
     x0: float
     scale: float
+    grid: CellGrid | None = None
 
     def __len__(self) -> int:
         return len(self.order)
@@ -76,6 +81,59 @@ class PointStrips:
         return lo + np.flatnonzero(mask)
 
 
+@dataclass(frozen=True)
+class CellGrid:
+    """A ``side`` x ``side`` grid of equal cells over the points' bounding box and each point's cell
+    (``cell``, by strip position: ``i * side + j`` for column i and row j; ``side * side`` for a missing
+    point).
+
+    A polygon test is skipped for every point of a cell that the lowest-index polygon touching the cell
+    covers (all its points go to that polygon), or that no polygon touches (they go to none): on county
+    outlines most points are decided so, and only the points of cells on an outline are tested one by one.
+    Each cell is tested as a box grown by ``eps`` on every side, more than the rounding of a point's cell
+    number, so every point assigned to a cell lies in its grown box."""
+
+    side: int
+    x0: float
+    y0: float
+    wx: float
+    wy: float
+    eps: float
+    cell: np.ndarray
+
+    def cells(self, xmin: float, ymin: float, xmax: float, ymax: float) -> np.ndarray:
+        """The cell numbers of the cells that may touch the closed box (one cell more on every side)."""
+        def index(v: float, v0: float, w: float) -> int:
+            return min(max(int(np.floor((v - v0) / w)), 0), self.side - 1)
+
+        i0, i1 = max(index(xmin, self.x0, self.wx) - 1, 0), min(index(xmax, self.x0, self.wx) + 1, self.side - 1)
+        j0, j1 = max(index(ymin, self.y0, self.wy) - 1, 0), min(index(ymax, self.y0, self.wy) + 1, self.side - 1)
+        return (np.arange(i0, i1 + 1)[:, None] * self.side + np.arange(j0, j1 + 1)[None, :]).ravel()
+
+    def boxes(self, cells: np.ndarray) -> np.ndarray:
+        """The cells as shapely boxes, each grown by ``eps``."""
+        i, j = np.divmod(cells, self.side)
+        bx, by = self.x0 + i * self.wx, self.y0 + j * self.wy
+        e = self.eps
+        return shapely.box(bx - e, by - e, bx + self.wx + e, by + self.wy + e)
+
+
+def _cell_grid(x: np.ndarray, y: np.ndarray, bad: np.ndarray, side: int) -> CellGrid:
+    good = ~bad
+    xs, ys = x[good], y[good]
+    x0, x1 = (float(xs.min()), float(xs.max())) if len(xs) else (0.0, 1.0)
+    y0, y1 = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
+    wx = (x1 - x0) / side if x1 > x0 else 1.0
+    wy = (y1 - y0) / side if y1 > y0 else 1.0
+    # the rounding of (x - x0) / wx is a few units in the last place of the coordinates
+    eps = 1e-6 * max(wx, wy) + 64 * float(np.spacing(max(abs(x0), abs(x1), abs(y0), abs(y1), 1.0)))
+    with np.errstate(invalid="ignore"):
+        ci = np.clip(np.floor((x - x0) / wx), 0, side - 1)
+        cj = np.clip(np.floor((y - y0) / wy), 0, side - 1)
+        cell = np.where(bad, side * side, ci * side + cj).astype(np.int64)
+    return CellGrid(side, x0, y0, wx, wy, eps, cell)
+
+
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
         return shapely.get_x(geoms), shapely.get_y(geoms)
@@ -85,8 +143,15 @@ def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return shapely.get_x(geoms), shapely.get_y(geoms)
 
 
-def strip_points(points, points_per_strip: int = 256) -> PointStrips:
-    """``points``: an array of shapely points (or a GeoSeries), or an (n, 2) coordinate array."""
+#: below this many points :func:`strip_points` makes no cell grid (classifying cells costs more than it saves)
+GRID_MIN_POINTS = 50_000
+
+
+def strip_points(points, points_per_strip: int = 256, cells: int | None = None) -> PointStrips:
+    """``points``: an array of shapely points (or a GeoSeries), or an (n, 2) coordinate array.
+
+    ``cells``: the side of the :class:`CellGrid` (0: none; None: 0 below :data:`GRID_MIN_POINTS` points,
+    else ``sqrt(n / 16)`` up to 256)."""
     if isinstance(points, np.ndarray) and points.dtype != object:
         x, y = np.asarray(points[:, 0], dtype=float), np.asarray(points[:, 1], dtype=float)
     else:
@@ -108,7 +173,11 @@ def strip_points(points, points_per_strip: int = 256) -> PointStrips:
     strip = s.astype(np.int16)
     order = np.argsort(strip, kind="stable")  # a radix sort for 16-bit keys
     starts = np.concatenate([[0], np.cumsum(np.bincount(strip, minlength=nstrips + 1))])
-    return PointStrips(order, x[order], y[order], starts, x0, scale)
+    xo, yo = x[order], y[order]
+    if cells is None:
+        cells = 0 if n < GRID_MIN_POINTS else int(min(256, np.sqrt(n / 16)))
+    grid = _cell_grid(xo, yo, bad[order], int(cells)) if cells > 0 else None
+    return PointStrips(order, xo, yo, starts, x0, scale, grid)
 
 
 def _check(predicate: str) -> None:
@@ -153,18 +222,52 @@ def first_polygon(points: PointStrips, polygons: np.ndarray, predicate: str = "w
     _check(predicate)
     polygons, bounds = _usable(polygons)
     test = _test(predicate)
-    hit_by = np.full(len(points), -1, dtype=np.int64)  # by strip position
+    # by strip position: -2 undecided, -1 none, else the polygon
+    if points.grid is not None:
+        hit_by = _cell_owners(points.grid, polygons, bounds, predicate)[points.grid.cell]
+    else:
+        hit_by = np.full(len(points), UNDECIDED, dtype=np.int64)
     for g, (geom, b) in enumerate(zip(polygons, bounds)):
         if geom is None or not np.isfinite(b).all():
             continue
         lo, mask = points.box_mask(*b)
-        mask &= hit_by[lo:lo + len(mask)] < 0  # not taken by a lower-index polygon already
+        mask &= hit_by[lo:lo + len(mask)] == UNDECIDED  # not taken by a lower-index polygon already
         c = lo + np.flatnonzero(mask)
         if len(c):
             hit_by[c[test(geom, points.x[c], points.y[c])]] = g
+    hit_by[hit_by == UNDECIDED] = -1
     out = np.empty_like(hit_by)
     out[points.order] = hit_by
     return out
+
+
+UNDECIDED = -2
+
+
+def _cell_owners(grid: CellGrid, polygons: np.ndarray, bounds: np.ndarray, predicate: str) -> np.ndarray:
+    """Per cell (and one more for the missing points): the polygon that every point of the cell goes to
+    (the lowest-index polygon touching the cell, when it covers the grown cell: ``covers`` for
+    ``intersects``, ``contains_properly`` for ``within``), -1 where no polygon touches the grown cell,
+    else :data:`UNDECIDED`."""
+    ncells = grid.side * grid.side
+    first = np.full(ncells, -1, dtype=np.int64)  # the lowest polygon touching each cell
+    owner = np.full(ncells + 1, UNDECIDED, dtype=np.int64)
+    inside = shapely.contains_properly if predicate == "within" else shapely.covers
+    for g, (geom, b) in enumerate(zip(polygons, bounds)):
+        if geom is None or not np.isfinite(b).all():
+            continue
+        cand = grid.cells(*b)
+        cand = cand[first[cand] < 0]  # a cell a lower-index polygon touches is decided by that one
+        if not len(cand):
+            continue
+        boxes = grid.boxes(cand)
+        hit = shapely.intersects(geom, boxes)
+        c = cand[hit]
+        first[c] = g
+        owner[c[inside(geom, boxes[hit])]] = g
+    owner[:ncells][first < 0] = -1
+    owner[ncells] = -1  # missing points
+    return owner
 
 
 def nearest_polygon(points: PointStrips, polygons: np.ndarray, todo: np.ndarray,
