@@ -26,7 +26,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
@@ -59,13 +59,19 @@ _PATH_RE = re.compile(r"(?:[A-Za-z]:\\|/)(?:[\w.\-]+[/\\])+[\w.\-]*")
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; extra members (``errors``, ``current``...) may follow."""
+    """RFC 9457 problem details; extra members (``errors``, ``current``...) may follow.
+
+    A refusal of the suitability model (or another coded error of ``geodata``/``parks``) also carries its
+    stable ``code`` (``weights.negative``) and ``detail_zh``, the same text in Chinese
+    (:func:`geodata.messages.message`); ``detail`` stays English."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
     title: str
     status: int
     detail: str
+    code: str | None = Field(default=None, description="stable code of a coded refusal, e.g. weights.negative")
+    detail_zh: str | None = Field(default=None, description="the detail in Chinese (coded refusals)")
 
 
 class ProblemError(Exception):
@@ -212,9 +218,18 @@ def install(app: FastAPI) -> None:
 
 def _domain_handler(status: int):
     async def handler(_request: Request, exc: Exception):
-        return problem_response(status, str(exc))
+        return problem_response(status, str(exc), **_coded(exc))
 
     return handler
+
+
+def _coded(exc: Exception) -> dict[str, str]:
+    """``code`` and ``detail_zh`` of a coded error (:class:`geodata.messages.CodedError`); {} for others."""
+    from geodata.messages import CodedError
+
+    if not isinstance(exc, CodedError):
+        return {}
+    return {"code": exc.code, "detail_zh": scrub(exc.in_lang("zh"))}
 
 
 def add_openapi_rewriter(app: FastAPI, rewrite) -> None:
