@@ -76,6 +76,9 @@ class AppState:
     reports: LockedCache = field(default_factory=lambda: LockedCache(64, "reports"))  # /plan indicators, projects
     features: LockedCache = field(default_factory=lambda: LockedCache(64, "features"))
     web: LockedCache = field(default_factory=lambda: LockedCache(64, "web"))
+    # the web pages' views per parameters (a suitability query; a page's rendered content): apart from ``web``,
+    # so that many queries never push out the tables every page reads
+    pages: LockedCache = field(default_factory=lambda: LockedCache(128, "pages"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
     # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
     sheets: LockedCache = field(init=False)

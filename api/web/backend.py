@@ -5,19 +5,22 @@ suitability context, and small per-app caches. Authentication is the API's (``ap
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from ..auth import SESSION_COOKIE, Principal, session_principal
 from ..state import AppState
-from .core import check_csrf, page_error, url_with
+from .core import TEMPLATES, check_csrf, lang_of, page_context, page_error, render, url_with
 
-__all__ = ["principal", "page_user", "state_of", "dataset", "suitability_context", "cached", "ViewerPage", "AnalystPage",
+__all__ = ["principal", "page_user", "state_of", "dataset", "suitability_context", "cached", "page_view",
+           "render_content_cached", "ViewerPage", "AnalystPage",
            "ReviewerPage", "AnalystPost", "ReviewerPost", "PagePost", "PageRefused", "install_access"]
 
 def principal(request: Request) -> Principal | None:
@@ -59,6 +62,53 @@ def cached(where: Request | AppState, key: str, compute: Callable[[], Any]) -> A
     request, or the app's state (warm-up)."""
     state = state_of(where)
     return state.web.get_or_compute(state.key(key), compute)
+
+
+def page_view(where: Request | AppState, key: tuple, compute: Callable[[], Any]) -> Any:
+    """A page's view for one set of parameters (a suitability query...), in the app's page-view cache
+    (:attr:`api.state.AppState.pages`: bounded LRU, keyed by the dataset version and ``key``, computed once). The
+    view is shared by every user who asks the same: nothing per user or per session may be in it."""
+    state = state_of(where)
+    return state.pages.get_or_compute(state.key(*key), compute)
+
+
+#: what differs between two users, or two requests, of the same page: a cached content block must not read it
+PER_REQUEST = frozenset({"user", "csrf_token", "request", "lang_switch"})
+
+
+@functools.lru_cache(maxsize=None)
+def _content_names(template: str) -> frozenset[str]:
+    """The names the ``content`` block of ``template`` reads (from the template's syntax tree)."""
+    from jinja2 import nodes
+
+    source = TEMPLATES.loader.get_source(TEMPLATES, template)[0]  # type: ignore[union-attr]
+    tree = TEMPLATES.parse(source)
+    block = next((b for b in tree.find_all(nodes.Block) if b.name == "content"), None)
+    if block is None:
+        raise LookupError(f"template {template!r} has no content block")
+    return frozenset(n.name for n in block.find_all(nodes.Name))
+
+
+def render_content_cached(request: Request, template: str, context: dict[str, Any], key: tuple, user,
+                          status_code: int = 200) -> Response:
+    """:func:`api.web.core.render` of ``template``, its ``content`` block made once per dataset version, template,
+    language and ``key`` (everything the block shows must follow from these) and kept in the page-view cache; the
+    rest of the page (the header with the user, the language switch, the CSRF token) is rendered per request.
+    The output is the same as :func:`~api.web.core.render`'s. A template whose content block reads something per
+    request (:data:`PER_REQUEST`) is refused."""
+    names = _content_names(template) & PER_REQUEST
+    if names:
+        raise ValueError(f"template {template!r}: its content block reads {sorted(names)}, which differ per request; "
+                         "it cannot be cached")
+
+    def make() -> Markup:
+        tmpl = TEMPLATES.get_template(template)
+        ctx = tmpl.new_context(page_context(request, context, user))
+        return Markup("".join(tmpl.blocks["content"](ctx)))
+
+    content = page_view(request, ("content", template, lang_of(request), *key), make)
+    return render(request, "_cached_content.html", {**context, "page_template": template, "cached_content": content},
+                  status_code=status_code, user=user)
 
 
 def suitability_context(request: Request):

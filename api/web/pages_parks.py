@@ -70,8 +70,11 @@ def parks_page(request: Request, user: backend.ViewerPage, kind: str | None = No
     park_counties = sorted({r["county_code"] for r in park_rows_cached(request)})
     names = county_names(ds)
     counties = [{"code": c, "name": names.get(c, c)} for c in park_counties]
-    return render(request, "parks.html", {"rows": rows, "total": total, "f": f, "kinds": PARK_KINDS,
-                                          "sectors": SECTOR_IDS, "counties": counties}, user=user)
+    # the table (every park) follows from the dataset and the filters: its HTML made once per filter and language
+    return backend.render_content_cached(request, "parks.html", {"rows": rows, "total": total, "f": f,
+                                                                 "kinds": PARK_KINDS, "sectors": SECTOR_IDS,
+                                                                 "counties": counties},
+                                         ("parks", kind or "", county or "", sector or ""), user)
 
 
 def park_rows_cached(where) -> list[dict]:

@@ -19,7 +19,7 @@ from ..routes.plan import TargetsUnavailable, app_targets, indicator_report, pla
 from . import backend
 from .charts import FONT_SIZE, new_figure, svg_uri
 from .pages_metrics import _map_counties
-from .core import lang_of, page_error, render
+from .core import lang_of, page_error
 from . import i18n
 from .i18n import translator
 
@@ -228,4 +228,5 @@ def plan_page(request: Request, user: backend.AnalystPage, year: str | None = No
     except TargetsUnavailable as exc:
         return page_error(request, 500, "bad_request", user=user, detail=exc.detail)
     view = dict(view, key=key, t=plan_translator(lang))
-    return render(request, "plan.html", view, user=user)
+    # the page's tables and charts (200 rows each, the SVG charts) follow from the view: rendered once per view
+    return backend.render_content_cached(request, "plan.html", view, tkey + ("page", y, key), user)

@@ -10,6 +10,8 @@ the page says so and shows the decision that stands, instead of overwriting it.
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
@@ -163,6 +165,21 @@ def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
     }
 
 
+#: seconds between a decision and the start of its new review sheet in the background: the browser follows the
+#: decision's 303 to the candidate page at once, and the sheet (a fifth of a second of CPU, in this process, under
+#: the GIL) would otherwise be made while that page is answered. A sheet asked for sooner is made on request.
+SHEET_DELAY_S = 1.0
+
+
+def _sheet_after(state, candidate_id: str, version: int) -> None:
+    """The older versions' sheets are forgotten now; the new version's is started after :data:`SHEET_DELAY_S`."""
+    state.sheets.discard_where(lambda k: k[1:3] == ("sheet", candidate_id) and k[3] != version)
+    timer = threading.Timer(SHEET_DELAY_S, sheet_decided, args=(state, candidate_id, version))
+    timer.daemon = True
+    timer.name = "parkplan-sheet-after-decision"
+    timer.start()
+
+
 def _breakdown(snap: dict) -> list[dict]:
     """The frozen per-criterion rows, whichever of the usual shapes the snapshot keeps them in."""
     crit = snap.get("criteria") or snap.get("breakdown") or (snap.get("best") or {}).get("criteria") or {}
@@ -223,5 +240,5 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
         return _show(request, user, candidate_id, conflict=current, typed=typed)
     except ProblemError as exc:
         return _show(request, user, candidate_id, status_code=400, error=exc.detail, typed=typed)
-    sheet_decided(request.app.state.parkplan, candidate_id, out.candidate["version"])  # the new sheet, in the background
+    _sheet_after(request.app.state.parkplan, candidate_id, int(out.candidate["version"]))
     return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)

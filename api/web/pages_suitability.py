@@ -9,6 +9,7 @@ what the page ranks is what the API returns for the same weights.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Mapping
 
@@ -62,29 +63,50 @@ def _ratio(text: str) -> float | None:
     return float(text)
 
 
+_SEP = "\x00"  # between two enterprises' texts in the search index (a search text never holds it)
+
+
 def search_index(ds: Dataset) -> tuple:
-    """What :func:`search_enterprises` compares against: every enterprise's id, lower-cased, and its id and name
-    lower-cased in one text (the server keeps it per dataset)."""
+    """What :func:`search_enterprises` compares against (the server keeps it per dataset): every enterprise's id
+    lower-cased (to its positions in the order of the ids), and its id and name lower-cased in one text, all the texts
+    joined into one string in the same order, with each text's start in it, and each one's row position in
+    ``ds.enterprises``."""
     ent = ds.enterprises
-    ids = ent["enterprise_id"].astype(str).str.lower()
-    return ids, ids + "\n" + ent["name"].astype(str).str.lower()
+    ids = ent["enterprise_id"].astype(str)
+    order = np.argsort(ids.to_numpy(dtype=object), kind="stable")
+    low = ids.str.lower().str.replace(_SEP, "", regex=False)
+    text = (low + "\n" + ent["name"].astype(str).str.lower().str.replace(_SEP, "", regex=False)).to_numpy(dtype=object)[order]
+    starts = np.concatenate([[0], np.cumsum([len(t) + 1 for t in text])]).tolist()
+    exact: dict[str, list[int]] = {}  # lower-cased id -> its positions (lower-casing could merge two ids)
+    for k, i in enumerate(low.to_numpy(dtype=object)[order].tolist()):
+        exact.setdefault(i, []).append(k)
+    return exact, _SEP.join(text), starts, order
 
 
 def search_enterprises(ds: Dataset, q: str, limit: int = SEARCH_LIMIT, index: tuple | None = None) -> list[dict]:
-    """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive); ``index``:
-    :func:`search_index` of ``ds`` if the caller keeps one."""
+    """Enterprises whose id equals ``q`` or whose name or id contains it (case-insensitive), the exact id first,
+    then by id; ``index``: :func:`search_index` of ``ds`` if the caller keeps one. The joined texts are searched
+    in order (``str.find``) until ``limit`` hits."""
     q = (q or "").strip()
     if not q:
         return []
-    ent = ds.enterprises
-    ids, text = index or search_index(ds)
+    ids, blob, starts, order = index or search_index(ds)
     needle = q.lower()
-    exact = ids == needle
-    contains = text.str.contains(needle, regex=False) if "\n" not in needle else exact
-    hits = ent[exact | contains]
-    hits = hits.assign(_exact=exact[hits.index]).sort_values(["_exact", "enterprise_id"], ascending=[False, True])
-    cols = [c for c in ("enterprise_id", "name", "sector", "county_name", "employees", "land_ha") if c in hits.columns]
-    return [{k: jsonable(v) for k, v in r.items()} for r in hits[cols].head(limit).to_dict("records")]
+    exact = ids.get(needle, [])
+    found = list(exact)
+    if "\n" not in needle and _SEP not in needle:
+        pos = blob.find(needle)
+        while pos >= 0 and len(found) < limit + len(exact):
+            k = bisect.bisect_right(starts, pos) - 1
+            if k not in exact:
+                found.append(k)
+            pos = blob.find(needle, starts[k + 1])
+    if not found:
+        return []
+    rows = order[found[:limit]]
+    cols = [c for c in ("enterprise_id", "name", "sector", "county_name", "employees", "land_ha")
+            if c in ds.enterprises.columns]
+    return [{k: jsonable(v) for k, v in r.items()} for r in ds.enterprises.iloc[rows][cols].to_dict("records")]
 
 
 def weights_from_form(form: Mapping[str, str]) -> dict[str, float]:
@@ -214,8 +236,17 @@ def map_params(enterprise: str | None, profile: dict | None, weights: Mapping[st
     return out
 
 
+def _view(request: Request, form: Mapping[str, str]) -> dict:
+    """:func:`_run` once per dataset version, language and form (the ranking, the sensitivity draws with their
+    fixed seed and the search follow from these alone), kept in the app's page-view cache; the CSRF token is not
+    part of the form the view is made from."""
+    form = {k: form[k] for k in form if k != "csrf_token"}
+    key = ("suitability", lang_of(request), tuple(sorted(form.items())))
+    return backend.page_view(request, key, lambda: _run(request, form))
+
+
 def _page(request: Request, form: Mapping[str, str], user):
-    view = _run(request, form)
+    view = _view(request, form)
     crit = _criteria()
     pairs = [{"i": i, "j": j, "a": crit[i], "b": crit[j], "value": form.get(f"ahp_{i}_{j}", "1")}
              for i, j in itertools.combinations(range(len(crit)), 2)]
