@@ -36,6 +36,8 @@ __all__ = [
 PROJECT_DERIVED = ("park_id", "county_code", "county_name", "city", "less_developed", "year")
 
 DEFAULT_MAX_PARK_DISTANCE_M = 300.0
+#: a point outside every county goes to the nearest county within this distance (coastline, rounding)
+COUNTY_SNAP_DISTANCE_M = 2000.0
 
 PreparedDataset = NewType("PreparedDataset", Dataset)
 """A :class:`~geodata.dataset.Dataset` that :func:`prepare` returned: its enterprises carry ``county_code``,
@@ -113,7 +115,8 @@ def _park_positions(pts: PointStrips, park_geoms: np.ndarray,
     return idx, dist, match
 
 
-def _park_frame(parks: pd.DataFrame, idx: np.ndarray, dist: np.ndarray, match: np.ndarray, index: pd.Index) -> pd.DataFrame:
+def _park_frame(parks: pd.DataFrame, idx: np.ndarray, dist: np.ndarray, match: np.ndarray,
+                index: pd.Index) -> pd.DataFrame:
     return pd.DataFrame(
         {"park_id": _labels(parks["park_id"].to_numpy(), idx), "park_distance_m": dist,
          "park_match": _labels(np.array(["within", "nearest"], dtype=object), match)},
@@ -126,8 +129,8 @@ def _county_codes(counties: pd.DataFrame, idx: np.ndarray, index: pd.Index) -> p
     return pd.Series(codes[idx], index=index, name="county_code", dtype=object, copy=False)
 
 
-def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *, snap_distance_m: float = 2000.0,
-                    strips: PointStrips | None = None) -> pd.Series:
+def assign_counties(points: gpd.GeoSeries, counties: gpd.GeoDataFrame, *,
+                    snap_distance_m: float = COUNTY_SNAP_DISTANCE_M, strips: PointStrips | None = None) -> pd.Series:
     """County ``code`` for each point: the county containing it, else the nearest within ``snap_distance_m``
     (ties to the lowest index).
 
@@ -242,7 +245,7 @@ def prepare(ds: Dataset, *, max_park_distance_m: float = DEFAULT_MAX_PARK_DISTAN
     ent, counties, ub = ds.enterprises, ds.counties, ds.urban_boundaries
     px, py = _projected_xy(ent.geometry, crs)
     pts = strip_points(np.column_stack([px, py]))
-    c_idx = _county_positions(pts, counties.geometry.to_crs(crs).to_numpy(), 2000.0)
+    c_idx = _county_positions(pts, counties.geometry.to_crs(crs).to_numpy(), COUNTY_SNAP_DISTANCE_M)
     p_idx, p_dist, p_match = _park_positions(pts, ds.parks.geometry.to_crs(crs).to_numpy(), max_park_distance_m)
     ub_of_county = np.append(pd.Index(ub["city"]).get_indexer(pd.Index(counties["city"].to_numpy())), -1)
     dist_km, in_core = _urban_core(px, py, ub_of_county[c_idx], ub.to_crs(crs), crs, urban_core_km)
