@@ -12,8 +12,9 @@ enterprise's county (containing county, lowest index on a shared boundary, else 
 The results are compared (share of identical county codes and park ids) so the ratio compares equal work.
 The full ``parks.joins.prepare`` (projection, both joins, county attributes, urban core) is timed too.
 
-The limit row (:func:`hand_join`), parkplan's kernel alone (:func:`kernel_join`) and parkplan run side by side, alternating, and are compared in CPU
-seconds (``time.process_time``), so the ratio holds on a machine whose other work takes cores away.
+The limit row (:func:`hand_join`), parkplan's kernel alone (:func:`kernel_join`) and parkplan run side by
+side, alternating, and are compared in CPU seconds (``time.process_time``), so the ratio holds on a machine
+whose other work takes cores away.
 """
 
 from __future__ import annotations
