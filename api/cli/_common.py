@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from geodata.jsonable import jsonable
-
 if TYPE_CHECKING:  # geopandas is imported only when a command loads data
     from geodata.dataset import Dataset
 
-from .. import settings
-from ..settings import default_data_path  # noqa: F401 - shared with the commands
+# Nothing heavy at import: every command's module imports this one, and `parkplan --help` should not pay for
+# numpy, pandas or geopandas. api.settings imports the dataset builder (geopandas), so it is imported where used.
 
 console = Console()
 err_console = Console(stderr=True)
@@ -33,9 +31,18 @@ DataOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document instead of tables.")]
 
 
+def default_data_path() -> Path:
+    """The built-in dataset's path in the user data directory (:func:`api.settings.default_data_path`)."""
+    from .. import settings
+
+    return settings.default_data_path()
+
+
 def resolve_data_path(data: Path | None) -> Path:
     """The ``--data`` rule of :func:`api.settings.resolve_data_path` (``--data``, else ``$PARKPLAN_DATA``, else
     the built-in dataset, built on first use), with that first build shown step by step on standard error."""
+    from .. import settings
+
     if data is None and not os.environ.get("PARKPLAN_DATA") and not settings.default_data_path().exists():
         from ._build import build_with_steps
         from ._lang import default_lang
@@ -66,4 +73,6 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def print_json(obj: Any) -> None:
     """Write ``obj`` as JSON (UTF-8, Chinese unescaped) to stdout."""
+    from geodata.jsonable import jsonable
+
     sys.stdout.write(json.dumps(jsonable(obj), ensure_ascii=False, indent=2, allow_nan=False) + "\n")

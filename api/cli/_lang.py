@@ -10,7 +10,6 @@ import os
 from collections.abc import Callable
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -51,6 +50,8 @@ def translator(lang: str) -> Callable[..., str]:
 def num(value: Any, digits: int = 3, unit: str = "") -> str:
     """A number as a person reads it: thousands separated, ``digits`` decimals, small values in plain
     decimals with 3 significant digits (0.0000643, not 6.43e-05); ``-`` for missing."""
+    import numpy as np  # here, not at import: `parkplan --help` does not need numpy
+
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
     if isinstance(value, (bool, np.bool_)):

@@ -9,7 +9,7 @@ import typer
 
 from rich.markup import escape
 
-from geodata.validate import IMPORTABLE_LAYERS
+from geodata.schema import IMPORTABLE_LAYERS
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json, resolve_data_path
 from ._lang import LangOption, Words, num, table

@@ -10,7 +10,6 @@ from geodata import glossary
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, pct, table, translator, with_code
 from ._steps import steps
-from ..jobs.metrics import cross_k_document, metrics_extras
 
 
 L, R = "left", "right"
@@ -140,6 +139,8 @@ def metrics(
     from parks.joins import prepare
     from parks.metrics import MetricsError
     from parks.metrics.report import compute_metrics
+
+    from ..jobs.metrics import cross_k_document, metrics_extras
 
     w = Words(lang)
     extras = trend + coagglomeration + duranton_overman + (cross is not None)

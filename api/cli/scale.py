@@ -25,7 +25,6 @@ import typer
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, table
 from ._steps import steps
-from ..jobs.scale import batch_store, dask_client, join_store
 
 __all__ = ["register"]
 
@@ -49,6 +48,8 @@ def _cluster(engine: str, scheduler, workers: int, memory: str, s, w: Words) -> 
     if engine != "dask":
         yield
         return
+    from ..jobs.scale import dask_client
+
     s.step(w.t("cli_step_cluster", where=scheduler or w.t("cli_local_cluster", n=workers)))
     with dask_client(scheduler, workers=workers, memory_limit=memory):
         yield
@@ -93,6 +94,8 @@ def join(
     """Join enterprises (partitioned GeoParquet) to the dataset's counties, parks and urban cores."""
     from geodata.parquet import ParquetStoreError
 
+    from ..jobs.scale import join_store
+
     _check_engine(engine)
     w = Words(lang)
     with steps(2 + (engine == "dask"), err_console) as s:
@@ -134,6 +137,8 @@ def batch(
 ) -> None:
     """Batch suitability of every enterprise x every park (and park capture), in memory or on Dask."""
     from geodata.parquet import ParquetStoreError
+
+    from ..jobs.scale import batch_store
 
     _check_engine(engine)
     w = None

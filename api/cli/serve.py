@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ._common import DataOption, err_console, resolve_data_path
-from ..jobs.admin import propose_into, review_db_url, token_count
 from ._db_option import DbOption
 
 
@@ -40,6 +39,7 @@ def serve(
     from ..app import create_app, warm_tasks  # the app is assembled only by entry points
     from ..settings import Settings
     from ..reviews import count_candidates
+    from ..jobs.admin import propose_into, review_db_url, token_count
 
     path = resolve_data_path(data)
     url = review_db_url(path, db)

@@ -25,12 +25,9 @@ from rich.markup import escape
 
 from geodata.messages import message
 
-from parks.suitability.plan_report import report_for_plan
-
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, pct, table
 from ._steps import Steps, steps
-from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, write_table
 
 if TYPE_CHECKING:
     from parks.joins import PreparedDataset
@@ -106,6 +103,8 @@ def _constraints(land_margin, protected_buffer_m, max_distance_km, less_develope
 
 
 def _write(table, output: Path, geometry) -> None:
+    from ..jobs.suitability import write_table
+
     try:
         write_table(table, output, geometry=geometry)
     except ValueError as exc:
@@ -271,6 +270,8 @@ def _write_single(doc: dict, output: Path) -> None:
 
     from parks.suitability.criteria import CRITERIA
 
+    from ..jobs.suitability import write_table
+
     rows = []
     for r in doc["ranked"]:
         row = {"enterprise_id": doc["enterprise"].get("enterprise_id"), "rank": r["rank"], "park_id": r["park_id"],
@@ -340,6 +341,8 @@ def _step_words(w: Words):
 def _report(ds: PreparedDataset, plan, w: Words):
     """The planner's report on ``plan`` (:func:`parks.suitability.plan_report.report_for_plan`); None, with a
     warning, if it cannot be made (the report is an extra: never lose the plan for it)."""
+    from parks.suitability.plan_report import report_for_plan
+
     try:
         return report_for_plan(ds, plan)
     except Exception as exc:  # noqa: BLE001 - shown to the user, the plan is still written
@@ -410,6 +413,8 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
     from parks.suitability import SuitabilityError
     from parks.suitability.joint import plan_scenario
     from parks.suitability.scenarios import ScenarioWarning
+
+    from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table
 
     w = Words(w.lang if w else "zh", ds)
     try:
@@ -523,6 +528,8 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
     from parks.suitability import SuitabilityError
     from parks.suitability.joint import joint_plan
     from parks.suitability.scenarios import ScenarioWarning
+
+    from ..jobs.suitability import append_plan_sheets, write_parks_table
 
     w = Words(w.lang if w else "zh", ds)
     sw = _parse_scenario_weights(scenario_weights) if scenario_weights else None

@@ -8,7 +8,6 @@ import typer
 
 from ._common import DataOption, JsonOption, console, err_console, fail, print_json, resolve_data_path
 from ._lang import LangOption, Words, table
-from ..jobs.admin import AdminError, create_checked_token, review_db_url, revoke, token_rows
 from ._db_option import DbOption
 
 token_app = typer.Typer(help="API tokens: create (printed once), list, revoke.", no_args_is_help=True)
@@ -29,6 +28,8 @@ def token_create(
     lang: LangOption = None,
 ) -> None:
     """Create a token and print it ONCE (only its hash is stored)."""
+    from ..jobs.admin import AdminError, create_checked_token, review_db_url
+
     path = resolve_data_path(data)
     offices = [o.strip() for o in office or []]
     try:
@@ -45,6 +46,8 @@ def token_create(
 def token_list(data: DataOption = None, db: DbOption = None, json_: JsonOption = False,
                lang: LangOption = None) -> None:
     """List tokens (ids, roles, offices; never the secrets)."""
+    from ..jobs.admin import review_db_url, token_rows
+
     path = resolve_data_path(data)
     rows = token_rows(review_db_url(path, db))
     if json_:
@@ -68,6 +71,8 @@ def token_list(data: DataOption = None, db: DbOption = None, json_: JsonOption =
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (see `parkplan token list`).")],
                  data: DataOption = None, db: DbOption = None, lang: LangOption = None) -> None:
     """Revoke a token (its browser sessions end too)."""
+    from ..jobs.admin import AdminError, review_db_url, revoke
+
     try:
         revoke(review_db_url(resolve_data_path(data), db), token_id)
     except AdminError as exc:

@@ -10,7 +10,6 @@ from ._common import DataOption, JsonOption, console, err_console, fail, load, p
 from ._lang import LangOption, Words, num, table
 from ._names import dataset_words
 from ._steps import steps
-from ..jobs.admin import AdminError, check_database, open_engine, propose_into, review_db_url, transfer_rows
 from ._db_option import DbOption
 
 transfers_app = typer.Typer(help="Transfer candidates: propose them from the dataset, list them.", no_args_is_help=True)
@@ -25,6 +24,8 @@ def transfers_propose(data: DataOption = None, db: DbOption = None, json_: JsonO
                       lang: LangOption = None) -> None:
     """Propose transfer candidates (coastal transfer scenario + capacity-constrained allocation) and store new ones."""
     from parks.joins import prepare
+
+    from ..jobs.admin import open_engine, propose_into, review_db_url
 
     w = Words(lang)
     path = resolve_data_path(data)
@@ -56,6 +57,8 @@ def transfers_list(
     lang: LangOption = None,
 ) -> None:
     """List transfer candidates (all offices)."""
+    from ..jobs.admin import AdminError, review_db_url, transfer_rows
+
     path = resolve_data_path(data)
     try:
         items, total = transfer_rows(review_db_url(path, db), status=status, county=county, limit=limit)
@@ -81,6 +84,8 @@ def transfers_list(
 def transfers_check(data: DataOption = None, db: DbOption = None, json_: JsonOption = False,
                     lang: LangOption = None) -> None:
     """Check the review database (SQLite integrity_check and foreign keys; references on PostgreSQL)."""
+    from ..jobs.admin import check_database, review_db_url
+
     result = check_database(review_db_url(resolve_data_path(data), db))
     if json_:
         print_json(result)

@@ -12,17 +12,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from geodata.dataset import load_dataset
-from parks.joins import PreparedDataset
-
 from ..auth import AuthError, Principal, create_token, revoke_token
 from ..db import Token, default_db_url, init_db, integrity_check, make_engine, session_factory
-from ..problems import ProblemError
-from ..reviews import add_candidates, candidate_public, list_candidates
+
+# the token commands need only the database: what reads the dataset or the candidates (geopandas, the review
+# model and FastAPI's problem types) is imported inside the functions that use it
+if TYPE_CHECKING:
+    from parks.joins import PreparedDataset
 
 __all__ = ["AdminError", "review_db_url", "open_engine", "propose_into", "token_count", "create_checked_token",
            "token_rows", "revoke", "transfer_rows", "check_database"]
@@ -58,6 +58,7 @@ def _session(url: str) -> Iterator[Any]:
 def propose_into(engine, ds: PreparedDataset, *, progress: bool = False) -> int:
     """Propose transfer candidates for the (prepared) dataset and store the new ones; returns how many."""
     from ..proposals import propose  # the proposal model pulls in the allocation solver
+    from ..reviews import add_candidates
 
     return add_candidates(engine, propose(ds, progress=progress))
 
@@ -70,6 +71,8 @@ def create_checked_token(url: str, data_path: Path, role: str, offices: list[str
     """Create a token (offices must be county codes of the dataset); returns (the secret, its id)."""
     offices = [o.strip() for o in offices]
     if offices:
+        from geodata.dataset import load_dataset
+
         known = set(load_dataset(data_path).counties["code"].astype(str))
         unknown = [o for o in offices if o not in known]
         if unknown:
@@ -101,6 +104,9 @@ def revoke(url: str, token_id: int) -> None:
 
 def transfer_rows(url: str, *, status: str | None, county: str | None, limit: int) -> tuple[list[dict], int]:
     """Transfer candidates of every office (as an administrator sees them): (first ``limit`` rows, total)."""
+    from ..problems import ProblemError
+    from ..reviews import candidate_public, list_candidates
+
     admin = Principal(0, "command line", "admin")
     with _session(url) as s:
         try:
