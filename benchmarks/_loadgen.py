@@ -209,9 +209,12 @@ async def _closed(host: str, port: int, raws: Sequence[bytes], expects: Sequence
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
 
+    per_client: list[int] = []
+
     async def client() -> None:
         nonlocal issued
         conn: _Connection | None = None
+        done = 0
         while issued < total and time.perf_counter() < deadline:
             i = issued
             issued += 1
@@ -232,6 +235,7 @@ async def _closed(host: str, port: int, raws: Sequence[bytes], expects: Sequence
             kind = _check(a, exp)
             if kind is None:
                 latencies.append(a.t_end - t)
+                done += 1
             else:
                 error(kind)
             if kind is not None or not a.keep_alive:
@@ -239,13 +243,16 @@ async def _closed(host: str, port: int, raws: Sequence[bytes], expects: Sequence
                 conn = None
         if conn is not None:
             conn.close()
+        per_client.append(done)
 
     c0 = time.process_time()
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    return _summary(latencies, errors, wall, cpu, concurrency)
+    res = _summary(latencies, errors, wall, cpu, concurrency)
+    res["per_client"] = [min(per_client), max(per_client)]  # completed requests of the least and most served client
+    return res
 
 
 def _summary(latencies: list[float], errors: dict, wall: float, cpu: float, concurrency: int) -> dict:
@@ -277,7 +284,9 @@ def closed_loop(host: str, port: int, requests: Sequence[Request], expects: Sequ
                 total: int, seconds: float, timeout: float = 60.0) -> dict:
     """Closed loop in this process: ``concurrency`` connections, request ``i`` is ``requests[i % len]`` checked
     against ``expects[i % len]``. Returns ``ok``, ``errors`` (kind -> count), ``p50_ms``, ``p99_ms``, ``rps``,
-    ``wall_s`` and this process's CPU (``client_cpu_s``, ``client_cpu_ms`` per completed request)."""
+    ``wall_s``, this process's CPU (``client_cpu_s``, ``client_cpu_ms`` per completed request) and ``per_client``
+    (the fewest and the most requests one client completed: in a closed loop a client whose connection a less busy
+    worker serves completes more, and the percentiles, taken over requests, lean towards it)."""
     if len(requests) != len(expects) or not requests:
         raise ValueError(f"requests ({len(requests)}) and expects ({len(expects)}) must be non-empty and of one length")
     if concurrency < 1 or total < 1 or seconds <= 0:

@@ -317,8 +317,10 @@ def _light_scenarios(server_label: str, server: Server, headers: dict, scenarios
             ok = res["ok"]
             res["server_cpu_ms"] = (server.cpu_s() - cpu0) / ok * 1e3 if ok else None
             pinned = f", pinned to CPU {cpu}" if cpu is not None else ""
+            lo, hi = res["per_client"]
+            spread = f" (each {lo:,}-{hi:,})" if c > 1 else ""
             out.append({**res, "label": label, "server": server_label, "client": f"light ({check} checked{pinned})",
-                        "load": f"closed, {c} clients"})
+                        "load": f"closed, {c} clients{spread}"})
     return out
 
 
@@ -390,7 +392,9 @@ def run(size: str = "full") -> Report:
         f"stops after {REQUESTS[size][0]:,} GET / {REQUESTS[size][1]:,} POST requests, each light-client scenario "
         f"after {LIGHT_REQUESTS[size][0]:,} GET / {LIGHT_REQUESTS[size][1]:,} POST, or {SECONDS[size]:.0f} s. "
         f"POST /suitability asks for {len(pick):,} enterprise ids drawn from the dataset in turn (the server keeps no "
-        f"answer cache: every request is scored). Open loop (httpx): "
+        f"answer cache: every request is scored). For the light client, 'each a-b' is the fewest and the most requests "
+        f"one client completed (a client whose connection a less busy worker serves completes more, and the "
+        f"percentiles, taken over requests, lean towards it). Open loop (httpx): "
         f"{CONCURRENCY[size][-1]} users each send a request at Poisson times, one per {OPEN_INTERVAL_S:g} s on "
         f"average, for {OPEN_SECONDS[size]:.0f} s, latency counted from the scheduled time. The limit rows are a bare "
         f"ASGI app (no FastAPI) answering the same page bytes under the same uvicorn and clients. Server CPU = "
@@ -406,4 +410,7 @@ def run(size: str = "full") -> Report:
 
 
 def _ms(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.1f} ms"
+    """Milliseconds: two decimals under 10 ms (the light client's CPU per request is a few hundredths), else one."""
+    if v is None:
+        return "n/a"
+    return f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms"

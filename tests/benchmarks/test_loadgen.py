@@ -103,6 +103,7 @@ def test_correct_answers_are_completed_and_verified(server):
     exps = [_ok("/ok"), _ok("/chunked"), _ok("/echo", (b"abc" * 50)[::-1])]
     res = _loadgen.closed_loop(HOST, server, reqs, exps, concurrency=4, total=300, seconds=30)
     assert res["errors"] == {} and res["ok"] == 300, res
+    assert sum(res["per_client"]) <= 300 and 0 < res["per_client"][0] <= res["per_client"][1], res
     assert 0 < res["p50_ms"] <= res["p99_ms"] and res["rps"] > 0 and res["client_cpu_ms"] > 0
 
 
