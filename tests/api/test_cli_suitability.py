@@ -52,7 +52,8 @@ def test_inconsistent_ahp_is_refused(dataset, dataset_path, tmp_path):
     ahp = tmp_path / "ahp.json"
     ahp.write_text(json.dumps({"criteria": ["sector_fit", "distance", "labour"],
                                "matrix": [[1, 9, 1 / 9], [1 / 9, 1, 9], [9, 1 / 9, 1]]}), encoding="utf-8")
-    r = runner.invoke(app, ["suitability", "--enterprise", _eid(dataset), "--ahp", str(ahp), "--data", str(dataset_path)])
+    r = runner.invoke(app, ["suitability", "--enterprise", _eid(dataset), "--ahp", str(ahp), "--data", str(dataset_path),
+                            "--lang", "en"])
     assert r.exit_code == 2 and "inconsistent" in r.output and "CR =" in r.output
 
 
@@ -73,7 +74,7 @@ def test_consistent_ahp_and_profile(dataset_path, tmp_path):
     (["--scenario", "coastal"], "unknown scenario 'coastal'"),
 ])
 def test_errors(dataset_path, args, message):
-    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path)])
+    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path), "--lang", "en"])  # the model's words
     assert r.exit_code == 2 and message in r.output
 
 
@@ -153,5 +154,5 @@ def test_scenario_all_with_weights_and_a_tiny_time_limit(dataset_path, tmp_path)
     (["--scenario", "scattered", "--priority", "scattered"], "are for --scenario all"),
 ])
 def test_joint_plan_errors(dataset_path, args, message):
-    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path)])
+    r = runner.invoke(app, ["suitability", *args, "--data", str(dataset_path), "--lang", "en"])  # the model's words
     assert r.exit_code == 2 and message in r.output, r.output
