@@ -183,7 +183,7 @@ def run(size: str = "full") -> Report:
         row("parkplan `prepare` (projection + joins + attributes + urban core)", pr, None, ""),
         row("**limit**: hand path (x sorted once, per-polygon slices, `contains_xy`; indices only)", h, None,
             f"parkplan at **{ratio_cpu:.2f}x** the limit in CPU seconds ({ratio_wall:.2f}x in wall time)"),
-        row("parkplan's kernel alone (strips, cell grid from 50,000 points, `parks._pointinpolygon`; indices only)", k, None,
+        row("parkplan's kernel alone (strips, cell grid from 400,000 points, `parks._pointinpolygon`; indices only)", k, None,
             f"parkplan at {o['cpu'] / k['cpu']:.2f}x its kernel in CPU seconds (the labelled frame); "
             f"the kernel at {k['cpu'] / h['cpu']:.2f}x the hand path"),
     ]

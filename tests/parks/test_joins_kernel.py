@@ -142,8 +142,9 @@ def test_strips_made_once_give_the_same_joins(dataset):
 def test_the_grid_is_made_for_large_inputs_only():
     rng = np.random.default_rng(3)
     assert strip_points(rng.uniform(0, 1, (1000, 2))).grid is None
+    assert strip_points(rng.uniform(0, 1, (GRID_MIN_POINTS - 1, 2))).grid is None
     big = strip_points(rng.uniform(0, 1, (GRID_MIN_POINTS, 2)))
-    assert big.grid is not None and big.grid.side == int(np.sqrt(GRID_MIN_POINTS / 16))
+    assert big.grid is not None and big.grid.side == int(np.sqrt(GRID_MIN_POINTS / 64))
 
 
 def _lattice_polygon(draw, st):
