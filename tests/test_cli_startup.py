@@ -121,3 +121,37 @@ def test_importable_layers_one_definition():
     from geodata import schema, validate
 
     assert validate.IMPORTABLE_LAYERS is schema.IMPORTABLE_LAYERS
+
+
+def test_scoring_one_enterprise_skips_the_batch_kernel_and_the_solver(tmp_path, dataset, dataset_path):
+    """`parkplan suitability --enterprise` needs the model, not numba (batch kernel) nor scipy.optimize (MILP)."""
+    eid = str(dataset.enterprises["enterprise_id"].iloc[0])
+    codes, loaded, stdout = _run(tmp_path, ["suitability", "--enterprise", eid, "--data", str(dataset_path), "--json"])
+    assert codes == [0]
+    assert json.loads(stdout)["enterprise"]["enterprise_id"] == eid
+    assert loaded.isdisjoint({*NEVER_AT_START, "numba"} - {"scipy"}), sorted(loaded & {*NEVER_AT_START, "numba"})
+
+
+def test_parks_suitability_exports_resolve_to_their_submodules():
+    """The lazy package (PEP 562) gives every public name, the same object its submodule defines, and its
+    submodules as attributes, as the eager imports did."""
+    import importlib
+
+    import parks.suitability as ps
+
+    assert sorted(ps._WHERE) == sorted(ps.__all__)  # one list of names for the type checker and for run time
+    for name in ps.__all__:
+        submodule = importlib.import_module(f"parks.suitability.{ps._WHERE[name]}")
+        assert getattr(ps, name) is getattr(submodule, name), name
+        assert name in dir(ps)
+    assert ps.batch is importlib.import_module("parks.suitability.batch")
+    with pytest.raises(AttributeError, match="has no attribute 'score_everything'"):
+        ps.score_everything  # noqa: B018
+
+
+def test_importing_parks_suitability_is_light(tmp_path):
+    probe = ("import sys; from parks.suitability import score_enterprise, Constraints, SuitabilityError, "
+             "context_from_dataset; print(sorted(m for m in ('numba', 'scipy.optimize', 'parks.suitability.batch', "
+             "'parks.suitability.allocation') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
