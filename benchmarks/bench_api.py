@@ -2,7 +2,7 @@
 
 A uvicorn server (one worker process, the ``parkplan serve`` default; then 2 workers, as ``parkplan serve
 --workers 2``) is started on 127.0.0.1 on a free port over a built-in dataset, with an analyst token created in
-its own review database. An httpx async client then sends requests:
+its own review database. An httpx async client then sends requests (the rows labelled ``httpx``):
 
 * closed loop at 1 and 32 concurrent clients; each scenario is bounded both in count (``REQUESTS``) and in time
   (``SECONDS``) and stops by itself;
@@ -19,9 +19,9 @@ its own review database. An httpx async client then sends requests:
   status, a cut or wrong body is an error in the table.
 
 Latency p50/p99 are over the completed requests, requests per second = completed / wall time, server CPU per
-request = the server processes' user+system CPU (psutil) over the scenario / completed requests, client CPU per request = the
-client process's own CPU time over the scenario / completed requests. Client and server share the machine's 2
-cores, so these are lower bounds for a server with the machine to itself.
+request = the server processes' user+system CPU (psutil) over the scenario / completed requests, client CPU per
+request = the client process's own CPU time over the scenario / completed requests. Client and server share the
+machine's 2 cores, so these are lower bounds for a server with the machine to itself.
 
 Only loopback is ever addressed.
 """
