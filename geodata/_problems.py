@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import glossary
 from .messages import IMPORT, Localised, Message, layer_name
 
 ROWS_SHOWN_PER_PROBLEM = 10  # rows listed for each kind of problem before "... and N more"
@@ -16,13 +17,13 @@ LOCATION_TOLERANCE_M = 1000.0  # how far outside the province boundary a feature
 
 
 def where_label(where: str) -> Localised:
-    """``row 5`` / 第 5 行, ``feature 3`` / 第 3 个要素, ``file`` / 文件 (a problem's ``where``)."""
+    """``row 5`` / 第 5 行, ``feature 3`` / 第 3 个要素, ``file`` / 文件 (a problem's ``where``), in the
+    glossary's words (``cli_where_row``, ``cli_where_feature``, ``cli_where_file``)."""
     kind, _, n = str(where).partition(" ")
     if kind in ("row", "feature") and n.isdigit():
-        m = IMPORT(f"import.where_{kind}", n=n)
-        return Localised(m.render("en"), m.render("zh"))
+        return Localised(str(where), glossary.term(f"cli_where_{kind}", "zh").format(n=n))
     if where == "file":
-        return Localised(IMPORT("import.group_file").render("en"), IMPORT("import.group_file").render("zh"))
+        return Localised("file", glossary.term("cli_where_file", "zh"))
     return Localised(str(where), str(where))
 
 

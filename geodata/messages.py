@@ -165,8 +165,6 @@ IMPORT = Catalogue("import", {
     "import.group_file": ("file", "文件"),
     "import.group_accepted": ("{title} (accepted: {accepted})", "{title}（可接受的值：{accepted}）"),
     "import.and_more": ("... and {n} more", "……另有 {n} 处"),
-    "import.where_row": ("row {n}", "第 {n} 行"),
-    "import.where_feature": ("feature {n}", "第 {n} 个要素"),
     # the file as a whole
     "file.no_rows": ("the file has no rows", "文件没有数据行"),
     "file.required_column_missing": ("required column missing", "缺少必需的列"),

@@ -69,6 +69,17 @@ def test_every_code_has_both_templates_with_the_same_placeholders(name):
         assert english_sentences(cat(code, **params).render("zh")) == [], (code, cat(code, **params).render("zh"))
 
 
+def test_the_chinese_words_are_the_glossarys():
+    from geodata import glossary
+    from geodata._problems import where_label
+
+    assert glossary.term("cli_accepted", "zh") in IMPORT["import.group_accepted"][1]
+    assert where_label("row 17").render("zh") == glossary.term("cli_where_row", "zh").format(n=17) == "第 17 行"
+    assert where_label("feature 3").render("zh") == "第 3 个要素" and where_label("file").render("zh") == "文件"
+    assert where_label("row 17").render("en") == "row 17"
+    assert glossary.term("cli_layer_enterprises", "zh") == "企业"  # the layer name in the refusal's head
+
+
 def test_a_catalogue_refuses_mismatched_placeholders_and_wrong_parameters():
     with pytest.raises(ValueError, match=r"'x' has placeholders \['a'\] in English but \['b'\] in Chinese"):
         Catalogue("t", {"x": ("{a} is bad", "{b} 不好")})
