@@ -1,11 +1,14 @@
-"""``python -m benchmarks.cli_startup [--repeat 5] [--importtime]``: how long ``parkplan`` commands take to start.
+"""``python -m benchmarks.cli_startup [--repeat 5] [--importtime] [--baseline DIR]``: how long ``parkplan`` commands
+take to start.
 
 Each command runs ``repeat`` times as ``python -m api.cli ...`` in a fresh process (the built-in dataset
 where a command reads data); the table gives the median wall time, the median CPU seconds of the child
 (user + system, from ``os.wait4``: the load of the machine changes it far less than wall time), and
 which of the heavy libraries the process had imported by the time it exited (one more run, through
 :mod:`runpy`). ``--importtime`` adds the ten slowest imports of ``parkplan --help`` (``python -X importtime``,
-cumulative microseconds). Not a test and not part of ``python -m benchmarks``.
+cumulative microseconds). ``--baseline DIR`` (a checkout of an older commit, e.g. ``git worktree add DIR COMMIT``)
+runs each command there too, alternating with this checkout run by run, so that both see the same load.
+Not a test and not part of ``python -m benchmarks``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: libraries a command should import only when it uses them
 HEAVY = ("esda", "libpysal", "sklearn", "matplotlib", "folium", "dask", "numba", "fastapi", "uvicorn", "sqlalchemy",
@@ -24,7 +30,7 @@ HEAVY = ("esda", "libpysal", "sklearn", "matplotlib", "folium", "dask", "numba",
 
 COMMANDS: tuple[tuple[str, ...], ...] = (
     ("--help",), ("info", "--help"), ("info",), ("token", "list"), ("export", "--help"), ("suitability", "--help"),
-    ("map", "--help"), ("metrics", "--help"), ("serve", "--help"),
+    ("map", "--help"), ("metrics", "--help"), ("serve", "--help"), ("suitability", "--enterprise", "E0000001"),
 )
 
 _PROBE = """
@@ -39,11 +45,11 @@ print("HEAVY:" + ",".join(h for h in heavy if h in sys.modules), len(sys.modules
 """
 
 
-def _run(args: tuple[str, ...]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system of the child) of one ``python -m api.cli *args``."""
+def _run(args: tuple[str, ...], root: Path = ROOT) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of one ``python -m api.cli *args`` run in ``root``."""
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, cwd=root)
     _, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -52,21 +58,21 @@ def _run(args: tuple[str, ...]) -> tuple[float, float]:
     return wall, ru.ru_utime + ru.ru_stime
 
 
-def heavy_loaded(args: tuple[str, ...]) -> tuple[list[str], int]:
+def heavy_loaded(args: tuple[str, ...], root: Path = ROOT) -> tuple[list[str], int]:
     """The heavy libraries (:data:`HEAVY`) imported by ``parkplan *args``, and the number of modules."""
     res = subprocess.run([sys.executable, "-c", _PROBE.format(heavy=HEAVY), *args], capture_output=True, text=True,
-                         check=True)
+                         check=True, cwd=root)
     line = [ln for ln in res.stderr.splitlines() if ln.startswith("HEAVY:")][-1]
     names, n = line[len("HEAVY:"):].rsplit(" ", 1)
     return [h for h in names.split(",") if h], int(n)
 
 
-def importtime_top(args: tuple[str, ...] = ("--help",), n: int = 10) -> list[tuple[int, int, str]]:
+def importtime_top(args: tuple[str, ...] = ("--help",), n: int = 10, root: Path = ROOT) -> list[tuple[int, int, str]]:
     """The ``n`` top-level packages whose import took longest in ``parkplan *args`` (``python -X importtime``):
     (self us, cumulative us, package), cumulative including what the package imported first (so ``esda``
     includes ``libpysal`` and ``sklearn``)."""
     res = subprocess.run([sys.executable, "-X", "importtime", "-m", "api.cli", *args], capture_output=True,
-                         text=True, check=True)
+                         text=True, check=True, cwd=root)
     rows = []
     for ln in res.stderr.splitlines():
         if ln.startswith("import time:") and "|" in ln and "self [us]" not in ln:
@@ -77,27 +83,38 @@ def importtime_top(args: tuple[str, ...] = ("--help",), n: int = 10) -> list[tup
     return rows[:n]
 
 
+def _median(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.cli_startup")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--importtime", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="an older checkout to run alternately (before / after)")
     opts = parser.parse_args(argv)
-    load = os.getloadavg()[0]
-    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average (1 min) {load:.2f}, "
-          f"median of {opts.repeat}\n")
-    print("| command | wall s | CPU s | heavy libraries imported | modules |")
-    print("|---|---:|---:|---|---:|")
+    roots = {"after": ROOT, "before": opts.baseline} if opts.baseline else {"": ROOT}
+    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, load average (1 min) {os.getloadavg()[0]:.2f}, "
+          f"median of {opts.repeat}" + (f"; before: {opts.baseline}" if opts.baseline else "") + "\n")
+    cols = [f"{k} wall s | {k} CPU s".strip() for k in reversed(roots)] if opts.baseline else ["wall s | CPU s"]
+    print(f"| command | {' | '.join(cols)} | heavy libraries imported{' (after)' * bool(opts.baseline)} | modules |")
+    print("|---|" + "---:|---:|" * len(roots) + "---|---:|")
     for args in COMMANDS:
-        _run(args)  # warm the file cache and the bytecode
-        runs = [_run(args) for _ in range(opts.repeat)]
+        runs: dict[str, list[tuple[float, float]]] = {k: [] for k in roots}
+        for root in roots.values():
+            _run(args, root)  # warm the file cache and the bytecode
+        for _ in range(opts.repeat):
+            for k, root in roots.items():
+                runs[k].append(_run(args, root))
         heavy, n = heavy_loaded(args)
-        print(f"| `parkplan {' '.join(args)}` | {statistics.median(r[0] for r in runs):.2f} | "
-              f"{statistics.median(r[1] for r in runs):.2f} | {', '.join(heavy) or '-'} | {n} |", flush=True)
+        figures = " | ".join("{:.2f} | {:.2f}".format(*_median(runs[k])) for k in reversed(roots))
+        print(f"| `parkplan {' '.join(args)}` | {figures} | {', '.join(heavy) or '-'} | {n} |", flush=True)
     print(f"\nload average (1 min) after: {os.getloadavg()[0]:.2f}")
     if opts.importtime:
-        print("\n| package imported by `parkplan --help` | cumulative ms |\n|---|---:|")
-        for _self_us, cum_us, name in importtime_top():
-            print(f"| `{name}` | {cum_us / 1000:.0f} |")
+        for k, root in roots.items():
+            print(f"\n| package imported by `parkplan --help` {k} | cumulative ms |\n|---|---:|")
+            for _self_us, cum_us, name in importtime_top(root=root):
+                print(f"| `{name}` | {cum_us / 1000:.0f} |")
 
 
 if __name__ == "__main__":
