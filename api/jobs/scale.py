@@ -14,7 +14,9 @@ analysis, not with shipping and allocating:
   memory (``dask.persist``) for the three steps that use it (the context's population sums, the
   scoring, the park-capture sums), as the one-process path reads the store once;
 * workers run with ``MALLOC_MMAP_THRESHOLD_`` set and without the statistical profiler
-  (:data:`WORKER_ENV`, :data:`WORKER_CONFIG`).
+  (:data:`WORKER_ENV`, :data:`WORKER_CONFIG`);
+* every worker imports the analysis once and then moves the objects of its imports out of Python's
+  cyclic garbage collector's sight (:class:`api.jobs._dask_worker.ReadyWorker`, ``gc.freeze``).
 """
 
 from __future__ import annotations
@@ -54,18 +56,25 @@ WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin
 def dask_client(scheduler: str | None = None, *, workers: int = 2, threads_per_worker: int = 1,
                 memory_limit: str = "auto", processes: bool = True) -> Iterator:
     """A ``distributed.Client`` for ``scheduler`` (an address), else for a new local cluster whose worker
-    processes get :data:`WORKER_ENV` and :data:`WORKER_CONFIG`; closed after."""
+    processes get :data:`WORKER_ENV` and :data:`WORKER_CONFIG`; every worker gets
+    :class:`api.jobs._dask_worker.ReadyWorker` (with ``processes=False`` the workers share this process:
+    it is not frozen); closed after."""
     import dask
     from distributed import Client, LocalCluster
 
+    from ._dask_worker import ReadyWorker
+
     if scheduler:
         with Client(scheduler) as client:
+            client.register_plugin(ReadyWorker())
             yield client
         return
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}, **WORKER_ENV)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **WORKER_CONFIG}), \
             LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
                          memory_limit=memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
+        if processes:
+            client.register_plugin(ReadyWorker())
         yield client
 
 
