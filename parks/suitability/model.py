@@ -12,6 +12,7 @@ Every park is in exactly one of ``ranked`` and ``excluded``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -20,8 +21,8 @@ import numpy as np
 from geodata.jsonable import jsonable
 
 from .constraints import Constraints, feasible, reasons, violation_masks
-from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, transformer,
-                      population_arrays, profile_arrays)
+from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, context_index,
+                      transformer, population_arrays, profile_arrays)
 from .criteria import CRITERIA, criterion_matrices
 from .messages import SUITABILITY
 from .weights import normalise_weights
@@ -147,8 +148,11 @@ def rank_order(scores: np.ndarray) -> np.ndarray:
     return idx[np.argsort(key, kind="stable")]
 
 
-def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseArrays, dict[str, Any]]:
-    """Arrays and a description of an enterprise given by id, :class:`EnterpriseProfile` or mapping."""
+def resolve_enterprise(ctx: SuitabilityContext, enterprise, *, _row=None) -> tuple[EnterpriseArrays, dict[str, Any]]:
+    """Arrays and a description of an enterprise given by id, :class:`EnterpriseProfile` or mapping.
+
+    An id is looked up in the context's per-column arrays by a dict of positions built once per context
+    (``_row``: another row lookup, for the tests' reference path)."""
     if isinstance(enterprise, Mapping):
         from dataclasses import fields
 
@@ -165,7 +169,7 @@ def resolve_enterprise(ctx: SuitabilityContext, enterprise) -> tuple[EnterpriseA
         info = enterprise.to_dict()
         info["source"] = "profile"
     elif isinstance(enterprise, (str, int, np.integer)):
-        ent, r = population_arrays(ctx, str(enterprise))
+        ent, r = population_arrays(ctx, str(enterprise), _row=_row)
         lon, lat = r.get("lon"), r.get("lat")
         if lon is None or lat is None:  # a context built without them
             lon, lat = transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
@@ -225,6 +229,66 @@ def score_enterprise(
     if not isinstance(constraints, Constraints):
         constraints = Constraints.from_mapping(constraints)
     ent, info = resolve_enterprise(ctx, enterprise)
+    dist, masks, ok, crit, scores = score_arrays(ctx, ent, w, constraints)
+    order = rank_order(scores[0])
+    park_ids, names, counties, params = context_index(ctx).assembly(_park_parts)
+    sel = order[: top if top else len(order)]
+    # each criterion's values and scores of the ranked parks as Python floats, one array read per criterion
+    # (what float(crit[c][k][0, j]) gives park by park)
+    values = {c: (np.asarray(crit[c][0][0, sel], dtype=float).tolist(),
+                  np.asarray(crit[c][1][0, sel], dtype=float).tolist()) for c in CRITERIA}
+    totals = np.asarray(scores[0, sel], dtype=float).tolist()
+    ranked = []
+    for k, j in enumerate(sel.tolist()):
+        cs = {}
+        for c in CRITERIA:
+            value, score = values[c][0][k], values[c][1][k]
+            cs[c] = CriterionScore(value, score, w[c], w[c] * score)
+        ranked.append(RankedPark(park_ids[j], k + 1, totals[k], cs, names[j], counties[j]))
+    excluded = [ExcludedPark(park_ids[j], reasons(ctx, ent, 0, j, masks, dist, constraints), names[j], counties[j])
+                for j in np.flatnonzero(~ok[0]).tolist()]
+    flag = "closure_or_upgrade" if ent.level[0] == "eliminate" else None
+    return SuitabilityResult(enterprise=info, weights=w, constraints=constraints.to_dict(), ranked=ranked,
+                             excluded=excluded, ranked_total=int(len(order)), flag=flag,
+                             params={k: _fresh(v) for k, v in params.items()})
+
+
+def _park_parts(ctx: SuitabilityContext) -> tuple[list[str], list, list[str], dict[str, Any]]:
+    """What every result of ``ctx`` repeats, built once per context (:func:`context_index`): the parks' ids,
+    names (through ``jsonable``) and county codes as Python lists in park order, and ``params.to_dict()``."""
+    names = ctx.parks["name"].tolist() if "name" in ctx.parks.columns else [None] * ctx.n_parks
+    return ([str(p) for p in ctx.park_ids], [jsonable(n) for n in names], [str(c) for c in ctx.county_code],
+            ctx.params.to_dict())
+
+
+def _fresh(value):
+    """A copy of a ``params`` value that a caller may change without changing the next result's."""
+    if isinstance(value, list):  # transport_weights: a list of floats
+        return [_fresh(v) for v in value]
+    if isinstance(value, (dict, set)):
+        return copy.deepcopy(value)
+    return value
+
+
+def _score_enterprise_plain(
+    ctx: SuitabilityContext,
+    enterprise: str | EnterpriseProfile | Mapping[str, Any],
+    weights: Mapping[str, float] | None = None,
+    constraints: Constraints | Mapping[str, Any] | None = None,
+    *,
+    top: int | None = None,
+) -> SuitabilityResult:
+    """:func:`score_enterprise` as it was written first: the enterprise's row through pandas, the result
+    assembled park by park from numpy scalars, the names and ``params`` document rebuilt per call. The reference
+    the tests compare :func:`score_enterprise` with (``tests/parks/suitability/test_fast_assembly.py``)."""
+    from .context import _population_row_plain
+
+    if top is not None and (not isinstance(top, (int, np.integer)) or top < 1):
+        raise SuitabilityError("param.top", top=top)
+    w = normalise_weights(weights)
+    if not isinstance(constraints, Constraints):
+        constraints = Constraints.from_mapping(constraints)
+    ent, info = resolve_enterprise(ctx, enterprise, _row=_population_row_plain)
     dist, masks, ok, crit, scores = score_arrays(ctx, ent, w, constraints)
     order = rank_order(scores[0])
     names = ctx.parks["name"].tolist() if "name" in ctx.parks.columns else [None] * ctx.n_parks
