@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from geodata.jsonable import jsonable
 
-from ..deps import CurrentUser, ViewerUser, get_state
+from ..deps import CurrentUser, ViewerUser, app_state
 from ..problems import BadRequest, Forbidden, NotFound
 from geodata.dataset import Dataset
 
@@ -134,7 +134,7 @@ def _build_collection(ds: Dataset, cid: str) -> _Collection:
 
 def _collection(request: Request, cid: str) -> _Collection:
     """The collection, prepared once per dataset version (the app state's ``features`` cache)."""
-    state = get_state(request)
+    state = app_state(request)
     return state.features.get_or_compute(state.key("ogc", cid), lambda: _build_collection(state.dataset, cid))
 
 
