@@ -341,7 +341,32 @@ def _capture_sums(part: pd.DataFrame, investment: pd.Series | None, by: str) -> 
 
 
 def _capture_sums_many(part: pd.DataFrame, investment: pd.Series | None, groupings: tuple[str, ...]) -> dict:
-    return {by: _capture_sums(part, investment, by) for by in groupings}
+    """:func:`parks.metrics.capture.capture_sums` of each grouping, the per-enterprise values (in a park,
+    employees, revenue, investment looked up by id) computed once for all groupings, not once per grouping."""
+    from .metrics.capture import CAPTURE_VALUES
+
+    if len(groupings) < 2 or not len(part):
+        return {by: _capture_sums(part, investment, by) for by in groupings}
+    values = list(CAPTURE_VALUES)
+    rows = pd.DataFrame({
+        "one": 1.0,
+        "employees": pd.to_numeric(part["employees"], errors="coerce").fillna(0.0),
+        "revenue": pd.to_numeric(part["revenue"], errors="coerce").fillna(0.0),
+    }, index=part.index)
+    rows["investment"] = (part["enterprise_id"].map(investment).fillna(0.0).to_numpy()
+                          if investment is not None else 0.0)
+    inside = part["park_id"].notna().to_numpy()
+    out = {}
+    for by in groupings:
+        group = pd.Series("all", index=part.index) if by == "all" else part[by].astype(object)
+        known = group.notna().to_numpy()
+        total = rows[values][known].groupby(group[known].to_numpy()).sum()
+        total.index.name = "group"
+        within = (rows[values][known & inside].groupby(group[known & inside].to_numpy()).sum()
+                  .reindex(total.index, fill_value=0.0))
+        within.index.name = "group"
+        out[by] = total.join(within.add_suffix("_in"))
+    return out
 
 
 def capture_sums_partition(part: pd.DataFrame, investment: pd.Series | None,

@@ -197,12 +197,12 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
     if engine == "memory":
         from dataclasses import replace
 
-        from parks.metrics.capture import park_capture
+        from parks.joins import PreparedDataset
         from parks.suitability import context_from_dataset
         from parks.suitability.batch import score_batch
 
         ent = read_enterprises_parquet_frame(joined_store)
-        ctx = context_from_dataset(replace(ds, enterprises=ent))
+        ctx = context_from_dataset(PreparedDataset(replace(ds, enterprises=ent)))  # the joined store: prepared
         steps["context_s"] = time.perf_counter() - t
         done("context")
         t = time.perf_counter()
@@ -213,7 +213,10 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         done("batch")
         n, parts = len(ent), 1
         t = time.perf_counter()
-        captures = {by: park_capture(ent, ds.projects, by=by) for by in CAPTURE_GROUPINGS} if capture else {}
+        # the kernel of the Dask path (one pass for the three groupings), on the whole register as one partition
+        captures = (scale.capture_from_sums([scale.capture_sums_partition(ent, scale.project_investment(ds.projects),
+                                                                          CAPTURE_GROUPINGS)], CAPTURE_GROUPINGS)
+                    if capture else {})
     else:
         files = enterprise_parquet_files(joined_store)
         # each partition read once and kept where it was read (dask.persist: in the workers' memory), then

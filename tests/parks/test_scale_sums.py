@@ -78,3 +78,20 @@ def test_layers_ship_no_register_table(dataset):
 
     pd.testing.assert_frame_equal(scale.join_partition(raw, small).drop(columns="geometry"),
                                   prepare(replace(dataset, enterprises=raw)).enterprises.drop(columns="geometry"))
+
+
+def test_capture_sums_in_one_pass_equal_capture_sums_per_grouping(odd_population, dataset):
+    """The partition's capture sums of the three groupings from one set of per-enterprise values are
+    ``capture_sums`` of each grouping, frame for frame (enterprises without a county in no county's row)."""
+    from parks.metrics.capture import capture_sums
+
+    groupings = ("sector", "county_code", "all")
+    investment = scale.project_investment(dataset.projects)
+    assert investment is not None and investment.sum() > 0
+    for part in (odd_population, odd_population.iloc[:1], odd_population.iloc[:0]):
+        got = scale.capture_sums_partition(part, investment, groupings)
+        for by in groupings:
+            total, inside = capture_sums(part, investment, by)
+            pd.testing.assert_frame_equal(got[by], total.join(inside.add_suffix("_in")))
+    got = scale.capture_sums_partition(odd_population, None, groupings)["county_code"]
+    assert (got["investment"] == 0).all() and got["one"].sum() == odd_population["county_code"].notna().sum()
