@@ -222,7 +222,7 @@ class ContextIndex:
     def __init__(self, ctx: SuitabilityContext):
         self._ctx = weakref.ref(ctx)
         self.park_pos: dict[Any, int] = {pid: i for i, pid in enumerate(ctx.park_ids)}
-        self.levels: dict[tuple, str | None] = {}
+        self.levels: dict[tuple, str | None] = {}  # _arrays' catalogue levels, by (key, its types)
         self._lock = threading.Lock()
         self._positions: dict[Any, int] | None = None
         self._positions_done = False
@@ -777,13 +777,14 @@ def _arrays(ctx, ids, x, y, sectors, land, employees, pollution, products, sizes
     cache = index.levels  # catalogue_level per (sector, product, size, explicit level), kept for the context
 
     def level(key):
+        typed = (key, tuple(map(type, key)))  # 1, 1.0 and True are one dict key; catalogue_level tells them apart
         try:
-            return cache[key]
-        except KeyError:  # a first sight (or an unhashable value: computed, not kept)
+            return cache[typed]
+        except (KeyError, TypeError):  # a first sight, or an unhashable value (computed, not kept)
             value = catalogue_level(ctx, *key)
             if len(cache) < _LEVELS_KEPT:  # typed-in products are unbounded: keep the first distinct keys only
                 try:
-                    cache[key] = value
+                    cache[typed] = value
                 except TypeError:
                     pass
             return value
