@@ -17,8 +17,10 @@ if TYPE_CHECKING:  # geopandas is imported only when a command loads data
 # Nothing heavy at import: every command's module imports this one, and `parkplan --help` should not pay for
 # numpy, pandas or geopandas. api.settings imports the dataset builder (geopandas), so it is imported where used.
 
-console = Console()
-err_console = Console(stderr=True)
+# markup off: a name or a file's text in a table cell or a message is printed exactly as it is (a park
+# called "[red]..." keeps its brackets); our own colours are asked for per call (markup=True, values escaped)
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 DataOption = Annotated[
     Path | None,
@@ -61,13 +63,19 @@ def load(data: Path | None) -> Dataset:
     try:
         return load_dataset(path)
     except DatasetError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        fail(str(exc))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error message and exit with ``code``."""
-    err_console.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    """Print an error message (as it is: no markup) after the locale's word for error, and exit with ``code``."""
+    from rich.markup import escape
+
+    from geodata import glossary
+
+    from ._lang import default_lang
+
+    prefix = glossary.term("cli_error", default_lang())
+    err_console.print(f"[red]{escape(prefix)}[/red] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 

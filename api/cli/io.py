@@ -86,7 +86,7 @@ def _print_problems(exc, w: Words) -> None:
     t = w.t
     err_console.print(f"[red]{escape(t('cli_error'))}[/red] "
                       + escape(t("cli_import_refused", n=len(exc.problems), file=exc.source or "-",
-                                 layer=w.layer(exc.layer) if exc.layer else "-")), highlight=False)
+                                 layer=w.layer(exc.layer) if exc.layer else "-")), highlight=False, markup=True)
     tb = table(t("cli_problems_title"), [(t("cli_where"), "left"), (t("cli_field"), "left"), (t("cli_problem"), "left"),
                                         (t("cli_accepted"), "left")])
     for p in exc.problems:

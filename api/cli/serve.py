@@ -6,6 +6,7 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import DataOption, err_console, resolve_data_path
 from ._db_option import DbOption
@@ -54,7 +55,8 @@ def serve(
                 n = propose_into(app.state.engine, app.state.dataset, progress=True)
                 err_console.print(f"{n} transfer candidates proposed.")
             except ImportError as exc:  # the proposal model is not installed
-                err_console.print(f"[yellow]warning:[/yellow] could not propose transfer candidates: {exc}")
+                err_console.print(f"[yellow]warning:[/yellow] could not propose transfer candidates: {escape(str(exc))}",
+                                  markup=True)
     with app.state.sessions() as s:
         if not token_count(s):
             err_console.print("No API tokens yet: create one with "

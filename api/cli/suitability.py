@@ -122,7 +122,7 @@ def _print_result(doc: dict, w: Words) -> None:
                     pollution=w.pollution(e["pollution_class"]),
                     catalogue=w.catalogue(e.get("catalogue_level"))), highlight=False, markup=False)
     if doc["flag"]:
-        console.print(f"[red]{escape(t('flag_closure'))}[/red]")
+        console.print(f"[red]{escape(t('flag_closure'))}[/red]", markup=True)
     tb = table(t("cli_ranked_title", shown=len(doc["ranked"]), total=doc["ranked_total"]),
                [(t("rank"), "right"), (t("park_name"), "left"), (t("county"), "left"), (t("score"), "right"),
                 (t("cli_strongest_criteria"), "left")])
@@ -347,7 +347,7 @@ def _report(ds: PreparedDataset, plan, w: Words):
         return report_for_plan(ds, plan)
     except Exception as exc:  # noqa: BLE001 - shown to the user, the plan is still written
         err_console.print(f"[yellow]{escape(w.t('cli_report_not_written'))}: {escape(type(exc).__name__)}: "
-                          f"{escape(str(exc))}[/yellow]")
+                          f"{escape(str(exc))}[/yellow]", markup=True)
         return None
 
 
@@ -403,7 +403,7 @@ def _print_warnings(caught, w: Words) -> None:
 
     for warning in caught:
         if issubclass(warning.category, ScenarioWarning):
-            err_console.print(f"[yellow]{escape(w.t('cli_warning'))}: {escape(str(warning.message))}[/yellow]")
+            err_console.print(f"[yellow]{escape(w.t('cli_warning'))}: {escape(str(warning.message))}[/yellow]", markup=True)
 
 
 def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,
