@@ -20,7 +20,7 @@ import numpy as np
 
 from geodata.jsonable import jsonable
 
-from .constraints import Constraints, feasible, reasons, violation_masks
+from .constraints import REASON_CODES, REASON_LABELS_ZH, Constraints, _message, feasible, reasons, violation_masks
 from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, context_index,
                       transformer, population_arrays, profile_arrays)
 from .criteria import CRITERIA, criterion_matrices
@@ -245,12 +245,28 @@ def score_enterprise(
             value, score = values[c][0][k], values[c][1][k]
             cs[c] = CriterionScore(value, score, w[c], w[c] * score)
         ranked.append(RankedPark(park_ids[j], k + 1, totals[k], cs, names[j], counties[j]))
-    excluded = [ExcludedPark(park_ids[j], reasons(ctx, ent, 0, j, masks, dist, constraints), names[j], counties[j])
-                for j in np.flatnonzero(~ok[0]).tolist()]
+    excluded = [ExcludedPark(park_ids[j], why, names[j], counties[j])
+                for j, why in _excluded_reasons(ctx, ent, masks, ok, dist, constraints).items()]
     flag = "closure_or_upgrade" if ent.level[0] == "eliminate" else None
     return SuitabilityResult(enterprise=info, weights=w, constraints=constraints.to_dict(), ranked=ranked,
                              excluded=excluded, ranked_total=int(len(order)), flag=flag,
                              params={k: _fresh(v) for k, v in params.items()})
+
+
+def _excluded_reasons(ctx, ent, masks, ok, dist, constraints) -> dict[int, list[dict[str, str]]]:
+    """``{park position: reasons}`` of the excluded parks of enterprise 0, in park order: what
+    :func:`parks.suitability.constraints.reasons` gives park by park (each park's reasons in ``REASON_CODES``'
+    order, the same messages), found criterion by criterion over the excluded parks' masks instead of one numpy
+    scalar per park and code."""
+    idx = np.flatnonzero(~ok[0])
+    out: dict[int, list[dict[str, str]]] = {j: [] for j in idx.tolist()}
+    if not len(idx):
+        return out
+    for code in REASON_CODES:
+        for j in idx[np.asarray(masks[code][0], dtype=bool)[idx]].tolist():
+            out[j].append({"code": code, "message": _message(code, ctx, ent, 0, j, dist, constraints),
+                           "message_zh": REASON_LABELS_ZH[code]})
+    return out
 
 
 def _park_parts(ctx: SuitabilityContext) -> tuple[list[str], list, list[str], dict[str, Any]]:
