@@ -259,6 +259,10 @@ def _population_sums(part: pd.DataFrame, park_ids: np.ndarray, park_xy: np.ndarr
     return {"counts": counts, "supply": supply, "labour": labour, "by_county": by_county, "linked": linked}
 
 
+def _population_sums_shared(part: pd.DataFrame, shared: dict) -> dict:
+    return _population_sums(part, **shared)
+
+
 def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | None = None, params=None,
                         sensitive_share: float = 0.2, parts: list | None = None):
     """The suitability context of ``ds``'s parks for a partitioned enterprise population.
@@ -302,8 +306,10 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
             if c in enterprises.columns]
     if parts is None:
         parts = enterprises[cols].to_delayed()
-    sums = dask.compute(*[dask.delayed(_population_sums)(p, base.park_ids, park_xy, base.linkage, base.params,
-                                                         base.metric_crs, linked_ids, cols) for p in parts])
+    # the parks' inputs in one graph key, which every task refers to: sent once, not embedded per partition
+    shared = dask.delayed({"park_ids": base.park_ids, "park_xy": park_xy, "link": base.linkage, "params": base.params,
+                           "crs": base.metric_crs, "linked_ids": linked_ids, "columns": cols}, pure=True)
+    sums = dask.compute(*[dask.delayed(_population_sums_shared)(p, shared) for p in parts])
     counts = sum(s["counts"] for s in sums)
     supply = sum(s["supply"] for s in sums)
     labour = pd.concat([s["labour"] for s in sums]).groupby(level=0).sum() if sums else pd.Series(dtype=float)

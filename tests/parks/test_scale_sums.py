@@ -95,3 +95,26 @@ def test_capture_sums_in_one_pass_equal_capture_sums_per_grouping(odd_population
             pd.testing.assert_frame_equal(got[by], total.join(inside.add_suffix("_in")))
     got = scale.capture_sums_partition(odd_population, None, groupings)["county_code"]
     assert (got["investment"] == 0).all() and got["one"].sum() == odd_population["county_code"].notna().sum()
+
+
+def test_context_graph_holds_the_parks_inputs_once(dataset, odd_population):
+    """The parks' inputs of the context's partition sums (positions, links, the suppliers' ids) are one key
+    of the graph that every partition's task refers to, not a copy embedded in each task."""
+    import pickle
+
+    import dask_geopandas
+
+    graphs: list[dict] = []
+
+    def recording_get(dsk, keys, **kwargs):
+        graphs.append(dict(dsk.__dask_graph__() if hasattr(dsk, "__dask_graph__") else dsk))
+        return dask.get(dsk, keys, **kwargs)
+
+    pieces = [odd_population.iloc[i::4] for i in range(4)]
+    lazy = dask_geopandas.from_geopandas(odd_population, npartitions=2)
+    with dask.config.set(scheduler=recording_get):
+        got = scale.context_partitioned(dataset, lazy, parts=[dask.delayed(p) for p in pieces])
+    park_xy = np.column_stack([got.park_x, got.park_y]).tobytes()
+    dumped = [pickle.dumps(v) for g in graphs for v in g.values()]
+    assert sum(park_xy in d for d in dumped) == 1
+    assert sum(b"_population_sums" in d for d in dumped) == len(pieces)  # one task per partition
