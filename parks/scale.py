@@ -354,24 +354,31 @@ def _capture_sums_many(part: pd.DataFrame, investment: pd.Series | None, groupin
     if len(groupings) < 2 or not len(part):
         return {by: _capture_sums(part, investment, by) for by in groupings}
     values = list(CAPTURE_VALUES)
-    rows = pd.DataFrame({
-        "one": 1.0,
-        "employees": pd.to_numeric(part["employees"], errors="coerce").fillna(0.0),
-        "revenue": pd.to_numeric(part["revenue"], errors="coerce").fillna(0.0),
-    }, index=part.index)
-    rows["investment"] = (part["enterprise_id"].map(investment).fillna(0.0).to_numpy()
-                          if investment is not None else 0.0)
+    n = len(part)
+    columns = [pd.Series(np.ones(n)), pd.to_numeric(part["employees"], errors="coerce").fillna(0.0),
+               pd.to_numeric(part["revenue"], errors="coerce").fillna(0.0),
+               (part["enterprise_id"].map(investment).fillna(0.0) if investment is not None else pd.Series(np.zeros(n)))]
+    dtypes = [c.dtype for c in columns]  # an integer column's sums stay integers, as groupby's do
+    rows = np.column_stack([c.to_numpy(float) for c in columns])
     inside = part["park_id"].notna().to_numpy()
     out = {}
     for by in groupings:
-        group = pd.Series("all", index=part.index) if by == "all" else part[by].astype(object)
-        known = group.notna().to_numpy()
-        total = rows[values][known].groupby(group[known].to_numpy()).sum()
-        total.index.name = "group"
-        within = (rows[values][known & inside].groupby(group[known & inside].to_numpy()).sum()
-                  .reindex(total.index, fill_value=0.0))
-        within.index.name = "group"
-        out[by] = total.join(within.add_suffix("_in"))
+        # group codes straight from the column (Arrow strings are not turned into a Python object each);
+        # missing groups get -1 and are left out, as groupby leaves them out
+        if by == "all":
+            codes, labels = np.zeros(n, dtype=np.intp), pd.Index(["all"])
+        else:
+            codes, labels = pd.factorize(part[by], sort=True)
+        k = len(labels)
+        known = codes >= 0
+        within = known & inside
+        total = np.column_stack([np.bincount(codes[known], weights=rows[known, j], minlength=k) for j in range(4)])
+        in_park = np.column_stack([np.bincount(codes[within], weights=rows[within, j], minlength=k)
+                                   for j in range(4)])
+        index = pd.Index(np.asarray(labels, dtype=object), name="group")
+        frame = {v: total[:, j].astype(dtypes[j]) for j, v in enumerate(values)}
+        frame.update({f"{v}_in": in_park[:, j].astype(dtypes[j]) for j, v in enumerate(values)})
+        out[by] = pd.DataFrame(frame, index=index)
     return out
 
 
