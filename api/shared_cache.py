@@ -18,11 +18,13 @@ the value is computed, or served without being stored; deleting the table's rows
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, delete, select
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, delete, inspect, select
 from sqlalchemy.engine import Engine
 
 from .cache import LockedCache
@@ -48,6 +50,23 @@ def key_text(key: Hashable) -> str:
     return "|".join(str(p) for p in parts)
 
 
+def _create_table(engine: Engine, patience_s: float = 30.0) -> None:
+    """The table, if it does not exist yet. Worker processes starting at once on a new database may all try: on
+    SQLite the losers find the database locked (a read lock cannot be upgraded while another writes) or the table
+    made meanwhile; they wait a moment and look again, for up to ``patience_s`` seconds."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            _META.create_all(engine, checkfirst=True)
+            return
+        except Exception:
+            if inspect(engine).has_table(SHARED_CACHE.name):
+                return
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.02, 0.1))
+
+
 class SharedBytesCache(LockedCache[bytes]):
     """A per-process :class:`LockedCache` of bytes backed by the ``shared_cache`` table of ``engine``.
 
@@ -59,7 +78,7 @@ class SharedBytesCache(LockedCache[bytes]):
         super().__init__(maxsize, name)
         self.engine = engine
         self.scope = scope or key_text
-        _META.create_all(engine, checkfirst=True)
+        _create_table(engine)
 
     # the shared layer sits inside the once-per-key computation of LockedCache: a key is looked up in the
     # database (and computed and stored if missing) once per process, concurrent callers wait for that one

@@ -120,3 +120,27 @@ def test_the_shared_cache_keeps_bytes_only(fresh_api):
         cache.get_or_compute(("k",), lambda: {"not": "bytes"})
     assert cache.get_or_compute(("k",), lambda: b"abc") == b"abc"
     assert SharedBytesCache(4, "test", fresh_api.app.state.engine).load(("k",)) == b"abc"
+
+
+def _open_cache(url: str, start) -> str:
+    from api.db import make_engine
+
+    start.wait()
+    engine = make_engine(url)
+    try:
+        SharedBytesCache(4, "race", engine).store(("k", url), b"x")
+        return "ok"
+    finally:
+        engine.dispose()
+
+
+def test_workers_starting_at_once_on_a_fresh_database(tmp_path):
+    """Four processes create the table at the same moment (``parkplan serve --workers 4`` on a new database)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(4, mp_context=ctx) as pool:
+        start = manager.Barrier(4)
+        assert list(pool.map(_open_cache, [url] * 4, [start] * 4)) == ["ok"] * 4
