@@ -5,11 +5,13 @@ enterprise go. The JSON is :meth:`parks.suitability.SuitabilityResult.to_dict`, 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
+import anyio
 import orjson
 import pandas as pd
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -303,10 +305,30 @@ def result_bytes(res: SuitabilityResult) -> bytes:
 @router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
              response_class=Response, responses={200: {"model": SuitabilityOut, "content": {"application/json": {}}},
                                                  **_UNKNOWN})
-def suitability(state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
-    ctx = state.suitability_context()  # StateDep is async (no thread hop of its own); the handler has one
+async def suitability(request: Request, state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
+    # Scoring is CPU work under the GIL: run in the server's 40-thread pool, 32 concurrent requests each
+    # held the GIL in turn and one request cost about twice its CPU. A few threads of its own keep the
+    # event loop free and the contention low (api.routes.suitability.SCORING_THREADS).
+    body_bytes = await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(request))
+    return Response(body_bytes, media_type="application/json")
+
+
+#: threads per worker process that score ``POST /suitability`` at once (the rest wait on the event loop)
+SCORING_THREADS = 2
+
+
+def _scoring_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The worker's limiter for scoring threads, made on first use (it belongs to the running event loop)."""
+    limiter = getattr(request.app.state, "scoring_limiter", None)
+    if limiter is None:
+        limiter = request.app.state.scoring_limiter = anyio.CapacityLimiter(SCORING_THREADS)
+    return limiter
+
+
+def _score(state, body: "SuitabilityIn") -> bytes:
+    ctx = state.suitability_context()  # may build the context on first use (seconds): in the thread
     res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
-    return Response(result_bytes(res), media_type="application/json")
+    return result_bytes(res)
 
 
 @router.post("/suitability/sensitivity", summary="How stable is the ranking under weight perturbation",
