@@ -201,7 +201,7 @@ def _urban_core(px: np.ndarray, py: np.ndarray, ub_pos: np.ndarray, urban_bounda
 def _projected_xy(geometry: gpd.GeoSeries, crs) -> tuple[np.ndarray, np.ndarray]:
     """x and y of points in ``crs``: the numbers of ``geometry.to_crs(crs)`` (the same transformer,
     always_xy) without building the projected point objects; NaN for missing or empty points."""
-    import pyproj
+    from geodata.crs import cached_transformer
 
     values = geometry.to_numpy()
     if geometry.crs is None or bool(shapely.has_z(values).any()):
@@ -210,7 +210,7 @@ def _projected_xy(geometry: gpd.GeoSeries, crs) -> tuple[np.ndarray, np.ndarray]
     if geometry.crs.is_exact_same(crs):
         return x, y
     bad = np.isnan(x) | np.isnan(y)
-    x, y = pyproj.Transformer.from_crs(geometry.crs, crs, always_xy=True).transform(x, y)
+    x, y = cached_transformer(geometry.crs, crs).transform(x, y)  # the transformer to_crs builds, kept
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if bad.any():
         x[bad] = np.nan

@@ -20,6 +20,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
+from geodata.crs import cached_transformer
 from geodata.crs import metric_crs as _metric_crs
 from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
@@ -190,8 +191,6 @@ class SuitabilityContext:
 
 # --- helpers ----------------------------------------------------------------------------------
 
-_local = threading.local()
-
 
 def transformer(src, dst) -> pyproj.Transformer:
     """A cached lon/lat-ordered transformer (building one costs ~0.1 s; scoring one enterprise must not).
@@ -199,13 +198,7 @@ def transformer(src, dst) -> pyproj.Transformer:
     Cached per thread: pyproj transformers must not be shared between threads (the API serves
     requests from a thread pool).
     """
-    key = (pyproj.CRS.from_user_input(src).to_wkt(), pyproj.CRS.from_user_input(dst).to_wkt())
-    cache = getattr(_local, "transformers", None)
-    if cache is None:
-        cache = _local.transformers = {}
-    if key not in cache:
-        cache[key] = pyproj.Transformer.from_crs(key[0], key[1], always_xy=True)
-    return cache[key]
+    return cached_transformer(src, dst)
 
 
 class ContextIndex:
