@@ -79,6 +79,9 @@ class AppState:
     # the web pages' views per parameters (a suitability query; a page's rendered content): apart from ``web``,
     # so that many queries never push out the tables every page reads
     pages: LockedCache = field(default_factory=lambda: LockedCache(128, "pages"))
+    # one stored candidate's map (the candidate page's frame), per the candidate's content: apart from ``maps``,
+    # so that reviewers walking many candidates never push out the province's maps
+    candidate_maps: LockedCache = field(default_factory=lambda: LockedCache(64, "candidate maps"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
     # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
     sheets: LockedCache = field(init=False)

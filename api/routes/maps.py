@@ -22,6 +22,7 @@ gzipped per part, so a response adds its nonce without rendering or compressing 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import struct
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import folium
+import orjson
 
 import pandas as pd
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -39,6 +41,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from geodata.jsonable import json_default
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 from maps import MapError, MapOptions, build_map, proposed_candidates
 from maps.assets import AssetError, media_type, read_asset
@@ -337,7 +340,7 @@ _GET_MAP_ERRORS: dict[int | str, dict[str, Any]] = {
 def get_map(request: Request, state: StateDep, user: MapUser, db: DbDep, params: MapParamsDep) -> Response:
     _check_county(state, params.county)
     opts = _options(params.lang)
-    if params.name == "transfers":  # its candidates change with every review: built on each request
+    if params.name == "transfers":  # its candidates change with every review (one candidate's: kept per content)
         page, parts = _transfers_page(state, db, user, opts, params)
     else:
         page, parts = _SHARED_PAGES[params.name](state, opts, params)
@@ -370,12 +373,19 @@ _SHARED_PAGES: dict[str, Callable[[AppState, MapOptions, MapParams], tuple[MapPa
 def _transfers_page(state: AppState, db: Session, user: Principal, opts: MapOptions,
                     p: MapParams) -> tuple[MapPage, list[bytes]]:
     """One stored candidate's map (``candidate_id``), else the candidates the user may see (office-scoped;
-    flows only for the roles that review no office). Not cached."""
+    flows only for the roles that review no office). The list is built on each request; one candidate's map is
+    kept per the candidate's content (``AppState.candidate_maps``)."""
     if p.county is not None and not user.in_scope(p.county) and not _sees_flows_only(user):
         raise Forbidden(f"county {p.county!r} is not one of your offices")
     if p.candidate_id is not None:
-        candidate = _candidate(db, user, p.candidate_id)
-        return _render(lambda: build_map("transfers", state.dataset, opts=opts, candidate=candidate))
+        candidate = _candidate(db, user, p.candidate_id)  # the office check first: a kept map is no way round it
+        # kept per the candidate's whole public content (its version, status and snapshot): a decision makes a new
+        # key; the map depends on nothing else of the user
+        content = hashlib.sha256(orjson.dumps(candidate, default=json_default, option=orjson.OPT_SORT_KEYS
+                                              | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)).hexdigest()
+        key = _page_key(state, "transfers", opts, enterprise_id=content)
+        return state.candidate_maps.get_or_compute(key, lambda: _render(lambda: build_map(
+            "transfers", state.dataset, opts=opts, candidate=candidate)))
     candidates = _candidates(state, db, user, p.county)
     firms = not _sees_flows_only(user)
     return _render(lambda: build_map("transfers", state.dataset, opts=opts, county=p.county, candidates=candidates,

@@ -1,0 +1,65 @@
+"""One stored candidate's map (the candidate page's frame) is kept per the candidate's content: built once,
+equal to a fresh build, rebuilt after a decision, and never a way round the office check."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.api.test_reviews import _foreign, _mine
+
+NONCE = re.compile(r'nonce-[^;\'"]+|nonce="[^"]+"')
+FOLIUM_ID = re.compile(r"([a-z]+)_[0-9a-f]{32}(?![0-9a-f])")  # folium names each element with a fresh uuid per build
+
+
+def _page(api, cid, as_="reviewer_a"):
+    r = api.get(f"/maps/transfers?candidate_id={cid}", as_=as_, headers={"Accept-Encoding": "identity"})
+    assert r.status_code == 200, r.text[:300]
+    return NONCE.sub("NONCE", r.text)
+
+
+def _same(a: str, b: str) -> bool:
+    return FOLIUM_ID.sub(r"\1_ID", a) == FOLIUM_ID.sub(r"\1_ID", b)
+
+
+def test_a_candidates_map_is_built_once_and_equals_a_fresh_build(fresh_api):
+    api = fresh_api
+    state = api.app.state.parkplan
+    cid = _mine(api)[0]["candidate_id"]
+    first = _page(api, cid)
+    assert len(state.candidate_maps.keys()) == 1
+    assert _page(api, cid) == first and len(state.candidate_maps.keys()) == 1
+    state.candidate_maps.clear()
+    fresh = _page(api, cid)
+    assert fresh != first and _same(fresh, first)  # a fresh build: new element ids, the same page
+    assert len(state.maps.keys()) == 0 or all("transfers" not in k for k in state.maps.keys())
+
+
+def test_a_decision_gives_a_new_map_entry(fresh_api):
+    api = fresh_api
+    state = api.app.state.parkplan
+    cid = _mine(api)[0]["candidate_id"]
+    _page(api, cid)
+    r = api.post(f"/transfer-candidates/{cid}/reviews", as_="reviewer_a", json={"decision": "approved", "version": 1})
+    assert r.status_code == 201
+    _page(api, cid)
+    assert len(state.candidate_maps.keys()) == 2
+
+
+def test_a_kept_map_is_404_for_another_office(fresh_api):
+    api = fresh_api
+    theirs = _foreign(api)["candidate_id"]
+    _page(api, theirs, as_="reviewer_b")  # kept now
+    r = api.get(f"/maps/transfers?candidate_id={theirs}", as_="reviewer_a")
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_language_is_its_own_entry(fresh_api, lang):
+    api = fresh_api
+    state = api.app.state.parkplan
+    cid = _mine(api)[0]["candidate_id"]
+    r = api.get(f"/maps/transfers?candidate_id={cid}&lang={lang}", as_="reviewer_a")
+    assert r.status_code == 200
+    assert any(getattr(k[3], "lang", None) == lang for k in state.candidate_maps.keys())
