@@ -151,7 +151,21 @@ def warm_tasks(state: AppState) -> list:
         ("cluster map", lambda: maps.warm(state)),
         ("scenario plans", lambda: scenarios.warm(state)),
         ("web pages", lambda: warm_web(state)),
+        ("garbage collector", freeze_long_lived),
     ]
+
+
+def freeze_long_lived() -> None:
+    """Move what the server holds for its lifetime (the dataset, the contexts, the warmed caches: about 340,000
+    objects) out of the cyclic garbage collector's sight (``gc.freeze``). A full collection walked them all,
+    about 170 ms with the interpreter's lock held, every few thousand requests: the tail of every request
+    under load (p99 about 200 ms at 32 clients, with a p50 of 11 ms). Objects freed by reference counting
+    are still freed; only a reference cycle among these objects would stay (the dataset is fixed for the
+    process's life)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def suitability_context(app: FastAPI):
