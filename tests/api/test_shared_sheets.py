@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api import exports
 from api.routes.transfers import sheet_key
 from api.shared_cache import SHARED_CACHE, SharedBytesCache, key_text
+from tests.api.test_sheet_cache import _first_candidate, _sheet
 
 
 @pytest.fixture
@@ -45,19 +46,6 @@ def second_worker(fresh_api, dataset_path):
     other.client = TestClient(app, raise_server_exceptions=False)
     yield other
     app.state.engine.dispose()
-
-
-def _first_candidate(api) -> str:
-    r = api.get("/transfer-candidates?limit=1", as_="reviewer_a")
-    assert r.status_code == 200 and r.json()["items"], r.text
-    return r.json()["items"][0]["candidate_id"]
-
-
-def _sheet(api, cid: str) -> bytes:
-    r = api.get(f"/transfer-candidates/{cid}/sheet.pdf", as_="reviewer_a")
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"] == "application/pdf"
-    return r.content
 
 
 def _stored(state, cid: str) -> list[str]:
