@@ -67,6 +67,22 @@ def prepared(enterprises: int, projects: int = 3000, seed: int = SEED):
     return ds
 
 
+def wait_idle(cpu_seconds, timeout: float, window: float = 4.0, share: float = 0.05) -> float | None:
+    """Wait until a server whose CPU seconds so far ``cpu_seconds()`` gives uses under ``share`` of one core over
+    ``window`` seconds (its background warm-up done); the seconds waited, or None after ``timeout``."""
+    import time
+
+    t0 = time.monotonic()
+    last = cpu_seconds()
+    while time.monotonic() - t0 < timeout:
+        time.sleep(window)
+        now = cpu_seconds()
+        if now - last < share * window:
+            return time.monotonic() - t0
+        last = now
+    return None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A free TCP port on ``host`` (for a benchmark's server)."""
     import socket

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import Report, check_size, table
 from . import _loadgen
-from ._data import dataset, free_port, gpkg
+from ._data import dataset, free_port, gpkg, wait_idle
 
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
 REQUESTS = {"full": (2000, 400), "quick": (400, 100), "tiny": (20, 6)}  # (GET, POST) per scenario
@@ -110,18 +110,12 @@ class Server:
             time.sleep(0.25)
         raise RuntimeError(f"API server did not answer /health within {timeout:.0f} s")
 
-    def wait_idle(self, timeout: float = 900.0, window: float = 4.0, share: float = 0.05) -> float:
-        """Seconds until the server's processes used under ``share`` of a core over ``window`` seconds (the
-        background warm-up done)."""
-        t0 = time.monotonic()
-        last = self.cpu_s()
-        while time.monotonic() - t0 < timeout:
-            time.sleep(window)
-            now = self.cpu_s()
-            if now - last < share * window:
-                return time.monotonic() - t0
-            last = now
-        raise RuntimeError(f"API server still busy after {timeout:.0f} s (its warm-up)")
+    def wait_idle(self, timeout: float = 900.0) -> float:
+        """Seconds until the server's processes are idle (the background warm-up done)."""
+        waited = wait_idle(self.cpu_s, timeout)
+        if waited is None:
+            raise RuntimeError(f"API server still busy after {timeout:.0f} s (its warm-up)")
+        return waited
 
     def _procs(self) -> list:
         import psutil

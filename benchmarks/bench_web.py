@@ -55,7 +55,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import Report, check_size, table
-from ._data import dataset, free_port, gpkg
+from ._data import dataset, free_port, gpkg, wait_idle
 
 HOST = "127.0.0.1"
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
@@ -148,15 +148,7 @@ class Server:
     def wait_idle(self, timeout: float = WARM_TIMEOUT_S, window: float = 4.0, share: float = 0.05) -> float | None:
         """Wait until the server's processes use under ``share`` of one core over ``window`` seconds (its
         background warm-up is done); the seconds waited, or None after ``timeout``."""
-        t0 = time.monotonic()
-        last = self.cpu_seconds()
-        while time.monotonic() - t0 < timeout:
-            time.sleep(window)
-            now = self.cpu_seconds()
-            if now - last < share * window:
-                return time.monotonic() - t0
-            last = now
-        return None
+        return wait_idle(self.cpu_seconds, timeout, window, share)
 
     def stop(self) -> None:
         if self.proc.poll() is None:

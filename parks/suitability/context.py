@@ -192,15 +192,6 @@ class SuitabilityContext:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def transformer(src, dst) -> pyproj.Transformer:
-    """A cached lon/lat-ordered transformer (building one costs ~0.1 s; scoring one enterprise must not).
-
-    Cached per thread: pyproj transformers must not be shared between threads (the API serves
-    requests from a thread pool).
-    """
-    return cached_transformer(src, dst)
-
-
 class ContextIndex:
     """Lookups derived from a :class:`SuitabilityContext`, built once per context and kept beside it
     (:func:`context_index`): scoring one enterprise by id reads them instead of rebuilding them per request.
@@ -609,7 +600,7 @@ def _population_table(pop: _Population, crs: pyproj.CRS) -> pd.DataFrame:
     population["county_code"] = pop.county.to_numpy()
     population["x"], population["y"] = pop.x, pop.y
     if len(pop.x):  # WGS 84 of every site, once: answering an enterprise by id needs no transformer
-        population["lon"], population["lat"] = transformer(crs, 4326).transform(pop.x, pop.y)
+        population["lon"], population["lat"] = cached_transformer(crs, 4326).transform(pop.x, pop.y)
     return population
 
 
@@ -868,9 +859,6 @@ def _catalogue_levels(ctx: SuitabilityContext, frame, n: int) -> np.ndarray:
     return np.asarray(values, dtype=object)[inverse.reshape(-1)] if n else np.zeros(0, dtype=object)
 
 
-_xy_local = threading.local()
-
-
 def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
     """x, y of point geometries in ``crs``: what ``frame.to_crs(crs).geometry.x`` / ``.y`` give (the same
     transformer: ``Transformer.from_crs(frame.crs, crs, always_xy=True)``), without copying the frame.
@@ -885,13 +873,7 @@ def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
     xy = shapely.get_coordinates(geoms)
     if pyproj.CRS.from_user_input(frame.crs).is_exact_same(crs):
         return xy[:, 0].copy(), xy[:, 1].copy()
-    cache = getattr(_xy_local, "transformers", None)
-    if cache is None:
-        cache = _xy_local.transformers = {}
-    key = (pyproj.CRS.from_user_input(frame.crs).to_wkt(), pyproj.CRS.from_user_input(crs).to_wkt())
-    if key not in cache:
-        cache[key] = pyproj.Transformer.from_crs(frame.crs, crs, always_xy=True)
-    x, y = cache[key].transform(xy[:, 0], xy[:, 1])
+    x, y = cached_transformer(frame.crs, crs).transform(xy[:, 0], xy[:, 1])
     return np.asarray(x, float), np.asarray(y, float)
 
 
@@ -943,7 +925,7 @@ def population_arrays(ctx: SuitabilityContext, enterprise_id: str, *, _row=None)
 
 def profile_arrays(ctx: SuitabilityContext, profile: EnterpriseProfile) -> EnterpriseArrays:
     """Arrays for one enterprise given as a profile (lon/lat WGS 84 projected to the metric CRS)."""
-    tr = transformer(4326, ctx.metric_crs)
+    tr = cached_transformer(4326, ctx.metric_crs)
     x, y = tr.transform(float(profile.lon), float(profile.lat))
     return _arrays(ctx, [profile.enterprise_id or "profile"], [x], [y], [profile.sector], [profile.land_ha],
                    [profile.employees], [profile.pollution_class], [profile.product], [profile.size],

@@ -18,11 +18,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from geodata.crs import cached_transformer
 from geodata.jsonable import jsonable
 
 from .constraints import REASON_CODES, REASON_LABELS_ZH, Constraints, _message, feasible, reasons, violation_masks
 from .context import (EnterpriseArrays, EnterpriseProfile, SuitabilityContext, SuitabilityError, context_index,
-                      transformer, population_arrays, profile_arrays)
+                      population_arrays, profile_arrays)
 from .criteria import CRITERIA, criterion_matrices
 from .messages import SUITABILITY
 from .weights import normalise_weights
@@ -172,7 +173,7 @@ def resolve_enterprise(ctx: SuitabilityContext, enterprise, *, _row=None) -> tup
         ent, r = population_arrays(ctx, str(enterprise), _row=_row)
         lon, lat = r.get("lon"), r.get("lat")
         if lon is None or lat is None:  # a context built without them
-            lon, lat = transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
+            lon, lat = cached_transformer(ctx.metric_crs, 4326).transform(r["x"], r["y"])
         info = {"enterprise_id": r["enterprise_id"], "name": r.get("name"), "sector": r["sector"],
                 "land_ha": float(r["land_ha"]), "employees": int(r["employees"]),
                 "pollution_class": r["pollution_class"], "lon": float(lon), "lat": float(lat),

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from geodata.crs import cached_transformer
 from geodata.jsonable import jsonable
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
@@ -26,7 +27,7 @@ from ..joins import PreparedDataset
 from .allocation import AllocationResult, allocate_batch
 from .batch import score_batch
 from .constraints import Constraints
-from .context import SuitabilityContext, enterprise_arrays, transformer
+from .context import SuitabilityContext, enterprise_arrays
 from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH, criterion_matrices
 from .model import MODEL_VERSION
 from .scenarios import ScenarioParams, scenario_constraints, scenario_preference, select_scenario
@@ -159,7 +160,7 @@ def propose_transfers(
     crit = criterion_matrices(ctx, ent, ctx.distances_km(ent))
     top = batch.top.set_index(["enterprise_id", "rank"]).sort_index()
     n_feas = batch.summary.set_index("enterprise_id")["n_feasible"]
-    to_wgs = transformer(ctx.metric_crs, 4326)
+    to_wgs = cached_transformer(ctx.metric_crs, 4326)
     pos = {p: i for i, p in enumerate(ctx.park_ids)}
     out = []
     for i, (eid, park_id, score) in enumerate(zip(assigned["enterprise_id"], assigned["park_id"], assigned["score"])):
