@@ -20,6 +20,7 @@ import pyogrio
 import pyproj
 
 from .crs import metric_crs
+from .messages import IMPORT, CodedError, library_reason
 from .tempfiles import claim_temp
 from .schema import LAYERS
 
@@ -44,8 +45,15 @@ METADATA_LAYER = "parkplan_metadata"
 _FIXED_DATE = "2000-01-01T00:00:00Z"
 
 
-class DatasetError(ValueError):
-    """A dataset file is missing, unreadable or lacks a layer."""
+class DatasetError(CodedError):
+    """A dataset file is missing, unreadable or lacks a layer; or the importer is asked for a layer or mode it
+    does not know.
+
+    Raised with a code of :data:`geodata.messages.IMPORT` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: object):
+        super().__init__(IMPORT(code, **params))
 
 
 @dataclass
@@ -75,7 +83,7 @@ class Dataset:
 
     def layer(self, name: str) -> pd.DataFrame:
         if name not in SPATIAL_LAYERS + TABLE_LAYERS:
-            raise DatasetError(f"unknown layer {name!r}; accepted: {', '.join(SPATIAL_LAYERS + TABLE_LAYERS)}")
+            raise DatasetError("dataset.unknown_layer", value=name, accepted=", ".join(SPATIAL_LAYERS + TABLE_LAYERS))
         return getattr(self, name)
 
     def with_layer(self, name: str, frame: pd.DataFrame) -> "Dataset":
@@ -167,14 +175,14 @@ def load_dataset(path: str | os.PathLike, layers: Sequence[str] | None = None) -
     path = Path(path)
     wanted = None if layers is None else set(_checked_layers(layers))
     if not path.exists():
-        raise DatasetError(f"dataset file {str(path)!r} does not exist; build one with 'parkplan init --out {path}'")
+        raise DatasetError("dataset.no_file", path=str(path), out=str(path))
     try:
         present = {str(n) for n, _ in pyogrio.list_layers(path)}
     except Exception as exc:  # pyogrio raises DataSourceError for non-GeoPackage files
-        raise DatasetError(f"{str(path)!r} is not a readable GeoPackage: {exc}") from exc
+        raise DatasetError("dataset.unreadable", path=str(path), reason=library_reason(exc)) from exc
     missing = [n for n in SPATIAL_LAYERS + TABLE_LAYERS if n not in present and n not in OPTIONAL_LAYERS]
     if missing:
-        raise DatasetError(f"dataset {str(path)!r} lacks layer(s) {', '.join(missing)}; is it a parkplan dataset?")
+        raise DatasetError("dataset.lacks_layers", path=str(path), layers=", ".join(missing))
     values = {}
     for f in fields(Dataset):
         if f.name in ("metadata", "path"):
@@ -192,9 +200,9 @@ def load_dataset(path: str | os.PathLike, layers: Sequence[str] | None = None) -
 
 def _checked_layers(layers) -> tuple[str, ...]:
     if isinstance(layers, str):
-        raise DatasetError(f"layers must be a sequence of layer names, got the string {layers!r}")
+        raise DatasetError("dataset.layers_string", value=layers)
     names = tuple(str(n) for n in layers)
     unknown = [n for n in names if n not in SPATIAL_LAYERS + TABLE_LAYERS]
     if unknown:
-        raise DatasetError(f"unknown layer {unknown[0]!r}; accepted: {', '.join(SPATIAL_LAYERS + TABLE_LAYERS)}")
+        raise DatasetError("dataset.unknown_layer", value=unknown[0], accepted=", ".join(SPATIAL_LAYERS + TABLE_LAYERS))
     return names

@@ -32,7 +32,8 @@ from typing import Any
 
 from . import glossary
 
-__all__ = ["Message", "Localised", "Catalogue", "CodedError", "IMPORT", "message", "placeholders", "layer_name"]
+__all__ = ["Message", "Localised", "Catalogue", "CodedError", "IMPORT", "message", "placeholders", "layer_name",
+           "library_reason"]
 
 _FORMATTER = string.Formatter()
 
@@ -143,6 +144,12 @@ def message(error: Any, lang: str = "zh") -> str:
     if callable(in_lang):
         return str(in_lang(lang))
     return str(error)
+
+
+def library_reason(exc: BaseException) -> Message:
+    """What a library said when it could not read a file (``File is not a zip file``): its own text in English;
+    in Chinese, quoted after the Chinese sentence that comes before it (``read.unreadable``)."""
+    return IMPORT("read.library_reason", detail=str(exc))
 
 
 def layer_name(layer: str) -> Localised:
@@ -260,4 +267,72 @@ IMPORT = Catalogue("import", {
                                "lng/lat、longitude/latitude、x/y）或 WKT 列（wkt）的表格"),
     "accepted.crs": ("--crs 4326 (WGS 84, GPS), gcj02 (AMap, Tencent), bd09 (Baidu) or an EPSG code",
                      "--crs 4326（WGS 84，GPS）、gcj02（高德、腾讯）、bd09（百度）或 EPSG 代码"),
+    # the file cannot be read at all (geodata.readers.ImportReadError)
+    "read.unknown_format": ("unknown format {value!r}; accepted: {accepted}", "未知格式 {value!r}；可接受：{accepted}"),
+    "read.old_excel": ("{name}: old Excel .xls files are not read; save it as .xlsx in Excel/WPS",
+                       "{name}：不读取旧版 Excel .xls 文件；请在 Excel/WPS 中另存为 .xlsx"),
+    "read.unknown_type": ("{name}: unknown file type {suffix!r}; accepted: {accepted}",
+                          "{name}：未知的文件类型 {suffix!r}；可接受：{accepted}"),
+    "read.no_suffix": ("(no suffix)", "（无后缀）"),
+    "read.encoding_unknown": ("cannot tell the text encoding; accepted: UTF-8 (with or without BOM), GBK/GB18030; "
+                              "save the file as 'CSV UTF-8' in Excel/WPS",
+                              "无法判断文本编码；可接受：UTF-8（带或不带 BOM）、GBK/GB18030；请在 Excel/WPS 中另存为"
+                              "“CSV UTF-8”"),
+    "read.no_file": ("file {path!r} does not exist", "文件 {path!r} 不存在"),
+    "read.unreadable": ("cannot read {name} as {format}: {reason}",
+                        "无法按 {format} 格式读取 {name}：文件已损坏或不是该格式{reason}"),
+    "read.library_reason": ("{detail}", "（原始信息：{detail!r}）"),
+    "read.no_such_part": ("{name} has no {what} {wanted!r}; it has: {names}", "{name} 中没有{what} {wanted!r}；其中有：{names}"),
+    "read.several_parts": ("{name} has {n} {what}s ({names}); name the one to import (--source-layer NAME)",
+                           "{name} 中有 {n} 个{what}（{names}）；请用 --source-layer 指定要导入的一个"),
+    "read.part_layer": ("layer", "图层"),
+    "read.part_sheet": ("sheet", "工作表"),
+    "read.part_shapefile": ("shapefile", " Shapefile 文件"),
+    "read.cpg_unknown": ("{name} names the encoding {value!r}, which is unknown; accepted: UTF-8, GBK, GB18030, 936, "
+                         "65001 or any Python codec name",
+                         "{name} 指定的编码 {value!r} 无法识别；可接受：UTF-8、GBK、GB18030、936、65001 或任何 Python "
+                         "编解码器名称"),
+    # the limits of a zipped shapefile (geodata.readers.ArchiveLimits)
+    "archive.max_unpacked_mb": ("--max-unpacked-mb must be a positive number of MiB, not {value!r}",
+                                "--max-unpacked-mb 应为正数（单位 MiB），而不是 {value!r}"),
+    "archive.max_ratio": ("--max-ratio must be a number of at least 1, not {value!r}",
+                          "--max-ratio 应为不小于 1 的数，而不是 {value!r}"),
+    "archive.no_shapefile": ("{name} holds no shapefile (.shp); accepted: a .zip with one .shp and its .shx, .dbf, .prj "
+                             "(and .cpg)",
+                             "{name} 中没有 Shapefile（.shp）；可接受：含一个 .shp 及其 .shx、.dbf、.prj（以及 .cpg）的 .zip"),
+    "archive.refused": ("{name} is refused: {problems}{more}", "{name} 被拒绝：{problems}{more}"),
+    "archive.and_more": ("; ... and {n} more", "；……另有 {n} 处"),
+    "archive.absolute_path": ("entry {entry!r} has an absolute path", "条目 {entry!r} 使用绝对路径"),
+    "archive.outside": ("entry {entry!r} points outside the archive's folder ('..')",
+                        "条目 {entry!r} 指向压缩包目录之外（'..'）"),
+    "archive.symlink": ("entry {entry!r} is a symbolic link", "条目 {entry!r} 是符号链接"),
+    "archive.nested": ("entry {entry!r} is an archive inside the archive; unzip it and import the shapefile inside",
+                       "条目 {entry!r} 是压缩包中的压缩包；请先解压，再导入其中的 Shapefile"),
+    "archive.duplicate": ("entry {entry!r} appears twice", "条目 {entry!r} 出现了两次"),
+    "archive.too_big": ("{name}: member {member!r} {size}; the limit is {limit} unpacked in total (raise it with "
+                        "--max-unpacked-mb if the file is genuine)",
+                        "{name}：成员 {member!r} {size}；解压后的总大小上限为 {limit}（如文件确实无误，可用 "
+                        "--max-unpacked-mb 提高上限）"),
+    "archive.declares": ("declares {size} (with the members before it: {total})",
+                         "声明的大小为 {size}（连同之前的成员共 {total}）"),
+    "archive.unpacks_to_more": ("unpacks to more than {size} (in total {total})", "解压后超过 {size}（共 {total}）"),
+    "archive.too_compressed": ("{name}: member {member!r} unpacks to {unpacked} from {packed}, a compression ratio of "
+                               "{ratio:,.0f}; the limit is {limit:g} (a zip bomb? raise it with --max-ratio if the file "
+                               "is genuine)",
+                               "{name}：成员 {member!r} 由 {packed} 解压为 {unpacked}，压缩比为 {ratio:,.0f}；上限为 "
+                               "{limit:g}（可能是 zip 炸弹？如文件确实无误，可用 --max-ratio 提高上限）"),
+    # the dataset file and the importer's arguments (geodata.dataset.DatasetError)
+    "dataset.unknown_layer": ("unknown layer {value!r}; accepted: {accepted}", "未知图层 {value!r}；可接受的图层：{accepted}"),
+    "dataset.no_file": ("dataset file {path!r} does not exist; build one with 'parkplan init --out {out}'",
+                        "数据集文件 {path!r} 不存在；请用 'parkplan init --out {out}' 建立"),
+    "dataset.unreadable": ("{path!r} is not a readable GeoPackage: {reason}",
+                           "{path!r} 不是可读取的 GeoPackage 文件{reason}"),
+    "dataset.lacks_layers": ("dataset {path!r} lacks layer(s) {layers}; is it a parkplan dataset?",
+                             "数据集 {path!r} 缺少图层 {layers}；它是 parkplan 数据集吗？"),
+    "dataset.layers_string": ("layers must be a sequence of layer names, got the string {value!r}",
+                              "layers 应为图层名的序列，实际为字符串 {value!r}"),
+    "dataset.not_importable": ("layer {layer!r} cannot be imported; accepted: {accepted}",
+                               "图层 {layer!r} 不能导入；可接受的图层：{accepted}"),
+    "dataset.mode_unknown": ("mode {mode!r} is unknown; accepted: {accepted}",
+                             "导入方式 --mode {mode!r} 未知；可接受：{accepted}"),
 })

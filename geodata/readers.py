@@ -34,7 +34,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from .messages import IMPORT, Message
+from .messages import IMPORT, CodedError, Localised, Message, library_reason
 from .spreadsheet import unguard_frame
 from .tempfiles import claim_temp, remove_stale
 
@@ -52,8 +52,23 @@ __all__ = [
 ]
 
 
-class ImportReadError(ValueError):
-    """A file cannot be read at all (unknown format, unreadable, ambiguous layer or sheet)."""
+class ImportReadError(CodedError):
+    """A file cannot be read at all (unknown format, unreadable, ambiguous layer or sheet, an archive over its
+    limits).
+
+    Raised with a code of :data:`geodata.messages.IMPORT` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: object):
+        super().__init__(IMPORT(code, **params))
+
+
+_PART = {"layer": "read.part_layer", "sheet": "read.part_sheet", "shapefile": "read.part_shapefile"}
+
+
+def _part(what: str) -> Message:
+    """A part of a file one imports: a GeoPackage layer, an Excel sheet, a shapefile in a .zip."""
+    return IMPORT(_PART[what])
 
 
 # suffix -> format name
@@ -118,19 +133,16 @@ def format_for_path(path: str | os.PathLike, format: str | None = None) -> str:
         try:
             return names[format.lower().lstrip(".")]
         except KeyError:
-            raise ImportReadError(
-                f"unknown format {format!r}; accepted: {', '.join(sorted(set(FORMATS.values())))}"
-            ) from None
+            raise ImportReadError("read.unknown_format", value=format,
+                                  accepted=", ".join(sorted(set(FORMATS.values())))) from None
     suffix = Path(path).suffix.lower()
     if suffix == ".xls":
-        raise ImportReadError(f"{Path(path).name}: old Excel .xls files are not read; save it as .xlsx in Excel/WPS")
+        raise ImportReadError("read.old_excel", name=Path(path).name)
     try:
         return FORMATS[suffix]
     except KeyError:
-        raise ImportReadError(
-            f"{Path(path).name}: unknown file type {suffix or '(no suffix)'!r}; accepted: "
-            f"{', '.join(sorted(FORMATS))}"
-        ) from None
+        raise ImportReadError("read.unknown_type", name=Path(path).name, suffix=suffix or IMPORT("read.no_suffix"),
+                              accepted=", ".join(sorted(FORMATS))) from None
 
 
 # --------------------------------------------------------------------------- text encodings
@@ -156,10 +168,7 @@ def detect_text_encoding(data: bytes) -> str:
 
     best = from_bytes(data).best()
     if best is None:
-        raise ImportReadError(
-            "cannot tell the text encoding; accepted: UTF-8 (with or without BOM), GBK/GB18030; "
-            "save the file as 'CSV UTF-8' in Excel/WPS"
-        )
+        raise ImportReadError("read.encoding_unknown")
     return best.encoding
 
 
@@ -241,7 +250,7 @@ def read_table(path: str | os.PathLike, *, source_layer: str | None = None, targ
     """
     path = Path(path)
     if not path.exists():
-        raise ImportReadError(f"file {str(path)!r} does not exist")
+        raise ImportReadError("read.no_file", path=str(path))
     fmt = format_for_path(path, format)
     reader = {
         "GeoJSON": _read_ogr, "GeoPackage": _read_ogr, "Shapefile": _read_shapefile,
@@ -253,22 +262,20 @@ def read_table(path: str | os.PathLike, *, source_layer: str | None = None, targ
     except ImportReadError:
         raise
     except Exception as exc:  # a corrupt or mislabelled file: say which and why
-        raise ImportReadError(f"cannot read {path.name} as {fmt}: {exc}") from exc
+        raise ImportReadError("read.unreadable", name=path.name, format=fmt, reason=library_reason(exc)) from exc
 
 
 def _pick(names: list[str], wanted: str | None, target: str | None, what: str, path: Path) -> str:
     if wanted is not None:
         if wanted not in names:
-            raise ImportReadError(f"{path.name} has no {what} {wanted!r}; it has: {', '.join(names)}")
+            raise ImportReadError("read.no_such_part", name=path.name, what=_part(what), wanted=wanted,
+                                  names=", ".join(names))
         return wanted
     if target is not None and target in names:
         return target
     if len(names) == 1:
         return names[0]
-    raise ImportReadError(
-        f"{path.name} has {len(names)} {what}s ({', '.join(names)}); name the one to import "
-        f"(--source-layer NAME)"
-    )
+    raise ImportReadError("read.several_parts", name=path.name, n=len(names), what=_part(what), names=", ".join(names))
 
 
 def _from_ogr(path: Path, fmt: str, layer: str | None = None, encoding: str | None = None) -> RawTable:
@@ -315,9 +322,9 @@ class ArchiveLimits:
         """Limits from the command line's ``--max-unpacked-mb`` and ``--max-ratio`` (None: the default)."""
         default = cls()
         if max_unpacked_mb is not None and not (max_unpacked_mb > 0 and np.isfinite(max_unpacked_mb)):
-            raise ValueError(f"--max-unpacked-mb must be a positive number of MiB, not {max_unpacked_mb!r}")
+            raise ImportReadError("archive.max_unpacked_mb", value=max_unpacked_mb)
         if max_ratio is not None and not (max_ratio >= 1 and np.isfinite(max_ratio)):
-            raise ValueError(f"--max-ratio must be a number of at least 1, not {max_ratio!r}")
+            raise ImportReadError("archive.max_ratio", value=max_ratio)
         return cls(
             max_unpacked_bytes=default.max_unpacked_bytes if max_unpacked_mb is None else int(max_unpacked_mb * _MIB),
             max_ratio=default.max_ratio if max_ratio is None else float(max_ratio),
@@ -342,8 +349,7 @@ def _read_zipped_shapefile(path: Path, fmt: str, source_layer: str | None, limit
         _check_archive_entries(path, infos)
         shps = [i.filename for i in infos if i.filename.lower().endswith(".shp") and not _is_resource_fork(i.filename)]
         if not shps:
-            raise ImportReadError(f"{path.name} holds no shapefile (.shp); accepted: a .zip with one .shp and its "
-                                  ".shx, .dbf, .prj (and .cpg)")
+            raise ImportReadError("archive.no_shapefile", name=path.name)
         shp = _pick(shps, source_layer, None, "shapefile", path)
         stem = shp[: -len(".shp")].lower()
         members = [i for i in infos if i.filename.lower()[: len(stem)] == stem
@@ -370,42 +376,41 @@ def _is_resource_fork(name: str) -> bool:
 
 def _check_archive_entries(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     """Refuse an archive with an entry that could write outside a folder, a link, a duplicate or a nested archive."""
-    problems, seen = [], set()
+    problems: list[Message] = []
+    seen = set()
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         mode = (info.external_attr >> 16) & 0o170000
         if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
-            problems.append(f"entry {name!r} has an absolute path")
+            problems.append(IMPORT("archive.absolute_path", entry=name))
         elif ".." in parts:
-            problems.append(f"entry {name!r} points outside the archive's folder ('..')")
+            problems.append(IMPORT("archive.outside", entry=name))
         if mode == 0o120000:
-            problems.append(f"entry {name!r} is a symbolic link")
+            problems.append(IMPORT("archive.symlink", entry=name))
         if name.lower().endswith((".zip", ".7z", ".rar", ".gz", ".tar", ".tgz")) and not _is_resource_fork(name):
-            problems.append(f"entry {name!r} is an archive inside the archive; unzip it and import the shapefile inside")
+            problems.append(IMPORT("archive.nested", entry=name))
         if name.lower() in seen:
-            problems.append(f"entry {name!r} appears twice")
+            problems.append(IMPORT("archive.duplicate", entry=name))
         seen.add(name.lower())
     if problems:
-        raise ImportReadError(f"{path.name} is refused: " + "; ".join(problems[:10])
-                              + (f"; ... and {len(problems) - 10} more" if len(problems) > 10 else ""))
+        shown = Localised("; ".join(p.render("en") for p in problems[:10]), "；".join(p.render("zh") for p in problems[:10]))
+        more = IMPORT("archive.and_more", n=len(problems) - 10) if len(problems) > 10 else ""
+        raise ImportReadError("archive.refused", name=path.name, problems=shown, more=more)
 
 
 def _mib(n: float) -> str:
     return f"{n / _MIB:,.1f} MiB"
 
 
-def _too_big(path: Path, member: str, size: str, limits: ArchiveLimits) -> ImportReadError:
-    return ImportReadError(
-        f"{path.name}: member {member!r} {size}; the limit is {_mib(limits.max_unpacked_bytes)} unpacked in total "
-        f"(raise it with --max-unpacked-mb if the file is genuine)")
+def _too_big(path: Path, member: str, size: Message, limits: ArchiveLimits) -> ImportReadError:
+    return ImportReadError("archive.too_big", name=path.name, member=member, size=size,
+                           limit=_mib(limits.max_unpacked_bytes))
 
 
 def _too_compressed(path: Path, member: str, unpacked: int, packed: int, limits: ArchiveLimits) -> ImportReadError:
-    return ImportReadError(
-        f"{path.name}: member {member!r} unpacks to {_mib(unpacked)} from {_mib(packed)}, "
-        f"a compression ratio of {unpacked / max(packed, 1):,.0f}; the limit is {limits.max_ratio:g} "
-        f"(a zip bomb? raise it with --max-ratio if the file is genuine)")
+    return ImportReadError("archive.too_compressed", name=path.name, member=member, unpacked=_mib(unpacked),
+                           packed=_mib(packed), ratio=unpacked / max(packed, 1), limit=limits.max_ratio)
 
 
 def _check_member_sizes(path: Path, members: list[zipfile.ZipInfo], limits: ArchiveLimits) -> None:
@@ -416,8 +421,8 @@ def _check_member_sizes(path: Path, members: list[zipfile.ZipInfo], limits: Arch
             raise _too_compressed(path, info.filename, info.file_size, info.compress_size, limits)
         total += info.file_size
         if total > limits.max_unpacked_bytes:
-            raise _too_big(path, info.filename, f"declares {_mib(info.file_size)} (with the members before it: "
-                                                f"{_mib(total)})", limits)
+            raise _too_big(path, info.filename, IMPORT("archive.declares", size=_mib(info.file_size), total=_mib(total)),
+                           limits)
 
 
 def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, path: Path, limits: ArchiveLimits,
@@ -429,8 +434,8 @@ def _unpack_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, pat
         while chunk := src.read(_MIB):
             written += len(chunk)
             if total + written > limits.max_unpacked_bytes:
-                raise _too_big(path, info.filename, f"unpacks to more than {_mib(written)} (in total "
-                                                    f"{_mib(total + written)})", limits)
+                raise _too_big(path, info.filename, IMPORT("archive.unpacks_to_more", size=_mib(written),
+                                                           total=_mib(total + written)), limits)
             if written > limits.ratio_floor_bytes and written > limits.max_ratio * max(info.compress_size, 1):
                 raise _too_compressed(path, info.filename, written, info.compress_size, limits)
             dst.write(chunk)
@@ -466,10 +471,7 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
             try:
                 name = codecs.lookup(value).name
             except LookupError:
-                raise ImportReadError(
-                    f"{cpg.name} names the encoding {value!r}, which is unknown; accepted: UTF-8, GBK, "
-                    "GB18030, 936, 65001 or any Python codec name"
-                ) from None
+                raise ImportReadError("read.cpg_unknown", name=cpg.name, value=value) from None
         return name, f"attribute encoding {value} (from {cpg.name})"
     dbf = _sidecar(path, ".dbf")
     if dbf is None:
