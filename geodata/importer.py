@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .dataset import Dataset, load_dataset, save_dataset
+from .dataset import Dataset, DatasetError, load_dataset, save_dataset
 from .readers import ArchiveLimits, read_table
 from .schema import LAYERS
 from .tempfiles import remove_stale
@@ -143,13 +143,13 @@ def import_layer(
     ------
     geodata.validate.ImportValidationError
         listing every problem of the file; the dataset is not touched.
-    geodata.readers.ImportReadError, geodata.dataset.DatasetError, ValueError
-        for an unreadable file, a missing dataset, an unknown layer or mode.
+    geodata.readers.ImportReadError, geodata.dataset.DatasetError
+        for an unreadable file, a missing dataset, an unknown layer or mode (coded: geodata.messages).
     """
     if layer not in IMPORTABLE_LAYERS:
-        raise ValueError(f"layer {layer!r} cannot be imported; accepted: {', '.join(IMPORTABLE_LAYERS)}")
+        raise DatasetError("dataset.not_importable", layer=layer, accepted=", ".join(IMPORTABLE_LAYERS))
     if mode not in IMPORT_MODES:
-        raise ValueError(f"mode {mode!r} is unknown; accepted: {', '.join(IMPORT_MODES)}")
+        raise DatasetError("dataset.mode_unknown", mode=mode, accepted=", ".join(IMPORT_MODES))
     dataset_path = Path(dataset_path)
     file = Path(file)
     raw = read_table(file, source_layer=source_layer, target=layer, limits=limits)
