@@ -93,7 +93,7 @@ class Words:
     """What a command's output needs in one language: the glossary's words (``w.t(key, **kw)``), sector,
     park-kind, status and layer labels, and county and park names beside their codes (from ``ds``)."""
 
-    def __init__(self, lang: str, ds: Any = None):
+    def __init__(self, lang: str | None, ds: Any = None):
         self.lang = check_lang(lang)
         self.t = translator(self.lang)
         self._sectors = glossary.domain("sector", self.lang)
