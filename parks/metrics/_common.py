@@ -7,6 +7,7 @@ messages read the same everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,10 @@ import pandas as pd
 import pyproj
 import shapely
 
+from geodata.messages import CodedError, layer_name
 from geodata.schema import SECTOR_IDS
+
+from .messages import METRICS
 
 __all__ = [
     "MetricsError",
@@ -32,21 +36,23 @@ __all__ = [
 MU_PER_HA = 15.0  # 1 mu = 1/15 ha (666.67 m2)
 
 
-class MetricsError(ValueError):
-    """A metric was asked for with inputs it cannot use (missing column, unknown sector, degrees...)."""
+class MetricsError(CodedError):
+    """A metric was asked for with inputs it cannot use (missing column, unknown sector, degrees...).
+
+    Raised with a code of :data:`parks.metrics.messages.METRICS` and its values; ``str(exc)`` is the English
+    text, ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(METRICS(code, **params))
 
 
 def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str = "enterprises") -> None:
     """Raise :class:`MetricsError` naming every missing column at once."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        hint = ""
-        if any(c in ("park_id", "county_code") for c in missing) and what == "enterprises":
-            hint = " (derived columns: run parks.joins.prepare(ds) first)"
-        raise MetricsError(
-            f"{what} lack column(s) {', '.join(repr(c) for c in missing)}{hint}; "
-            f"present: {', '.join(map(str, frame.columns))}"
-        )
+        derived = any(c in ("park_id", "county_code") for c in missing) and what == "enterprises"
+        raise MetricsError("columns.missing", what=layer_name(what), columns=", ".join(repr(c) for c in missing),
+                           hint=METRICS("hint.prepare") if derived else "", present=", ".join(map(str, frame.columns)))
 
 
 def check_sector(sector: str | None) -> str | None:
@@ -56,8 +62,8 @@ def check_sector(sector: str | None) -> str | None:
     import difflib
 
     close = difflib.get_close_matches(str(sector), SECTOR_IDS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise MetricsError(f"unknown sector {sector!r}{hint}; accepted: {', '.join(SECTOR_IDS)}")
+    hint = METRICS("hint.did_you_mean", suggestion=close[0]) if close else ""
+    raise MetricsError("sector.unknown", sector=sector, hint=hint, accepted=", ".join(SECTOR_IDS))
 
 
 def check_county(county: str | None, codes: Sequence[str]) -> str | None:
@@ -68,20 +74,17 @@ def check_county(county: str | None, codes: Sequence[str]) -> str | None:
     codes = [str(c) for c in codes]
     if county not in codes:
         shown = ", ".join(sorted(codes)[:12]) + (", ..." if len(codes) > 12 else "")
-        raise MetricsError(f"unknown county code {county!r}; accepted: 6-digit codes of the dataset's counties ({shown})")
+        raise MetricsError("county.unknown", county=county, shown=shown)
     return county
 
 
 def check_projected(crs) -> pyproj.CRS:
     """Refuse geographic (degree) CRSs: every distance here is in metres."""
     if crs is None:
-        raise MetricsError("geometry has no CRS; metrics need a projected CRS in metres (the dataset's metric_crs)")
+        raise MetricsError("crs.none")
     crs = pyproj.CRS(crs)
     if not crs.is_projected:
-        raise MetricsError(
-            f"CRS {crs.to_string()} is geographic (degrees); project to the metric CRS first "
-            "(ds.metric_crs, a CGCS2000 Gauss-Kruger zone) -- distances are never computed in degrees"
-        )
+        raise MetricsError("crs.geographic", crs=crs.to_string())
     return crs
 
 
@@ -89,7 +92,7 @@ def to_metric(frame: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     """``frame`` in the projected ``crs`` (a copy; the input is not modified)."""
     crs = check_projected(crs)
     if frame.crs is None:
-        raise MetricsError("layer has no CRS; stored layers are WGS 84 (EPSG:4326)")
+        raise MetricsError("layer.no_crs")
     return frame.to_crs(crs) if not pyproj.CRS(frame.crs).equals(crs) else frame.copy()
 
 
@@ -101,14 +104,14 @@ def xy(points: gpd.GeoSeries | gpd.GeoDataFrame | np.ndarray) -> np.ndarray:
         return shapely.get_coordinates(geoms.values)
     arr = np.asarray(points, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2:
-        raise MetricsError(f"points must be an (n, 2) array of x, y in metres; got shape {arr.shape}")
+        raise MetricsError("points.shape", shape=arr.shape)
     return arr
 
 
 def area_polygon(layer: gpd.GeoDataFrame, crs) -> shapely.Geometry:
     """The union of a polygon layer, projected to the metric ``crs``."""
     if layer is None or len(layer) == 0:
-        raise MetricsError("study area layer is empty")
+        raise MetricsError("area.empty_layer")
     return shapely.union_all(to_metric(layer, crs).geometry.values)
 
 

@@ -78,7 +78,7 @@ def county_weights(counties: gpd.GeoDataFrame, *, id_column: str = "code") -> li
     require_columns(counties, [id_column], what="counties")
     ids = counties[id_column].astype(str).tolist()
     if len(set(ids)) != len(ids):
-        raise MetricsError(f"counties have duplicate {id_column!r} values")
+        raise MetricsError("counties.duplicate_id", column=id_column)
     gdf = counties.reset_index(drop=True)
     if gdf.crs is not None and not gdf.crs.is_projected:
         gdf = gdf.to_crs(gdf.estimate_utm_crs())  # nearest county in metres
@@ -124,7 +124,7 @@ def morans_i(y, w: libpysal.weights.W, *, permutations: int = 999, seed=None) ->
     the folded one-sided share of permuted I at least as extreme, (larger + 1) / (permutations + 1))."""
     y = np.asarray(y, dtype=float)
     if len(y) != w.n:
-        raise MetricsError(f"y has {len(y)} values but the weights cover {w.n} regions")
+        raise MetricsError("autocorrelation.size", n=len(y), regions=w.n)
     if np.allclose(y, y[0]):
         return MoranResult(np.nan, -1.0 / (len(y) - 1), np.nan, np.nan, None, permutations)
     wr = _rowstd(w)
@@ -147,7 +147,7 @@ def morans_i(y, w: libpysal.weights.W, *, permutations: int = 999, seed=None) ->
 
 def _significant(p: np.ndarray, alpha: float, fdr: bool) -> np.ndarray:
     if not 0 < alpha < 1:
-        raise MetricsError(f"alpha must be in (0, 1); got {alpha!r}")
+        raise MetricsError("param.alpha", value=alpha)
     threshold = esda.fdr(p, alpha) if fdr else alpha
     return p <= threshold
 

@@ -38,7 +38,7 @@ def park_capture(enterprises: pd.DataFrame, projects: pd.DataFrame | None = None
     (0.5, 0.4)
     """
     if by not in GROUPINGS:
-        raise MetricsError(f"by {by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
+        raise MetricsError("param.by", value=by, accepted=", ".join(GROUPINGS))
     require_columns(enterprises, ["park_id", "employees", "revenue"] + ([by] if by != "all" else []))
     investment = None
     if projects is not None and len(projects):

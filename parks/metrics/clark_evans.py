@@ -67,7 +67,7 @@ def clark_evans(points_xy, polygon: shapely.Geometry | None = None, *, area: flo
     2.0
     """
     if correction not in CORRECTIONS:
-        raise MetricsError(f"correction {correction!r} not accepted; accepted: {', '.join(CORRECTIONS)}")
+        raise MetricsError("clark_evans.correction", value=correction, accepted=", ".join(CORRECTIONS))
     pts = xy(points_xy)
     if polygon is not None:
         if len(pts):
@@ -78,9 +78,9 @@ def clark_evans(points_xy, polygon: shapely.Geometry | None = None, *, area: flo
         a = float(area)
         perimeter = np.nan
         if correction == "donnelly":
-            raise MetricsError("correction='donnelly' needs the study-area polygon (for its perimeter)")
+            raise MetricsError("clark_evans.donnelly_polygon")
     else:
-        raise MetricsError("clark_evans needs the study area: polygon=... or area=... (m2, > 0)")
+        raise MetricsError("clark_evans.area")
     n = len(pts)
     if n < 2:
         return ClarkEvans(np.nan, np.nan, np.nan, np.nan, np.nan, n, a, correction)

@@ -43,7 +43,7 @@ BASES = ("employment", "count")
 
 def _weights(frame: pd.DataFrame, basis: str) -> pd.Series:
     if basis not in BASES:
-        raise MetricsError(f"basis {basis!r} not accepted; accepted: {', '.join(BASES)}")
+        raise MetricsError("param.basis", value=basis, accepted=", ".join(BASES))
     if basis == "count":
         return pd.Series(1.0, index=frame.index)
     require_columns(frame, ["employees"])
@@ -165,7 +165,7 @@ def ellison_glaeser(enterprises: pd.DataFrame, *, region: str = "county_code",
     tab = _table(enterprises, region, "employment", regions)
     total = tab.values.sum()
     if not total > 0:
-        raise MetricsError("ellison_glaeser needs positive employment ('employees')")
+        raise MetricsError("eg.no_employment")
     x = tab.sum(axis=1) / total
     sx2 = float((x**2).sum())
     s = tab.div(tab.sum(axis=0).replace(0, np.nan), axis=1)

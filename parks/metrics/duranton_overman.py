@@ -133,17 +133,17 @@ def duranton_overman(sector_xy, all_xy, *, max_distance_m: float | None = None, 
     pts, sites = xy(sector_xy), xy(all_xy)
     n = len(pts)
     if n < 3:
-        raise MetricsError(f"Duranton-Overman needs at least 3 plants; got {n}")
+        raise MetricsError("do.plants", n=n)
     if len(sites) < n:
-        raise MetricsError(f"the counterfactual needs at least as many sites ({len(sites)}) as plants ({n})")
+        raise MetricsError("do.sites", sites=len(sites), n=n)
     if not 0.5 < level < 1:
-        raise MetricsError(f"level must be in (0.5, 1); got {level!r}")
+        raise MetricsError("do.level", value=level)
     rng = make_rng(seed)
     if max_distance_m is None:
         max_distance_m = float(np.median(_sample_pair_distances(sites, rng)))
     h = silverman_bandwidth(_sample_pair_distances(pts, rng)) if bandwidth_m is None else float(bandwidth_m)
     if not (h > 0 and max_distance_m > 0):
-        raise MetricsError(f"bandwidth ({h}) and max_distance_m ({max_distance_m}) must be > 0 metres")
+        raise MetricsError("do.bandwidth", h=h, max_distance=max_distance_m)
     grid = np.linspace(max_distance_m / steps, max_distance_m, steps)
     width = h / 10.0
     edges = np.arange(0.0, max_distance_m + 5 * h + width, width)

@@ -57,7 +57,7 @@ def land_intensity(parks: pd.DataFrame, enterprises: pd.DataFrame, projects: pd.
     w = {k: 1.0 for k in LAND_INDICATORS} if weights is None else dict(weights)
     unknown = [k for k in w if k not in LAND_INDICATORS]
     if unknown or any(v < 0 for v in w.values()) or not sum(w.values()) > 0:
-        raise MetricsError(f"land-intensity weights {w} invalid; keys from: {', '.join(LAND_INDICATORS)}, values >= 0, sum > 0")
+        raise MetricsError("land.weights", weights=w, accepted=", ".join(LAND_INDICATORS))
     num = lambda f, c: pd.to_numeric(f[c], errors="coerce").astype(float)  # noqa: E731
     inside = enterprises[enterprises["park_id"].notna()]
     money = pd.DataFrame({"tax": num(inside, "tax"), "revenue": num(inside, "revenue")}).groupby(inside["park_id"].astype(str)).sum()

@@ -85,13 +85,13 @@ class ClassRule:
 
     def __post_init__(self):
         if self.kind not in ("share", "score"):
-            raise MetricsError(f"class rule kind {self.kind!r} not accepted; accepted: share, score")
+            raise MetricsError("per_mu.rule_kind", value=self.kind)
         if len(self.cuts) != 3:
-            raise MetricsError(f"class rule needs 3 cuts (A, B, C); got {self.cuts!r}")
+            raise MetricsError("per_mu.rule_cuts", value=self.cuts)
         if self.kind == "share" and (min(self.cuts) < 0 or sum(self.cuts) > 1):
-            raise MetricsError(f"class shares must be >= 0 and sum to <= 1; got {self.cuts!r}")
+            raise MetricsError("per_mu.shares", value=self.cuts)
         if self.kind == "score" and not (self.cuts[0] >= self.cuts[1] >= self.cuts[2]):
-            raise MetricsError(f"class score cut-offs must be decreasing (A >= B >= C); got {self.cuts!r}")
+            raise MetricsError("per_mu.score_cuts", value=self.cuts)
 
 
 DEFAULT_CLASSES = ClassRule()
@@ -116,9 +116,9 @@ def _check_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
     unknown = [k for k in w if k not in INDICATORS]
     if unknown:
-        raise MetricsError(f"unknown per-mu indicator(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(INDICATORS)}")
+        raise MetricsError("per_mu.unknown_indicator", names=", ".join(map(repr, unknown)), accepted=", ".join(INDICATORS))
     if any(v < 0 for v in w.values()) or not sum(w.values()) > 0:
-        raise MetricsError(f"per-mu weights must be >= 0 with a positive sum; got {w}")
+        raise MetricsError("per_mu.weights", weights=w)
     total = sum(w.values())
     return {k: v / total for k, v in w.items()}
 
@@ -163,7 +163,7 @@ def per_mu_evaluation(enterprises: pd.DataFrame, *, weights: Mapping[str, float]
     """
     w = _check_weights(weights)
     if not cap > 0:
-        raise MetricsError(f"cap must be > 0; got {cap!r}")
+        raise MetricsError("per_mu.cap", value=cap)
     ind = per_mu_indicators(enterprises)
     keep = ind["mu"] > 0
     ind = ind[keep]

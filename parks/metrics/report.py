@@ -318,7 +318,7 @@ def per_mu_distribution_rows(ds: Dataset | MetricsContext, sector: str | None = 
     county the shares are fixed by the rule and the per-park view is the informative one.
     """
     if by not in ("park_id", "county_code"):
-        raise MetricsError(f"by {by!r} not accepted; accepted: park_id, county_code")
+        raise MetricsError("param.by", value=by, accepted="park_id, county_code")
     ctx, sector, county = _context(ds, sector, county)
     ent = ctx.enterprises
     ev = per_mu_evaluation(ent, **kwargs)
@@ -390,7 +390,7 @@ def compute_metrics(ds: Dataset | MetricsContext, sector: str | None = None, cou
     """
     ctx, sector, county = _context(ds, sector, county)
     if ctx.enterprises.empty:
-        raise MetricsError("the dataset has no enterprises")
+        raise MetricsError("report.no_enterprises")
     return {
         "location_quotients": location_quotient_rows(ctx, sector, county),
         "sectors": sector_rows(ctx, sector, county, permutations=permutations, seed=seed),

@@ -93,24 +93,24 @@ def _list(a: np.ndarray) -> list:
 def _check_distances(distances) -> np.ndarray:
     r = np.atleast_1d(np.asarray(distances, dtype=float))
     if r.ndim != 1 or len(r) == 0 or not np.all(np.isfinite(r)) or (r < 0).any():
-        raise MetricsError(f"distances must be a non-empty 1-D array of finite metres >= 0; got {distances!r}")
+        raise MetricsError("ripley.distances", value=distances)
     if np.any(np.diff(r) <= 0):
-        raise MetricsError("distances must be strictly increasing")
+        raise MetricsError("ripley.increasing")
     return r
 
 
 def _check_edge(edge_correction: str, polygon) -> str:
     if edge_correction not in EDGE_CORRECTIONS:
-        raise MetricsError(f"edge_correction {edge_correction!r} not accepted; accepted: {', '.join(EDGE_CORRECTIONS)}")
+        raise MetricsError("ripley.edge_correction", value=edge_correction, accepted=", ".join(EDGE_CORRECTIONS))
     if edge_correction == "border" and polygon is None:
-        raise MetricsError("edge_correction='border' needs the study-area polygon (polygon=...)")
+        raise MetricsError("ripley.border_polygon")
     return edge_correction
 
 
 def _area(points: np.ndarray, area: float | None, polygon) -> float:
     if area is not None:
         if not area > 0:
-            raise MetricsError(f"area must be > 0 square metres; got {area!r}")
+            raise MetricsError("ripley.area", value=area)
         return float(area)
     if polygon is not None:
         return float(polygon.area)
@@ -300,7 +300,7 @@ def csr_envelope(n: int, polygon: shapely.Geometry, distances, *, simulations: i
     r = _check_distances(distances)
     _check_edge(edge_correction, polygon)
     if simulations < 1:
-        raise MetricsError(f"simulations must be >= 1; got {simulations}")
+        raise MetricsError("param.simulations", value=simulations)
     rng = make_rng(seed)
     sampler = PolygonSampler(polygon)
     boundary = BoundaryIndex(polygon, interior_shortcut=True) if edge_correction == "border" else None
@@ -384,11 +384,11 @@ def cross_k_envelope(a_xy, b_xy, polygon: shapely.Geometry, distances, *, sites=
     r = _check_distances(distances)
     _check_edge(edge_correction, polygon)
     if simulations < 1:
-        raise MetricsError(f"simulations must be >= 1; got {simulations}")
+        raise MetricsError("param.simulations", value=simulations)
     rng = make_rng(seed)
     pool = None if sites is None else xy(sites)
     if pool is not None and len(pool) < len(a):
-        raise MetricsError(f"sites ({len(pool)}) must be at least as many as the A points ({len(a)})")
+        raise MetricsError("ripley.sites", sites=len(pool), n=len(a))
     sampler = None if pool is not None else PolygonSampler(polygon)
     boundary = BoundaryIndex(polygon, interior_shortcut=True) if edge_correction == "border" else None
     out = np.empty((simulations, len(r)))

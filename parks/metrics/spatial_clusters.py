@@ -29,9 +29,9 @@ def dbscan_labels(points: gpd.GeoDataFrame | np.ndarray, *, eps_m: float = 1000.
     from sklearn.cluster import DBSCAN
 
     if not eps_m > 0:
-        raise MetricsError(f"eps_m must be > 0 metres; got {eps_m!r}")
+        raise MetricsError("clusters.eps", value=eps_m)
     if int(min_samples) < 1:
-        raise MetricsError(f"min_samples must be >= 1; got {min_samples!r}")
+        raise MetricsError("clusters.min_samples", value=min_samples)
     pts = xy(points)
     if len(pts) == 0:
         return np.empty(0, dtype=int)
@@ -44,7 +44,7 @@ def hdbscan_labels(points: gpd.GeoDataFrame | np.ndarray, *, min_cluster_size: i
     from sklearn.cluster import HDBSCAN
 
     if int(min_cluster_size) < 2:
-        raise MetricsError(f"min_cluster_size must be >= 2; got {min_cluster_size!r}")
+        raise MetricsError("clusters.min_cluster_size", value=min_cluster_size)
     pts = xy(points)
     if len(pts) < max(2, int(min_cluster_size)):
         return np.full(len(pts), -1, dtype=int)
@@ -63,7 +63,7 @@ def describe_clusters(enterprises_m: gpd.GeoDataFrame, labels, parks_m: gpd.GeoD
     """
     labels = np.asarray(labels)
     if len(labels) != len(enterprises_m):
-        raise MetricsError(f"{len(labels)} labels for {len(enterprises_m)} enterprises")
+        raise MetricsError("clusters.labels", labels=len(labels), n=len(enterprises_m))
     require_columns(enterprises_m, ["sector"])
     frame = enterprises_m.assign(_label=labels)
     frame = frame[frame["_label"] >= 0]
@@ -108,7 +108,7 @@ def spatial_clusters(enterprises: gpd.GeoDataFrame, parks: gpd.GeoDataFrame | No
     Returns :func:`describe_clusters`' frame in ``crs`` with a ``method`` column.
     """
     if method not in METHODS:
-        raise MetricsError(f"method {method!r} not accepted; accepted: {', '.join(METHODS)}")
+        raise MetricsError("clusters.method", value=method, accepted=", ".join(METHODS))
     ent = to_metric(enterprises, crs)
     if method == "dbscan":
         labels = dbscan_labels(ent, eps_m=eps_m, min_samples=min_samples)

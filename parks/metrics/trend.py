@@ -48,12 +48,12 @@ def metrics_by_year(enterprises: pd.DataFrame, years: Sequence[int] | None = Non
     require_columns(enterprises, ["established", "sector", "employees", "park_id", region])
     est = pd.to_numeric(enterprises["established"], errors="coerce")
     if est.isna().all():
-        raise MetricsError("column 'established' has no years; the trend needs establishment years")
+        raise MetricsError("trend.no_years")
     years = default_years(est) if years is None else [int(y) for y in years]
     coords = None
     if study_area is not None:
         if crs is None or not hasattr(enterprises, "geometry"):
-            raise MetricsError("clark_evans_r over time needs point geometries and the metric crs (crs=ds.metric_crs)")
+            raise MetricsError("trend.geometry")
         coords = pd.DataFrame(xy(to_metric(enterprises, crs)), index=enterprises.index, columns=["x", "y"])
     rows = []
     for year in years:
