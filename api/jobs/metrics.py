@@ -57,7 +57,7 @@ def cross_k_document(ds: PreparedDataset, sector: str | None, other: str, county
                      simulations: int) -> dict:
     """Cross-K of ``sector`` around ``other``, with an envelope that redraws ``sector`` from all enterprise sites."""
     if sector is None:
-        raise MetricsError("--cross needs --sector (cross-K of the sector around the --cross sector)")
+        raise MetricsError("cross.needs_sector")
     check_sector(other)
     ent = ds.enterprises
     if county is not None:
