@@ -65,6 +65,7 @@ __all__ = [
     "start_browser_session",
     "end_browser_session",
     "is_https",
+    "cached_principal",
 ]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -144,16 +145,33 @@ def _lookup_session(state: AppState, cookie: str) -> Principal | None:
         return session_principal(db, cookie, key=state.session_key)
 
 
+def _bearer(header: str) -> str:
+    """The token of an ``Authorization`` header value (401 unless it is ``Bearer TOKEN``)."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer TOKEN'")
+    return value.strip()
+
+
+def cached_principal(state: AppState, header: str) -> Principal | None:
+    """The caller of an ``Authorization`` header value if its token is in this interval's cache, else ``None``
+    (a malformed header, a token not looked up yet in this interval, or no caching). Never waits, no I/O: for a
+    route's fast path (``api.routes.suitability``), which leaves every other case to :func:`current_user`."""
+    try:
+        raw = _bearer(header)
+    except Unauthorized:
+        return None
+    key = _auth_key(state, "token", raw)
+    return state.auth.get(key) if key is not None else None
+
+
 async def _authenticate(request: Request) -> Principal | None:
     """The caller, without blocking the event loop: a bearer token seen in this interval is answered from the
     cache (no thread, no database); a first sight of it, and every session cookie, is looked up in a thread."""
     state: AppState = request.app.state.parkplan
     header = request.headers.get("authorization")
     if header is not None:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise Unauthorized("the Authorization header must be 'Bearer TOKEN'")
-        raw = value.strip()
+        raw = _bearer(header)
         key = _auth_key(state, "token", raw)
         principal = state.auth.get(key) if key is not None else None
         if principal is None:

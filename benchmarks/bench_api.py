@@ -261,10 +261,15 @@ def _measure(server: Server, coro) -> dict:
     return res
 
 
+def _totals(counts: tuple[int, int], scenarios: dict) -> list[int]:
+    """Each scenario's request count: ``counts`` is (GET, POST); a scenario's method is that of its first request."""
+    return [counts[0] if make(0)[0] == "GET" else counts[1] for make, _, _ in scenarios.values()]
+
+
 def _scenarios(server_label: str, server: Server, headers: dict, scenarios: dict, size: str) -> list[dict]:
     """The httpx rows: closed loop at each concurrency, then the open loop, for each scenario."""
     out = []
-    for (label, (make, _, _)), total in zip(scenarios.items(), REQUESTS[size]):
+    for (label, (make, _, _)), total in zip(scenarios.items(), _totals(REQUESTS[size], scenarios)):
         for c in CONCURRENCY[size]:
             res = _measure(server, _load(server.url, headers, make, c, total, SECONDS[size]))
             out.append({**res, "label": label, "server": server_label, "client": "httpx",
@@ -315,7 +320,7 @@ def _light_scenarios(server_label: str, server: Server, headers: dict, scenarios
     runs the scenario, so a later server must answer byte for byte as it did where a checksum is checked)."""
     out = []
     cpu = _client_cpu()
-    for (label, (make, period, check)), total in zip(scenarios.items(), LIGHT_REQUESTS[size]):
+    for (label, (make, period, check)), total in zip(scenarios.items(), _totals(LIGHT_REQUESTS[size], scenarios)):
         requests = _light_requests(make, min(period, total), headers)
         if label not in references:
             references[label] = _expects(server, requests, check)
@@ -333,7 +338,10 @@ def _light_scenarios(server_label: str, server: Server, headers: dict, scenarios
     return out
 
 
-def run(size: str = "full") -> Report:
+def run(size: str = "full", only: str | None = None, workers: tuple[int, ...] | None = None,
+        clients: tuple[str, ...] = ("httpx", "light"), limit: bool = True) -> Report:
+    """The benchmark; ``only`` (``"page"`` or ``"suitability"``), ``workers`` (e.g. ``(1,)``), ``clients`` and
+    ``limit`` narrow it for a focused run (``python -m benchmarks.bench_api --help``); the defaults run it all."""
     check_size(size)
     n = N_ENT[size]
     data = gpkg(n)
@@ -350,6 +358,9 @@ def run(size: str = "full") -> Report:
         suit_label: (lambda i: ("POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}),
                      len(pick), "crc32"),  # the same enterprise always gets the same document
     }
+    if only is not None:
+        wanted = {"page": page_label, "suitability": suit_label}[only]
+        scenarios = {k: v for k, v in scenarios.items() if k == wanted}
     results: list[dict] = []
     startups: dict[str, float] = {}
     warmups: dict[str, float] = {}
@@ -360,7 +371,7 @@ def run(size: str = "full") -> Report:
         token = _token(db_url)
         headers = {"Authorization": f"Bearer {token}"}
         body_path = Path(tmp) / "page.json"
-        for workers in WORKERS[size]:
+        for workers in workers or WORKERS[size]:
             label = "parkplan, 1 worker" if workers == 1 else f"parkplan, {workers} workers"
             server = Server(data, db_url, free_port(HOST), workers=workers)
             try:
@@ -369,26 +380,35 @@ def run(size: str = "full") -> Report:
                 startups[label] = time.perf_counter() - t
                 warmups[label] = server.wait_idle()
                 # warm up: the first suitability call of each worker builds its park context; pages their bytes
-                warm = asyncio.run(_load(server.url, headers, scenarios[suit_label][0], workers * 2, workers * 8, 300))
-                asyncio.run(_load(server.url, headers, scenarios[page_label][0], workers * 2, workers * 16, 120))
-                if not body_path.exists():
+                if suit_label in scenarios:
+                    warm = asyncio.run(_load(server.url, headers, scenarios[suit_label][0], workers * 2, workers * 8,
+                                             300))
+                if page_label in scenarios:
+                    asyncio.run(_load(server.url, headers, scenarios[page_label][0], workers * 2, workers * 16, 120))
+                if limit and not body_path.exists():
                     import httpx
 
                     r = httpx.get(f"{server.url}/collections/parks/items?limit={PAGE}", headers=headers, timeout=60)
                     body_path.write_bytes(r.content)
-                results += _scenarios(label, server, headers, scenarios, size)
-                results += _light_scenarios(label, server, headers, scenarios, size, references)
+                if "httpx" in clients:
+                    results += _scenarios(label, server, headers, scenarios, size)
+                if "light" in clients:
+                    results += _light_scenarios(label, server, headers, scenarios, size, references)
             finally:
                 server.stop()
-        bare = Server(None, None, free_port(HOST), app="benchmarks._bare_asgi:app",
+        bare = None if not limit or page_label not in scenarios else Server(None, None, free_port(HOST), app="benchmarks._bare_asgi:app",
                       env={"PARKPLAN_BARE_BODY": str(body_path)})
         try:
-            bare.wait()
-            limit = {f"{page_label} (pre-built bytes)": (scenarios[page_label][0], 1, "crc32")}
-            results += _scenarios("limit: bare ASGI app, same bytes", bare, {}, limit, size)
-            results += _light_scenarios("limit: bare ASGI app, same bytes", bare, {}, limit, size, references)
+            if bare is not None:
+                bare.wait()
+                lim = {f"{page_label} (pre-built bytes)": (scenarios[page_label][0], 1, "crc32")}
+                if "httpx" in clients:
+                    results += _scenarios("limit: bare ASGI app, same bytes", bare, {}, lim, size)
+                if "light" in clients:
+                    results += _light_scenarios("limit: bare ASGI app, same bytes", bare, {}, lim, size, references)
         finally:
-            bare.stop()
+            if bare is not None:
+                bare.stop()
     rows = [[r["label"], r["server"], r["client"], r["load"], f"{r['ok']:,}", _ms(r["p50_ms"]), _ms(r["p99_ms"]),
              f"{r['rps']:,.1f}" if r["rps"] else "n/a", _ms(r["server_cpu_ms"]), _ms(r["client_cpu_ms"]),
              ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"] for r in results]
@@ -428,3 +448,32 @@ def _ms(v: float | None) -> str:
     if v is None:
         return "n/a"
     return f"{v:.2f} ms" if v < 10 else f"{v:.1f} ms"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """A focused run, printed (RESULTS.md is written only by ``python -m benchmarks api``), e.g. ``python -m
+    benchmarks.bench_api --only suitability --workers 1 --client light``."""
+    import argparse
+
+    from . import machine
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_api", description=main.__doc__)
+    ap.add_argument("--size", choices=("full", "quick", "tiny"), default="full")
+    ap.add_argument("--only", choices=("page", "suitability"))
+    ap.add_argument("--workers", type=int, action="append", help="worker processes (repeat: 1 and 2); default: both")
+    ap.add_argument("--client", choices=("httpx", "light"), action="append", help="default: both")
+    ap.add_argument("--no-limit", action="store_true", help="skip the bare ASGI limit rows")
+    args = ap.parse_args(argv)
+    t = time.perf_counter()
+    load0 = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    rep = run(args.size, only=args.only, workers=tuple(args.workers) if args.workers else None,
+              clients=tuple(args.client or ("httpx", "light")), limit=not args.no_limit)
+    info = machine()
+    print(f"Command: `python -m benchmarks.bench_api {' '.join(argv if argv is not None else sys.argv[1:])}` "
+          f"({started}, {time.perf_counter() - t:.0f} s; load average before {load0[0]:.2f})  \n"
+          f"Machine: {info}\n\n{rep.body}")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ enterprise go. The JSON is :meth:`parks.suitability.SuitabilityResult.to_dict`, 
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -12,9 +13,11 @@ import anyio
 import orjson
 import pandas as pd
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.exceptions import HTTPException
 
 from geodata.jsonable import json_default, jsonable
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
@@ -25,7 +28,7 @@ from parks.suitability.criteria import CRITERIA
 from parks.suitability.sensitivity import weight_sensitivity
 from parks.suitability.weights import normalise_weights
 
-from ..deps import AnalystUser, StateDep
+from ..deps import AnalystUser, StateDep, cached_principal
 from ..problems import NotFound
 
 router = APIRouter(tags=["suitability"])
@@ -302,15 +305,73 @@ def result_bytes(res: SuitabilityResult) -> bytes:
     return orjson.dumps(doc, default=json_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-@router.post("/suitability", summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
-             response_class=Response, responses={200: {"model": SuitabilityOut, "content": {"application/json": {}}},
-                                                 **_UNKNOWN})
+class _SuitabilityRoute(APIRoute):
+    """``POST /suitability`` with a fast path in front of FastAPI's general request handling.
+
+    The common request (a bearer token already in this interval's cache with the analyst role or higher,
+    ``Content-Type: application/json``, a body that parses and validates) is answered without FastAPI's dependency
+    solving: the same token cache entry, the same ``json.loads`` Starlette uses, the same pydantic model
+    (``SuitabilityIn.model_validate``, Python mode as FastAPI validates a body), the same scoring and bytes. Anything
+    else (no or unknown token, a cookie, another content type, a body that does not parse or validate, a too
+    large body) goes to the general handler, which answers exactly as before (the same error documents): the fast
+    path only answers where the general one would answer 200 (or raise the same exception from the scoring).
+    ``tests/api/test_suitability_fast.py`` compares the two paths' bytes.
+    """
+
+    def get_route_handler(self):
+        general = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            answer = await _fast_suitability(request)
+            return answer if answer is not None else await general(request)
+
+        return handler
+
+
+_JSON = b"application/json"
+
+
+async def _fast_suitability(request: Request) -> Response | None:
+    """The answer of the fast path, or ``None`` for the general path (see :class:`_SuitabilityRoute`)."""
+    auth = ctype = None
+    for k, v in request.scope["headers"]:  # the first of each, as ``request.headers.get`` gives
+        if k == b"authorization":
+            if auth is None:
+                auth = v
+        elif k == b"content-type":
+            if ctype is None:
+                ctype = v
+    if auth is None or ctype != _JSON:
+        return None
+    principal = cached_principal(request.app.state.parkplan, auth.decode("latin-1"))
+    if principal is None or not principal.has_role("analyst"):
+        return None
+    try:
+        raw = await request.body()
+    except HTTPException:  # the body limit: raised as the general path raises it
+        raise
+    except Exception:  # noqa: BLE001 - the general path words this (400); the body stays unread there
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
+    if not raw:
+        return None
+    try:
+        body = SuitabilityIn.model_validate(json.loads(raw))
+    except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return None
+    return Response(await _scored(request, body), media_type="application/json")
+
+
 async def suitability(request: Request, state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
-    # Scoring is CPU work under the GIL: run in the server's 40-thread pool, 32 concurrent requests each
-    # held the GIL in turn and one request cost about twice its CPU. A few threads of its own keep the
-    # event loop free and the contention low (api.routes.suitability.SCORING_THREADS).
-    body_bytes = await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(request))
-    return Response(body_bytes, media_type="application/json")
+    # the general path (FastAPI's dependencies and body validation); the common request never gets here, see
+    # _SuitabilityRoute
+    return Response(await _scored(request, body), media_type="application/json")
+
+
+router.add_api_route("/suitability", suitability, methods=["POST"],
+                     summary="Rank the parks for one enterprise (by id or profile)", response_model=None,
+                     response_class=Response, responses={200: {"model": SuitabilityOut,
+                                                               "content": {"application/json": {}}}, **_UNKNOWN},
+                     route_class_override=_SuitabilityRoute)
 
 
 #: threads per worker process that score ``POST /suitability`` at once (the rest wait on the event loop)
@@ -323,6 +384,14 @@ def _scoring_limiter(request: Request) -> anyio.CapacityLimiter:
     if limiter is None:
         limiter = request.app.state.scoring_limiter = anyio.CapacityLimiter(SCORING_THREADS)
     return limiter
+
+
+async def _scored(request: Request, body: "SuitabilityIn") -> bytes:
+    # Scoring is CPU work under the GIL: run in the server's 40-thread pool, 32 concurrent requests each
+    # held the GIL in turn and one request cost about twice its CPU. A few threads of its own keep the
+    # event loop free and the contention low (SCORING_THREADS).
+    state = request.app.state.parkplan
+    return await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(request))
 
 
 def _score(state, body: "SuitabilityIn") -> bytes:
