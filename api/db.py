@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
     "default_db_url",
     "make_engine",
     "init_db",
+    "SESSION_KEY_NAME",
     "session_factory",
     "write_session",
     "write_transaction",
@@ -203,9 +205,34 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
     return engine
 
 
-def init_db(engine: Engine) -> None:
-    """Create the tables that do not exist yet (idempotent)."""
-    Base.metadata.create_all(engine)
+#: the ``secrets`` row holding the session-cookie signing key (seeded by :func:`init_db`)
+SESSION_KEY_NAME = "session_signing_key"
+#: PostgreSQL: the transaction-scoped advisory lock :func:`init_db` holds (any constant shared by all workers)
+_INIT_LOCK_KEY = 0x70617263  # "parc"
+
+
+def init_db(engine: Engine, *, patience_s: float | None = None) -> None:
+    """Create the tables that do not exist yet and the seed rows (the session-cookie signing key): idempotent,
+    and safe when several worker processes start on a new database at once.
+
+    The check and the creation are one write transaction (:func:`write_transaction`): ``BEGIN IMMEDIATE`` on
+    SQLite takes the write lock before the schema is read, so a second process waits for the first to commit
+    and then finds the tables and the key already there; on PostgreSQL a transaction-scoped advisory lock does
+    the same (DDL there is transactional). Before this, processes that read the empty schema at once then
+    failed on ``CREATE TABLE`` ("database is locked", or "table already exists"). A key already stored is
+    never replaced (sessions signed with it stay valid across restarts). Busy past ``patience_s`` (default
+    :data:`WRITE_PATIENCE_S`): :class:`DatabaseBusy`.
+    """
+
+    def work(db: Session) -> None:
+        conn = db.connection()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INIT_LOCK_KEY})
+        Base.metadata.create_all(conn, checkfirst=True)
+        if db.get(Secret, SESSION_KEY_NAME) is None:
+            db.add(Secret(name=SESSION_KEY_NAME, value=secrets.token_hex(32)))
+
+    write_transaction(engine, work, patience_s=patience_s)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -135,3 +135,112 @@ def test_a_busy_review_is_503_with_retry_after_and_the_same_request_succeeds_lat
         assert conn.execute(select(TransferCandidate.version).where(TransferCandidate.candidate_id == cid)
                             ).scalar_one() == 2
     app.state.engine.dispose()
+
+
+# ------------------------------------------------------------------ init_db: several workers on a new database
+
+def _start_worker(url: str, start) -> tuple[str, str]:
+    """What ``create_app`` does with the review database at start-up: the engine, ``init_db``, the signing key."""
+    from api.auth import signing_key
+    from api.db import init_db, make_engine, session_factory
+
+    engine = make_engine(url)
+    try:
+        start.wait()  # every process reaches init_db at the same moment
+        init_db(engine)
+        with session_factory(engine)() as db:
+            return "ok", signing_key(db).hex()
+    except Exception as exc:  # reported, not raised: the test names what failed in which process
+        return f"{type(exc).__name__}: {exc}", ""
+    finally:
+        engine.dispose()
+
+
+def _schema(path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    conn = sqlite3.connect(str(path))
+    try:
+        objects = conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                               "ORDER BY type, name").fetchall()
+        secrets = conn.execute("SELECT name, value FROM secrets").fetchall()
+    finally:
+        conn.close()
+    return objects, secrets
+
+
+def test_workers_starting_at_once_on_a_new_database_create_it_once(tmp_path):
+    """Six processes (spawned, as ``parkplan serve --workers N``) open a new review database at the same
+    moment, three times over: each starts, the tables and indexes exist once, and one signing key is stored
+    and read by all. (With the former ``create_all`` alone, most processes failed with "database is locked"
+    on CREATE TABLE in most rounds.)"""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = 6
+    want = sorted({("table", t.name) for t in dbmod.Base.metadata.sorted_tables}
+                  | {("index", i.name) for t in dbmod.Base.metadata.sorted_tables for i in t.indexes})
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(n, mp_context=ctx) as pool:
+        for round_ in range(3):
+            path = tmp_path / f"fresh{round_}.sqlite"
+            start = manager.Barrier(n)
+            results = list(pool.map(_start_worker, [f"sqlite:///{path}"] * n, [start] * n))
+            assert [r[0] for r in results] == ["ok"] * n, results
+            keys = {r[1] for r in results}
+            objects, secrets = _schema(path)
+            assert objects == want
+            assert len(secrets) == 1 and secrets[0][0] == dbmod.SESSION_KEY_NAME
+            assert keys == {secrets[0][1]} and len(bytes.fromhex(secrets[0][1])) == 32
+
+
+def test_init_db_is_idempotent_and_keeps_the_stored_key(tmp_path):
+    path = tmp_path / "r.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        dbmod.init_db(engine)
+        first = _schema(path)
+        with dbmod.write_session(engine) as db, db.begin():
+            db.add(Secret(name="other", value="kept"))
+        dbmod.init_db(engine)
+        dbmod.init_db(engine)
+        objects, secrets = _schema(path)
+        assert objects == first[0]
+        assert sorted(secrets) == sorted(first[1] + [("other", "kept")])  # the key is the first one, once
+    finally:
+        engine.dispose()
+
+
+def test_init_db_seeds_the_key_of_a_database_made_before_it_did(tmp_path):
+    """A review database created by the former init_db (tables, no key row) gets its key once."""
+    path = tmp_path / "old.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        dbmod.Base.metadata.create_all(engine)
+        assert _schema(path)[1] == []
+        dbmod.init_db(engine)
+        dbmod.init_db(engine)
+        secrets = _schema(path)[1]
+        assert [name for name, _ in secrets] == [dbmod.SESSION_KEY_NAME]
+    finally:
+        engine.dispose()
+
+
+def test_init_db_waits_for_a_writer_and_gives_up_past_its_patience(tmp_path, monkeypatch):
+    """The check-and-create queues behind another writer (the lock released from the back-off hook) and, past
+    its patience, raises DatabaseBusy having created nothing."""
+    path = tmp_path / "busy.sqlite"
+    sqlite3.connect(str(path)).close()
+    engine = make_engine(f"sqlite:///{path}", sqlite_busy_timeout_ms=20)
+    lock = WriteLock(path)
+    try:
+        monkeypatch.setattr(dbmod, "_backoff_sleep", lambda s: None)
+        with pytest.raises(DatabaseBusy):
+            dbmod.init_db(engine, patience_s=0)
+        conn = sqlite3.connect(str(path))
+        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+        conn.close()
+        monkeypatch.setattr(dbmod, "_backoff_sleep", lambda s: lock.release())
+        dbmod.init_db(engine, patience_s=3600)
+        assert [name for name, _ in _schema(path)[1]] == [dbmod.SESSION_KEY_NAME]
+    finally:
+        lock.close()
+        engine.dispose()
