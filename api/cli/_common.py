@@ -55,27 +55,37 @@ def resolve_data_path(data: Path | None) -> Path:
     return settings.resolve_data_path(data)
 
 
-def load(data: Path | None) -> Dataset:
-    """Load the dataset named by ``--data`` (see :func:`resolve_data_path`); exit 2 with a message if it cannot."""
+def load(data: Path | None, lang: str | None = None) -> Dataset:
+    """Load the dataset named by ``--data`` (see :func:`resolve_data_path`); exit 2 with a message if it cannot
+    (in ``lang``, default the locale's)."""
     from geodata.dataset import DatasetError, load_dataset
 
     path = resolve_data_path(data)
     try:
         return load_dataset(path)
     except DatasetError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print an error message (as it is: no markup) after the locale's word for error, and exit with ``code``."""
+def fail(message: str | BaseException, code: int = 2, *, lang: str | None = None) -> NoReturn:
+    """Print an error message after the word for error, both in ``lang`` (``zh``/``en``, default: the
+    locale's), and exit with ``code``.
+
+    ``message`` is text, or an error: a coded one (:class:`geodata.messages.CodedError`: an import, dataset,
+    metrics or suitability refusal) is shown in ``lang`` (:func:`geodata.messages.message`), any other as
+    ``str(exc)``. It is printed as it is: escaped here, so a value's ``[red]`` keeps its brackets (do not
+    escape it before)."""
     from rich.markup import escape
 
     from geodata import glossary
+    from geodata.messages import message as in_lang
 
     from ._lang import default_lang
 
-    prefix = glossary.term("cli_error", default_lang())
-    err_console.print(f"[red]{escape(prefix)}[/red] {escape(message)}", markup=True, highlight=False)
+    lang = lang or default_lang()
+    text = in_lang(message, lang) if isinstance(message, BaseException) else message
+    prefix = glossary.term("cli_error", lang)
+    err_console.print(f"[red]{escape(prefix)}[/red] {escape(text)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 

@@ -62,7 +62,7 @@ def info(data: DataOption = None, as_json: JsonOption = False, lang: LangOption 
     removed = _remove_stale_temporaries(resolve_data_path(data))
     with steps(2, err_console) as s:
         s.step(Words(lang).t("step_load_data"))
-        raw = load(data)
+        raw = load(data, lang)
         s.step(Words(lang).t("cli_step_join"))
         ds = prepare(raw)
     summary = ds.summary()

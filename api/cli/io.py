@@ -74,7 +74,7 @@ def import_command(
         _print_problems(exc, w)
         raise typer.Exit(2) from exc
     except (ImportReadError, DatasetError, ValueError) as exc:
-        fail(escape(str(exc)))
+        fail(exc, lang=w.lang)
     if json:
         print_json(report.to_dict())
         return
@@ -136,7 +136,7 @@ def export_command(
         try:
             out = export_layer(ds, layer, file, format, encoding=encoding, lang=lang)
         except (ExportError, DatasetError) as exc:
-            fail(escape(str(exc)))
+            fail(exc)  # messages follow the locale (this command's --lang is the file's language)
     rows = len(ds.layer(layer))
     if json:
         print_json({"layer": layer, "file": str(out), "rows": rows})

@@ -147,7 +147,7 @@ def metrics(
     try:
         with steps(3 + bool(extras), err_console) as s:
             s.step(w.t("step_load_data"))
-            raw = load(data)
+            raw = load(data, w.lang)
             s.step(w.t("cli_step_join"))
             ds = prepare(raw)
             s.step(w.t("cli_step_metrics", sims=simulations), total=max(simulations, 1))
@@ -161,7 +161,7 @@ def metrics(
             if cross is not None:
                 extra["cross_k"] = cross_k_document(ds, sector, cross, county, seed, simulations)
     except MetricsError as exc:
-        fail(str(exc))
+        fail(exc, lang=w.lang)
     if as_json:
         print_json({**doc, **extra})
     else:
