@@ -203,7 +203,7 @@ def suitability(
     except SuitabilityError as exc:
         fail(escape(message(exc, w.lang)))
     if scenario is not None:
-        sp = _scenario_params(city_band_km, county_band_km, key_bonus)
+        sp = _scenario_params(city_band_km, county_band_km, key_bonus, w.lang)
         if scenario != "all" and (priority or scenario_weights):
             fail("--priority and --scenario-weights are for --scenario all")
         from parks.suitability.scenarios import SCENARIOS
@@ -292,7 +292,7 @@ def _write_single(doc: dict, output: Path) -> None:
     err_console.print(f"wrote {output}", highlight=False, markup=False)
 
 
-def _scenario_params(city_band_km, county_band_km, key_bonus):
+def _scenario_params(city_band_km, county_band_km, key_bonus, lang=None):
     from parks.suitability import SuitabilityError
     from parks.suitability.scenarios import ScenarioParams
 
@@ -306,7 +306,7 @@ def _scenario_params(city_band_km, county_band_km, key_bonus):
     try:
         return ScenarioParams(**kw)
     except SuitabilityError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
 
 
 def _prepared(data, progress: Steps, w: Words):
