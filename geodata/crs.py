@@ -28,7 +28,9 @@ __all__ = [
     "cached_transformer",
     "metric_crs",
     "metric_epsg_for_lon",
+    "NotAPointError",
     "parse_crs",
+    "points_xy",
     "transform_geometries",
 ]
 
@@ -214,3 +216,92 @@ def cached_transformer(src, dst) -> pyproj.Transformer:
     if found is None:
         found = cache[key] = pyproj.Transformer.from_crs(key[0], key[1], always_xy=True)
     return found
+
+
+#: what :func:`points_xy` does with a geometry that is not a point (accepted values of ``non_point``)
+NON_POINT_CHOICES = ("nan", "raise")
+
+
+class NotAPointError(ValueError):
+    """:func:`points_xy` (``non_point="raise"``) met a geometry that is not a point: ``position`` is the first
+    one's position in the input, ``geom_type`` its type, ``count`` how many there are."""
+
+    def __init__(self, position: int, geom_type: str, count: int):
+        self.position, self.geom_type, self.count = position, geom_type, count
+        super().__init__(f"geometry at position {position} is a {geom_type}, not a point ({count} such); "
+                         f"accepted: points, empty points or missing geometries")
+
+    def __reduce__(self):
+        return type(self), (self.position, self.geom_type, self.count)
+
+
+def points_xy(geoms, from_crs, to_crs, *, non_point: str = "nan") -> tuple[np.ndarray, np.ndarray]:
+    """x and y of point geometries in ``to_crs``: the numbers of ``GeoSeries(geoms, crs=from_crs).to_crs(to_crs)``
+    ``.x`` / ``.y``, without building the projected point objects.
+
+    ``geoms``: a GeoSeries, a GeometryArray or an array/list of shapely geometries (``None`` allowed).
+    The transformer is the one ``to_crs`` builds (``always_xy``; :func:`cached_transformer` keeps it per
+    thread); a CRS identical to the target (``is_exact_same``, as ``to_crs`` tests it) returns the coordinates
+    as they are; 3-D points are transformed with their z, as ``to_crs`` does, and their x/y returned.
+
+    Missing (``None``) and empty points give NaN. Any other geometry (multipoint, line, polygon, ...):
+    ``non_point="nan"`` gives NaN for it (a join that places points leaves it unplaced); ``non_point="raise"``
+    raises :class:`NotAPointError` (a ``ValueError``) naming the first one's position and type, where a point
+    is required. ``from_crs`` None: ``ValueError`` (no CRS, nothing to transform from). Always new float64
+    arrays.
+
+    >>> import shapely
+    >>> x, y = points_xy([shapely.Point(120.0, 30.0), None], 4326, 4549)
+    >>> [round(float(v), 3) for v in x], bool(np.isnan(y[1]))
+    ([500000.0, nan], True)
+    """
+    if non_point not in NON_POINT_CHOICES:
+        raise ValueError(f"non_point must be one of {', '.join(NON_POINT_CHOICES)}, got {non_point!r}")
+    import shapely
+
+    values = _geometry_values(geoms)
+    if from_crs is None:
+        raise ValueError("the geometries have no CRS: set the CRS they are in (e.g. EPSG:4326) before projecting")
+    src = pyproj.CRS.from_user_input(from_crs)
+    dst = pyproj.CRS.from_user_input(to_crs)
+    if non_point == "raise":
+        wrong = np.flatnonzero(shapely.get_type_id(values) > 0)  # -1: missing, 0: point
+        if len(wrong):
+            raise NotAPointError(int(wrong[0]), values[wrong[0]].geom_type, len(wrong))
+    # get_x / get_y: contiguous arrays (pyproj copies strided ones), NaN for None and for every non-point
+    try:
+        x, y = shapely.get_x(values), shapely.get_y(values)
+    except shapely.errors.GEOSException:  # GEOS refuses getX of an empty point: those are NaN too
+        x, y = np.full(len(values), np.nan), np.full(len(values), np.nan)
+        keep = ~shapely.is_empty(values)
+        x[keep], y[keep] = shapely.get_x(values[keep]), shapely.get_y(values[keep])
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if src.is_exact_same(dst):
+        return x, y
+    tr = cached_transformer(src, dst)
+    bad = np.isnan(x) | np.isnan(y)
+    has_z = shapely.has_z(values) & ~bad
+    if not has_z.any():
+        x, y = tr.transform(x, y)
+    else:  # as geopandas' to_crs: 2-D points by (x, y), 3-D points by (x, y, z)
+        flat = ~has_z
+        x[flat], y[flat] = tr.transform(x[flat], y[flat])
+        x[has_z], y[has_z] = tr.transform(x[has_z], y[has_z], shapely.get_z(values[has_z]))[:2]
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if bad.any():
+        x[bad] = np.nan
+        y[bad] = np.nan
+    return x, y
+
+
+def _geometry_values(geoms) -> np.ndarray:
+    """The shapely geometries of a GeoSeries / GeometryArray / sequence as an object array (no copy where
+    one exists)."""
+    values = getattr(geoms, "values", geoms)  # GeoSeries -> GeometryArray
+    data = getattr(values, "_data", None)  # GeometryArray's own object array
+    if isinstance(data, np.ndarray):
+        return data
+    out = np.asarray(values, dtype=object)
+    if out.ndim != 1:
+        raise ValueError(f"geometries must be one-dimensional, got an array of shape {out.shape}")
+    return out

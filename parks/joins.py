@@ -199,23 +199,12 @@ def _urban_core(px: np.ndarray, py: np.ndarray, ub_pos: np.ndarray, urban_bounda
 
 
 def _projected_xy(geometry: gpd.GeoSeries, crs) -> tuple[np.ndarray, np.ndarray]:
-    """x and y of points in ``crs``: the numbers of ``geometry.to_crs(crs)`` (the same transformer,
-    always_xy) without building the projected point objects; NaN for missing or empty points."""
-    from geodata.crs import cached_transformer
+    """x and y of the enterprise points in ``crs`` (:func:`geodata.crs.points_xy`): the numbers of
+    ``geometry.to_crs(crs)`` without building point objects. Missing, empty and non-point geometries give
+    NaN: such a row is placed in no county and no park (``non_point="nan"``)."""
+    from geodata.crs import points_xy
 
-    values = geometry.to_numpy()
-    if geometry.crs is None or bool(shapely.has_z(values).any()):
-        return _xy(geometry.to_crs(crs).to_numpy())  # to_crs raises on no CRS; z passes through its transformer
-    x, y = _xy(values)
-    if geometry.crs.is_exact_same(crs):
-        return x, y
-    bad = np.isnan(x) | np.isnan(y)
-    x, y = cached_transformer(geometry.crs, crs).transform(x, y)  # the transformer to_crs builds, kept
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if bad.any():
-        x[bad] = np.nan
-        y[bad] = np.nan
-    return x, y
+    return points_xy(geometry, geometry.crs, crs, non_point="nan")
 
 
 def _copy_on_write() -> bool:

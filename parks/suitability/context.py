@@ -20,7 +20,7 @@ import pyproj
 import shapely
 from scipy.spatial import cKDTree
 
-from geodata.crs import cached_transformer
+from geodata.crs import NotAPointError, cached_transformer, points_xy
 from geodata.crs import metric_crs as _metric_crs
 from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
@@ -860,21 +860,17 @@ def _catalogue_levels(ctx: SuitabilityContext, frame, n: int) -> np.ndarray:
 
 
 def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
-    """x, y of point geometries in ``crs``: what ``frame.to_crs(crs).geometry.x`` / ``.y`` give (the same
-    transformer: ``Transformer.from_crs(frame.crs, crs, always_xy=True)``), without copying the frame.
-    Frames that are not all 2-D points take ``to_crs`` itself."""
+    """x, y of the enterprise points in ``crs`` (:func:`geodata.crs.points_xy`): what
+    ``frame.to_crs(crs).geometry.x`` / ``.y`` give, without copying the frame. Empty or missing points give
+    NaN; a geometry that is not a point is refused (``layer.bad_choice`` naming its row): an enterprise is
+    scored at a point."""
     if frame.crs is None:
         raise SuitabilityError("layer.no_crs", layer="enterprises")
-    geoms = frame.geometry.values._data if hasattr(frame.geometry.values, "_data") else np.asarray(frame.geometry.values)
-    if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any() \
-            or shapely.is_empty(geoms).any():
-        metric = _to_metric(frame, crs, "enterprises")
-        return metric.geometry.x.to_numpy(float), metric.geometry.y.to_numpy(float)
-    xy = shapely.get_coordinates(geoms)
-    if pyproj.CRS.from_user_input(frame.crs).is_exact_same(crs):
-        return xy[:, 0].copy(), xy[:, 1].copy()
-    x, y = cached_transformer(frame.crs, crs).transform(xy[:, 0], xy[:, 1])
-    return np.asarray(x, float), np.asarray(y, float)
+    try:
+        return points_xy(frame.geometry, frame.crs, crs, non_point="raise")
+    except NotAPointError as exc:
+        raise SuitabilityError("layer.bad_choice", layer="enterprises", column="geometry", value=exc.geom_type,
+                               row=frame.index[exc.position], accepted="Point") from None
 
 
 def lookup_enterprise(ctx: SuitabilityContext, enterprise_id: str) -> pd.DataFrame:
