@@ -205,7 +205,27 @@ def sheet_chars(ds: Dataset) -> str:
     return "".join(sorted(set("".join(texts))))
 
 
-def _map_png(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, Any] | None = None) -> bytes | None:
+def sheet_static(ds: Dataset, basemap: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What every review sheet of ``ds`` draws, as plain data: the county outlines and characters of
+    :func:`sheet_basemap` (``basemap`` if the caller keeps one), the county and park names. Made once per dataset;
+    a process that makes sheets (:mod:`api.sheet_process`) receives it once, not with every sheet."""
+    basemap = basemap or sheet_basemap(ds)
+    return {**basemap,
+            "county_names": dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str))),
+            "park_names": dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))}
+
+
+def sheet_places(candidate: dict[str, Any], ds: Dataset) -> dict[str, Any]:
+    """What one candidate's sheet draws from the dataset besides :func:`sheet_static`: the proposed park's
+    geometry (a GeoDataFrame of its rows, geometry only) and the enterprise's site (a point, or None). Small."""
+    parks = ds.parks
+    park = parks.loc[parks["park_id"] == candidate.get("park_id"), [parks.geometry.name]]
+    ent = ds.enterprises
+    site = ent.geometry[ent["enterprise_id"] == candidate.get("enterprise_id")]
+    return {"park": park, "site": None if site.empty else site.iloc[0]}
+
+
+def _map_png(candidate: dict[str, Any], static: dict[str, Any], places: dict[str, Any]) -> bytes | None:
     """A small map: origin and destination counties, the proposed park, the enterprise's site
     (the county outlines from :func:`sheet_basemap`)."""
     import math
@@ -214,12 +234,10 @@ def _map_png(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, Any] | N
     from matplotlib.collections import PathCollection
     from matplotlib.figure import Figure
 
-    basemap = basemap or sheet_basemap(ds)
-    paths = basemap["paths"]
+    paths = static["paths"]
     codes = [str(c) for c in (candidate.get("origin_county_code"), candidate.get("destination_county_code")) if c]
     chosen = [paths[c] for c in codes if c in paths]
-    park = ds.parks[ds.parks["park_id"] == candidate.get("park_id")]
-    ent = ds.enterprises[ds.enterprises["enterprise_id"] == candidate.get("enterprise_id")]
+    park = places["park"]
     if not chosen and park.empty:
         return None
     fig = Figure(figsize=(6, 4.2), dpi=110)
@@ -233,8 +251,8 @@ def _map_png(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, Any] | N
         park.plot(ax=ax, color="#1f77b4", edgecolor="#0b3d66", linewidth=1.0)
         pc = park.geometry.iloc[0].centroid
         ax.plot([pc.x], [pc.y], "s", color="#1f77b4", markersize=7, markeredgecolor="#0b3d66")
-    if not ent.empty:
-        ep = ent.geometry.iloc[0]
+    ep = places["site"]
+    if ep is not None:
         ax.plot([ep.x], [ep.y], "o", color="#d62728", markersize=6)
         if pc is not None:
             ax.annotate("", xy=(pc.x, pc.y), xytext=(ep.x, ep.y),
@@ -260,7 +278,15 @@ def review_sheet_pdf(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, 
     ``basemap``: :func:`sheet_basemap` of ``ds`` if the caller keeps one (else built here).
 
     Everything on the sheet follows from the candidate's stored state (its version: a decision makes a new
-    one) and the dataset, so a server may keep the bytes by dataset version, candidate id and version."""
+    one) and the dataset, so a server may keep the bytes by dataset version, candidate id and version.
+    The same as :func:`render_review_sheet` over :func:`sheet_static` and :func:`sheet_places` (what a sheet
+    process receives instead of the dataset)."""
+    return render_review_sheet(candidate, sheet_static(ds, basemap), sheet_places(candidate, ds))
+
+
+def render_review_sheet(candidate: dict[str, Any], static: dict[str, Any], places: dict[str, Any]) -> bytes:
+    """The review sheet PDF from plain data: the candidate (as ``GET /transfer-candidates/{id}`` returns it), the
+    dataset's :func:`sheet_static` and the candidate's :func:`sheet_places`."""
     from fpdf import FPDF, FontFace
     from fpdf.enums import WrapMode
 
@@ -275,8 +301,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, 
     snap = candidate.get("snapshot") or {}
     ent = snap.get("enterprise") or {}
     park = snap.get("park") or {}
-    county_names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
-    park_names = dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+    county_names, park_names = static["county_names"], static["park_names"]
     status = glossary.domain("status")
 
     def county(code):
@@ -289,7 +314,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, 
     pdf.set_auto_page_break(True, margin=15)
     # every character the sheet can show: the dataset's (the same set for every sheet, so the font cut from it is
     # reused: geodata.fonts keeps the last cuts) and, only if the candidate has others (a typed comment), those too
-    base = (basemap or {}).get("chars") or sheet_chars(ds)
+    base = static["chars"]
     extra = set(json.dumps(candidate, ensure_ascii=False, default=str)) - set(base)
     chars = base + "".join(sorted(extra))
     tmp = tempfile.TemporaryDirectory(prefix="parkplan-pdf-")
@@ -335,7 +360,7 @@ def review_sheet_pdf(candidate: dict[str, Any], ds: Dataset, basemap: dict[str, 
         ["园区编号", str(candidate.get("park_id")), "园区名称", str(park.get("name") or "-")],
         ["适宜性得分", _num(candidate.get("score"), 3, unit="（满分 1）"), "情景", _SCENARIO_ZH.get(candidate.get("scenario"), candidate.get("scenario") or "-")],
     ], (22, 38, 22, 38), header=False)
-    png = _map_png(candidate, ds, basemap)
+    png = _map_png(candidate, static, places)
     if png:
         pdf.image(io.BytesIO(png), w=120, x=(pdf.w - 120) / 2)
         pdf.cell(0, 5, "图：红点为企业现址，蓝色方块为拟入驻园区，深色边界为迁出县与迁入县，箭头为转移方向。",

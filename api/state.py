@@ -12,10 +12,11 @@ sheets' cache is also kept in the review database (:class:`api.shared_cache.Shar
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ from parks.suitability.context import SuitabilityContext
 from .cache import LockedCache
 from .settings import Settings
 from .shared_cache import SharedBytesCache
+from .sheet_process import SheetProcess
+from .sheet_process import enabled as sheet_process_enabled
+from .sheet_process import shared as shared_sheet_process
 
 __all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
 
@@ -85,11 +89,28 @@ class AppState:
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
     # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
     sheets: LockedCache = field(init=False)
+    # the child process that makes them (api.sheet_process; started on first use, stopped by close()), or None:
+    # made in a thread of this process (PARKPLAN_SHEET_PROCESS=0)
+    sheet_process: SheetProcess | None = field(default_factory=lambda: shared_sheet_process()
+                                               if sheet_process_enabled() else None)
     landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
     plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
 
     def __post_init__(self) -> None:
         self.sheets = SharedBytesCache(64, "sheets", self.engine, scope=_sheet_scope)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any) -> AsyncIterator[None]:
+        """The app's lifespan (``app.router.lifespan_context``): :meth:`close` at shutdown."""
+        try:
+            yield
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """What the app holds outside this process: the review sheet process is stopped (the app's shutdown)."""
+        if self.sheet_process is not None:
+            self.sheet_process.close()
 
     def key(self, *parts: Any) -> tuple:
         """A cache key: the dataset version, then ``parts``."""

@@ -7,6 +7,8 @@ county is one of its offices; any other candidate is 404, as if it did not exist
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import CancelledError
+from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -269,18 +271,42 @@ def _basemap(state: AppState) -> dict:
     return state.web.get_or_compute(state.key("sheet_basemap"), lambda: exports.sheet_basemap(state.dataset))
 
 
+def _static(state: AppState) -> dict:
+    """What every sheet of the dataset draws (:func:`api.exports.sheet_static`), made once per dataset version."""
+    return state.web.get_or_compute(state.key("sheet_static"),
+                                    lambda: exports.sheet_static(state.dataset, _basemap(state)))
+
+
 def warm_sheets(state: AppState) -> None:
-    """For the start-up warm-up: the sheets' county paths and characters, and the font cut from them."""
+    """For the start-up warm-up: the sheets' county paths and characters, and the font cut from them; with a sheet
+    process (:mod:`api.sheet_process`), the child is started and given them (so the first sheet only draws)."""
     from geodata.fonts import truetype_subset
 
-    truetype_subset(_basemap(state)["chars"])
+    if state.sheet_process is not None:
+        state.sheet_process.warm(state.dataset_version, _static(state))
+    else:
+        truetype_subset(_basemap(state)["chars"])
+
+
+def make_sheet(state: AppState, candidate: dict) -> bytes:
+    """The PDF of ``candidate`` (the API's detail dict): in the sheet process if the state has one (the server's
+    thread waits without the interpreter's lock), else here; the same bytes either way."""
+    places = exports.sheet_places(candidate, state.dataset)
+    if state.sheet_process is not None:
+        try:
+            return state.sheet_process.render(state.dataset_version, candidate, places, lambda: _static(state))
+        except (BrokenProcessPool, CancelledError, OSError) as exc:  # the child died or could not start
+            print(f"parkplan: the review sheet process failed ({type(exc).__name__}: {exc}); "
+                  "making the sheet in the server", flush=True)
+    return exports.render_review_sheet(candidate, _static(state), places)
 
 
 def sheet_pdf(state: AppState, candidate_id: str, version: int, detail) -> bytes:
     """The review sheet of ``candidate_id`` at ``version``: from the cache, else made now from ``detail()``
-    (the candidate as ``GET /transfer-candidates/{id}`` returns it, read at that version)."""
+    (the candidate as ``GET /transfer-candidates/{id}`` returns it, read at that version). A sheet being made
+    in the background (after a decision) is waited for, not made twice."""
     def make() -> bytes:
-        return exports.review_sheet_pdf(detail(), state.dataset, _basemap(state))
+        return make_sheet(state, detail())
 
     try:
         return state.sheets.get_or_compute(sheet_key(state, candidate_id, version), make)
@@ -303,8 +329,7 @@ def sheet_decided(state: AppState, candidate_id: str, version: int) -> None:
                 raise _VersionMoved(candidate_id)
             return _detail(db, c)
 
-    state.sheets.future(sheet_key(state, candidate_id, version),
-                        lambda: exports.review_sheet_pdf(detail(), state.dataset, _basemap(state)))
+    state.sheets.future(sheet_key(state, candidate_id, version), lambda: make_sheet(state, detail()))
 
 
 @router.get("/audit-log", response_model=AuditPage, tags=["audit"],

@@ -1,6 +1,6 @@
 """A review sheet made by one worker is read by the others (``parkplan serve --workers N``): two app states over the
 same review database stand for two worker processes (each has its own per-process caches; the review database
-is what they share). The sheet is made once (counted at :func:`api.exports.review_sheet_pdf`, which still
+is what they share). The sheet is made once (counted at :func:`api.routes.transfers.make_sheet`, which still
 runs), stored in the database, and the other worker serves the same bytes; a decision replaces the stored sheet
 with the new version's, and a sheet is still served when the store cannot be written."""
 
@@ -12,7 +12,7 @@ import pypdf
 import pytest
 from sqlalchemy import select
 
-from api import exports
+from api.routes import transfers
 from api.routes.transfers import sheet_key
 from api.shared_cache import SHARED_CACHE, SharedBytesCache, key_text
 from tests.api.test_sheet_cache import _first_candidate, _sheet
@@ -20,15 +20,16 @@ from tests.api.test_sheet_cache import _first_candidate, _sheet
 
 @pytest.fixture
 def made(monkeypatch) -> list[str]:
-    """The candidate ids of the sheets actually made (the real function runs; its calls are counted)."""
+    """The candidate ids of the sheets actually made (the real function runs, in the sheet process; its calls are
+    counted in the server's process, at :func:`api.routes.transfers.make_sheet`)."""
     calls: list[str] = []
-    real = exports.review_sheet_pdf
+    real = transfers.make_sheet
 
-    def counted(candidate, ds, basemap=None):
+    def counted(state, candidate):
         calls.append(candidate["candidate_id"])
-        return real(candidate, ds, basemap)
+        return real(state, candidate)
 
-    monkeypatch.setattr(exports, "review_sheet_pdf", counted)
+    monkeypatch.setattr(transfers, "make_sheet", counted)
     return calls
 
 
