@@ -60,6 +60,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     state = AppState(settings=settings, dataset=prepare(load_dataset(path)), dataset_version=dataset_version(path),
                      engine=engine, sessions=sessions, session_key=key)
     app.state.parkplan = state
+    app.router.lifespan_context = state.lifespan  # stops the review sheet process at shutdown
     # plain aliases of the state's parts (tests and older helpers read them)
     app.state.settings = settings
     app.state.dataset = state.dataset
