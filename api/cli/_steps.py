@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -41,7 +42,7 @@ class Steps:
 
     def update(self, done: float, total: float | None = None, description: str | None = None) -> None:
         """Progress inside the current step (``done`` of ``total``); a new ``description`` renames it."""
-        kw = {} if total is None else {"total": max(total, 1)}
+        kw: dict[str, Any] = {} if total is None else {"total": max(total, 1)}
         if description is not None and description != self.description:
             self.description = description
             kw["description"] = self._label(description)

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import DataOption, err_console, fail, load
-from ._lang import LangOption, Words, num
+from ._lang import LangOption, Words, check_lang, num
 from ._steps import steps
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
@@ -87,7 +87,7 @@ def map_command(
     if name not in MAP_NAMES:
         fail(f"map {name!r} unknown; accepted: {', '.join(MAP_NAMES)}")
     try:
-        opts = MapOptions(lang=lang, tiles=tiles, tianditu_key=tianditu_key)
+        opts = MapOptions(lang=check_lang(lang), tiles=tiles, tianditu_key=tianditu_key)
     except ValueError as exc:
         fail(str(exc))
     profile = None
@@ -138,7 +138,7 @@ def map_command(
 
     with tempfile.TemporaryDirectory(prefix="parkplan-map-") as tmp:
         page = Path(tmp) / "map.html"
-        page.write_text(print_ready(html, lang), encoding="utf-8")
+        page.write_text(print_ready(html, w.lang), encoding="utf-8")
         try:
             with steps(1, err_console) as progress:
                 progress.step(word("step_screenshot"))

@@ -152,13 +152,18 @@ def batch(
     # the steps batch_store reports as each ends (on_step), and the one that follows it
     following = {"context": t("cli_step_batch_score"), "batch": t("cli_step_batch_capture")}
     with steps(4 + (engine == "dask"), err_console) as s:
+
+        def on_step(name: str) -> None:
+            if following.get(name):
+                s.step(following[name])
+
         s.step(t("step_load_data"))
         ds = load(data)
         try:
             with _cluster(engine, scheduler, workers, worker_memory, s, words):
                 s.step(t("cli_step_context"))
                 res = batch_store(ds, store, out, engine=engine, top=top, capture=capture, overwrite=overwrite,
-                                  weights=w, on_step=lambda name: following.get(name) and s.step(following[name]))
+                                  weights=w, on_step=on_step)
         except (ParquetStoreError, ValueError) as exc:
             fail(str(exc))
     res.update(engine=engine, out=str(out))

@@ -66,6 +66,7 @@ def read_mapping_file(path: Path, what: str) -> dict:
 
 def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict | None:
     from parks.suitability import SuitabilityError, ahp_from_mapping, weights_from_mapping
+    from parks.suitability.weights import GroupAHPResult
 
     if weights_file and ahp_file:
         fail("give either --weights or --ahp, not both")
@@ -74,8 +75,8 @@ def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict
             return weights_from_mapping(read_mapping_file(weights_file, "weights"))
         if ahp_file:
             weights, result = ahp_from_mapping(read_mapping_file(ahp_file, "AHP"))
-            offices = getattr(result, "offices", None)
-            combined = getattr(result, "combined", result)
+            offices = result.offices if isinstance(result, GroupAHPResult) else None
+            combined = result.combined if isinstance(result, GroupAHPResult) else result
             err_console.print(w.t("cli_ahp_accepted", cr=num(combined.cr)), highlight=False, markup=False)
             for name, r in (offices or {}).items():
                 err_console.print("  " + w.t("cli_ahp_office", office=name, cr=num(r.cr))
@@ -230,6 +231,7 @@ def suitability(
     with steps(3, err_console) as progress:
         ds, ctx = _prepared(data, progress, w)
     target = enterprise if enterprise is not None else profile
+    assert target is not None  # exactly one of enterprise, scenario and profile (checked above); not the scenario
     try:
         result = score_enterprise(ctx, target, weights, cons, top=top)
         doc = result.to_dict()

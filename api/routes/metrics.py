@@ -265,7 +265,7 @@ def warm(state: AppState) -> None:
     full_report(state)
 
 
-_NOT_FOUND = {404: {"description": "a county code the dataset does not have, or an unknown metric name"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "a county code the dataset does not have, or an unknown metric name"}}
 
 
 @router.get("/metrics", summary="Every clustering metric (optionally for one sector and/or county)",

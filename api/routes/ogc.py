@@ -312,7 +312,7 @@ def collections(request: Request, user: ViewerUser):
     return {"links": [_link(f"{base}/collections", "self", "application/json")], "collections": cols}
 
 
-_FORBIDDEN = {403: {"description": "the collection needs a higher role (enterprises, projects: analyst)"}}
+_FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"description": "the collection needs a higher role (enterprises, projects: analyst)"}}
 
 
 CollectionId = Annotated[str, Path(description="parks, counties, enterprises or projects",

@@ -214,7 +214,7 @@ Source = Annotated[Literal["auto", "fai", "projects"], Query(description="techni
                                                                          "the FAI layer, the projects, or auto")]
 
 
-_TARGETS_500 = {500: {"description": "the server's targets file ($PARKPLAN_TARGETS) has problems, listed by line"}}
+_TARGETS_500: dict[int | str, dict[str, Any]] = {500: {"description": "the server's targets file ($PARKPLAN_TARGETS) has problems, listed by line"}}
 
 
 @router.get("/plan/indicators", response_model=IndicatorsDocument, summary="The plan's targets against the data",

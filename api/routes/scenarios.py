@@ -44,7 +44,7 @@ from maps.base import render_page
 from maps.flows_map import flows_map
 from parks.joins import PreparedDataset
 from parks.suitability.context import SuitabilityContext
-from parks.suitability.joint import DEFAULT_PRIORITY, joint_plan, parse_priority, plan_scenario
+from parks.suitability.joint import DEFAULT_PRIORITY, JointPlan, ScenarioPlan, joint_plan, parse_priority, plan_scenario
 from parks.suitability.plan_report import ReportParams, label, report_for_plan
 from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_constraints
 
@@ -100,12 +100,13 @@ def compute_plan(ds: PreparedDataset, ctx: SuitabilityContext, scenario: str, pr
     """Plan ``scenario`` (or ``all``: the joint plan in ``priority`` order) over the prepared dataset
     ``ds`` with the suitability context ``ctx``, and report on it."""
     t0 = time.perf_counter()
+    plan: JointPlan | ScenarioPlan
     if scenario == "all":
-        plan = joint_plan(ctx, ds.enterprises, priority=parse_priority(priority))
-        status, gap, order = plan.status, plan.mip_gap, tuple(plan.order)
+        joint = plan = joint_plan(ctx, ds.enterprises, priority=parse_priority(priority))
+        status, gap, order = joint.status, joint.mip_gap, tuple(joint.order)
     else:
-        plan = plan_scenario(ctx, ds.enterprises, scenario)
-        status, gap, order = plan.allocation.status, plan.allocation.mip_gap, (scenario,)
+        single = plan = plan_scenario(ctx, ds.enterprises, scenario)
+        status, gap, order = single.allocation.status, single.allocation.mip_gap, (scenario,)
     report = report_for_plan(ds, plan)
     return ComputedPlan(scenario, report, status, gap, order, time.perf_counter() - t0)
 
@@ -322,7 +323,7 @@ _SELECTION = {
     "all": "the three scenarios allocated together against one pool of free land, in priority order",
 }
 
-_COMPUTING_RESPONSE = {503: {"description": "the plan is being computed: ask again after Retry-After seconds"}}
+_COMPUTING_RESPONSE: dict[int | str, dict[str, Any]] = {503: {"description": "the plan is being computed: ask again after Retry-After seconds"}}
 
 
 # ------------------------------------------------------------------------------------------- routes
@@ -339,8 +340,8 @@ def scenarios(_user: AnalystUser) -> dict[str, Any]:
             "report_params": ReportParams().to_dict()}
 
 
-_PRIORITY_400 = {400: {"description": "a priority on a single scenario's plan (it is for /scenarios/all only)"}}
-_XLSX = {200: {"content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+_PRIORITY_400: dict[int | str, dict[str, Any]] = {400: {"description": "a priority on a single scenario's plan (it is for /scenarios/all only)"}}
+_XLSX: dict[int | str, dict[str, Any]] = {200: {"content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
 Width = Annotated[Literal["firms", "jobs"], Query(description="arc width by firms or jobs")]
 
 
@@ -387,7 +388,7 @@ def plan_xlsx(request: Request, _user: AnalystUser, scenario: ScenarioPath, lang
     return _xlsx(get_plan(request.app, scenario), scenario, lang)
 
 
-_HTML = {200: {"content": {"text/html": {}}}}
+_HTML: dict[int | str, dict[str, Any]] = {200: {"content": {"text/html": {}}}}
 
 
 @router.get("/scenarios/all/map", summary="The joint plan's flows between counties (interactive map, HTML)",

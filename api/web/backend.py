@@ -161,7 +161,8 @@ def _post(minimum: str):
     # the default (not an annotation: those are strings here, and ``minimum`` is not a global) names the check
     async def dependency(request: Request, user: Principal = Depends(_require(minimum))) -> PagePost:
         form = await request.form()
-        if not check_csrf(request, form.get("csrf_token")):
+        token = form.get("csrf_token")  # a file sent in its place is no token
+        if not check_csrf(request, token if isinstance(token, str) else None):
             raise PageRefused(page_error(request, 400, "csrf_failed", user=user))
         return PagePost(user, form)
 
