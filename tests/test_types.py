@@ -1,4 +1,4 @@
-"""The type checker over geodata/, parks/ and maps/ (configuration: [tool.mypy] in pyproject.toml)."""
+"""The type checker over geodata/, parks/, maps/ and api/ (configuration: [tool.mypy] in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,13 @@ def _debt() -> list[str]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     return [m for o in config["tool"]["mypy"].get("overrides", []) if o.get("ignore_errors")
             for m in ([o["module"]] if isinstance(o["module"], str) else o["module"])]
+
+
+def test_every_package_is_checked():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert sorted(config["tool"]["mypy"]["files"]) == ["api", "geodata", "maps", "parks"]
 
 
 def test_the_debt_list_names_modules_that_exist():
