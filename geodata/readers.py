@@ -63,12 +63,10 @@ class ImportReadError(CodedError):
         super().__init__(IMPORT(code, **params))
 
 
-_PART = {"layer": "read.part_layer", "sheet": "read.part_sheet", "shapefile": "read.part_shapefile"}
-
-
 def _part(what: str) -> Message:
     """A part of a file one imports: a GeoPackage layer, an Excel sheet, a shapefile in a .zip."""
-    return IMPORT(_PART[what])
+    return {"layer": IMPORT("read.part_layer"), "sheet": IMPORT("read.part_sheet"),
+            "shapefile": IMPORT("read.part_shapefile")}[what]
 
 
 # suffix -> format name

@@ -12,6 +12,8 @@ import numpy as np
 import shapely
 from scipy.spatial import cKDTree
 
+from ._common import MetricsError
+
 __all__ = ["PolygonSampler", "BoundaryIndex", "boundary_distance"]
 
 
@@ -27,7 +29,7 @@ class PolygonSampler:
 
     def __init__(self, polygon: shapely.Geometry):
         if polygon is None or polygon.is_empty or polygon.area <= 0:
-            raise ValueError("study area polygon is empty or has zero area")
+            raise MetricsError("area.empty_polygon")
         tris = shapely.get_parts(shapely.constrained_delaunay_triangles(polygon))
         tris = tris[shapely.area(tris) > 0]
         coords = shapely.get_coordinates(shapely.get_exterior_ring(tris)).reshape(len(tris), 4, 2)

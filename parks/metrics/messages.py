@@ -36,6 +36,7 @@ METRICS = Catalogue("metrics", {
     "points.shape": ("points must be an (n, 2) array of x, y in metres; got shape {shape}",
                      "点坐标应为 (n, 2) 的 x、y 数组（米）；实际形状为 {shape}"),
     "area.empty_layer": ("study area layer is empty", "研究区域图层为空"),
+    "area.empty_polygon": ("study area polygon is empty or has zero area", "研究区域多边形为空或面积为零"),
     # parameters
     "param.by": ("by {value!r} not accepted; accepted: {accepted}", "分组方式 by {value!r} 不可接受；可接受：{accepted}"),
     "param.basis": ("basis {value!r} not accepted; accepted: {accepted}", "计算基础 basis {value!r} 不可接受；可接受：{accepted}"),
