@@ -173,6 +173,8 @@ def signing_key(db: Session) -> bytes:
         except IntegrityError:  # another process created it first
             db.rollback()
         row = db.get(Secret, "session_signing_key")
+        if row is None:  # pragma: no cover - rolled back above only because another process stored it
+            raise RuntimeError("the session signing key could be neither stored nor read (table secrets)")
     return bytes.fromhex(row.value)
 
 
@@ -212,7 +214,8 @@ def _session_row(db: Session, cookie_value: str, key: bytes) -> BrowserSession |
 def session_principal(db: Session, cookie_value: str, *, key: bytes) -> Principal | None:
     """The principal of a valid, unexpired session cookie whose token is not revoked; else ``None``."""
     row = _session_row(db, cookie_value, key)
-    if row is None or as_utc(row.expires_at) <= utcnow():
+    expires = as_utc(row.expires_at) if row is not None else None
+    if row is None or expires is None or expires <= utcnow():
         return None
     token = db.get(Token, row.token_id)
     if token is None or token.revoked:
@@ -241,4 +244,6 @@ def clear_session_cookie(response, *, secure: bool) -> None:
 
 def verify_csrf(principal: Principal, supplied: str | None) -> bool:
     """A form or header CSRF value matches the session's secret (constant time)."""
-    return bool(principal.csrf and supplied) and hmac.compare_digest(principal.csrf, supplied or "")
+    if not principal.csrf or not supplied:
+        return False
+    return hmac.compare_digest(principal.csrf, supplied)

@@ -218,7 +218,7 @@ def require_role(minimum: str):
         return user
 
     dependency.__name__ = f"require_{minimum}"
-    dependency.minimum_role = minimum  # read by api.problems.error_statuses (403 documented above viewer)
+    setattr(dependency, "minimum_role", minimum)  # read by api.problems.error_statuses (403 documented above viewer)
     return dependency
 
 

@@ -72,14 +72,14 @@ class Server:
     bare limit app), started and stopped by this process; ``cpu_s()`` is the CPU time of the server's processes."""
 
     def __init__(self, data: Path | None, db_url: str | None, port: int, workers: int = 1,
-                 app: str = "api.app:create_app", env: dict | None = None):
+                 app: str = "api.app:create_app", env: dict | None = None, warm: bool = True):
         self.port = port
         self.workers = workers
         env = dict(os.environ, **(env or {}))
         if data is not None:
             # as ``parkplan serve`` runs it: the start-up warm-up on (its last step freezes the long-lived objects
             # out of the garbage collector's walk), awaited by :meth:`wait_idle` before anything is measured
-            env.update(PARKPLAN_DATA=str(data), PARKPLAN_DB_URL=db_url or "", PARKPLAN_WARM="1")
+            env.update(PARKPLAN_DATA=str(data), PARKPLAN_DB_URL=db_url or "", PARKPLAN_WARM="1" if warm else "0")
         self.log = tempfile.TemporaryFile()
         factory = ["--factory"] if app == "api.app:create_app" else []
         self.proc = subprocess.Popen(

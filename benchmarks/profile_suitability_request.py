@@ -18,6 +18,16 @@ enterprise ids) of:
 with and without the context's ``lon``/``lat`` columns (without them a pyproj transformer is built per thread).
 ``--profile`` prints cProfile's top functions of ``n`` requests of the route as served (the thread-pool hop
 replaced by a direct call, so cProfile sees the handler).
+
+``--server`` measures the whole server instead: a real uvicorn worker (``parkplan serve``'s server, warm-up off
+unless ``--warm``: the suitability context is built by the first requests) under the light client
+(``benchmarks/_loadgen.py``, its own process pinned to the last core) at ``--clients`` (32) for ``--seconds``:
+the server's CPU per request (psutil) and p50/p99, then the same load with py-spy attached (``--gil``: only the
+thread holding the interpreter lock is sampled, so the samples split the server's Python CPU), each sample given
+to the first part its stack meets from the innermost frame out (scoring, the answer's bytes, body validation,
+FastAPI's dependencies, authentication, the thread hop, routing, middleware, uvicorn's HTTP, the event loop...).
+``--general`` runs the server with the fast path switched off (``PARKPLAN_SUITABILITY_FAST=0``: every request
+through FastAPI's dependencies, as before the fast path). py-spy is not a dependency: ``pip install py-spy``.
 """
 
 import argparse  # no ``from __future__ import annotations``: the mounted routes' annotations are read by FastAPI
@@ -65,6 +75,113 @@ def _transformer_before_after() -> None:
               f"p90 {np.percentile(times, 90) * 1e3:.2f} ms ({len(ids)} requests)")
 
 
+# (part, substrings of a py-spy frame "function (file:line)"), tried from the innermost frame out; first match wins
+_PARTS = [
+    ("gc (garbage collector)", ("(garbage collection)", "gc_collect")),
+    ("scoring: score_enterprise", ("score_enterprise (",)),
+    ("answer bytes: result_bytes", ("result_bytes (",)),
+    ("fast path: parse + validate body", ("model_validate (", "json/__init__.py", "json/decoder.py")),
+    ("fast path: token from the cache", ("cached_principal (",)),
+    ("FastAPI: dependencies, body validation, auth", ("solve_dependencies", "request_body_to_args",
+                                                     "_authenticate (", "current_user (", "fastapi/dependencies")),
+    ("thread hop (anyio to_thread, worker threads)", ("to_thread", "anyio/_backends", "threading.py",
+                                                      "concurrent/futures", "queue.py")),
+    ("scoring other (suitability route)", ("api/routes/suitability.py",)),
+    ("routing, request/response objects (Starlette, FastAPI)", ("starlette/", "fastapi/")),
+    ("middleware (api/app.py, api/problems.py)", ("api/app.py", "api/problems.py")),
+    ("uvicorn HTTP (httptools protocol)", ("uvicorn/",)),
+    ("event loop (asyncio/uvloop)", ("asyncio/", "uvloop", "selectors.py")),
+]
+
+
+def _split(raw: str) -> list[tuple[str, int]]:
+    """py-spy's raw (collapsed) stacks -> samples per part (see ``_PARTS``)."""
+    counts: dict[str, int] = {}
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if not stack or not n.isdigit():
+            continue
+        frames = stack.split(";")
+        part = "other"
+        for frame in reversed(frames):
+            hit = next((name for name, keys in _PARTS if any(k in frame for k in keys)), None)
+            if hit is not None:
+                part = hit
+                break
+        counts[part] = counts.get(part, 0) + int(n)
+    return sorted(counts.items(), key=lambda kv: -kv[1])
+
+
+def _server_profile(args) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from . import _loadgen
+    from ._data import dataset, free_port, gpkg
+    from .bench_api import HOST, Server, _client_cpu, _expects, _light_requests, _token
+
+    data = gpkg(N_ENT)
+    ids = dataset(N_ENT).enterprises["enterprise_id"].astype(str).to_numpy()
+    pick = np.random.default_rng(0).choice(ids, size=4096)  # as benchmarks/bench_api.py asks
+
+    def make(i):
+        return "POST", "/suitability", {"enterprise_id": str(pick[i % len(pick)]), "top": 5}
+
+    env = {"PARKPLAN_SUITABILITY_FAST": "0"} if args.general else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        db_url = f"sqlite:///{Path(tmp) / 'profile.sqlite'}"
+        headers = {"Authorization": f"Bearer {_token(db_url)}"}
+        server = Server(data, db_url, free_port(HOST), workers=1, env=env, warm=args.warm)
+        try:
+            server.wait()
+            if args.warm:
+                server.wait_idle()
+            requests = _light_requests(make, len(pick), headers)
+            expects = _expects(server, requests, "crc32")  # every id scored once: warm
+            cpu = _client_cpu()
+            started = time.strftime("%H:%M:%S UTC", time.gmtime())
+            load = os.getloadavg()[0]
+            c0 = server.cpu_s()
+            res = _loadgen.run(HOST, server.port, requests, expects, concurrency=args.clients, total=10**9,
+                               seconds=args.seconds, cpu=cpu)
+            per = (server.cpu_s() - c0) / res["ok"] * 1e3
+            print(f"## server {'general path only' if args.general else 'as served'}, {args.clients} clients, "
+                  f"{args.seconds:g} s from {started} (load average {load:.1f}): {res['ok']} requests, "
+                  f"{res['errors'] or 'no'} errors, p50 {res['p50_ms']:.1f} ms, p99 {res['p99_ms']:.1f} ms, "
+                  f"{res['rps']:.0f} req/s, server CPU {per:.3f} ms per request")
+            spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+            if not Path(spy).exists():
+                print("(py-spy not installed: no split)")
+                return
+            out = Path(tmp) / "spy.txt"
+            rec = subprocess.Popen([spy, "record", "--pid", str(server.proc.pid), "--rate", "250", "--gil",
+                                    "--nonblocking", "--format", "raw", "--output", str(out),
+                                    "--duration", str(int(args.seconds) + 1)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(0.5)
+            c0 = server.cpu_s()
+            res = _loadgen.run(HOST, server.port, requests, expects, concurrency=args.clients, total=10**9,
+                               seconds=args.seconds, cpu=cpu)
+            per = (server.cpu_s() - c0) / res["ok"] * 1e3
+            rec.wait(60)
+            if not out.exists():
+                print(f"(py-spy failed: {rec.stderr.read().decode()[-500:] if rec.stderr else ''})")
+                return
+            if args.raw:
+                shutil.copy(out, args.raw)
+            parts = _split(out.read_text())
+            total = sum(n for _, n in parts)
+            print(f"\n## where the server's CPU goes (py-spy --gil, {total} samples under the same load; "
+                  f"{res['ok']} requests at {per:.3f} ms CPU each, p50 {res['p50_ms']:.1f} ms)\n")
+            print("| part | share | ms per request |\n| --- | --- | --- |")
+            for name, n in parts:
+                print(f"| {name} | {n / total:.1%} | {per * n / total:.3f} |")
+        finally:
+            server.stop()
+
+
 def _mount_variants(app) -> None:
     """The route as it was before, and a constant answer with the route's parameters, beside the real route."""
     import orjson
@@ -98,7 +215,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions of the route")
     parser.add_argument("--transformer", action="store_true", help="the older before/after (pyproj per thread)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--server", action="store_true", help="the whole server under load, split by py-spy")
+    parser.add_argument("--general", action="store_true", help="--server: the fast path off (as before)")
+    parser.add_argument("--warm", action="store_true", help="--server: the start-up warm-up on, awaited")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--raw", type=Path, help="--server: keep py-spy's raw stacks in this file")
     args = parser.parse_args(argv)
+    if args.server:
+        _server_profile(args)
+        return
     if args.transformer:
         _transformer_before_after()
         return

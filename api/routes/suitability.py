@@ -6,6 +6,7 @@ enterprise go. The JSON is :meth:`parks.suitability.SuitabilityResult.to_dict`, 
 from __future__ import annotations
 
 import json
+import os
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -117,7 +118,7 @@ class ConstraintsIn(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-_ONE_TARGET = {"oneOf": [{"required": ["enterprise_id"]}, {"required": ["profile"]}]}
+_ONE_TARGET: dict[str, Any] = {"oneOf": [{"required": ["enterprise_id"]}, {"required": ["profile"]}]}
 
 
 class _Target(BaseModel):
@@ -275,7 +276,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return [jsonable(r) for r in frame.astype(object).where(frame.notna(), None).to_dict("records")]
 
 
-_UNKNOWN = {404: {"description": "an enterprise id the dataset does not have"}}
+_UNKNOWN: dict[int | str, dict[str, Any]] = {404: {"description": "an enterprise id the dataset does not have"}}
 
 
 def result_bytes(res: SuitabilityResult) -> bytes:
@@ -315,11 +316,15 @@ class _SuitabilityRoute(APIRoute):
     else (no or unknown token, a cookie, another content type, a body that does not parse or validate, a too
     large body) goes to the general handler, which answers exactly as before (the same error documents): the fast
     path only answers where the general one would answer 200 (or raise the same exception from the scoring).
-    ``tests/api/test_suitability_fast.py`` compares the two paths' bytes.
+    ``tests/api/test_suitability_fast.py`` compares the two paths' bytes. ``PARKPLAN_SUITABILITY_FAST=0`` (read
+    when the app is built) turns the fast path off, to measure the general path
+    (``python -m benchmarks.profile_suitability_request --server --general``).
     """
 
     def get_route_handler(self):
         general = super().get_route_handler()
+        if os.environ.get("PARKPLAN_SUITABILITY_FAST", "1") == "0":  # diagnostics: the general path only
+            return general
 
         async def handler(request: Request) -> Response:
             answer = await _fast_suitability(request)
@@ -386,16 +391,33 @@ def _scoring_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
+#: score an enterprise given by id on the event loop (no thread hop) once the context is built; see :func:`_scored`
+INLINE_SCORING = os.environ.get("PARKPLAN_SUITABILITY_INLINE", "1") != "0"
+
+
 async def _scored(request: Request, body: "SuitabilityIn") -> bytes:
-    # Scoring is CPU work under the GIL: run in the server's 40-thread pool, 32 concurrent requests each
-    # held the GIL in turn and one request cost about twice its CPU. A few threads of its own keep the
-    # event loop free and the contention low (SCORING_THREADS).
+    """The answer's bytes.
+
+    An enterprise given by id, once the park context is built, is scored on the event loop: no I/O, a few tenths
+    of a millisecond of CPU (the thread hop cost about as much again, and with 32 requests queued the threads only
+    took turns with the event loop for the interpreter's lock). Everything that may wait or take longer runs on the
+    worker's scoring threads (``SCORING_THREADS``, an anyio limiter; the 40-thread pool made 32 concurrent requests
+    each pay about twice their CPU in lock contention): the context's first build (seconds), and a typed-in profile
+    (its point is projected with a per-thread pyproj transformer, whose first use reads the PROJ database).
+    """
     state = request.app.state.parkplan
+    if INLINE_SCORING and body.enterprise_id is not None:
+        ctx = state.contexts.get(state.key("suitability"))
+        if ctx is not None:
+            return _score_in(ctx, body)
     return await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(request))
 
 
 def _score(state, body: "SuitabilityIn") -> bytes:
-    ctx = state.suitability_context()  # may build the context on first use (seconds): in the thread
+    return _score_in(state.suitability_context(), body)  # may build the context on first use (seconds)
+
+
+def _score_in(ctx, body: "SuitabilityIn") -> bytes:
     res = score_enterprise(ctx, body.target(), _weights(body.weights), body.constraint_mapping(), top=body.top)
     return result_bytes(res)
 

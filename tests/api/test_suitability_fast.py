@@ -203,3 +203,16 @@ def test_mutated_bodies_same_answers(api, dataset, both):
         assert fast == general, body
         answered_any += answered
     assert answered_any > 0  # some mutations stay valid and the fast path answers them
+
+
+def test_scored_on_the_event_loop_or_a_thread_same_bytes(api, dataset, both, monkeypatch):
+    """An enterprise given by id is scored on the event loop once the context is built (``INLINE_SCORING``); on
+    the route's scoring threads the answer is the same, byte for byte."""
+    h = _json_headers(api)
+    bodies = [json.dumps(b).encode() for b in _valid_bodies(dataset)] + [json.dumps(b).encode() for b in
+                                                                         _invalid_bodies(dataset)[-3:]]
+    inline = [_call(api, b, h) for b in bodies]
+    monkeypatch.setattr(suit, "INLINE_SCORING", False)
+    threaded = [_call(api, b, h) for b in bodies]
+    assert inline == threaded
+    assert sum(a[0] == 200 for a in inline) == len(_valid_bodies(dataset))
