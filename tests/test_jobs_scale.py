@@ -30,7 +30,10 @@ def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
     assert profiling == [False]
     for key, value in WORKER_ENV.items():
         assert env.get(key) == value
-    assert "MALLOC_TRIM_THRESHOLD_" in env  # dask's nanny setting is kept, not replaced
+    # the nanny's other settings are kept; its 64 KiB trim threshold is replaced by ours (the page faults of a
+    # worker's task thread, see WORKER_ENV)
+    assert env.get("OMP_NUM_THREADS") == "1"
+    assert int(env["MALLOC_TRIM_THRESHOLD_"]) >= 16 * 2**20
     assert "MALLOC_MMAP_THRESHOLD_" not in os.environ or os.environ["MALLOC_MMAP_THRESHOLD_"] == env["MALLOC_MMAP_THRESHOLD_"]
 
 
@@ -47,9 +50,11 @@ def test_batch_store_engines_write_the_same_files(dataset, tmp_path):
         j = join_store(dataset, store, tmp_path / "j-dask", engine="dask")
         b = batch_store(dataset, tmp_path / "j-dask", tmp_path / "b-dask", engine="dask", top=2)
     assert j["partitions"] == 4 and b["partitions"] == 4 and b["enterprises"] == len(raw)
+    assert b["capture_in_batch_cpu_s"] > 0  # the capture sums ran in the batch tasks, and were clocked there
     pd.testing.assert_frame_equal(read_enterprises_parquet_frame(tmp_path / "j-mem"),
                                   read_enterprises_parquet_frame(tmp_path / "j-dask"))
-    batch_store(dataset, tmp_path / "j-mem", tmp_path / "b-mem", engine="memory", top=2)
+    b_mem = batch_store(dataset, tmp_path / "j-mem", tmp_path / "b-mem", engine="memory", top=2)
+    assert b_mem["capture_in_batch_cpu_s"] == 0.0
     for part in ("top", "summary"):
         pd.testing.assert_frame_equal(read_table_parquet(tmp_path / "b-mem" / part),
                                       read_table_parquet(tmp_path / "b-dask" / part), check_dtype=False)
@@ -106,3 +111,62 @@ def test_dask_batch_reads_each_partition_once_and_ships_the_context_once(dataset
     from parks.suitability import SuitabilityContext
 
     assert shared.count(SuitabilityContext) == 1
+
+
+def test_multi_thread_workers_do_not_get_one_arena():
+    from api.jobs.scale import dask_client
+
+    with dask_client(workers=1, threads_per_worker=2) as client:
+        env = list(client.run(lambda: dict(os.environ)).values())[0]
+    assert "MALLOC_ARENA_MAX" not in env and int(env["MALLOC_TRIM_THRESHOLD_"]) >= 16 * 2**20
+
+
+def test_the_workers_environment_does_not_stay_in_this_process():
+    """The nanny writes the workers' variables into the process that starts it; dask_client puts them back."""
+    from api.jobs.scale import WORKER_ENV, dask_client
+
+    before = {k: os.environ.get(k) for k in WORKER_ENV}
+    with dask_client(workers=1) as client:
+        env = list(client.run(lambda: dict(os.environ)).values())[0]
+        assert all(env.get(k) == v for k, v in WORKER_ENV.items()) or any(before.values())
+    assert {k: os.environ.get(k) for k in WORKER_ENV} == before
+
+
+def test_dask_capture_sums_come_from_the_scoring_tasks_rows(dataset, tmp_path, monkeypatch):
+    """On Dask the capture sums of a partition are computed once, by the task that scored it, from the very
+    frame it scored (no second task per partition, no second read), and the capture files still equal the
+    one-process ones; without capture, no sums are computed."""
+    import api.jobs.scale as jobs
+    import parks.scale as pscale
+    import parks.suitability.batch as pbatch
+    from geodata.parquet import write_enterprises_parquet
+
+    store = write_enterprises_parquet(dataset.enterprises, tmp_path / "joined", partition_rows=700)
+    scored: list[tuple[int, int]] = []
+    summed: list[tuple[int, int]] = []
+    real_score, real_sums = pbatch.score_batch, pscale.capture_sums_partition
+
+    def score(ctx, part, *a, **k):
+        scored.append((id(part), len(part)))
+        return real_score(ctx, part, *a, **k)
+
+    def sums(part, *a, **k):
+        summed.append((id(part), len(part)))
+        return real_sums(part, *a, **k)
+
+    monkeypatch.setattr(pbatch, "score_batch", score)
+    monkeypatch.setattr(pscale, "capture_sums_partition", sums)
+    with jobs.dask_client(workers=2, processes=False):  # in-process workers: the lists see their calls
+        b = jobs.batch_store(dataset, store, tmp_path / "batch", engine="dask", top=2)
+        n_files = len(list(store.glob("part.*.parquet")))
+        assert b["partitions"] == n_files > 2
+        assert len(summed) == n_files and sorted(summed) == sorted(scored)  # the same frames, once each
+        assert sum(n for _, n in summed) == len(dataset.enterprises)
+        summed.clear()
+        jobs.batch_store(dataset, store, tmp_path / "batch-nocap", engine="dask", top=2, capture=False)
+        assert summed == [] and not list((tmp_path / "batch-nocap").glob("capture_*.csv"))
+    monkeypatch.undo()
+    jobs.batch_store(dataset, store, tmp_path / "batch-mem", engine="memory", top=2)
+    for by in jobs.CAPTURE_GROUPINGS:
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "batch-mem" / f"capture_{by}.csv"),
+                                      pd.read_csv(tmp_path / "batch" / f"capture_{by}.csv"), rtol=1e-12)

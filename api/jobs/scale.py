@@ -11,9 +11,11 @@ analysis, not with shipping and allocating:
 * each task reads its own partition file and writes its own output partition: no partition travels
   through the scheduler or the client;
 * ``batch`` reads the joined store once: each partition is read by one task and kept in that worker's
-  memory (``dask.persist``) for the three steps that use it (the context's population sums, the
-  scoring, the park-capture sums), as the one-process path reads the store once;
-* workers run with ``MALLOC_MMAP_THRESHOLD_`` set and without the statistical profiler
+  memory (``dask.persist``) for the steps that use it (the context's population sums, then the scoring
+  and, in the same task right after it, the park-capture sums), as the one-process path reads the store
+  once;
+* workers run with ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` set and without the
+  statistical profiler
   (:data:`WORKER_ENV`, :data:`WORKER_CONFIG`);
 * every worker imports the analysis once and then moves the objects of its imports out of Python's
   cyclic garbage collector's sight (:class:`api.jobs._dask_worker.ReadyWorker`, ``gc.freeze``).
@@ -22,6 +24,7 @@ analysis, not with shipping and allocating:
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from typing import Iterator
@@ -38,7 +41,23 @@ CAPTURE_GROUPINGS = ("sector", "county_code", "all")
 #: costs about twice the CPU it costs in one process (measured: 12.8 s against 6.6 s for 250,000
 #: enterprises). A fixed 16 MiB threshold keeps those temporaries on the heap (6.9 s). Workers of an
 #: existing cluster need the same setting where they are started (``docs/scale.md``).
-WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20)}
+#:
+#: ``MALLOC_TRIM_THRESHOLD_`` (64 MiB instead of the nanny's 64 KiB) and ``MALLOC_ARENA_MAX=1``: with the
+#: nanny's threshold glibc hands freed memory at the top of the heap back to the system after nearly
+#: every free, and the next allocation faults the pages in again; a worker runs its tasks in a thread
+#: of its pool, whose own arena (a thread's arena, not the main one) is trimmed the same way. The
+#: park-capture sums of 1,000,000 enterprises (4 partitions) cost 0.60-0.65 CPU-seconds in the workers
+#: against 0.43-0.45 s in one process, the difference system time (24,000 minor page faults per
+#: partition of 250,000 against 5,000 per partition in one process); the same kernel in a plain process,
+#: in a thread, with the workers' environment shows it too (118,000 faults per 1,000,000). With both
+#: settings: 0.46-0.48 s, 2,000-10,000 faults per partition (measured 2026-11-30, ``MALLOC_TRIM_THRESHOLD_``
+#: alone: 0.46-0.53 s). A worker keeps at most 64 MiB of freed memory per arena instead of returning it.
+#: One arena is set only for workers of one thread (what :func:`dask_client` starts by default; the
+#: threads of a wider worker would queue on one arena's lock).
+WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20),
+              "MALLOC_ARENA_MAX": "1"}
+#: the part of :data:`WORKER_ENV` that workers of several threads get (no single arena)
+_MULTI_THREAD_ENV = {k: v for k, v in WORKER_ENV.items() if k != "MALLOC_ARENA_MAX"}
 #: Dask configuration of local workers: the statistical profiler samples each task's stack every 10 ms;
 #: off, reading, scoring and writing a partition of 250,000 in a worker took 8.1 CPU-seconds against
 #: 8.6-9.4 s with it (7.0-7.3 s in one process; single runs on a loaded machine). The dashboard's
@@ -69,13 +88,30 @@ def dask_client(scheduler: str | None = None, *, workers: int = 2, threads_per_w
             client.register_plugin(ReadyWorker())
             yield client
         return
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}, **WORKER_ENV)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **WORKER_CONFIG}), \
-            LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
-                         memory_limit=memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
-        if processes:
-            client.register_plugin(ReadyWorker())
-        yield client
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {},
+                   **(WORKER_ENV if threads_per_worker == 1 else _MULTI_THREAD_ENV))
+    # the nanny passes these on by writing them into this process's environment before it spawns a worker
+    # (and leaves them there): put this process's own values back once the workers run and at the end, so
+    # a later cluster (say of several threads) or any other child of this process does not inherit them
+    saved = {k: os.environ.get(k) for k in environ}
+    try:
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **WORKER_CONFIG}), \
+                LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+                             memory_limit=memory_limit, dashboard_address=None) as cluster, Client(cluster) as client:
+            _restore_environ(saved)
+            if processes:
+                client.register_plugin(ReadyWorker())
+            yield client
+    finally:
+        _restore_environ(saved)
+
+
+def _restore_environ(saved: dict) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _client():
@@ -119,14 +155,20 @@ def _join_file(src: str, out: str, index: int, layers, max_park_distance_m: floa
     return write_partition(joined, out, index)
 
 
-def _score_part(part, out: str, index: int, ctx, weights, constraints, top: int) -> int:
+def _score_part(part, out: str, index: int, ctx, weights, constraints, top: int, investment=None,
+                groupings: tuple[str, ...] = ()) -> tuple[int, dict, float]:
+    """Score one partition and write its top and summary; then, from the same rows, its park-capture sums
+    per grouping. Returns (rows, {by: sums}, CPU seconds of this thread spent on the capture sums)."""
     from geodata.parquet import write_partition
+    from parks.scale import capture_sums_partition
     from parks.suitability.batch import score_batch
 
     res = score_batch(ctx, part, weights, constraints, top=top)
     write_partition(res.top, Path(out) / "top", index)
     write_partition(res.summary, Path(out) / "summary", index)
-    return len(res.summary)
+    t = time.thread_time()
+    sums = capture_sums_partition(part, investment, groupings) if groupings else {}
+    return len(res.summary), sums, time.thread_time() - t
 
 
 def join_store(ds: Dataset, store: Path, out: Path, *, engine: str = "dask", overwrite: bool = False,
@@ -171,9 +213,13 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
     Writes ``out/top`` and ``out/summary`` (partitioned Parquet, one row per enterprise and rank / per
     enterprise) and ``out/capture_<by>.csv``. With ``engine="dask"`` each partition is read once into
     the memory of a worker (so no process holds the whole register), the park context is summed over
-    the partitions (:func:`parks.scale.context_partitioned`), then one task per partition scores it and
-    one sums its capture shares. Returns the timings: ``context_s`` (with the reading), ``batch_s``
-    (scoring and writing) and ``capture_s``, the same work in memory and on Dask.
+    the partitions (:func:`parks.scale.context_partitioned`), then one task per partition scores it,
+    writes its results and, from the same rows, sums its capture shares. Returns the timings:
+    ``context_s`` (with the reading), ``batch_s`` (scoring and writing; on Dask with the capture sums of
+    each partition), ``capture_s`` (in memory the capture sums; on both, adding them up and writing the
+    CSVs) and ``capture_in_batch_cpu_s``: the CPU seconds the batch tasks spent on the capture sums (each
+    task's thread clock around them; 0 in memory), which belong to the capture step when steps are
+    accounted for (``benchmarks/bench_scale.py`` moves them there).
     ``on_step(name)`` (optional) is called as each step ends (the benchmark reads CPU clocks there).
     """
     def done(name: str) -> None:
@@ -212,6 +258,7 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         steps["batch_s"] = time.perf_counter() - t
         done("batch")
         n, parts = len(ent), 1
+        steps["capture_in_batch_cpu_s"] = 0.0
         t = time.perf_counter()
         # the kernel of the Dask path (one pass for the three groupings), on the whole register as one partition
         captures = (scale.capture_from_sums([scale.capture_sums_partition(ent, scale.project_investment(ds.projects),
@@ -227,21 +274,24 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         done("context")
         t = time.perf_counter()
         shared_ctx = _share(scale.slim_context(ctx))
-        counts = dask.compute(*[dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
-                                                                     top) for i, p in enumerate(held)])
-        n, parts = int(sum(counts)), len(counts)
+        # the capture sums of a partition are computed by the task that scores it, right after the scoring,
+        # from the rows it already holds: no second task per partition, no second pass over the held store
+        groupings = CAPTURE_GROUPINGS if capture else ()
+        investment = _share(scale.project_investment(ds.projects)) if capture else None
+        results = dask.compute(*[dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
+                                                                      top, investment, groupings)
+                                 for i, p in enumerate(held)])
+        del held  # the held partitions are released: nothing after this reads them
+        n, parts = int(sum(r[0] for r in results)), len(results)
         steps["batch_s"] = time.perf_counter() - t
+        # the capture sums' own CPU inside the batch tasks (each task's thread clock around them), so that
+        # the capture step can be accounted for with them (benchmarks/bench_scale.py moves it)
+        steps["capture_in_batch_cpu_s"] = float(sum(r[2] for r in results))
         done("batch")
         t = time.perf_counter()
-        captures = {}
-        if capture:
-            investment = _share(scale.project_investment(ds.projects))
-            sums = dask.compute(*[dask.delayed(scale.capture_sums_partition)(p, investment, CAPTURE_GROUPINGS)
-                                  for p in held])
-            captures = scale.capture_from_sums(list(sums), CAPTURE_GROUPINGS)
+        captures = scale.capture_from_sums([r[1] for r in results], CAPTURE_GROUPINGS) if capture else {}
     for by, frame in captures.items():  # group labels come from the data: no formula cells
         safe_frame(frame).to_csv(out / f"capture_{by}.csv", index=False)
     steps["capture_s"] = time.perf_counter() - t
     done("capture")
-    # the partitions held by the workers are released here, as the one-process path drops its frame on return
     return {"enterprises": n, "partitions": parts, **steps}
