@@ -127,7 +127,8 @@ def test_bomb_in_a_shapefile_member_is_refused_without_unpacking(bombs, tmp_data
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
     before = sha(tmp_dataset_path)
-    code, peak, out = measured_import(["enterprises", str(bombs["dbf"]), "--data", str(tmp_dataset_path)], tmpdir)
+    code, peak, out = measured_import(["enterprises", str(bombs["dbf"]), "--data", str(tmp_dataset_path), "--lang", "en"],
+                                      tmpdir)
     text = " ".join(out.split())
     assert code == 2, out
     assert "member 'ent.dbf' unpacks to 2,048.0 MiB from" in text and "the limit is 100" in text, text
@@ -137,7 +138,7 @@ def test_bomb_in_a_shapefile_member_is_refused_without_unpacking(bombs, tmp_data
     assert sha(tmp_dataset_path) == before
 
     # a higher ratio lets it on to the total limit, which refuses it as well, still without unpacking it
-    code, peak, out = measured_import(["enterprises", str(bombs["dbf"]), "--data", str(tmp_dataset_path),
+    code, peak, out = measured_import(["enterprises", str(bombs["dbf"]), "--data", str(tmp_dataset_path), "--lang", "en",
                                        "--max-ratio", "5000", "--max-unpacked-mb", "1024"], tmpdir)
     text = " ".join(out.split())
     assert code == 2 and "member 'ent.dbf' declares 2,048.0 MiB" in text and "1,024.0 MiB unpacked in total" in text, text
@@ -183,12 +184,13 @@ def test_limits_from_the_command_line_and_refused_values(shapefile, tmp_dataset_
     src = zip_shapefile(shapefile, tmp_path / "ent.zip")
     before = sha(tmp_dataset_path)
     runner = CliRunner()
-    r = runner.invoke(app, ["import", "enterprises", str(src), "--max-unpacked-mb", "0.001",
+    r = runner.invoke(app, ["import", "enterprises", str(src), "--max-unpacked-mb", "0.001", "--lang", "en",
                             "--data", str(tmp_dataset_path)])
     text = " ".join(r.output.split())
     assert r.exit_code == 2 and "ent.zip: member 'ent." in text and "the limit is 0.0 MiB unpacked in total" in text, text
     assert sha(tmp_dataset_path) == before
-    r = runner.invoke(app, ["import", "enterprises", str(src), "--max-ratio", "0.5", "--data", str(tmp_dataset_path)])
+    r = runner.invoke(app, ["import", "enterprises", str(src), "--max-ratio", "0.5", "--lang", "en",
+                            "--data", str(tmp_dataset_path)])
     assert r.exit_code == 2 and "--max-ratio must be a number of at least 1" in r.output
     r = runner.invoke(app, ["import", "enterprises", str(src), "--max-unpacked-mb", "1", "--max-ratio", "2",
                             "--data", str(tmp_dataset_path), "--json"])

@@ -766,6 +766,6 @@ def test_cli_import(tmp_dataset_path, tmp_path):
     report = json.loads(result.stdout)
     assert report["rows"] == 3 and report["crs"] == "gcj02" and report["mode"] == "append"
 
-    result = runner.invoke(app, ["import", "enterprises", str(good), "--mode", "sideways",
+    result = runner.invoke(app, ["import", "enterprises", str(good), "--mode", "sideways", "--lang", "en",
                                  "--data", str(tmp_dataset_path)])
     assert result.exit_code == 2 and "accepted: replace, append" in result.output

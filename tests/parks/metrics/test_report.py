@@ -146,7 +146,8 @@ def test_cli_cross_k(dataset_path):
     assert res.exit_code == 0, res.output
     c = json.loads(res.stdout)["cross_k"]
     assert c["other"] == "machinery" and len(c["L"]) == len(c["L_low"]) == len(c["distances"])
-    res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--cross", "machinery", "--simulations", "0"])
+    res = runner.invoke(app, ["metrics", "--data", str(dataset_path), "--cross", "machinery", "--simulations", "0",
+                              "--lang", "en"])
     assert res.exit_code == 2 and "--cross needs --sector" in res.output
 
 
