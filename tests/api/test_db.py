@@ -5,7 +5,9 @@ itself (released from the back-off hook), so nothing here depends on timing."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from api import db as dbmod
 from api.db import DatabaseBusy, Review, Secret, TransferCandidate, is_busy_error, make_engine, write_transaction
 
-from .conftest import Api, build_app, make_tokens
+from .conftest import Api, build_app, fresh_pg_database, make_tokens, pg_url_or_skip
 
 
 class WriteLock:
@@ -156,70 +158,93 @@ def _start_worker(url: str, start) -> tuple[str, str]:
         engine.dispose()
 
 
-def _schema(path) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    conn = sqlite3.connect(str(path))
+def _schema(url) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(kind, name) of every table and named index (``ix_*``) as the database lists them (a duplicate would show
+    twice), and the rows of ``secrets``. ``url``: a SQLAlchemy URL or a SQLite file."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    url = url if isinstance(url, str) else f"sqlite:///{url}"
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        objects = conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                               "ORDER BY type, name").fetchall()
-        secrets = conn.execute("SELECT name, value FROM secrets").fetchall()
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                listing = ("SELECT type, name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                           "UNION ALL SELECT type, name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'")
+            else:
+                listing = ("SELECT 'table', table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                           "UNION ALL SELECT 'index', indexname FROM pg_indexes WHERE schemaname = 'public' "
+                           "AND indexname LIKE 'ix_%'")
+            objects = sorted(tuple(r) for r in conn.execute(text(listing)))
+            has_secrets = any(name == "secrets" for kind, name in objects if kind == "table")
+            rows = conn.execute(text("SELECT name, value FROM secrets")).all() if has_secrets else []
     finally:
-        conn.close()
-    return objects, secrets
+        engine.dispose()
+    return objects, sorted(tuple(r) for r in rows)
 
 
-def test_workers_starting_at_once_on_a_new_database_create_it_once(tmp_path):
+_WANT = sorted({("table", t.name) for t in dbmod.Base.metadata.sorted_tables}
+               | {("index", str(i.name)) for t in dbmod.Base.metadata.sorted_tables for i in t.indexes})
+
+
+@contextlib.contextmanager
+def _new_database(backend: str, path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{path}"
+        return
+    with fresh_pg_database(pg_url_or_skip()) as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_workers_starting_at_once_on_a_new_database_create_it_once(backend, tmp_path):
     """Six processes (spawned, as ``parkplan serve --workers N``) open a new review database at the same
     moment, three times over: each starts, the tables and indexes exist once, and one signing key is stored
-    and read by all. (With the former ``create_all`` alone, most processes failed with "database is locked"
-    on CREATE TABLE in most rounds.)"""
+    and read by all. (With the former ``create_all`` alone, most processes failed on CREATE TABLE: "database
+    is locked" on SQLite, a unique violation in ``pg_type`` on PostgreSQL.)"""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     n = 6
-    want = sorted({("table", t.name) for t in dbmod.Base.metadata.sorted_tables}
-                  | {("index", i.name) for t in dbmod.Base.metadata.sorted_tables for i in t.indexes})
     ctx = mp.get_context("spawn")
     with ctx.Manager() as manager, ProcessPoolExecutor(n, mp_context=ctx) as pool:
         for round_ in range(3):
-            path = tmp_path / f"fresh{round_}.sqlite"
-            start = manager.Barrier(n)
-            results = list(pool.map(_start_worker, [f"sqlite:///{path}"] * n, [start] * n))
-            assert [r[0] for r in results] == ["ok"] * n, results
-            keys = {r[1] for r in results}
-            objects, secrets = _schema(path)
-            assert objects == want
-            assert len(secrets) == 1 and secrets[0][0] == dbmod.SESSION_KEY_NAME
-            assert keys == {secrets[0][1]} and len(bytes.fromhex(secrets[0][1])) == 32
+            with _new_database(backend, tmp_path / f"fresh{round_}.sqlite") as url:
+                start = manager.Barrier(n)
+                results = list(pool.map(_start_worker, [url] * n, [start] * n))
+                assert [r[0] for r in results] == ["ok"] * n, results
+                objects, secrets = _schema(url)
+                assert objects == _WANT
+                assert len(secrets) == 1 and secrets[0][0] == dbmod.SESSION_KEY_NAME
+                assert {r[1] for r in results} == {secrets[0][1]} and len(bytes.fromhex(secrets[0][1])) == 32
 
 
-def test_init_db_is_idempotent_and_keeps_the_stored_key(tmp_path):
-    path = tmp_path / "r.sqlite"
-    engine = make_engine(f"sqlite:///{path}")
+def test_init_db_is_idempotent_and_keeps_the_stored_key(review_db_url):
+    engine = make_engine(review_db_url)
     try:
         dbmod.init_db(engine)
-        first = _schema(path)
+        first = _schema(review_db_url)
+        assert first[0] == _WANT
         with dbmod.write_session(engine) as db, db.begin():
             db.add(Secret(name="other", value="kept"))
         dbmod.init_db(engine)
         dbmod.init_db(engine)
-        objects, secrets = _schema(path)
+        objects, secrets = _schema(review_db_url)
         assert objects == first[0]
-        assert sorted(secrets) == sorted(first[1] + [("other", "kept")])  # the key is the first one, once
+        assert secrets == sorted(first[1] + [("other", "kept")])  # the key is the first one, once
     finally:
         engine.dispose()
 
 
-def test_init_db_seeds_the_key_of_a_database_made_before_it_did(tmp_path):
+def test_init_db_seeds_the_key_of_a_database_made_before_it_did(review_db_url):
     """A review database created by the former init_db (tables, no key row) gets its key once."""
-    path = tmp_path / "old.sqlite"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(review_db_url)
     try:
         dbmod.Base.metadata.create_all(engine)
-        assert _schema(path)[1] == []
+        assert _schema(review_db_url)[1] == []
         dbmod.init_db(engine)
         dbmod.init_db(engine)
-        secrets = _schema(path)[1]
-        assert [name for name, _ in secrets] == [dbmod.SESSION_KEY_NAME]
+        assert [name for name, _ in _schema(review_db_url)[1]] == [dbmod.SESSION_KEY_NAME]
     finally:
         engine.dispose()
 
