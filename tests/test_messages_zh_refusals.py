@@ -244,3 +244,23 @@ def test_the_api_answers_code_and_detail_zh_for_a_metrics_error():
         r = client.get("/layer", params={"value": "factories"})
         assert r.status_code == 400 and r.json()["code"] == "dataset.unknown_layer"
         assert r.json()["detail_zh"].startswith("未知图层 'factories'；可接受的图层：province, ")
+
+
+# ------------------------------------------------------------------ info's stored provenance
+
+def test_info_shows_the_stored_provenance_with_labels_in_the_language(runner, tmp_dataset_path, tmp_path):
+    """The labels are the glossary's; what the dataset stores (a file name, the time) is shown as stored, as
+    text (a name with ``[red]`` keeps its brackets)."""
+    from geodata.importer import import_layer
+    from tests.geodata.test_import import enterprises_frame, write_csv
+
+    name = "[red]企业<script>.csv"
+    report = import_layer(tmp_dataset_path, "enterprises", write_csv(enterprises_frame(), tmp_path / name), crs=4326,
+                          mode="append")
+    zh = _one_line(_cli(runner, "info", "--data", tmp_dataset_path, "--lang", "zh").output)
+    for label in ("随机种子", "合成数据图层", "真实数据：产业指导目录", "真实数据：沿海县"):
+        assert label in zh, (label, zh)
+    assert "已导入：企业" in zh and f"{name}（{report.time}，追加）" in zh, zh
+    en = _one_line(_cli(runner, "info", "--data", tmp_dataset_path, "--lang", "en").output)
+    assert "imported: enterprises" in en and f"{name} ({report.time}, append)" in en, en
+    assert "seed" in en and "real: industry catalogue" in en and "已导入" not in en

@@ -127,6 +127,12 @@ def _print_summary(s: dict, w: Words) -> None:
         for k, v in (prov.get("real") or {}).items():  # the dataset's own provenance text, as stored
             what = glossary.terms(w.lang).get("cli_real_" + re.sub(r"\W+", "_", k).strip("_"), k)
             tb.add_row(t("cli_real_source", what=what), str(v))
+        for layer, entries in (prov.get("imported") or {}).items():  # geodata.importer's record, values as stored
+            for e in entries if isinstance(entries, list) else []:
+                mode = str(e.get("mode", "-"))
+                tb.add_row(t("cli_imported_source", what=w.layer(str(layer))),
+                           t("cli_imported_entry", file=e.get("file", "-"), time=e.get("time", "-"),
+                             mode=glossary.terms(w.lang).get(f"cli_mode_{mode}", mode)))
         console.print(tb)
 
 
