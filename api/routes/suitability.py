@@ -18,7 +18,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from starlette.exceptions import HTTPException
 
 from geodata.jsonable import json_default, jsonable
 from geodata.schema import POLLUTION_CLASSES, PROTECTED_KINDS, SECTOR_IDS
@@ -310,36 +309,57 @@ class _SuitabilityRoute(APIRoute):
     """``POST /suitability`` with a fast path in front of FastAPI's general request handling.
 
     The common request (a bearer token already in this interval's cache with the analyst role or higher,
-    ``Content-Type: application/json``, a body that parses and validates) is answered without FastAPI's dependency
-    solving: the same token cache entry, the same ``json.loads`` Starlette uses, the same pydantic model
-    (``SuitabilityIn.model_validate``, Python mode as FastAPI validates a body), the same scoring and bytes. Anything
-    else (no or unknown token, a cookie, another content type, a body that does not parse or validate, a too
-    large body) goes to the general handler, which answers exactly as before (the same error documents): the fast
-    path only answers where the general one would answer 200 (or raise the same exception from the scoring).
-    ``tests/api/test_suitability_fast.py`` compares the two paths' bytes. ``PARKPLAN_SUITABILITY_FAST=0`` (read
-    when the app is built) turns the fast path off, to measure the general path
-    (``python -m benchmarks.profile_suitability_request --server --general``).
+    ``Content-Type: application/json``, a body that parses and validates, an answer scored without error) is
+    answered at the route's ASGI level, without FastAPI's request objects and dependency solving: the same token
+    cache entry, the same ``json.loads`` Starlette uses, the same pydantic model (``SuitabilityIn.model_validate``,
+    Python mode, as FastAPI validates a body), the same scoring, bytes and headers (those of
+    ``Response(bytes, media_type="application/json")``). Anything else (no or unknown token, a cookie, another
+    content type, a body that does not parse or validate, an error while reading the body, an unknown enterprise)
+    goes to the general handler with the body messages replayed (an error raised while reading is raised again at
+    the same point), which answers exactly as before (the same error documents): the fast path only answers where
+    the general one would answer 200. Middleware (security headers, the body limit, error handling) and routing are
+    the same for both. ``tests/api/test_suitability_fast.py`` compares the two paths' bytes.
+    ``PARKPLAN_SUITABILITY_FAST=0`` (read when the module is imported) turns the fast path off, to measure the
+    general path (``python -m benchmarks.profile_suitability_request --server --general``).
     """
 
-    def get_route_handler(self):
-        general = super().get_route_handler()
-        if os.environ.get("PARKPLAN_SUITABILITY_FAST", "1") == "0":  # diagnostics: the general path only
-            return general
+    fast = os.environ.get("PARKPLAN_SUITABILITY_FAST", "1") != "0"
 
-        async def handler(request: Request) -> Response:
-            answer = await _fast_suitability(request)
-            return answer if answer is not None else await general(request)
-
-        return handler
+    async def handle(self, scope, receive, send) -> None:
+        if self.fast and scope["method"] == "POST":  # another method: the general 405
+            answer, receive = await _fast_suitability(scope, receive)
+            if answer is not None:
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-length", str(len(answer)).encode("latin-1")),
+                                        (b"content-type", _JSON)]})
+                await send({"type": "http.response.body", "body": answer})
+                return
+        await super().handle(scope, receive, send)
 
 
 _JSON = b"application/json"
 
 
-async def _fast_suitability(request: Request) -> Response | None:
-    """The answer of the fast path, or ``None`` for the general path (see :class:`_SuitabilityRoute`)."""
+def _replay(messages: list, receive, error: Exception | None = None):
+    """A ``receive`` giving ``messages`` (already read) again, then raising ``error`` (the one met while reading)
+    or reading on from ``receive``."""
+    pending = list(messages)
+
+    async def replay():
+        if pending:
+            return pending.pop(0)
+        if error is not None:
+            raise error
+        return await receive()
+
+    return replay
+
+
+async def _fast_suitability(scope, receive) -> tuple[bytes | None, Any]:
+    """``(the answer's bytes, receive)`` from the fast path, or ``(None, a receive for the general path)`` (see
+    :class:`_SuitabilityRoute`)."""
     auth = ctype = None
-    for k, v in request.scope["headers"]:  # the first of each, as ``request.headers.get`` gives
+    for k, v in scope["headers"]:  # the first of each, as ``request.headers.get`` gives
         if k == b"authorization":
             if auth is None:
                 auth = v
@@ -347,29 +367,41 @@ async def _fast_suitability(request: Request) -> Response | None:
             if ctype is None:
                 ctype = v
     if auth is None or ctype != _JSON:
-        return None
-    principal = cached_principal(request.app.state.parkplan, auth.decode("latin-1"))
+        return None, receive
+    app = scope["app"]
+    principal = cached_principal(app.state.parkplan, auth.decode("latin-1"))
     if principal is None or not principal.has_role("analyst"):
-        return None
+        return None, receive
+    messages = []
+    chunks = []
     try:
-        raw = await request.body()
-    except HTTPException:  # the body limit: raised as the general path raises it
-        raise
-    except Exception:  # noqa: BLE001 - the general path words this (400); the body stays unread there
-        raise HTTPException(status_code=400, detail="There was an error parsing the body") from None
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":  # a disconnect: the general path sees it
+                return None, _replay(messages, receive)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+    except Exception as exc:  # noqa: BLE001 - e.g. the body limit: raised again where the general path reads
+        return None, _replay(messages, receive, exc)
+    raw = b"".join(chunks)
     if not raw:
-        return None
+        return None, _replay(messages, receive)
     try:
         body = SuitabilityIn.model_validate(json.loads(raw))
     except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        return None
-    return Response(await _scored(request, body), media_type="application/json")
+        return None, _replay(messages, receive)
+    try:
+        return await _scored(app, body), receive
+    except Exception:  # noqa: BLE001 - e.g. an unknown enterprise: raised again by the general path, answered there
+        return None, _replay(messages, receive)
 
 
 async def suitability(request: Request, state: StateDep, body: SuitabilityIn, _user: AnalystUser) -> Response:
     # the general path (FastAPI's dependencies and body validation); the common request never gets here, see
     # _SuitabilityRoute
-    return Response(await _scored(request, body), media_type="application/json")
+    return Response(await _scored(request.app, body), media_type="application/json")
 
 
 router.add_api_route("/suitability", suitability, methods=["POST"],
@@ -383,11 +415,11 @@ router.add_api_route("/suitability", suitability, methods=["POST"],
 SCORING_THREADS = 2
 
 
-def _scoring_limiter(request: Request) -> anyio.CapacityLimiter:
+def _scoring_limiter(app) -> anyio.CapacityLimiter:
     """The worker's limiter for scoring threads, made on first use (it belongs to the running event loop)."""
-    limiter = getattr(request.app.state, "scoring_limiter", None)
+    limiter = getattr(app.state, "scoring_limiter", None)
     if limiter is None:
-        limiter = request.app.state.scoring_limiter = anyio.CapacityLimiter(SCORING_THREADS)
+        limiter = app.state.scoring_limiter = anyio.CapacityLimiter(SCORING_THREADS)
     return limiter
 
 
@@ -395,7 +427,7 @@ def _scoring_limiter(request: Request) -> anyio.CapacityLimiter:
 INLINE_SCORING = os.environ.get("PARKPLAN_SUITABILITY_INLINE", "1") != "0"
 
 
-async def _scored(request: Request, body: "SuitabilityIn") -> bytes:
+async def _scored(app, body: "SuitabilityIn") -> bytes:
     """The answer's bytes.
 
     An enterprise given by id, once the park context is built, is scored on the event loop: no I/O, a few tenths
@@ -405,12 +437,12 @@ async def _scored(request: Request, body: "SuitabilityIn") -> bytes:
     each pay about twice their CPU in lock contention): the context's first build (seconds), and a typed-in profile
     (its point is projected with a per-thread pyproj transformer, whose first use reads the PROJ database).
     """
-    state = request.app.state.parkplan
+    state = app.state.parkplan
     if INLINE_SCORING and body.enterprise_id is not None:
         ctx = state.contexts.get(state.key("suitability"))
         if ctx is not None:
             return _score_in(ctx, body)
-    return await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(request))
+    return await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(app))
 
 
 def _score(state, body: "SuitabilityIn") -> bytes:

@@ -72,8 +72,9 @@ RAW_INVALID = [b"", b"{", b'{"enterprise_id": NaN}', b'{"top": Infinity}', b"\xf
                b"null", b"[]"]
 
 
-def _call(api, body: bytes, headers: dict) -> tuple[int, list, bytes]:
-    r = api.client.post("/suitability", content=body, headers=headers)
+def _call(api, body, headers: dict) -> tuple[int, list, bytes]:
+    """Status, headers (but ``date``) and body bytes; ``body`` bytes, or a list of chunks sent without a length."""
+    r = api.client.post("/suitability", content=iter(body) if isinstance(body, list) else body, headers=headers)
     hdrs = sorted((k.lower(), v) for k, v in r.headers.items() if k.lower() not in ("date",))
     return r.status_code, hdrs, r.content
 
@@ -91,13 +92,13 @@ def both(api, monkeypatch):
     def call(body: bytes, headers: dict):
         answered = []
 
-        async def spy(request):
-            out = await real(request)
-            answered.append(out is not None)
+        async def spy(scope, receive):
+            out = await real(scope, receive)
+            answered.append(out[0] is not None)
             return out
 
-        async def decline(request):
-            return None
+        async def decline(scope, receive):
+            return None, receive
 
         monkeypatch.setattr(suit, "_fast_suitability", spy)
         fast = _call(api, body, headers)
@@ -216,3 +217,19 @@ def test_scored_on_the_event_loop_or_a_thread_same_bytes(api, dataset, both, mon
     threaded = [_call(api, b, h) for b in bodies]
     assert inline == threaded
     assert sum(a[0] == 200 for a in inline) == len(_valid_bodies(dataset))
+
+
+def test_streamed_and_too_large_bodies_same_answers(api, dataset, both):
+    """A body in several chunks (no Content-Length) is read whole by the fast path; a streamed body over the
+    server's limit fails while it is read, and the general path, reading the replayed chunks, meets the same error
+    (413, the same document) at the same point."""
+    h = _json_headers(api)
+    api.client.post("/suitability", json={"enterprise_id": _ids(dataset)[0]}, headers=h)
+    body = json.dumps({"enterprise_id": _ids(dataset)[1], "top": 4}).encode()
+    fast, general, answered = both([body[:7], body[7:20], body[20:]], h)
+    assert fast == general and fast[0] == 200 and answered
+    limit = api.app.state.parkplan.settings.max_body_bytes
+    chunk = b" " * 65536
+    big = [b'{"enterprise_id": "' + _ids(dataset)[0].encode() + b'"'] + [chunk] * (limit // len(chunk) + 2) + [b"}"]
+    fast, general, answered = both(big, h)
+    assert fast == general and fast[0] == 413 and not answered, fast[:2]
