@@ -247,8 +247,8 @@ def points_xy(geoms, from_crs, to_crs, *, non_point: str = "nan") -> tuple[np.nd
     Missing (``None``) and empty points give NaN. Any other geometry (multipoint, line, polygon, ...):
     ``non_point="nan"`` gives NaN for it (a join that places points leaves it unplaced); ``non_point="raise"``
     raises :class:`NotAPointError` (a ``ValueError``) naming the first one's position and type, where a point
-    is required. ``from_crs`` None: ``ValueError`` (no CRS, nothing to transform from). Always new float64
-    arrays.
+    is required. ``from_crs`` None, or not the CRS a GeoSeries says it is in: ``ValueError``. Always new
+    float64 arrays.
 
     >>> import shapely
     >>> x, y = points_xy([shapely.Point(120.0, 30.0), None], 4326, 4549)
@@ -264,6 +264,9 @@ def points_xy(geoms, from_crs, to_crs, *, non_point: str = "nan") -> tuple[np.nd
         raise ValueError("the geometries have no CRS: set the CRS they are in (e.g. EPSG:4326) before projecting")
     src = pyproj.CRS.from_user_input(from_crs)
     dst = pyproj.CRS.from_user_input(to_crs)
+    own = getattr(geoms, "crs", None)  # a GeoSeries / GeometryArray says what it is in: it must agree
+    if own is not None and not pyproj.CRS.from_user_input(own).equals(src):
+        raise ValueError(f"the geometries are in {own.to_string()}, not in from_crs {src.to_string()}")
     if non_point == "raise":
         wrong = np.flatnonzero(shapely.get_type_id(values) > 0)  # -1: missing, 0: point
         if len(wrong):

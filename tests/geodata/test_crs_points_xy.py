@@ -145,6 +145,10 @@ def test_bad_arguments_are_refused_with_what_is_accepted():
         points_xy(pts, None, 4549)
     with pytest.raises(ValueError, match=r"non_point must be one of nan, raise, got 'centroid'"):
         points_xy(pts, 4326, 4549, non_point="centroid")
+    with pytest.raises(ValueError, match="in EPSG:4326, not in from_crs EPSG:4549"):
+        points_xy(gpd.GeoSeries(pts, crs=4326), 4549, 4326)
+    x, _ = points_xy(gpd.GeoSeries(pts, crs="EPSG:4326"), pyproj.CRS(4326).to_wkt(), 4549)  # equal, another spelling
+    assert x[0] == pytest.approx(500_000.0, abs=1e-6)  # on the central meridian 120E: the false easting
     with pytest.raises(ValueError, match="one-dimensional"):
         points_xy(np.array([[shapely.Point(1, 2)]], dtype=object), 4326, 4549)
     with pytest.raises(ValueError, match=r"position 1 is a Polygon, not a point \(2 such\)"):
