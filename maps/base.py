@@ -22,6 +22,7 @@ from __future__ import annotations
 import html as _html
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -44,7 +45,8 @@ from .i18n import check_lang, t
 __all__ = [
     "MapError", "MapOptions", "TILE_PROVIDERS", "js_json", "new_map", "add_counties", "geojson_layer",
     "add_legend", "finish_map", "Script", "JsLayer", "GeoJsonLayer", "Links", "Raw", "render_html", "render_page",
-    "MapPage", "VerbatimMacro", "SECTOR_COLORS", "search_source", "json_blocks",
+    "MapPage", "VerbatimMacro", "SECTOR_COLORS", "search_source", "json_blocks", "Slot", "MapTemplate",
+    "geojson_collection", "display_geojson", "layer_name_json", "title_values", "search_data",
 ]
 
 TILE_PROVIDERS = ("osm", "tianditu", "amap")
@@ -158,18 +160,58 @@ class _SafeJson:
     shapely's GeoJSON of geometries (numbers and fixed keys)."""
 
     text: str
+
+
 _NO_DATA = object()
+_SLOT_NONCE = secrets.token_hex(8)  # per process: no dataset value can spell a slot's token
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A place in a map template (:class:`MapTemplate`) that a request fills with its own data, written as it
+    would have been written had the map been built with that data. ``kind``: ``"json"`` (an element's data
+    block: :func:`js_json`, or the text of a GeoJSON collection), ``"html"`` (text in HTML: escaped, as the
+    page title), ``"name"`` (a layer's name, as folium's layer control writes it: ``tojson``). A slot is a
+    token (random per process, so no data can spell it) put where the value goes."""
+
+    name: str
+    kind: str = "json"
+
+    def __post_init__(self):
+        if self.kind not in ("json", "html", "name") or not re.fullmatch(r"[a-z0-9_]+", self.name):
+            raise ValueError(f"slot {self.name!r} of kind {self.kind!r}")
+
+    @property
+    def token(self) -> str:
+        return f"@@ppslot_{_SLOT_NONCE}_{self.name}@@"
+
+    def format(self, value: Any) -> str:
+        """``value`` as the page would hold it here."""
+        if self.kind == "html":
+            return _html.escape(str(value), quote=True)
+        if self.kind == "name":
+            return layer_name_json(value)
+        return value.text if isinstance(value, _SafeJson) else js_json(value)
+
+
+_TOJSON = Template("{{ x|tojson }}")
+
+
+def layer_name_json(name: Any) -> str:
+    """A layer's name as folium's layer control writes it (``{{ key|tojson }}``)."""
+    return _TOJSON.render(x=str(name))
 
 
 def _emit(element, code: str, data: Any, suffix: str = "") -> None:
     """Put ``element``'s constant ``code`` into the page's script section and its ``data`` into a JSON
     block of the page body, both verbatim (no template pass). In ``code``, ``__NAME__`` is the element's
-    JavaScript variable, ``__MAP__`` its parent's (the map) and ``__DATA__`` reads its data."""
+    JavaScript variable, ``__MAP__`` its parent's (the map) and ``__DATA__`` reads its data. ``data`` may be
+    a :class:`Slot` (a map template's place for a request's data, :class:`MapTemplate`)."""
     figure = element.get_root()
     name = element.get_name()
     if data is not _NO_DATA:
         block_id = f"{name}_data"
-        text = data.text if isinstance(data, _SafeJson) else js_json(data)
+        text = data.token if isinstance(data, Slot) else data.text if isinstance(data, _SafeJson) else js_json(data)
         figure.html.add_child(_Verbatim(f'<script type="application/json" id="{block_id}">{text}</script>'),
                               name=block_id)
         code = code.replace("__DATA__", f'PARKPLAN.data("{block_id}")')
@@ -290,23 +332,31 @@ def _bounds(ds: Dataset, opts: MapOptions, frame: gpd.GeoDataFrame | None = None
     return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
-def new_map(ds: Dataset, opts: MapOptions, title: str, *, note: str | None = None,
+def new_map(ds: Dataset, opts: MapOptions, title: "str | Slot", *, note: str | None = None,
             bounds_frame: gpd.GeoDataFrame | None = None) -> folium.Map:
     """A folium map with no tiles (unless ``opts.tiles``), a scale bar, fitted to the counties (or
-    to ``bounds_frame``), titled ``title``."""
+    to ``bounds_frame``), titled ``title``; a :class:`Slot` title (kind html) leaves the title and the note to
+    a template's request (:func:`title_values`)."""
     m = _Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_control=True, zoom_snap=0.25)
     root = m.get_root()
     assert isinstance(root, Figure)  # a folium Map's root is its Figure (the page), which has a header
     root.header.add_child(Element('<meta name="referrer" content="no-referrer">'), name="pp_referrer")
-    root.header.add_child(_Verbatim(f"<title>{_html.escape(str(title), quote=True)}</title>"), name="pp_title")
+    title_html = title.token if isinstance(title, Slot) else _html.escape(str(title), quote=True)
+    root.header.add_child(_Verbatim(f"<title>{title_html}</title>"), name="pp_title")
     m.add_child(Links(js=[("parkplan_js", ASSET_PREFIX + "parkplan/parkplan.js")],
                       css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
     _add_tiles(m, opts)
     m.add_child(Script("__MAP__.fitBounds(__DATA__);", data=_bounds(ds, opts, bounds_frame)))
     m.add_child(Script("new L.Control.PPTitle(__DATA__.title, __DATA__.note).addTo(__MAP__); PARKPLAN.maps.push(__MAP__);"
                        "L.control.scale({imperial: false, position: 'bottomleft'}).addTo(__MAP__);",
-                       data={"title": str(title), "note": str(note or "")}))
+                       data=Slot("title_note") if isinstance(title, Slot) else title_values(title, note)["title_note"]))
     return m
+
+
+def title_values(title: Any, note: Any = None) -> dict[str, Any]:
+    """The values of :func:`new_map`'s slots when its ``title`` is a :class:`Slot` ``title`` (kind html):
+    ``title`` and ``title_note`` (the title control's data)."""
+    return {"title": str(title), "title_note": {"title": str(title), "note": str(note or "")}}
 
 
 def _add_tiles(m: folium.Map, opts: MapOptions) -> None:
@@ -388,19 +438,53 @@ def geojson_layer(
     Geometries are simplified by ``simplify_deg`` (degrees; shared borders kept shared) and rounded to
     1e-5 degrees (about 1 m) for drawing.
     """
+    collection = geojson_collection(frame, opts, key=key, style=style, tip=tip, title=title, rows=rows, label=label,
+                                    ids=ids, class_name=class_name, simplify_deg=simplify_deg)
+    return GeoJsonLayer(collection, name, key=key, show=show, control=control)
+
+
+def display_geojson(frame: gpd.GeoDataFrame, opts: MapOptions, simplify_deg: float = 0.0) -> list[str | None]:
+    """Each geometry of ``frame`` as :func:`geojson_layer` draws it (shifted, simplified, rounded), GeoJSON text."""
     frame = opts.shift(frame)
-    geom = _display_geometry(frame.geometry.to_numpy(), simplify_deg)
-    cls = class_name or f"pp-{key}"
+    return list(shapely.to_geojson(_display_geometry(frame.geometry.to_numpy(), simplify_deg)))
+
+
+def geojson_collection(
+    frame: gpd.GeoDataFrame,
+    opts: MapOptions,
+    *,
+    key: str,
+    style: Mapping[str, Any] | Callable[[pd.Series], Mapping[str, Any]],
+    tip: Iterable[Any] | None = None,
+    title: Iterable[Any] | None = None,
+    rows: Iterable[Sequence[tuple[str, Any]]] | None = None,
+    label: Iterable[Any] | None = None,
+    ids: Iterable[Any] | None = None,
+    class_name: str | None = None,
+    simplify_deg: float = 0.0,
+    geometries: Sequence[str | None] | None = None,
+    styles: Sequence[Mapping[str, Any]] | None = None,
+) -> _SafeJson:
+    """The FeatureCollection of :func:`geojson_layer` (its arguments), as the JSON text of its data block.
+    ``geometries``: each row's geometry as :func:`display_geojson` writes it, if the caller keeps them (else
+    made here from ``frame``'s geometry); ``styles``: each row's style (instead of ``style`` called per row)."""
     n = len(frame)
+    geoms = list(geometries) if geometries is not None else display_geojson(frame, opts, simplify_deg)
+    if len(geoms) != n:
+        raise ValueError(f"geometries: {len(geoms)} for {n} rows")
+    cls = class_name or f"pp-{key}"
     tips = list(tip) if tip is not None else [None] * n
     titles = list(title) if title is not None else [None] * n
     rowss: list[Sequence[tuple[str, Any]] | None] = list(rows) if rows is not None else [None] * n
     labels = list(label) if label is not None else [None] * n
     idss = list(ids) if ids is not None else [None] * n
     features = []
-    geoms = shapely.to_geojson(geom)
-    for i, (_, row) in enumerate(frame.iterrows()):
-        st = dict(style(row) if callable(style) else style)
+    if styles is not None and len(styles) != n:
+        raise ValueError(f"styles: {len(styles)} for {n} rows")
+    each = styles if styles is not None else [style(r) for _, r in frame.iterrows()] if callable(style) \
+        else [style] * n
+    for i in range(n):
+        st = dict(each[i])
         st["className"] = cls + " " + st.get("className", "")
         props: dict[str, Any] = {"_style": st}
         if tips[i] is not None:
@@ -416,9 +500,7 @@ def geojson_layer(
         # geometry as shapely writes it (numbers and fixed keys), properties through js_json
         features.append('{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
                         % (i, geoms[i] if geoms[i] is not None else "null", js_json(props)))
-    collection = _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
-    return GeoJsonLayer(collection, name, key=key, show=show,
-                        control=control)
+    return _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 
 def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
@@ -451,7 +533,7 @@ def search_source(labels, lon, lat, opts: MapOptions, kind: str = "") -> dict:
             "lon": np.round(x, 5).tolist(), "lat": np.round(y, 5).tolist(), "kind": kind}
 
 
-def add_legend(m: folium.Map, sections: list[dict]) -> None:
+def add_legend(m: folium.Map, sections: "list[dict] | Slot") -> None:
     """``sections``: ``[{"title": str, "items": [{"color", "label", "shape": box|dot|line}]}]``."""
     m.add_child(Script("PARKPLAN.legend(__MAP__, __DATA__);", data=sections))
 
@@ -463,23 +545,30 @@ def county_legend(lang: str) -> dict:
     ]}
 
 
-def finish_map(m: folium.Map, opts: MapOptions, *, legend: list[dict], search: Sequence[dict | str]) -> folium.Map:
+def search_data(search: Sequence[dict | str], lang: str) -> dict:
+    """The search control's data for ``search`` (its JavaScript variables left out: they are code)."""
+    return {"sources": [s for s in search if not isinstance(s, str)], "placeholder": t("search", lang),
+            "noMatch": t("no_match", lang)}
+
+
+def finish_map(m: folium.Map, opts: MapOptions, *, legend: "list[dict] | Slot",
+               search: "Sequence[dict | str] | Slot") -> folium.Map:
     """Add the shared controls (fullscreen, measure, search, legend, layer control) and localise assets.
 
-    ``search`` items are dicts from :func:`search_source` or names of JS variables holding such columns.
+    ``search`` items are dicts from :func:`search_source` or names of JS variables holding such columns;
+    ``legend`` and ``search`` may be :class:`Slot` s of a template (``search``: :func:`search_data`'s value).
     """
     lang = opts.lang
     _Fullscreen(position="topleft", title=t("fullscreen", lang), title_cancel=t("exit_fullscreen", lang)).add_to(m)
     labels = {k: t(f"measure_{k}", lang) for k in ("title", "finish", "clear", "distance", "area", "hint")}
     m.add_child(Script("new L.Control.PPMeasure(__DATA__).addTo(__MAP__);", data=labels))
-    variables = [s for s in search if isinstance(s, str)]
+    variables = [] if isinstance(search, Slot) else [s for s in search if isinstance(s, str)]
     if not all(_IDENT.fullmatch(v) for v in variables):
         raise ValueError(f"search sources: JavaScript variable names only, not {variables!r}")
     m.add_child(Script(
         "new L.Control.PPSearch(__DATA__.sources.concat([" + ", ".join(variables) + "]), "
         "{placeholder: __DATA__.placeholder, noMatch: __DATA__.noMatch, position: 'topleft'}).addTo(__MAP__);",
-        data={"sources": [s for s in search if not isinstance(s, str)], "placeholder": t("search", lang),
-              "noMatch": t("no_match", lang)}))
+        data=search if isinstance(search, Slot) else search_data(search, lang)))
     add_legend(m, legend)
     _LayerControl(collapsed=False, position="topright").add_to(m)
     m.add_child(Script("PARKPLAN.ready = true;"))
@@ -526,3 +615,55 @@ def json_blocks(html: str) -> dict[str, Any]:
 def render_page(m: folium.Map) -> MapPage:
     """The map rendered once, ready for per-response nonces (:class:`MapPage`)."""
     return MapPage(tuple(_SCRIPT_TAG.split(render_html(m))))
+
+
+@dataclass(frozen=True)
+class MapTemplate:
+    """A map rendered once with :class:`Slot` s where a request's data go: what does not depend on the request
+    (counties, places, controls, scripts, the parks' search) is written once; :meth:`page` writes each slot's
+    value as the map built with that value would hold it (:meth:`Slot.format`). ``parts``: the page split at its
+    ``<script`` tags (as :class:`MapPage`), each part a sequence of text and slots."""
+
+    parts: tuple[tuple[str | Slot, ...], ...]
+    slots: tuple[Slot, ...]
+
+    @classmethod
+    def from_map(cls, m: folium.Map, slots: Iterable[Slot]) -> "MapTemplate":
+        """The template of ``m``, a map built with ``slots`` in place of a request's values: each slot must be in
+        the page exactly once."""
+        slots = tuple(slots)
+        html = render_html(m)
+        by_token: dict[str, Slot] = {}
+        for slot in slots:
+            token = f'"{slot.token}"' if slot.kind == "name" else slot.token  # tojson quotes a layer's name
+            if html.count(slot.token) != 1 or html.count(token) != 1:
+                raise ValueError(f"slot {slot.name!r}: {html.count(slot.token)} times in the page, not once")
+            by_token[token] = slot
+        pattern = re.compile("|".join(re.escape(t) for t in sorted(by_token, key=len, reverse=True))) if slots \
+            else None
+        parts: list[tuple[str | Slot, ...]] = []
+        for part in _SCRIPT_TAG.split(html):
+            if pattern is None:
+                parts.append((part,))
+                continue
+            segments: list[str | Slot] = []
+            pos = 0
+            for hit in pattern.finditer(part):
+                segments += [part[pos:hit.start()], by_token[hit.group(0)]]
+                pos = hit.end()
+            segments.append(part[pos:])
+            parts.append(tuple(segments))
+        return cls(tuple(parts), slots)
+
+    def texts(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Each slot's text for ``values`` (slot name -> value; every slot needs one)."""
+        missing = [s.name for s in self.slots if s.name not in values]
+        if missing:
+            raise ValueError(f"map template: no value for slot(s) {missing}")
+        return {s.name: s.format(values[s.name]) for s in self.slots}
+
+    def page(self, values: Mapping[str, Any]) -> MapPage:
+        """The page with ``values`` in its slots: the :class:`MapPage` the map built with them renders."""
+        texts = self.texts(values)
+        return MapPage(tuple("".join(texts[x.name] if isinstance(x, Slot) else x for x in part)
+                             for part in self.parts))

@@ -11,7 +11,8 @@ The suitability map takes ``enterprise_id`` or a typed-in profile (``sector``, `
 model of ``POST /suitability`` with 422 problems naming each parameter, and optionally the weights
 (``weights=distance:60,sector_fit:5``) and constraints (``less_developed_only``, ``max_distance_km``)
 the page ranked with, so the map ranks as the page does. Pages are cached per dataset and parameters (the transfers
-map, whose candidates change with every review, is built on each request).
+map, whose candidates change with every review, is built on each request; a suitability map is its query's data
+written into a template rendered once per dataset and language, :func:`suitability_page`).
 
 Scripts: the Content-Security-Policy allows scripts from this server and the inline scripts that carry
 this response's nonce (a fresh random value per response, put on every ``<script>`` the renderer wrote;
@@ -45,8 +46,9 @@ from geodata.jsonable import json_default
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 from maps import MapError, MapOptions, build_map, proposed_candidates
 from maps.assets import AssetError, media_type, read_asset
-from maps.base import MapPage, render_page
-from maps.suitability_map import parse_weights
+from maps.base import MapPage, MapTemplate, Slot, render_page
+from maps.suitability_map import (SuitabilityBase, parse_weights, suitability_template, suitability_values,
+                                  template_slots)
 from maps.transfers_map import normalise_candidates
 from parks.joins import park_profiles
 from parks.suitability.criteria import CRITERIA
@@ -275,12 +277,64 @@ def _suitability_response(request: Request, state: AppState, lang: str, enterpri
                                      ("max_distance_km", max_distance_km)) if v} or None
     profile = _profile(enterprise_id, fields)
     opts = _options(lang)
-    key = _page_key(state, "suitability", opts, enterprise_id=enterprise_id, profile=profile, weights=suit_weights,
-                    constraints=constraints)
-    page, parts = state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
-        "suitability", state.dataset, opts=opts, enterprise_id=enterprise_id, profile=profile, weights=suit_weights,
-        constraints=constraints, suitability_context=state.suitability_context())))
+    target = str(enterprise_id) if enterprise_id else dict(profile or {})
+    page, parts = suitability_page(state, opts, target, suit_weights, constraints)
     return _page_response(request, page, parts, opts)
+
+
+def suitability_page(state: AppState, opts: MapOptions, target: str | dict, weights: dict[str, float] | None,
+                     constraints: dict | None) -> tuple[MapPage, list[bytes]]:
+    """The suitability map of one query (an enterprise id or a profile), written into the map's template: the
+    base (counties, places, controls, the parks' geometries and search) is rendered and compressed once per
+    dataset, language and shape of the map (``maps.suitability_map.suitability_template``, kept in
+    ``state.maps``); a query adds only its own data (about 1/20 of the CPU of building the folium map). The page
+    is the one ``build_map("suitability", ...)`` renders (``tests/maps/test_suitability_template.py``)."""
+    from parks.suitability import score_enterprise
+
+    base = state.maps.get_or_compute(state.key("suitability-base", opts),
+                                     lambda: SuitabilityBase.build(state.dataset, opts))
+
+    def query_texts() -> tuple[tuple[bool, bool, bool], dict[str, str], dict[str, bytes]]:
+        try:
+            result = score_enterprise(state.suitability_context(), target, weights, constraints)
+        except LookupError as exc:
+            raise NotFound(str(exc).strip("'\"")) from None
+        shape, values = suitability_values(base, result)
+        texts = {s.name: s.format(values[s.name]) for s in template_slots(shape)}
+        return shape, texts, {name: _raw_deflate(text.encode("utf-8")) for name, text in texts.items()}
+
+    # a query's own texts (tens of kB) kept with the pages' views: a repeated query only joins the page
+    key = _page_key(state, "suitability-query", opts, enterprise_id=target if isinstance(target, str) else None,
+                    profile=None if isinstance(target, str) else target, weights=weights, constraints=constraints)
+    shape, texts, deflated = state.pages.get_or_compute(key, query_texts)
+    packed = state.maps.get_or_compute(state.key("suitability-template", opts, shape),
+                                       lambda: PackedTemplate.pack(suitability_template(base, shape)))
+    return packed.fill(texts, deflated)
+
+
+@dataclass(frozen=True)
+class PackedTemplate:
+    """A map template (:class:`maps.base.MapTemplate`) with its text compressed once (raw deflate pieces that
+    concatenate, as :func:`_deflate_parts` makes per part): :meth:`fill` compresses only a request's values."""
+
+    template: MapTemplate
+    packed: tuple[tuple[bytes | Slot, ...], ...]
+
+    @classmethod
+    def pack(cls, template: MapTemplate) -> "PackedTemplate":
+        return cls(template, tuple(tuple(x if isinstance(x, Slot) else _raw_deflate(x.encode("utf-8")) for x in part)
+                                   for part in template.parts))
+
+    def fill(self, texts: dict[str, str], deflated: dict[str, bytes]) -> tuple[MapPage, list[bytes]]:
+        """The page with each slot's text (:meth:`maps.base.Slot.format` of its value) and its compressed parts
+        (for :func:`_page_response`); ``deflated``: each text as :func:`_raw_deflate` compresses it."""
+        missing = [s.name for s in self.template.slots if s.name not in texts or s.name not in deflated]
+        if missing:
+            raise ValueError(f"map template: no text for slot(s) {missing}")
+        page = MapPage(tuple("".join(texts[x.name] if isinstance(x, Slot) else x for x in part)
+                             for part in self.template.parts))
+        parts = [b"".join(deflated[x.name] if isinstance(x, Slot) else x for x in part) for part in self.packed]
+        return page, parts
 
 
 # --- GET /maps/{name}: its query (a dependency), the role check (a dependency), one builder per map ---------
@@ -441,6 +495,20 @@ def _page_response(request: Request, page: MapPage, parts: list[bytes], opts: Ma
 def warm(state: AppState) -> None:
     """Build the clusters map (the slowest of the shared maps) in Chinese into the cache."""
     _clusters_page(state, _map_options("zh"), MapParams("clusters"))
+
+
+def warm_frames(state: AppState, lang: str = "zh") -> None:
+    """The maps the workspace's pages load in their frames, made ahead in this process (each worker of
+    ``parkplan serve --workers N`` warms its own): the parks map (``/ui/parks``) and the suitability map's base
+    and templates (``/ui/suitability``: a query then adds only its own data), for both shapes a query of the
+    dataset gives (a site with ranked and excluded parks; a site with every park excluded)."""
+    opts = _map_options(lang)
+    _parks_page(state, opts, MapParams("parks", lang))
+    base = state.maps.get_or_compute(state.key("suitability-base", opts),
+                                     lambda: SuitabilityBase.build(state.dataset, opts))
+    for shape in ((True, True, True), (False, True, True), (True, False, True)):
+        state.maps.get_or_compute(state.key("suitability-template", opts, shape),
+                                  lambda shape=shape: PackedTemplate.pack(suitability_template(base, shape)))
 
 
 def _raw_deflate(data: bytes) -> bytes:
