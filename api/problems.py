@@ -61,8 +61,9 @@ _PATH_RE = re.compile(r"(?:[A-Za-z]:\\|/)(?:[\w.\-]+[/\\])+[\w.\-]*")
 class Problem(BaseModel):
     """RFC 9457 problem details; extra members (``errors``, ``current``...) may follow.
 
-    A refusal of the suitability model (or another coded error of ``geodata``/``parks``) also carries its
-    stable ``code`` (``weights.negative``) and ``detail_zh``, the same text in Chinese
+    A coded refusal of ``geodata``/``parks`` (the suitability model's ``SuitabilityError``, a
+    ``MetricsError``, a ``DatasetError``: :class:`geodata.messages.CodedError`) also carries its stable
+    ``code`` (``weights.negative``, ``sector.unknown``) and ``detail_zh``, the same text in Chinese
     (:func:`geodata.messages.message`); ``detail`` stays English."""
 
     model_config = ConfigDict(extra="allow")
@@ -131,10 +132,10 @@ def problem_response(status: int, detail: str, *, headers: dict[str, str] | None
                         media_type=PROBLEM_JSON)
 
 
-def _domain_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _domain_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """(not-found kinds, bad-input kinds) raised by geodata and parks."""
-    not_found: list[type[BaseException]] = []
-    bad: list[type[BaseException]] = []
+    not_found: list[type[Exception]] = []
+    bad: list[type[Exception]] = []
     from geodata.dataset import DatasetError
 
     bad.append(DatasetError)
@@ -223,7 +224,7 @@ def _domain_handler(status: int):
     return handler
 
 
-def _coded(exc: Exception) -> dict[str, str]:
+def _coded(exc: Exception) -> dict[str, Any]:
     """``code`` and ``detail_zh`` of a coded error (:class:`geodata.messages.CodedError`); {} for others."""
     from geodata.messages import CodedError
 
@@ -329,9 +330,10 @@ def document_problems(schema: dict[str, Any], routes=()) -> dict[str, Any]:
     auth: dict[tuple[str, str], str | None] = {}
     for route in iter_route_contexts(list(routes)):
         if isinstance(route.original_route, APIRoute) and route.include_in_schema:
+            path = route.path_format or ""
             for method in route.methods or ():
-                derived[(route.path_format, method.lower())] = error_statuses(route)
-                auth[(route.path_format, method.lower())] = authentication(route)
+                derived[(path, method.lower())] = error_statuses(route)
+                auth[(path, method.lower())] = authentication(route)
     if any(auth.values()):
         schema["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     for path, path_item in schema.get("paths", {}).items():

@@ -101,8 +101,9 @@ def _print_tables(doc: dict, top: int, lang: str = "zh", ds=None) -> None:
     worst = sorted(by_park.items(), key=lambda kv: (-kv[1]["D"] / max(1, sum(kv[1].values())), kv[0]))[:top]
     tb = table(t("cli_per_mu_park_title", top=top), [(t("park_id"), L), ("A", R), ("B", R), ("C", R), ("D", R),
                                                      (t("cli_d_share"), R)])
-    for pid, k in worst:
-        tb.add_row(with_code(pid, parks), *(num(k[c]) for c in "ABCD"), pct(k["D"] / max(1, sum(k.values()))))
+    for pid, counts in worst:
+        tb.add_row(with_code(pid, parks), *(num(counts[c]) for c in "ABCD"),
+                   pct(counts["D"] / max(1, sum(counts.values()))))
     console.print(tb)
 
     tb = table(t("cli_land_title", top=top), [(t("park_id"), L), (t("name"), L), (t("supply_rate"), R),
@@ -165,7 +166,7 @@ def metrics(
     if as_json:
         print_json({**doc, **extra})
     else:
-        _print_tables(doc, top, lang, ds)
+        _print_tables(doc, top, w.lang, ds)
         _print_extras(extra, top, Words(lang, ds))
 
 
