@@ -163,12 +163,8 @@ def all_candidates(db: Session, *, county: str | None = None) -> list[TransferCa
 _FILTERS = ("status", "origin_county_code", "destination_county_code", "park_id", "enterprise_id", "scenario")
 
 
-def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | None], limit: int, offset: int,
-                    county: str | None = None, with_snapshot: bool = True) -> tuple[list[TransferCandidate], int]:
-    """Candidates the user may see, filtered; ``county`` matches origin or destination. Pending first.
-    ``with_snapshot=False``: the snapshots are not read (nor decoded) unless a row's is asked for."""
-    q = select(TransferCandidate).where(scope_filter(user, TransferCandidate.origin_county_code,
-                                                     TransferCandidate.destination_county_code))
+def _candidate_conditions(user: Principal, filters: dict[str, str | None], county: str | None) -> list:
+    conds = [scope_filter(user, TransferCandidate.origin_county_code, TransferCandidate.destination_county_code)]
     for name, value in filters.items():
         if value is None:
             continue
@@ -176,16 +172,38 @@ def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | No
             raise BadRequest(f"unknown filter {name!r}; accepted: {', '.join(_FILTERS)}")
         if name == "status" and value not in STATUSES:
             raise BadRequest(f"status {value!r} is unknown; accepted: {', '.join(STATUSES)}")
-        q = q.where(getattr(TransferCandidate, name) == value)
+        conds.append(getattr(TransferCandidate, name) == value)
     if county is not None:
-        q = q.where((TransferCandidate.origin_county_code == county) |
-                    (TransferCandidate.destination_county_code == county))
-    total = int(db.execute(select(func.count()).select_from(q.subquery())).scalar_one())
+        conds.append((TransferCandidate.origin_county_code == county) |
+                     (TransferCandidate.destination_county_code == county))
+    return conds
+
+
+def _listed(db: Session, q, conds: list, limit: int, offset: int):
+    """``q`` restricted to ``conds``, pending first, one page of it; and how many rows match in all."""
+    q = q.where(*conds)
+    total = int(db.execute(select(func.count()).select_from(TransferCandidate).where(*conds)).scalar_one())
     pending_first = (TransferCandidate.status != "pending")
-    q = q.order_by(pending_first, TransferCandidate.candidate_id).limit(limit).offset(offset)
+    return q.order_by(pending_first, TransferCandidate.candidate_id).limit(limit).offset(offset), total
+
+
+def list_candidates(db: Session, user: Principal, *, filters: dict[str, str | None], limit: int, offset: int,
+                    county: str | None = None, with_snapshot: bool = True) -> tuple[list[TransferCandidate], int]:
+    """Candidates the user may see, filtered; ``county`` matches origin or destination. Pending first.
+    ``with_snapshot=False``: the snapshots are not read (nor decoded) unless a row's is asked for."""
+    q, total = _listed(db, select(TransferCandidate), _candidate_conditions(user, filters, county), limit, offset)
     if not with_snapshot:
         q = q.options(defer(TransferCandidate.snapshot))
     return list(db.execute(q).scalars()), total
+
+
+def list_candidate_dicts(db: Session, user: Principal, *, filters: dict[str, str | None], limit: int, offset: int,
+                         county: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """As :func:`list_candidates` (same scope, filters, order and page), each row as :func:`candidate_public`
+    without its snapshot, read as plain rows (no ORM objects: a page of 200 is listed on every visit of the list)."""
+    cols = [getattr(TransferCandidate, k) for k in CANDIDATE_FIELDS]
+    q, total = _listed(db, select(*cols), _candidate_conditions(user, filters, county), limit, offset)
+    return [candidate_public(row) for row in db.execute(q)], total
 
 
 def get_candidate(db: Session, user: Principal, candidate_id: str) -> TransferCandidate:

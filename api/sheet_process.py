@@ -4,8 +4,9 @@ A sheet (:func:`api.exports.render_review_sheet`: matplotlib's map, fpdf2's tabl
 a second of pure-Python CPU. Made in a thread of the server (after each decision, in the background), it held the
 interpreter's lock while the other users' requests waited for it: the decision's p95 in the browser benchmark.
 Here a :class:`concurrent.futures.ProcessPoolExecutor` of one worker (started with ``spawn``: the server has
-threads, so no ``fork``), created on first use and shut down with the app, makes it; the server's thread only
-waits for the answer (without the lock).
+threads, so no ``fork``), created on first use (or by the start-up warm-up) and shut down with the app, makes it,
+at a lower priority (``nice`` :data:`CHILD_NICE`) than the server's requests; the server's thread only waits for
+the answer (without the lock).
 
 What crosses the process boundary is plain data: per sheet the candidate (the API's detail dict) and its
 :func:`api.exports.sheet_places` (the park's geometry, the enterprise's point); the dataset's
@@ -55,9 +56,17 @@ class NeedStatic(LookupError):
 _STATIC: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
 
+#: the child's niceness: a sheet is made in the background; the server's requests go first on a busy machine
+CHILD_NICE = 10
+
+
 def _child_init() -> None:
     # a sheet process does one thing at a time; keep its numeric libraries to one thread
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        os.nice(CHILD_NICE)
+    except OSError:  # pragma: no cover - not permitted: same priority as the server
+        pass
     import matplotlib
 
     matplotlib.use("Agg")
@@ -71,8 +80,15 @@ def _child_keep(version: str, static: dict[str, Any]) -> None:
 
 
 def _child_warm(version: str, static: dict[str, Any]) -> int:
-    """Keep ``static`` and cut the font of its characters (the first sheet then only draws); the child's pid."""
+    """Keep ``static``, import what a sheet uses and cut the font of its characters (the first sheet then only
+    draws); the child's pid."""
+    import fpdf  # noqa: F401
+    import geopandas  # noqa: F401  (the park's geometry arrives as a GeoDataFrame and is drawn by geopandas)
+    from matplotlib.backends import backend_agg  # noqa: F401
+
     from geodata.fonts import truetype_subset
+
+    from . import exports  # noqa: F401
 
     _child_keep(version, static)
     truetype_subset(static["chars"])

@@ -87,6 +87,9 @@ class AppState:
     # so that reviewers walking many candidates never push out the province's maps
     candidate_maps: LockedCache = field(default_factory=lambda: LockedCache(64, "candidate maps"))
     auth: LockedCache = field(default_factory=lambda: LockedCache(1024, "auth"))
+    # the review list's rendered table rows (api.web.pages_review), per candidate version and language: a few
+    # hundred bytes each, so that a visit renders only the rows a decision changed
+    review_rows: LockedCache = field(default_factory=lambda: LockedCache(20_000, "review rows"))
     # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
     sheets: LockedCache = field(init=False)
     # the child process that makes them (api.sheet_process; started on first use, stopped by close()), or None:

@@ -14,6 +14,7 @@ import threading
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from .. import reviews
@@ -22,7 +23,7 @@ from ..deps import scope_filter
 from ..problems import NotFound, PreconditionFailed, ProblemError
 from ..routes.transfers import sheet_decided
 from . import backend
-from .core import page_error, render, url_with
+from .core import TEMPLATES, page_error, render, url_with
 from .i18n import pick_lang, translator
 
 router = APIRouter()
@@ -57,13 +58,19 @@ def resolve_county(query: str, names: dict[str, str]) -> tuple[str | None, bool]
 
 
 def _county_names(request: Request) -> dict[str, str]:
-    ds = backend.dataset(request)
-    return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    def compute():
+        ds = backend.dataset(request)
+        return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+
+    return backend.cached(request, "review_county_names", compute)
 
 
 def _park_names(request: Request) -> dict[str, str]:
-    ds = backend.dataset(request)
-    return dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+    def compute():
+        ds = backend.dataset(request)
+        return dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
+
+    return backend.cached(request, "review_park_names", compute)
 
 
 def _enterprise_names(request: Request) -> dict[str, str]:
@@ -90,6 +97,19 @@ def _frozen_names(request: Request, db, ids: list[str]) -> dict[str, tuple[str, 
     return {i: known[i] for i in ids if i in known}
 
 
+def _row_html(request: Request, items: list[dict], lang: str, t) -> None:
+    """Each listed candidate's table row (``review_list_row.html``, escaped as the page) as ``item["row_html"]``.
+    A row follows from the candidate's version (a decision makes a new one; its names are frozen or the dataset's)
+    and the language, so it is rendered once per (dataset version, candidate, version, language) and kept
+    (``AppState.review_rows``): a visit of the list renders only the rows that changed since."""
+    state = backend.state_of(request)
+    template = TEMPLATES.get_template("review_list_row.html")
+    ctx = {"t": t, "url": lambda path, **kw: url_with(request, path, **kw)}
+    for it in items:
+        key = state.key("review_row", it["candidate_id"], int(it["version"]), lang)
+        it["row_html"] = state.review_rows.get_or_compute(key, lambda it=it: Markup(template.render(ctx, c=it)))
+
+
 @router.get("/ui/review", include_in_schema=False)
 def review_list(request: Request, user: backend.ReviewerPage, status: str | None = None, county: str | None = None, park_id: str | None = None,
                 offset: int = 0):
@@ -103,18 +123,20 @@ def review_list(request: Request, user: backend.ReviewerPage, status: str | None
         if county_error:
             rows, total = [], 0
         else:
-            rows, total = reviews.list_candidates(db, user, filters=filters, limit=PAGE_SIZE, offset=offset,
-                                                  county=county, with_snapshot=False)
-        items = [reviews.candidate_public(c) for c in rows]
+            rows, total = reviews.list_candidate_dicts(db, user, filters=filters, limit=PAGE_SIZE, offset=offset,
+                                                       county=county)
+        items = rows
         frozen = _frozen_names(request, db, [it["candidate_id"] for it in items])
         counts = status_counts(db, user)
-    t = translator(pick_lang(request.query_params.get("lang")))
+    lang = pick_lang(request.query_params.get("lang"))
+    t = translator(lang)
     for it in items:
         ename, pname = frozen.get(it["candidate_id"], ("", ""))
         it["enterprise_name"] = ename or en.get(it["enterprise_id"], "")
         it["park_name"] = pname or pn.get(it["park_id"], "")
         it["origin_name"] = cn.get(it["origin_county_code"], it["origin_county_code"])
         it["destination_name"] = cn.get(it["destination_county_code"], it["destination_county_code"])
+    _row_html(request, items, lang, t)
     offices = sorted(user.offices) if not user.is_admin else []
     return render(request, "review_list.html", {
         "items": items, "total": total, "counts": counts, "statuses": STATUSES,
@@ -165,14 +187,20 @@ def _candidate_view(request: Request, user, candidate_id: str) -> dict | None:
     }
 
 
-#: seconds between a decision and the start of its new review sheet in the background: the browser follows the
-#: decision's 303 to the candidate page at once, and the sheet (a fifth of a second of CPU, in this process, under
-#: the GIL) would otherwise be made while that page is answered. A sheet asked for sooner is made on request.
+#: seconds between a decision and the start of its new review sheet in the background when the sheet is made in a
+#: thread of this process (``PARKPLAN_SHEET_PROCESS=0``): the browser follows the decision's 303 to the candidate
+#: page at once, and the sheet (a fifth of a second of CPU, under the GIL) would otherwise be made while that page
+#: is answered. A sheet asked for sooner is made on request. With the sheet process (the default), the sheet is
+#: started at once: it runs in another process, at a lower priority, and holds no lock of this one.
 SHEET_DELAY_S = 1.0
 
 
 def _sheet_after(state, candidate_id: str, version: int) -> None:
-    """The older versions' sheets are forgotten now; the new version's is started after :data:`SHEET_DELAY_S`."""
+    """The older versions' sheets are forgotten now; the new version's is started now (sheet process) or after
+    :data:`SHEET_DELAY_S` (in a thread)."""
+    if state.sheet_process is not None:
+        sheet_decided(state, candidate_id, version)
+        return
     state.sheets.discard_where(lambda k: k[1:3] == ("sheet", candidate_id) and k[3] != version)
     timer = threading.Timer(SHEET_DELAY_S, sheet_decided, args=(state, candidate_id, version))
     timer.daemon = True
