@@ -84,7 +84,7 @@ def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict
                                   highlight=False, markup=False)
             return weights
     except SuitabilityError as exc:
-        fail(escape(message(exc, w.lang)))
+        fail(exc, lang=w.lang)
     return None
 
 
@@ -202,7 +202,7 @@ def suitability(
         cons = Constraints.from_mapping(_constraints(land_margin, protected_buffer_m, max_distance_km,
                                                      less_developed_only, include_current_park))
     except SuitabilityError as exc:
-        fail(escape(message(exc, w.lang)))
+        fail(exc, lang=w.lang)
     if scenario is not None:
         sp = _scenario_params(city_band_km, county_band_km, key_bonus, w.lang)
         if scenario != "all" and (priority or scenario_weights):
@@ -241,9 +241,9 @@ def suitability(
 
             sens = weight_sensitivity(ctx, target, weights, cons, n=sensitivity, seed=seed)
     except LookupError as exc:
-        fail(escape(message(exc, w.lang).strip("'\"")))
+        fail(message(exc, w.lang).strip("'\""), lang=w.lang)
     except SuitabilityError as exc:
-        fail(escape(message(exc, w.lang)))
+        fail(exc, lang=w.lang)
     if output is not None:
         _write_single(doc, output)
     if as_json:
@@ -428,7 +428,7 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
                                  progress=progress.callback(_step_words(w)) if progress else None)
         _print_warnings(caught, w)
     except SuitabilityError as exc:
-        fail(escape(message(exc, w.lang)))
+        fail(exc, lang=w.lang)
     selected, batch = plan.selected, plan.batch
     alloc = plan.allocation if allocate else None
     if len(batch.top) and top < int(batch.top["rank"].max()):
@@ -543,7 +543,7 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
                               mip_rel_gap=mip_gap, progress=progress.callback(_step_words(w)) if progress else None)
         _print_warnings(caught, w)
     except SuitabilityError as exc:
-        fail(escape(message(exc, w.lang)))
+        fail(exc, lang=w.lang)
 
     if progress:
         progress.step(w.t("cli_step_report"))
