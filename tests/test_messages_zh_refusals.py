@@ -264,3 +264,13 @@ def test_info_shows_the_stored_provenance_with_labels_in_the_language(runner, tm
     en = _one_line(_cli(runner, "info", "--data", tmp_dataset_path, "--lang", "en").output)
     assert "imported: enterprises" in en and f"{name} ({report.time}, append)" in en, en
     assert "seed" in en and "real: industry catalogue" in en and "已导入" not in en
+
+
+def test_hostile_values_in_other_refusals_are_shown_exactly(runner, dataset_path, tmp_path):
+    """``fail`` escapes what it prints; a caller that escaped it first showed a stray backslash ('\\[red]')."""
+    hostile = "[red]<script>E9"
+    res = _cli(runner, "suitability", "--enterprise", hostile, "--data", dataset_path, "--lang", "zh")
+    assert res.exit_code == 2 and f"企业编号 '{hostile}' 不在数据集中" in res.output and "\\[" not in res.output, res.output
+    targets = tmp_path / "[red]目标.toml"
+    res = _cli(runner, "plan", "report", "--targets", targets, "--data", dataset_path, "--lang", "en")
+    assert res.exit_code == 2 and str(targets) in _one_line(res.output) and "\\[" not in res.output, res.output
