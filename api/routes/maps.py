@@ -507,8 +507,10 @@ def warm_frames(state: AppState, lang: str = "zh") -> None:
     base = state.maps.get_or_compute(state.key("suitability-base", opts),
                                      lambda: SuitabilityBase.build(state.dataset, opts))
     for shape in ((True, True, True), (False, True, True), (True, False, True)):
-        state.maps.get_or_compute(state.key("suitability-template", opts, shape),
-                                  lambda shape=shape: PackedTemplate.pack(suitability_template(base, shape)))
+        def pack(shape: tuple[bool, bool, bool] = shape) -> PackedTemplate:
+            return PackedTemplate.pack(suitability_template(base, shape))
+
+        state.maps.get_or_compute(state.key("suitability-template", opts, shape), pack)
 
 
 def _raw_deflate(data: bytes) -> bytes:

@@ -11,6 +11,7 @@ text drawn as paths, shown through ``<img>``: nothing in them can run.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -203,7 +204,8 @@ def warm(state, lang: str = "zh") -> None:
     app = SimpleNamespace(state=SimpleNamespace(parkplan=state, dataset=state.dataset))
     where = SimpleNamespace(app=app)
     _, tkey = app_targets(app)
-    plan_cached(app, tkey + ("page", None, None, lang), lambda: _view(where, None, None, lang))
+    # the stand-in has what _view reads of a request (its app)
+    plan_cached(app, tkey + ("page", None, None, lang), lambda: _view(cast(Request, where), None, None, lang))
 
 
 @router.get("/ui/plan", include_in_schema=False)

@@ -151,7 +151,7 @@ def profile_from_form(form: Mapping[str, str]) -> dict | None:
             "name": (form.get("p_name") or None)}
 
 
-def contribution_bars(ranked: list[dict]) -> list[dict]:
+def contribution_bars(ranked: list[dict]) -> list[list[dict]]:
     """Per ranked park the stacked segments (x, width in a 0-300 px bar) of each criterion's contribution."""
     crit = _criteria()
     scale = 300.0
