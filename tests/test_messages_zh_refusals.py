@@ -31,6 +31,12 @@ def _cli(runner, *args):
     return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
 
 
+def app_():
+    from api.cli import app
+
+    return app
+
+
 def _one_line(text: str) -> str:
     """The output with the console's line breaks removed (a long message folds at the terminal width)."""
     return text.replace("\n", "")
@@ -175,6 +181,11 @@ def test_a_missing_dataset_in_chinese(runner, tmp_path):
     out = _one_line(res.output)
     assert f"数据集文件 {str(missing)!r} 不存在；请用 'parkplan init --out {missing}' 建立" in out, out
     assert english_sentences(res.output) == [], res.output
+    for command in (["info"], ["plan", "report"], ["metrics"]):  # --lang en in a Chinese locale
+        res = runner.invoke(app_(), [*command, "--data", str(missing), "--lang", "en"],
+                            env={"COLUMNS": "250", "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""})
+        out = _one_line(res.output)
+        assert res.exit_code == 2 and f"error: dataset file {str(missing)!r} does not exist" in out, (command, out)
 
 
 def test_a_bad_metrics_parameter_in_chinese(runner, dataset_path):

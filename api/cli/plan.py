@@ -105,7 +105,7 @@ def report(
         fail(str(exc))  # fail escapes it: a path's "[" is shown as it is
     with steps(3 + (output is not None), err_console) as s:
         s.step(w.t("step_load_data"))
-        raw = load(data)
+        raw = load(data, w.lang)
         s.step(w.t("cli_step_join"))
         ds = prepare(raw)
         s.step(w.t("cli_step_plan_report"))
