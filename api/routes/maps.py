@@ -55,6 +55,7 @@ from parks.suitability.criteria import CRITERIA
 
 from .. import reviews
 from ..auth import Principal
+from ..cache import LockedCache
 from ..deps import AnalystUser, DbDep, StateDep, ViewerUser
 from ..problems import BadRequest, Forbidden, NotFound
 from ..state import AppState
@@ -282,6 +283,9 @@ def _suitability_response(request: Request, state: AppState, lang: str, enterpri
     return _page_response(request, page, parts, opts)
 
 
+SUITABILITY_QUERIES_KEPT = 16  # suitability queries whose map texts are kept (per process)
+
+
 def suitability_page(state: AppState, opts: MapOptions, target: str | dict, weights: dict[str, float] | None,
                      constraints: dict | None) -> tuple[MapPage, list[bytes]]:
     """The suitability map of one query (an enterprise id or a profile), written into the map's template: the
@@ -303,10 +307,13 @@ def suitability_page(state: AppState, opts: MapOptions, target: str | dict, weig
         texts = {s.name: s.format(values[s.name]) for s in template_slots(shape)}
         return shape, texts, {name: _raw_deflate(text.encode("utf-8")) for name, text in texts.items()}
 
-    # a query's own texts (tens of kB) kept with the pages' views: a repeated query only joins the page
+    # the last queries' own texts (about 1 MB each: every park's geometry and popup) kept in a small LRU of their
+    # own, so a repeated query (the page's frame after a reload) only joins the page
     key = _page_key(state, "suitability-query", opts, enterprise_id=target if isinstance(target, str) else None,
                     profile=None if isinstance(target, str) else target, weights=weights, constraints=constraints)
-    shape, texts, deflated = state.pages.get_or_compute(key, query_texts)
+    queries = state.maps.get_or_compute(state.key("suitability-queries"),
+                                        lambda: LockedCache(SUITABILITY_QUERIES_KEPT, "suitability queries"))
+    shape, texts, deflated = queries.get_or_compute(key, query_texts)
     packed = state.maps.get_or_compute(state.key("suitability-template", opts, shape),
                                        lambda: PackedTemplate.pack(suitability_template(base, shape)))
     return packed.fill(texts, deflated)

@@ -84,7 +84,9 @@ def _missing(v) -> bool:
         return False
 
 
-def _report_view(request: Request, scenario: str, done, lang: str) -> dict:
+def _report_view(request, scenario: str, done, lang: str) -> dict:
+    """The report's tables and chart for the page, once per plan and language (``request``: the request, or the
+    app's state when warming up)."""
     from parks.suitability.plan_report import ALL, label
 
     def compute():
@@ -111,6 +113,21 @@ def _report_view(request: Request, scenario: str, done, lang: str) -> dict:
         return view
 
     return backend.cached(request, f"scenario_view:{scenario}:{id(done)}:{lang}", compute)
+
+
+def warm(state, lang: str = "zh") -> None:
+    """Every scenario's report view (tables and the distance chart) and its flow map (the page's frame), made
+    ahead in this process for the start-up warm-up (each worker warms its own), once its plan is computed (the
+    warm-up computed the default plans before); a plan that failed is left to the page to report."""
+    from ..routes import scenarios as routes
+
+    for scenario in SCENARIO_CHOICES:
+        fut = routes.state_plan_future(state, scenario)
+        if fut.exception() is not None:  # waits for the plan
+            continue
+        done = fut.result()
+        _report_view(state, scenario, done, lang)
+        routes._flows(state, done, scenario, lang, "firms")  # the frame's map, kept under the key the page's reads
 
 
 @router.get("/ui/scenarios", include_in_schema=False)

@@ -3,15 +3,18 @@ otherwise compute on a first visit, under the keys the pages read, so that no us
 
 :func:`warm` runs in the server's background warm-up thread (:meth:`api.state.AppState.warm`), after the
 analyses of the API: the review sheets' county outlines and font, the parks table and every park's page (profile, sector chart), the metrics page's sector
-table and every sector's charts and maps, the plan page's default view. Chinese, the workspace's default
-language; an English page is made on its first visit.
+table and every sector's charts and maps, the plan page's default view, every scenario's report view and flow map,
+the parks map and the suitability map's templates (the frames of the parks and suitability pages). Chinese, the
+workspace's default language; an English page is made on its first visit. With ``--workers N`` each worker process
+runs it (caches are per process).
 """
 
 from __future__ import annotations
 
+from ..routes.maps import warm_frames
 from ..routes.transfers import warm_sheets
 from ..state import AppState
-from . import pages_metrics, pages_parks, pages_plan
+from . import pages_metrics, pages_parks, pages_plan, pages_scenarios
 
 __all__ = ["warm"]
 
@@ -21,3 +24,5 @@ def warm(state: AppState, lang: str = "zh") -> None:
     pages_parks.warm(state, lang)
     pages_metrics.warm(state, lang)
     pages_plan.warm(state, lang)
+    warm_frames(state, lang)  # the parks map and the suitability map's templates (the pages' frames)
+    pages_scenarios.warm(state, lang)  # every scenario's report view and flow map (its plan: warmed before)
