@@ -285,3 +285,21 @@ def test_hostile_values_in_other_refusals_are_shown_exactly(runner, dataset_path
     targets = tmp_path / "[red]目标.toml"
     res = _cli(runner, "plan", "report", "--targets", targets, "--data", dataset_path, "--lang", "en")
     assert res.exit_code == 2 and str(targets) in _one_line(res.output) and "\\[" not in res.output, res.output
+
+
+@pytest.mark.parametrize("command", [
+    ["map", "clusters", "-o", "{tmp}/m.html"],
+    ["suitability", "--enterprise", "E000001"],
+    ["export-parquet", "-o", "{tmp}/store"],
+    ["transfers", "propose"],
+], ids=lambda c: " ".join(c[:2]))
+def test_a_missing_dataset_follows_lang_in_every_command(runner, tmp_path, command):
+    """``--lang`` decides the language of a missing dataset's refusal, whatever the locale says."""
+    missing = tmp_path / "nope.gpkg"
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    for lang, locale, expected in (("en", "zh_CN.UTF-8", f"error: dataset file {str(missing)!r} does not exist"),
+                                   ("zh", "en_US.UTF-8", f"数据集文件 {str(missing)!r} 不存在")):
+        res = runner.invoke(app_(), [*args, "--data", str(missing), "--lang", lang],
+                            env={"COLUMNS": "250", "LANG": locale, "LC_ALL": "", "LC_MESSAGES": ""})
+        out = _one_line(res.output)
+        assert res.exit_code == 2 and expected in out, (command, lang, out)

@@ -106,7 +106,7 @@ def map_command(
     word = w.t
     with steps(3, err_console) as progress:
         progress.step(word("step_load_data"))
-        ds = prepare(load(data))
+        ds = prepare(load(data, w.lang))
         progress.step(word("step_build_map"))
         try:
             from maps.suitability_map import parse_weights

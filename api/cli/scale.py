@@ -70,7 +70,7 @@ def export_parquet(
     w = Words(lang)
     with steps(2, err_console) as s:
         s.step(w.t("step_load_data"))
-        ds = load(data)
+        ds = load(data, w.lang)
         s.step(w.t("cli_step_write", path=out))
         try:
             path = write_enterprises_parquet(ds.enterprises, out, partition_rows=partition_rows, overwrite=overwrite)
@@ -100,7 +100,7 @@ def join(
     w = Words(lang)
     with steps(2 + (engine == "dask"), err_console) as s:
         s.step(w.t("step_load_data"))
-        ds = load(data)
+        ds = load(data, w.lang)
         try:
             with _cluster(engine, scheduler, workers, worker_memory, s, w):
                 s.step(w.t("cli_step_join_store", engine=engine))
@@ -158,7 +158,7 @@ def batch(
                 s.step(following[name])
 
         s.step(t("step_load_data"))
-        ds = load(data)
+        ds = load(data, w.lang)
         try:
             with _cluster(engine, scheduler, workers, worker_memory, s, words):
                 s.step(t("cli_step_context"))

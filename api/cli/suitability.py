@@ -317,7 +317,7 @@ def _prepared(data, progress: Steps, w: Words):
     from parks.suitability import context_from_dataset
 
     progress.step(w.t("step_load_data"))
-    raw = load(data)
+    raw = load(data, w.lang)
     progress.step(w.t("cli_step_join"))
     ds = prepare(raw)
     progress.step(w.t("cli_step_context"))

@@ -33,7 +33,7 @@ def transfers_propose(data: DataOption = None, db: DbOption = None, json_: JsonO
     try:
         with steps(3, err_console) as s:
             s.step(w.t("step_load_data"))
-            raw = load(data)
+            raw = load(data, w.lang)
             s.step(w.t("cli_step_join"))
             ds = prepare(raw)
             s.step(w.t("cli_step_propose"))
