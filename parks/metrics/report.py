@@ -41,8 +41,8 @@ from .clark_evans import clark_evans
 from .concentration import ellison_glaeser, location_quotients, park_sector_hhi, sector_hhi
 from .land_intensity import land_intensity
 from .per_mu import class_distribution, per_mu_evaluation
-from .ripley import default_distances, ripley
-from .spatial_clusters import spatial_clusters
+from .ripley import EDGE_CORRECTIONS, default_distances, ripley
+from .spatial_clusters import METHODS, spatial_clusters
 
 __all__ = [
     "METRIC_KEYS",
@@ -388,6 +388,12 @@ def compute_metrics(ds: Dataset | MetricsContext, sector: str | None = None, cou
     -------
     dict with exactly the keys :data:`METRIC_KEYS`, JSON-serialisable.
     """
+    # the choices among names are refused before any work (they were refused only when their metric's turn came,
+    # after the others had been computed: a minute for a mistyped --method)
+    if cluster_method not in METHODS:
+        raise MetricsError("clusters.method", value=cluster_method, accepted=", ".join(METHODS))
+    if edge_correction not in EDGE_CORRECTIONS:
+        raise MetricsError("ripley.edge_correction", value=edge_correction, accepted=", ".join(EDGE_CORRECTIONS))
     ctx, sector, county = _context(ds, sector, county)
     if ctx.enterprises.empty:
         raise MetricsError("report.no_enterprises")

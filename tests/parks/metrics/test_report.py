@@ -161,3 +161,12 @@ def test_per_mu_distribution_rows_match_the_per_mu_rows(dataset, doc):
     assert all(r["share_D"] <= 0.2 for r in by_county if r["evaluated"] >= 20)
     with pytest.raises(MetricsError, match="accepted: park_id, county_code"):
         per_mu_distribution_rows(dataset, by="city")
+
+
+@pytest.mark.parametrize("kwargs, code", [({"cluster_method": "bogus"}, "clusters.method"),
+                                           ({"edge_correction": "torus"}, "ripley.edge_correction")])
+def test_a_bad_choice_is_refused_before_any_metric_is_computed(kwargs, code):
+    """The dataset is not even looked at: an object that is no dataset would fail as soon as it were."""
+    with pytest.raises(MetricsError) as info:
+        compute_metrics(object(), **kwargs)
+    assert info.value.code == code and repr(next(iter(kwargs.values()))) in str(info.value)
