@@ -431,8 +431,9 @@ async def _scored(app, body: "SuitabilityIn") -> bytes:
     """The answer's bytes.
 
     An enterprise given by id, once the park context is built, is scored on the event loop: no I/O, a few tenths
-    of a millisecond of CPU (the thread hop cost about as much again, and with 32 requests queued the threads only
-    took turns with the event loop for the interpreter's lock). Everything that may wait or take longer runs on the
+    of a millisecond of CPU. The hop to a scoring thread and back cost 0.08-0.2 ms of server CPU per request at 32
+    clients (live servers side by side, ``PARKPLAN_SUITABILITY_INLINE=0``), and with 32 requests queued the threads
+    only took turns with the event loop for the interpreter's lock. Everything that may wait or take longer runs on the
     worker's scoring threads (``SCORING_THREADS``, an anyio limiter; the 40-thread pool made 32 concurrent requests
     each pay about twice their CPU in lock contention): the context's first build (seconds), and a typed-in profile
     (its point is projected with a per-thread pyproj transformer, whose first use reads the PROJ database).
