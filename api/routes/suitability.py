@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from functools import partial
 from typing import Annotated, Any, Literal
 
@@ -430,8 +431,8 @@ INLINE_SCORING = os.environ.get("PARKPLAN_SUITABILITY_INLINE", "1") != "0"
 async def _scored(app, body: "SuitabilityIn") -> bytes:
     """The answer's bytes.
 
-    An enterprise given by id, once the park context is built, is scored on the event loop: no I/O, a few tenths
-    of a millisecond of CPU. The hop to a scoring thread and back cost 0.08-0.2 ms of server CPU per request at 32
+    An enterprise given by id, once the park context is built and a first scoring by id on it has completed (on a
+    thread), is scored on the event loop: no I/O, no lock to wait for, a few tenths of a millisecond of CPU. The hop to a scoring thread and back cost 0.08-0.2 ms of server CPU per request at 32
     clients (live servers side by side, ``PARKPLAN_SUITABILITY_INLINE=0``), and with 32 requests queued the threads
     only took turns with the event loop for the interpreter's lock. Everything that may wait or take longer runs on the
     worker's scoring threads (``SCORING_THREADS``, an anyio limiter; the 40-thread pool made 32 concurrent requests
@@ -441,13 +442,21 @@ async def _scored(app, body: "SuitabilityIn") -> bytes:
     state = app.state.parkplan
     if INLINE_SCORING and body.enterprise_id is not None:
         ctx = state.contexts.get(state.key("suitability"))
-        if ctx is not None:
+        ready = getattr(app.state, "suitability_inline_ready", None)
+        if ctx is not None and ready is not None and ready() is ctx:
             return _score_in(ctx, body)
-    return await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(app))
+    ctx, answer = await anyio.to_thread.run_sync(partial(_score, state, body), limiter=_scoring_limiter(app))
+    if body.enterprise_id is not None:
+        # a scoring by id has completed on this context: its lookups built on first use (the enterprise rows'
+        # positions and values, the parks' parts: parks.suitability.context.ContextIndex, under a lock, seconds
+        # for a large population) are ready, so later requests by id neither build nor wait for them inline
+        app.state.suitability_inline_ready = weakref.ref(ctx)
+    return answer
 
 
-def _score(state, body: "SuitabilityIn") -> bytes:
-    return _score_in(state.suitability_context(), body)  # may build the context on first use (seconds)
+def _score(state, body: "SuitabilityIn") -> tuple[Any, bytes]:
+    ctx = state.suitability_context()  # may build the context on first use (seconds)
+    return ctx, _score_in(ctx, body)
 
 
 def _score_in(ctx, body: "SuitabilityIn") -> bytes:

@@ -64,7 +64,7 @@ def _invalid_bodies(dataset) -> list:
         [eid],
         "enterprise",
         None,
-        {"enterprise_id": "no-such-enterprise"},  # valid body, 404 from the scoring (the fast path raises it too)
+        {"enterprise_id": "no-such-enterprise"},  # a valid body, 404 from the scoring: handed to the general path
     ]
 
 
@@ -233,3 +233,26 @@ def test_streamed_and_too_large_bodies_same_answers(api, dataset, both):
     big = [b'{"enterprise_id": "' + _ids(dataset)[0].encode() + b'"'] + [chunk] * (limit // len(chunk) + 2) + [b"}"]
     fast, general, answered = both(big, h)
     assert fast == general and fast[0] == 413 and not answered, fast[:2]
+
+
+def test_first_scoring_by_id_on_a_thread_then_inline(api, dataset, monkeypatch):
+    """Until a scoring by id has completed on the context (on a scoring thread: it builds the context's lookups
+    under a lock), requests by id are not scored on the event loop; after it, they are, with the same bytes."""
+    h = _json_headers(api)
+    threaded: list = []
+    real = suit._score
+
+    def spy(state, body):
+        threaded.append(body.enterprise_id)
+        return real(state, body)
+
+    monkeypatch.setattr(suit, "_score", spy)
+    monkeypatch.delattr(api.app.state, "suitability_inline_ready", raising=False)
+    ids = _ids(dataset)
+    first = _call(api, json.dumps({"enterprise_id": ids[0]}).encode(), h)
+    assert threaded == [ids[0]] and api.app.state.suitability_inline_ready() is \
+        api.app.state.parkplan.suitability_context()
+    second = _call(api, json.dumps({"enterprise_id": ids[0]}).encode(), h)
+    assert threaded == [ids[0]] and first == second and first[0] == 200  # inline now, same answer
+    _call(api, json.dumps({"profile": PROFILE}).encode(), h)
+    assert len(threaded) == 2  # a typed-in profile always on a thread
