@@ -283,7 +283,7 @@ def _suitability_response(request: Request, state: AppState, lang: str, enterpri
     return _page_response(request, page, parts, opts)
 
 
-SUITABILITY_QUERIES_KEPT = 16  # suitability queries whose map texts are kept (per process)
+SUITABILITY_QUERIES_KEPT = 32  # suitability queries whose map texts are kept (per process; about 1 MB each)
 
 
 def suitability_page(state: AppState, opts: MapOptions, target: str | dict, weights: dict[str, float] | None,

@@ -15,8 +15,13 @@ from ..routes.maps import warm_frames
 from ..routes.transfers import warm_sheets
 from ..state import AppState
 from . import pages_metrics, pages_parks, pages_plan, pages_scenarios
+from .core import TEMPLATES
 
-__all__ = ["warm"]
+__all__ = ["warm", "PAGE_TEMPLATES"]
+
+#: the templates of the pages the workspace's users walk (compiled at the warm-up)
+PAGE_TEMPLATES = ("home.html", "parks.html", "park.html", "metrics.html", "suitability.html", "scenarios.html",
+                  "plan.html", "review_list.html", "review_candidate.html")
 
 
 def warm(state: AppState, lang: str = "zh") -> None:
@@ -26,3 +31,5 @@ def warm(state: AppState, lang: str = "zh") -> None:
     pages_plan.warm(state, lang)
     warm_frames(state, lang)  # the parks map and the suitability map's templates (the pages' frames)
     pages_scenarios.warm(state, lang)  # every scenario's report view and flow map (its plan: warmed before)
+    for name in PAGE_TEMPLATES:  # compiled once per process (Jinja keeps them): not on a user's first visit
+        TEMPLATES.get_template(name)

@@ -63,3 +63,11 @@ def test_a_repeated_suitability_query_is_joined_from_its_kept_texts(web, monkeyp
     monkeypatch.setattr(map_routes, "suitability_values", lambda *a, **k: calls.append(1) or real(*a, **k))
     assert nonce.sub("", client.get(url).text) == nonce.sub("", first.text)
     assert calls == [1]
+
+
+def test_the_warm_up_compiles_templates_that_exist():
+    from api.web.core import TEMPLATES
+    from api.web.warm import PAGE_TEMPLATES
+
+    for name in PAGE_TEMPLATES:
+        assert TEMPLATES.get_template(name).name == name
