@@ -51,7 +51,11 @@ CAPTURE_GROUPINGS = ("sector", "county_code", "all")
 #: partition of 250,000 against 5,000 per partition in one process); the same kernel in a plain process,
 #: in a thread, with the workers' environment shows it too (118,000 faults per 1,000,000). With both
 #: settings: 0.46-0.48 s, 2,000-10,000 faults per partition (measured 2026-11-30, ``MALLOC_TRIM_THRESHOLD_``
-#: alone: 0.46-0.53 s). A worker keeps at most 64 MiB of freed memory per arena instead of returning it.
+#: alone: 0.46-0.53 s). That was with the capture sums as tasks of their own; computed by the batch task
+#: right after the scoring (as :func:`batch_store` now does) they cost 0.44-0.47 s with or without these two
+#: settings, and the context and batch steps showed no difference either (A/B of the two environments,
+#: old/new/old/new, 2026-11-30 10:52-10:55 UTC, load average 17-23): they stay for tasks that allocate
+#: on a fresh heap. A worker keeps at most 64 MiB of freed memory per arena instead of returning it.
 #: One arena is set only for workers of one thread (what :func:`dask_client` starts by default; the
 #: threads of a wider worker would queue on one arena's lock).
 WORKER_ENV = {"MALLOC_MMAP_THRESHOLD_": str(16 * 2**20), "MALLOC_TRIM_THRESHOLD_": str(64 * 2**20),
