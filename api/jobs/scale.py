@@ -92,12 +92,16 @@ def dask_client(scheduler: str | None = None, *, workers: int = 2, threads_per_w
             client.register_plugin(ReadyWorker())
             yield client
         return
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {},
-                   **(WORKER_ENV if threads_per_worker == 1 else _MULTI_THREAD_ENV))
+    ours = WORKER_ENV if threads_per_worker == 1 else _MULTI_THREAD_ENV
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}, **ours)
     # the nanny passes these on by writing them into this process's environment before it spawns a worker
     # (and leaves them there): put this process's own values back once the workers run and at the end, so
     # a later cluster (say of several threads) or any other child of this process does not inherit them
+    # (the nanny also lets a variable of this process's environment override its configuration, so a
+    # value left there by an earlier cluster, e.g. the nanny's own 64 KiB trim threshold, would win: ours
+    # are put there while the workers start)
     saved = {k: os.environ.get(k) for k in environ}
+    os.environ.update(ours)
     try:
         with dask.config.set({"distributed.nanny.pre-spawn-environ": environ, **WORKER_CONFIG}), \
                 LocalCluster(n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,

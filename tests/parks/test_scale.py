@@ -155,3 +155,20 @@ def test_score_and_capture_partition_equals_the_separate_steps(joined_dask, data
     for by in groupings:
         pd.testing.assert_frame_equal(got[by], park_capture(dataset.enterprises, dataset.projects, by=by),
                                       check_dtype=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "str", object])
+def test_investment_lookup_equals_map(dtype):
+    """The capture's investment per row (an Arrow hash lookup for Arrow-backed ids) is the values of
+    ``ids.map(investment).fillna(0)``: ids with and without projects, missing ids, ids the projects name twice."""
+    rng = np.random.default_rng(5)
+    ids = [f"E{i}" for i in rng.integers(0, 5000, 20_000)]
+    ids[::97] = [None] * len(ids[::97])
+    series = pd.Series(pd.array(ids, dtype=dtype) if dtype is not object else np.array(ids, dtype=object))
+    projects = pd.DataFrame({"enterprise_id": [f"E{i}" for i in rng.integers(0, 8000, 3000)],
+                             "investment": rng.gamma(2.0, 50.0, 3000)})
+    investment = scale.project_investment(projects)
+    got = scale._investment_of(series, investment)
+    want = series.map(investment).fillna(0.0).to_numpy(float)
+    np.testing.assert_array_equal(got, want)
+    assert (got > 0).sum() > 100  # not vacuous
