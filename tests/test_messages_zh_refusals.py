@@ -292,6 +292,8 @@ def test_hostile_values_in_other_refusals_are_shown_exactly(runner, dataset_path
     ["suitability", "--enterprise", "E000001"],
     ["export-parquet", "-o", "{tmp}/store"],
     ["transfers", "propose"],
+    ["join", "--enterprises-parquet", "{tmp}/store", "-o", "{tmp}/joined", "--engine", "memory"],
+    ["batch", "--enterprises-parquet", "{tmp}/store", "-o", "{tmp}/batch", "--engine", "memory"],
 ], ids=lambda c: " ".join(c[:2]))
 def test_a_missing_dataset_follows_lang_in_every_command(runner, tmp_path, command):
     """``--lang`` decides the language of a missing dataset's refusal, whatever the locale says."""

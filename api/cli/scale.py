@@ -158,7 +158,7 @@ def batch(
                 s.step(following[name])
 
         s.step(t("step_load_data"))
-        ds = load(data, w.lang)
+        ds = load(data, words.lang)
         try:
             with _cluster(engine, scheduler, workers, worker_memory, s, words):
                 s.step(t("cli_step_context"))
