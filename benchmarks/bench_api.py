@@ -78,7 +78,9 @@ class Server:
         env = dict(os.environ, **(env or {}))
         if data is not None:
             # as ``parkplan serve`` runs it: the start-up warm-up on (its last step freezes the long-lived objects
-            # out of the garbage collector's walk), awaited by :meth:`wait_idle` before anything is measured
+            # out of the garbage collector's walk), awaited by :meth:`wait_idle` before anything is measured. One
+            # difference: no access log (``parkplan serve`` writes a line per request at log level info, about
+            # 11 us of CPU each, measured writing to /dev/null), so the log file does not grow by millions of lines
             env.update(PARKPLAN_DATA=str(data), PARKPLAN_DB_URL=db_url or "", PARKPLAN_WARM="1" if warm else "0")
         self.log = tempfile.TemporaryFile()
         factory = ["--factory"] if app == "api.app:create_app" else []
