@@ -94,7 +94,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
 BUSY_RETRY_AFTER_S = 2
 
 
-async def _database_busy(_request, exc: DatabaseBusy):
+async def _database_busy(_request, exc: Exception):  # registered for DatabaseBusy only
     """503 with Retry-After: the review database stayed locked by other writers and nothing was changed."""
     return problems.problem_response(503, f"{exc}: send the same request again",
                                      headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}, title="Service Unavailable")

@@ -40,7 +40,7 @@ _DECISION_KEYS = {
 DECISION_COLUMNS = {k: glossary.term(v) for k, v in _DECISION_KEYS.items()}
 #: scores as the review list shows them
 SCORE_DIGITS = 3
-_SCENARIO_ZH = {"coastal-transfer": "沿海向欠发达地区转移", "urban-core": "城区企业退城入园", "scattered": "分散企业入园"}
+_SCENARIO_ZH: dict[Any, str] = {"coastal-transfer": "沿海向欠发达地区转移", "urban-core": "城区企业退城入园", "scattered": "分散企业入园"}
 #: unit of each criterion's raw value (docs/suitability.md)
 CRITERION_UNITS_ZH = {"distance": "公里", "transport": "公里", "land_price": "元/平方米", "land_margin": "公顷",
                       "labour": "人", "ecology": "公里", "sector_fit": "（比例）", "supply_chain": "（指数）",
@@ -81,7 +81,7 @@ def decision_columns(county_names: dict[str, str] | None = None) -> dict[str, st
 def decision_rows(rows: list[dict[str, Any]], county_names: dict[str, str] | None = None) -> list[list[Any]]:
     """The decisions as shown to a person: statuses in Chinese, scores rounded as on the page, Beijing time,
     county names beside codes (when given); every cell through the formula guard."""
-    status = glossary.domain("status")
+    status: dict[Any, str] = glossary.domain("status")  # looked up with whatever a row holds (None too)
     names = county_names or {}
     out = []
     for r in rows:
@@ -290,19 +290,22 @@ def render_review_sheet(candidate: dict[str, Any], static: dict[str, Any], place
     from fpdf import FPDF, FontFace
     from fpdf.enums import WrapMode
 
-    from geodata.schema import POLLUTION_LABELS_ZH, SECTOR_LABELS_ZH
+    from geodata import schema
 
     try:
         from parks.suitability.constraints import REASON_LABELS_ZH
         from parks.suitability.criteria import CRITERIA_LABELS_ZH
     except ImportError:  # pragma: no cover
         REASON_LABELS_ZH, CRITERIA_LABELS_ZH = {}, {}
+    # looked up with whatever the snapshot holds (None, or a code no longer in the vocabulary)
+    sector_zh: dict[Any, str] = dict(schema.SECTOR_LABELS_ZH)
+    pollution_zh: dict[Any, str] = dict(schema.POLLUTION_LABELS_ZH)
 
     snap = candidate.get("snapshot") or {}
     ent = snap.get("enterprise") or {}
     park = snap.get("park") or {}
     county_names, park_names = static["county_names"], static["park_names"]
-    status = glossary.domain("status")
+    status: dict[Any, str] = glossary.domain("status")
 
     def county(code):
         return f"{county_names.get(str(code), '')}（{code}）" if code else "-"
@@ -348,9 +351,9 @@ def render_review_sheet(candidate: dict[str, Any], static: dict[str, Any], place
     sector = ent.get("sector")
     table([
         ["企业编号", str(candidate.get("enterprise_id")), "企业名称", str(ent.get("name") or "-")],
-        [glossary.term("sector"), f"{SECTOR_LABELS_ZH.get(sector, sector or '-')}", "用地",
+        [glossary.term("sector"), f"{sector_zh.get(sector, sector or '-')}", "用地",
          _num(ent.get("land_ha"), unit="公顷")],
-        ["从业人员", _num(ent.get("employees"), unit="人"), "污染等级", POLLUTION_LABELS_ZH.get(ent.get("pollution_class"), ent.get("pollution_class") or "-")],
+        ["从业人员", _num(ent.get("employees"), unit="人"), "污染等级", pollution_zh.get(ent.get("pollution_class"), ent.get("pollution_class") or "-")],
         [glossary.term("origin_county"), county(candidate.get("origin_county_code")),
          glossary.term("destination_county"), county(candidate.get("destination_county_code"))],
     ], (22, 38, 22, 38), header=False)

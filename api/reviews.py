@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Row
 from sqlalchemy.orm import Session, defer
 
 from .auth import Principal
@@ -54,7 +54,8 @@ def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def candidate_public(c: TransferCandidate, *, snapshot: bool = False) -> dict[str, Any]:
+def candidate_public(c: TransferCandidate | Row[Any], *, snapshot: bool = False) -> dict[str, Any]:
+    """The candidate as the API shows it; ``c`` is the ORM object or a plain row of its columns."""
     out = {k: getattr(c, k) for k in CANDIDATE_FIELDS}
     out["created_at"], out["updated_at"] = _iso(c.created_at), _iso(c.updated_at)
     if snapshot:
@@ -267,7 +268,7 @@ def _decide_in(db: Session, user: Principal, candidate_id: str, decision: str, c
     expected = c.version
     before = _snapshot_without_candidate(c)
     now = utcnow()
-    res = db.execute(
+    res: CursorResult[Any] = db.execute(  # type: ignore[assignment]  # an UPDATE's result is a cursor result
         update(TransferCandidate)
         .where(TransferCandidate.candidate_id == candidate_id, TransferCandidate.version == expected)
         .values(status=decision, version=expected + 1, last_comment=comment, updated_at=now)

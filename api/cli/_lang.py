@@ -8,10 +8,13 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import JustifyMethod
 
 from geodata import glossary
 
@@ -85,7 +88,7 @@ def table(title: str, columns: list[tuple[str, str]]) -> Table:
     (justify ``right``) never wrap."""
     t = Table(title=title, title_justify="left", header_style="bold")
     for header, justify in columns:
-        t.add_column(header, justify=justify, no_wrap=justify == "right", overflow="fold")
+        t.add_column(header, justify=cast("JustifyMethod", justify), no_wrap=justify == "right", overflow="fold")
     return t
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
@@ -149,7 +149,7 @@ def list_transfer_candidates(
 Office = Annotated[str | None, Query(pattern=COUNTY_PATTERN, description="one of your offices (default: all of them)")]
 
 
-_OFFICE_404 = {404: {"description": "an office that is not one of yours"}}
+_OFFICE_404: dict[int | str, dict[str, Any]] = {404: {"description": "an office that is not one of yours"}}
 
 
 @router.get("/transfer-candidates/decisions.csv", summary="Your offices' decisions as CSV (UTF-8 with BOM)",
@@ -233,7 +233,7 @@ def post_review(
     body: ReviewIn,
     user: ReviewerUser,
     response: Response,
-    if_match: Annotated[str, Header(max_length=200,
+    if_match: Annotated[str | None, Header(max_length=200,
                                     description='the candidate\'s ETag as GET returned it ("TC-....v3"), or send a '
                                                 "version field instead. Compared strongly (RFC 9110): a weak tag "
                                                 "(W/...) or a value naming no entity tag never matches (412)")] = None,
@@ -320,7 +320,8 @@ class _VersionMoved(RuntimeError):
 
 def sheet_decided(state: AppState, candidate_id: str, version: int) -> None:
     """After a decision (API or web page): forget the candidate's older sheets and start the new version's."""
-    state.sheets.discard_where(lambda k: k[1:3] == ("sheet", candidate_id) and k[3] != int(version))
+    state.sheets.discard_where(lambda k: isinstance(k, tuple) and k[1:3] == ("sheet", candidate_id)
+                               and k[3] != int(version))
 
     def detail() -> dict:
         with state.sessions() as db:

@@ -11,6 +11,8 @@ the page says so and shows the decision that stands, instead of overwriting it.
 from __future__ import annotations
 
 import threading
+from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -97,6 +99,10 @@ def _frozen_names(request: Request, db, ids: list[str]) -> dict[str, tuple[str, 
     return {i: known[i] for i in ids if i in known}
 
 
+def _render_row(template, ctx: dict[str, Any], item: dict[str, Any]) -> Markup:
+    return Markup(template.render(ctx, c=item))
+
+
 def _row_html(request: Request, items: list[dict], lang: str, t) -> None:
     """Each listed candidate's table row (``review_list_row.html``, escaped as the page) as ``item["row_html"]``.
     A row follows from the candidate's version (a decision makes a new one; its names are frozen or the dataset's)
@@ -107,7 +113,7 @@ def _row_html(request: Request, items: list[dict], lang: str, t) -> None:
     ctx = {"t": t, "url": lambda path, **kw: url_with(request, path, **kw)}
     for it in items:
         key = state.key("review_row", it["candidate_id"], int(it["version"]), lang)
-        it["row_html"] = state.review_rows.get_or_compute(key, lambda it=it: Markup(template.render(ctx, c=it)))
+        it["row_html"] = state.review_rows.get_or_compute(key, partial(_render_row, template, ctx, it))
 
 
 @router.get("/ui/review", include_in_schema=False)
@@ -118,6 +124,7 @@ def review_list(request: Request, user: backend.ReviewerPage, status: str | None
     county_query = (county or "").strip()
     county, county_error = resolve_county(county_query, cn)
     filters = {"status": status, "park_id": park_id or None}
+    rows: list[dict[str, Any]]
     with request.app.state.sessions() as db:
         offset = max(int(offset), 0)
         if county_error:
