@@ -18,17 +18,15 @@ the value is computed, or served without being stored; deleting the table's rows
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, delete, inspect, select
+from sqlalchemy import Column, DateTime, LargeBinary, MetaData, String, Table, delete, select, text
 from sqlalchemy.engine import Engine
 
 from .cache import LockedCache
-from .db import utcnow, write_transaction
+from .db import _INIT_LOCK_KEY, utcnow, write_transaction
 
 __all__ = ["SharedBytesCache", "SHARED_CACHE", "key_text"]
 
@@ -51,20 +49,18 @@ def key_text(key: Hashable) -> str:
 
 
 def _create_table(engine: Engine, patience_s: float = 30.0) -> None:
-    """The table, if it does not exist yet. Worker processes starting at once on a new database may all try: on
-    SQLite the losers find the database locked (a read lock cannot be upgraded while another writes) or the table
-    made meanwhile; they wait a moment and look again, for up to ``patience_s`` seconds."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            _META.create_all(engine, checkfirst=True)
-            return
-        except Exception:
-            if inspect(engine).has_table(SHARED_CACHE.name):
-                return
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(random.uniform(0.02, 0.1))
+    """The table, if it does not exist yet, as :func:`api.db.init_db` creates the review tables: the check and
+    the creation in one write transaction (``BEGIN IMMEDIATE`` on SQLite, the same advisory lock on PostgreSQL),
+    so worker processes starting at once on a new database wait for each other instead of failing; busy past
+    ``patience_s``: :class:`api.db.DatabaseBusy`."""
+
+    def work(db) -> None:
+        conn = db.connection()
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INIT_LOCK_KEY})
+        _META.create_all(conn, checkfirst=True)
+
+    write_transaction(engine, work, patience_s=patience_s)
 
 
 class SharedBytesCache(LockedCache[bytes]):
