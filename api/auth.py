@@ -39,7 +39,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .db import BrowserSession, Secret, Token, as_utc, utcnow
+from .db import SESSION_KEY_NAME, BrowserSession, Secret, Token, as_utc, utcnow
 
 __all__ = [
     "ROLES",
@@ -163,16 +163,17 @@ def revoke_token(db: Session, token_id: int) -> bool:
 
 
 def signing_key(db: Session) -> bytes:
-    """The session-cookie signing key, generated and stored on first use (the same across restarts)."""
-    row = db.get(Secret, "session_signing_key")
+    """The session-cookie signing key, stored by :func:`api.db.init_db` (or here on first use, for a database it did
+    not set up); the same across restarts."""
+    row = db.get(Secret, SESSION_KEY_NAME)
     if row is None:
         try:
             with db.begin_nested():
-                db.add(Secret(name="session_signing_key", value=secrets.token_hex(32)))
+                db.add(Secret(name=SESSION_KEY_NAME, value=secrets.token_hex(32)))
             db.commit()
         except IntegrityError:  # another process created it first
             db.rollback()
-        row = db.get(Secret, "session_signing_key")
+        row = db.get(Secret, SESSION_KEY_NAME)
         if row is None:  # pragma: no cover - rolled back above only because another process stored it
             raise RuntimeError("the session signing key could be neither stored nor read (table secrets)")
     return bytes.fromhex(row.value)
