@@ -60,7 +60,23 @@ _STATIC: OrderedDict[str, dict[str, Any]] = OrderedDict()
 CHILD_NICE = 10
 
 
+#: seconds between the child's looks at whether its server process is still alive
+PARENT_CHECK_S = 1.0
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End the child when the process that started it is gone (killed, or a uvicorn worker replaced): the pool's
+    pipes stay open in the server's other processes, so the child would otherwise wait for work for ever."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
+
+
 def _child_init() -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="parkplan-sheet-parent-watch").start()
     # a sheet process does one thing at a time; keep its numeric libraries to one thread
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:

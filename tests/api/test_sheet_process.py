@@ -180,3 +180,25 @@ def test_in_a_thread_when_turned_off(api, dataset, monkeypatch):
     monkeypatch.setenv(sheet_process.ENV, "maybe")
     with pytest.raises(ValueError, match="PARKPLAN_SHEET_PROCESS='maybe': accepted 1"):
         sheet_process.enabled()
+
+
+def test_the_child_ends_when_its_server_process_dies(tmp_path):
+    """A server killed without its lifespan (SIGKILL, a uvicorn worker replaced) leaves no sheet process behind."""
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os\n"
+        "from api.sheet_process import SheetProcess\n"
+        "sp = SheetProcess()\n"
+        "print(sp._executor().submit(os.getpid).result(), flush=True)\n"
+        "os._exit(0)\n"  # no close(), no atexit: as if killed
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    child = int(out.stdout.strip().splitlines()[-1])
+    deadline = time.monotonic() + 30
+    while not _gone(child):
+        assert time.monotonic() < deadline, f"sheet child {child} still running 30 s after its parent died"
+        time.sleep(0.2)
