@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from geodata.dataset import Dataset
 
 SEED = 7
 #: datasets already in memory, by number of enterprises (tests put their session dataset here)
-PRELOADED: dict[int, object] = {}
+PRELOADED: dict[int, "Dataset"] = {}
 
 
 def cache_dir() -> Path:

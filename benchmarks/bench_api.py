@@ -187,7 +187,7 @@ async def _load(url: str, headers: dict, make_request, concurrency: int, total: 
                 t = time.perf_counter()
                 try:
                     r = await client.request(method, path, json=body)
-                    code = r.status_code
+                    code: int | str = r.status_code
                 except httpx.HTTPError as exc:
                     code = type(exc).__name__
                 dt = time.perf_counter() - t
@@ -220,7 +220,7 @@ async def _open_load(url: str, headers: dict, make_request, users: int, interval
             method, path, body = make_request(i)
             try:
                 r = await client.request(method, path, json=body)
-                code = r.status_code
+                code: int | str = r.status_code
             except httpx.HTTPError as exc:
                 code = type(exc).__name__
             if code == 200:
@@ -373,9 +373,9 @@ def run(size: str = "full", only: str | None = None, workers: tuple[int, ...] | 
         token = _token(db_url)
         headers = {"Authorization": f"Bearer {token}"}
         body_path = Path(tmp) / "page.json"
-        for workers in workers or WORKERS[size]:
-            label = "parkplan, 1 worker" if workers == 1 else f"parkplan, {workers} workers"
-            server = Server(data, db_url, free_port(HOST), workers=workers)
+        for nworkers in workers or WORKERS[size]:
+            label = "parkplan, 1 worker" if nworkers == 1 else f"parkplan, {nworkers} workers"
+            server = Server(data, db_url, free_port(HOST), workers=nworkers)
             try:
                 t = time.perf_counter()
                 server.wait()
@@ -383,10 +383,10 @@ def run(size: str = "full", only: str | None = None, workers: tuple[int, ...] | 
                 warmups[label] = server.wait_idle()
                 # warm up: the first suitability call of each worker builds its park context; pages their bytes
                 if suit_label in scenarios:
-                    warm = asyncio.run(_load(server.url, headers, scenarios[suit_label][0], workers * 2, workers * 8,
+                    warm = asyncio.run(_load(server.url, headers, scenarios[suit_label][0], nworkers * 2, nworkers * 8,
                                              300))
                 if page_label in scenarios:
-                    asyncio.run(_load(server.url, headers, scenarios[page_label][0], workers * 2, workers * 16, 120))
+                    asyncio.run(_load(server.url, headers, scenarios[page_label][0], nworkers * 2, nworkers * 16, 120))
                 if limit and not body_path.exists():
                     import httpx
 

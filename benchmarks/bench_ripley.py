@@ -11,6 +11,8 @@ alone: it is measured at the sizes where it finishes on this machine, and parkpl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import Report, check_size, fmt_mb, fmt_ratio, fmt_s, median_time, peak_rss_mb, table
@@ -92,6 +94,7 @@ def envelope(size: str, xy_all: np.ndarray, polygon) -> tuple[list, str, dict]:
         ["same, sliding-midpoint tree, `cumulative=False`", "", "", fmt_s(fastest_s),
          f"parkplan at {per_sim / fastest_s:.2f}x"],
     ]
+    assert res.L_high is not None  # envelopes were asked for
     inside = int(np.sum(np.isfinite(res.L_high)))
     text = (
         f"\n\n### Ripley's L with CSR envelopes in the real province\n\n"
@@ -120,7 +123,8 @@ def run(size: str = "full") -> Report:
     check_size(size)
     repeat = REPEAT[size]
     xy_all = _points(ALONE[size])
-    rows, data = [], {"sizes": []}
+    rows: list[list[str]] = []
+    data: dict[str, Any] = {"sizes": []}
     for n in BOTH[size]:
         pts = _subset(xy_all, n)
         t_ours, _, k_ours = median_time(lambda: ripley_k(pts, DISTANCES), repeat)
