@@ -23,7 +23,7 @@ from parks.monitoring.indicators import compute_indicators
 from parks.monitoring.report import default_as_of, projects_section
 
 from ..deps import AnalystUser
-from ..problems import NotFound, ProblemError
+from ..problems import NotFound, ProblemError, coded_members
 
 __all__ = ["router", "plan_cached", "app_targets", "indicator_report", "projects_document", "TARGETS_ENV"]
 
@@ -166,7 +166,8 @@ def app_targets(app):
     try:
         return plan_cached(app, key, lambda: load_targets(path)), key
     except TargetsError as exc:
-        raise TargetsUnavailable(f"the server's targets file is not valid: {exc}") from None
+        raise TargetsUnavailable(f"the server's targets file is not valid: {exc}",
+                                 **coded_members(exc, "服务器的目标文件无效：")) from None
 
 
 def indicator_report(app, *, year: int | None = None, source: str = "auto"):
