@@ -134,29 +134,6 @@ def test_errors_name_the_accepted_values(raw_enterprises, dataset):
         scale.park_capture_partitioned(ddf, by=("sector", "city"))
 
 
-def test_score_and_capture_partition_equals_the_separate_steps(joined_dask, dataset):
-    """One read per partition for batch and capture: the same rows and shares as the two steps."""
-    from parks.metrics.capture import park_capture
-    from parks.suitability import context_from_dataset
-    from parks.suitability.batch import score_batch
-
-    ctx = scale.slim_context(context_from_dataset(dataset))
-    groupings = ("sector", "county_code", "all")
-    investment = scale.project_investment(dataset.projects)
-    parts = [p.compute() for p in joined_dask.to_delayed()]
-    results = [scale.score_and_capture_partition(p, ctx, top=2, investment=investment, groupings=groupings)
-               for p in parts]
-    want = score_batch(context_from_dataset(dataset), dataset.enterprises, top=2)
-    pd.testing.assert_frame_equal(pd.concat([r[0] for r in results], ignore_index=True),
-                                  want.top.reset_index(drop=True), check_dtype=False)
-    pd.testing.assert_frame_equal(pd.concat([r[1] for r in results], ignore_index=True),
-                                  want.summary.reset_index(drop=True), check_dtype=False)
-    got = scale.capture_from_sums([r[2] for r in results], groupings)
-    for by in groupings:
-        pd.testing.assert_frame_equal(got[by], park_capture(dataset.enterprises, dataset.projects, by=by),
-                                      check_dtype=False, rtol=1e-12)
-
-
 @pytest.mark.parametrize("dtype", ["string[pyarrow]", "str", object])
 def test_investment_lookup_equals_map(dtype):
     """The capture's investment per row (an Arrow hash lookup for Arrow-backed ids) is the values of

@@ -69,8 +69,13 @@ def test_layers_ship_no_register_table(dataset):
         assert len(getattr(small, name)) == 0, name
         assert list(getattr(small, name).columns) == list(getattr(big, name).columns), name
     assert len(big.enterprise_years) > 0 and len(big.suppliers) > 0  # not vacuous
-    for name in ("province", "counties", "parks", "urban_boundaries", "catalogue", "protected_areas"):
+    for name in ("province", "catalogue", "protected_areas"):
         pd.testing.assert_frame_equal(getattr(small, name), getattr(big, name))
+    # the layers the join projects come projected once, to the same metric CRS (the province is kept)
+    assert small.metric_crs == big.metric_crs
+    for name in ("counties", "parks", "urban_boundaries"):
+        assert getattr(small, name).crs == big.metric_crs and getattr(big, name).crs != big.metric_crs, name
+        pd.testing.assert_frame_equal(getattr(small, name), getattr(big, name).to_crs(big.metric_crs))
     assert small.path is None
     # and a partition joined against them gets prepare's columns
     raw = dataset.enterprises.iloc[:200]
