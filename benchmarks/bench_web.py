@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -202,7 +203,7 @@ def _plan_users(db_path: Path, n_users: int) -> list[User]:
     init_db(engine)
     with session_factory(engine)() as db:
         for u in users:
-            offices = (u.office,) if u.role == "reviewer" else ()
+            offices: tuple[str, ...] = (u.office,) if u.role == "reviewer" and u.office else ()
             u.token, _ = create_token(db, u.role, offices, label=f"bench-web {u.name}")
         db.commit()
     engine.dispose()
@@ -415,7 +416,7 @@ def _dataset_info(ds) -> dict:
     return {"parks": ds.parks["park_id"].astype(str).tolist()[:50], "enterprises": picks}
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def _pct(values: Sequence[float | None], q: float) -> float | None:
     v = [x for x in values if x is not None]
     return float(np.percentile(v, q)) if v else None
 
