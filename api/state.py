@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,7 @@ from parks.suitability.context import SuitabilityContext
 from .cache import LockedCache
 from .settings import Settings
 from .shared_cache import SharedBytesCache
+from .shared_compute import SharedResults
 from .sheet_process import SheetProcess
 from .sheet_process import enabled as sheet_process_enabled
 from .sheet_process import shared as shared_sheet_process
@@ -92,6 +94,9 @@ class AppState:
     review_rows: LockedCache = field(default_factory=lambda: LockedCache(20_000, "review rows"))
     # review sheet PDFs (api.routes.transfers): per process, and kept in the review database for the other workers
     sheets: LockedCache = field(init=False)
+    # what is the same for every worker process (the metrics report, the cluster map, ...: api.shared_compute),
+    # computed once by one of them and read by the others from the review database
+    shared: SharedResults = field(init=False)
     # the child process that makes them (api.sheet_process; started on first use, stopped by close()), or None:
     # made in a thread of this process (PARKPLAN_SHEET_PROCESS=0)
     sheet_process: SheetProcess | None = field(default_factory=lambda: shared_sheet_process()
@@ -101,6 +106,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.sheets = SharedBytesCache(64, "sheets", self.engine, scope=_sheet_scope)
+        self.shared = SharedResults(self.engine)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
@@ -118,6 +124,12 @@ class AppState:
     def key(self, *parts: Any) -> tuple:
         """A cache key: the dataset version, then ``parts``."""
         return (self.dataset_version, *parts)
+
+    def shared_value(self, parts: tuple, compute: Callable[[], Any], encode: Callable[[Any], bytes],
+                     decode: Callable[[bytes], Any]) -> Any:
+        """``compute()`` once for every worker process over this review database (:class:`SharedResults`), under
+        the key ``(dataset version, "shared", *parts)``: read from the database if another worker stored it."""
+        return self.shared.get(self.key("shared", *parts), compute, encode, decode)
 
     # ---------------------------------------------------------------- analysis contexts
     def suitability_context(self) -> SuitabilityContext:
@@ -154,6 +166,10 @@ class AppState:
                     print(f"parkplan: warming {name} failed: {type(exc).__name__}: {exc}", flush=True)
                 else:
                     self.warmed[name] = time.perf_counter() - t0
+            counts = self.shared.counts
+            if counts["read"] or counts["computed"]:  # with --workers N: what this worker did not compute itself
+                print(f"parkplan: warm-up of process {os.getpid()}: {counts['read']} results read from the review "
+                      f"database, {counts['computed']} computed here", flush=True)
 
         self.warmed: dict[str, float] = {}
         thread = threading.Thread(target=run, name="parkplan-warm", daemon=True)

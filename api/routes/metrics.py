@@ -30,6 +30,7 @@ from parks.metrics import report as r
 
 from ..deps import AnalystUser, StateDep
 from ..problems import NotFound
+from ..shared_compute import json_codec
 from ..state import AppState
 
 router = APIRouter(tags=["metrics"])
@@ -235,11 +236,15 @@ def _cached(state: AppState, key: tuple, compute):
     """``compute()`` once per key in the app's metrics cache (bounded; concurrent requests for a key wait for
     its one computation), at most two computations at once (API4)."""
 
+    return state.metrics.get_or_compute(state.key(*key), _limited(compute))
+
+
+def _limited(compute):
     def limited():
         with _COMPUTING:
             return compute()
 
-    return state.metrics.get_or_compute(state.key(*key), limited)
+    return limited
 
 
 def _check_county(state: AppState, county: str | None) -> None:
@@ -254,10 +259,16 @@ def _check_county(state: AppState, county: str | None) -> None:
 
 def full_report(state: AppState, sector=None, county=None, permutations: int = 999, simulations: int = 99) -> dict:
     """The whole metrics document, cached."""
-    ctx = state.metrics_context()
-    return _cached(state, ("metrics", "*", sector, county, permutations, simulations),
-                   lambda: r.jsonable(r.compute_metrics(ctx, sector, county, permutations=permutations,
-                                                        simulations=simulations)))
+    def compute() -> dict:
+        ctx = state.metrics_context()
+        return r.jsonable(r.compute_metrics(ctx, sector, county, permutations=permutations, simulations=simulations))
+
+    params = ("metrics", "*", sector, county, permutations, simulations)
+    encode, decode = json_codec()
+    # once for every worker process: the JSON document read from the review database if another worker made it
+    # (a worker waiting for another's computation does not hold one of the two computing slots)
+    return state.metrics.get_or_compute(state.key(*params),
+                                        lambda: state.shared_value(params, _limited(compute), encode, decode))
 
 
 def warm(state: AppState) -> None:

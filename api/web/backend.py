@@ -64,6 +64,16 @@ def cached(where: Request | AppState, key: str, compute: Callable[[], Any]) -> A
     return state.web.get_or_compute(state.key(key), compute)
 
 
+def shared_cached(where: Request | AppState, key: str, compute: Callable[[], Any]) -> Any:
+    """:func:`cached`, and once for every worker process (:meth:`api.state.AppState.shared_value`): a value made
+    of plain JSON values (dicts, lists, str, numbers, None; no tuples, no Markup), stored as JSON in the review
+    database by the worker that computed it and read back by the others."""
+    from ..shared_compute import json_codec
+
+    state = state_of(where)
+    return state.web.get_or_compute(state.key(key), lambda: state.shared_value(("web", key), compute, *json_codec()))
+
+
 def page_view(where: Request | AppState, key: tuple, compute: Callable[[], Any]) -> Any:
     """A page's view for one set of parameters (a suitability query...), in the app's page-view cache
     (:attr:`api.state.AppState.pages`: bounded LRU, keyed by the dataset version and ``key``, computed once). The

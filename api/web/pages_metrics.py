@@ -38,8 +38,8 @@ def _map_counties(where):
 def _sector_table(where) -> list[dict]:
     from parks.metrics.report import sector_rows
 
-    return backend.cached(where, "metrics_sectors",
-                          lambda: sector_rows(backend.dataset(where), permutations=PERMUTATIONS, seed=0))
+    return backend.shared_cached(where, "metrics_sectors",
+                                 lambda: sector_rows(backend.dataset(where), permutations=PERMUTATIONS, seed=0))
 
 
 def _sector_detail(where, sector: str) -> dict:
@@ -86,7 +86,7 @@ def sector_view(where, sector: str, lang: str) -> dict:
         view["spot_counts"] = {q: sum(1 for v in spots.values() if v == q) for q in SPOT_COLORS}
         return view
 
-    return backend.cached(where, f"metrics_view:{sector}:{lang}", compute)
+    return backend.shared_cached(where, f"metrics_view:{sector}:{lang}", compute)  # once for every worker
 
 
 def sectors_present(where) -> list[str]:

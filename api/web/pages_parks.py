@@ -11,6 +11,7 @@ from geodata.dataset import Dataset
 from geodata.schema import PARK_KINDS, SECTOR_IDS
 from parks.joins import PreparedDataset
 
+from ..shared_compute import json_codec
 from . import backend, charts
 from .core import page_error, render
 
@@ -160,8 +161,18 @@ def park_view(where, park_id: str, lang: str) -> dict | None:
 def warm(state, lang: str = "zh") -> None:
     """Every park's page view (and the parks table) computed ahead, for the start-up warm-up."""
     park_rows_cached(state)
-    for pid in state.dataset.parks["park_id"].astype(str):
-        park_view(state, pid, lang)
+
+    def every_view() -> dict:
+        for pid in state.dataset.parks["park_id"].astype(str):
+            park_view(state, pid, lang)
+        return dict(backend.cached(state, f"park_views:{lang}", dict))
+
+    # once for every worker process (the charts are most of the warm-up's time): read from the review database if
+    # another worker made them
+    views = state.shared_value(("web", f"park_views:{lang}"), every_view, *json_codec())
+    mine = backend.cached(state, f"park_views:{lang}", dict)
+    for pid, view in views.items():
+        mine.setdefault(pid, view)
 
 
 def intensity_of(where, park_id: str) -> dict | None:

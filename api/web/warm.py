@@ -6,7 +6,9 @@ analyses of the API: the review sheets' county outlines and font, the parks tabl
 table and every sector's charts and maps, the plan page's default view, every scenario's report view and flow map,
 the parks map and the suitability map's templates (the frames of the parks and suitability pages). Chinese, the
 workspace's default language; an English page is made on its first visit. With ``--workers N`` each worker process
-runs it (caches are per process).
+runs it (caches are per process); the park views and the metrics page's table and sector views are computed once
+for all workers (the first to get there stores them in the review database, the others read them:
+:mod:`api.shared_compute`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from ..routes.maps import warm_frames
 from ..routes.transfers import warm_sheets
 from ..state import AppState
-from . import pages_metrics, pages_parks, pages_plan, pages_scenarios
+from . import pages_metrics, pages_parks, pages_plan, pages_review, pages_scenarios
 from .core import TEMPLATES
 
 __all__ = ["warm", "PAGE_TEMPLATES"]
@@ -26,6 +28,7 @@ PAGE_TEMPLATES = ("home.html", "parks.html", "park.html", "metrics.html", "suita
 
 def warm(state: AppState, lang: str = "zh") -> None:
     warm_sheets(state)  # the review sheets' map outlines and font: a sheet is then a fifth of a second
+    pages_review.warm(state)  # the review list's rows (default language): no reviewer's first visit renders them
     pages_parks.warm(state, lang)
     pages_metrics.warm(state, lang)
     pages_plan.warm(state, lang)

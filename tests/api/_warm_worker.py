@@ -1,0 +1,41 @@
+"""One worker process's start-up warm-up, for :mod:`tests.api.test_shared_warm`: ``python -m
+tests.api._warm_worker DATASET DB_URL TASK[,TASK...]`` builds the app over the dataset and the review database (as a
+uvicorn worker of ``parkplan serve --workers N`` does), runs the named tasks of :func:`api.app.warm_tasks`, and
+prints one JSON line: what the process read and computed (:attr:`api.shared_compute.SharedResults.counts`) and the
+SHA-256 of what it serves for each warmed item."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+
+
+def served(state) -> dict[str, str]:
+    """The SHA-256 of the bytes each warmed item is served as."""
+    import orjson
+
+
+    out = {}
+    doc = state.metrics.get(state.key("metrics", "*", None, None, 999, 99))
+    if doc is not None:
+        out["metrics"] = hashlib.sha256(orjson.dumps(doc)).hexdigest()
+    return out
+
+
+def main(argv: list[str]) -> None:
+    from api.app import create_app, warm_tasks
+    from api.settings import Settings
+
+    data, url, names = argv[0], argv[1], argv[2].split(",")
+    app = create_app(data, url, settings=Settings.from_env(warm=False))
+    state = app.state.parkplan
+    tasks = dict(warm_tasks(state))
+    for name in names:
+        tasks[name]()
+    print(json.dumps({"counts": dict(state.shared.counts), "served": served(state)}), flush=True)
+    state.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,207 @@
+"""What is the same for every worker process is computed once and read by the others (:mod:`api.shared_compute`,
+issue 15): two worker processes over one review database (separate Python processes, as ``parkplan serve
+--workers 2`` runs them); a claim of a crashed worker is taken over; a new dataset version never reads the old
+rows; a database that cannot be read or written only costs the computation. SQLite, and PostgreSQL when
+``PARKPLAN_TEST_PG_URL`` is set (``review_db_url``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import select, text
+
+from api import shared_compute
+from api.db import init_db, make_engine, utcnow
+from api.shared_cache import SHARED_CACHE
+from api.shared_compute import SharedResults, json_codec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker(dataset_path, db_url: str, tasks: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.api._warm_worker", str(dataset_path), db_url, tasks],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PARKPLAN_SHEET_PROCESS": "0"})
+
+
+def _result(proc: subprocess.Popen, timeout: float = 900) -> dict:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-3000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def engine(review_db_url):
+    eng = make_engine(review_db_url)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+
+
+# ------------------------------------------------------------------------------------- two worker processes
+@pytest.mark.slow
+def test_the_second_worker_reads_the_metrics_report_the_first_computed(dataset_path, review_db_url):
+    first = _result(_worker(dataset_path, review_db_url, "metrics report"))
+    assert first["counts"].get("computed:metrics") == 1 and "read" not in first["counts"], first
+    second = _result(_worker(dataset_path, review_db_url, "metrics report"))
+    assert second["counts"].get("read:metrics") == 1 and "computed" not in second["counts"], second
+    # what the second serves is byte for byte what the first computed afresh
+    assert second["served"]["metrics"] == first["served"]["metrics"]
+
+
+@pytest.mark.slow
+def test_two_workers_starting_together_compute_the_report_once(dataset_path, review_db_url):
+    procs = [_worker(dataset_path, review_db_url, "metrics report") for _ in range(2)]
+    a, b = (_result(p) for p in procs)
+    counts = [r["counts"] for r in (a, b)]
+    assert sum(c.get("computed:metrics", 0) for c in counts) == 1, counts
+    assert sum(c.get("read:metrics", 0) for c in counts) == 1, counts
+    assert a["served"]["metrics"] == b["served"]["metrics"]
+
+
+# ------------------------------------------------------------------------------------- the claim protocol
+def _claim_row(engine, key: tuple, owner: str, age_s: float) -> None:
+    value = json.dumps({"owner": owner, "t": time.time() - age_s}).encode()
+    ck = "claim|" + "|".join(map(str, key))
+    with engine.begin() as conn:
+        conn.execute(SHARED_CACHE.insert().values(key=ck, scope=ck, value=value, created_at=utcnow()))
+
+
+def _rows(engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(k for (k,) in conn.execute(select(SHARED_CACHE.c.key)))
+
+
+def test_a_stale_claim_is_taken_over(engine):
+    shared = SharedResults(engine)
+    key = ("v1", "shared", "report", 999)
+    _claim_row(engine, key, "crashed-host:123:dead", age_s=shared_compute.STALE_S + 1)
+    calls = []
+    value = shared.get(key, lambda: calls.append(1) or {"x": 1.5}, *json_codec())
+    assert value == {"x": 1.5} and calls == [1]
+    assert shared.counts["taken_over"] == 1 and shared.counts["computed"] == 1
+    assert _rows(engine) == ["v1|shared|report|999"]  # the result stored, the claim released
+
+
+def test_a_live_claim_is_waited_for_not_computed(engine, monkeypatch):
+    monkeypatch.setattr(shared_compute, "POLL_S", 0.05)
+    shared = SharedResults(engine)
+    other = SharedResults(engine)  # another worker: it holds the claim and stores the result a second later
+    key = ("v1", "shared", "report", 999)
+    assert other._claim(key) is True
+    stored = {"rows": [1, 2.25, None, "县"]}
+
+    def finish() -> None:
+        time.sleep(1.0)
+        other.table.store(key, orjson.dumps(stored))
+        other._release(key)
+
+    threading.Thread(target=finish).start()
+    value = shared.get(key, lambda: pytest.fail("computed although another worker's claim was live"), *json_codec())
+    assert value == stored
+    assert shared.counts["waited"] == 1 and shared.counts["read"] == 1 and shared.counts["computed"] == 0
+
+
+def test_a_claim_released_without_a_result_lets_the_waiter_compute(engine, monkeypatch):
+    monkeypatch.setattr(shared_compute, "POLL_S", 0.05)
+    shared, other = SharedResults(engine), SharedResults(engine)
+    key = ("v1", "shared", "report", 1)
+    assert other._claim(key) is True
+    threading.Timer(0.5, lambda: other._release(key)).start()  # its computation failed: no row, claim gone
+    assert shared.get(key, lambda: [7], *json_codec()) == [7]
+    assert shared.counts["waited"] == 1 and shared.counts["computed"] == 1
+
+
+def test_a_heartbeat_keeps_a_long_computation_claimed(engine, monkeypatch):
+    monkeypatch.setattr(shared_compute, "HEARTBEAT_S", 0.1)
+    monkeypatch.setattr(shared_compute, "STALE_S", 0.5)
+    shared, other = SharedResults(engine), SharedResults(engine)
+    key = ("v1", "shared", "slow")
+    seen = []
+
+    def slow():
+        time.sleep(1.5)  # three times the stale limit: without the refresh the other would take it over
+        seen.append(other._claim(key))
+        return 1
+
+    assert shared.get(key, slow, *json_codec()) == 1
+    assert seen == [False]
+
+
+def test_a_new_dataset_version_does_not_read_the_old_rows(engine):
+    shared = SharedResults(engine)
+    assert shared.get(("v1", "shared", "report"), lambda: {"n": 1}, *json_codec()) == {"n": 1}
+    assert shared.get(("v2", "shared", "report"), lambda: {"n": 2}, *json_codec()) == {"n": 2}
+    assert shared.counts["computed"] == 2 and shared.counts["read"] == 0
+    assert _rows(engine) == ["v2|shared|report"]  # the old version's row replaced
+    again = SharedResults(engine)
+    assert again.get(("v2", "shared", "report"), lambda: pytest.fail("computed"), *json_codec()) == {"n": 2}
+
+
+def test_the_state_keys_follow_the_dataset_file(dataset_path, tmp_path):
+    import shutil
+
+    from api.state import dataset_version
+
+    copy = shutil.copy(dataset_path, tmp_path / "copy.gpkg")
+    assert dataset_version(Path(copy)) != dataset_version(dataset_path)
+
+
+def test_a_table_that_cannot_be_read_or_written_costs_only_the_computation(engine, capsys):
+    shared = SharedResults(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE shared_cache"))
+    assert shared.get(("v1", "shared", "report"), lambda: {"n": 3}, *json_codec()) == {"n": 3}
+    assert shared.counts["computed"] == 1
+    err = capsys.readouterr().out
+    assert "cache read failed" in err and "claiming" in err and "cache write failed" in err
+
+
+def test_a_stored_value_that_does_not_decode_is_computed_again(engine):
+    shared = SharedResults(engine)
+    key = ("v1", "shared", "report")
+    shared.table.store(key, b"\x80 not json")
+    assert shared.get(key, lambda: {"n": 4}, *json_codec()) == {"n": 4}
+    assert SharedResults(engine).get(key, lambda: pytest.fail("computed"), *json_codec()) == {"n": 4}
+
+
+# ------------------------------------------------------------------------------------- the web pages' views
+@pytest.mark.slow
+def test_web_views_read_back_equal_a_fresh_computation(dataset_path, tmp_path, monkeypatch):
+    """A second worker's park pages and metrics pages read their views (charts, maps, tables) from the database
+    and get exactly what the first computed afresh: same keys, same values, same types (a tuple that came back as
+    a list, or a number as a string, would differ)."""
+    from api.app import create_app
+    from api.settings import Settings
+    from api.web import charts, pages_metrics, pages_parks
+
+    url = f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    a = create_app(dataset_path, url, Settings.from_env(warm=False)).state.parkplan
+    pages_parks.warm(a)
+    pages_metrics.warm(a)
+    assert a.shared.counts["computed:web"] >= 2 and a.shared.counts["read"] == 0
+
+    b = create_app(dataset_path, url, Settings.from_env(warm=False)).state.parkplan
+    for name in ("bar_chart", "ripley_chart", "county_map"):  # nothing is drawn again
+        monkeypatch.setattr(charts, name, lambda *a, **k: pytest.fail("drawn again"))
+    pages_parks.warm(b)
+    pages_metrics.warm(b)
+    assert b.shared.counts["computed"] == 0 and b.shared.counts["read:web"] == a.shared.counts["computed:web"]
+
+    for lang in ("zh",):
+        key = f"park_views:{lang}"
+        va, vb = a.web.get(a.key(key)), b.web.get(b.key(key))
+        assert va and vb == va
+        for pid in a.dataset.parks["park_id"].astype(str):
+            assert pages_parks.park_view(b, pid, lang) == pages_parks.park_view(a, pid, lang)
+    assert pages_metrics._sector_table(b) == pages_metrics._sector_table(a)
+    for sector in pages_metrics.sectors_present(a):
+        assert pages_metrics.sector_view(b, sector, "zh") == pages_metrics.sector_view(a, sector, "zh")
