@@ -47,6 +47,7 @@ def _fmt(value, digits: int = 1) -> str:
         return "–" if value is None else str(value)
     if x != x:  # NaN
         return "–"
+    x = round(x, digits) + 0.0  # a small negative number rounds to 0, not "-0.0000"
     if digits == 0 or (x.is_integer() and abs(x) >= 1000):
         return f"{x:,.0f}"
     return f"{x:,.{digits}f}"
@@ -128,6 +129,7 @@ def page_context(request: Request, context: dict[str, Any] | None = None, user=N
         "lang": lang,
         "t": t,
         "label": lambda family, key: i18n.label(lang, family, key),
+        "reason_detail": lambda reason: i18n.reason_detail(lang, reason),
         "url": lambda path, **kw: url_with(request, path, **kw),
         "csrf_token": csrf_token(request),
         "user": user,
