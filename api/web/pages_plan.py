@@ -216,14 +216,16 @@ def plan_page(request: Request, user: backend.AnalystPage, year: str | None = No
         try:
             y = int(year)
         except ValueError:
-            return page_error(request, 400, "bad_request", user=user, detail=f"year {year!r}: a year such as 2003")
+            return page_error(request, 400, "bad_request", user=user,
+                              detail=i18n.translator(lang)("plan_bad_year", year=year))
         if not 1900 <= y <= 2100:
-            return page_error(request, 400, "bad_request", user=user, detail=f"year {y}: between 1900 and 2100")
+            return page_error(request, 400, "bad_request", user=user,
+                              detail=i18n.translator(lang)("plan_year_range", year=y))
     if key in ("", None):
         key = None
     elif key not in ("key_enterprise", "small_giant"):
         return page_error(request, 400, "bad_request", user=user,
-                          detail=f"key {key!r}: accepted key_enterprise, small_giant or nothing")
+                          detail=i18n.translator(lang)("plan_bad_key", value=key))
     try:
         _, tkey = app_targets(request.app)
         view = plan_cached(request.app, tkey + ("page", y, key, lang), lambda: _view(request, y, key, lang))
