@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from geodata import glossary
-from geodata.schema import SECTOR_IDS, SECTOR_LABELS_EN, SECTOR_LABELS_ZH
+from geodata.schema import PARK_KIND_LABELS_ZH, SECTOR_IDS, SECTOR_LABELS_EN, SECTOR_LABELS_ZH
 
 __all__ = ["LANGS", "MapLangError", "t", "sector_label", "check_lang"]
 
@@ -24,8 +24,19 @@ _ALIASES = {'less_developed': 'less_developed_counties', 'candidates': 'candidat
             'returned': 'status_returned', 'search': 'search_by_name', 'profile': 'entered_profile'}
 
 
+#: the labels of Leaflet's own controls, which Leaflet writes in English (the zoom buttons' and the layer
+#: control's titles, the attribution's link); not in the glossary: no other part of the project shows them
+_LEAFLET = {"zoom_in": ("放大", "Zoom in"), "zoom_out": ("缩小", "Zoom out"), "layers": ("图层", "Layers"),
+            "leaflet_title": ("Leaflet 交互式地图库", "A JavaScript library for interactive maps"),
+            # map-only labels the glossary lacks
+            "z_value": ("z 值", "z-score")}
+
+
 def _pair(key: str) -> tuple[str, str] | None:
-    return glossary.pairs().get(_ALIASES.get(key, key))
+    pair = _LEAFLET.get(key) or glossary.pairs().get(_ALIASES.get(key, key))
+    if pair is not None and key in PARK_KIND_LABELS_ZH:  # a park kind in the words of the pages and the programme
+        return PARK_KIND_LABELS_ZH[key], pair[1]          # (乡镇工业专业区, not the glossary's 乡镇工业功能区)
+    return pair
 
 
 def check_lang(lang: str) -> str:
