@@ -571,6 +571,16 @@ def finish_map(m: folium.Map, opts: MapOptions, *, legend: "list[dict] | Slot",
         data=search if isinstance(search, Slot) else search_data(search, lang)))
     add_legend(m, legend)
     _LayerControl(collapsed=False, position="topright").add_to(m)
+    # Leaflet writes its own controls' titles in English: the zoom buttons, the layer control's toggle, the
+    # attribution's link (labels from maps.i18n; written as text, the prefix is our own fixed markup)
+    m.add_child(Script(
+        "(function () { var pp_c = __MAP__.getContainer(), pp_l = __DATA__;"
+        " [['.leaflet-control-zoom-in', pp_l.zoom_in], ['.leaflet-control-zoom-out', pp_l.zoom_out],"
+        "  ['.leaflet-control-layers-toggle', pp_l.layers]].forEach(function (p) {"
+        "   pp_c.querySelectorAll(p[0]).forEach(function (el) { el.title = p[1]; el.setAttribute('aria-label', p[1]); }); });"
+        " if (__MAP__.attributionControl) { var pp_a = document.createElement('a'); pp_a.href = 'https://leafletjs.com';"
+        "   pp_a.title = pp_l.leaflet_title; pp_a.textContent = 'Leaflet'; __MAP__.attributionControl.setPrefix(pp_a.outerHTML); } })();",
+        data={k: t(k, lang) for k in ("zoom_in", "zoom_out", "layers", "leaflet_title")}))
     m.add_child(Script("PARKPLAN.ready = true;"))
     return localize(m)
 
