@@ -9,7 +9,8 @@ would have before the benchmark's users arrive; ``--no-warm`` skips it), opens o
 each page the browser benchmark walks (:data:`benchmarks.bench_web.PAGES`), with the session cookie.
 
 Printed per page: the process CPU time and wall time per request (medians of 3 rounds of ``n`` requests, after
-2 unmeasured calls), and the response size. The decision is the form's POST (the 303: what the browser then
+2 unmeasured calls), the wall time of the background work left after the round's answers (per request: a
+decision's new review sheet, made in the sheet process), and the response size. The decision is the form's POST (the 303: what the browser then
 loads is the candidate page, its own row); its CPU includes the background thread that makes the new version's
 review sheet, waited for before the round ends (the server's CPU after a decision).
 
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import re
 import statistics
@@ -110,24 +112,34 @@ class Pages:
 
 def _background_idle(timeout: float = 60.0) -> None:
     """Wait for the caches' background computations (a decision's new review sheet) to end."""
+    from api.routes.transfers import SHEETS_AFTER_DECISIONS
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(t.name.endswith("-compute") or t.name.startswith("parkplan-sheet") for t in threading.enumerate()):
+        if SHEETS_AFTER_DECISIONS.idle() and not any(
+                t.name.endswith("-compute") or (t.name.startswith("parkplan-sheet") and t.name != SHEETS_AFTER_DECISIONS.name)
+                for t in threading.enumerate()):
             return
         time.sleep(0.005)
 
 
-async def _round(app, make, n: int, start: int = 0) -> tuple[float, float, int]:
+async def _round(app, make, n: int, start: int = 0) -> tuple[float, float, int, float]:
+    """(CPU, wall of the answers, size, wall of the background work after them), per request; CPU includes
+    the background work (a decision's new review sheet: its thread in this process), the first wall does not."""
     c0, w0 = time.process_time(), time.perf_counter()
     size = 0
+    answers = 0.0
     for i in range(start, start + n):
         method, path, query, headers, body = make(i)
+        t = time.perf_counter()
         status, out = await _call(app, method, path, query, headers, body)
+        answers += time.perf_counter() - t
         if status not in (200, 303):
             raise RuntimeError(f"{method} {path}?{query}: {status} {out[:300]!r}")
         size = len(out)
+    w1 = time.perf_counter()
     _background_idle()
-    return (time.process_time() - c0) / n, (time.perf_counter() - w0) / n, size
+    return (time.process_time() - c0) / n, answers / n, size, (time.perf_counter() - w1) / n
 
 
 def build(no_warm: bool = False):
@@ -192,14 +204,16 @@ def main(argv: list[str] | None = None) -> None:
             await _round(app, reqs[label], 2)  # first calls: whatever the warm-up did not compute
             rounds = [await _round(app, reqs[label], args.n, start=2 + k * args.n) for k in range(3)]
             out[label] = (statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds),
-                          rounds[-1][2])
+                          rounds[-1][2], statistics.median(r[3] for r in rounds))
         return out
 
     try:
         results = asyncio.run(measure())
-        print(f"\n{'page':32s} {'CPU ms/request':>15s} {'wall ms/request':>16s} {'bytes':>10s}")
-        for label, (cpu, wall, size) in results.items():
-            print(f"{label:32s} {cpu * 1e3:15.1f} {wall * 1e3:16.1f} {size:10,d}")
+        print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), f"load average {os.getloadavg()[0]:.2f}")
+        print(f"\n{'page':32s} {'CPU ms/request':>15s} {'wall ms/request':>16s} {'+ background wall':>18s} "
+              f"{'bytes':>10s}")
+        for label, (cpu, wall, size, bg) in results.items():
+            print(f"{label:32s} {cpu * 1e3:15.1f} {wall * 1e3:16.1f} {bg * 1e3:18.1f} {size:10,d}")
         if args.profile:
             _inline_threadpool()
             for label in chosen:
