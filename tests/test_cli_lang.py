@@ -69,8 +69,11 @@ def test_metrics_tables_in_both_languages(outputs, dataset):
 def test_lang_refused_with_what_is_accepted(dataset_path):
     from api.cli import app
 
-    res = CliRunner().invoke(app, ["metrics", "--data", str(dataset_path), "--lang", "fr"])
-    assert res.exit_code == 2 and "accepted: zh, en" in res.output
+    args = ["metrics", "--data", str(dataset_path), "--lang", "fr"]
+    res = CliRunner().invoke(app, args, env={"LC_ALL": "en_US.UTF-8"})
+    assert res.exit_code == 2 and "Invalid value for '--lang': 'fr'; accepted: zh, en" in res.output, res.output
+    res = CliRunner().invoke(app, args, env={"LC_ALL": "zh_CN.UTF-8"})  # a bad --lang: the locale's language
+    assert res.exit_code == 2 and "'--lang' 的值 'fr' 无效；可接受：zh, en" in res.output, res.output
 
 
 def test_steps_show_the_step_they_are_in():

@@ -18,14 +18,15 @@ import pytest
 from typer.testing import CliRunner
 
 from geodata.messages import BOUNDARIES, EXPORT, IMPORT, TARGETS, Catalogue, Localised, message, placeholders
+from api.cli._usage import USAGE
 from parks.metrics.messages import METRICS
 from parks.suitability.messages import SUITABILITY
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUES = {"import": IMPORT, "suitability": SUITABILITY, "metrics": METRICS, "export": EXPORT, "targets": TARGETS,
-              "boundaries": BOUNDARIES}
+              "boundaries": BOUNDARIES, "usage": USAGE}
 #: catalogues with few codes (every refusal of one module)
-_SMALL = {"export": 8, "targets": 25, "boundaries": 3}
+_SMALL = {"export": 8, "targets": 25, "boundaries": 3, "usage": 20}
 HAN = re.compile(r"[\u4e00-\u9fff]")
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"|“[^”\n]*”")
 _RUN = re.compile(r"(?<![\w./:-])[A-Za-z]+(?:[ \t]+[A-Za-z]+)*(?![\w(/.:-])")

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import typer
 
+from ._usage import ParkplanGroup
+
+# ParkplanGroup: the parser's own refusals (an unknown option, a value out of range...) in the command line's
+# language (--lang, else the locale), exit code 2 (api/cli/_usage.py)
 app = typer.Typer(
     name="parkplan",
+    cls=ParkplanGroup,
     help="Geospatial planning for industrial parks: data, suitability, clustering metrics, maps, transfer review.",
     no_args_is_help=True,
     add_completion=False,

@@ -72,7 +72,7 @@ def fail(message: str | BaseException, code: int = 2, *, lang: str | None = None
     locale's), and exit with ``code``.
 
     ``message`` is text, or an error: a coded one (:class:`geodata.messages.CodedError`: an import, dataset,
-    metrics or suitability refusal) is shown in ``lang`` (:func:`geodata.messages.message`), any other as
+    metrics, suitability, export, targets-file or boundary refusal) is shown in ``lang`` (:func:`geodata.messages.message`), any other as
     ``str(exc)``. It is printed as it is: escaped here, so a value's ``[red]`` keeps its brackets (do not
     escape it before)."""
     from rich.markup import escape

@@ -32,7 +32,9 @@ def default_lang() -> str:
 def check_lang(value: str | None) -> str:
     value = value or default_lang()
     if value not in glossary.LANGS:
-        raise typer.BadParameter(f"{value!r} not accepted; accepted: {', '.join(glossary.LANGS)}")
+        from ._usage import BadValue
+
+        raise BadValue(value, ", ".join(glossary.LANGS))  # shown as usage.bad_value in the command line's language
     return value
 
 
