@@ -120,18 +120,14 @@ class CpuClock:
 
 
 def _warm_up() -> None:
-    """Import what the tasks use and initialise the projection database (once per worker process, and in
-    this process before the one-process clocks start: the same libraries imported on both sides).
+    """What every worker does once when it starts (:func:`api.jobs._dask_worker.import_analysis`: the imports,
+    the projection database, a small partition's Parquet write, read and projection), here run in this
+    process before the one-process clocks start, so that the same is warm on both sides.
     ``parks.metrics.capture`` imports the metrics package (esda, libpysal, scikit-learn): about 1.3
     CPU-seconds, which the capture step of each fresh worker paid when it was left out."""
-    import pyproj
+    from api.jobs._dask_worker import import_analysis
 
-    import geodata.parquet  # noqa: F401
-    import parks.metrics.capture  # noqa: F401
-    import parks.scale  # noqa: F401
-    import parks.suitability.batch  # noqa: F401
-
-    pyproj.Transformer.from_crs(4326, 4549, always_xy=True).transform(120.0, 30.0)
+    import_analysis()
 
 
 def _steps_cpu(clock: CpuClock, fn) -> tuple[dict, dict]:
@@ -192,7 +188,6 @@ def per_core(size: str, scheduler: str | None = None, rounds: int = PER_CORE_ROU
             sub.mkdir()
             for f in files:
                 (sub / f.name).symlink_to(f)
-            client.run(_warm_up)  # fresh workers import the libraries once; this process has them
             clocks = {"memory": CpuClock(None), "dask": CpuClock(client)}
             for r in range(rounds):
                 for engine in (("memory", "dask") if r % 2 == 0 else ("dask", "memory")):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pandas as pd
 
@@ -14,7 +15,8 @@ def _gc_state() -> dict:
     import sys
 
     return {"frozen": gc.get_freeze_count(),
-            "modules": all(m in sys.modules for m in ("parks.scale", "parks.suitability.batch", "geodata.parquet"))}
+            "modules": all(m in sys.modules for m in ("parks.scale", "parks.suitability.batch", "geodata.parquet")),
+            "ready_thread": __import__("api.jobs._dask_worker", fromlist=["x"]).ready_thread}
 
 
 def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
@@ -24,10 +26,14 @@ def test_local_workers_get_the_malloc_setting_and_keep_dasks_own():
         env = list(client.run(lambda: dict(os.environ)).values())[0]
         profiling = list(client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled")).values())
         ready = list(client.run(_gc_state).values())[0]
+        task_thread = client.gather([client.submit(threading.get_ident, pure=False) for _ in range(3)])
+        assert len(set(task_thread)) == 1
     # the worker imported the analysis and froze what its imports created (ReadyWorker): the collector's
     # full passes no longer walk the ~240,000 objects of the libraries
     assert ready["modules"] and ready["frozen"] > 100_000, ready
     assert profiling == [False]
+    # ... in the thread that runs the tasks (what that thread keeps, its transformer and allocator heap, is warm)
+    assert ready["ready_thread"] is not None and ready["ready_thread"] == task_thread[0]
     for key, value in WORKER_ENV.items():
         assert env.get(key) == value
     # the nanny's other settings are kept; its 64 KiB trim threshold is replaced by ours (the page faults of a
@@ -170,3 +176,28 @@ def test_dask_capture_sums_come_from_the_scoring_tasks_rows(dataset, tmp_path, m
     for by in jobs.CAPTURE_GROUPINGS:
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "batch-mem" / f"capture_{by}.csv"),
                                       pd.read_csv(tmp_path / "batch" / f"capture_{by}.csv"), rtol=1e-12)
+
+
+def test_import_analysis_runs_a_partitions_io_and_leaves_nothing(tmp_path, monkeypatch):
+    """The start-up warm-up writes, reads back and projects a small GeoParquet partition in a temporary
+    directory of its own, which it removes."""
+    import tempfile
+
+    from api.jobs import _dask_worker
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    seen = []
+    real = _dask_worker.__dict__.get("import_analysis")
+    import geodata.parquet as gp
+
+    orig_read = gp.read_enterprises_parquet_frame
+
+    def read(path, **kw):
+        frame = orig_read(path, **kw)
+        seen.append((str(path), len(frame), frame.crs.to_epsg()))
+        return frame
+
+    monkeypatch.setattr(gp, "read_enterprises_parquet_frame", read)
+    real(rows=500)
+    assert len(seen) == 1 and seen[0][1:] == (500, 4326) and seen[0][0].startswith(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
