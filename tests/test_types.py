@@ -1,4 +1,4 @@
-"""The type checker over geodata/, parks/, maps/ and api/ (configuration: [tool.mypy] in pyproject.toml)."""
+"""The type checker over geodata/, parks/, maps/, api/ and benchmarks/ (configuration: [tool.mypy] in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def test_every_package_is_checked():
     import tomllib
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert sorted(config["tool"]["mypy"]["files"]) == ["api", "geodata", "maps", "parks"]
+    assert sorted(config["tool"]["mypy"]["files"]) == ["api", "benchmarks", "geodata", "maps", "parks"]
 
 
 def test_the_debt_list_names_modules_that_exist():
