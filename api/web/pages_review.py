@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -20,13 +21,15 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 
 from .. import reviews
+from ..auth import Principal
 from ..db import DECISIONS, STATUSES, TransferCandidate
 from ..deps import scope_filter
 from ..problems import NotFound, PreconditionFailed, ProblemError
 from ..routes.transfers import sheet_decided
+from ..state import AppState
 from . import backend
 from .core import TEMPLATES, page_error, render, url_with
-from .i18n import pick_lang, translator
+from .i18n import DEFAULT_LANG, pick_lang, translator
 
 router = APIRouter()
 
@@ -36,11 +39,20 @@ REVIEW_SHEET = "/transfer-candidates/{id}/sheet.pdf"
 
 
 def status_counts(db, user) -> dict[str, int]:
-    q = (select(TransferCandidate.status, func.count()).where(
+    return status_counts_mark(db, user)[0]
+
+
+def status_counts_mark(db, user) -> tuple[dict[str, int], tuple[int, ...]]:
+    """The user's candidates counted by status, and a mark of their state: per status the count and the sum of
+    the versions. A decision raises one candidate's version by one (and is the only change of a stored
+    candidate); a proposal adds candidates: either changes the mark, so a view of the list kept under it is
+    never shown after a change (read the mark before the view, so the view is at least as new as its mark)."""
+    q = (select(TransferCandidate.status, func.count(), func.sum(TransferCandidate.version)).where(
         scope_filter(user, TransferCandidate.origin_county_code, TransferCandidate.destination_county_code))
         .group_by(TransferCandidate.status))
-    got = {s: int(n) for s, n in db.execute(q).all()}
-    return {s: got.get(s, 0) for s in STATUSES}
+    got = {s: (int(n), int(v or 0)) for s, n, v in db.execute(q).all()}
+    counts = {s: got.get(s, (0, 0))[0] for s in STATUSES}
+    return counts, tuple(x for s in STATUSES for x in got.get(s, (0, 0)))
 
 
 def resolve_county(query: str, names: dict[str, str]) -> tuple[str | None, bool]:
@@ -59,7 +71,7 @@ def resolve_county(query: str, names: dict[str, str]) -> tuple[str | None, bool]
     return None, True
 
 
-def _county_names(request: Request) -> dict[str, str]:
+def _county_names(request: Request | AppState) -> dict[str, str]:
     def compute():
         ds = backend.dataset(request)
         return dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
@@ -67,7 +79,7 @@ def _county_names(request: Request) -> dict[str, str]:
     return backend.cached(request, "review_county_names", compute)
 
 
-def _park_names(request: Request) -> dict[str, str]:
+def _park_names(request: Request | AppState) -> dict[str, str]:
     def compute():
         ds = backend.dataset(request)
         return dict(zip(ds.parks["park_id"].astype(str), ds.parks["name"].astype(str)))
@@ -75,7 +87,7 @@ def _park_names(request: Request) -> dict[str, str]:
     return backend.cached(request, "review_park_names", compute)
 
 
-def _enterprise_names(request: Request) -> dict[str, str]:
+def _enterprise_names(request: Request | AppState) -> dict[str, str]:
     def compute():
         ent = backend.dataset(request).enterprises
         return dict(zip(ent["enterprise_id"].astype(str), ent["name"].astype(str)))
@@ -83,7 +95,7 @@ def _enterprise_names(request: Request) -> dict[str, str]:
     return backend.cached(request, "enterprise_names", compute)
 
 
-def _frozen_names(request: Request, db, ids: list[str]) -> dict[str, tuple[str, str]]:
+def _frozen_names(request: Request | AppState, db, ids: list[str]) -> dict[str, tuple[str, str]]:
     """The enterprise and park names frozen in each candidate's snapshot, by candidate id. A snapshot never changes
     (a changed proposal is a new candidate id), so the names are read from the database once per candidate and
     kept, instead of decoding every listed snapshot on every visit of the list."""
@@ -103,46 +115,90 @@ def _render_row(template, ctx: dict[str, Any], item: dict[str, Any]) -> Markup:
     return Markup(template.render(ctx, c=item))
 
 
-def _row_html(request: Request, items: list[dict], lang: str, t) -> None:
+def _row_html(request: Request | AppState, items: list[dict], lang: str, t) -> None:
     """Each listed candidate's table row (``review_list_row.html``, escaped as the page) as ``item["row_html"]``.
     A row follows from the candidate's version (a decision makes a new one; its names are frozen or the dataset's)
     and the language, so it is rendered once per (dataset version, candidate, version, language) and kept
-    (``AppState.review_rows``): a visit of the list renders only the rows that changed since."""
+    (``AppState.review_rows``): a visit of the list renders only the rows that changed since. ``request``: the
+    app's state at the warm-up (the default language only: its links carry no ``lang``)."""
     state = backend.state_of(request)
     template = TEMPLATES.get_template("review_list_row.html")
-    ctx = {"t": t, "url": lambda path, **kw: url_with(request, path, **kw)}
+    if isinstance(request, AppState):
+        if lang != DEFAULT_LANG:
+            raise ValueError(f"the review rows are warmed in the default language {DEFAULT_LANG!r} only, not {lang!r}")
+        url = _default_lang_url
+    else:
+        url = partial(url_with, request)
+    ctx = {"t": t, "url": url}
     for it in items:
         key = state.key("review_row", it["candidate_id"], int(it["version"]), lang)
         it["row_html"] = state.review_rows.get_or_compute(key, partial(_render_row, template, ctx, it))
+
+
+def _default_lang_url(path: str, **params: Any) -> str:
+    """:func:`api.web.core.url_with` for a request in the default language (no ``lang`` kept)."""
+    q = {k: v for k, v in params.items() if v is not None and v != ""}
+    return path + ("?" + urlencode(q, doseq=True) if q else "")
+
+
+def _named(where: Request | AppState, db, rows: list[dict[str, Any]]) -> None:
+    """The listed rows' enterprise, park and county names (the frozen ones of the snapshot first)."""
+    cn, pn, en = _county_names(where), _park_names(where), _enterprise_names(where)
+    frozen = _frozen_names(where, db, [it["candidate_id"] for it in rows])
+    for it in rows:
+        ename, pname = frozen.get(it["candidate_id"], ("", ""))
+        it["enterprise_name"] = ename or en.get(it["enterprise_id"], "")
+        it["park_name"] = pname or pn.get(it["park_id"], "")
+        it["origin_name"] = cn.get(it["origin_county_code"], it["origin_county_code"])
+        it["destination_name"] = cn.get(it["destination_county_code"], it["destination_county_code"])
+
+
+#: the most candidates whose rows the start-up warm-up renders (pending first, as the list orders them)
+WARM_ROWS = 5000
+
+
+def warm(state: AppState, lang: str = DEFAULT_LANG) -> int:
+    """For the start-up warm-up (each worker process): the frozen names and the list's row of every stored candidate
+    (up to :data:`WARM_ROWS`) in the default language, so that no reviewer's first visit of the list renders 200 rows
+    in this worker. Returns how many rows are kept."""
+    admin = Principal(token_id=0, label="warm-up", role="admin")
+    with state.sessions() as db:
+        rows, _ = reviews.list_candidate_dicts(db, admin, filters={}, limit=WARM_ROWS, offset=0)
+        _named(state, db, rows)
+    _row_html(state, rows, lang, translator(lang))
+    return len(rows)
 
 
 @router.get("/ui/review", include_in_schema=False)
 def review_list(request: Request, user: backend.ReviewerPage, status: str | None = None, county: str | None = None, park_id: str | None = None,
                 offset: int = 0):
     status = status if status in STATUSES else None
-    cn, pn, en = _county_names(request), _park_names(request), _enterprise_names(request)
+    cn = _county_names(request)
     county_query = (county or "").strip()
     county, county_error = resolve_county(county_query, cn)
     filters = {"status": status, "park_id": park_id or None}
-    rows: list[dict[str, Any]]
+    state = backend.state_of(request)
+    offset = max(int(offset), 0)
     with request.app.state.sessions() as db:
-        offset = max(int(offset), 0)
-        if county_error:
-            rows, total = [], 0
-        else:
+        counts, mark = status_counts_mark(db, user)  # first: the listed rows are at least as new as the mark
+
+        def listed() -> tuple[list[dict[str, Any]], int]:
+            if county_error:
+                return [], 0
             rows, total = reviews.list_candidate_dicts(db, user, filters=filters, limit=PAGE_SIZE, offset=offset,
                                                        county=county)
-        items = rows
-        frozen = _frozen_names(request, db, [it["candidate_id"] for it in items])
-        counts = status_counts(db, user)
+            _named(request, db, rows)
+            return rows, total
+
+        # the page's rows, kept per process by the user's scope, the filters, the page and the mark of the scope's
+        # candidates (a decision through any worker changes it): a visit with nothing changed reads only the mark
+        scope = ("admin",) if user.is_admin else tuple(sorted(user.offices))
+        key = state.key("review_list", scope, status, park_id or None, county, bool(county_error), offset, PAGE_SIZE,
+                        mark)
+        rows, total = state.pages.get_or_compute(key, listed)
+    items = [dict(it) for it in rows]  # row_html is set per language on the page's own copies
     lang = pick_lang(request.query_params.get("lang"))
     t = translator(lang)
-    for it in items:
-        ename, pname = frozen.get(it["candidate_id"], ("", ""))
-        it["enterprise_name"] = ename or en.get(it["enterprise_id"], "")
-        it["park_name"] = pname or pn.get(it["park_id"], "")
-        it["origin_name"] = cn.get(it["origin_county_code"], it["origin_county_code"])
-        it["destination_name"] = cn.get(it["destination_county_code"], it["destination_county_code"])
     _row_html(request, items, lang, t)
     offices = sorted(user.offices) if not user.is_admin else []
     return render(request, "review_list.html", {
