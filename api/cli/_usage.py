@@ -161,11 +161,13 @@ def _bad_parameter(e: click_errors.BadParameter):
     name = _name(e)
     if isinstance(e, BadValue):
         return USAGE("usage.bad_value", name=name, value=e.value, accepted=e.accepted)
-    cause = e.__cause__
+    # typer validates a value with pydantic and raises BadParameter from its ValidationError: its first error
+    # says what failed (type, input, limits)
+    read_errors = getattr(e.__cause__, "errors", None)
     errors = None
-    if cause is not None and callable(getattr(cause, "errors", None)):
+    if callable(read_errors):
         try:
-            errors = cause.errors()
+            errors = read_errors()
         except Exception:  # noqa: BLE001 - not a pydantic error after all
             errors = None
     if errors:
