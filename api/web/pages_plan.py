@@ -229,8 +229,9 @@ def plan_page(request: Request, user: backend.AnalystPage, year: str | None = No
     try:
         _, tkey = app_targets(request.app)
         view = plan_cached(request.app, tkey + ("page", y, key, lang), lambda: _view(request, y, key, lang))
-    except TargetsUnavailable as exc:
-        return page_error(request, 500, "bad_request", user=user, detail=exc.detail)
+    except TargetsUnavailable as exc:  # a coded refusal carries its Chinese text (api.problems.coded_members)
+        detail = exc.extra.get("detail_zh", exc.detail) if lang == "zh" else exc.detail
+        return page_error(request, 500, "bad_request", user=user, detail=detail)
     view = dict(view, key=key, t=plan_translator(lang))
     # the page's tables and charts (200 rows each, the SVG charts) follow from the view: rendered once per view
     return backend.render_content_cached(request, "plan.html", view, tkey + ("page", y, key), user)
