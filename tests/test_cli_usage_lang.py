@@ -6,16 +6,20 @@ the real command line (typer's CliRunner, and the installed entry point in a sub
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 import subprocess
 import sys
+from typing import Annotated, Literal
 
 import pytest
+import typer
 from typer.main import get_command
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.cli._usage import ParkplanGroup
 from tests.test_messages_zh import HAN, english_sentences
 
 runner = CliRunner()
@@ -137,3 +141,41 @@ def test_help_and_no_args_help_still_work():
     assert "report" in res.output and "错误" not in res.output
     res = runner.invoke(app, ["metrics", "--help"], env=ZH)
     assert res.exit_code == 0 and "--simulations" in res.output
+
+
+class How(str, enum.Enum):  # at module level: typer reads the annotations (strings here) in this module's names
+    replace = "replace"
+    append = "append"
+
+
+def test_a_choice_option_lists_its_values_and_a_missing_one_says_what_it_accepts():
+    """No parkplan command has a Literal or Enum option today; a small app of the same class shows how one is
+    refused (through typer and its CliRunner, as parkplan is)."""
+    demo = typer.Typer(cls=ParkplanGroup, name="demo")
+
+    @demo.command()
+    def run(mode: Annotated[Literal["replace", "append"], typer.Option()] = "append",
+            how: Annotated[How, typer.Option()] = How.append,
+            level: Annotated[int, typer.Option(min=2, max=5)] = 3,
+            lang: Annotated[str | None, typer.Option()] = None) -> None:
+        print("ran")
+
+    @demo.command()
+    def need(mode: Annotated[Literal["a", "b"], typer.Option()], lang: Annotated[str | None, typer.Option()] = None):
+        print("ran")
+
+    for args, zh, en in (
+        (["run", "--mode", "x"], "'--mode' 的值 'x' 无效；可接受：'replace'、'append' 之一",
+         "Invalid value for '--mode': 'x'; accepted: one of 'replace', 'append'"),
+        (["run", "--how", "x"], "'--how' 的值 'x' 无效；可接受：'replace'、'append' 之一",
+         "Invalid value for '--how': 'x'; accepted: one of 'replace', 'append'"),
+        (["run", "--level", "9"], "'--level' 的值 '9' 无效；可接受：整数，不小于 2，不大于 5",
+         "Invalid value for '--level': '9'; accepted: a whole number >= 2 <= 5"),
+        (["need"], "缺少必需的选项 '--mode'（可接受：'a'、'b' 之一）", "Missing option '--mode' (accepted: one of 'a', 'b')."),
+    ):
+        res_zh = runner.invoke(demo, args, env=EN | {"LC_ALL": "zh_CN.UTF-8"})
+        res_en = runner.invoke(demo, args + ["--lang", "en"], env=ZH)
+        assert res_zh.exit_code == res_en.exit_code == 2 and "ran" not in res_zh.output + res_en.output
+        assert zh in res_zh.output, res_zh.output
+        assert en in res_en.output and not HAN.search(res_en.output), res_en.output
+    assert runner.invoke(demo, ["run", "--mode", "replace", "--how", "append"]).output == "ran\n"

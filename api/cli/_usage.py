@@ -21,6 +21,7 @@ words quoted after a Chinese sentence (``usage.other``), as a library's words ar
 
 from __future__ import annotations
 
+import enum
 import re
 import types
 import typing
@@ -54,7 +55,7 @@ USAGE = Catalogue("usage", {
     "usage.above": (" > {limit}", "，大于 {limit}"),
     "usage.at_most": (" <= {limit}", "，不大于 {limit}"),
     "usage.below": (" < {limit}", "，小于 {limit}"),
-    "usage.one_of": ("one of {values}", "以下之一：{values}"),
+    "usage.one_of": ("one of {values}", "{values} 之一"),
     "usage.missing_argument": ("Missing argument {name}.", "缺少参数 {name}（命令的必需参数）"),
     "usage.missing_option": ("Missing option {name}{accepted}.", "缺少必需的选项 {name}{accepted}"),
     "usage.missing_accepted": (" (accepted: {accepted})", "（可接受：{accepted}）"),
@@ -132,10 +133,33 @@ def _kind(param: Any, error_type: str = "") -> Any:
     return USAGE("usage.a_value")
 
 
+def _choices(param: Any) -> list[Any]:
+    """The values a ``Literal[...]`` or ``Enum`` option accepts ([] for any other)."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = kinds[0] if len(kinds) == 1 else None
+    if typing.get_origin(annotation) is typing.Literal:
+        return list(typing.get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return [m.value for m in annotation]
+    return []
+
+
+def _says_nothing(accepted: Any) -> bool:
+    """``accepted`` is only "a value" (no type, range or choices known)."""
+    params = getattr(accepted, "params", {})
+    kind = params.get("kind")
+    return getattr(kind, "code", None) == "usage.a_value" and not (params.get("lower") or params.get("upper"))
+
+
 def _accepted(param: Any, error: dict | None = None) -> Any:
-    """What ``param`` accepts: its type and range (``min``/``max``), its choices, a date..."""
+    """What ``param`` accepts: its choices, or its type and range (``min``/``max``), a date..."""
     error = error or {}
     etype, ctx = str(error.get("type", "")), error.get("ctx") or {}
+    choices = _choices(param)
+    if choices:
+        return USAGE("usage.one_of", values=listing(repr(c) for c in choices))
     if etype in ("literal_error", "enum") and "expected" in ctx:
         return USAGE("usage.one_of", values=str(ctx["expected"]))
     if etype.startswith("bool"):
@@ -172,8 +196,9 @@ def _bad_parameter(e: click_errors.BadParameter):
             errors = None
     if errors:
         first = errors[0]
-        if "input" in first:
-            return USAGE("usage.bad_value", name=name, value=first["input"], accepted=_accepted(e.param, first))
+        accepted = _accepted(e.param, first)
+        if "input" in first and not _says_nothing(accepted):
+            return USAGE("usage.bad_value", name=name, value=first["input"], accepted=accepted)
     return USAGE("usage.bad_value_reason", name=name, reason=library_reason(Exception(e.message)))
 
 
@@ -194,7 +219,7 @@ def usage_message(e: click_errors.UsageError):
         if e.param is not None and e.param.param_type_name == "argument":
             return USAGE("usage.missing_argument", name=name)
         accepted = _accepted(e.param)
-        if accepted.params["kind"].code == "usage.a_value" and not (accepted.params["lower"] or accepted.params["upper"]):
+        if _says_nothing(accepted):
             return USAGE("usage.missing_option", name=name, accepted="")  # nothing more to say than --help does
         return USAGE("usage.missing_option", name=name, accepted=USAGE("usage.missing_accepted", accepted=accepted))
     if isinstance(e, click_errors.BadParameter):
