@@ -63,15 +63,17 @@ def clusters_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None = 
     dens = a["density"].reindex(codes)
 
     def rows_for(i, extra):
-        return [(t("density", lang), round(float(dens.iloc[i]), 2))] + extra
+        d = float(dens.iloc[i])  # written with two decimals: 15.80, not 15.8 beside 21.55
+        return [(t("density", lang), f"{d:,.2f}" if d == d else None)] + extra
 
     lisa_rows = [rows_for(i, [(t("quadrant", lang), t(str(lisa["quadrant"].iloc[i]), lang)),
-                              ("p", round(float(lisa["p_sim"].iloc[i]), 3))]) for i in range(len(counties))]
+                              (t("p_value", lang), round(float(lisa["p_sim"].iloc[i]), 3))]) for i in range(len(counties))]
     geojson_layer(counties, opts, name=t("lisa", lang), key="lisa",
                   style=lambda r: _fill(QUADRANT_COLORS, lisa["quadrant"].get(str(r["code"]))),
                   tip=counties["name"], title=counties["name"], rows=lisa_rows, simplify_deg=0.001).add_to(m)
-    gi_rows = [rows_for(i, [(t("spot", lang), t(str(gi["spot"].iloc[i]), lang)), ("z", round(float(gi["z"].iloc[i]), 2)),
-                            ("p", round(float(gi["p_sim"].iloc[i]), 3))]) for i in range(len(counties))]
+    gi_rows = [rows_for(i, [(t("spot", lang), t(str(gi["spot"].iloc[i]), lang)),
+                            (t("z_value", lang), round(float(gi["z"].iloc[i]), 2)),
+                            (t("p_value", lang), round(float(gi["p_sim"].iloc[i]), 3))]) for i in range(len(counties))]
     geojson_layer(counties, opts, name=t("gistar", lang), key="gistar", show=False,
                   style=lambda r: _fill(SPOT_COLORS, gi["spot"].get(str(r["code"]))),
                   tip=counties["name"], title=counties["name"], rows=gi_rows, simplify_deg=0.001).add_to(m)
