@@ -124,7 +124,9 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
 
     title = L("table_flows") + (f" · {title_suffix}" if title_suffix else "")
     total = int(frame["firms"].sum()) if len(frame) else 0
-    note = f"{L('firms')}: {total:,}" + (f" · {L('jobs')}: {int(frame['jobs'].sum()):,}" if "jobs" in frame.columns and len(frame) else "")
+    colon = "：" if lang == "zh" else ": "
+    note = f"{L('firms')}{colon}{total:,}" + (f" · {L('jobs')}{colon}{int(frame['jobs'].sum()):,}"
+                                               if "jobs" in frame.columns and len(frame) else "")
     m = new_map(ds, opts, title, note=note)
     add_counties(m, ds, opts)
 
@@ -135,9 +137,9 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
                 if lang == "zh" else f"{names[r.destination_county_code]} ({cities[r.destination_county_code]})"],
                [L("firms"), int(r.firms)]]
         if "jobs" in frame.columns and not pd.isna(r.jobs):
-            out.append([L("jobs"), int(r.jobs)])
+            out.append([L("jobs"), f"{int(r.jobs):,}"])  # as the pages write numbers: 2,189
         if "land_ha" in frame.columns and not pd.isna(r.land_ha):
-            out.append([L("land_ha"), round(float(r.land_ha), 2)])
+            out.append([L("land_ha"), f"{float(r.land_ha):,.2f}"])
         if color_by == "scenario":
             out.insert(0, [L("scenario"), group_label[r.flow_group]])
         for c in status_cols:
