@@ -72,7 +72,8 @@ def transfers_map(ds: Dataset, candidates, *, lang: str = "zh", county: str | No
     parks = ds.parks.set_index(ds.parks["park_id"].astype(str))
     cand = cand[cand["park_id"].isin(parks.index)]
     title = t("title_transfers", lang) + (f" · {names.get(str(county), county)}" if county else "")
-    note = f"{t('n_candidates', lang)}: {len(cand)}" if len(cand) else t("no_transfers", lang)
+    note = (f"{t('n_candidates', lang)}{'：' if lang == 'zh' else ': '}{len(cand):,}" if len(cand)
+            else t("no_transfers", lang))
     involved = set(cand["origin_county_code"].astype(str)) | set(cand["destination_county_code"].astype(str))
     county_frame = (ds.counties[codes.isin(involved)] if county and involved
                     else ds.counties[codes == str(county)] if county else None)
