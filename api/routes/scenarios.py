@@ -49,6 +49,7 @@ from parks.suitability.plan_report import ReportParams, label, report_for_plan
 from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_constraints
 
 from ..deps import AnalystUser, StateDep
+from ..plan_codec import decode_plan, encode_plan
 from ..problems import BadRequest, ProblemError
 from ..scenario_exports import XLSX_MEDIA_TYPE, plan_workbook
 from ..state import AppState
@@ -134,7 +135,13 @@ def state_plan_future(state: AppState, scenario: str, priority: str | None = Non
             return compute_plan(state.dataset, state.suitability_context(), scenario,
                                 ",".join(order) if order else None)
 
-    return state.plans.future(state.key("plan", scenario, order), compute)
+    def shared() -> ComputedPlan:
+        # once for every worker process: read from the review database if another worker computed it (its
+        # tables as Arrow streams, api.plan_codec)
+        return state.shared_value(("plan", scenario, ",".join(order) if order else None), compute,
+                                  encode_plan, decode_plan)
+
+    return state.plans.future(state.key("plan", scenario, order), shared)
 
 
 def warm(state: AppState) -> None:
