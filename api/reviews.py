@@ -174,6 +174,13 @@ def _candidate_conditions(user: Principal, filters: dict[str, str | None], count
             raise BadRequest(f"unknown filter {name!r}; accepted: {', '.join(_FILTERS)}")
         if name == "status" and value not in STATUSES:
             raise BadRequest(f"status {value!r} is unknown; accepted: {', '.join(STATUSES)}")
+        if name == "status":
+            # compared through a function (status is NOT NULL: the same rows) so that the database does not pick
+            # the status index, which matches most candidates (nearly all are pending), over the offices'
+            # indexes: SQLite walked every pending candidate of the province for one office's page (the page
+            # 3.7 -> 1.3 ms, its count 2.1 -> 0.15 ms of CPU over 2,004 candidates)
+            conds.append(func.coalesce(TransferCandidate.status, "") == value)
+            continue
         conds.append(getattr(TransferCandidate, name) == value)
     if county is not None:
         conds.append((TransferCandidate.origin_county_code == county) |

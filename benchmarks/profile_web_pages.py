@@ -60,6 +60,17 @@ class Pages:
         with self.app.state.parkplan.sessions() as db:
             return int(db.get(TransferCandidate, cid).version)
 
+    def _dropping(self, name: str, make):
+        """``make``, after forgetting the page-view cache's entries named ``name`` (what a decision's new mark
+        makes every worker compute again)."""
+        pages = self.app.state.parkplan.pages
+
+        def dropped(i):
+            pages.discard_where(lambda k: isinstance(k, tuple) and len(k) > 1 and k[1] == name)
+            return make(i)
+
+        return dropped
+
     def requests(self) -> dict:
         """page -> make(i) -> (method, path, query, headers, body)."""
         from urllib.parse import quote
@@ -96,6 +107,11 @@ class Pages:
             "review sheet PDF": lambda i: ("GET", f"/transfer-candidates/{self.candidates[i % len(self.candidates)]}"
                                                   "/sheet.pdf", "", o, b""),
             "decisions Excel": get("/transfer-candidates/decisions.xlsx", "", o),
+            # as after a decision in the office's scope: the kept list and workbook dropped (each worker keeps them
+            # until the scope's mark changes), the rows of the unchanged candidates still kept
+            "review list (after a decision)": self._dropping("review_list", get("/ui/review", "status=pending", o)),
+            "decisions Excel (after a decision)": self._dropping("decisions_xlsx",
+                                                                 get("/transfer-candidates/decisions.xlsx", "", o)),
             # what the pages load besides their HTML (frames, style sheets, scripts): server CPU no page row shows
             "+ parks map (frame of parks)": get("/maps/parks"),
             "+ suitability map (frame)": lambda i: ("GET", "/maps/suitability",
