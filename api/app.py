@@ -144,7 +144,9 @@ def _mount_docs(app: FastAPI) -> None:
 
 def warm_tasks(state: AppState) -> list:
     """What the server computes in the background at start-up (``PARKPLAN_WARM=0``: nothing), cheapest first:
-    the suitability and metrics contexts, the cluster map, the metrics report, the default scenario plans."""
+    the suitability and metrics contexts, the cluster map, the metrics report, the default scenario plans. With
+    ``--workers N`` the metrics report, the cluster map, the plans and the heavy web views are computed by one
+    worker and read by the others from the review database (:mod:`api.shared_compute`)."""
     return [
         ("suitability context", state.suitability_context),
         ("metrics context", state.metrics_context),

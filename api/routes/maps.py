@@ -423,8 +423,24 @@ def _enterprises_page(state: AppState, opts: MapOptions, p: MapParams) -> tuple[
 def _clusters_page(state: AppState, opts: MapOptions, p: MapParams) -> tuple[MapPage, list[bytes]]:
     """The clusters map is of the whole province (``county`` only checked); :func:`warm` builds the default one."""
     key = _page_key(state, "clusters", opts, sector=p.sector)
-    return state.maps.get_or_compute(key, lambda: _render(lambda: build_map(
-        "clusters", state.dataset, opts=opts, sector=p.sector)))
+
+    def shared() -> tuple[MapPage, list[bytes]]:
+        # once for every worker process (the clusters' analysis is seconds to tens of seconds): the page's parts as
+        # JSON in the review database, read by the other workers (the options named by a digest: no key in clear)
+        made: list[list[bytes]] = []
+
+        def build() -> MapPage:
+            page, parts = _render(lambda: build_map("clusters", state.dataset, opts=opts, sector=p.sector))
+            made.append(parts)
+            return page
+
+        digest = hashlib.sha256(repr(opts).encode()).hexdigest()[:16]
+        page = state.shared_value(("map", "clusters", opts.lang, digest, p.sector), build,
+                                  lambda page: orjson.dumps(list(page.parts)),
+                                  lambda data: MapPage(tuple(str(x) for x in orjson.loads(data))))
+        return page, made[0] if made else _deflate_parts(page)
+
+    return state.maps.get_or_compute(key, shared)
 
 
 _SHARED_PAGES: dict[str, Callable[[AppState, MapOptions, MapParams], tuple[MapPage, list[bytes]]]] = {

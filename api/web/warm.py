@@ -8,7 +8,7 @@ the parks map and the suitability map's templates (the frames of the parks and s
 workspace's default language; an English page is made on its first visit. With ``--workers N`` each worker process
 runs it (caches are per process); the park views and the metrics page's table and sector views are computed once
 for all workers (the first to get there stores them in the review database, the others read them:
-:mod:`api.shared_compute`).
+:mod:`api.shared_compute`), as are the API's metrics report, clusters map and scenario plans before them.
 """
 
 from __future__ import annotations

@@ -20,6 +20,17 @@ def served(state) -> dict[str, str]:
     doc = state.metrics.get(state.key("metrics", "*", None, None, 999, 99))
     if doc is not None:
         out["metrics"] = hashlib.sha256(orjson.dumps(doc)).hexdigest()
+    from api.routes.maps import _map_options, _page_key
+
+    clusters = state.maps.get(_page_key(state, "clusters", _map_options("zh")))
+    if clusters is not None:
+        page, parts = clusters
+        out["clusters"] = hashlib.sha256(page.html("n" * 24).encode() + b"".join(parts)).hexdigest()
+    computed = [state.plans.get(k) for k in state.plans.keys()]
+    plans = sorted((p for p in computed if p is not None), key=lambda p: (p.scenario, p.order))
+    if plans:
+        out["plans"] = hashlib.sha256(orjson.dumps([[p.scenario, p.status, p.mip_gap, list(p.order), p.seconds,
+                                                     p.report.to_dict()] for p in plans])).hexdigest()
     return out
 
 

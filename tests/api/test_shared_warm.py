@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pandas as pd
 import pytest
 from sqlalchemy import select, text
 
@@ -205,3 +206,49 @@ def test_web_views_read_back_equal_a_fresh_computation(dataset_path, tmp_path, m
     assert pages_metrics._sector_table(b) == pages_metrics._sector_table(a)
     for sector in pages_metrics.sectors_present(a):
         assert pages_metrics.sector_view(b, sector, "zh") == pages_metrics.sector_view(a, sector, "zh")
+
+
+# ------------------------------------------------------------------------------------- the scenario plans
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", ["scattered", "all"])
+def test_a_plan_read_back_equals_the_computed_one(dataset, scenario):
+    """The plan's bytes (a JSON manifest and Arrow streams, api.plan_codec) give back the same tables, column by
+    column with the same dtypes, the same parameters and the same served JSON document."""
+    from api.plan_codec import decode_plan, encode_plan
+    from api.routes.scenarios import compute_plan
+    from parks.suitability import context_from_dataset
+    from parks.suitability.plan_report import TABLES
+
+    plan = compute_plan(dataset, context_from_dataset(dataset), scenario)
+    back = decode_plan(encode_plan(plan))
+    assert (back.scenario, back.status, back.mip_gap, back.order, back.seconds) == \
+        (plan.scenario, plan.status, plan.mip_gap, plan.order, plan.seconds)
+    assert back.report.scenarios == plan.report.scenarios and back.report.params == plan.report.params
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(back.report, name), getattr(plan.report, name), check_exact=True)
+    assert orjson.dumps(back.report.to_dict()) == orjson.dumps(plan.report.to_dict())
+    for lang in ("zh", "en"):
+        for (ka, a), (kb, b) in zip(plan.report.tables(lang).items(), back.report.tables(lang).items(), strict=True):
+            assert ka == kb
+            pd.testing.assert_frame_equal(b, a, check_exact=True)
+    with pytest.raises(ValueError):
+        decode_plan(b"not a plan")
+
+
+@pytest.mark.slow
+def test_the_second_worker_reads_the_scenario_plans(dataset_path, review_db_url):
+    first = _result(_worker(dataset_path, review_db_url, "scenario plans"))
+    assert first["counts"].get("computed:plan") == 4 and "read" not in first["counts"], first
+    second = _result(_worker(dataset_path, review_db_url, "scenario plans"))
+    assert second["counts"].get("read:plan") == 4 and "computed" not in second["counts"], second
+    assert second["served"]["plans"] == first["served"]["plans"]
+
+
+@pytest.mark.slow
+def test_the_second_worker_reads_the_cluster_map(dataset_path, review_db_url):
+    """The clusters map page (its HTML and its pre-compressed parts) read by the second worker is the first's."""
+    first = _result(_worker(dataset_path, review_db_url, "cluster map"))
+    assert first["counts"].get("computed:map") == 1 and "read" not in first["counts"], first
+    second = _result(_worker(dataset_path, review_db_url, "cluster map"))
+    assert second["counts"].get("read:map") == 1 and "computed" not in second["counts"], second
+    assert second["served"]["clusters"] == first["served"]["clusters"]
