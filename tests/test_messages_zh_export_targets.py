@@ -80,6 +80,8 @@ def test_targets_refusal_in_both_languages_with_lines():
     assert "  第 8 行：targets.1x：未知的目标路径 path 'zigzag'；可接受：linear, constant, cumulative" in lines
     assert "  第 7 行：targets.1x：target_value '30' 应为数字" in lines
     assert english_sentences(zh) == [], zh
+    back = pickle.loads(pickle.dumps(exc))  # as a worker sends it back
+    assert type(back) is TargetsError and str(back) == en and message(back, "zh") == zh and back.problems == exc.problems
     assert [m.code for m in exc.messages] == ["targets.schema", "targets.bad_id", "targets.wrong_unit", "targets.year",
                                               "targets.number", "targets.unknown_path"]
 
