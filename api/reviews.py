@@ -347,19 +347,20 @@ def office_decisions_mark(db: Session, user: Principal, office: str | None) -> t
 
 
 def office_decisions(db: Session, user: Principal, office: str | None) -> list[dict[str, Any]]:
-    """One row per review of the office's candidates (all the user's offices when ``office`` is None)."""
-    q = (select(Review, TransferCandidate).join(TransferCandidate, Review.candidate_id == TransferCandidate.candidate_id)
-         .where(*_office_conditions(user, office)))
-    rows = []
-    for r, c in db.execute(q.order_by(Review.id)).all():
-        snap = c.snapshot or {}
-        ent = snap.get("enterprise") or {}
-        park = snap.get("park") or {}
-        rows.append({
-            "candidate_id": c.candidate_id, "enterprise_id": c.enterprise_id, "enterprise_name": ent.get("name"),
-            "origin_county_code": c.origin_county_code, "destination_county_code": c.destination_county_code,
-            "park_id": c.park_id, "park_name": park.get("name"), "score": c.score, "decision": r.decision,
-            "comment": r.comment, "reviewer": r.reviewer, "decided_at": _iso(r.created_at),
-            "version_after": r.version_after, "current_status": c.status,
-        })
-    return rows
+    """One row per review of the office's candidates (all the user's offices when ``office`` is None).
+
+    Plain columns, and the two frozen names read from the snapshot by the database (a JSON path, on SQLite and
+    PostgreSQL alike) rather than each snapshot (about 11 kB of JSON) decoded here."""
+    T = TransferCandidate
+    q = (select(T.candidate_id, T.enterprise_id, T.snapshot[("enterprise", "name")].as_string(),
+                T.origin_county_code, T.destination_county_code, T.park_id, T.snapshot[("park", "name")].as_string(),
+                T.score, Review.decision, Review.comment, Review.reviewer, Review.created_at, Review.version_after,
+                T.status)
+         .join(T, Review.candidate_id == T.candidate_id).where(*_office_conditions(user, office)))
+    return [{
+        "candidate_id": cid, "enterprise_id": eid, "enterprise_name": ename, "origin_county_code": origin,
+        "destination_county_code": dest, "park_id": park, "park_name": pname, "score": score, "decision": decision,
+        "comment": comment, "reviewer": reviewer, "decided_at": _iso(created), "version_after": after,
+        "current_status": status,
+    } for (cid, eid, ename, origin, dest, park, pname, score, decision, comment, reviewer, created, after, status)
+        in db.execute(q.order_by(Review.id)).all()]
