@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from geodata import glossary
-from geodata.schema import PARK_KIND_LABELS_ZH, SECTOR_IDS, SECTOR_LABELS_EN, SECTOR_LABELS_ZH
+from geodata.schema import SECTOR_IDS, SECTOR_LABELS_EN, SECTOR_LABELS_ZH
 
 __all__ = ["LANGS", "MapLangError", "t", "sector_label", "check_lang"]
 
@@ -33,10 +33,7 @@ _LEAFLET = {"zoom_in": ("放大", "Zoom in"), "zoom_out": ("缩小", "Zoom out")
 
 
 def _pair(key: str) -> tuple[str, str] | None:
-    pair = _LEAFLET.get(key) or glossary.pairs().get(_ALIASES.get(key, key))
-    if pair is not None and key in PARK_KIND_LABELS_ZH:  # a park kind in the words of the pages and the programme
-        return PARK_KIND_LABELS_ZH[key], pair[1]          # (乡镇工业专业区, not the glossary's 乡镇工业功能区)
-    return pair
+    return _LEAFLET.get(key) or glossary.pairs().get(_ALIASES.get(key, key))
 
 
 def check_lang(lang: str) -> str:

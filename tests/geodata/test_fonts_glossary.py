@@ -110,3 +110,15 @@ def test_pages_maps_and_exports_read_the_glossary():
     for alias, key in map_i18n._ALIASES.items():
         assert map_i18n.t(alias, "zh") == glossary.term(key, "zh"), alias
     assert set(exports.DECISION_COLUMNS.values()) <= {z for z, _ in glossary.pairs().values()}
+
+
+def test_park_kinds_in_the_glossary_are_the_programme_words():
+    """The park kinds read as the programme writes them (重点建好100个乡镇工业专业区和100个特色工业园区, the source
+    document in ../shared/seed): the glossary, the data model's labels and the maps agree."""
+    from geodata.schema import PARK_KIND_LABELS_ZH
+    from maps import i18n as map_i18n
+
+    assert PARK_KIND_LABELS_ZH == {"township_zone": "乡镇工业专业区", "specialty_park": "特色工业园区"}
+    for kind, label in PARK_KIND_LABELS_ZH.items():
+        assert glossary.term(kind, "zh") == label
+        assert map_i18n.t(kind, "zh") == label
