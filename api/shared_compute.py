@@ -116,6 +116,14 @@ class SharedResults:
                     claimed = None
                     break
                 claimed = self._claim(key)
+        if claimed:
+            # another worker may have stored the value and released its claim between our last look and our claim
+            # (it stores before it releases): look once more, holding the claim
+            value = self._read(key, decode)
+            if value is not None:
+                self._release(key)
+                self._count("read", kind)
+                return value[0]
         beat = self._heartbeat(key) if claimed else None
         try:
             result = compute()

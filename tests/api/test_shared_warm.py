@@ -252,3 +252,36 @@ def test_the_second_worker_reads_the_cluster_map(dataset_path, review_db_url):
     second = _result(_worker(dataset_path, review_db_url, "cluster map"))
     assert second["counts"].get("read:map") == 1 and "computed" not in second["counts"], second
     assert second["served"]["clusters"] == first["served"]["clusters"]
+
+
+@pytest.mark.slow
+def test_a_second_worker_computes_nothing_shared_of_the_whole_warm_up(dataset_path, review_db_url):
+    """The whole start-up warm-up in two worker processes, one after the other: the second reads every shared
+    result (metrics report, clusters map, plans, web views) and computes none of them."""
+    tasks = ",".join(["suitability context", "metrics context", "metrics report", "cluster map", "scenario plans",
+                      "web pages"])
+    first = _result(_worker(dataset_path, review_db_url, tasks))
+    made = {k: v for k, v in first["counts"].items() if k.startswith("computed:")}
+    assert set(made) == {"computed:metrics", "computed:map", "computed:plan", "computed:web"}, first
+    second = _result(_worker(dataset_path, review_db_url, tasks))
+    assert "computed" not in second["counts"], second
+    assert {k.replace("read:", "computed:"): v for k, v in second["counts"].items() if k.startswith("read:")} == made
+    assert second["served"] == first["served"] and set(first["served"]) == {"metrics", "clusters", "plans"}
+
+
+def test_a_value_stored_between_the_look_and_the_claim_is_read_not_computed(engine, monkeypatch):
+    """The race of two workers: this one looked (nothing yet), then the other stored the value and released its
+    claim, then this one claimed: it must read the stored value, not compute it again."""
+    shared, other = SharedResults(engine), SharedResults(engine)
+    key = ("v1", "shared", "map", "clusters")
+    real_claim = shared._claim
+
+    def claim_after_the_other_finished(k):
+        if not _rows(engine):  # the other worker finishes between our look and our claim
+            assert other.get(k, lambda: ["made by the other"], *json_codec()) == ["made by the other"]
+        return real_claim(k)
+
+    monkeypatch.setattr(shared, "_claim", claim_after_the_other_finished)
+    assert shared.get(key, lambda: pytest.fail("computed twice"), *json_codec()) == ["made by the other"]
+    assert shared.counts["read"] == 1 and shared.counts["computed"] == 0
+    assert _rows(engine) == ["v1|shared|map|clusters"]  # no claim left behind
