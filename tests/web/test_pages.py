@@ -426,3 +426,18 @@ def test_review_list_pages_through_every_candidate(web, clients, monkeypatch):
         m = re.search(r'href="([^"]+)" id="next-page"', html)
         url = m.group(1) if m else None
     assert sorted(seen) == sorted(web.candidates["a"] + web.candidates["b"]) and len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "reviewer_a", "admin"])
+def test_nav_links_lead_only_to_pages_the_role_may_open(clients, role):
+    """Every link of the navigation bar opens (200) for the role that sees it, and every workspace page the role
+    may open is in the bar (an analyst reaches the plans and the plan monitoring from any page, not only home)."""
+    client = clients[role]
+    html = client.get("/ui/parks").text
+    nav = re.search(r"<nav>(.*?)</nav>", html, re.S).group(1)
+    linked = {re.sub(r"\?.*", "", h) for h in re.findall(r'href="([^"]+)"', nav)}
+    for path in linked:
+        assert client.get(path, follow_redirects=False).status_code == 200, path
+    pages = ["/ui/parks", "/ui/suitability", "/ui/review", "/ui/metrics", "/ui/scenarios", "/ui/plan"]
+    opens = {p for p in pages if client.get(p, follow_redirects=False).status_code == 200}
+    assert opens <= linked
