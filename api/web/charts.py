@@ -19,6 +19,8 @@ from matplotlib.figure import Figure
 
 from geodata.fonts import set_figure_font
 
+from .i18n import translator
+
 __all__ = ["bar_chart", "ripley_chart", "county_map", "svg_uri", "new_figure", "apply_font", "FONT_SIZE"]
 
 #: the text size of the small charts (points), set on each text: no ``rc_context`` (global ``rcParams`` are not
@@ -46,21 +48,27 @@ def svg_uri(fig) -> str:
 
 
 def bar_chart(labels: Sequence[str], values: Sequence[float], *, xlabel: str = "", color: str = "#3b6ea5",
-              width: float = 5.5) -> str:
-    """A horizontal bar chart (largest on top)."""
+              width: float = 5.5, percent: bool = False) -> str:
+    """A horizontal bar chart (largest on top). ``percent``: the values are shares (0-1), written on the axis as
+    percentages ("25%"), as the pages write shares."""
+    from matplotlib.ticker import PercentFormatter
+
     fig = new_figure((width, 0.3 * max(len(labels), 1) + 0.8))
     ax = fig.subplots()
     y = list(range(len(labels)))[::-1]
     ax.barh(y, list(values), color=color)
     ax.set_yticks(y, [str(s) for s in labels])
     ax.set_xlabel(xlabel)
+    if percent:
+        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.spines[["top", "right"]].set_visible(False)
     return svg_uri(fig)
 
 
 def ripley_chart(distances_m: Sequence[float], L: Sequence[float], lo: Sequence[float] | None, hi: Sequence[float] | None,
-                 *, xlabel: str, observed: str, envelope: str, title: str = "") -> str:
-    """Ripley's L(r) - r against r (km), with the CSR envelope shaded."""
+                 *, xlabel: str, observed: str, envelope: str, title: str = "", lang: str = "zh") -> str:
+    """Ripley's L(r) - r against r (km), with the CSR envelope shaded; the y-axis label (L(r) − r, in metres) in
+    ``lang`` (the workspace's ``ripley_ylabel``)."""
     import numpy as np
 
     r = np.asarray(distances_m, dtype=float)
@@ -72,7 +80,7 @@ def ripley_chart(distances_m: Sequence[float], L: Sequence[float], lo: Sequence[
     ax.plot(r / 1000, np.asarray(L, float) - r, color="#c0392b", lw=2, label=observed)
     ax.axhline(0, color="#555555", lw=0.8, ls="--")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("L(r) − r (m)")
+    ax.set_ylabel(translator(lang)("ripley_ylabel"))
     if title:
         ax.set_title(title)
     ax.legend(frameon=False)

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from geodata import glossary
 
-__all__ = ["LANGS", "DEFAULT_LANG", "MESSAGES", "pick_lang", "translator", "label", "reason_detail"]
+__all__ = ["LANGS", "DEFAULT_LANG", "MESSAGES", "pick_lang", "translator", "label", "reason_detail", "band_label"]
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -31,6 +31,8 @@ for _k, _v in {
     "seconds_unit": ("秒", "s"),
     "cli_alloc_no_candidates": ("无候选企业", "no candidates"),
     "colon": ("：", ": "),
+    # the Ripley chart's y-axis: L(r) − r is a distance, in metres
+    "ripley_ylabel": ("L(r) − r（米）", "L(r) − r (m)"),
     # the plan page's answers to a bad query (a 400 page)
     "plan_bad_year": ("年份“{year}”无效：请填写年份，如 2003", "year '{year}': a year such as 2003"),
     "plan_year_range": ("年份 {year} 超出范围：应在 1900 至 2100 之间", "year {year}: between 1900 and 2100"),
@@ -78,6 +80,21 @@ def label(lang: str, family: str, key) -> str:
     if key is None:
         return ""
     return _domain_labels(pick_lang(lang)).get(family, {}).get(str(key), str(key))
+
+
+_BAND = re.compile(r"(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?)|(\+)) km")
+
+
+def band_label(lang: str, band) -> str:
+    """A distance band of the relocation report (``parks.suitability.plan_report.band_labels``: ``0-10 km``,
+    ``100+ km``) in ``lang``: as the report writes it in English, ``0–10 公里`` / ``100 公里以上`` in Chinese
+    (another text as it is)."""
+    text = str(band)
+    m = _BAND.fullmatch(text)
+    if pick_lang(lang) == "en" or m is None:
+        return text
+    lo, hi, plus = m.groups()
+    return f"{lo} 公里以上" if plus else f"{lo}–{hi} 公里"
 
 
 _NUM = r"(-?[\d.]+)"
