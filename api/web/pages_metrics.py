@@ -67,7 +67,7 @@ def sector_view(where, sector: str, lang: str) -> dict:
         view = {"ripley": rp}
         view["ripley_chart"] = charts.ripley_chart(rp["distances"], rp["L"], rp.get("envelope_low"), rp.get("envelope_high"),
                                                    xlabel=t("distance_km"), observed=t("observed"), envelope=t("envelope"),
-                                                   title=label(lang, "sector", sector))
+                                                   title=label(lang, "sector", sector), lang=lang)
         lisa = {r["county_code"]: r["quadrant"] for r in d["lisa"]}
         spots = {r["county_code"]: r["spot"] for r in d["hotspots"]}
         view["lisa_map"] = charts.county_map(_map_counties(where), lisa, LISA_COLORS,
@@ -81,7 +81,7 @@ def sector_view(where, sector: str, lang: str) -> dict:
         view["capture"] = [dict(r, county_name=names.get(r["group"], r["group"])) for r in cap]
         top = view["capture"][:25]
         view["capture_chart"] = charts.bar_chart([r["county_name"] for r in top], [r["share_enterprises"] or 0 for r in top],
-                                                 xlabel=t("capture_share")) if top else None
+                                                 xlabel=t("capture_share"), percent=True) if top else None
         view["lisa_counts"] = {q: sum(1 for v in lisa.values() if v == q) for q in LISA_COLORS}
         view["spot_counts"] = {q: sum(1 for v in spots.values() if v == q) for q in SPOT_COLORS}
         return view
