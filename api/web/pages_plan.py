@@ -109,8 +109,9 @@ def plan_translator(lang: str):
 
 
 def target_chart(years: list[int], values: list[float | None], path: list[float | None], *, title: str, unit: str,
-                 value_label: str, path_label: str) -> str:
-    """The indicator's values (solid) against its target path (dashed), in the targets file's unit."""
+                 value_label: str, path_label: str, lang: str = "zh") -> str:
+    """The indicator's values (solid) against its target path (dashed), in the targets file's unit (after the title,
+    in full-width brackets in Chinese)."""
     fig = new_figure((4.6, 2.6))
     ax = fig.subplots()
     v = np.array([np.nan if x is None else x for x in values], dtype=float)
@@ -118,7 +119,8 @@ def target_chart(years: list[int], values: list[float | None], path: list[float 
     ax.plot(years, v, color="#3b6ea5", lw=2, marker="o", ms=3, label=value_label)
     if np.isfinite(p).any():
         ax.plot(years, p, color="#c0392b", lw=1.5, ls="--", label=path_label)
-    ax.set_title(f"{title} ({unit})" if unit else title, fontsize=FONT_SIZE)
+    bracket = ("（", "）") if lang == "zh" else (" (", ")")
+    ax.set_title(f"{title}{bracket[0]}{unit}{bracket[1]}" if unit else title, fontsize=FONT_SIZE)
     ax.tick_params(axis="y", labelsize=FONT_SIZE)
     ax.set_xticks(years, [str(y) for y in years], fontsize=7)
     ax.legend(frameon=False, fontsize=7)
@@ -160,7 +162,7 @@ def _view(request: Request, year: int | None, key: str | None, lang: str) -> dic
         path = [None if not _finite(v) else v / f for v in rows["target"]]
         unit = unit_shown(tg.unit, lang)
         chart = target_chart([int(y) for y in rows["year"]], vals, path, title=tg.label(lang), unit=unit,
-                             value_label=t("plan_value"), path_label=t("target_path")) if len(rows) else None
+                             value_label=t("plan_value"), path_label=t("target_path"), lang=lang) if len(rows) else None
         prog = d.get("progress")
         cards.append({"id": tg.id, "label": tg.label(lang), "quote": tg.quote, "section": tg.section, "unit": unit,
                       "value": None if d.get("value") is None else d["value"] / f,
