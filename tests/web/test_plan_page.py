@@ -79,7 +79,11 @@ def test_an_edited_target_changes_the_page(plan_web, monkeypatch, tmp_path):
     a = _card(c.get("/ui/plan").text, "high_tech_share")
     monkeypatch.setenv("PARKPLAN_TARGETS", str(_edited_targets(tmp_path, 200)))
     b = _card(c.get("/ui/plan").text, "high_tech_share")
-    assert "(2005): 400.00" in a and "(2005): 200.00" in b
+    # full-width brackets and colon in Chinese, ASCII in English
+    assert "目标值（2005）：400.00" in a and "目标值（2005）：200.00" in b
+    assert "(2005)" not in a and ": " not in re.sub(r"<[^>]*>", "", a)
+    en = _card(c.get("/ui/plan?lang=en").text, "high_tech_share")
+    assert "Target (2005): 200.00" in en
     value = re.compile(r'<strong class="value">([^<]*)</strong>')
     assert value.search(a).group(1) == value.search(b).group(1)
     prog = re.compile(r'<progress class="target-progress" max="1" value="([^"]*)"')

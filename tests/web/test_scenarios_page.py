@@ -44,8 +44,10 @@ def test_page_in_chinese_with_the_report_tables(web):
     assert "搬迁安置方案评估" in html and "联合方案（全部情景）" in html
     for table in ("summary", "distance-bands", "top-parks", "park-land", "park-load", "unplaced", "flows"):
         assert f'id="table-{table}"' in html, table
-    for header in ("搬迁距离中位数（公里）", "留在本县比例", "留在本市比例", "0-10 km", "100+ km", "原因", "剩余可用土地（公顷）"):
+    for header in ("搬迁距离中位数（公里）", "留在本县比例", "留在本市比例", "0–10 公里", "100 公里以上", "原因",
+                   "剩余可用土地（公顷）"):
         assert header in html, header
+    assert " km" not in html  # the distance bands in Chinese, not as the report writes them in English
     assert 'id="flows-map"' in html and 'src="/scenarios/all/map"' in html
     assert 'href="/scenarios/all/plan.xlsx"' in html
     assert 'id="bands-chart"' in html and 'src="data:image/svg+xml;base64,' in html
@@ -61,6 +63,9 @@ def test_page_in_english_and_the_picker(web):
     r = client.get("/ui/scenarios?scenario=urban-core&lang=en")
     assert r.status_code == 200
     assert "Relocation plans: the planner's report" in html.unescape(r.text) and "Median move (km)" in r.text
+    bands = r.text[r.text.index('id="table-distance-bands"'):]
+    bands = bands[:bands.index("</thead>")]
+    assert "<th" in bands and "0-10 km" in bands and "100+ km" in bands and "公里" not in bands
     assert '<option value="urban-core" selected>' in r.text
     assert 'src="/scenarios/urban-core/map?lang=en"' in r.text
     assert 'href="/scenarios/urban-core/plan.xlsx?lang=en"' in r.text
