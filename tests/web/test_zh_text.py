@@ -35,7 +35,7 @@ ALLOWED = {
     # products and file formats (download links), the language switch, the project's name, the map library's
     # name in the attribution
     "Excel", "PDF", "JSON", "English", "parkplan", "Leaflet",
-    # km: the map's scale bar (Leaflet's) and the scenarios' distance bands ("0-10 km", kept as the report writes them)
+    # km: the maps' scale bar (Leaflet's L.control.scale, "50 km"; the scenarios' distance bands are 0–10 公里 now)
     "km",
 }
 
