@@ -51,7 +51,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, xlabel: str = "
               width: float = 5.5, percent: bool = False) -> str:
     """A horizontal bar chart (largest on top). ``percent``: the values are shares (0-1), written on the axis as
     percentages ("25%"), as the pages write shares."""
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import FuncFormatter
 
     fig = new_figure((width, 0.3 * max(len(labels), 1) + 0.8))
     ax = fig.subplots()
@@ -60,7 +60,9 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, xlabel: str = "
     ax.set_yticks(y, [str(s) for s in labels])
     ax.set_xlabel(xlabel)
     if percent:
-        ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+        # as few decimals as each tick needs: 5%, 10% ... or 0.1%, 0.2% ... (rounded: no 0.30000000000000004)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{round(x * 100, 6):g}%"))
+        ax.set_xlim(left=0)  # shares are never negative (no "-2%" tick when every share is 0)
     ax.spines[["top", "right"]].set_visible(False)
     return svg_uri(fig)
 

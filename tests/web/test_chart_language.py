@@ -66,6 +66,10 @@ def test_bar_chart_writes_shares_as_percentages():
     assert ticks and all(_PCT.fullmatch(t) for t in ticks), ticks
     top = max(float(t.rstrip("%").replace("−", "-")) for t in ticks)
     assert top >= max(values) * 100 and top <= 100  # the axis covers the largest share, in percent
+    for small in ([0.004, 0.008], [0.0, 0.0]):  # small shares: ticks told apart (0.1%, 0.2% ...); none below 0%
+        ticks = [t for t in svg_texts(charts.bar_chart(["甲县", "乙县"], small, percent=True)) if _NUMBER.search(t)]
+        assert ticks and all(_PCT.fullmatch(t) and not t.startswith(("-", "−")) for t in ticks), ticks
+        assert len(set(ticks)) == len(ticks), ticks
     # without percent=True the same values are plain numbers (the counts of the other bar charts)
     plain = [t for t in svg_texts(charts.bar_chart(["甲县"], [3])) if _NUMBER.search(t)]
     assert plain and not any("%" in t for t in plain)
