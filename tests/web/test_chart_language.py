@@ -122,3 +122,9 @@ def test_scenarios_and_plan_charts_in_each_language(web):
         assert not any("(" in t or ")" in t for t in texts), texts  # full-width brackets in Chinese
     for uri in re.findall(r'<img class="chart map-img" id="county-map" src="([^"]+)"', plan):
         assert _zh_words(svg_texts(uri), names, ids) == set()
+    park_charts = [uri for park in ds.parks["park_id"].astype(str).head(5)  # parks' enterprises by sector
+                   for uri in re.findall(r'<img class="chart" src="([^"]+)"', client.get(f"/ui/parks/{park}").text)]
+    assert park_charts
+    for uri in park_charts:
+        texts = svg_texts(uri)
+        assert texts and _zh_words(texts, names, ids) == set(), texts
