@@ -144,14 +144,24 @@ def reason_detail(lang: str, reason: dict) -> str:
     code = str(reason.get("code") or "")
     fallback = str(reason.get("message_zh") or label("zh", "reason", code))
     shape = _REASON_ZH.get(code)
-    m = shape[0].search(message) if shape else None
+    if shape is None:
+        return fallback
+    pattern, template = shape
+    m = pattern.search(message)
     if m is None:
         return fallback
-    template = shape[1]
+    values = m.groups()
+    where = ""
     if code == "protected_area":  # "inside" / "94 m from" and the kind of protected area make one phrase
         area = f"保护区（{_PROTECTED_ZH.get(m.group(2), m.group(2))}）"
         where = f"位于{area}内" if m.group(1) == "inside" else f"距{area} {m.group(1).split()[0]} 米"
-        template = template.replace("{0:where}", where)
-    for i, value in enumerate(m.groups()):
-        template = re.sub(r"\{%d(?::(\w+))?\}" % i, lambda k: _zh_value(k.group(1) or "", value), template)
-    return template
+
+    def fill(k: re.Match) -> str:
+        # one pass over the constant template: a value is never read again as a placeholder (a name from the data
+        # that spells "{1}" stays text)
+        i, kind = int(k.group(1)), k.group(2) or ""
+        if kind == "where":
+            return where
+        return _zh_value(kind, values[i]) if i < len(values) else k.group(0)
+
+    return re.sub(r"\{(\d+)(?::(\w+))?\}", fill, template)

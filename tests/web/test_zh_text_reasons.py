@@ -42,3 +42,15 @@ def test_an_unknown_shape_falls_back_to_the_label():
     r = {"code": "free_land", "message": "some future wording", "message_zh": "可用土地不足"}
     assert reason_detail("zh", r) == "可用土地不足"
     assert reason_detail("zh", {"code": "new_code", "message": "x", "message_zh": "新原因"}) == "新原因"
+
+
+def test_a_name_that_spells_a_placeholder_stays_text():
+    """The Chinese detail is filled in one pass over its constant template: a city name from the data that spells
+    ``{1}`` is shown as it is, not filled again with the next value (data never becomes part of a template)."""
+    from api.web.i18n import reason_detail
+
+    message = "park in {1}{2}市, not the enterprise's city 宁波市, and 50.0 km away > 30 km"
+    out = reason_detail("zh", {"code": "outside_city_band", "message": message})
+    assert out.startswith("园区在{1}{2}市，不在企业所在的宁波市")
+    assert "50.0 公里" in out and "30 公里" in out
+    assert reason_detail("en", {"code": "outside_city_band", "message": message}) == message
