@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 
 from geodata import glossary
+from parks.suitability.plan_report import band_text
 
 __all__ = ["LANGS", "DEFAULT_LANG", "MESSAGES", "pick_lang", "translator", "label", "reason_detail", "band_label"]
 
@@ -93,8 +94,8 @@ def band_label(lang: str, band) -> str:
     m = _BAND.fullmatch(text)
     if pick_lang(lang) == "en" or m is None:
         return text
-    lo, hi, plus = m.groups()
-    return f"{lo} 公里以上" if plus else f"{lo}–{hi} 公里"
+    lo, hi, _plus = m.groups()
+    return band_text(float(lo), None if hi is None else float(hi), "zh")
 
 
 _NUM = r"(-?[\d.]+)"

@@ -66,7 +66,7 @@ from .criteria import CRITERIA, CRITERIA_LABELS_EN, CRITERIA_LABELS_ZH
 from .messages import SUITABILITY
 
 __all__ = ["PlanReport", "ReportParams", "plan_report", "report_for_dataset", "report_for_plan", "LABELS", "label", "TABLES",
-           "ALL", "band_labels", "land_column"]
+           "ALL", "band_labels", "band_text", "land_column"]
 
 ALL = "all"  # the plan as a whole (several scenarios together)
 TABLES: tuple[str, ...] = ("summary", "distance_bands", "park_load", "park_land", "top_parks", "unplaced",
@@ -223,9 +223,17 @@ def band_labels(bands_km) -> list[tuple[str, float, float]]:
     edges = [0.0, *[float(b) for b in bands_km], float("inf")]
     out = []
     for lo, hi in zip(edges[:-1], edges[1:]):
-        text = f"{_num(lo)}+ km" if hi == float("inf") else f"{_num(lo)}-{_num(hi)} km"
-        out.append((text, lo, hi))
+        out.append((band_text(lo, hi), lo, hi))
     return out
+
+
+def band_text(lo: float, hi: float | None, lang: str = "en") -> str:
+    """One band's label in ``lang``: ``0-10 km`` / ``100+ km`` in English (as :func:`band_labels`), ``0–10 公里`` /
+    ``100 公里以上`` in Chinese. ``hi`` None or infinite: the open last band."""
+    open_end = hi is None or hi == float("inf") or (isinstance(hi, float) and np.isnan(hi))
+    if lang == "zh":
+        return f"{_num(lo)} 公里以上" if open_end else f"{_num(lo)}–{_num(hi)} 公里"  # type: ignore[arg-type]
+    return f"{_num(lo)}+ km" if open_end else f"{_num(lo)}-{_num(hi)} km"  # type: ignore[arg-type]
 
 
 def _num(x: float) -> str:
@@ -777,6 +785,8 @@ def _labelled(frame: pd.DataFrame, lang: str, scenarios=()) -> pd.DataFrame:
     for col, prefix in _CODE_COLUMNS.items():
         if col in out.columns:
             out[col] = out[col].map(lambda v, p=prefix: v if _missing(v) else label(f"{p}{v}", lang)).astype(object)
+    if lang == "zh" and {"band", "from_km", "to_km"} <= set(out.columns):  # the distance bands in Chinese
+        out["band"] = [band_text(lo, None if _missing(hi) else hi, "zh") for lo, hi in zip(out["from_km"], out["to_km"])]
     if "top_criteria" in out.columns:
         sep = "、" if lang == "zh" else ", "
         out["top_criteria"] = out["top_criteria"].map(

@@ -390,3 +390,23 @@ def test_a_plan_that_places_nobody(world):
     assert r.summary.set_index("scenario").loc[ALL, "unassigned"] == len(PLAN)
     assert set(r.flags["flag"]) == {"unplaced_share"} and r.top_parks.empty
     assert all(len(t) >= 0 for t in r.tables().values())
+
+
+def test_distance_bands_read_in_the_table_language():
+    """The report's bands in English as :func:`band_labels` writes them; in the Chinese tables (the Excel sheets of
+    the plan) as a Chinese planner writes them: 0–10 公里 … 100 公里以上, from the band's own edges."""
+    from parks.suitability.plan_report import band_text
+
+    assert [band_text(lo, hi) for _, lo, hi in band_labels((10, 30))] == ["0-10 km", "10-30 km", "30+ km"]
+    assert [band_text(lo, hi, "zh") for _, lo, hi in band_labels((10, 30))] == ["0–10 公里", "10–30 公里", "30 公里以上"]
+    assert band_text(2.5, 7.5, "zh") == "2.5–7.5 公里" and band_text(50, None, "zh") == "50 公里以上"
+
+
+def test_the_chinese_sheet_of_bands_says_gongli(report):
+    zh = report.tables("zh")[label("table_distance_bands", "zh")]
+    en = report.tables("en")[label("table_distance_bands", "en")]
+    band_zh, band_en = label("band", "zh"), label("band", "en")
+    n = len(report.distance_bands)
+    assert zh[band_zh].tolist()[:5] == ["0–10 公里", "10–30 公里", "30–50 公里", "50–100 公里", "100 公里以上"]
+    assert en[band_en].tolist() == report.distance_bands["band"].tolist() and len(zh) == n
+    assert not any("km" in str(v) for v in zh[band_zh])
