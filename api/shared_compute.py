@@ -18,8 +18,9 @@ database's ``shared_cache`` table (:class:`api.shared_cache.SharedBytesCache`, u
   :data:`MAX_WAIT_S` of waiting a worker computes itself whatever the claim says.
 * **A cache.** A failed read or write of the table is logged and costs only the computation; a stored value
   that cannot be decoded is computed again (and replaced).
-* **Keyed by the dataset version.** Keys start with the dataset version (:meth:`api.state.AppState.key`); a
-  result's scope is its key without the version, so storing it for a new version deletes the old version's row.
+* **Keyed by the dataset version and the code.** Keys start with the dataset version (:meth:`api.state.AppState.key`),
+  to which the digest of the program's source is added (:func:`code_version`); a result's scope is its key
+  without them, so storing it for a new version deletes the old version's row.
 
 :attr:`SharedResults.counts` counts what this process did per kind (``read``, ``computed``, ``waited``,
 ``taken_over``): the tests and the warm-up's log read it.
@@ -70,6 +71,22 @@ def json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
     return orjson.dumps, orjson.loads
 
 
+def code_version() -> str:
+    """A digest of the program's source (the ``.py`` files and templates of geodata, parks, maps and api): a stored
+    result is read only by the same code that made it (an upgraded server never reads an old server's results
+    from a review database that outlived it)."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for package in ("geodata", "parks", "maps", "api"):
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in (".py", ".html", ".js", ".css", ".json") and path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def _scope(key: Hashable) -> str:
     # ("<dataset version>", "shared", kind, ...params): the rows of one kind and parameters replace one another
     # across dataset versions
@@ -84,6 +101,7 @@ class SharedResults:
         self.engine = engine
         self.table = SharedBytesCache(1, "shared results", engine, scope=_scope)  # its load/store only
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.code = code_version()
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
 
@@ -93,6 +111,7 @@ class SharedResults:
         """The value of ``key`` (a tuple that starts with the dataset version): read from the table if a worker
         stored it, else computed here (once among the workers: see the module's docstring) and stored."""
         kind = str(key[2]) if len(key) > 2 else str(key[-1])
+        key = (f"{key[0]}+{self.code}", *key[1:])  # the dataset's version and the code's
         if not ENABLED:
             self._count("computed", kind)
             return compute()

@@ -76,6 +76,11 @@ def _claim_row(engine, key: tuple, owner: str, age_s: float) -> None:
         conn.execute(SHARED_CACHE.insert().values(key=ck, scope=ck, value=value, created_at=utcnow()))
 
 
+def _full(shared: SharedResults, key: tuple) -> tuple:
+    """The key as stored: the dataset version joined with the code's digest."""
+    return (f"{key[0]}+{shared.code}", *key[1:])
+
+
 def _rows(engine) -> list[str]:
     with engine.connect() as conn:
         return sorted(k for (k,) in conn.execute(select(SHARED_CACHE.c.key)))
@@ -84,12 +89,12 @@ def _rows(engine) -> list[str]:
 def test_a_stale_claim_is_taken_over(engine):
     shared = SharedResults(engine)
     key = ("v1", "shared", "report", 999)
-    _claim_row(engine, key, "crashed-host:123:dead", age_s=shared_compute.STALE_S + 1)
+    _claim_row(engine, _full(shared, key), "crashed-host:123:dead", age_s=shared_compute.STALE_S + 1)
     calls = []
     value = shared.get(key, lambda: calls.append(1) or {"x": 1.5}, *json_codec())
     assert value == {"x": 1.5} and calls == [1]
     assert shared.counts["taken_over"] == 1 and shared.counts["computed"] == 1
-    assert _rows(engine) == ["v1|shared|report|999"]  # the result stored, the claim released
+    assert _rows(engine) == [f"v1+{shared.code}|shared|report|999"]  # the result stored, the claim released
 
 
 def test_a_live_claim_is_waited_for_not_computed(engine, monkeypatch):
@@ -97,13 +102,13 @@ def test_a_live_claim_is_waited_for_not_computed(engine, monkeypatch):
     shared = SharedResults(engine)
     other = SharedResults(engine)  # another worker: it holds the claim and stores the result a second later
     key = ("v1", "shared", "report", 999)
-    assert other._claim(key) is True
+    assert other._claim(_full(other, key)) is True
     stored = {"rows": [1, 2.25, None, "县"]}
 
     def finish() -> None:
         time.sleep(1.0)
-        other.table.store(key, orjson.dumps(stored))
-        other._release(key)
+        other.table.store(_full(other, key), orjson.dumps(stored))
+        other._release(_full(other, key))
 
     threading.Thread(target=finish).start()
     value = shared.get(key, lambda: pytest.fail("computed although another worker's claim was live"), *json_codec())
@@ -115,8 +120,8 @@ def test_a_claim_released_without_a_result_lets_the_waiter_compute(engine, monke
     monkeypatch.setattr(shared_compute, "POLL_S", 0.05)
     shared, other = SharedResults(engine), SharedResults(engine)
     key = ("v1", "shared", "report", 1)
-    assert other._claim(key) is True
-    threading.Timer(0.5, lambda: other._release(key)).start()  # its computation failed: no row, claim gone
+    assert other._claim(_full(other, key)) is True
+    threading.Timer(0.5, lambda: other._release(_full(other, key))).start()  # its computation failed: no row, claim gone
     assert shared.get(key, lambda: [7], *json_codec()) == [7]
     assert shared.counts["waited"] == 1 and shared.counts["computed"] == 1
 
@@ -130,7 +135,7 @@ def test_a_heartbeat_keeps_a_long_computation_claimed(engine, monkeypatch):
 
     def slow():
         time.sleep(1.5)  # three times the stale limit: without the refresh the other would take it over
-        seen.append(other._claim(key))
+        seen.append(other._claim(_full(other, key)))
         return 1
 
     assert shared.get(key, slow, *json_codec()) == 1
@@ -142,7 +147,7 @@ def test_a_new_dataset_version_does_not_read_the_old_rows(engine):
     assert shared.get(("v1", "shared", "report"), lambda: {"n": 1}, *json_codec()) == {"n": 1}
     assert shared.get(("v2", "shared", "report"), lambda: {"n": 2}, *json_codec()) == {"n": 2}
     assert shared.counts["computed"] == 2 and shared.counts["read"] == 0
-    assert _rows(engine) == ["v2|shared|report"]  # the old version's row replaced
+    assert _rows(engine) == [f"v2+{shared.code}|shared|report"]  # the old version's row replaced
     again = SharedResults(engine)
     assert again.get(("v2", "shared", "report"), lambda: pytest.fail("computed"), *json_codec()) == {"n": 2}
 
@@ -169,7 +174,7 @@ def test_a_table_that_cannot_be_read_or_written_costs_only_the_computation(engin
 def test_a_stored_value_that_does_not_decode_is_computed_again(engine):
     shared = SharedResults(engine)
     key = ("v1", "shared", "report")
-    shared.table.store(key, b"\x80 not json")
+    shared.table.store(_full(shared, key), b"\x80 not json")
     assert shared.get(key, lambda: {"n": 4}, *json_codec()) == {"n": 4}
     assert SharedResults(engine).get(key, lambda: pytest.fail("computed"), *json_codec()) == {"n": 4}
 
@@ -278,10 +283,21 @@ def test_a_value_stored_between_the_look_and_the_claim_is_read_not_computed(engi
 
     def claim_after_the_other_finished(k):
         if not _rows(engine):  # the other worker finishes between our look and our claim
-            assert other.get(k, lambda: ["made by the other"], *json_codec()) == ["made by the other"]
+            assert other.get(key, lambda: ["made by the other"], *json_codec()) == ["made by the other"]
         return real_claim(k)
 
     monkeypatch.setattr(shared, "_claim", claim_after_the_other_finished)
     assert shared.get(key, lambda: pytest.fail("computed twice"), *json_codec()) == ["made by the other"]
     assert shared.counts["read"] == 1 and shared.counts["computed"] == 0
-    assert _rows(engine) == ["v1|shared|map|clusters"]  # no claim left behind
+    assert _rows(engine) == [f"v1+{shared.code}|shared|map|clusters"]  # no claim left behind
+
+
+def test_other_code_does_not_read_the_rows(engine):
+    """A server upgraded over the same review database (another digest of the source) computes again."""
+    old = SharedResults(engine)
+    old.code = "0ld0ld0ld0ld"
+    assert old.get(("v1", "shared", "report"), lambda: {"n": 1}, *json_codec()) == {"n": 1}
+    new = SharedResults(engine)
+    assert new.code != old.code
+    assert new.get(("v1", "shared", "report"), lambda: {"n": 2}, *json_codec()) == {"n": 2}
+    assert new.counts["computed"] == 1 and new.counts["read"] == 0
