@@ -13,8 +13,10 @@ name from a hostile data file that slipped through escaping still could not run.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -63,6 +65,34 @@ def _pct(value) -> str:
 
 TEMPLATES.filters["num"] = _fmt
 TEMPLATES.filters["pct"] = _pct
+
+#: the time the province reads (China Standard Time, UTC+8, no daylight saving); the database keeps UTC
+CST = dt.timezone(dt.timedelta(hours=8), "CST")
+_ACTOR = re.compile(r"token (\d+)(?: \((.*)\))?", re.S)
+
+
+def when(value) -> str:
+    """A stored UTC time (ISO 8601, ``...Z``) as a planner in the province reads it: ``2026-11-30 22:59`` in
+    China Standard Time (UTC+8); a value that is not such a time is shown as it is."""
+    try:
+        t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return "" if value is None else str(value)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+
+def who(value, lang: str) -> str:
+    """A review's actor as stored (``token 3 (label)``, :attr:`api.auth.Principal.actor`) in the page's words:
+    令牌 3（label） in Chinese; the label is the user's own text (escaped by the template); another actor as it is."""
+    m = _ACTOR.fullmatch(str(value or ""))
+    if m is None:
+        return str(value or "")
+    name = i18n.translator(lang)("token_n", id=m.group(1))
+    if m.group(2) is None:
+        return name
+    return f"{name}（{m.group(2)}）" if lang == "zh" else f"{name} ({m.group(2)})"
 
 
 def lang_of(request: Request) -> str:
@@ -130,6 +160,8 @@ def page_context(request: Request, context: dict[str, Any] | None = None, user=N
         "t": t,
         "label": lambda family, key: i18n.label(lang, family, key),
         "reason_detail": lambda reason: i18n.reason_detail(lang, reason),
+        "when": when,
+        "who": lambda actor: who(actor, lang),
         "url": lambda path, **kw: url_with(request, path, **kw),
         "csrf_token": csrf_token(request),
         "user": user,

@@ -194,6 +194,22 @@ def scan(browser, server, web, dump: str | None = None) -> dict[tuple[str, str],
     return found
 
 
+def _with_history(web) -> None:
+    """The scanned candidate has a decision in its history (who, when), whichever tests ran before: the history's
+    actor (``token N (label)``) and its UTC time are shown in the page's words."""
+    from api import reviews
+    from api.auth import Principal
+
+    cid = web.candidates["a"][0]
+    with web.app.state.sessions() as db:
+        if reviews.candidate_reviews(db, cid):
+            return
+        version = reviews.get_candidate(db, Principal(0, "省经信厅", "admin"), cid).version
+    reviews.decide(web.app.state.engine, Principal(0, "省经信厅", "admin"), cid, decision="needs_info",
+                   comment="请补充用地资料", if_match=None, version=version)
+
+
 def test_no_ascii_words_on_any_zh_page_or_frame(web_browser, server, web):
+    _with_history(web)
     found = web_browser.run(scan, server, web, os.environ.get("PARKPLAN_ZH_DUMP"))
     assert found == {}, "\n".join(f"{role} {name}: {sorted(w)}" for (role, name), w in sorted(found.items()))
