@@ -28,6 +28,8 @@ database's ``shared_cache`` table (:class:`api.shared_cache.SharedBytesCache`, u
 
 from __future__ import annotations
 
+import functools
+
 import json
 import os
 import socket
@@ -71,10 +73,12 @@ def json_codec() -> tuple[Callable[[Any], bytes], Callable[[bytes], Any]]:
     return orjson.dumps, orjson.loads
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """A digest of the program's source (the ``.py`` files and templates of geodata, parks, maps and api): a stored
     result is read only by the same code that made it (an upgraded server never reads an old server's results
-    from a review database that outlived it)."""
+    from a review database that outlived it). Read once per process: the running code does not change under it,
+    and every app state (one per ``create_app``) asks for it."""
     import hashlib
     from pathlib import Path
 
