@@ -33,7 +33,7 @@ from typing import Any
 from . import glossary
 
 __all__ = ["Message", "Localised", "Joined", "Catalogue", "CodedError", "IMPORT", "EXPORT", "TARGETS", "BOUNDARIES",
-           "message", "placeholders", "layer_name", "library_reason", "listing"]
+           "REFERENCE", "PARQUET", "message", "placeholders", "layer_name", "library_reason", "listing", "NOTHING"]
 
 _FORMATTER = string.Formatter()
 
@@ -71,6 +71,10 @@ class Joined:
 
     def __str__(self) -> str:
         return self.render("en")
+
+
+#: an empty value in both languages (an optional part of a message that is absent: no "... and 3 more")
+NOTHING = Localised("", "")
 
 
 def listing(items: Any) -> Localised:
@@ -446,4 +450,39 @@ TARGETS = Catalogue("targets", {
     "targets.csv_no_id": ("{where}missing column 'id'", "{where}缺少列 'id'（目标编号）"),
     "targets.csv_none": ("no targets: one row per target, with columns {columns}",
                          "没有任何目标：每个目标占一行，包含列 {columns}"),
+})
+
+#: The sector linkage table's problems (:class:`geodata.reference.ReferenceDataError`), each after its row (the
+#: table's row label); sector ids, column names and values stay as they are in both languages.
+REFERENCE = Catalogue("reference", {
+    "reference.lacks_columns": ("sector linkage table lacks column(s) {missing}; expected: {expected}",
+                                "产业链关联表缺少列 {missing}；应有的列：{expected}"),
+    "reference.invalid": ("invalid sector linkage table:\n{problems}{more}", "产业链关联表无效：\n{problems}{more}"),
+    "reference.and_more": ("\n... and {n} more", "\n……另有 {n} 处"),
+    "reference.not_a_sector": ("row {row}: {column} {value!r} is not a sector id; accepted: {accepted}",
+                               "第 {row} 行：{column} {value!r} 不是行业代码；可接受：{accepted}"),
+    "reference.weight": ("row {row}: weight {value!r} must be a number in (0, 1]",
+                         "第 {row} 行：weight（关联权重）{value!r} 应为 (0, 1] 区间内的数"),
+    "reference.self_link": ("row {row}: self-link {sector!r} -> itself is not allowed",
+                            "第 {row} 行：行业 {sector!r} 不能关联到自身"),
+    "reference.duplicate": ("row {row}: duplicated pair {upstream} -> {downstream}",
+                            "第 {row} 行：关联 {upstream} -> {downstream} 重复"),
+})
+
+#: A partitioned GeoParquet store that is missing or empty, or a frame that cannot be written as one
+#: (:class:`geodata.parquet.ParquetStoreError`).
+PARQUET = Catalogue("parquet", {
+    "parquet.no_crs": ("enterprises have no CRS; stored layers are WGS 84 (EPSG:4326)",
+                       "企业图层没有坐标参考系（CRS）；存储的图层应为 WGS 84（EPSG:4326）"),
+    "parquet.partition_rows": ("partition_rows must be >= 1, got {value!r}",
+                               "每个分区的行数 partition_rows 应不小于 1，而不是 {value!r}"),
+    "parquet.exists": ("{path} exists; pass overwrite=True (--overwrite) to replace it",
+                       "{path} 已存在；如要替换，请给出 overwrite=True（--overwrite）"),
+    "parquet.exists_overwrite": ("{path} exists; pass --overwrite to replace it",
+                                 "{path} 已存在；如要替换，请加上 --overwrite"),
+    "parquet.no_store": ("GeoParquet store {path} does not exist (write one with `parkplan export-parquet` or "
+                         "geodata.parquet.write_enterprises_parquet)",
+                         "GeoParquet 存储 {path} 不存在（可用 `parkplan export-parquet` 或 "
+                         "geodata.parquet.write_enterprises_parquet 写出）"),
+    "parquet.empty": ("GeoParquet store {path} holds no .parquet files", "GeoParquet 存储 {path} 中没有 .parquet 文件"),
 })

@@ -13,9 +13,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+
+from .messages import PARQUET, CodedError
 
 __all__ = [
     "ParquetStoreError",
@@ -32,8 +35,14 @@ DEFAULT_PARTITION_ROWS = 250_000
 _PATTERN = "part.{:05d}.parquet"
 
 
-class ParquetStoreError(ValueError):
-    """A partitioned GeoParquet store is missing, empty, or the frame to write cannot be written."""
+class ParquetStoreError(CodedError):
+    """A partitioned GeoParquet store is missing, empty, or the frame to write cannot be written (a ``ValueError``).
+
+    Raised with a code of :data:`geodata.messages.PARQUET` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(PARQUET(code, **params))
 
 
 def write_enterprises_parquet(enterprises: gpd.GeoDataFrame, path: str | os.PathLike, *,
@@ -52,12 +61,12 @@ def write_enterprises_parquet(enterprises: gpd.GeoDataFrame, path: str | os.Path
     if not isinstance(enterprises, gpd.GeoDataFrame):
         raise TypeError(f"enterprises must be a GeoDataFrame, got {type(enterprises).__name__}")
     if enterprises.crs is None:
-        raise ParquetStoreError("enterprises have no CRS; stored layers are WGS 84 (EPSG:4326)")
+        raise ParquetStoreError("parquet.no_crs")
     if int(partition_rows) < 1:
-        raise ParquetStoreError(f"partition_rows must be >= 1, got {partition_rows!r}")
+        raise ParquetStoreError("parquet.partition_rows", value=partition_rows)
     dest = Path(path)
     if dest.exists() and not overwrite:
-        raise ParquetStoreError(f"{dest} exists; pass overwrite=True (--overwrite) to replace it")
+        raise ParquetStoreError("parquet.exists", path=dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
     try:
@@ -81,11 +90,10 @@ def enterprise_parquet_files(path: str | os.PathLike) -> list[Path]:
     if p.is_file():
         return [p]
     if not p.is_dir():
-        raise ParquetStoreError(f"GeoParquet store {p} does not exist (write one with `parkplan export-parquet` "
-                                "or geodata.parquet.write_enterprises_parquet)")
+        raise ParquetStoreError("parquet.no_store", path=p)
     files = sorted(f for f in p.iterdir() if f.suffix == ".parquet" and not f.name.startswith("."))
     if not files:
-        raise ParquetStoreError(f"GeoParquet store {p} holds no .parquet files")
+        raise ParquetStoreError("parquet.empty", path=p)
     return files
 
 

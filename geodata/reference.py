@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from importlib import resources
 
+from typing import Any
+
 import pandas as pd
 
+from .messages import NOTHING, REFERENCE, CodedError, Joined, listing
 from .schema import SECTOR_IDS
 
 __all__ = ["ReferenceDataError", "sector_linkages", "validate_sector_linkages"]
 
 
-class ReferenceDataError(ValueError):
-    """A reference table is malformed (unknown id, weight out of range, missing column)."""
+class ReferenceDataError(CodedError):
+    """A reference table is malformed (unknown id, weight out of range, missing column): a ``ValueError``.
+
+    Raised with a code of :data:`geodata.messages.REFERENCE` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(REFERENCE(code, **params))
 
 
 LINKAGE_COLUMNS = ("upstream", "downstream", "weight")
@@ -31,33 +40,31 @@ def validate_sector_linkages(table: pd.DataFrame) -> pd.DataFrame:
     """
     missing = [c for c in LINKAGE_COLUMNS if c not in table.columns]
     if missing:
-        raise ReferenceDataError(
-            f"sector linkage table lacks column(s) {', '.join(missing)}; expected: {', '.join(LINKAGE_COLUMNS)}"
-        )
+        raise ReferenceDataError("reference.lacks_columns", missing=listing(missing), expected=listing(LINKAGE_COLUMNS))
     out = pd.DataFrame({
         "upstream": table["upstream"].astype(str).str.strip(),
         "downstream": table["downstream"].astype(str).str.strip(),
         "weight": pd.to_numeric(table["weight"], errors="coerce"),
         "note": table["note"].astype(str) if "note" in table.columns else "",
     })
-    problems: list[str] = []
-    accepted = ", ".join(SECTOR_IDS)
+    problems = []
+    accepted = listing(SECTOR_IDS)
     for col in ("upstream", "downstream"):
         for i, v in out[col].items():
             if v not in SECTOR_IDS:
-                problems.append(f"row {i}: {col} {v!r} is not a sector id; accepted: {accepted}")
+                problems.append(REFERENCE("reference.not_a_sector", row=i, column=col, value=v, accepted=accepted))
     for i, w in out["weight"].items():
         if not (w > 0 and w <= 1):
-            problems.append(f"row {i}: weight {table['weight'][i]!r} must be a number in (0, 1]")
+            problems.append(REFERENCE("reference.weight", row=i, value=table['weight'][i]))
     for i in out.index[out["upstream"] == out["downstream"]]:
-        problems.append(f"row {i}: self-link {out['upstream'][i]!r} -> itself is not allowed")
+        problems.append(REFERENCE("reference.self_link", row=i, sector=out['upstream'][i]))
     dup = out.duplicated(["upstream", "downstream"], keep="first")
     for i in out.index[dup]:
-        problems.append(f"row {i}: duplicated pair {out['upstream'][i]} -> {out['downstream'][i]}")
+        problems.append(REFERENCE("reference.duplicate", row=i, upstream=out['upstream'][i],
+                                  downstream=out['downstream'][i]))
     if problems:
-        shown = problems[:20]
-        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise ReferenceDataError("invalid sector linkage table:\n" + "\n".join(shown) + more)
+        more = REFERENCE("reference.and_more", n=len(problems) - 20) if len(problems) > 20 else NOTHING
+        raise ReferenceDataError("reference.invalid", problems=Joined(tuple(problems[:20]), "\n"), more=more)
     return out.reset_index(drop=True)
 
 
