@@ -195,7 +195,7 @@ def join_store(ds: Dataset, store: Path, out: Path, *, engine: str = "dask", ove
 
     out = Path(out)
     if out.exists() and not overwrite:
-        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
+        raise ParquetStoreError("parquet.exists_overwrite", path=out)
     distance = DEFAULT_MAX_PARK_DISTANCE_M if max_park_distance_m is None else max_park_distance_m
     t = time.perf_counter()
     if engine == "memory":
@@ -243,7 +243,7 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
 
     out = Path(out)
     if out.exists() and not overwrite:
-        raise ParquetStoreError(f"{out} exists; pass --overwrite to replace it")
+        raise ParquetStoreError("parquet.exists_overwrite", path=out)
     _clear(out)
     out.mkdir(parents=True)
     steps: dict[str, float] = {}
