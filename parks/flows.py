@@ -28,10 +28,12 @@ Example
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+
+from geodata.messages import NOTHING, Catalogue, CodedError, Localised, listing
 
 __all__ = ["FlowsError", "county_flows", "enterprise_counties", "park_counties", "FLOW_COLUMNS"]
 
@@ -42,8 +44,44 @@ FLOW_COLUMNS = ("origin_county_code", "origin_county", "origin_city", "destinati
 _NONE = "\x00none"  # stands for a missing key while grouping
 
 
-class FlowsError(ValueError):
-    """Input to :func:`county_flows` lacks a column or refers to unknown enterprises or parks."""
+#: The refusals of :func:`county_flows` (:class:`FlowsError`); column names and ids stay as they are in both
+#: languages, the frames are named by their layer (``enterprises`` / 企业).
+FLOWS = Catalogue("flows", {
+    "flows.unknown_enterprises": ("assignments name enterprise(s) not in enterprises: {ids}{more}",
+                                  "分配结果（assignments）中的企业不在企业图层中：{ids}{more}"),
+    "flows.unknown_parks": ("assignments name park(s) not in parks: {ids}{more}",
+                            "分配结果（assignments）中的园区不在园区图层中：{ids}{more}"),
+    "flows.and_more": (" and {n} more", "，另有 {n} 个"),
+    "flows.lacks_columns": ("{what} lack column(s) {missing}; needed: {needed}",
+                            "{what}缺少列 {missing}；需要的列：{needed}"),
+    "flows.no_county": ("{what} have no county_code column; give it, or geometries (GeoDataFrames with a CRS) for both "
+                        "them and the counties",
+                        "{what}没有 county_code（县级代码）列；请给出该列，或为它和县级行政区都给出几何（带坐标参考系的 "
+                        "GeoDataFrame）"),
+})
+
+#: the frames' names in the refusals (English as the code names them)
+_WHAT = {"assignments": "分配结果（assignments）", "enterprises": "企业图层（enterprises）", "parks": "园区图层（parks）",
+         "counties": "县级行政区图层（counties）"}
+
+
+def _what(name: str) -> Localised:
+    return Localised(name, _WHAT.get(name, name))
+
+
+def _ids(ids: list[str]) -> dict[str, Any]:
+    """The first five ids and how many more (the ``ids`` and ``more`` of a refusal)."""
+    return {"ids": listing(ids[:5]), "more": FLOWS("flows.and_more", n=len(ids) - 5) if len(ids) > 5 else NOTHING}
+
+
+class FlowsError(CodedError):
+    """Input to :func:`county_flows` lacks a column or refers to unknown enterprises or parks (a ``ValueError``).
+
+    Raised with a code of :data:`FLOWS` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(FLOWS(code, **params))
 
 
 def county_flows(assignments: pd.DataFrame, enterprises: pd.DataFrame, parks: pd.DataFrame,
@@ -83,13 +121,11 @@ def county_flows(assignments: pd.DataFrame, enterprises: pd.DataFrame, parks: pd
     ent = enterprises.drop_duplicates("enterprise_id").set_index(enterprises["enterprise_id"].drop_duplicates().astype(str))
     unknown = sorted(set(moves["enterprise_id"]) - set(ent.index))
     if unknown:
-        raise FlowsError(f"assignments name enterprise(s) not in enterprises: {', '.join(unknown[:5])}"
-                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        raise FlowsError("flows.unknown_enterprises", **_ids(unknown))
     park_ids = parks["park_id"].astype(str)
     unknown = sorted(set(moves["park_id"]) - set(park_ids))
     if unknown:
-        raise FlowsError(f"assignments name park(s) not in parks: {', '.join(unknown[:5])}"
-                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+        raise FlowsError("flows.unknown_parks", **_ids(unknown))
 
     if "origin_county_code" not in moves.columns:
         origin = enterprise_counties(enterprises, counties, metric_crs)
@@ -146,7 +182,7 @@ def _need(frame: pd.DataFrame, cols, what: str) -> None:
         raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise FlowsError(f"{what} lack column(s) {', '.join(missing)}; needed: {', '.join(cols)}")
+        raise FlowsError("flows.lacks_columns", what=_what(what), missing=listing(missing), needed=listing(cols))
 
 
 def _metric(frames, metric_crs):
@@ -189,8 +225,7 @@ def _locate(frame, counties, metric_crs, what: str) -> pd.Series:
     from .joins import assign_counties
 
     if not isinstance(frame, gpd.GeoDataFrame) or not isinstance(counties, gpd.GeoDataFrame):
-        raise FlowsError(f"{what} have no county_code column; give it, or geometries (GeoDataFrames with a CRS) "
-                         "for both them and the counties")
+        raise FlowsError("flows.no_county", what=_what(what))
     crs = _metric([frame, counties], metric_crs)
     pts = frame.geometry.to_crs(crs)
     if not (pts.geom_type == "Point").all():

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from geodata.dataset import Dataset
+from geodata.messages import Catalogue, CodedError, listing
 from geodata.schema import SECTOR_IDS
 
 from .joins import DEFAULT_MAX_PARK_DISTANCE_M, prepare
@@ -56,13 +57,37 @@ __all__ = [
 ENGINES = ("memory", "dask")
 
 
-class ScaleError(ValueError):
-    """A partitioned run was asked for with an unknown engine or inputs it cannot use."""
+#: The refusals of the partitioned runs (:class:`ScaleError`); engine names, column names and function names stay
+#: as they are in both languages.
+SCALE = Catalogue("scale", {
+    "scale.engine": ("engine {engine!r} not accepted; accepted: {accepted}",
+                     "计算引擎 engine {engine!r} 不可接受；可接受：{accepted}"),
+    "scale.join_not_dask": ("join_partitioned needs a dask_geopandas.GeoDataFrame, got {got}; use join(..., "
+                            "engine='memory') for an in-memory frame",
+                            "join_partitioned 需要 dask_geopandas.GeoDataFrame，而不是 {got}；内存中的数据表请用 "
+                            "join(..., engine='memory')"),
+    "scale.not_dask": ("{function} needs a Dask frame, got {got}", "{function} 需要 Dask 数据表，而不是 {got}"),
+    "scale.lacks_column": ("enterprises lack column {column!r}; join them first (join_partitioned)",
+                           "企业数据缺少列 {column!r}；请先做空间连接（join_partitioned）"),
+    "scale.lacks_columns": ("enterprises lack column(s) {columns}; join them first (join_partitioned)",
+                            "企业数据缺少列 {columns}；请先做空间连接（join_partitioned）"),
+    "scale.by": ("by {value!r} not accepted; accepted: {accepted}", "分组方式 by {value!r} 不可接受；可接受：{accepted}"),
+})
+
+
+class ScaleError(CodedError):
+    """A partitioned run was asked for with an unknown engine or inputs it cannot use (a ``ValueError``).
+
+    Raised with a code of :data:`SCALE` and its values; ``str(exc)`` is the English text,
+    ``geodata.messages.message(exc, "zh")`` the Chinese."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(SCALE(code, **params))
 
 
 def _check_engine(engine: str) -> str:
     if engine not in ENGINES:
-        raise ScaleError(f"engine {engine!r} not accepted; accepted: {', '.join(ENGINES)}")
+        raise ScaleError("scale.engine", engine=engine, accepted=listing(ENGINES))
     return engine
 
 
@@ -121,8 +146,7 @@ def join_partitioned(enterprises, ds: Dataset, *, max_park_distance_m: float = D
     (each partition keeps its own index; the rows keep their order).
     """
     if not _is_dask(enterprises):
-        raise ScaleError(f"join_partitioned needs a dask_geopandas.GeoDataFrame, got {type(enterprises).__name__}; "
-                         "use join(..., engine='memory') for an in-memory frame")
+        raise ScaleError("scale.join_not_dask", got=type(enterprises).__name__)
     import dask
 
     small = layers(ds)
@@ -176,7 +200,7 @@ def score_batch_partitioned(ctx, enterprises, weights: Mapping[str, float] | Non
     from .suitability.batch import score_batch as _score
 
     if not _is_dask(enterprises):
-        raise ScaleError(f"score_batch_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+        raise ScaleError("scale.not_dask", function="score_batch_partitioned", got=type(enterprises).__name__)
     shared = dask.delayed(slim_context(ctx), pure=True)
     parts = enterprises.to_delayed()
     results = [dask.delayed(_score_partition, nout=2)(p, shared, weights, constraints, top, chunk_size) for p in parts]
@@ -283,10 +307,10 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
     from .suitability.context import _dataset_pairs, _supplier_links, build_context
 
     if not _is_dask(enterprises):
-        raise ScaleError(f"context_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+        raise ScaleError("scale.not_dask", function="context_partitioned", got=type(enterprises).__name__)
     for col in ("sector", "park_id", "county_code", "employees"):
         if col not in enterprises.columns:
-            raise ScaleError(f"enterprises lack column {col!r}; join them first (join_partitioned)")
+            raise ScaleError("scale.lacks_column", column=col)
     if linkages is None:  # the shipped table, as parks.suitability.context_from_dataset defaults
         from geodata.reference import sector_linkages
 
@@ -442,13 +466,13 @@ def park_capture_partitioned(enterprises, projects: pd.DataFrame | None = None, 
     groupings: tuple[str, ...] = tuple(str(b) for b in by) if isinstance(by, (tuple, list)) else (str(by),)
     bad = [b for b in groupings if b not in GROUPINGS]
     if bad or not groupings:
-        raise ScaleError(f"by {bad[0] if bad else by!r} not accepted; accepted: {', '.join(GROUPINGS)}")
+        raise ScaleError("scale.by", value=bad[0] if bad else by, accepted=listing(GROUPINGS))
     if not _is_dask(enterprises):
-        raise ScaleError(f"park_capture_partitioned needs a Dask frame, got {type(enterprises).__name__}")
+        raise ScaleError("scale.not_dask", function="park_capture_partitioned", got=type(enterprises).__name__)
     need = ["park_id", "employees", "revenue", "enterprise_id"] + [b for b in groupings if b != "all"]
     missing = [c for c in need if c not in enterprises.columns]
     if missing:
-        raise ScaleError(f"enterprises lack column(s) {', '.join(map(repr, missing))}; join them first (join_partitioned)")
+        raise ScaleError("scale.lacks_columns", columns=listing(map(repr, missing)))
     shared = dask.delayed(project_investment(projects), pure=True)
     parts = enterprises[list(dict.fromkeys(need))].to_delayed()
     sums = dask.compute(*[dask.delayed(_capture_sums_many)(p, shared, groupings) for p in parts])
