@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from geodata.messages import listing
+
 from .assets import AssetError, inline_assets
 from .base import MapError, MapOptions, render_html
 from .i18n import MapLangError
@@ -63,7 +65,7 @@ def build_map(name: str, ds: PreparedDataset, *, lang: str = "zh", sector: str |
     """
     opts = opts or MapOptions(lang=lang)
     if name not in MAP_NAMES:
-        raise MapError(f"map {name!r} unknown; accepted: {', '.join(MAP_NAMES)}")
+        raise MapError("map.unknown", name=name, accepted=listing(MAP_NAMES))
     if name == "parks":
         from .parks_map import parks_map
 
@@ -82,10 +84,7 @@ def build_map(name: str, ds: PreparedDataset, *, lang: str = "zh", sector: str |
         from .suitability_map import suitability_map
 
         if bool(enterprise_id) == bool(profile):
-            raise MapError("the suitability map needs an enterprise_id or a profile (sector, land_ha, employees, "
-                           "pollution_class, lon, lat), not both" if profile else
-                           "the suitability map needs an enterprise_id or a profile (sector, land_ha, employees, "
-                           "pollution_class, lon, lat)")
+            raise MapError("map.suitability_both" if profile else "map.suitability_target")
         ctx = suitability_context or context_from_dataset(ds)
         target = str(enterprise_id) if enterprise_id else dict(profile)
         return suitability_map(ds, score_enterprise(ctx, target, weights, constraints), opts=opts)

@@ -38,9 +38,11 @@ from folium.template import Template
 
 from geodata.dataset import Dataset
 from geodata.jsonable import jsonable
+from geodata.messages import listing
 
 from .assets import ASSET_PREFIX, localize
 from .i18n import check_lang, t
+from .messages import MapError  # coded (MAPS): English as before, Chinese beside it
 
 __all__ = [
     "MapError", "MapOptions", "TILE_PROVIDERS", "js_json", "new_map", "add_counties", "geojson_layer",
@@ -58,10 +60,6 @@ COUNTY_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#ffffff", "fillOp
 LESS_DEVELOPED_STYLE = {"color": "#6b6b6b", "weight": 1, "fillColor": "#fee8c8", "fillOpacity": 0.8}
 
 
-class MapError(ValueError):
-    """A map asked for with a bad option (unknown sector, tile provider, enterprise ...)."""
-
-
 @dataclass(frozen=True)
 class MapOptions:
     """Language and basemap of a map. ``tiles`` None: no tiles (counties as the base)."""
@@ -73,11 +71,11 @@ class MapOptions:
     def __post_init__(self):
         check_lang(self.lang)
         if self.tiles is not None and self.tiles not in TILE_PROVIDERS:
-            raise MapError(f"tiles {self.tiles!r} not accepted; accepted: none, {', '.join(TILE_PROVIDERS)}")
+            raise MapError("map.tiles", tiles=self.tiles, accepted=listing(TILE_PROVIDERS))
         if self.tiles == "tianditu" and not self.tianditu_key:
-            raise MapError("tiles 'tianditu' needs a Tianditu key (tianditu_key / --tianditu-key)")
+            raise MapError("map.tianditu_no_key")
         if self.tianditu_key is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", str(self.tianditu_key)):
-            raise MapError("tianditu_key: letters, digits, '_' and '-' only (a Tianditu key is 32 hex digits)")
+            raise MapError("map.tianditu_key")
 
     @property
     def gcj02(self) -> bool:

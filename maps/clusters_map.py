@@ -11,6 +11,7 @@ from geodata.schema import SECTOR_IDS
 from parks.joins import PreparedDataset
 from parks.metrics import county_weights, getis_ord, local_moran, sector_density, spatial_clusters
 
+from geodata.messages import listing
 from .base import MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map, search_source
 from .places import add_place_labels
 from .i18n import sector_label, t
@@ -51,7 +52,7 @@ def clusters_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None = 
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     if sector is not None and sector not in SECTOR_IDS:
-        raise MapError(f"sector {sector!r} not accepted; accepted: {', '.join(SECTOR_IDS)}")
+        raise MapError("map.sector", sector=sector, accepted=listing(SECTOR_IDS))
     a = analysis or cluster_layers(ds, sector)
     title = t("title_clusters", lang) + f" · {sector_label(sector, lang) if sector else t('all_sectors', lang)}"
     m = new_map(ds, opts, title)

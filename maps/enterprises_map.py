@@ -20,6 +20,7 @@ import pandas as pd
 
 from geodata.schema import SECTOR_IDS
 
+from geodata.messages import listing
 from .base import (SECTOR_COLORS, _SafeJson, js_json, JsLayer, Links, MapError, MapOptions, Script, add_counties, county_legend,
                    finish_map, geojson_layer, new_map)
 from .columns import coded_ids, columns_json, fixed
@@ -35,7 +36,7 @@ SIZES = ("above", "below")
 
 def _check_sector(sector: str | None) -> None:
     if sector is not None and sector not in SECTOR_IDS:
-        raise MapError(f"sector {sector!r} not accepted; accepted: {', '.join(SECTOR_IDS)}")
+        raise MapError("map.sector", sector=sector, accepted=listing(SECTOR_IDS))
 
 
 def _column_arrays(enterprises, opts: MapOptions, county_codes: list[str]) -> dict:
@@ -45,7 +46,7 @@ def _column_arrays(enterprises, opts: MapOptions, county_codes: list[str]) -> di
     sector_idx = pd.Categorical(ent["sector"], categories=list(SECTOR_IDS)).codes
     if (sector_idx < 0).any():
         bad = ent["sector"][sector_idx < 0].iloc[0]
-        raise MapError(f"enterprise sector {bad!r} unknown; accepted: {', '.join(SECTOR_IDS)}")
+        raise MapError("map.enterprise_sector", sector=bad, accepted=listing(SECTOR_IDS))
     size_idx = pd.Categorical(ent["size"] if "size" in ent else pd.Series("below", index=ent.index),
                               categories=list(SIZES)).codes
     county = ent["county_code"].astype(str) if "county_code" in ent else pd.Series("", index=ent.index)
@@ -98,7 +99,7 @@ def enterprises_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None
     several times slower to draw and redraw at 100,000 points, see benchmarks/RESULTS.md).
     ``ds`` must be prepared (``parks.joins.prepare``) for the county names in the popups."""
     if renderer not in RENDERERS:
-        raise MapError(f"renderer {renderer!r} not accepted; accepted: {', '.join(RENDERERS)}")
+        raise MapError("map.renderer", renderer=renderer, accepted=listing(RENDERERS))
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     _check_sector(sector)
@@ -107,7 +108,7 @@ def enterprises_map(ds: PreparedDataset, *, lang: str = "zh", sector: str | None
         ent = ent[ent["sector"] == sector]
     if county is not None:
         if "county_code" not in ent or str(county) not in set(ds.counties["code"].astype(str)):
-            raise MapError(f"county {county!r} not found; give a 6-digit county code of the dataset")
+            raise MapError("map.county", county=county)
         ent = ent[ent["county_code"].astype(str) == str(county)]
     counties = ds.counties
     codes = counties["code"].astype(str).tolist()

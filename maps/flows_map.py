@@ -19,6 +19,7 @@ import folium
 import numpy as np
 import pandas as pd
 
+from geodata.messages import listing
 from .base import JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, new_map, search_source
 from .i18n import t
 from .places import add_place_labels
@@ -77,22 +78,22 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
     lang = opts.lang
     L = _labels(lang)
     if width_by not in ("firms", "jobs"):
-        raise MapError(f"width_by {width_by!r} not accepted; accepted: firms, jobs")
+        raise MapError("map.width_by", width_by=width_by)
     frame = pd.DataFrame(flows).copy()
     missing = [c for c in _NEEDED if c not in frame.columns]
     if missing:
-        raise MapError(f"flows lack column(s) {', '.join(missing)}; give a table of parks.flows.county_flows")
+        raise MapError("map.flows_columns", missing=listing(missing))
     if width_by == "jobs" and "jobs" not in frame.columns:
-        raise MapError("flows have no jobs column; draw the width by firms")
+        raise MapError("map.flows_no_jobs")
     status_cols = [c for c in frame.columns if c.startswith("status_")]
     if color_by is None:
         color_by = "scenario" if "scenario" in frame.columns else ("status" if status_cols else "none")
     if color_by not in ("scenario", "status", "none"):
-        raise MapError(f"color_by {color_by!r} not accepted; accepted: scenario, status")
+        raise MapError("map.color_by", color_by=color_by)
     if color_by == "scenario" and "scenario" not in frame.columns:
-        raise MapError("flows have no scenario column to colour by")
+        raise MapError("map.flows_no_scenario")
     if color_by == "status" and not status_cols:
-        raise MapError("flows have no status_<status> counts to colour by")
+        raise MapError("map.flows_no_status")
 
     codes = ds.counties["code"].astype(str)
     names = dict(zip(codes, ds.counties["name"].astype(str)))

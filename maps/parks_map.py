@@ -14,6 +14,7 @@ import pandas as pd
 from geodata.dataset import Dataset
 from parks.joins import PreparedDataset, park_profiles
 
+from geodata.messages import listing
 from .base import (MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer, new_map,
                    search_source)
 from .places import add_place_labels
@@ -90,11 +91,11 @@ def parks_map(ds: PreparedDataset, *, lang: str = "zh", metric: str | None = Non
         from geodata.schema import SECTOR_IDS
 
         if sector not in SECTOR_IDS:
-            raise MapError(f"sector {sector!r} not accepted; accepted: {', '.join(SECTOR_IDS)}")
+            raise MapError("map.sector", sector=sector, accepted=listing(SECTOR_IDS))
         parks = parks[parks["leading_sectors"].fillna("").str.split(",").apply(lambda s: sector in s)]
     if county is not None:
         if str(county) not in set(ds.counties["code"].astype(str)):
-            raise MapError(f"county {county!r} not found; give a 6-digit county code of the dataset")
+            raise MapError("map.county", county=county)
         parks = parks[parks["county_code"].astype(str) == str(county)]
     parks = parks.reset_index(drop=True)
     title = t("title_parks", lang) + (f" · {sector_label(sector, lang)}" if sector else "")
@@ -116,7 +117,7 @@ def parks_map(ds: PreparedDataset, *, lang: str = "zh", metric: str | None = Non
     else:
         if metric not in parks.columns or not pd.api.types.is_numeric_dtype(parks[metric]):
             numeric = [c for c in profiles.columns if pd.api.types.is_numeric_dtype(profiles[c])]
-            raise MapError(f"metric {metric!r} not accepted; accepted: {', '.join(numeric)}")
+            raise MapError("map.metric", metric=metric, accepted=listing(numeric))
         import mapclassify
 
         values = parks[metric].astype(float).fillna(0.0).to_numpy()

@@ -50,14 +50,14 @@ def parse_weights(text: str | None) -> dict[str, float] | None:
         except ValueError:
             number = math.nan
         if not sep or not math.isfinite(number):
-            raise MapError(f"weights: {item!r} is not criterion:number (e.g. distance:60,sector_fit:5)")
+            raise MapError("map.weights_item", item=item)
         out[key.strip()] = number
     if not math.isfinite(sum(out.values())):
-        raise MapError("weights: too large to add up; give weights of ordinary size (e.g. percentages)")
+        raise MapError("map.weights_too_large")
     try:
         normalise_weights(out)
     except SuitabilityError as exc:
-        raise MapError(f"weights: {exc}") from None
+        raise MapError("map.weights", reason=exc.text) from None
     return out
 
 

@@ -16,6 +16,7 @@ import shapely
 
 from geodata.dataset import Dataset
 
+from geodata.messages import listing
 from .base import (JsLayer, MapError, MapOptions, add_counties, county_legend, finish_map, geojson_layer,
                    new_map, search_source)
 from .flows_map import _width, arc
@@ -42,7 +43,7 @@ def normalise_candidates(candidates) -> pd.DataFrame:
     frame = pd.DataFrame(candidates)
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:
-        raise MapError(f"transfer candidates lack column(s) {', '.join(missing)}; required: {', '.join(_REQUIRED)}")
+        raise MapError("map.candidates_columns", missing=listing(missing), required=listing(_REQUIRED))
     frame = frame.copy()
     for c in _REQUIRED:
         frame[c] = frame[c].astype(str)
@@ -58,14 +59,14 @@ def transfers_map(ds: Dataset, candidates, *, lang: str = "zh", county: str | No
     ``firms=False`` draws the aggregated flows only: counts by county pair and status, no candidate id or
     firm name (what a viewer or an analyst, who reviews no office's candidates, is shown)."""
     if width_by not in ("firms", "jobs"):
-        raise MapError(f"width_by {width_by!r} not accepted; accepted: firms, jobs")
+        raise MapError("map.width_by", width_by=width_by)
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
     cand = normalise_candidates(candidates)
     codes = ds.counties["code"].astype(str)
     if county is not None:
         if str(county) not in set(codes):
-            raise MapError(f"county {county!r} not found; give a 6-digit county code of the dataset")
+            raise MapError("map.county", county=county)
         cand = cand[(cand["origin_county_code"] == str(county)) | (cand["destination_county_code"] == str(county))]
     names = dict(zip(codes, ds.counties["name"]))
     ent_names = dict(zip(ds.enterprises["enterprise_id"].astype(str), ds.enterprises["name"]))
