@@ -11,14 +11,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+from rich.cells import cell_len, chop_cells
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.console import JustifyMethod
 
 from geodata import glossary
 
-__all__ = ["default_lang", "LangOption", "translator", "num", "pct", "with_code", "table", "check_lang", "Words"]
+__all__ = ["default_lang", "LangOption", "translator", "num", "pct", "with_code", "table", "FitTable", "check_lang", "Words"]
 
 
 def default_lang() -> str:
@@ -84,11 +87,78 @@ def with_code(code: Any, names: dict[str, str]) -> str:
     return f"{name} ({code})" if name else str(code)
 
 
+#: the narrowest a text column is folded to (4 Chinese characters)
+_TEXT_MIN_CELLS = 8
+
+
+def _cell_text(cell: Any) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
+def _fold_header(head: str, width: int) -> str:
+    """A header on lines of at most ``width`` cells, a unit in brackets (``（公顷）``) on a line of its own
+    where it fits."""
+    if cell_len(head) <= width:
+        return head
+    parts = [head]
+    for bracket in ("（", " ("):
+        if bracket in head and head.index(bracket) > 0:
+            i = head.index(bracket)
+            parts = [head[:i], head[i:].strip()]
+            break
+    return "\n".join(line for part in parts for line in chop_cells(part, width))
+
+
+class FitTable(Table):
+    """A table that never cuts a number. Numbers (columns justified ``right``) keep every digit on one
+    line, their headers fold above them; text folds onto the next line (``overflow="fold"``) instead
+    of ending in an ellipsis. When even that is wider than the terminal (a summary of ten columns on
+    80), each row is printed as its own small table of header and value (the first cell its title),
+    so that ``3,151`` is never shown as ``3,1``."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        cols = self.columns
+        if not cols or not self.row_count:
+            yield from super().__rich_console__(console, options)
+            return
+        need = natural = 3 * len(cols) + 1  # borders and padding of the default box
+        heads: list[str] = []
+        for c in cols:
+            head = _cell_text(c.header)
+            data = max((cell_len(_cell_text(x)) for x in c.cells), default=0)
+            natural += max(data, cell_len(head))
+            if c.justify == "right":
+                w = max(data, min(_TEXT_MIN_CELLS, cell_len(head)))
+                heads.append(_fold_header(head, w))
+                need += w
+            else:
+                heads.append(head)
+                need += min(_TEXT_MIN_CELLS, max(data, cell_len(head)))
+        if natural <= options.max_width:  # every cell on one line
+            yield from super().__rich_console__(console, options)
+            return
+        if need <= options.max_width:
+            fitted = Table(title=self.title, title_justify=self.title_justify, header_style=self.header_style)
+            for c, head in zip(cols, heads):
+                fitted.add_column(head, justify=c.justify, no_wrap=c.justify == "right", overflow="fold")
+            for row in zip(*(list(c.cells) for c in cols)):
+                fitted.add_row(*row)
+            yield from fitted.__rich_console__(console, options)
+            return
+        if self.title:
+            yield Text(_cell_text(self.title), style="bold")
+        for row in zip(*(list(c.cells) for c in cols)):
+            card = Table(title=_cell_text(row[0]), title_justify="left", show_header=False)
+            card.add_column(overflow="fold")
+            card.add_column(justify="right", overflow="fold")
+            for c, value in zip(cols[1:], row[1:]):
+                card.add_row(_cell_text(c.header), value)
+            yield card
+
+
 def table(title: str, columns: list[tuple[str, str]]) -> Table:
-    """A table that never cuts a name: on a wide terminal every cell is on one line; on a narrow one
-    text folds onto the next line (``overflow="fold"``) instead of ending in an ellipsis; numbers
-    (justify ``right``) never wrap."""
-    t = Table(title=title, title_justify="left", header_style="bold")
+    """A :class:`FitTable`: numbers (justify ``right``) are never cut or wrapped, text folds."""
+    t = FitTable(title=title, title_justify="left", header_style="bold")
     for header, justify in columns:
         t.add_column(header, justify=cast("JustifyMethod", justify), no_wrap=justify == "right", overflow="fold")
     return t
