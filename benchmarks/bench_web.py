@@ -91,14 +91,17 @@ class Server:
     """``python -m api.cli serve`` on loopback, in a process group of its own (stopped as a group)."""
 
     def __init__(self, data: Path, db_path: Path, port: int, workers: int, warm: bool = True,
-                 cores: set[int] | None = None):
+                 cores: set[int] | None = None, module: str = "api.cli", extra_env: dict[str, str] | None = None):
+        """``module``: the command line run with ``serve`` (``benchmarks.trace_web``: the same server with its
+        trace hooks); ``extra_env``: added to the server's environment."""
         self.port = port
         pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
         self.log = tempfile.TemporaryFile()
         env = dict(os.environ, PARKPLAN_AUTH_TTL_S=os.environ.get("PARKPLAN_AUTH_TTL_S", "5"))
         env.pop("PARKPLAN_WARM", None)
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--data", str(data), "--db", f"sqlite:///{db_path}",
+            [sys.executable, "-m", module, "serve", "--data", str(data), "--db", f"sqlite:///{db_path}",
              "--host", HOST, "--port", str(port), "--workers", str(workers), "--warm" if warm else "--no-warm"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=pin,
             cwd=str(Path(__file__).resolve().parent.parent))
@@ -234,6 +237,20 @@ _FETCH_JS = """async (url) => { const r = await fetch(url, {credentials: 'same-o
           server: e ? e.responseStart - e.requestStart : null, whole: e ? e.responseEnd - e.startTime : null}; }"""
 
 
+#: before a decision's click: the submit event's time (ms since the epoch, the machine's clock) kept in the tab's
+#: sessionStorage, which the next page (same origin, same tab) reads back
+_SUBMIT_MARK_JS = """() => { const f = document.getElementById('decision-form');
+  f.addEventListener('submit', () => sessionStorage.setItem('pp_submit', String(performance.timeOrigin + performance.now())),
+                     {once: true}); }"""
+#: after a decision: the navigation entry's timestamps as ms since the epoch (timeOrigin + the entry's offsets)
+_NAV_STAMPS_JS = """() => { const n = performance.getEntriesByType('navigation')[0]; const o = performance.timeOrigin;
+  const at = (v) => (v > 0 ? o + v : null); const s = sessionStorage.getItem('pp_submit');
+  sessionStorage.removeItem('pp_submit');
+  return n ? {submit: s ? Number(s) : null, origin: o, redirect_start: at(n.redirectStart), redirect_end: at(n.redirectEnd),
+              fetch_start: at(n.fetchStart), request_start: at(n.requestStart), response_start: at(n.responseStart),
+              response_end: at(n.responseEnd), dcl: at(n.domContentLoadedEventEnd), load: at(n.loadEventEnd)} : null; }"""
+
+
 @dataclass
 class Sample:
     user: str
@@ -244,6 +261,7 @@ class Sample:
     load_ms: float | None = None
     first_byte_ms: float | None = None  # a decision: the submit to the next page's first byte
     error: str | None = None
+    detail: dict | None = None  # a decision: the browser's timestamps (ms since the epoch) for a trace
 
 
 class Walker:
@@ -323,10 +341,12 @@ class Walker:
         try:
             await self.page.check(f"#decision-{DECISIONS[rnd % len(DECISIONS)]}")
             await self.page.fill("#comment", f"基准测试 {self.user.name} 第 {rnd} 轮")
+            await self.page.evaluate(_SUBMIT_MARK_JS)
             async with self.page.expect_navigation(wait_until="load") as nav_info:
                 await self.page.click("#submit-decision")
             resp = await nav_info.value
             nav = await self._timing()
+            detail = await self.page.evaluate(_NAV_STAMPS_JS)
             err = None
             if resp is None or resp.status != 200:
                 err = f"status {resp.status if resp else 'none'}"
@@ -339,7 +359,7 @@ class Walker:
             if nav.get("redirect") is not None and nav.get("server") is not None:
                 server = nav["redirect"] + nav["server"]
             self._record(name, rnd, server_ms=server, dcl_ms=nav.get("dcl"), load_ms=nav.get("load"),
-                         first_byte_ms=nav.get("first_byte"), error=err)
+                         first_byte_ms=nav.get("first_byte"), error=err, detail=dict(detail or {}, candidate=cid))
         except Exception as exc:  # noqa: BLE001
             self._record(name, rnd, error=f"{type(exc).__name__}: {str(exc)[:200]}")
 
@@ -468,9 +488,11 @@ def _affinities(server: Server) -> list[list[int]]:
 
 
 def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chromium: str, info: dict,
-             template: Path | None, warm_enabled: bool, timeout_ms: float, placement: str = "shared") -> dict:
+             template: Path | None, warm_enabled: bool, timeout_ms: float, placement: str = "shared",
+             server_module: str = "api.cli", server_env: dict[str, str] | None = None) -> dict:
     server_cores, client_cores = _cores(placement)
-    server = Server(data, db, free_port(HOST), workers, warm_enabled, cores=server_cores)
+    server = Server(data, db, free_port(HOST), workers, warm_enabled, cores=server_cores, module=server_module,
+                    extra_env=server_env)
     try:
         t = time.perf_counter()
         server.wait()
