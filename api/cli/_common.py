@@ -13,6 +13,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:  # geopandas is imported only when a command loads data
     from geodata.dataset import Dataset
+    from geodata.messages import Message
 
 # Nothing heavy at import: every command's module imports this one, and `parkplan --help` should not pay for
 # numpy, pandas or geopandas. api.settings imports the dataset builder (geopandas), so it is imported where used.
@@ -67,13 +68,15 @@ def load(data: Path | None, lang: str | None = None) -> Dataset:
         fail(exc, lang=lang)
 
 
-def fail(message: str | BaseException, code: int = 2, *, lang: str | None = None) -> NoReturn:
+def fail(message: str | BaseException | Message, code: int = 2, *, lang: str | None = None) -> NoReturn:
     """Print an error message after the word for error, both in ``lang`` (``zh``/``en``, default: the
     locale's), and exit with ``code``.
 
-    ``message`` is text, or an error: a coded one (:class:`geodata.messages.CodedError`: an import, dataset,
-    metrics, suitability, export, targets-file or boundary refusal) is shown in ``lang`` (:func:`geodata.messages.message`), any other as
-    ``str(exc)``. It is printed as it is: escaped here, so a value's ``[red]`` keeps its brackets (do not
+    ``message`` is a coded message (the command's own refusals: :data:`api.cli._messages.CLI`), or an error: a
+    coded one (:class:`geodata.messages.CodedError`: an import, dataset, metrics, suitability, export,
+    targets-file, boundary, map, flows, scale, GeoParquet store or administration refusal) is shown in ``lang``
+    (:func:`geodata.messages.message`), any other as ``str(exc)``. Plain text is shown as it is (the commands
+    give messages: ``tests/cli/test_cli_messages.py`` refuses a sentence). It is printed as it is: escaped here, so a value's ``[red]`` keeps its brackets (do not
     escape it before)."""
     from rich.markup import escape
 
@@ -83,7 +86,7 @@ def fail(message: str | BaseException, code: int = 2, *, lang: str | None = None
     from ._lang import default_lang
 
     lang = lang or default_lang()
-    text = in_lang(message, lang) if isinstance(message, BaseException) else message
+    text = message if isinstance(message, str) else in_lang(message, lang)
     prefix = glossary.term("cli_error", lang)
     err_console.print(f"[red]{escape(prefix)}[/red] {escape(text)}", markup=True, highlight=False)
     raise typer.Exit(code)

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from ._common import fail
+from ._messages import CLI
 
 
 def bench(
@@ -29,9 +30,9 @@ def bench(
 ) -> None:
     """Benchmarks against the peer libraries (geopandas, pointpats, a pandas loop) and the Dask scale run."""
     if quick and tiny:
-        fail("--quick and --tiny exclude each other")
+        fail(CLI("cli.bench_quick_tiny"))
     if importlib.util.find_spec("benchmarks") is None:
-        fail("the benchmarks package is not importable: run `parkplan bench` from a source checkout of parkplan")
+        fail(CLI("cli.bench_no_package"))
     argv = list(names or [])
     argv += ["--quick"] if quick else []
     argv += ["--tiny"] if tiny else []

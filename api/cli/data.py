@@ -14,6 +14,7 @@ from ._build import build_with_steps
 from ._common import (DataOption, JsonOption, console, default_data_path, err_console, fail, load, print_json,
                       resolve_data_path)
 from ._lang import LangOption, Words, num, table
+from ._messages import CLI
 from ._steps import steps
 
 
@@ -32,7 +33,7 @@ def init(
 
     path = out or default_data_path()
     if path.exists() and not force:
-        fail(f"{path} exists; pass --force to overwrite it")
+        fail(CLI("cli.exists_force", path=path), lang=lang)
     codes = None
     if less_developed is not None:
         import pandas as pd
@@ -40,7 +41,7 @@ def init(
         try:
             codes = pd.read_csv(less_developed, dtype=str)["code"].str.strip().tolist()
         except (OSError, KeyError, ValueError) as exc:
-            fail(f"cannot read less-developed county codes from {less_developed}: {exc}; expected a CSV with a 'code' column")
+            fail(CLI("cli.less_developed_unreadable", path=less_developed, reason=str(exc)), lang=lang)
     w = Words(lang)
     try:
         ds = build_with_steps(path, err_console, w.lang, province=province, enterprises=enterprises,

@@ -15,8 +15,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from geodata.messages import CodedError, listing
+
 from ._common import DataOption, err_console, fail, load
 from ._lang import LangOption, Words, check_lang, num
+from ._messages import CLI
 from ._steps import steps
 
 __all__ = ["register", "map_command", "screenshot", "find_chromium"]
@@ -85,11 +88,11 @@ def map_command(
     from parks.joins import prepare
 
     if name not in MAP_NAMES:
-        fail(f"map {name!r} unknown; accepted: {', '.join(MAP_NAMES)}")
+        fail(CLI("cli.map_unknown", name=name, accepted=listing(MAP_NAMES)), lang=lang)
     try:
         opts = MapOptions(lang=check_lang(lang), tiles=tiles, tianditu_key=tianditu_key)
     except ValueError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
     profile = None
     if name == "suitability":
         fields = {"sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
@@ -98,8 +101,8 @@ def map_command(
         if given:
             missing = [k for k, v in fields.items() if v is None]
             if missing:
-                fail(f"a profile needs --{', --'.join(k.replace('_', '-') for k in missing)} as well "
-                     "(or give --enterprise-id instead)")
+                fail(CLI("cli.map_profile", options=listing("--" + k.replace("_", "-") for k in missing)),
+                     lang=lang)
             profile = {**given, **({"name": profile_name} if profile_name else {})}
             sector = None
     w = Words(lang)
@@ -115,7 +118,10 @@ def map_command(
                           metric=metric, profile=profile,
                           weights=parse_weights(weights) if name == "suitability" else None)
         except (MapError, ValueError, LookupError) as exc:
-            fail(str(exc).strip("'\""))
+            if isinstance(exc, CodedError):
+                fail(exc, lang=w.lang)
+            fail(CLI("cli.not_found" if isinstance(exc, LookupError) else "cli.library",
+                     reason=str(exc).strip("'\"")), lang=w.lang)
         progress.step(word("step_render_map"))
         html = inline_assets(render_html(m))
     output = Path(output)
@@ -144,7 +150,7 @@ def map_command(
                 progress.step(word("step_screenshot"))
                 screenshot(page, output)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            fail(str(exc))
+            fail(CLI("cli.screenshot", reason=str(exc)), lang=w.lang)
     err_console.print(w.t("cli_wrote", path=output), highlight=False, markup=False)
 
 

@@ -12,8 +12,11 @@ from typing import Annotated
 
 import typer
 
+from geodata.messages import listing
+
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, pct, table
+from ._messages import CLI
 from ._steps import steps
 
 plan_app = typer.Typer(help="Monitor the plan: targets by year and area, projects, subsidies, supply chains.",
@@ -88,17 +91,17 @@ def report(
     from parks.monitoring.indicators import SOURCES
     from parks.monitoring.report import plan_report
 
-    if source not in SOURCES:
-        fail(f"--source {source!r} is not accepted; accepted: {', '.join(SOURCES)}")
     w = Words(lang)
+    if source not in SOURCES:
+        fail(CLI("cli.plan_source", value=source, accepted=listing(SOURCES)), lang=w.lang)
     if output is not None and output.suffix.lower() != ".xlsx":
-        fail(f"-o {str(output)!r}: the report is an Excel workbook; give a path ending in .xlsx")
+        fail(CLI("cli.plan_xlsx", path=str(output)), lang=w.lang)
     day = None
     if as_of is not None:
         try:
             day = dt.date.fromisoformat(as_of)
         except ValueError:
-            fail(f"--as-of {as_of!r} is not a date; accepted: YYYY-MM-DD")
+            fail(CLI("cli.plan_as_of", value=as_of), lang=w.lang)
     try:
         targets = load_targets(targets_file)
     except TargetsError as exc:

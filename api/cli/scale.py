@@ -22,8 +22,11 @@ from typing import Annotated
 
 import typer
 
+from geodata.messages import listing
+
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, table
+from ._messages import CLI
 from ._steps import steps
 
 __all__ = ["register"]
@@ -35,11 +38,11 @@ MemoryOption = Annotated[str, typer.Option("--worker-memory", help="Memory limit
 StoreOption = Annotated[Path, typer.Option("--enterprises-parquet", help="Partitioned GeoParquet of enterprises (a directory of part.*.parquet).")]
 
 
-def _check_engine(engine: str) -> None:
+def _check_engine(engine: str, lang: str | None) -> None:
     from parks.scale import ENGINES
 
     if engine not in ENGINES:
-        fail(f"--engine {engine!r} not accepted; accepted: {', '.join(ENGINES)}")
+        fail(CLI("cli.engine", value=engine, accepted=listing(ENGINES)), lang=lang)
 
 
 @contextlib.contextmanager
@@ -75,7 +78,7 @@ def export_parquet(
         try:
             path = write_enterprises_parquet(ds.enterprises, out, partition_rows=partition_rows, overwrite=overwrite)
         except ParquetStoreError as exc:
-            fail(str(exc))
+            fail(exc, lang=w.lang)
     console.print(w.t("cli_wrote_enterprises", n=num(len(ds.enterprises)), path=path), highlight=False, markup=False)
 
 
@@ -96,7 +99,7 @@ def join(
 
     from ..jobs.scale import join_store
 
-    _check_engine(engine)
+    _check_engine(engine, lang)
     w = Words(lang)
     with steps(2 + (engine == "dask"), err_console) as s:
         s.step(w.t("step_load_data"))
@@ -106,7 +109,7 @@ def join(
                 s.step(w.t("cli_step_join_store", engine=engine))
                 res = join_store(ds, store, out, engine=engine, overwrite=overwrite)
         except ParquetStoreError as exc:
-            fail(str(exc))
+            fail(exc, lang=w.lang)
     res.update(engine=engine, out=str(out), enterprises_per_s=res["enterprises"] / max(res["seconds"], 1e-9))
     if as_json:
         print_json(res)
@@ -140,13 +143,13 @@ def batch(
 
     from ..jobs.scale import batch_store
 
-    _check_engine(engine)
+    _check_engine(engine, lang)
     w = None
     if weights:
         try:
             w = json.loads(weights)
         except json.JSONDecodeError as exc:
-            fail(f"--weights is not JSON: {exc}")
+            fail(CLI("cli.weights_not_json", reason=str(exc)), lang=lang)
     words = Words(lang)
     t = words.t
     # the steps batch_store reports as each ends (on_step), and the one that follows it
@@ -165,7 +168,7 @@ def batch(
                 res = batch_store(ds, store, out, engine=engine, top=top, capture=capture, overwrite=overwrite,
                                   weights=w, on_step=on_step)
         except (ParquetStoreError, ValueError) as exc:
-            fail(str(exc))
+            fail(exc, lang=words.lang)
     res.update(engine=engine, out=str(out))
     if as_json:
         print_json(res)

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 from rich.markup import escape
 
-from geodata.messages import message
+from geodata.messages import Localised, listing, message
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json
 from ._lang import LangOption, Words, num, pct, table
+from ._messages import CLI, WHAT_AHP, WHAT_WEIGHTS
 from ._steps import Steps, steps
 
 if TYPE_CHECKING:
@@ -39,14 +40,15 @@ def register(app: typer.Typer) -> None:
     app.command("suitability")(suitability)
 
 
-def read_mapping_file(path: Path, what: str) -> dict:
-    """A JSON or TOML file as a mapping (by suffix; unknown suffix: JSON, then TOML)."""
+def read_mapping_file(path: Path, what: Localised, lang: str | None = None) -> dict:
+    """A JSON or TOML file as a mapping (by suffix; unknown suffix: JSON, then TOML); ``what`` names it in the
+    refusals (:data:`api.cli._messages.WHAT_WEIGHTS`), shown in ``lang``."""
     import tomllib
 
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        fail(f"cannot read {what} file {path}: {exc.strerror or exc}")
+        fail(CLI("cli.file_unreadable", what=what, path=path, reason=str(exc.strerror or exc)), lang=lang)
     suffix = Path(path).suffix.lower()
     parsers = [("TOML", tomllib.loads)] if suffix == ".toml" else [("JSON", json.loads)] if suffix == ".json" else \
         [("JSON", json.loads), ("TOML", tomllib.loads)]
@@ -58,9 +60,10 @@ def read_mapping_file(path: Path, what: str) -> dict:
             errors.append(f"{name}: {exc}")
             continue
         if not isinstance(doc, dict):
-            fail(f"{what} file {path} must hold a mapping (criterion id -> weight), got {type(doc).__name__}")
+            fail(CLI("cli.file_not_mapping", what=what, path=path, got=type(doc).__name__), lang=lang)
         return doc
-    fail(f"{what} file {path} is not valid {' or '.join(n for n, _ in parsers)} ({'; '.join(errors)})")
+    formats = CLI("cli.json_or_toml") if len(parsers) > 1 else parsers[0][0]
+    fail(CLI("cli.file_not_parsable", what=what, path=path, formats=formats, reasons="; ".join(errors)), lang=lang)
     return {}  # pragma: no cover
 
 
@@ -69,12 +72,12 @@ def _weights(weights_file: Path | None, ahp_file: Path | None, w: Words) -> dict
     from parks.suitability.weights import GroupAHPResult
 
     if weights_file and ahp_file:
-        fail("give either --weights or --ahp, not both")
+        fail(CLI("cli.weights_and_ahp"), lang=w.lang)
     try:
         if weights_file:
-            return weights_from_mapping(read_mapping_file(weights_file, "weights"))
+            return weights_from_mapping(read_mapping_file(weights_file, WHAT_WEIGHTS, w.lang))
         if ahp_file:
-            weights, result = ahp_from_mapping(read_mapping_file(ahp_file, "AHP"))
+            weights, result = ahp_from_mapping(read_mapping_file(ahp_file, WHAT_AHP, w.lang))
             offices = result.offices if isinstance(result, GroupAHPResult) else None
             combined = result.combined if isinstance(result, GroupAHPResult) else result
             err_console.print(w.t("cli_ahp_accepted", cr=num(combined.cr)), highlight=False, markup=False)
@@ -103,13 +106,13 @@ def _constraints(land_margin, protected_buffer_m, max_distance_km, less_develope
     return out
 
 
-def _write(table, output: Path, geometry) -> None:
+def _write(table, output: Path, geometry, lang: str | None = None) -> None:
     from ..jobs.suitability import write_table
 
     try:
         write_table(table, output, geometry=geometry)
     except ValueError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
 
 
 def _print_result(doc: dict, w: Words) -> None:
@@ -143,14 +146,14 @@ def _print_result(doc: dict, w: Words) -> None:
         console.print(tb)
 
 
-def _profile(sector, land_ha, employees, pollution_class, lon, lat) -> dict | None:
+def _profile(sector, land_ha, employees, pollution_class, lon, lat, lang: str | None = None) -> dict | None:
     given = {"sector": sector, "land_ha": land_ha, "employees": employees, "pollution_class": pollution_class,
              "lon": lon, "lat": lat}
     if all(v is None for v in given.values()):
         return None
     missing = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is None and k != "pollution_class"]
     if missing:
-        fail(f"a profile needs {', '.join(missing)} (and optionally --pollution-class, default light)")
+        fail(CLI("cli.profile_needs", options=listing(missing)), lang=lang)
     given["pollution_class"] = pollution_class or "light"
     return given
 
@@ -192,10 +195,10 @@ def suitability(
     """Rank the parks for one enterprise (by id or profile), or score a scenario's enterprises in batch."""
     from parks.suitability import Constraints, SuitabilityError, score_enterprise
 
-    profile = _profile(sector, land_ha, employees, pollution_class, lon, lat)
+    profile = _profile(sector, land_ha, employees, pollution_class, lon, lat, lang)
     targets = sum(x is not None for x in (enterprise, scenario, profile))
     if targets != 1:
-        fail("give exactly one of --enterprise ID, --scenario NAME or a profile (--sector, --land-ha, --employees, --lon, --lat)")
+        fail(CLI("cli.one_target"), lang=lang)
     w = Words(lang)
     weights = _weights(weights_file, ahp_file, w)
     try:
@@ -206,15 +209,15 @@ def suitability(
     if scenario is not None:
         sp = _scenario_params(city_band_km, county_band_km, key_bonus, w.lang)
         if scenario != "all" and (priority or scenario_weights):
-            fail("--priority and --scenario-weights are for --scenario all")
+            fail(CLI("cli.priority_for_all"), lang=w.lang)
         from parks.suitability.scenarios import SCENARIOS
 
         if scenario != "all" and scenario not in SCENARIOS:
-            fail(f"unknown scenario {scenario!r}; accepted: {', '.join(SCENARIOS)}, all")
+            fail(CLI("cli.scenario_unknown", scenario=scenario, accepted=listing(SCENARIOS)), lang=w.lang)
         # load, join, context; the library's steps (select, score, allocate per scenario, or select and score
         # per scenario and one allocation with --scenario-weights); the report; writing; printing
         if scenario == "all":
-            k = len(_parse_scenario_weights(scenario_weights)) if scenario_weights else len(SCENARIOS)
+            k = len(_parse_scenario_weights(scenario_weights, w.lang)) if scenario_weights else len(SCENARIOS)
             n = 3 + (2 * k + 1 if scenario_weights else 3 * k) + 1
         else:
             n = 3 + 3 + bool(allocate)
@@ -245,7 +248,7 @@ def suitability(
     except SuitabilityError as exc:
         fail(exc, lang=w.lang)
     if output is not None:
-        _write_single(doc, output)
+        _write_single(doc, output, w.lang)
     if as_json:
         if sens is not None:
             doc = dict(doc, sensitivity=json.loads(sens.to_json(orient="records")))
@@ -267,7 +270,7 @@ def suitability(
                               share=pct(pn)), highlight=False, markup=False)
 
 
-def _write_single(doc: dict, output: Path) -> None:
+def _write_single(doc: dict, output: Path, lang: str | None = None) -> None:
     import pandas as pd
 
     from parks.suitability.criteria import CRITERIA
@@ -289,9 +292,9 @@ def _write_single(doc: dict, output: Path) -> None:
                      "excluded_reasons": ";".join(r["code"] for r in x["reasons"])})
     frame = pd.DataFrame(rows)
     if output.suffix.lower() == ".gpkg":
-        fail("GeoPackage output is for --scenario (enterprise points); use .csv or .xlsx for one enterprise")
+        fail(CLI("cli.gpkg_single"), lang=lang)
     write_table(frame, output)
-    err_console.print(f"wrote {output}", highlight=False, markup=False)
+    err_console.print(Words(lang).t("cli_wrote", path=output), highlight=False, markup=False)
 
 
 def _scenario_params(city_band_km, county_band_km, key_bonus, lang=None):
@@ -448,7 +451,7 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
         if output.suffix.lower() == ".gpkg":
             geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table_, output, geometry)
+        _write(table_, output, geometry, w.lang)
         _said(w.t("cli_wrote_rows", rows=num(len(table_)), path=output))
         if alloc is not None:
             _said(w.t("cli_wrote_parks_land", path=write_parks_table(alloc.parks, output, ds.parks)))
@@ -510,7 +513,7 @@ def _said(text: str) -> None:
     err_console.print(text, highlight=False, markup=False)
 
 
-def _parse_scenario_weights(text: str) -> dict[str, float]:
+def _parse_scenario_weights(text: str, lang: str | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         name, sep, value = part.partition(":")
@@ -519,7 +522,7 @@ def _parse_scenario_weights(text: str) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            fail(f"--scenario-weights {text!r}: {part!r} is not scenario:weight (e.g. urban-core:2,scattered:1)")
+            fail(CLI("cli.scenario_weights_item", text=text, part=part), lang=lang)
     return out
 
 
@@ -534,7 +537,7 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
     from ..jobs.suitability import append_plan_sheets, write_parks_table
 
     w = Words(w.lang if w else "zh", ds)
-    sw = _parse_scenario_weights(scenario_weights) if scenario_weights else None
+    sw = _parse_scenario_weights(scenario_weights, w.lang) if scenario_weights else None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ScenarioWarning)
@@ -559,7 +562,7 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
         if output.suffix.lower() == ".gpkg":
             geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table_, output, geometry)
+        _write(table_, output, geometry, w.lang)
         _said(w.t("cli_wrote_joint", rows=num(len(table_)), path=output))
         _said(w.t("cli_wrote_parks_land", path=write_parks_table(plan.parks, output, ds.parks)))
         where = append_plan_sheets(report, output)

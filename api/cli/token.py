@@ -35,7 +35,7 @@ def token_create(
     try:
         token, token_id = create_checked_token(review_db_url(path, db), path, role, offices, label)
     except AdminError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
     w = Words(lang)
     who = w.role(role) + (w.sep() + w.t("cli_offices", offices=w.sep().join(offices)) if offices else "")
     err_console.print(w.t("cli_token_created", id=token_id, who=who), highlight=False, markup=False)
@@ -76,5 +76,5 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (s
     try:
         revoke(review_db_url(resolve_data_path(data), db), token_id)
     except AdminError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
     err_console.print(Words(lang).t("cli_token_revoked_msg", id=token_id), highlight=False, markup=False)

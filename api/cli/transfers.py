@@ -63,7 +63,7 @@ def transfers_list(
     try:
         items, total = transfer_rows(review_db_url(path, db), status=status, county=county, limit=limit)
     except AdminError as exc:
-        fail(str(exc))
+        fail(exc, lang=lang)
     if json_:
         print_json({"numberMatched": total, "items": items})
         return
