@@ -42,7 +42,7 @@ def test_bench_returns_the_runners_exit_code_and_rejects_exclusive_sizes(tmp_pat
     _fake_benchmarks(tmp_path, monkeypatch)
     r = runner.invoke(app, ["bench", "nosuch", "--no-write"])
     assert r.exit_code == 3
-    r = runner.invoke(app, ["bench", "join", "--quick", "--tiny"])
+    r = runner.invoke(app, ["bench", "join", "--quick", "--tiny"], env={"LC_ALL": "en_US.UTF-8"})  # the locale's language
     assert r.exit_code == 2 and "exclude each other" in r.output
 
 

@@ -67,11 +67,11 @@ def test_batch_engines_write_the_same_rows(stores, dataset_path):
 def test_errors_are_messages_not_tracebacks(stores, dataset_path, tmp_path):
     d, _ = stores
     r = runner.invoke(app, ["join", "--data", str(dataset_path), "--enterprises-parquet", str(tmp_path / "nope"),
-                            "-o", str(tmp_path / "o"), "--engine", "memory"])
+                            "-o", str(tmp_path / "o"), "--engine", "memory", "--lang", "en"])
     assert r.exit_code == 2 and "does not exist" in _flat(r.output)
     r = runner.invoke(app, ["join", "--data", str(dataset_path), "--enterprises-parquet", str(d / "ent"),
-                            "-o", str(tmp_path / "o"), "--engine", "spark"])
+                            "-o", str(tmp_path / "o"), "--engine", "spark", "--lang", "en"])
     assert r.exit_code == 2 and "accepted: memory, dask" in _flat(r.output)
     r = runner.invoke(app, ["join", "--data", str(dataset_path), "--enterprises-parquet", str(d / "ent"),
-                            "-o", str(d / "joined-memory"), "--engine", "memory"])
+                            "-o", str(d / "joined-memory"), "--engine", "memory", "--lang", "en"])
     assert r.exit_code == 2 and "exists; pass --overwrite" in _flat(r.output)

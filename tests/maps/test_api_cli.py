@@ -110,7 +110,7 @@ def test_cli_map_writes_self_contained_html_for_imported_enterprise(tmp_dataset_
     assert not re.findall(r'<(?:script|link)[^>]*(?:src|href)="', html)  # everything inlined
     assert new_id in html and HOSTILE not in html
     assert "Relocation suitability" in html
-    r = CliRunner().invoke(app, ["map", "nope", "-o", str(out), "--data", str(tmp_dataset_path)])
+    r = CliRunner().invoke(app, ["map", "nope", "-o", str(out), "--data", str(tmp_dataset_path), "--lang", "en"])
     assert r.exit_code == 2 and "accepted: parks, enterprises" in r.output
 
 
