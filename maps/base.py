@@ -345,9 +345,15 @@ def new_map(ds: Dataset, opts: MapOptions, title: "str | Slot", *, note: str | N
                       css=[("parkplan_css", ASSET_PREFIX + "parkplan/parkplan.css")]))
     _add_tiles(m, opts)
     m.add_child(Script("__MAP__.fitBounds(__DATA__);", data=_bounds(ds, opts, bounds_frame)))
-    m.add_child(Script("new L.Control.PPTitle(__DATA__.title, __DATA__.note).addTo(__MAP__); PARKPLAN.maps.push(__MAP__);"
-                       "L.control.scale({imperial: false, position: 'bottomleft'}).addTo(__MAP__);",
+    m.add_child(Script("new L.Control.PPTitle(__DATA__.title, __DATA__.note).addTo(__MAP__); PARKPLAN.maps.push(__MAP__);",
                        data=Slot("title_note") if isinstance(title, Slot) else title_values(title, note)["title_note"]))
+    # the scale bar: Leaflet writes its metric label as "500 m" / "50 km"; the same label (Leaflet 1.9's
+    # _updateMetric, its rounding kept) with the units in the map's language (米 / 公里 in Chinese)
+    m.add_child(Script("(function (u) { var pp_s = L.control.scale({imperial: false, position: 'bottomleft'});"
+                       " pp_s._updateMetric = function (maxMeters) { var meters = this._getRoundNum(maxMeters);"
+                       " this._updateScale(this._mScale, meters < 1000 ? meters + ' ' + u.m : (meters / 1000) + ' ' + u.km,"
+                       " meters / maxMeters); }; pp_s.addTo(__MAP__); })(__DATA__);",
+                       data={"m": t("unit_m", opts.lang), "km": t("unit_km", opts.lang)}))
     return m
 
 

@@ -28,6 +28,8 @@ _ALIASES = {'less_developed': 'less_developed_counties', 'candidates': 'candidat
 #: control's titles, the attribution's link); not in the glossary: no other part of the project shows them
 _LEAFLET = {"zoom_in": ("放大", "Zoom in"), "zoom_out": ("缩小", "Zoom out"), "layers": ("图层", "Layers"),
             "leaflet_title": ("Leaflet 交互式地图库", "A JavaScript library for interactive maps"),
+            # the scale bar's units (Leaflet's L.control.scale writes "m" / "km")
+            "unit_m": ("米", "m"),  # unit_km (公里 / km) is the glossary's
             # map-only labels the glossary lacks
             "z_value": ("z 值", "z-score")}
 
