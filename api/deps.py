@@ -42,7 +42,7 @@ from parks.suitability.context import SuitabilityContext
 from .auth import (CSRF_HEADER, SESSION_COOKIE, Principal, authenticate_token, clear_session_cookie, login,
                    logout, role_rank, session_principal, set_session_cookie, verify_csrf)
 from .db import write_transaction
-from .problems import Forbidden, Unauthorized
+from .problems import Forbidden, Unauthorized, auth_members
 from .settings import Settings
 from .state import AppState
 
@@ -149,7 +149,7 @@ def _bearer(header: str) -> str:
     """The token of an ``Authorization`` header value (401 unless it is ``Bearer TOKEN``)."""
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
-        raise Unauthorized("the Authorization header must be 'Bearer TOKEN'")
+        raise Unauthorized("the Authorization header must be 'Bearer TOKEN'", **auth_members("auth.header_malformed"))
     return value.strip()
 
 
@@ -177,7 +177,7 @@ async def _authenticate(request: Request) -> Principal | None:
         if principal is None:
             principal = await run_in_threadpool(_lookup_token, state, raw)
         if principal is None:
-            raise Unauthorized("the token is not valid (unknown, malformed or revoked)")
+            raise Unauthorized("the token is not valid (unknown, malformed or revoked)", **auth_members("auth.token_invalid"))
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -186,7 +186,8 @@ async def _authenticate(request: Request) -> Principal | None:
             return None
         if request.method not in _SAFE_METHODS:
             if not verify_csrf(principal, request.headers.get(CSRF_HEADER)):
-                raise Forbidden(f"a request with the session cookie must carry the session's {CSRF_HEADER} header")
+                raise Forbidden(f"a request with the session cookie must carry the session's {CSRF_HEADER} header",
+                                **auth_members("auth.csrf_missing", header=CSRF_HEADER))
         return principal
     return None
 
@@ -200,7 +201,8 @@ async def current_user(request: Request) -> Principal:
     principal = await _authenticate(request)
     if principal is None:
         raise Unauthorized("authentication required: send 'Authorization: Bearer TOKEN' "
-                           "(create one with `parkplan token create`) or log in with a browser")
+                           "(create one with `parkplan token create`) or log in with a browser",
+                           **auth_members("auth.required"))
     return principal
 
 
@@ -214,7 +216,8 @@ def require_role(minimum: str):
 
     async def dependency(user: CurrentUser) -> Principal:  # no I/O: answered on the event loop
         if not user.has_role(minimum):
-            raise Forbidden(f"this needs the {minimum} role or higher; your token has {user.role}")
+            raise Forbidden(f"this needs the {minimum} role or higher; your token has {user.role}",
+                            **auth_members("auth.role", minimum=minimum, role=user.role))
         return user
 
     dependency.__name__ = f"require_{minimum}"
