@@ -48,6 +48,13 @@ __all__ = [
     "BodySizeLimit",
     "scrub",
     "coded_members",
+    "fallback_members",
+    "auth_members",
+    "role_zh",
+    "field_zh",
+    "validation_message_zh",
+    "STATUS_ZH",
+    "VALIDATION_ZH",
 ]
 
 log = logging.getLogger("parkplan.api")
@@ -66,15 +73,18 @@ class Problem(BaseModel):
     ``MetricsError``, a ``DatasetError``, an ``ExportError``, ``TargetsError`` or ``BoundaryError``:
     :class:`geodata.messages.CodedError`) also carries its stable
     ``code`` (``weights.negative``, ``sector.unknown``) and ``detail_zh``, the same text in Chinese
-    (:func:`geodata.messages.message`); ``detail`` stays English."""
+    (:func:`geodata.messages.message`); ``detail`` stays English. The API's own refusals carry them too:
+    ``http.not_found``, ``http.method_not_allowed``, ``body.too_large``, ``request.invalid`` (each of its
+    ``errors`` with ``message_zh``), ``auth.*`` (see ``docs/error-messages.md``)."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
     title: str
     status: int
     detail: str
-    code: str | None = Field(default=None, description="stable code of a coded refusal, e.g. weights.negative")
-    detail_zh: str | None = Field(default=None, description="the detail in Chinese (coded refusals)")
+    code: str | None = Field(default=None, description="stable code of the refusal, e.g. weights.negative, "
+                             "request.invalid, http.not_found, auth.token_invalid")
+    detail_zh: str | None = Field(default=None, description="the detail in Chinese")
 
 
 class ProblemError(Exception):
@@ -168,7 +178,12 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     errors = []
     for e in exc.errors():
         loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
-        errors.append({"field": loc, "message": scrub(str(e.get("msg", "invalid")))})
+        message = scrub(str(e.get("msg", "invalid")))
+        where = e.get("loc", ())
+        if e.get("type") == "json_invalid":  # its location is the body and a character's position in it
+            where = tuple(where)[:1]
+        errors.append({"field": loc, "message": message, "message_zh": scrub(field_zh(where) + "："
+                                                                               + validation_message_zh(e))})
     if not errors:
         return "the request is invalid", errors
     head = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
@@ -176,30 +191,202 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     return f"invalid request: {head}{more}", errors
 
 
+#: ``status -> (code, Chinese sentence)`` of a refusal that carries no code of its own (a route's
+#: ``NotFound("collection 'x' not found")``, a Starlette ``HTTPException``): the Chinese says what kind of refusal
+#: it is, and quotes the English detail after it, as a library's words are quoted (``docs/error-messages.md``).
+#: 406 and 415 are answered by no route today (no content negotiation; a body that is not JSON is a 422).
+STATUS_ZH: dict[int, tuple[str, str]] = {
+    400: ("http.bad_request", "请求有误"),
+    401: ("auth.required", "需要登录或令牌"),
+    403: ("auth.forbidden", "无权执行此操作"),
+    404: ("http.not_found", "未找到所请求的资源"),
+    405: ("http.method_not_allowed", "此处不接受该请求方法"),
+    406: ("http.not_acceptable", "无法以所要求的格式（Accept）答复"),
+    409: ("http.conflict", "与当前状态冲突"),
+    412: ("http.precondition_failed", "版本已变化（If-Match 与当前 ETag 不符）"),
+    413: ("body.too_large", "请求体过大"),
+    415: ("http.unsupported_media_type", "不支持该请求体格式（Content-Type）"),
+    422: ("request.invalid", "请求无效"),
+    428: ("http.precondition_required", "须在 If-Match 请求头中给出当前版本（ETag）"),
+    500: ("http.internal", "服务器内部错误"),
+    503: ("http.unavailable", "服务暂时不可用，请稍后重试"),
+}
+
+
+def fallback_members(status: int, detail: str) -> dict[str, Any]:
+    """``code`` and ``detail_zh`` of a refusal without its own (:data:`STATUS_ZH`): the kind in Chinese, then the
+    English detail quoted (研究区外（原始信息：'...'）); a :class:`ProblemError` given ``code=``/``detail_zh=`` keeps
+    its own."""
+    code, zh = STATUS_ZH.get(status, (f"http.{status}", f"请求未能完成（HTTP {status}）"))
+    return {"code": code, "detail_zh": f"{zh}（原始信息：{scrub(detail)!r}）"}
+
+
+#: the authentication's refusals (``api.deps``): code -> Chinese template (``{role}``/``{minimum}``: role names)
+AUTH_ZH: dict[str, str] = {
+    "auth.header_malformed": "Authorization 请求头应为 'Bearer 令牌'",
+    "auth.token_invalid": "令牌无效（不存在、格式有误或已吊销）",
+    "auth.csrf_missing": "使用会话 Cookie 的请求须带该会话的 {header} 请求头",
+    "auth.required": "需要身份验证：请发送 'Authorization: Bearer 令牌'（用 `parkplan token create` 创建）或在浏览器中登录",
+    "auth.role": "此操作需要{minimum}或更高的角色；您的令牌是{role}",
+}
+
+
+def role_zh(role: str) -> str:
+    """A role's name in Chinese (the glossary's ``role_<name>``: 分析员, 审核员...), the id itself if unknown."""
+    from geodata import glossary
+
+    pair = glossary.pairs().get(f"role_{role}")
+    return pair[0] if pair else str(role)
+
+
+def auth_members(code: str, **values: str) -> dict[str, Any]:
+    """``code`` and ``detail_zh`` of an authentication refusal (:data:`AUTH_ZH`), for ``Unauthorized(...,
+    **auth_members("auth.token_invalid"))``; ``minimum`` and ``role`` are given as role ids."""
+    values = {k: role_zh(v) if k in ("minimum", "role") else v for k, v in values.items()}
+    template = AUTH_ZH[code]
+    return {"code": code, "detail_zh": re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)}
+
+
+def _too_large_members(limit: int) -> dict[str, Any]:
+    return {"code": "body.too_large",
+            "detail_zh": f"请求体超过 {limit} 字节的上限（服务器设置 PARKPLAN_MAX_BODY_BYTES）"}
+
+
+def _answer(request: Request, status: int, detail: str, headers: dict[str, str] | None, extra: dict[str, Any]):
+    """The problem+json answer, or the web workspace's page for it (``app.state.problem_page``: an HTML page in
+    the page's language for a browser's request under ``/ui``)."""
+    page = getattr(request.app.state, "problem_page", None)
+    if page is not None:
+        body = problem_body(status, detail, **extra)
+        resp = page(request, status, body)
+        if resp is not None:
+            for k, v in (headers or {}).items():
+                resp.headers.setdefault(k, v)
+            return resp
+    return problem_response(status, detail, headers=headers, **extra)
+
+
+_LOC_ZH = {"query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie", "body": "请求体"}
+
+
+def field_zh(loc) -> str:
+    """Where a validation error is, in Chinese: 查询参数 limit, 请求体字段 weights.slope, 请求体 (the body itself)."""
+    loc = tuple(str(x) for x in loc)
+    if not loc:
+        return "请求"
+    where, rest = (loc[0], loc[1:]) if loc[0] in _LOC_ZH else ("body", loc)
+    if not rest:
+        return _LOC_ZH[where]
+    name = ".".join(rest)
+    return f"请求体字段 {name}" if where == "body" else f"{_LOC_ZH[where]} {name}"
+
+
+def _choices(expected: str) -> str:
+    """Pydantic's ``"'zh' or 'en'"`` / ``"'a', 'b' or 'c'"`` as 'zh'、'en'."""
+    parts = re.split(r", | or ", expected)
+    return "、".join(p.strip() for p in parts if p.strip())
+
+
+#: pydantic's error ``type`` -> what is accepted, in Chinese (``{...}``: the error's ``ctx``). A type not here, or
+#: one whose ``ctx`` lacks a value its sentence needs, is said as 取值无效 with pydantic's English ``msg`` quoted.
+VALIDATION_ZH: dict[str, str] = {
+    "missing": "缺少此项（必填）",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数（不能带小数）",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文本",
+    "greater_than_equal": "应不小于 {ge}",
+    "greater_than": "应大于 {gt}",
+    "less_than_equal": "应不大于 {le}",
+    "less_than": "应小于 {lt}",
+    "multiple_of": "应为 {multiple_of} 的倍数",
+    "literal_error": "应为 {expected} 之一",
+    "enum": "应为 {expected} 之一",
+    "string_too_long": "最多 {max_length} 个字符",
+    "string_too_short": "至少 {min_length} 个字符",
+    "string_pattern_mismatch": "格式不符（应匹配 {pattern}）",
+    "too_long": "最多 {max_length} 项",
+    "too_short": "至少 {min_length} 项",
+    "json_invalid": "不是有效的 JSON（{error}）",
+    "json_type": "应为 JSON",
+    "model_attributes_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+    "list_type": "应为列表",
+    "extra_forbidden": "不接受此项",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "datetime_parsing": "应为日期时间（ISO 8601，如 2026-11-30T08:00:00Z）",
+    "datetime_from_date_parsing": "应为日期时间（ISO 8601，如 2026-11-30T08:00:00Z）",
+    "uuid_parsing": "应为 UUID",
+}
+
+
+def validation_message_zh(error: dict[str, Any]) -> str:
+    """One pydantic error (``type``, ``msg``, ``ctx``) as what is accepted, in Chinese; the value given is never
+    repeated (the field and what it accepts are enough, and nothing typed is echoed). An error that brings its
+    own ``msg_zh`` (a route's own check) keeps it."""
+    if error.get("msg_zh"):
+        return str(error["msg_zh"])
+    template = VALIDATION_ZH.get(str(error.get("type", "")))
+    ctx = dict(error.get("ctx") or {})
+    if "expected" in ctx:
+        ctx["expected"] = _choices(str(ctx["expected"]))
+    if template is not None:
+        names = re.findall(r"\{(\w+)\}", template)
+        if all(n in ctx for n in names):
+            # one pass over the constant template: a value never becomes a placeholder
+            return re.sub(r"\{(\w+)\}", lambda m: str(ctx[m.group(1)]), template)
+    return f"取值无效（原始信息：{str(error.get('msg', 'invalid'))!r}）"
+
+
+def _validation_zh(errors: list[dict[str, Any]]) -> str:
+    if not errors:
+        return "请求无效"
+    head = "；".join(e["message_zh"] for e in errors[:5])
+    more = f"（另有 {len(errors) - 5} 处）" if len(errors) > 5 else ""
+    return f"请求无效：{head}{more}"
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers and the OpenAPI rewrite on ``app``."""
     not_found, bad = _domain_errors()
 
+    app.state.problem_page = None  # the web workspace sets a callable (request, status, body) -> Response | None
+
     @app.exception_handler(ProblemError)
-    async def _problem(_request: Request, exc: ProblemError):
-        return problem_response(exc.status, exc.detail, headers=exc.headers, **exc.extra)
+    async def _problem(request: Request, exc: ProblemError):
+        extra = {**fallback_members(exc.status, exc.detail), **exc.extra}
+        return _answer(request, exc.status, exc.detail, exc.headers, extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
         detail, errors = _validation_detail(exc)
-        return problem_response(422, detail, errors=errors)
+        return _answer(request, 422, detail, None, {"code": "request.invalid", "detail_zh": _validation_zh(errors),
+                                                    "errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, ensure_ascii=False)
         headers = dict(getattr(exc, "headers", None) or {})
+        extra = fallback_members(exc.status_code, detail)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "no such resource; see /openapi.json for the paths this API serves"
+            extra = {"code": "http.not_found", "detail_zh": "没有这个资源；本 API 提供的路径见 /openapi.json"}
         if exc.status_code == 405:
             allowed = allowed_methods(request)
             headers["Allow"] = ", ".join(allowed)
             detail = f"method {request.method} is not allowed here; allowed: {', '.join(allowed)}"
-        return problem_response(exc.status_code, detail, headers=headers or None)
+            extra = {"code": "http.method_not_allowed",
+                     "detail_zh": f"此处不接受 {request.method} 方法；可用的方法：{'、'.join(allowed)}"}
+        if isinstance(exc, _TooLarge):
+            extra = _too_large_members(exc.limit)
+        return _answer(request, exc.status_code, detail, headers or None, extra)
 
     for cls in not_found:
         app.add_exception_handler(cls, _domain_handler(404))
@@ -210,7 +397,8 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path)
-        return problem_response(500, f"internal error (reference {ref}); the server log has the details")
+        return _answer(request, 500, f"internal error (reference {ref}); the server log has the details", None,
+                       {"code": "http.internal", "detail_zh": f"服务器内部错误（编号 {ref}）；详情见服务器日志"})
 
     _openapi = app.openapi
     app.state.openapi_rewriters = []
@@ -381,6 +569,10 @@ class _TooLarge(StarletteHTTPException):
     """Raised from the body stream; FastAPI re-raises HTTPExceptions met while reading a body, so the
     problem handler answers 413 (and the middleware does if nothing else did)."""
 
+    def __init__(self, limit: int, detail: str) -> None:
+        super().__init__(413, detail)
+        self.limit = limit
+
 
 class BodySizeLimit:
     """ASGI middleware: refuse request bodies over ``max_bytes`` with 413, by header or while streaming."""
@@ -400,9 +592,10 @@ class BodySizeLimit:
             try:
                 n = int(length)
             except ValueError:
-                return await _send_problem(send, 400, "Content-Length is not an integer")
+                return await _send_problem(send, 400, "Content-Length is not an integer",
+                                           code="body.bad_length", detail_zh="请求头 Content-Length 不是整数")
             if n > self.max_bytes:
-                return await _send_problem(send, 413, self._message())
+                return await _send_problem(send, 413, self._message(), **_too_large_members(self.max_bytes))
         received = 0
         started = False
 
@@ -412,7 +605,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge(413, self._message())
+                    raise _TooLarge(self.max_bytes, self._message())
             return message
 
         async def tracking_send(message):
@@ -425,14 +618,14 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_problem(send, 413, self._message())
+                await _send_problem(send, 413, self._message(), **_too_large_members(self.max_bytes))
 
     def _message(self) -> str:
         return f"request body larger than the limit of {self.max_bytes} bytes (setting PARKPLAN_MAX_BODY_BYTES)"
 
 
-async def _send_problem(send, status: int, detail: str) -> None:
-    body = json.dumps(problem_body(status, detail), ensure_ascii=False).encode()
+async def _send_problem(send, status: int, detail: str, **extra: Any) -> None:
+    body = json.dumps(problem_body(status, detail, **extra), ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

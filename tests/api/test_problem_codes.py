@@ -22,9 +22,12 @@ def test_a_coded_refusal_carries_its_code_and_chinese_detail(api):
     assert doc["detail_zh"] == message(expected, "zh") == "企业编号 'E-NOPE-<b>' 不在数据集中"
 
 
-def test_an_uncoded_problem_has_no_code(api):
+def test_a_routes_sentence_gets_its_statuss_code_and_quotes_the_english(api):
+    # a route's own ProblemError (a sentence, no code of geodata/parks): the status's code (api.problems.STATUS_ZH)
+    # and the kind of refusal in Chinese with the English detail quoted after it
     doc = api.get("/collections/nothing", as_="viewer").json()
-    assert "code" not in doc and "detail_zh" not in doc
+    assert doc["code"] == "http.not_found"
+    assert doc["detail_zh"] == f"未找到所请求的资源（原始信息：{doc['detail']!r}）"
 
 
 def test_the_problem_schema_documents_code_and_detail_zh(api):
