@@ -26,7 +26,7 @@ CLI = Catalogue("cli", {
     "cli.bench_quick_tiny": ("--quick and --tiny exclude each other", "--quick 和 --tiny 不能同时使用"),
     "cli.bench_no_package": ("the benchmarks package is not importable: run `parkplan bench` from a source checkout "
                              "of parkplan",
-                             "无法导入 benchmarks 包：请在 parkplan 的源代码目录中运行 `parkplan bench`"),
+                             "无法导入 benchmarks 包：请在 parkplan 的源代码目录中运行 'parkplan bench'"),
     # parkplan init
     "cli.less_developed_unreadable": ("cannot read less-developed county codes from {path}: {reason}; expected a CSV "
                                       "with a 'code' column",
