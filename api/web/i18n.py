@@ -83,19 +83,12 @@ def label(lang: str, family: str, key) -> str:
     return _domain_labels(pick_lang(lang)).get(family, {}).get(str(key), str(key))
 
 
-_BAND = re.compile(r"(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?)|(\+)) km")
-
-
-def band_label(lang: str, band) -> str:
-    """A distance band of the relocation report (``parks.suitability.plan_report.band_labels``: ``0-10 km``,
-    ``100+ km``) in ``lang``: as the report writes it in English, ``0–10 公里`` / ``100 公里以上`` in Chinese
-    (another text as it is)."""
-    text = str(band)
-    m = _BAND.fullmatch(text)
-    if pick_lang(lang) == "en" or m is None:
-        return text
-    lo, hi, _plus = m.groups()
-    return band_text(float(lo), None if hi is None else float(hi), "zh")
+def band_label(lang: str, from_km: float, to_km: float | None) -> str:
+    """A distance band of the relocation report in ``lang``, from its bounds (the report's ``distance_bands``
+    columns ``from_km`` / ``to_km``; ``to_km`` None, NaN or infinite for the open last band): as the report writes
+    it in English (``0-10 km``, ``100+ km``: :func:`parks.suitability.plan_report.band_text`, which made the
+    report's ``band`` text), ``0–10 公里`` / ``100 公里以上`` in Chinese."""
+    return band_text(float(from_km), None if to_km is None else float(to_km), pick_lang(lang))
 
 
 _NUM = r"(-?[\d.]+)"

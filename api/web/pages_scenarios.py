@@ -75,7 +75,8 @@ def _bands_view(report, lang: str) -> dict:
         rows.append([(label(f"scenario_{scen}", lang), "text"), (int(sub["firms"].sum()), "int")]
                     + [(None if _missing(sub["share"].get(b)) else float(sub["share"].get(b)), "pct") for b in order])
     columns = [(label("scenario", lang), "text"), (label("assigned", lang), "int")]
-    columns += [(band_label(lang, b), "pct") for b in order]
+    bounds = dict(zip(bands["band"], zip(bands["from_km"], bands["to_km"])))
+    columns += [(band_label(lang, *bounds[b]), "pct") for b in order]
     return {"id": "distance-bands", "columns": columns, "rows": rows, "more": 0}
 
 
@@ -101,7 +102,7 @@ def _report_view(request, scenario: str, done, lang: str) -> dict:
                        "message": f.message_zh if lang == "zh" else f.message_en} for f in r.flags.itertuples()],
             "summary": _view(r, "summary", lang),
             "bands": _bands_view(r, lang),
-            "bands_chart": charts.bar_chart([band_label(lang, b) for b in bands["band"]], bands["firms"].tolist(),
+            "bands_chart": charts.bar_chart([band_label(lang, lo, hi) for lo, hi in zip(bands["from_km"], bands["to_km"])], bands["firms"].tolist(),
                                             xlabel=label("firms", lang)) if len(bands) else None,
             "top_parks": _view(r, "top_parks", lang, one(r.top_parks), hide=("scenario", "top_criteria", "city")),
             "park_land": _view(r, "park_land", lang, limit=ROWS_SHOWN),
