@@ -184,6 +184,9 @@ class SummaryRow(_Row):
     max_km: float | None
     own_county_share: Share
     own_city_share: Share
+    median_detour_km: float | None = Field(description="median of the moves beyond each firm's nearest feasible "
+                                                       "(candidate) park, km; None without candidates")
+    detour_share: Share = Field(description="share of placed firms sent over report_params.detour_km beyond it")
 
 
 class BandRow(_Row):
@@ -261,7 +264,7 @@ class UnplacedRow(_Row):
 
 class FlagRow(_Row):
     scenario: str
-    flag: Literal["over_free_land", "median_move", "park_share", "own_city_share", "own_county_share",
+    flag: Literal["over_free_land", "median_move", "park_share", "detour", "own_city_share", "own_county_share",
                   "unplaced_share"]
     park_id: str | None
     value: float

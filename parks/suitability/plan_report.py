@@ -103,6 +103,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "max_km": ("最远搬迁距离（公里）", "Longest move (km)"),
     "own_county_share": ("留在本县比例", "Share staying in own county"),
     "own_city_share": ("留在本市比例", "Share staying in own city"),
+    "median_detour_km": ("比最近可行园区多走距离中位数（公里）", "Median extra distance over the nearest feasible park (km)"),
+    "detour_share": ("多走距离超过阈值的比例", "Share with an extra distance over the threshold"),
     "band": ("距离段", "Distance band"),
     "from_km": ("起（公里）", "From (km)"),
     "to_km": ("止（公里）", "To (km)"),
@@ -154,6 +156,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "flag_over_free_land": ("园区安排用地超过可用土地", "Park promised more than its free land"),
     "flag_median_move": ("搬迁距离中位数过大", "Median move too long"),
     "flag_park_share": ("单个园区承接比例过高", "One park takes too large a share"),
+    "flag_detour": ("绕过最近可行园区的企业偏多", "Many firms sent past their nearest feasible park"),
     "flag_own_city_share": ("留在本市的比例偏低", "Too few stay in their own city"),
     "flag_own_county_share": ("留在本县的比例偏低", "Too few stay in their own county"),
     "flag_unplaced_share": ("未安置比例偏高", "Too many unplaced"),
@@ -166,6 +169,10 @@ _FLAG_MESSAGES = {
                        "{park}: {value:.1f} ha promised, {threshold:.1f} ha free"),
     "median_move": ("搬迁距离中位数 {value:.1f} 公里，超过 {threshold:.0f} 公里",
                     "median move {value:.1f} km, above {threshold:.0f} km"),
+    "detour": ("{value:.0%} 的安置企业去往比其最近可行园区远 {km:.0f} 公里以上的园区（上限 {threshold:.0%}；"
+               "多走距离中位数 {median:.1f} 公里）",
+               "{value:.0%} of the placed firms go to a park more than {km:.0f} km farther than their nearest feasible "
+               "park (limit {threshold:.0%}; median extra distance {median:.1f} km)"),
     "park_share": ("{park} 承接本情景 {value:.0%} 的安置企业（上限 {threshold:.0%}）",
                    "{park} takes {value:.0%} of the scenario's placed firms (limit {threshold:.0%})"),
     "own_city_share": ("仅 {value:.0%} 留在本市（期望至少 {threshold:.0%}）",
@@ -246,6 +253,9 @@ class ReportParams:
 
     bands_km: tuple[float, ...] = (10.0, 30.0, 50.0, 100.0)
     median_move_km: float = 50.0
+    median_move_km_by_scenario: tuple[tuple[str, float], ...] = (("coastal-transfer", 150.0),)
+    detour_km: float = 30.0
+    detour_share_max: float = 0.2
     park_share_max: float = 0.10
     park_share_min_firms: int = 20
     expected_shares: tuple[tuple[str, str, float], ...] = (("urban-core", "own_city", 0.5),
@@ -260,12 +270,20 @@ class ReportParams:
         if not bands or any(b <= 0 for b in bands) or any(b2 <= b1 for b1, b2 in zip(bands, bands[1:])):
             raise SuitabilityError("report.bands", value=self.bands_km)
         object.__setattr__(self, "bands_km", bands)
-        for name in ("park_share_max", "unplaced_share_max", "why_share"):
+        for name in ("park_share_max", "unplaced_share_max", "why_share", "detour_share_max"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0 < v <= 1):
                 raise SuitabilityError("report.share", name=name, value=v)
         if not (isinstance(self.median_move_km, (int, float)) and self.median_move_km > 0):
             raise SuitabilityError("report.median_move", value=self.median_move_km)
+        by = []
+        for pair in self.median_move_km_by_scenario:
+            if len(pair) != 2 or not isinstance(pair[1], (int, float)) or not pair[1] > 0:
+                raise SuitabilityError("report.median_move", value=pair)
+            by.append((str(pair[0]), float(pair[1])))
+        object.__setattr__(self, "median_move_km_by_scenario", tuple(by))
+        if not (isinstance(self.detour_km, (int, float)) and self.detour_km > 0):
+            raise SuitabilityError("report.median_move", value=self.detour_km)
         for name in ("park_share_min_firms", "top_parks", "examples"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
@@ -273,10 +291,18 @@ class ReportParams:
         for item in self.expected_shares:
             if len(item) != 3 or item[1] not in ("own_city", "own_county") or not 0 < float(item[2]) <= 1:
                 raise SuitabilityError("report.expected_shares", value=item)
+        # tuples again after a JSON round trip (the API and the shared cache carry params as JSON)
+        object.__setattr__(self, "expected_shares", tuple((str(a), str(b), float(c)) for a, b, c in self.expected_shares))
+
+    def median_move_limit(self, scenario: str) -> float:
+        """The median move (km) above which ``scenario`` is flagged: its own entry in
+        ``median_move_km_by_scenario``, else ``median_move_km``."""
+        return dict(self.median_move_km_by_scenario).get(scenario, self.median_move_km)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["bands_km"] = list(self.bands_km)
+        d["median_move_km_by_scenario"] = [list(x) for x in self.median_move_km_by_scenario]
         d["expected_shares"] = [list(x) for x in self.expected_shares]
         return d
 
@@ -383,7 +409,7 @@ def plan_report(
     def sub(g):
         return moves if g == ALL else moves[moves["scenario"] == g]
 
-    summary = pd.DataFrame([_summary_row(g, sub(g)) for g in groups], columns=_SUMMARY_COLS)
+    summary = pd.DataFrame([_summary_row(g, sub(g), params) for g in groups], columns=_SUMMARY_COLS)
     bands = pd.concat([_bands(g, sub(g), params) for g in groups], ignore_index=True)
     load = pd.concat([_load(g, sub(g), park_info) for g in groups], ignore_index=True)
     land = _park_land(moves, scen, park_info)
@@ -429,7 +455,8 @@ def report_for_plan(ds: Dataset, plan, **kwargs) -> PlanReport:
 # --------------------------------------------------------------------------------------------- helpers
 
 _SUMMARY_COLS = ["scenario", "enterprises", "assigned", "unassigned", "assigned_share", "jobs_moved", "land_ha",
-                 "median_km", "mean_km", "p90_km", "max_km", "own_county_share", "own_city_share"]
+                 "median_km", "mean_km", "p90_km", "max_km", "own_county_share", "own_city_share", "median_detour_km",
+                 "detour_share"]
 
 
 def _more(unknown: list) -> Any:
@@ -520,6 +547,7 @@ def _moves(assignments, enterprises, parks, counties, metric_crs, candidates, we
     a["nearest"] = a["placed"] & (pk.index.to_numpy()[nearest] == a["park_id"].to_numpy())
     a["first_choice"] = np.nan
     a["nearest_candidate"] = np.nan
+    a["detour_km"] = np.nan
     if candidates is not None and len(candidates):
         a = _candidate_facts(a, candidates, weights, (ent_xy.x, ent_xy.y), (rep.x, rep.y))
 
@@ -567,10 +595,12 @@ def _candidate_facts(a: pd.DataFrame, candidates: pd.DataFrame, weights, ent_xy,
     c["_d"] = np.hypot(ent_xy[0].reindex(c["enterprise_id"]).to_numpy() - park_xy[0].reindex(c["park_id"]).to_numpy(),
                        ent_xy[1].reindex(c["enterprise_id"]).to_numpy() - park_xy[1].reindex(c["park_id"]).to_numpy())
     near = c.sort_values(keys + ["_d", "park_id"], kind="stable").drop_duplicates(keys)
-    near = near[keys + ["park_id"]].rename(columns={"park_id": "_near"})
-    a = a.merge(near, on=keys, how="left")
+    near = near[keys + ["park_id", "_d"]].rename(columns={"park_id": "_near"})
+    a = a.drop(columns=["detour_km"], errors="ignore").merge(near, on=keys, how="left")
     a["nearest_candidate"] = np.where(a["_near"].notna() & a["placed"], a["_near"] == a["park_id"], np.nan)
-    a = a.drop(columns="_near")
+    # the move beyond the nearest candidate (>= 0 when the assigned park is a candidate; the same distances)
+    a["detour_km"] = np.where(a["_near"].notna() & a["placed"], a["distance_km"] - a["_d"] / 1000.0, np.nan)
+    a = a.drop(columns=["_near", "_d"])
     crit = [k for k in CRITERIA if k in c.columns]
     if not crit:
         return a
@@ -596,14 +626,25 @@ def _share(n, d) -> float:
     return float(n) / float(d) if d else float("nan")
 
 
-def _summary_row(g: str, m: pd.DataFrame) -> list:
+def _summary_row(g: str, m: pd.DataFrame, params: ReportParams) -> list:
     placed = m[m["placed"]]
     d = placed["distance_km"].to_numpy(float)
     n = len(placed)
     stat = (lambda f: float(f(d))) if n else (lambda f: float("nan"))
     return [g, len(m), n, len(m) - n, _share(n, len(m)), float(placed["jobs"].sum()), float(placed["land_ha"].sum()),
             stat(np.median), stat(np.mean), stat(lambda x: np.percentile(x, 90)), stat(np.max),
-            _share(placed["own_county"].sum(), n), _share(placed["own_city"].sum(), n)]
+            _share(placed["own_county"].sum(), n), _share(placed["own_city"].sum(), n), *_detour(placed, params)]
+
+
+def _detour(placed: pd.DataFrame, params: ReportParams) -> list[float]:
+    """The median detour (km: the move minus the distance to the firm's nearest candidate park, which are
+    feasible ones) and the share of placed firms with a detour above ``params.detour_km``; NaN without
+    candidates."""
+    det = placed["detour_km"].to_numpy(float) if "detour_km" in placed.columns else np.array([])
+    det = det[~np.isnan(det)]
+    if not len(det):
+        return [float("nan"), float("nan")]
+    return [float(np.median(det)), _share(int((det > params.detour_km).sum()), len(det))]
 
 
 def _bands(g: str, m: pd.DataFrame, params: ReportParams) -> pd.DataFrame:
@@ -737,9 +778,9 @@ _FLAG_COLS = ["scenario", "flag", "park_id", "value", "threshold", "message_zh",
 def _flags(groups, summary, load, unplaced, moves, params: ReportParams, *, multi: bool) -> pd.DataFrame:
     rows = []
 
-    def add(g, flag, park, value, threshold, park_name=None):
+    def add(g, flag, park, value, threshold, park_name=None, **extra):
         who = park_name if park_name is not None and not _missing(park_name) else park
-        msgs = [_FLAG_MESSAGES[flag][i].format(park=who, value=value, threshold=threshold) for i in (0, 1)]
+        msgs = [_FLAG_MESSAGES[flag][i].format(park=who, value=value, threshold=threshold, **extra) for i in (0, 1)]
         rows.append([g, flag, park, float(value), float(threshold), *msgs])
 
     land_groups = [ALL] if multi else list(groups)
@@ -749,8 +790,12 @@ def _flags(groups, summary, load, unplaced, moves, params: ReportParams, *, mult
         if g in land_groups:
             for r in gl[gl["over_free_land"]].itertuples(index=False):
                 add(g, "over_free_land", r.park_id, r.land_ha, r.free_land_ha, r.park_name)
-        if not _missing(s["median_km"]) and s["median_km"] > params.median_move_km:
-            add(g, "median_move", None, s["median_km"], params.median_move_km)
+        limit = params.median_move_limit(g)
+        if not _missing(s["median_km"]) and s["median_km"] > limit:
+            add(g, "median_move", None, s["median_km"], limit)
+        if not _missing(s["detour_share"]) and s["detour_share"] > params.detour_share_max:
+            add(g, "detour", None, s["detour_share"], params.detour_share_max, km=params.detour_km,
+                median=s["median_detour_km"])
         if s["assigned"] >= params.park_share_min_firms:
             for r in gl[gl["firm_share"] > params.park_share_max].itertuples(index=False):
                 add(g, "park_share", r.park_id, r.firm_share, params.park_share_max, r.park_name)

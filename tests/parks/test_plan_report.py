@@ -410,3 +410,77 @@ def test_the_chinese_sheet_of_bands_says_gongli(report):
     assert zh[band_zh].tolist()[:5] == ["0–10 公里", "10–30 公里", "30–50 公里", "50–100 公里", "100 公里以上"]
     assert en[band_en].tolist() == report.distance_bands["band"].tolist() and len(zh) == n
     assert not any("km" in str(v) for v in zh[band_zh])
+
+
+# --------------------------------------------------------------------------- detour beyond the nearest feasible park
+
+@pytest.fixture(scope="module")
+def detour_candidates(candidates):
+    """The urban-core candidates plus E4's: P1 (about 20 km away) and P3, where E4 is sent (over 100 km)."""
+    e4 = pd.DataFrame([("urban-core", "E4", "P1", 1, 0.9, 0.5), ("urban-core", "E4", "P3", 2, 0.1, 0.9)],
+                      columns=["scenario", "enterprise_id", "park_id", "rank", "distance", "land_price"])
+    e4["score"] = 0.5 * e4["distance"] + 0.5 * e4["land_price"]
+    return pd.concat([candidates, e4], ignore_index=True)
+
+
+def _ref_detours(geometry_ref, cands) -> dict:
+    site, rep = geometry_ref
+    out = {}
+    for s, e, park, _ in PLAN:
+        mine = cands.loc[(cands["scenario"] == s) & (cands["enterprise_id"] == e), "park_id"]
+        if park and len(mine):
+            out[e] = (site[e].distance(rep[park]) - min(site[e].distance(rep[p]) for p in mine)) / 1000.0
+    return out
+
+
+def test_detour_is_the_move_beyond_the_nearest_candidate(world, geometry_ref, detour_candidates):
+    """Each firm's detour is its move minus the distance to its nearest candidate park, both from the raw
+    coordinates: E1-E3 go to their nearest candidate (0 km), E4 goes to P3 past P1 (about 90 km). Firms without
+    candidates (the scattered scenario) have none."""
+    counties, parks, ents, assignments = world
+    det = _ref_detours(geometry_ref, detour_candidates)
+    assert sorted(det) == ["E1", "E2", "E3", "E4"] and det["E4"] > 60 and all(det[e] == 0 for e in ("E1", "E2", "E3"))
+    r = plan_report(assignments, ents, parks, counties, metric_crs=METRIC, candidates=detour_candidates)
+    row = r.summary.set_index("scenario").loc["urban-core"]
+    assert_allclose(row["median_detour_km"], np.median(list(det.values())), atol=1e-9)
+    assert row["detour_share"] == pytest.approx(0.25)  # 1 of 4 beyond 30 km
+    assert np.isnan(r.summary.set_index("scenario").loc["scattered", "median_detour_km"])
+    plan_row = r.summary.set_index("scenario").loc[ALL]
+    assert plan_row["detour_share"] == pytest.approx(0.25)  # the plan: the same 4 firms with candidates
+
+
+def test_detour_flag_follows_its_thresholds(world, geometry_ref, detour_candidates):
+    counties, parks, ents, assignments = world
+    d4 = _ref_detours(geometry_ref, detour_candidates)["E4"]
+
+    def flagged(**kw):
+        r = plan_report(assignments, ents, parks, counties, metric_crs=METRIC, candidates=detour_candidates,
+                        params=ReportParams(**kw))
+        return r.flags[r.flags["flag"] == "detour"]
+
+    got = flagged(detour_km=d4 - 1.0, detour_share_max=0.2)  # 25 % > 20 %: urban-core and the plan
+    assert got["scenario"].tolist() == ["urban-core", ALL]
+    assert got["value"].tolist() == pytest.approx([0.25, 0.25])
+    assert f"{d4 - 1.0:.0f} 公里" in got["message_zh"].iloc[0] and "25%" in got["message_zh"].iloc[0]
+    assert "km" in got["message_en"].iloc[0]
+    assert flagged(detour_km=d4 + 1.0, detour_share_max=0.2).empty  # nobody beyond the distance
+    assert flagged(detour_km=d4 - 1.0, detour_share_max=0.25).empty  # 25 % is not above 25 %
+def test_median_move_threshold_per_scenario(world, report):
+    """The coastal scenario moves firms to the mountain counties by design: its own threshold (default 150 km);
+    a scenario without one uses median_move_km."""
+    assert ReportParams().median_move_limit("coastal-transfer") == 150.0
+    assert ReportParams().median_move_limit("urban-core") == 50.0
+    counties, parks, ents, assignments = world
+    med = report.summary.set_index("scenario").loc["urban-core", "median_km"]
+    spared = plan_report(assignments, ents, parks, counties, metric_crs=METRIC,
+                         params=ReportParams(median_move_km=med - 0.01,
+                                             median_move_km_by_scenario=(("urban-core", med + 0.01),)))
+    assert ("urban-core", "median_move") not in set(zip(spared.flags["scenario"], spared.flags["flag"]))
+    flagged = plan_report(assignments, ents, parks, counties, metric_crs=METRIC,
+                          params=ReportParams(median_move_km=med + 10, median_move_km_by_scenario=(("urban-core", med - 0.01),)))
+    assert ("urban-core", "median_move") in set(zip(flagged.flags["scenario"], flagged.flags["flag"]))
+    with pytest.raises(SuitabilityError):
+        ReportParams(median_move_km_by_scenario=(("urban-core", -1.0),))
+    # round trip through the JSON form (the API and the shared cache carry params as JSON)
+    p = ReportParams(median_move_km_by_scenario=(("urban-core", 40.0),))
+    assert ReportParams(**json.loads(json.dumps(p.to_dict()))) == p
