@@ -18,6 +18,7 @@ Routers add their own rewrites (limits that come from the settings) with :func:`
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import re
@@ -252,13 +253,15 @@ def _too_large_members(limit: int) -> dict[str, Any]:
             "detail_zh": f"请求体超过 {limit} 字节的上限（服务器设置 PARKPLAN_MAX_BODY_BYTES）"}
 
 
-def _answer(request: Request, status: int, detail: str, headers: dict[str, str] | None, extra: dict[str, Any]):
+async def _answer(request: Request, status: int, detail: str, headers: dict[str, str] | None, extra: dict[str, Any]):
     """The problem+json answer, or the web workspace's page for it (``app.state.problem_page``: an HTML page in
-    the page's language for a browser's request under ``/ui``)."""
+    the page's language for a browser's request under ``/ui``: :mod:`api.web.error_pages`); the hook may be async."""
     page = getattr(request.app.state, "problem_page", None)
     if page is not None:
         body = problem_body(status, detail, **extra)
         resp = page(request, status, body)
+        if inspect.isawaitable(resp):
+            resp = await resp
         if resp is not None:
             for k, v in (headers or {}).items():
                 resp.headers.setdefault(k, v)
@@ -362,12 +365,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
         extra = {**fallback_members(exc.status, exc.detail), **exc.extra}
-        return _answer(request, exc.status, exc.detail, exc.headers, extra)
+        return await _answer(request, exc.status, exc.detail, exc.headers, extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         detail, errors = _validation_detail(exc)
-        return _answer(request, 422, detail, None, {"code": "request.invalid", "detail_zh": _validation_zh(errors),
+        return await _answer(request, 422, detail, None, {"code": "request.invalid", "detail_zh": _validation_zh(errors),
                                                     "errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
@@ -386,7 +389,7 @@ def install(app: FastAPI) -> None:
                      "detail_zh": f"此处不接受 {request.method} 方法；可用的方法：{'、'.join(allowed)}"}
         if isinstance(exc, _TooLarge):
             extra = _too_large_members(exc.limit)
-        return _answer(request, exc.status_code, detail, headers or None, extra)
+        return await _answer(request, exc.status_code, detail, headers or None, extra)
 
     for cls in not_found:
         app.add_exception_handler(cls, _domain_handler(404))
@@ -397,7 +400,7 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path)
-        return _answer(request, 500, f"internal error (reference {ref}); the server log has the details", None,
+        return await _answer(request, 500, f"internal error (reference {ref}); the server log has the details", None,
                        {"code": "http.internal", "detail_zh": f"服务器内部错误（编号 {ref}）；详情见服务器日志"})
 
     _openapi = app.openapi
@@ -592,10 +595,10 @@ class BodySizeLimit:
             try:
                 n = int(length)
             except ValueError:
-                return await _send_problem(send, 400, "Content-Length is not an integer",
-                                           code="body.bad_length", detail_zh="请求头 Content-Length 不是整数")
+                return await _refuse(scope, receive, send, 400, "Content-Length is not an integer",
+                                     code="body.bad_length", detail_zh="请求头 Content-Length 不是整数")
             if n > self.max_bytes:
-                return await _send_problem(send, 413, self._message(), **_too_large_members(self.max_bytes))
+                return await _refuse(scope, receive, send, 413, self._message(), **_too_large_members(self.max_bytes))
         received = 0
         started = False
 
@@ -618,10 +621,24 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_problem(send, 413, self._message(), **_too_large_members(self.max_bytes))
+                await _refuse(scope, receive, send, 413, self._message(), **_too_large_members(self.max_bytes))
 
     def _message(self) -> str:
         return f"request body larger than the limit of {self.max_bytes} bytes (setting PARKPLAN_MAX_BODY_BYTES)"
+
+
+async def _refuse(scope, receive, send, status: int, detail: str, **extra: Any) -> None:
+    """The middleware's refusal: the web workspace's page for it when the app has one for this request
+    (``app.state.problem_page``), else problem+json."""
+    app = scope.get("app")
+    page = getattr(getattr(app, "state", None), "problem_page", None)
+    if page is not None:
+        resp = page(Request(scope, receive), status, problem_body(status, detail, **extra))
+        if inspect.isawaitable(resp):
+            resp = await resp
+        if resp is not None:
+            return await resp(scope, receive, send)
+    await _send_problem(send, status, detail, **extra)
 
 
 async def _send_problem(send, status: int, detail: str, **extra: Any) -> None:

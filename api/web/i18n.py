@@ -39,6 +39,12 @@ for _k, _v in {
     "plan_year_range": ("年份 {year} 超出范围：应在 1900 至 2100 之间", "year {year}: between 1900 and 2100"),
     "plan_bad_key": ("重点企业筛选“{value}”无效：可选五个一批、小型巨人或全部",
                      "key '{value}': accepted key_enterprise, small_giant or nothing"),
+    # the API's own refusals answered as a page under /ui (api.web.error_pages)
+    "page_not_found": ("没有这个页面。", "No such page."),
+    "method_not_allowed": ("此页面不接受这种请求方式。", "This page does not take this kind of request."),
+    "body_too_large": ("提交的内容过大。", "What was sent is too large."),
+    "request_invalid": ("网址中的参数无效。", "A parameter in the address is not valid."),
+    "server_error": ("服务器内部错误。", "Internal server error."),
 }.items():
     MESSAGES.setdefault(_k, _v)
 
