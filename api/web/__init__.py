@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import backend, pages_home, pages_metrics, pages_parks, pages_review, pages_suitability, static
+from . import backend, error_pages, pages_home, pages_metrics, pages_parks, pages_review, pages_suitability, static
 
 __all__ = ["router", "install_web"]
 
@@ -24,5 +24,6 @@ def install_web(app) -> None:
     """Include the pages and answer HTML at ``/`` for browsers (the OGC route's ``landing_html`` hook)."""
     app.include_router(router)
     backend.install_access(app)  # the pages' access dependencies (backend.AnalystPage, ...) answer redirects/403s
+    error_pages.install(app)  # the API's own refusals (404, 405, 413, 422, 500) under /ui: a page, not JSON
     app.state.landing_html = pages_home.landing_html
     static.warm_font(app)  # parkplan serve: the web font's chunks of a Chinese page cut in the background
