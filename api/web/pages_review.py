@@ -6,6 +6,12 @@ Reads and writes go through :mod:`api.reviews`, the same functions as the API: t
 (another office's candidate is 404), and the optimistic version check. The decision form carries the
 version the reviewer saw; if someone decided first, :func:`api.reviews.decide` refuses with 412 and
 the page says so and shows the decision that stands, instead of overwriting it.
+
+The decision is submitted in place by ``static/review.js`` (a ``fetch`` with the header
+:data:`FRAGMENT_HEADER`): the answer is then the candidate's decision card alone
+(``review_candidate_decision.html``, the same template the page includes, with the saved / error / conflict
+message inside it), and the page swaps it in; without JavaScript the form posts, and a stored decision is
+answered with a 303 to the candidate's page (as before).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -28,12 +34,15 @@ from ..problems import NotFound, PreconditionFailed, ProblemError
 from ..routes.transfers import sheet_decided
 from ..state import AppState
 from . import backend
-from .core import TEMPLATES, page_error, render, url_with
+from .core import TEMPLATES, page_context, page_error, render, secure_headers, url_with
 from .i18n import DEFAULT_LANG, pick_lang, translator
 
 router = APIRouter()
 
 PAGE_SIZE = 200
+#: the request header of the in-place submit (``static/review.js``), and of its answer: the decision card alone
+FRAGMENT_HEADER = "X-Parkplan-Fragment"
+FRAGMENT_DECISION = "decision"
 EXPORT_XLSX = "/transfer-candidates/decisions.xlsx"
 REVIEW_SHEET = "/transfer-candidates/{id}/sheet.pdf"
 
@@ -281,16 +290,27 @@ def _breakdown(snap: dict) -> list[dict]:
     return []
 
 
+def _wants_fragment(request: Request) -> bool:
+    return request.headers.get(FRAGMENT_HEADER) == FRAGMENT_DECISION
+
+
 def _show(request: Request, user, candidate_id: str, *, conflict: dict | None = None, saved: bool = False,
           status_code: int = 200, error: str | None = None, typed: dict | None = None):
     """The candidate's page; ``typed`` (the decision and comment the reviewer submitted) fills the form
-    again when the decision was not stored (a conflict, a missing choice or confirmation)."""
+    again when the decision was not stored (a conflict, a missing choice or confirmation). Asked by the in-place
+    submit (:data:`FRAGMENT_HEADER`), the decision card alone, with its message inside it."""
     view = _candidate_view(request, user, candidate_id)
     if view is None:
         return page_error(request, 404, "not_found", user=user)
-    return render(request, "review_candidate.html", {**view, "conflict": conflict, "saved": saved, "error": error,
-                                                      "typed": typed or {"decision": "", "comment": ""}},
-                  status_code=status_code, user=user)
+    context = {**view, "conflict": conflict, "saved": saved, "error": error,
+               "typed": typed or {"decision": "", "comment": ""}}
+    if _wants_fragment(request):
+        html = TEMPLATES.get_template("review_candidate_decision.html").render(
+            page_context(request, {**context, "fragment": True}, user))
+        resp = HTMLResponse(html, status_code=status_code, headers={FRAGMENT_HEADER: FRAGMENT_DECISION})
+        secure_headers(resp)
+        return resp
+    return render(request, "review_candidate.html", context, status_code=status_code, user=user)
 
 
 @router.get("/ui/review/{candidate_id}", include_in_schema=False)
@@ -332,4 +352,6 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
     except ProblemError as exc:
         return _show(request, user, candidate_id, status_code=400, error=exc.detail, typed=typed)
     _sheet_after(request.app.state.parkplan, candidate_id, int(out.candidate["version"]))
+    if _wants_fragment(request):  # the in-place submit: the card with the stored decision, read back
+        return _show(request, user, candidate_id, saved=True)
     return RedirectResponse(url_with(request, f"/ui/review/{candidate_id}", saved=1), status_code=303)
