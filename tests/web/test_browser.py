@@ -158,15 +158,15 @@ def _two_offices_see_their_own_and_a_stale_decision_is_refused(browser, server, 
     version = int(page_d.locator("#candidate-version").inner_text())
     page_a.check("#decision-approved")
     page_a.fill("#comment", "同意：迁入园区")
-    with page_a.expect_navigation():
-        page_a.click("#submit-decision")
+    page_a.click("#submit-decision")  # submitted in place (static/review.js): the card shows the saved decision
+    page_a.wait_for_selector("#decision-card #saved")
     assert page_a.locator("#saved").count() == 1
     assert page_a.locator("#candidate-version").inner_text() == str(version + 1)
     # the destination office's page is stale: its rejection must not overwrite the approval
     page_d.check("#decision-rejected")
     page_d.fill("#comment", "不同意")
-    with page_d.expect_navigation():
-        page_d.click("#submit-decision")
+    page_d.click("#submit-decision")
+    page_d.wait_for_selector("#decision-card #conflict")
     assert page_d.locator("#conflict").count() == 1
     assert "同意：迁入园区" in page_d.locator("#conflict").inner_text()
     assert page_d.locator("#candidate-status").get_attribute("class").split() == ["status", "approved"]
