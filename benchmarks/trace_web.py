@@ -216,6 +216,28 @@ PARTS = (
     ("browser: the page's response start sent to the browser's first byte", "get.response", "b.response_start"),
     ("browser: first byte to DOMContentLoaded", "b.response_start", "b.dcl"),
 )
+_POST_PARTS = (
+    ("POST: bytes read to ASGI app called (event loop)", "post.bytes", "post.app"),
+    ("POST: app called to the access check's thread done (pool)", "post.app", "post.access_back"),
+    ("POST: form read and CSRF checked, to the handler handed to the pool", "post.access_back", "post.handler_submit"),
+    ("POST: handler handed over to its thread starting (pool hand-over)", "post.handler_submit", "post.handler_start"),
+)
+#: the parts of a decision submitted in place (``static/review.js``: fetch, the decision card swapped in)
+PARTS_IN_PLACE = (
+    ("browser: submit event to the fetch's start", "b.submit", "b.fetch_start"),
+    ("browser: fetch start to the POST's first bytes read by uvicorn", "b.fetch_start", "post.bytes"),
+    *_POST_PARTS,
+    ("POST: handler runs (decide, commit, the card rendered; in its thread)", "post.handler_start", "post.handler_end"),
+    ("POST: handler done to the response start sent (back on the loop)", "post.handler_end", "post.response"),
+    ("browser: the card's response start sent to the browser's first byte", "post.response", "b.response_start"),
+    ("browser: first byte to the whole card read", "b.response_start", "b.response_end"),
+    ("browser: card read to shown (parsed, swapped in)", "b.response_end", "b.shown"),
+)
+TOTALS_IN_PLACE: tuple[tuple[str, str | None, str | None], ...] = (
+    ("submit to the card's first byte", "b.submit", "b.response_start"),
+    ("submit to the saved state shown", "b.submit", "b.shown"),
+    ("server: POST (bytes read to response start)", "post.bytes", "post.response"),
+)
 TOTALS: tuple[tuple[str, str | None, str | None], ...] = (
     ("submit to the next page's first byte", "b.submit", "b.response_start"),
     ("submit to DOMContentLoaded", "b.submit", "b.dcl"),
@@ -242,7 +264,7 @@ def _stamps(rec: dict[str, Any], offset_ms: float, prefix: str) -> dict[str, flo
     return out
 
 
-def match(samples: list[dict[str, Any]], records: list[dict[str, Any]], offset_s: float) -> list[dict[str, float]]:
+def match(samples: list[dict[str, Any]], records: list[dict[str, Any]], offset_s: float) -> list[dict[str, Any]]:
     """Per decision: the browser's stamps (``b.*``) and the server's of its POST and follow-up GET."""
     offset_ms = offset_s * 1e3
     posts = {r["path"]: r for r in records if r.get("method") == "POST" and r.get("path", "").startswith("/ui/review/")}
@@ -253,14 +275,18 @@ def match(samples: list[dict[str, Any]], records: list[dict[str, Any]], offset_s
         d = s.get("detail") or {}
         cid = d.get("candidate")
         path = f"/ui/review/{cid}"
-        if not cid or path not in posts or path not in gets or s.get("error"):
+        in_place = d.get("mode") == "in place"
+        if not cid or path not in posts or (path not in gets and not in_place) or s.get("error"):
             continue
-        row = {f"b.{k}": float(v) for k, v in d.items() if k != "candidate" and v is not None}
+        row: dict[str, Any] = {f"b.{k}": float(v) for k, v in d.items()
+                               if k not in ("candidate", "mode", "saved", "version") and v is not None}
+        row["mode"] = "in place" if in_place else "form"
         row.update(_stamps(posts[path], offset_ms, "post"))
-        row.update(_stamps(gets[path], offset_ms, "get"))
         row["browser_measure"] = s.get("server_ms") or float("nan")
         row["post_new_conn"] = float(posts[path].get("nth_on_conn", 0) == 1)
-        row["get_new_conn"] = float(gets[path].get("nth_on_conn", 0) == 1)
+        if not in_place:
+            row.update(_stamps(gets[path], offset_ms, "get"))
+            row["get_new_conn"] = float(gets[path].get("nth_on_conn", 0) == 1)
         rows.append(row)
     return rows
 
@@ -274,6 +300,8 @@ def add_lag(rows: list[dict[str, float]], lags: list[list[float]], offset_s: flo
         return sum(max(0.0, min(b, y) - max(a, x)) for x, y in spans)
 
     for r in rows:
+        if "b.fetch_start" in r and "post.bytes" in r:
+            r["lag_before_post"] = overlap(r["b.fetch_start"], r["post.bytes"])
         if "b.origin" in r and "post.bytes" in r:
             r["lag_before_post"] = overlap(r["b.origin"], r["post.bytes"])
         if "b.redirect_end" in r and "get.bytes" in r:
@@ -287,14 +315,14 @@ def _pct(values: list[float], q: float) -> float:
     return float(np.percentile(v, q)) if v else float("nan")
 
 
-def table(rows: list[dict[str, float]]) -> str:
+def table(rows: list[dict[str, Any]], parts: tuple = PARTS, totals: tuple = TOTALS) -> str:
     def diffs(a: str | None, b: str | None, key: str | None = None) -> list[float]:
         if key:
             return [r[key] for r in rows if key in r]
         return [r[b] - r[a] for r in rows if a in r and b in r]
 
     lines = ["| part | p50 ms | p95 ms | max ms |", "| --- | --- | --- | --- |"]
-    for label, a0, b0 in PARTS:
+    for label, a0, b0 in parts:
         v = diffs(a0, b0)
         lines.append(f"| {label} | {_pct(v, 50):.1f} | {_pct(v, 95):.1f} | {max(v, default=float('nan')):.1f} |")
     for label, key in (("POST handler: its thread's CPU", "post.handler_cpu_ms"),
@@ -302,8 +330,10 @@ def table(rows: list[dict[str, float]]) -> str:
                        ("event loop late (lag probe) while the POST was on its way", "lag_before_post"),
                        ("event loop late (lag probe) while the GET was on its way", "lag_before_get")):
         v = diffs(None, None, key)
+        if not v:
+            continue
         lines.append(f"| {label} | {_pct(v, 50):.1f} | {_pct(v, 95):.1f} | {max(v, default=float('nan')):.1f} |")
-    for label, a, b in TOTALS:
+    for label, a, b in totals:
         v = diffs(a, b, None if a else "browser_measure")
         lines.append(f"| **{label}** | {_pct(v, 50):.1f} | {_pct(v, 95):.1f} | {max(v, default=float('nan')):.1f} |")
     return "\n".join(lines)
@@ -357,6 +387,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="the traced server's sys.setswitchinterval (seconds); default: the interpreter's")
+    parser.add_argument("--modes", default="in place,form",
+                        help="how reviewers decide, comma-separated: in place (fetch), form (plain POST, 303)")
     parser.add_argument("--out", default="", help="also write the matched rows and the server records (JSON)")
     args = parser.parse_args(argv)
 
@@ -376,23 +408,32 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         res = bw._measure(data, tmp / "reviews.sqlite", 1, args.users, args.rounds, chromium, info,
                           tmp / "template.sqlite", True, bw.PAGE_TIMEOUT_MS["quick"], args.placement,
-                          server_module="benchmarks.trace_web", server_env=env)
+                          server_module="benchmarks.trace_web", server_env=env,
+                          modes=tuple(m.strip() for m in args.modes.split(",") if m.strip()))
         lines = [json.loads(x) for x in trace_file.read_text(encoding="utf-8").splitlines() if x.strip()]
     head = lines[0]
     records = [x for x in lines[1:] if "lag" not in x]
     rows = match(res["samples"], records, head["clock_offset_s"])
     add_lag(rows, [x["lag"] for x in lines[1:] if "lag" in x], head["clock_offset_s"])
-    dec: dict[str, Any] = next((p for p in res["pages"] if p["page"].startswith("decision")), {})
+    decs = [p for p in res["pages"] if p["page"].startswith("decision")]
     print(f"\n{t0}: {args.placement}, 1 worker, {args.users} users, {args.rounds} rounds; server switch interval "
           f"{head['switch_interval_s'] * 1e3:g} ms; load average {res['load_before']} before / {res['load_after']} "
           f"after; {res['visits']} page visits in {res['wall_s']:.0f} s wall, server CPU {res['server_cpu_s']:.1f} s; "
-          f"{len(rows)} decisions matched of {dec.get('visits', 0)}; the benchmark's decision p50 / p95 "
-          f"{dec.get('server_p50') or float('nan'):.0f} / {dec.get('server_p95') or float('nan'):.0f} ms")
-    print()
-    print(table(rows))
-    print()
-    print(clock_check(rows) + f"; POSTs on a new connection: {sum(r['post_new_conn'] for r in rows):.0f} of {len(rows)}, "
-          f"GETs: {sum(r['get_new_conn'] for r in rows):.0f}")
+          f"{len(rows)} decisions matched of {sum(d['visits'] for d in decs)}; the benchmark's "
+          + "; ".join(f"{d['page']} p50 / p95 {d['server_p50'] or float('nan'):.0f} / "
+                      f"{d['server_p95'] or float('nan'):.0f} ms" for d in decs))
+    form = [r for r in rows if r["mode"] == "form"]
+    here = [r for r in rows if r["mode"] == "in place"]
+    if here:
+        print(f"\nIn place ({len(here)} decisions: fetch, the decision card swapped in)\n")
+        print(table(here, PARTS_IN_PLACE, TOTALS_IN_PLACE))
+        print(f"\nPOSTs on a new connection: {sum(r['post_new_conn'] for r in here):.0f} of {len(here)}")
+    if form:
+        print(f"\nThe plain form ({len(form)} decisions: POST, 303, the candidate page)\n")
+        print(table(form))
+        print()
+        print(clock_check(form) + f"; POSTs on a new connection: {sum(r['post_new_conn'] for r in form):.0f} of "
+              f"{len(form)}, GETs: {sum(r.get('get_new_conn', 0) for r in form):.0f}")
     print()
     print(server_pages(records))
     if args.out:

@@ -42,4 +42,5 @@ def test_web_benchmark_runs_in_chromium_without_errors():
         assert p["server_p50"] is not None and p["server_p50"] > 0, name
     assert pages["home"]["visits"] == 2  # both users, one measured round
     assert pages["decision (submit to next page)"]["dcl_p50"] > 0
+    assert pages["decision (submit to saved state shown)"]["dcl_p50"] > 0  # in place: fetch, the card swapped in
     assert run["server_cpu_s"] > 0
