@@ -50,6 +50,7 @@ __all__ = [
     "scrub",
     "coded_members",
     "fallback_members",
+    "problem_text",
     "auth_members",
     "role_zh",
     "field_zh",
@@ -246,6 +247,14 @@ def auth_members(code: str, **values: str) -> dict[str, Any]:
     values = {k: role_zh(v) if k in ("minimum", "role") else v for k, v in values.items()}
     template = AUTH_ZH[code]
     return {"code": code, "detail_zh": re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), template)}
+
+
+def problem_text(exc: ProblemError, lang: str) -> str:
+    """A :class:`ProblemError`'s text for a page in ``lang``: ``detail`` in English; in Chinese its own
+    ``detail_zh``, else the status's kind in Chinese with the English quoted (:func:`fallback_members`)."""
+    if lang == "en":
+        return exc.detail
+    return str(exc.extra.get("detail_zh") or fallback_members(exc.status, exc.detail)["detail_zh"])
 
 
 def _too_large_members(limit: int) -> dict[str, Any]:

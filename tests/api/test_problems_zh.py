@@ -233,3 +233,14 @@ def test_the_openapi_problem_schema_still_validates_the_new_members(api):
     for r in (api.get("/no/such/path", as_=None), api.get(_ITEMS, as_="viewer", params={"limit": "abc"}),
               api.get("/metrics", as_="viewer")):
         validator.validate(r.json())
+
+
+def test_problem_text_for_a_page():
+    from api.problems import NotFound, Unauthorized, auth_members, problem_text
+
+    own = Unauthorized("the token is not valid (unknown, malformed or revoked)", **auth_members("auth.token_invalid"))
+    assert problem_text(own, "zh") == "令牌无效（不存在、格式有误或已吊销）"
+    assert problem_text(own, "en") == own.detail
+    plain = NotFound("transfer candidate 'X' not found")
+    assert problem_text(plain, "zh") == "未找到所请求的资源（原始信息：\"transfer candidate 'X' not found\"）"
+    assert problem_text(plain, "en") == "transfer candidate 'X' not found"
