@@ -43,6 +43,10 @@ MAPS = Catalogue("maps", {
     "map.flows_no_scenario": ("flows have no scenario column to colour by", "流向表没有可用于着色的 scenario（情景）列"),
     "map.flows_no_status": ("flows have no status_<status> counts to colour by",
                             "流向表没有可用于着色的 status_<状态> 计数列"),
+    "map.flows_main": ("main_share {share!r} / main_min {min!r} not accepted; accepted: main_share a number in (0, 1] "
+                       "(e.g. 0.8: the largest flows carrying 80% of the firms), main_min a positive number or none",
+                       "主要流向参数 main_share {share!r} / main_min {min!r} 不可接受；可接受：main_share 为 (0, 1] 内的数"
+                       "（例如 0.8：合计占 80% 企业的最大流向），main_min 为正数或不给"),
     "map.candidates_columns": ("transfer candidates lack column(s) {missing}; required: {required}",
                                "转移候选表缺少列 {missing}；必需的列：{required}"),
     "map.suitability_target": ("the suitability map needs an enterprise_id or a profile (sector, land_ha, employees, "
