@@ -34,8 +34,25 @@ _LEAFLET = {"zoom_in": ("放大", "Zoom in"), "zoom_out": ("缩小", "Zoom out")
             "z_value": ("z 值", "z-score")}
 
 
+#: the flow map's legend and layer names (maps.flows_map; templates filled with str.format, values as text)
+_FLOWS = {"flows_main": ("{group}：主要流向（{n} 条）", "{group}: main flows ({n})"),
+          "flows_rest": ("{group}：其余流向（{n} 条）", "{group}: other flows ({n})"),
+          "flows_main_note": ("主要流向 {n} 条，共 {firms} 家企业（占县际迁移企业的 {share}）",
+                              "{n} main flows, {firms} firms ({share} of the firms moving between counties)"),
+          "flows_main_min_note": ("主要流向（每条至少 {min}）{n} 条，共 {firms} 家企业（占县际迁移企业的 {share}）",
+                                  "{n} main flows (at least {min} each), {firms} firms ({share} of the firms moving "
+                                  "between counties)"),
+          "flows_rest_note": ("其余 {n} 条流向，共 {firms} 家企业：图层“其余流向”（默认关闭），全部见报告“县际流向”表",
+                              "{n} other flows, {firms} firms: layer “other flows” (off by default); all in the "
+                              "report's “Flows between counties” table"),
+          "flows_arrow": ("箭头指向迁入县", "arrowheads point to the destination county"),
+          "flows_receives": ("{name} 接收 {n} 家企业", "{name} receives {n} firms"),
+          "flows_receiving": ("迁入县：圆面积 = 接收企业数（最多 {max} 家）",
+                              "destination counties: circle area = firms received (most: {max})")}
+
+
 def _pair(key: str) -> tuple[str, str] | None:
-    return _LEAFLET.get(key) or glossary.pairs().get(_ALIASES.get(key, key))
+    return _LEAFLET.get(key) or _FLOWS.get(key) or glossary.pairs().get(_ALIASES.get(key, key))
 
 
 def check_lang(lang: str) -> str:
