@@ -16,7 +16,7 @@ possibilities, the group's commands. A refusal of a kind not mapped here is show
 words quoted after a Chinese sentence (``usage.other``), as a library's words are elsewhere
 (:func:`geodata.messages.library_reason`).
 
-``--help`` pages and a command's ``no_args_is_help`` page are Typer's and stay English.
+The ``--help`` pages (and a group's ``no_args_is_help`` page) follow the same language: :mod:`api.cli._help`.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def show_usage_error(e: click_errors.UsageError, argv: list[str], group: Any, to
         command, path = _command_of(group, argv, top_ctx)
     lang = lang_of(argv, getattr(command, "name", None))
     if ctx is not None:
-        usage = re.sub(r"^\s*Usage:\s*", "", ctx.get_usage().strip())
+        usage = re.sub(r"^\s*(?:Usage:|用法：)\s*", "", ctx.get_usage().strip())
         err_console.print(escape(USAGE("usage.usage", usage=usage).render(lang)), markup=True, highlight=False)
     text = usage_message(e).render(lang)
     prefix = glossary.term("cli_error", lang)
@@ -285,7 +285,18 @@ def show_usage_error(e: click_errors.UsageError, argv: list[str], group: Any, to
 
 class ParkplanGroup(TyperGroup):
     """The ``parkplan`` application's group: the parser's refusals (of the group and of every command and
-    sub-group below it) in the command line's language, exit code 2 (see the module's doc)."""
+    sub-group below it) in the command line's language, exit code 2 (see the module's doc); the help pages in
+    that language too (:mod:`api.cli._help`)."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        import sys
+
+        from ._help import help_in
+
+        argv = list(args) if args is not None else sys.argv[1:]
+        with help_in(self, lang_of(argv)):
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any):
         argv = list(args)
