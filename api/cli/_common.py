@@ -49,9 +49,10 @@ def resolve_data_path(data: Path | None) -> Path:
     if data is None and not os.environ.get("PARKPLAN_DATA") and not settings.default_data_path().exists():
         from ._build import build_with_steps
         from ._lang import default_lang
+        from ._messages import CLI
 
         path = settings.default_data_path()
-        err_console.print(f"{path} (first use)", highlight=False, markup=False)
+        err_console.print(CLI("cli.first_use", path=path).render(default_lang()), highlight=False, markup=False)
         build_with_steps(path, err_console, default_lang())
     return settings.resolve_data_path(data)
 

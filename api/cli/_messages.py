@@ -22,6 +22,8 @@ CLI = Catalogue("cli", {
     # several commands
     "cli.exists_force": ("{path} exists; pass --force to overwrite it", "{path} 已存在；如要覆盖，请加上 --force"),
     "cli.library": ("{reason}", "操作失败（原始信息：{reason!r}）"),
+    # not a refusal: the built-in dataset is built on first use (api.cli._common.resolve_data_path)
+    "cli.first_use": ("{path} (first use)", "{path}（首次使用：正在建立内置数据集）"),
     # parkplan bench
     "cli.bench_quick_tiny": ("--quick and --tiny exclude each other", "--quick 和 --tiny 不能同时使用"),
     "cli.bench_no_package": ("the benchmarks package is not importable: run `parkplan bench` from a source checkout "

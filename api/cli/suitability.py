@@ -352,7 +352,7 @@ def _report(ds: PreparedDataset, plan, w: Words):
         return report_for_plan(ds, plan)
     except Exception as exc:  # noqa: BLE001 - shown to the user, the plan is still written
         err_console.print(f"[yellow]{escape(w.t('cli_report_not_written'))}: {escape(type(exc).__name__)}: "
-                          f"{escape(str(exc))}[/yellow]", markup=True)
+                          f"{escape(message(exc, w.lang))}[/yellow]", markup=True)
         return None
 
 
