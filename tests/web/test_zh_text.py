@@ -2,8 +2,9 @@
 chromium: the visible text (``innerText``), the ``title`` / ``placeholder`` / ``aria-label`` / ``alt`` attributes,
 button and option labels, the page title, and in the map frames the legends, the layer control and every
 tooltip and popup bound to a layer (opened from Leaflet's own layers, as a click or a hover would show them;
-a map page from which none was read fails). Not read: the enterprises map's point popups, which are built only
-on a click at the nearest point, and the charts' text (SVG drawn as paths on the server).
+a map page from which none was read fails), and the enterprise points' popups, which the map builds only on a
+click at the nearest point (opened with the click's own function for a point of each sector, size and county;
+the enterprises map fails if none was read). Not read: the charts' text (SVG drawn as paths on the server).
 
 No ASCII word may be left there beyond :data:`ALLOWED`: the names of methods and statistics that Chinese
 planning texts keep in Latin letters (each is written after its Chinese name), product and file names, the
@@ -35,12 +36,12 @@ ALLOWED = {
     # products and file formats (download links), the language switch, the project's name, the map library's
     # name in the attribution
     "Excel", "PDF", "JSON", "English", "parkplan", "Leaflet",
-    # km: the maps' scale bar (Leaflet's L.control.scale, "50 km"; the scenarios' distance bands are 0–10 公里 now)
-    "km",
+    # a query parameter's name, as the address shows it, on the page that refuses its value (查询参数 offset：应为整数)
+    "offset",
 }
 
 UNKNOWN_ID = "E-NOPE-1"  # an id a user typed: shown back as typed, like any id
-BAD_YEAR = "abc"  # a year a user typed: the 400 page quotes it
+BAD_YEAR = "abc"  # a year a user typed: the 400 page quotes it (also a bad offset, which the 422 page does not quote)
 ROLES = ("viewer", "analyst", "reviewer_a", "reviewer_dest", "admin")
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-é]*")
@@ -70,14 +71,28 @@ _COLLECT = r"""() => {
     return words(c);
   };
   const maps = (window.PARKPLAN && window.PARKPLAN.maps) || [];
-  let bound = 0;
+  let bound = 0, points = 0; const pointTexts = [];
   for (const m of maps) {
     m.eachLayer(layer => {
       if (layer.getTooltip && layer.getTooltip()) { bound++; out.push(asText(layer.getTooltip().getContent(), layer)); }
       if (layer.getPopup && layer.getPopup()) { bound++; out.push(asText(layer.getPopup().getContent(), layer)); }
     });
+    // the enterprise points (PARKPLAN.PointLayer, drawn on a canvas): their popup is built on a click at the
+    // nearest point (PARKPLAN.pointClick -> pointPopup); opened here for one point of each sector, size and
+    // county seen in each layer, read, and closed again
+    for (const l of (m._ppPoints || [])) {
+      const d = l._data, seen = new Set();
+      for (const i of l._idx) {
+        const kinds = ["s" + d.sector[i], "z" + d.size[i], "c" + d.county[i]];
+        if (kinds.every(k => seen.has(k))) continue;
+        kinds.forEach(k => seen.add(k));
+        window.PARKPLAN.pointPopup(m, l, i);
+        if (m._popup) { points++; bound++; const text = asText(m._popup.getContent(), null); out.push(text); pointTexts.push(text); }
+        m.closePopup();
+      }
+    }
   }
-  return {texts: out, bound: bound};
+  return {texts: out, bound: bound, points: points, pointTexts: pointTexts};
 }"""
 
 
@@ -105,7 +120,7 @@ def pages_of(web) -> dict[str, list[tuple[str, str]]]:
     cand = web.candidates["a"][0]
     common = [("home", "/"), ("parks", "/ui/parks"), ("park", f"/ui/parks/{park}"),
               ("park-missing", "/ui/parks/NO-SUCH-PARK"), ("parks-bad-filter", "/ui/parks?kind=bogus"),
-              ("map-parks", "/maps/parks")]
+              ("map-parks", "/maps/parks"), ("ui-missing", "/ui/nonexistent")]
     analyst = [("suitability", "/ui/suitability"), ("suitability-search", "/ui/suitability?q=%E5%85%AC%E5%8F%B8"),
                ("suitability-enterprise", f"/ui/suitability?enterprise_id={eid}"),
                ("suitability-unknown", f"/ui/suitability?enterprise_id={UNKNOWN_ID}"),
@@ -116,6 +131,7 @@ def pages_of(web) -> dict[str, list[tuple[str, str]]]:
                ("map-enterprises", "/maps/enterprises"), ("map-clusters", "/maps/clusters"),
                ("map-suitability", f"/maps/suitability?enterprise_id={eid}"), ("map-flows", "/scenarios/all/map")]
     review = [("review", "/ui/review"), ("review-pending", "/ui/review?status=proposed"),
+              ("review-bad-offset", f"/ui/review?offset={BAD_YEAR}"),
               ("candidate", f"/ui/review/{cand}"), ("map-transfers", "/maps/transfers"),
               ("map-candidate", f"/maps/transfers?candidate_id={cand}")]
     return {
@@ -128,9 +144,10 @@ def pages_of(web) -> dict[str, list[tuple[str, str]]]:
     }
 
 
-def read_texts(page) -> tuple[list[str], int]:
+def read_texts(page, counts: dict | None = None) -> tuple[list[str], int]:
     """The texts of the page and of its frames (each frame read after its maps are ready), and how many
-    tooltips and popups were read from the maps' layers."""
+    tooltips and popups were read from the maps' layers (``counts["points"]``: how many of them were enterprise
+    points' popups)."""
     out, bound = [], 0
     for frame in page.frames:
         try:
@@ -139,6 +156,9 @@ def read_texts(page) -> tuple[list[str], int]:
             got = frame.evaluate(_COLLECT)
             out += got["texts"]
             bound += got["bound"]
+            if counts is not None:
+                counts["points"] = counts.get("points", 0) + got["points"]
+                counts.setdefault("point_texts", []).extend(got["pointTexts"])
         except Exception as exc:  # a frame that did not load is a failure of its own, reported as text
             out.append(f"FRAME-NOT-READ {frame.url} {exc}")
     return out, bound
@@ -180,9 +200,13 @@ def scan(browser, server, web, dump: str | None = None) -> dict[tuple[str, str],
             for el in page.locator("iframe").all():  # lazy frames load when seen
                 el.scroll_into_view_if_needed()
             page.wait_for_load_state("load")
-            texts, bound = read_texts(page)
+            counts: dict = {}
+            texts, bound = read_texts(page, counts)
             if name.startswith("map-") and bound == 0:  # the scan must have read the map's tooltips and popups
                 found[(role, name)] = {"NO-POPUPS-READ"}
+                continue
+            if name == "map-enterprises" and not counts.get("points"):  # and the enterprise points' popups
+                found[(role, name)] = {"NO-POINT-POPUPS-READ"}
                 continue
             if dump:
                 with open(dump, "a", encoding="utf-8") as f:
