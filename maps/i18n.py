@@ -3,16 +3,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from geodata import glossary
+from geodata.messages import CodedError, listing
 from geodata.schema import SECTOR_IDS, SECTOR_LABELS_EN, SECTOR_LABELS_ZH
+
+from .messages import MAPS
 
 __all__ = ["LANGS", "MapLangError", "t", "sector_label", "check_lang"]
 
 LANGS = ("zh", "en")
 
 
-class MapLangError(ValueError):
-    """A language code other than zh / en."""
+class MapLangError(CodedError):
+    """A language code other than zh / en (a ``ValueError``; coded: :data:`maps.messages.MAPS` ``map.lang``)."""
+
+    def __init__(self, code: str, /, **params: Any):
+        super().__init__(MAPS(code, **params))
 
 
 #: map keys whose glossary entry has another name (the glossary's names are the project's)
@@ -42,13 +50,14 @@ _FLOWS = {"flows_main": ("{group}：主要流向（{n} 条）", "{group}: main f
           "flows_main_min_note": ("主要流向（每条至少 {min}）{n} 条，共 {firms} 家企业（占县际迁移企业的 {share}）",
                                   "{n} main flows (at least {min} each), {firms} firms ({share} of the firms moving "
                                   "between counties)"),
-          "flows_rest_note": ("其余 {n} 条流向，共 {firms} 家企业：图层“其余流向”（默认关闭），全部见报告“县际流向”表",
-                              "{n} other flows, {firms} firms: layer “other flows” (off by default); all in the "
-                              "report's “Flows between counties” table"),
+          "flows_rest_note": ("其余 {n} 条流向，共 {firms} 家企业", "{n} other flows, {firms} firms"),
+          "flows_rest_where": ("（图层“其余流向”，默认关闭；全部流向见报告“县际流向”表）",
+                               "(layer “other flows”, off by default; every flow in the report's “Flows between "
+                               "counties” table)"),
           "flows_arrow": ("箭头指向迁入县", "arrowheads point to the destination county"),
           "flows_receives": ("{name} 接收 {n} 家企业", "{name} receives {n} firms"),
-          "flows_receiving": ("迁入县：圆面积 = 接收企业数（最多 {max} 家）",
-                              "destination counties: circle area = firms received (most: {max})")}
+          "flows_receiving": ("迁入县：圆面积表示接收企业数（最多 {max} 家）",
+                              "destination counties: circle area by firms received (most: {max})")}
 
 
 def _pair(key: str) -> tuple[str, str] | None:
@@ -57,7 +66,7 @@ def _pair(key: str) -> tuple[str, str] | None:
 
 def check_lang(lang: str) -> str:
     if lang not in LANGS:
-        raise MapLangError(f"lang {lang!r} not accepted; accepted: {', '.join(LANGS)}")
+        raise MapLangError("map.lang", lang=lang, accepted=listing(LANGS))
     return lang
 
 
