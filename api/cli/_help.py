@@ -3,7 +3,8 @@ parameter, applied by :class:`api.cli._usage.ParkplanGroup` when the command lin
 (``--lang zh``, else the locale; :func:`api.cli._usage.lang_of`). English help is the commands' own, unchanged.
 
 :data:`COMMANDS` gives every command and group its one-line Chinese help (what ``parkplan --help`` lists);
-:data:`PAGES` gives every command and group its long help and one text per parameter (``tests/cli/test_cli_help_zh.py`` refuses a parameter of these commands without one); :data:`COMMON`
+:data:`PAGES` gives every command and group its long help and one text per parameter
+(``tests/cli/test_cli_help_zh.py`` refuses a parameter without one); :data:`COMMON`
 the parameters many commands share. The headings, the usage line and Typer's own words (``Options``,
 ``[default: ...]``, ``Show this message and exit.``) are in :data:`FRAME`. Option names, metavars, ids, file
 suffixes and defaults stay as they are.

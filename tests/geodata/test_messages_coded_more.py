@@ -25,6 +25,7 @@ from geodata.messages import PARQUET, REFERENCE, CodedError, message, placeholde
 from geodata.parquet import ParquetStoreError
 from geodata.reference import ReferenceDataError
 from geodata.schema import SECTOR_IDS
+from maps.i18n import MapLangError
 from maps.messages import MAPS, MapError
 from parks.flows import FLOWS, FlowsError
 from parks.scale import SCALE, ScaleError
@@ -34,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = {"flows": FLOWS, "scale": SCALE, "maps": MAPS, "reference": REFERENCE, "parquet": PARQUET,
               "admin": ADMIN, "cli": CLI}
 #: each coded class and the catalogue its codes come from
-CLASSES = {"FlowsError": FLOWS, "ScaleError": SCALE, "MapError": MAPS, "ReferenceDataError": REFERENCE,
+CLASSES = {"FlowsError": FLOWS, "ScaleError": SCALE, "MapError": MAPS, "MapLangError": MAPS,
+           "ReferenceDataError": REFERENCE,
            "ParquetStoreError": PARQUET, "AdminError": ADMIN, "CLI": CLI}
 
 
@@ -188,6 +190,9 @@ def test_map_errors_through_the_maps(dataset):
     with pytest.raises(MapError) as e:
         MapOptions(tiles="bing")
     _check(e.value, "tiles 'bing' not accepted; accepted: none, osm, tianditu, amap", "'bing'", "osm、tianditu、amap")
+    with pytest.raises(MapLangError) as e:
+        MapOptions(lang="fr")
+    _check(e.value, "lang 'fr' not accepted; accepted: zh, en", "'fr'", "zh、en")
     with pytest.raises(MapError) as e:
         MapOptions(tiles="tianditu")
     _check(e.value, "tiles 'tianditu' needs a Tianditu key (tianditu_key / --tianditu-key)", "天地图")
