@@ -108,6 +108,21 @@ class SharedResults:
         self.code = code_version()
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
+        self._held: dict[tuple, threading.Event] = {}  # the claims this process holds, and their heartbeats' stops
+        self._held_lock = threading.Lock()
+        self.closed = False
+
+    def close(self) -> None:
+        """The server is stopping: release every claim this process holds (their heartbeats stop), so that the next
+        start does not wait :data:`STALE_S` seconds for a claim nobody will fulfil; from now on nothing is claimed
+        (a computation still running here, the warm-up's, is computed without a claim and stored if it finishes)."""
+        with self._held_lock:
+            self.closed = True
+            held = list(self._held.items())
+            self._held.clear()
+        for key, beat in held:
+            beat.set()
+            self._release(key)
 
     # ------------------------------------------------------------------ the one entry point
     def get(self, key: tuple, compute: Callable[[], T], encode: Callable[[T], bytes],
@@ -123,7 +138,7 @@ class SharedResults:
         if value is not None:
             self._count("read", kind)
             return value[0]
-        claimed = self._claim(key)
+        claimed = self._claim(key) if not self.closed else None
         if claimed is False:
             self._count("waited", kind)
             start = time.monotonic()
@@ -138,7 +153,7 @@ class SharedResults:
                           "here", flush=True)
                     claimed = None
                     break
-                claimed = self._claim(key)
+                claimed = self._claim(key) if not self.closed else False  # stopping: nothing more is claimed
         if claimed:
             # another worker may have stored the value and released its claim between our last look and our claim
             # (it stores before it releases): look once more, holding the claim
@@ -147,7 +162,7 @@ class SharedResults:
                 self._release(key)
                 self._count("read", kind)
                 return value[0]
-        beat = self._heartbeat(key) if claimed else None
+        beat = self._hold(key) if claimed else None
         try:
             result = compute()
             try:
@@ -160,8 +175,8 @@ class SharedResults:
         finally:
             if beat is not None:
                 beat.set()
-            if claimed:
-                self._release(key)
+                if self._unhold(key):  # else close() released it already
+                    self._release(key)
         self._count("computed", kind)
         return result
 
@@ -219,6 +234,22 @@ class SharedResults:
             print(f"parkplan: {key_text(key)}: took over the stale claim of {previous}", flush=True)
             self._count("taken_over", str(key[2]) if len(key) > 2 else str(key[-1]))
         return ok
+
+    def _hold(self, key: tuple) -> threading.Event:
+        """Start the heartbeat of a claim just taken and remember it (:meth:`close` releases it); a claim taken
+        while :meth:`close` ran is released at once (the computation goes on without it)."""
+        beat = self._heartbeat(key)
+        with self._held_lock:
+            if not self.closed:
+                self._held[key] = beat
+                return beat
+        beat.set()
+        self._release(key)
+        return threading.Event()  # set by the caller; nothing is held
+
+    def _unhold(self, key: tuple) -> bool:
+        with self._held_lock:
+            return self._held.pop(key, None) is not None
 
     def _heartbeat(self, key: tuple) -> threading.Event:
         """Refresh the claim every :data:`HEARTBEAT_S` seconds until the returned event is set."""

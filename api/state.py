@@ -34,9 +34,9 @@ from .cache import LockedCache
 from .settings import Settings
 from .shared_cache import SharedBytesCache
 from .shared_compute import SharedResults
-from .sheet_process import SheetProcess
+from .sheet_process import SheetClient, SheetProcessClosed
 from .sheet_process import enabled as sheet_process_enabled
-from .sheet_process import shared as shared_sheet_process
+from .sheet_process import client as sheet_client
 
 __all__ = ["AppState", "dataset_version", "METRICS_CONTEXT_CACHE"]
 
@@ -51,6 +51,13 @@ def _sheet_scope(key: Any) -> str:
     is ``(dataset version, "sheet", candidate id, version, lang)``, :func:`api.routes.transfers.sheet_key`)."""
     _, kind, candidate_id, _, lang = key
     return f"{kind}|{candidate_id}|{lang}"
+
+
+def _sheet_newer(stored: str, key: Any) -> bool:
+    """A stored review sheet's row is of a newer version of the candidate than ``key`` (same dataset version): the
+    sheet of ``key``, finished late, is not stored over it (the key's text ends ``|<version>|<lang>``)."""
+    prefix, version, _lang = stored.rsplit("|", 2)
+    return prefix.split("|", 1)[0] == str(key[0]) and version.isdigit() and int(version) > int(key[3])
 
 
 def dataset_version(path: Path) -> str:
@@ -97,29 +104,48 @@ class AppState:
     # what is the same for every worker process (the metrics report, the cluster map, ...: api.shared_compute),
     # computed once by one of them and read by the others from the review database
     shared: SharedResults = field(init=False)
+    # set by close() (the app's shutdown): the warm-up stops between its steps, sheets are no longer made
+    stopping: threading.Event = field(default_factory=threading.Event)
     # the child process that makes them (api.sheet_process; started on first use, stopped by close()), or None:
     # made in a thread of this process (PARKPLAN_SHEET_PROCESS=0)
-    sheet_process: SheetProcess | None = field(default_factory=lambda: shared_sheet_process()
-                                               if sheet_process_enabled() else None)
+    sheet_process: SheetClient | None = field(init=False)
     landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
     plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
 
     def __post_init__(self) -> None:
-        self.sheets = SharedBytesCache(64, "sheets", self.engine, scope=_sheet_scope)
+        self.sheets = SharedBytesCache(64, "sheets", self.engine, scope=_sheet_scope, newer=_sheet_newer)
         self.shared = SharedResults(self.engine)
+        self.sheet_process = sheet_client(self.stopping) if sheet_process_enabled() else None
+        self.warm_at_startup: list[tuple[str, Callable[[], Any]]] | None = None
+        self.warm_thread: threading.Thread | None = None
+        self.warmed: dict[str, float] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
-        """The app's lifespan (``app.router.lifespan_context``): :meth:`close` at shutdown."""
+        """The app's lifespan (``app.router.lifespan_context``): the warm-up set in :attr:`warm_at_startup` (``parkplan
+        serve``) starts once the server handles signals; :meth:`close` at shutdown."""
         try:
+            if self.warm_at_startup is not None:
+                tasks, self.warm_at_startup = self.warm_at_startup, None
+                self.warm(tasks)
             yield
         finally:
             self.close()
 
     def close(self) -> None:
-        """What the app holds outside this process: the review sheet process is stopped (the app's shutdown)."""
+        """The app's shutdown; prompt whatever runs (a stopped server must not wait for its caches): the warm-up stops
+        before its next step (the step under way is abandoned: the thread is a daemon, what it computes is a cache),
+        the review sheet process is terminated and reaped (sheets still queued are dropped, not made elsewhere), the
+        claims of shared results this process holds are released (the next start does not wait for them) and the
+        database's connections are closed. Idempotent."""
+        first = not self.stopping.is_set()
+        self.stopping.set()
+        if first and self.warm_thread is not None and self.warm_thread.is_alive():
+            print(f"parkplan: the server is stopping: warm-up of process {os.getpid()} stopped", flush=True)
         if self.sheet_process is not None:
             self.sheet_process.close()
+        self.shared.close()
+        self.engine.dispose()
 
     def key(self, *parts: Any) -> tuple:
         """A cache key: the dataset version, then ``parts``."""
@@ -158,20 +184,29 @@ class AppState:
         of a heavy analysis finds it computed; a failing task is logged and the next one runs."""
 
         def run() -> None:
+            start = time.perf_counter()
+            print(f"parkplan: warm-up of process {os.getpid()} started ({len(tasks)} steps)", flush=True)
             for name, task in tasks:
+                if self.stopping.is_set():  # close(): the server stops; the rest is not computed
+                    return
                 t0 = time.perf_counter()
+                print(f"parkplan: warming {name}", flush=True)
                 try:
                     task()
                 except Exception as exc:  # noqa: BLE001 - a warm-up failure must not stop the server
+                    if self.stopping.is_set() or isinstance(exc, SheetProcessClosed):
+                        return
                     print(f"parkplan: warming {name} failed: {type(exc).__name__}: {exc}", flush=True)
                 else:
                     self.warmed[name] = time.perf_counter() - t0
+            print(f"parkplan: warm-up of process {os.getpid()} done in {time.perf_counter() - start:.1f} s",
+                  flush=True)
             counts = self.shared.counts
             if counts["read"] or counts["computed"]:  # with --workers N: what this worker did not compute itself
                 print(f"parkplan: warm-up of process {os.getpid()}: {counts['read']} results read from the review "
                       f"database, {counts['computed']} computed here", flush=True)
 
-        self.warmed: dict[str, float] = {}
+        self.warmed = {}
         thread = threading.Thread(target=run, name="parkplan-warm", daemon=True)
         thread.start()
         self.warm_thread = thread

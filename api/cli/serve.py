@@ -63,11 +63,25 @@ def serve(
                               f"`parkplan token create --role admin --data {path}`.")
     err_console.print(f"Serving {path} on http://{host}:{port}/ (docs at /docs), {workers} worker(s)")
     if workers == 1:
-        if warm:
-            app.state.parkplan.warm(warm_tasks(app.state.parkplan))
+        if warm:  # started by the app's lifespan, once uvicorn handles SIGTERM and SIGINT (a clean stop)
+            app.state.parkplan.warm_at_startup = warm_tasks(app.state.parkplan)
         uvicorn.run(app, host=host, port=port, log_level="info")
-        return
+        # stopped (Ctrl-C, or SIGTERM; after SIGTERM uvicorn raises it again once the app is shut down, which ends the
+        # process by that signal before this line: systemd counts that as a clean stop)
+        _stopped(0)
     del app  # each worker builds its own app (api.app:create_app reads these)
     os.environ.update(PARKPLAN_DATA=str(path), PARKPLAN_DB_URL=url, PARKPLAN_WARM="1" if warm else "0")
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info",
                 timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+
+
+def _stopped(status: int) -> None:
+    """End the process now that the app is shut down (its lifespan stopped the sheet process, released the shared
+    claims and closed the database's connections). The warm-up's daemon thread may still be inside a step: the
+    interpreter's exit would join the thread pools that step started (the Ripley envelopes' simulations: seconds to
+    minutes of work whose result nobody will read)."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

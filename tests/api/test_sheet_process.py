@@ -202,3 +202,75 @@ def test_the_child_ends_when_its_server_process_dies(tmp_path):
     while not _gone(child):
         assert time.monotonic() < deadline, f"sheet child {child} still running 30 s after its parent died"
         time.sleep(0.2)
+
+
+def test_sheets_queued_at_shutdown_are_dropped_not_restarted(dataset_path, candidate_rows, tmp_path, capfd,
+                                                             monkeypatch):
+    """Leaving the app while decisions' sheets are queued (in the background runner, in the child): the child is
+    stopped and reaped, every queued sheet ends (made before the stop, or dropped with SheetProcessClosed), none
+    restarts the child ("died twice in a row") or is made in the server's own thread; another app of the process
+    still makes its sheets (a new child)."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from api import sheet_process
+    from api.sheet_process import SheetProcessClosed
+
+    from .conftest import Api, _offices, build_app, make_tokens
+
+    made_here = []
+    real = exports.render_review_sheet
+
+    def counted(*a, **kw):  # the real function, counted: a sheet made in this (the server's) process
+        made_here.append(1)
+        return real(*a, **kw)
+
+    app = build_app(dataset_path, f"sqlite:///{tmp_path / 'reviews.sqlite'}", candidate_rows)
+    state = app.state.parkplan
+    api = Api(app, make_tokens(app, _offices(candidate_rows)))
+    try:
+        with TestClient(app) as client:
+            api.client = client
+            details = _details(api, 12)
+            [d0] = details[:1]
+            r = api.get(f"/transfer-candidates/{d0['candidate_id']}/sheet.pdf", as_="reviewer_a")  # child started
+            assert r.status_code == 200 and r.content.startswith(b"%PDF")
+            [child] = state.sheet_process.children()
+            monkeypatch.setattr(exports, "render_review_sheet", counted)
+            keys = []
+            for d in details[1:]:
+                transfers.sheet_decided(state, d["candidate_id"], d["version"])  # what a decision queues
+                keys.append(transfers.sheet_key(state, d["candidate_id"], d["version"]))
+            assert not transfers.SHEETS_AFTER_DECISIONS.idle()  # still queued when the app shuts down
+        assert state.sheet_process.children() == [] and _gone(child)
+        deadline = time.monotonic() + 60
+        while not transfers.SHEETS_AFTER_DECISIONS.idle():
+            assert time.monotonic() < deadline, "the queued sheets did not end after the shutdown"
+            time.sleep(0.05)
+        assert state.sheet_process.children() == []  # no child started again
+        assert made_here == []  # none made in the server
+        dropped = 0
+        for key in keys:
+            fut = state.sheets._table.get(key)
+            if fut is None:  # a dropped sheet is forgotten (the next request makes it)
+                dropped += 1
+                continue
+            assert fut.done()
+            if fut.exception() is not None:
+                assert isinstance(fut.exception(), SheetProcessClosed)
+                dropped += 1
+            else:
+                assert fut.result().startswith(b"%PDF")
+        assert dropped >= 1  # the shutdown came while some were queued
+        with pytest.raises(SheetProcessClosed):
+            state.sheet_process.render(state.dataset_version, d0, exports.sheet_places(d0, state.dataset),
+                                       lambda: exports.sheet_static(state.dataset))
+        out = capfd.readouterr().out
+        assert "died twice" not in out and "making the sheet in the server" not in out
+        other = sheet_process.client()  # another app of the process: a new child makes its sheet
+        pdf = other.render("v-other", d0, exports.sheet_places(d0, state.dataset),
+                           lambda: exports.sheet_static(state.dataset))
+        assert pdf.startswith(b"%PDF") and other.children() and other.children() != [child]
+    finally:
+        state.close()
