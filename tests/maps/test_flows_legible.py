@@ -18,7 +18,7 @@ import pytest
 
 from maps import MapError, MapOptions
 from maps.base import json_blocks, render_page
-from maps.flows_map import DEST_MAX_PX, MAIN_SHARE, flows_map, main_flow_mask
+from maps.flows_map import DEST_MAX_PX, MAIN_SHARE, SCENARIO_COLORS, flows_map, main_flow_mask
 
 
 def reference_main(values, share=MAIN_SHARE, min_value=None) -> np.ndarray:
@@ -218,3 +218,27 @@ def test_page_in_chromium(browser, small, tmp_path):
         assert shown == flows["firms"].sum()
         assert errors == []
         ctx.close()
+
+
+def test_rule_per_scenario_and_the_legend_counts_all(small):
+    """With a scenario column each scenario's own main flows (its own 80 %), each in its scenario's
+    layers; the legend counts the other flows of all scenarios."""
+    ds, flows = small
+    two = pd.concat([flows.assign(scenario="urban-core"),
+                     flows.assign(scenario="scattered", firms=flows["firms"][::-1].to_numpy())], ignore_index=True)
+    html = render_page(flows_map(ds, two)).html()
+    blocks = [b for b in json_blocks(html).values() if isinstance(b, dict) and "arcs" in b]
+    assert len(blocks) == 2
+    n_rest = rest_firms = 0
+    for scenario in ("urban-core", "scattered"):
+        sub = two[(two["scenario"] == scenario) & (two["origin_county_code"] != two["destination_county_code"])]
+        expect = reference_main(sub["firms"].tolist())
+        want = sorted(_key(ds, o, d) for o, d, e in zip(sub["origin_county_code"], sub["destination_county_code"],
+                                                         expect) if e)
+        block = next(b for b in blocks if b["color"] == SCENARIO_COLORS[scenario])
+        assert sorted(a["title"].split(" · ")[0] for a in block["arcs"] if a["main"]) == want
+        n_rest += int((~expect).sum())
+        rest_firms += int(sub.loc[~expect, "firms"].sum())
+    legend = next(b for b in json_blocks(html).values() if isinstance(b, list) and b and "items" in b[0])
+    labels = [i["label"] for s in legend for i in s["items"]]
+    assert f"其余 {n_rest} 条流向，共 {rest_firms} 家企业" in labels
