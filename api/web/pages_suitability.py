@@ -142,12 +142,24 @@ def constraints_from_form(form: Mapping[str, str]) -> dict:
     return out
 
 
+def _typed(value, default: float) -> float | str:
+    """A typed number; an empty field is ``default``; text that is not a finite number is passed on as typed, for
+    the model to refuse by name (``profile.number``: the page shows the field and the value, escaped), never
+    silently read as 0."""
+    if value is None or not str(value).strip():
+        return default
+    x = _float(value)
+    return str(value) if x is None else x
+
+
 def profile_from_form(form: Mapping[str, str]) -> dict | None:
     if form.get("p_sector") not in SECTOR_IDS:
         return None
-    return {"sector": form.get("p_sector"), "land_ha": _float(form.get("p_land_ha"), 0.0),
-            "employees": int(_float(form.get("p_employees"), 0.0)), "pollution_class": form.get("p_pollution_class", "light"),
-            "lon": _float(form.get("p_lon"), 0.0), "lat": _float(form.get("p_lat"), 0.0),
+    employees = _typed(form.get("p_employees"), 0.0)
+    return {"sector": form.get("p_sector"), "land_ha": _typed(form.get("p_land_ha"), 0.0),
+            "employees": int(employees) if isinstance(employees, float) else employees,
+            "pollution_class": form.get("p_pollution_class", "light"),
+            "lon": _typed(form.get("p_lon"), 0.0), "lat": _typed(form.get("p_lat"), 0.0),
             "name": (form.get("p_name") or None)}
 
 
@@ -194,6 +206,10 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
         weights = dict(res.weights)
     target = enterprise or profile
     if target is None:
+        return view
+    if profile and not all(isinstance(profile[k], float) for k in ("lon", "lat")):  # typed text: refused as typed
+        view["error"] = message(SuitabilityError("profile.lonlat", lon=profile["lon"], lat=profile["lat"]),
+                                lang_of(request))
         return view
     ctx = backend.suitability_context(request)
     constraints = constraints_from_form(form)
