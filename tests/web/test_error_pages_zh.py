@@ -78,14 +78,34 @@ def test_a_client_asking_for_json_and_the_api_still_get_problem_json(clients):
     assert r.json()["detail_zh"] == "没有这个资源；本 API 提供的路径见 /openapi.json"
 
 
-def test_the_suitability_page_reads_bad_numbers_itself(clients, web):
-    # the suitability page takes its query as a form: a bad number is the page's own refusal (not a 422), in Chinese
+@pytest.mark.parametrize("field, typed, zh, en", [
+    ("p_land_ha", "abc", "企业概况的 land_ha", "profile land_ha must be a number >= 0, got 'abc'"),
+    ("p_employees", HOSTILE, "企业概况的 employees", f"profile employees must be a number >= 0, got {HOSTILE!r}"),
+    ("p_lon", "east", "'east'", "profile lon/lat ('east', 30.2) are not WGS 84 degrees (lon, lat)"),
+])
+def test_the_suitability_page_refuses_a_typed_number_that_is_not_one(web, field, typed, zh, en):
+    # the suitability page reads its query as a form: a number that is not one is the model's refusal, shown in the
+    # page's language with the field and the value as typed (escaped), not silently read as 0
+    from parks.suitability import SuitabilityError
+    from geodata.messages import message
+
     c = login_client(web.app, web.tokens["analyst"])
-    r = c.get("/ui/suitability", params={"p_sector": "textiles", "p_land_ha": "abc", "p_employees": "x",
-                                         "p_pollution_class": "light", "p_lon": "120.2", "p_lat": "30.2"})
-    assert r.status_code in (200, 400) and r.headers["content-type"].startswith("text/html"), r.status_code
-    text = _TAG.sub(" ", r.text)
-    assert "Input should be" not in text and "invalid request" not in text
+    query = {"p_sector": "textiles", "p_land_ha": "2", "p_employees": "120", "p_pollution_class": "light",
+             "p_lon": "120.2", "p_lat": "30.2", field: typed}
+    for lang, expected in (("zh", zh), ("en", en)):
+        r = c.get("/ui/suitability", params={**query, **({"lang": "en"} if lang == "en" else {})})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+        m = re.search(r'id="suit-error"[^>]*>(.*?)</', r.text, re.S)
+        assert m, r.text[:1500]
+        text = unescape(m.group(1)).strip()
+        assert expected in text, text
+        assert HOSTILE not in r.text  # escaped wherever it is shown
+        if lang == "zh":
+            assert "must be" not in text and "not WGS" not in text
+    # the English is the model's own refusal of the same value
+    if field == "p_land_ha":
+        assert en == str(SuitabilityError("profile.number", name="land_ha", value=typed))
+        assert message(SuitabilityError("profile.number", name="land_ha", value=typed), "zh").startswith(zh)
 
 
 def test_a_form_over_the_body_limit_is_a_page(clients, web):
