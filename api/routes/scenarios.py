@@ -50,7 +50,7 @@ from parks.suitability.scenarios import SCENARIOS, ScenarioParams, scenario_cons
 
 from ..deps import AnalystUser, StateDep
 from ..plan_codec import decode_plan, encode_plan
-from ..problems import BadRequest, ProblemError
+from ..problems import BadRequest, ProblemError, coded_members
 from ..scenario_exports import XLSX_MEDIA_TYPE, plan_workbook
 from ..state import AppState
 from .maps import _CSP, _TILE_HOSTS, _map_options
@@ -426,8 +426,8 @@ def _flows(state: AppState, done: ComputedPlan, scenario: str, lang: str, width:
         try:
             m = flows_map(state.dataset, done.report.flows, opts=opts, width_by=width,
                           title_suffix=_scenario_label(scenario, lang))
-        except MapError as exc:
-            raise BadRequest(str(exc)) from None
+        except MapError as exc:  # coded: code and detail_zh beside the English
+            raise BadRequest(str(exc), **coded_members(exc)) from None
         return render_page(m)
 
     page = state.maps.get_or_compute(state.key("plan-map", scenario, done.order, id(done), opts, width), build)
