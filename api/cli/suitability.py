@@ -366,7 +366,8 @@ def _print_report(report, w: Words, top: int = 5) -> None:
     t, lang = w.t, w.lang
     s = report.summary
     cols = [c for c in ("scenario", "enterprises", "assigned", "assigned_share", "jobs_moved", "land_ha", "median_km",
-                        "p90_km", "own_county_share", "own_city_share") if c in s.columns]
+                        "p90_km", "own_county_share", "own_city_share", "median_detour_km", "detour_share")
+            if c in s.columns]
     tb = table(label("table_summary", lang), [(label(c, lang), "left" if c == "scenario" else "right") for c in cols])
     for r in s[cols].to_dict("records"):
         tb.add_row(*[w.scenario(r[c]) if c == "scenario" else pct(r[c]) if c.endswith("_share")
