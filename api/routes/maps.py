@@ -138,7 +138,7 @@ def _profile(enterprise_id: str | None, fields: dict) -> dict | None:
     try:
         return Profile(**given).model_dump(exclude_none=True)
     except ValidationError as exc:
-        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False, include_context=False)]
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors(include_url=False)]
         for e in errors:
             if e["type"] == "missing":
                 e["msg"] = "missing: a profile needs " + ", ".join(_PROFILE_FIELDS)
