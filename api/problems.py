@@ -339,6 +339,13 @@ VALIDATION_ZH: dict[str, str] = {
 }
 
 
+def _plain(value: Any) -> Any:
+    """A limit as pydantic's English writes it: 0 and 90 for a float field's 0.0 and 90.0, 2.5 as it is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
 def validation_message_zh(error: dict[str, Any]) -> str:
     """One pydantic error (``type``, ``msg``, ``ctx``) as what is accepted, in Chinese; the value given is never
     repeated (the field and what it accepts are enough, and nothing typed is echoed). An error that brings its
@@ -346,7 +353,7 @@ def validation_message_zh(error: dict[str, Any]) -> str:
     if error.get("msg_zh"):
         return str(error["msg_zh"])
     template = VALIDATION_ZH.get(str(error.get("type", "")))
-    ctx = dict(error.get("ctx") or {})
+    ctx = {k: _plain(v) for k, v in dict(error.get("ctx") or {}).items()}
     if "expected" in ctx:
         ctx["expected"] = _choices(str(ctx["expected"]))
     if template is not None:

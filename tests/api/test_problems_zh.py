@@ -244,3 +244,16 @@ def test_problem_text_for_a_page():
     plain = NotFound("transfer candidate 'X' not found")
     assert problem_text(plain, "zh") == "未找到所请求的资源（原始信息：\"transfer candidate 'X' not found\"）"
     assert problem_text(plain, "en") == "transfer candidate 'X' not found"
+
+
+def test_the_suitability_maps_profile_keeps_its_limits_in_chinese(api):
+    # the map validates a profile given as query parameters with the API's Profile model; its errors keep pydantic's
+    # context, so the Chinese names each parameter's limit
+    q = {"sector": "textiles", "land_ha": "-1", "employees": "10", "pollution_class": "light", "lon": "120.2",
+         "lat": "95"}
+    doc = _problem(api.get("/maps/suitability", as_="analyst", params=q), 422)
+    zh = {e["field"]: e["message_zh"] for e in doc["errors"]}
+    assert zh == {"query.land_ha": "查询参数 land_ha：应不小于 0", "query.lat": "查询参数 lat：应不大于 90"}, doc
+    assert {e["field"]: e["message"] for e in doc["errors"]} == {
+        "query.land_ha": _pydantic_msg(Annotated[float, Field(ge=0)], -1)[1],
+        "query.lat": _pydantic_msg(Annotated[float, Field(le=90)], 95)[1]}
