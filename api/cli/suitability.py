@@ -409,7 +409,11 @@ def _print_warnings(caught, w: Words) -> None:
 
     for warning in caught:
         if issubclass(warning.category, ScenarioWarning):
-            err_console.print(f"[yellow]{escape(w.t('cli_warning'))}: {escape(str(warning.message))}[/yellow]", markup=True)
+            from geodata.messages import message
+
+            colon = "：" if w.lang == "zh" else ": "
+            err_console.print(f"[yellow]{escape(w.t('cli_warning'))}{colon}{escape(message(warning.message, w.lang))}[/yellow]",
+                              markup=True)
 
 
 def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, allocate, cap, time_limit, as_json, sp=None,

@@ -14,6 +14,10 @@ from geodata.messages import Catalogue
 __all__ = ["SUITABILITY"]
 
 SUITABILITY = Catalogue("suitability", {
+    "scenario.no_township_column": (
+        "scenario 'scattered': the enterprises have no 'township_enterprise' column (乡镇企业); falling back to every "
+        "enterprise outside parks and urban cores",
+        "分散企业入园情景：企业表没有“乡镇企业”（township_enterprise）列，改为选取园区和城区以外的全部企业"),
     # inputs: layers and columns
     "layer.columns_missing": ("layer {layer!r} lacks column(s) {columns}{hint}", "图层 {layer!r} 缺少列 {columns}{hint}"),
     "hint.prepare_joins": ("; derive county_code and park_id with parks.joins.prepare(ds) first",

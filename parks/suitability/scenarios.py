@@ -38,6 +38,7 @@ import pandas as pd
 
 from .constraints import Constraints
 from .context import SuitabilityError
+from .messages import SUITABILITY
 
 __all__ = ["SCENARIOS", "ScenarioParams", "ScenarioWarning", "select_scenario", "scenario_constraints",
            "scenario_preference", "per_mu_classes"]
@@ -47,7 +48,20 @@ SCENARIO_LABELS_ZH = {"urban-core": "城区企业退城入园", "scattered": "�
 
 
 class ScenarioWarning(UserWarning):
-    """A scenario fell back to a weaker rule because the data lack a column (the message says which)."""
+    """A scenario fell back to a weaker rule because the data lack a column (the message says which).
+    ``warning.text`` is the coded message (:class:`geodata.messages.Message`): ``in_lang("zh")`` for the
+    command line and the web; ``str(warning)`` is the English."""
+
+    def __init__(self, text):
+        self.text = text
+        super().__init__(str(text))
+
+    @property
+    def code(self) -> str:
+        return self.text.code
+
+    def in_lang(self, lang: str) -> str:
+        return self.text.render(lang)
 
 
 @dataclass(frozen=True)
@@ -152,9 +166,7 @@ def select_scenario(
             keep = keep & _flag(e, "township_enterprise")
             reasons = pd.Series("township_enterprise,outside_parks", index=e.index)
         else:
-            warnings.warn("scenario 'scattered': the enterprises have no 'township_enterprise' column (乡镇企业); "
-                          "falling back to every enterprise outside parks and urban cores", ScenarioWarning,
-                          stacklevel=2)
+            warnings.warn(ScenarioWarning(SUITABILITY("scenario.no_township_column")), stacklevel=2)
             reasons = pd.Series("outside_parks", index=e.index)
     else:
         _need(e, ("labour_intensive", "coastal", "less_developed"), scenario)

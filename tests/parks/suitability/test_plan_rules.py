@@ -70,8 +70,11 @@ def test_scattered_selects_township_enterprises_outside_parks_and_cores(dataset)
 
 def test_scattered_without_the_column_falls_back_with_a_warning(dataset):
     e = dataset.enterprises.drop(columns="township_enterprise")
-    with pytest.warns(ScenarioWarning, match="township_enterprise"):
+    with pytest.warns(ScenarioWarning, match="township_enterprise") as caught:
         sel = select_scenario("scattered", e)
+    w = next(x.message for x in caught if isinstance(x.message, ScenarioWarning))
+    assert w.code == "scenario.no_township_column"  # coded: the command line shows it in its language
+    assert "乡镇企业" in w.in_lang("zh") and "falling back" not in w.in_lang("zh")
     assert len(sel) == int((e["park_id"].isna() & ~e["in_urban_core"].astype(bool)).sum())
 
 
