@@ -269,7 +269,8 @@ def openapi_limits(schema: dict[str, Any], app) -> None:
 
 def _over_limit(field: str, value: int, limit: int, setting: str, kind: str) -> RequestValidationError:
     msg = f"{value} {kind} is above the server's limit of {limit} (setting {setting})"
-    return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "less_than_equal"}])
+    msg_zh = f"共 {value} 个，超过服务器的上限 {limit}（设置 {setting}）"  # api.problems: the error's Chinese
+    return RequestValidationError([{"loc": ("body", field), "msg": msg, "type": "less_than_equal", "msg_zh": msg_zh}])
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
