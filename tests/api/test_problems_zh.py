@@ -257,3 +257,14 @@ def test_the_suitability_maps_profile_keeps_its_limits_in_chinese(api):
     assert {e["field"]: e["message"] for e in doc["errors"]} == {
         "query.land_ha": _pydantic_msg(Annotated[float, Field(ge=0)], -1)[1],
         "query.lat": _pydantic_msg(Annotated[float, Field(le=90)], 95)[1]}
+
+
+def test_the_servers_own_limits_say_the_limit_and_its_setting_in_chinese(api):
+    settings = api.app.state.settings
+    r = api.post("/suitability/sensitivity", as_="analyst", json={"enterprise_id": "E1", "n": settings.max_draws + 1})
+    doc = _problem(r, 422)
+    (e,) = doc["errors"]
+    assert e["message"] == (f"{settings.max_draws + 1} draws is above the server's limit of {settings.max_draws} "
+                            "(setting PARKPLAN_MAX_DRAWS)")  # the English, as before
+    assert e["message_zh"] == (f"请求体字段 n：共 {settings.max_draws + 1} 个，超过服务器的上限 {settings.max_draws}"
+                               "（设置 PARKPLAN_MAX_DRAWS）")
