@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from .dataset import Dataset, DatasetError, load_dataset, save_dataset
+from .messages import IMPORT, Note, layer_name
 from .readers import ArchiveLimits, read_table
 from .schema import LAYERS
 from .tempfiles import remove_stale
@@ -201,7 +202,7 @@ def _validate(ds: Dataset, raw, layer: str, crs, mode: str, repair: bool) -> Val
 
 def _dangling(ds: Dataset, layer: str) -> list[str]:
     """Notes on rows of other layers that refer to ids no longer in ``layer``."""
-    notes = []
+    notes: list[str] = []
     for dependent, fname, ref_col in _DEPENDENTS.get(layer, []):
         rows = ds.layer(dependent)
         if fname not in rows.columns or not len(rows):
@@ -209,8 +210,8 @@ def _dangling(ds: Dataset, layer: str) -> list[str]:
         ids = set(ds.layer(layer)[ref_col].dropna().astype(str))
         missing = ~rows[fname].astype(str).isin(ids)
         if missing.any():
-            notes.append(f"{int(missing.sum())} of {len(rows)} {dependent} refer by {fname} to {layer} no longer "
-                         f"in the layer; import {dependent} next")
+            notes.append(Note(IMPORT("note.dangling", missing=int(missing.sum()), total=len(rows),
+                                     dependent=layer_name(dependent), field=fname, layer=layer_name(layer))))
     return notes
 
 

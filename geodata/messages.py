@@ -33,7 +33,7 @@ from typing import Any
 from . import glossary
 
 __all__ = ["Message", "Localised", "Joined", "Catalogue", "CodedError", "IMPORT", "EXPORT", "TARGETS", "BOUNDARIES",
-           "REFERENCE", "PARQUET", "message", "placeholders", "layer_name", "library_reason", "listing", "NOTHING"]
+           "REFERENCE", "PARQUET", "Note", "message", "placeholders", "layer_name", "library_reason", "listing", "NOTHING"]
 
 _FORMATTER = string.Formatter()
 
@@ -135,6 +135,28 @@ class Catalogue(Mapping[str, tuple[str, str]]):
         return Message(code, dict(params), pair)
 
 
+class Note(str):
+    """A text that is also a coded :class:`Message` (an import report's note): the English text as a ``str``
+    (so lists of notes stay lists of text), ``in_lang(lang)`` / :func:`message` for the user's language."""
+
+    text: Message
+
+    def __new__(cls, text: Message) -> "Note":
+        obj = super().__new__(cls, str(text))
+        obj.text = text
+        return obj
+
+    @property
+    def code(self) -> str:
+        return self.text.code
+
+    def in_lang(self, lang: str) -> str:
+        return self.text.render(lang)
+
+    def __reduce__(self):
+        return (Note, (self.text,))
+
+
 class CodedError(ValueError):
     """A ``ValueError`` whose text is a :class:`Message` (``exc.text``); ``str(exc)`` is the English text."""
 
@@ -187,6 +209,25 @@ def layer_name(layer: str) -> Localised:
 #: The importer's problems (:mod:`geodata.validate` and its helpers), what they accept, and the frame of
 #: the refusal. Field names, ids, values and file names stay as they are in both languages.
 IMPORT = Catalogue("import", {
+    # notes of the import report (not problems: what the importer did on its own)
+    "note.encoding_cpg": ("attribute encoding {encoding} (from {file})", "属性编码 {encoding}（取自 {file}）"),
+    "note.encoding_detected_dbf": ("attribute encoding {encoding} (detected; the shapefile has no .cpg)",
+                                   "属性编码 {encoding}（自动识别；该 Shapefile 没有 .cpg 文件）"),
+    "note.encoding_detected": ("text encoding {encoding} (detected)", "文本编码 {encoding}（自动识别）"),
+    "note.header_row": ("header found in row {row}; the lines above it (a title?) are skipped",
+                        "表头在第 {row} 行；其上各行（标题？）已跳过"),
+    "note.sheet": ("sheet {sheet!r} read (the workbook has {sheets})", "读取了工作表 {sheet!r}（工作簿共有 {sheets}）"),
+    "note.table_geometry_ignored": ("the file's geometry is ignored: this layer is a table",
+                                    "文件中的几何已忽略：该图层是表格"),
+    "note.repaired_one": ("{n} invalid geometry repaired (shapely.make_valid)",
+                          "已修复 {n} 个无效几何（shapely.make_valid）"),
+    "note.repaired_many": ("{n} invalid geometries repaired (shapely.make_valid)",
+                           "已修复 {n} 个无效几何（shapely.make_valid）"),
+    "note.crs_declared": ("the file declares {declared}; the stated --crs {crs} was used",
+                          "文件声明的坐标参考系为 {declared}；已按指定的 --crs {crs} 处理"),
+    "note.dangling": ("{missing} of {total} {dependent} refer by {field} to {layer} no longer in the layer; "
+                      "import {dependent} next",
+                      "{dependent}的 {total} 行中有 {missing} 行的 {field} 指向{layer}中已不存在的记录；请接着导入{dependent}"),
     # the refusal (ImportValidationError)
     "import.refused": ("{count}{source}{layer}; nothing was imported:", "{count}{source}{layer}，未导入任何数据："),
     "import.one_problem": ("1 problem", "1 个问题"),

@@ -34,7 +34,7 @@ import pandas as pd
 import pyogrio
 import pyproj
 
-from .messages import IMPORT, CodedError, Localised, Message, library_reason
+from .messages import IMPORT, CodedError, Localised, Message, Note, library_reason
 from .spreadsheet import unguard_frame
 from .tempfiles import claim_temp, remove_stale
 
@@ -470,7 +470,7 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
                 name = codecs.lookup(value).name
             except LookupError:
                 raise ImportReadError("read.cpg_unknown", name=cpg.name, value=value) from None
-        return name, f"attribute encoding {value} (from {cpg.name})"
+        return name, Note(IMPORT("note.encoding_cpg", encoding=value, file=cpg.name))
     dbf = _sidecar(path, ".dbf")
     if dbf is None:
         return None, None
@@ -478,7 +478,7 @@ def shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     if text.isascii():
         return None, None
     name = detect_text_encoding(text)
-    return name, f"attribute encoding {name} (detected; the shapefile has no .cpg)"
+    return name, Note(IMPORT("note.encoding_detected_dbf", encoding=name))
 
 
 def _dbf_text_bytes(data: bytes) -> bytes:
@@ -537,7 +537,7 @@ def _read_csv(path: Path, fmt: str, *, source_layer, target) -> RawTable:
     raw.notes.extend([note] if note else [])
     raw.encoding = encoding
     if encoding not in ("utf-8", "utf-8-sig"):
-        raw.notes.append(f"text encoding {encoding} (detected)")
+        raw.notes.append(Note(IMPORT("note.encoding_detected", encoding=encoding)))
     _table_geometry(raw)
     return raw
 
@@ -568,7 +568,7 @@ def _read_excel(path: Path, fmt: str, *, source_layer, target) -> RawTable:
     raw = _from_rows(rows, lines, fmt, path)
     raw.source_layer = chosen
     if len(names) > 1:
-        raw.notes.append(f"sheet {chosen!r} read (the workbook has {', '.join(names)})")
+        raw.notes.append(Note(IMPORT("note.sheet", sheet=chosen, sheets=", ".join(names))))
     _table_geometry(raw)
     return raw
 
@@ -595,7 +595,7 @@ def _header_row(rows: list[list], lines: list[int]) -> tuple[int, str]:
     widest = max(counts, default=0)
     at = next((i for i, c in enumerate(counts) if c >= max(1, min(2, widest), 0.6 * widest)), 0)
     if at and any(counts[:at]):
-        return at, f"header found in row {lines[at]}; the lines above it (a title?) are skipped"
+        return at, Note(IMPORT("note.header_row", row=lines[at]))
     return at, ""
 
 

@@ -33,7 +33,7 @@ from ._geometry_checks import _check_geometries, _check_location, _looks_project
 from ._problems import LOCATION_TOLERANCE_M, ImportValidationError, Problem, row_list
 from ._vocabulary import _accepted_for, _accepted_headers, _map_columns, _units_for, header_zh, zh_labels
 from .crs import parse_crs, transform_geometries
-from .messages import IMPORT, layer_name
+from .messages import IMPORT, Note, layer_name
 from .readers import RawTable
 from .schema import IMPORTABLE_LAYERS, LAYERS
 
@@ -127,7 +127,7 @@ def validate_layer(
         crs_used, geoms, repaired = _geometry(raw, schema, crs, repair, province, province_name, tolerance_m,
                                               problems, notes)
     elif raw.has_geometry or raw.coordinates:
-        notes.append("the file's geometry is ignored: this layer is a table")
+        notes.append(Note(IMPORT("note.table_geometry_ignored")))
 
     if problems:
         raise ImportValidationError(problems, source=raw.path.name, layer=layer)
@@ -207,7 +207,7 @@ def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, pr
         return None, None, 0
     geoms, repaired = _check_geometries(raw, schema, geoms, repair, problems, reported)
     if repaired:
-        notes.append(f"{repaired} invalid geometr{'y' if repaired == 1 else 'ies'} repaired (shapely.make_valid)")
+        notes.append(Note(IMPORT("note.repaired_one" if repaired == 1 else "note.repaired_many", n=repaired)))
     source = None
     if crs is not None:
         try:
@@ -216,7 +216,7 @@ def _geometry(raw, schema, crs, repair, province, province_name, tolerance_m, pr
             problems.append(Problem("file", "crs", IMPORT("crs.unknown", value=crs)))
             return None, geoms, repaired
         if raw.crs is not None and not _same_crs(source, raw.crs):
-            notes.append(f"the file declares {raw.crs.to_string()}; the stated --crs {crs} was used")
+            notes.append(Note(IMPORT("note.crs_declared", declared=raw.crs.to_string(), crs=crs)))
     elif raw.crs is not None:
         source = raw.crs
     else:

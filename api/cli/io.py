@@ -9,6 +9,7 @@ import typer
 
 from rich.markup import escape
 
+from geodata.messages import message
 from geodata.schema import IMPORTABLE_LAYERS
 
 from ._common import DataOption, JsonOption, console, err_console, fail, load, print_json, resolve_data_path
@@ -106,8 +107,8 @@ def _print_import(report, file: Path, w: Words) -> None:
         console.print(tb)
     if report.crs:
         console.print("  " + t("cli_crs_converted", crs=report.crs), highlight=False, markup=False)
-    for line in report.notes:  # the importer's notes (geodata), as it words them
-        console.print(f"  {line}", highlight=False, markup=False)
+    for line in report.notes:  # the importer's notes (geodata): coded, in the command's language
+        console.print(f"  {message(line, w.lang)}", highlight=False, markup=False)
     if report.ignored_columns:
         console.print("  " + t("cli_ignored_columns", columns=", ".join(report.ignored_columns)),
                       highlight=False, markup=False)
