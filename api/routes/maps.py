@@ -57,7 +57,7 @@ from .. import reviews
 from ..auth import Principal
 from ..cache import LockedCache
 from ..deps import AnalystUser, DbDep, StateDep, ViewerUser
-from ..problems import BadRequest, Forbidden, NotFound
+from ..problems import BadRequest, Forbidden, NotFound, coded_members
 from ..state import AppState
 from .suitability import Profile
 
@@ -484,8 +484,8 @@ def _render(make: Callable[[], folium.Map]) -> tuple[MapPage, list[bytes]]:
     accept) and 404 (an enterprise or park the dataset does not have)."""
     try:
         m = make()
-    except MapError as exc:
-        raise BadRequest(str(exc)) from None
+    except MapError as exc:  # coded: code and detail_zh beside the English
+        raise BadRequest(str(exc), **coded_members(exc)) from None
     except LookupError as exc:
         raise NotFound(str(exc).strip("'\"")) from None
     page = render_page(m)

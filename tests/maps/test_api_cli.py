@@ -69,6 +69,10 @@ def test_map_parameters_checked(client, tokens, url, status, detail):
     assert r.status_code == status, r.text
     if detail:
         assert detail in r.json()["detail"]
+    if status == 400:  # a map's refusal is coded: its code and the same refusal in Chinese, naming the value
+        body = r.json()
+        assert body["code"].startswith("map.") and "not accepted" not in body["detail_zh"]
+        assert url.rsplit("=", 1)[1] in body["detail_zh"]
 
 
 def test_map_english_cached_and_gzipped(client, tokens):
