@@ -258,6 +258,7 @@ _NAV_STAMPS_JS = """() => { const n = performance.getEntriesByType('navigation')
 #: before an in-place decision: the submit event's time (capture phase on the document, so before the page's own
 #: handler starts the fetch), the page's earlier resource entries and marks cleared
 _INPLACE_MARK_JS = """() => { performance.clearResourceTimings(); performance.clearMarks('parkplan-decision-shown');
+  performance.clearMarks('parkplan-decision-answer');
   window.__ppSubmit = null;
   document.addEventListener('submit', () => { window.__ppSubmit = performance.timeOrigin + performance.now(); },
                             {capture: true, once: true}); }"""
@@ -266,10 +267,11 @@ _INPLACE_STAMPS_JS = """(cid) => { const o = performance.timeOrigin;
   const e = performance.getEntriesByType('resource').filter(r => r.initiatorType === 'fetch'
                                                               && new URL(r.name).pathname.endsWith('/ui/review/' + cid)).pop();
   const m = performance.getEntriesByName('parkplan-decision-shown').pop();
+  const a = performance.getEntriesByName('parkplan-decision-answer').pop();
   const at = (v) => (v > 0 ? o + v : null);
   return {submit: window.__ppSubmit, fetch_start: e ? at(e.startTime) : null, request_start: e ? at(e.requestStart) : null,
           response_start: e ? at(e.responseStart) : null, response_end: e ? at(e.responseEnd) : null,
-          shown: m ? at(m.startTime) : null, saved: !!document.querySelector('#decision-card #saved'),
+          answer: a ? at(a.startTime) : null, shown: m ? at(m.startTime) : null, saved: !!document.querySelector('#decision-card #saved'),
           version: (document.getElementById('candidate-version') || {}).textContent || null}; }"""
 
 

@@ -231,7 +231,8 @@ PARTS_IN_PLACE = (
     ("POST: handler done to the response start sent (back on the loop)", "post.handler_end", "post.response"),
     ("browser: the card's response start sent to the browser's first byte", "post.response", "b.response_start"),
     ("browser: first byte to the whole card read", "b.response_start", "b.response_end"),
-    ("browser: card read to shown (parsed, swapped in)", "b.response_end", "b.shown"),
+    ("browser: card read to the page's script taking it (the page's main thread)", "b.response_end", "b.answer"),
+    ("browser: the card parsed and swapped in", "b.answer", "b.shown"),
 )
 TOTALS_IN_PLACE: tuple[tuple[str, str | None, str | None], ...] = (
     ("submit to the card's first byte", "b.submit", "b.response_start"),

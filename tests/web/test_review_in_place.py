@@ -52,6 +52,14 @@ def _stored(own, cid: str) -> tuple[str, int, list[tuple[str, str]]]:
         return c.status, c.version, [(r.decision, r.comment) for r in reviews.candidate_reviews(db, cid)]
 
 
+def _wait_until(page, ok, seconds: float = 30.0) -> None:
+    for _ in range(int(seconds * 10)):
+        if ok():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("timed out")
+
+
 def _choose(page, decision: str, comment: str) -> None:
     page.check(f"#decision-{decision}")
     if page.locator("#confirm-replace").count():
@@ -75,6 +83,12 @@ def _decision_in_place(browser, server, own):
     page.evaluate("() => { window.__sameDocument = true; }")  # gone if the page were loaded again
     navigations: list[str] = []
     page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
+    map_loads: list[str] = []
+    page.on("framenavigated", lambda f: map_loads.append(f.url) if f != page.main_frame and "/maps/transfers" in f.url
+            else None)
+    _wait_until(page, lambda: any("/maps/transfers" in f.url for f in page.frames))
+    next(f for f in page.frames if "/maps/transfers" in f.url).wait_for_load_state("load")
+    loads_before = len(map_loads)
     comment = "同意 <b>迁入</b> & 扩建"
     _choose(page, "approved", comment)
     page.click("#submit-decision")
@@ -91,6 +105,8 @@ def _decision_in_place(browser, server, own):
     assert comment in last.inner_text() and "已批准" in last.inner_text()
     assert last.locator("b").count() == 0  # the comment is text, not markup
     assert _stored(own, cid) == ("approved", version + 1, [*history, ("approved", comment)])
+    # the map draws the candidate's status: it is loaded again (after the card), as the status changed
+    _wait_until(page, lambda: len(map_loads) > loads_before)
     # the card's form now carries the new version and asks to confirm the replacement
     assert page.locator("#decision-form input[name=version]").get_attribute("value") == str(version + 1)
     assert page.locator("#confirm-replace").count() == 1

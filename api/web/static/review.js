@@ -11,7 +11,12 @@
     HTMLFormElement.prototype.submit.call(form);  // no submit event: the plain POST and its 303
   }
 
+  function mark(name) {
+    if (window.performance && performance.mark) performance.mark(name);
+  }
+
   function swap(html) {
+    mark("parkplan-decision-answer");
     var doc = new DOMParser().parseFromString(html, "text/html");
     var card = doc.getElementById("decision-card");
     var old = document.getElementById("decision-card");
@@ -32,18 +37,21 @@
     }
     var version = document.getElementById("candidate-version");
     if (version) version.textContent = fresh.getAttribute("data-version") || "";
-    // the candidate's map draws its status: reload it when the status changed
-    var map = document.getElementById("candidate-map");
-    if (map && status !== before && map.contentWindow) {
-      try { map.contentWindow.location.reload(); } catch (e) { map.src = map.src; }
-    }
     bind(fresh.querySelector("form.decision-form"));
+    mark("parkplan-decision-shown");
     var message = fresh.querySelector("#saved, #conflict, #review-error");
     if (message) {
       message.setAttribute("tabindex", "-1");
       message.focus({preventScroll: false});
     }
-    if (window.performance && performance.mark) performance.mark("parkplan-decision-shown");
+    // the candidate's map draws its status: reloaded when the status changed, after the card is painted (the map's
+    // page is rendered again by the server and drawn again here: the reviewer does not wait for it)
+    var map = document.getElementById("candidate-map");
+    if (map && status !== before) {
+      window.setTimeout(function () {
+        try { map.contentWindow.location.reload(); } catch (e) { map.src = map.src; }
+      }, 50);
+    }
     return true;
   }
 
