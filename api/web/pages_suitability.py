@@ -119,6 +119,34 @@ def weights_from_form(form: Mapping[str, str]) -> dict[str, float]:
     return out
 
 
+def form_refusal(form: Mapping[str, str]):
+    """The first weight slider (``w_<criterion>``) or ``max_distance_km`` whose typed text is not a number the
+    model takes, as the model's coded refusal (``weights.not_finite``, ``weights.negative``,
+    ``constraint.max_distance_km``), the criterion by its name in each language; None when every field is a
+    number or empty. :func:`weights_from_form` keeps the sliders where they were for the page; the page then
+    refuses instead of ranking with a default the user did not choose."""
+    from geodata.messages import Localised
+    from parks.suitability import SuitabilityError
+    from parks.suitability.criteria import CRITERIA_LABELS_ZH
+
+    for c in _criteria():
+        raw = form.get(f"w_{c}")
+        if raw is None or not str(raw).strip():
+            continue
+        x = _float(raw)
+        name = Localised(c, CRITERIA_LABELS_ZH.get(c, c))
+        if x is None:
+            return SuitabilityError("weights.not_finite", criterion=name, value=str(raw))
+        if x < 0:
+            return SuitabilityError("weights.negative", criterion=name, value=x)
+    raw = form.get("max_distance_km")
+    if raw is not None and str(raw).strip():
+        x = _float(raw)
+        if x is None or x <= 0:
+            return SuitabilityError("constraint.max_distance_km", value=str(raw) if x is None else x)
+    return None
+
+
 def ahp_from_form(form: Mapping[str, str]):
     """The pairwise matrix from ``ahp_<i>_<j>`` (i < j, Saaty scale) and its :func:`parks.suitability.ahp` result."""
     from parks.suitability import ahp
@@ -206,6 +234,10 @@ def _run(request: Request, form: Mapping[str, str]) -> dict:
         weights = dict(res.weights)
     target = enterprise or profile
     if target is None:
+        return view
+    refused = form_refusal(form)
+    if refused is not None:  # a weight or distance typed as text, or below zero: said, never read as a default
+        view["error"] = message(refused, lang_of(request))
         return view
     if profile and not all(isinstance(profile[k], float) for k in ("lon", "lat")):  # typed text: refused as typed
         view["error"] = message(SuitabilityError("profile.lonlat", lon=profile["lon"], lat=profile["lat"]),
