@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> None:
     records = [x for x in lines[1:] if "lag" not in x]
     rows = match(res["samples"], records, head["clock_offset_s"])
     add_lag(rows, [x["lag"] for x in lines[1:] if "lag" in x], head["clock_offset_s"])
-    decs = [p for p in res["pages"] if p["page"].startswith("decision")]
+    decs = [p for p in res["pages"] if p["page"].startswith("decision (")]
     print(f"\n{t0}: {args.placement}, 1 worker, {args.users} users, {args.rounds} rounds; server switch interval "
           f"{head['switch_interval_s'] * 1e3:g} ms; load average {res['load_before']} before / {res['load_after']} "
           f"after; {res['visits']} page visits in {res['wall_s']:.0f} s wall, server CPU {res['server_cpu_s']:.1f} s; "
