@@ -149,7 +149,7 @@ def _stopped_cleanly(s: Serve, sig: int, expected: int) -> float:
     return took
 
 
-def test_sigterm_during_the_warm_up_then_a_second_start_and_sigterm_when_idle(server):
+def test_sigterm_during_the_warm_up_then_a_second_start_and_stops_when_idle(server):
     first = server()
     first.wait_for(r"parkplan: warming metrics report")
     time.sleep(2)  # inside the metrics report (a minute of Ripley envelopes on this dataset): it holds a claim
@@ -165,6 +165,11 @@ def test_sigterm_during_the_warm_up_then_a_second_start_and_sigterm_when_idle(se
     assert not re.search(r"warming .* failed", second.text()), second.text()[-3000:]
     assert any("spawn_main" in " ".join(p.cmdline()) for p in second.look())  # the sheet child runs, idle
     _stopped_cleanly(second, signal.SIGTERM, -signal.SIGTERM)
+
+    third = server("--workers", "2", log="third.log")  # idle with two workers (they read the shared results)
+    third.wait_for(r"parkplan: warm-up of process \d+ done in ", count=2)
+    assert "took over the stale claim" not in third.text()
+    _stopped_cleanly(third, signal.SIGINT, 0)
 
 
 def test_sigint_while_the_sheet_child_warms(server):
