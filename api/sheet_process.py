@@ -4,9 +4,11 @@ A sheet (:func:`api.exports.render_review_sheet`: matplotlib's map, fpdf2's tabl
 a second of pure-Python CPU. Made in a thread of the server (after each decision, in the background), it held the
 interpreter's lock while the other users' requests waited for it: the decision's p95 in the browser benchmark.
 Here a :class:`concurrent.futures.ProcessPoolExecutor` of one worker (started with ``spawn``: the server has
-threads, so no ``fork``), created on first use (or by the start-up warm-up) and shut down with the app, makes it,
-at a lower priority (``nice`` :data:`CHILD_NICE`) than the server's requests; the server's thread only waits for
-the answer (without the lock).
+threads, so no ``fork``), created on first use (or by the start-up warm-up) and stopped with the app (terminated
+and reaped: :meth:`SheetProcess.close`), makes it; the server's thread only waits for the answer (without the
+lock). A server has two (:class:`SheetClient`): the sheets made after decisions, which nobody waits for yet, at a
+lower priority (``nice`` :data:`CHILD_NICE`) than the server's requests, and the sheets a user waits for at normal
+priority (under load the low-priority child is starved by design; a download no longer waits behind it).
 
 What crosses the process boundary is plain data: per sheet the candidate (the API's detail dict) and its
 :func:`api.exports.sheet_places` (the park's geometry, the enterprise's point); the dataset's

@@ -106,8 +106,9 @@ class AppState:
     shared: SharedResults = field(init=False)
     # set by close() (the app's shutdown): the warm-up stops between its steps, sheets are no longer made
     stopping: threading.Event = field(default_factory=threading.Event)
-    # the child process that makes them (api.sheet_process; started on first use, stopped by close()), or None:
-    # made in a thread of this process (PARKPLAN_SHEET_PROCESS=0)
+    # the child processes that make them (api.sheet_process.SheetClient: one for the background, one for the sheets
+    # a user waits for; started on first use, stopped by close()), or None: made in a thread of this process
+    # (PARKPLAN_SHEET_PROCESS=0)
     sheet_process: SheetClient | None = field(init=False)
     landing_html: Callable | None = None  # the web workspace sets a callable (request) -> Response
     plan_lock: threading.Lock = field(default_factory=threading.Lock)  # one plan computation at a time
