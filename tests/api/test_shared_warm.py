@@ -301,3 +301,35 @@ def test_other_code_does_not_read_the_rows(engine):
     assert new.code != old.code
     assert new.get(("v1", "shared", "report"), lambda: {"n": 2}, *json_codec()) == {"n": 2}
     assert new.counts["computed"] == 1 and new.counts["read"] == 0
+
+
+def test_close_releases_the_claims_held_so_the_next_start_does_not_wait(engine, monkeypatch):
+    """The server stops (AppState.close -> SharedResults.close) while its warm-up computes: the claim is deleted at
+    once (not left to go stale for STALE_S seconds), a new process claims and computes without waiting, and the
+    stopped process claims nothing more."""
+    monkeypatch.setattr(shared_compute, "POLL_S", 0.05)
+    stopping = SharedResults(engine)
+    key = ("v1", "shared", "report", 999)
+    inside, finish = threading.Event(), threading.Event()
+
+    def slow():
+        inside.set()
+        finish.wait(60)
+        return {"late": True}
+
+    t = threading.Thread(target=lambda: stopping.get(key, slow, *json_codec()), daemon=True)
+    t.start()
+    assert inside.wait(60)
+    assert _rows(engine) == [f"claim|v1+{stopping.code}|shared|report|999"]  # held while it computes
+    stopping.close()
+    assert _rows(engine) == []  # released
+    fresh = SharedResults(engine)  # the next start
+    t0 = time.monotonic()
+    assert fresh.get(key, lambda: {"x": 1}, *json_codec()) == {"x": 1}
+    assert time.monotonic() - t0 < shared_compute.STALE_S / 2 and fresh.counts["waited"] == 0
+    assert fresh.counts["computed"] == 1 and fresh.counts["taken_over"] == 0
+    finish.set()
+    t.join(60)
+    other = ("v1", "shared", "other", 1)
+    assert stopping.get(other, lambda: {"y": 2}, *json_codec()) == {"y": 2}  # computed, never claimed
+    assert not any(r.startswith("claim|") for r in _rows(engine))
