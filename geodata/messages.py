@@ -33,7 +33,7 @@ from typing import Any
 from . import glossary
 
 __all__ = ["Message", "Localised", "Joined", "Catalogue", "CodedError", "IMPORT", "EXPORT", "TARGETS", "BOUNDARIES",
-           "REFERENCE", "PARQUET", "Note", "message", "placeholders", "layer_name", "library_reason", "listing", "NOTHING"]
+           "REFERENCE", "PARQUET", "Coded", "Note", "message", "placeholders", "layer_name", "library_reason", "listing", "NOTHING"]
 
 _FORMATTER = string.Formatter()
 
@@ -135,41 +135,40 @@ class Catalogue(Mapping[str, tuple[str, str]]):
         return Message(code, dict(params), pair)
 
 
-class Note(str):
-    """A text that is also a coded :class:`Message` (an import report's note): the English text as a ``str``
-    (so lists of notes stay lists of text), ``in_lang(lang)`` / :func:`message` for the user's language."""
+class Coded:
+    """What carries a coded :class:`Message` as ``self.text``: its ``code`` and its text ``in_lang(lang)``
+    (:class:`CodedError`, :class:`Note`, a coded warning such as
+    :class:`parks.suitability.scenarios.ScenarioWarning`); :func:`message` renders any of them."""
 
     text: Message
+
+    @property
+    def code(self) -> str:
+        return self.text.code
+
+    def in_lang(self, lang: str) -> str:
+        return self.text.render(lang)
+
+
+class Note(Coded, str):
+    """A text that is also a coded :class:`Message` (an import report's note): the English text as a ``str``
+    (so lists of notes stay lists of text), ``in_lang(lang)`` / :func:`message` for the user's language."""
 
     def __new__(cls, text: Message) -> "Note":
         obj = super().__new__(cls, str(text))
         obj.text = text
         return obj
 
-    @property
-    def code(self) -> str:
-        return self.text.code
-
-    def in_lang(self, lang: str) -> str:
-        return self.text.render(lang)
-
     def __reduce__(self):
         return (Note, (self.text,))
 
 
-class CodedError(ValueError):
+class CodedError(Coded, ValueError):
     """A ``ValueError`` whose text is a :class:`Message` (``exc.text``); ``str(exc)`` is the English text."""
 
     def __init__(self, text: Message):
         self.text = text
         super().__init__(str(text))
-
-    @property
-    def code(self) -> str:
-        return self.text.code
-
-    def in_lang(self, lang: str) -> str:
-        return self.text.render(lang)
 
     def __reduce__(self):  # picklable (Dask workers send errors back) although __init__ takes a Message
         return (_restore, (type(self), self.text, self.__dict__))

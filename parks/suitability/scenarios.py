@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from geodata.messages import Coded
+
 from .constraints import Constraints
 from .context import SuitabilityError
 from .messages import SUITABILITY
@@ -47,7 +49,7 @@ SCENARIOS: tuple[str, ...] = ("urban-core", "scattered", "coastal-transfer")
 SCENARIO_LABELS_ZH = {"urban-core": "城区企业退城入园", "scattered": "分散企业入园", "coastal-transfer": "沿海向欠发达地区转移"}
 
 
-class ScenarioWarning(UserWarning):
+class ScenarioWarning(Coded, UserWarning):
     """A scenario fell back to a weaker rule because the data lack a column (the message says which).
     ``warning.text`` is the coded message (:class:`geodata.messages.Message`): ``in_lang("zh")`` for the
     command line and the web; ``str(warning)`` is the English."""
@@ -55,13 +57,6 @@ class ScenarioWarning(UserWarning):
     def __init__(self, text):
         self.text = text
         super().__init__(str(text))
-
-    @property
-    def code(self) -> str:
-        return self.text.code
-
-    def in_lang(self, lang: str) -> str:
-        return self.text.render(lang)
 
 
 @dataclass(frozen=True)
