@@ -97,7 +97,10 @@ BUSY_RETRY_AFTER_S = 2
 async def _database_busy(_request, exc: Exception):  # registered for DatabaseBusy only
     """503 with Retry-After: the review database stayed locked by other writers and nothing was changed."""
     return problems.problem_response(503, f"{exc}: send the same request again",
-                                     headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}, title="Service Unavailable")
+                                     headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}, title="Service Unavailable",
+                                     code="db.busy",
+                                     detail_zh=f"审核数据库正忙（其他写入尚未完成），本次请求未做任何更改；请 "
+                                               f"{BUSY_RETRY_AFTER_S} 秒后重新提交同一请求")
 
 
 class SecurityHeaders:

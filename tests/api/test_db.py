@@ -129,6 +129,8 @@ def test_a_busy_review_is_503_with_retry_after_and_the_same_request_succeeds_lat
     assert r.headers["content-type"].startswith("application/problem+json")
     assert int(r.headers["Retry-After"]) > 0
     assert r.json()["title"] == "Service Unavailable" and "nothing was changed" in r.json()["detail"]
+    assert r.json()["code"] == "db.busy"  # and in Chinese for the offices, with the wait it asks for
+    assert "未做任何更改" in r.json()["detail_zh"] and f"{r.headers['Retry-After']} 秒后" in r.json()["detail_zh"]
     # nothing was recorded, so the very same request (same ETag) now wins
     again = api.post(f"/transfer-candidates/{cid}/reviews", headers={"If-Match": etag}, json=body)
     assert again.status_code == 201, again.text
