@@ -9,8 +9,7 @@ the page says so and shows the decision that stands, instead of overwriting it.
 
 The decision is submitted in place by ``static/review.js`` (a ``fetch`` with the header
 :data:`FRAGMENT_HEADER`): the answer is then the candidate's decision card alone
-(``review_candidate_decision.html``, the same template the page includes, with the saved / error / conflict
-message inside it), and the page swaps it in; without JavaScript the form posts, and a stored decision is
+(the block ``decision_card`` of the page's own template, with the saved / error / conflict message inside it), and the page swaps it in; without JavaScript the form posts, and a stored decision is
 answered with a 303 to the candidate's page (as before).
 """
 
@@ -305,8 +304,9 @@ def _show(request: Request, user, candidate_id: str, *, conflict: dict | None = 
     context = {**view, "conflict": conflict, "saved": saved, "error": error,
                "typed": typed or {"decision": "", "comment": ""}}
     if _wants_fragment(request):
-        html = TEMPLATES.get_template("review_candidate_decision.html").render(
-            page_context(request, {**context, "fragment": True}, user))
+        page = TEMPLATES.get_template("review_candidate.html")  # its block decision_card alone
+        html = "".join(page.blocks["decision_card"](page.new_context(page_context(request, {**context, "fragment": True},
+                                                                                 user))))
         resp = HTMLResponse(html, status_code=status_code, headers={FRAGMENT_HEADER: FRAGMENT_DECISION})
         secure_headers(resp)
         return resp
