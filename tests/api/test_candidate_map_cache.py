@@ -63,3 +63,14 @@ def test_each_language_is_its_own_entry(fresh_api, lang):
     r = api.get(f"/maps/transfers?candidate_id={cid}&lang={lang}", as_="reviewer_a")
     assert r.status_code == 200
     assert any(getattr(k[3], "lang", None) == lang for k in state.candidate_maps.keys())
+
+
+def test_the_candidates_map_gzip_is_the_same_page_at_its_faster_level(api):
+    """One candidate's map is compressed at zlib level 1 (made again after each decision); what the browser
+    inflates (httpx's gzip decoder, which checks the stream's CRC and length) is byte for byte the page served
+    uncompressed."""
+    cid = _mine(api)[0]["candidate_id"]
+    r = api.get(f"/maps/transfers?candidate_id={cid}", as_="reviewer_a", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip"
+    html = r.content.decode("utf-8")  # httpx inflated it
+    assert NONCE.sub("NONCE", html) == _page(api, cid)
