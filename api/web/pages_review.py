@@ -29,7 +29,7 @@ from .. import reviews
 from ..auth import Principal
 from ..db import DECISIONS, STATUSES, TransferCandidate
 from ..deps import scope_filter
-from ..problems import NotFound, PreconditionFailed, ProblemError
+from ..problems import NotFound, PreconditionFailed, ProblemError, problem_text
 from ..routes.transfers import sheet_decided
 from ..state import AppState
 from . import backend
@@ -349,8 +349,9 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
         # 200, not 409: the page itself is the answer (the conflict and the standing decision); a
         # browser would log an error status as a console error
         return _show(request, user, candidate_id, conflict=current, typed=typed)
-    except ProblemError as exc:
-        return _show(request, user, candidate_id, status_code=400, error=exc.detail, typed=typed)
+    except ProblemError as exc:  # in the page's language (its detail_zh, else the kind in Chinese, English quoted)
+        return _show(request, user, candidate_id, status_code=400, typed=typed,
+                     error=problem_text(exc, pick_lang(request.query_params.get("lang"))))
     _sheet_after(request.app.state.parkplan, candidate_id, int(out.candidate["version"]))
     if _wants_fragment(request):  # the in-place submit: the card with the stored decision, read back
         return _show(request, user, candidate_id, saved=True)
