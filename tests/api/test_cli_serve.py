@@ -46,13 +46,18 @@ def test_token_create_prints_it_once_and_it_works(tmp_dataset_path, dataset, tmp
     assert client.get("/transfer-candidates", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-@pytest.mark.parametrize("args,message", [(["--role", "root"], "accepted: viewer"),
-                                          (["--role", "reviewer"], "needs at least one office"),
-                                          (["--role", "reviewer", "--office", "123456"], "not a county code")])
-def test_token_create_refuses_bad_roles_and_offices(tmp_dataset_path, tmp_path, args, message):
+@pytest.mark.parametrize("args,message,zh", [(["--role", "root"], "accepted: viewer", "'root'"),
+                                             (["--role", "reviewer"], "needs at least one office", "reviewer"),
+                                             (["--role", "reviewer", "--office", "123456"], "not a county code",
+                                              "123456")])
+def test_token_create_refuses_bad_roles_and_offices(tmp_dataset_path, tmp_path, args, message, zh):
+    """Refused in the command's language: English asked for in English, Chinese by default (naming the value)."""
     db = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    result = runner.invoke(app, ["token", "create", *args, "--data", str(tmp_dataset_path), "--db", db])
+    result = runner.invoke(app, ["token", "create", *args, "--data", str(tmp_dataset_path), "--db", db, "--lang", "en"])
     assert result.exit_code == 2 and message in result.output.replace("\n", " ")
+    result = runner.invoke(app, ["token", "create", *args, "--data", str(tmp_dataset_path), "--db", db, "--lang", "zh"])
+    text = result.output.replace("\n", " ")
+    assert result.exit_code == 2 and zh in text and message not in text and "错误" in text, text
 
 
 def test_transfers_propose_is_idempotent_and_lists(tmp_dataset_path, tmp_path, candidate_rows):
