@@ -172,6 +172,8 @@ SUITABILITY = Catalogue("suitability", {
     "report.and_more": (" and {n} more", " 等，另有 {n} 个"),
     "report.bands": ("bands_km must be increasing positive distances (km), got {value!r}",
                      "距离分段 bands_km 应为递增的正距离（公里），实际为 {value!r}"),
+    "report.detour_km": ("detour_km must be a distance > 0 (km), got {value!r}",
+                         "detour_km（多走距离阈值）应为 > 0 的距离（公里），实际为 {value!r}"),
     "report.median_move": ("median_move_km must be a distance > 0 (km), got {value!r}",
                            "median_move_km 应为 > 0 的距离（公里），实际为 {value!r}"),
     "report.share": ("{name} must be a share in (0, 1], got {value!r}", "{name} 应为 (0, 1] 内的比例，实际为 {value!r}"),

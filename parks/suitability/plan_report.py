@@ -283,7 +283,7 @@ class ReportParams:
             by.append((str(pair[0]), float(pair[1])))
         object.__setattr__(self, "median_move_km_by_scenario", tuple(by))
         if not (isinstance(self.detour_km, (int, float)) and self.detour_km > 0):
-            raise SuitabilityError("report.median_move", value=self.detour_km)
+            raise SuitabilityError("report.detour_km", value=self.detour_km)
         for name in ("park_share_min_firms", "top_parks", "examples"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):

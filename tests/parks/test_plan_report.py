@@ -355,6 +355,7 @@ def test_band_labels():
     (dict(bands_km=(10, 5)), "bands_km must be increasing"),
     (dict(park_share_max=0), "park_share_max must be a share"),
     (dict(top_parks=0), "top_parks must be an integer"),
+    (dict(detour_km=0), "detour_km must be a distance"),
     (dict(expected_shares=(("urban-core", "own_town", 0.5),)), "expected_shares items"),
 ])
 def test_bad_params_are_refused(params, match):
