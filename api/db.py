@@ -54,6 +54,7 @@ __all__ = [
     "is_busy_error",
     "DatabaseBusy",
     "WRITE_PATIENCE_S",
+    "SQLITE_BUSY_TIMEOUT_MS",
     "integrity_check",
     "utcnow",
     "as_utc",
@@ -176,16 +177,33 @@ def _is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout (``sqlite_busy_timeout_ms`` per statement), FULL
-    sync and explicit BEGIN handling."""
+#: the engine's execution option holding its :func:`write_transaction` patience (``make_engine(write_patience_s=)``)
+PATIENCE_OPTION = "parkplan_write_patience_s"
+
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int | None = None,
+                write_patience_s: float | None = None) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout (``sqlite_busy_timeout_ms`` per statement, default
+    :data:`SQLITE_BUSY_TIMEOUT_MS`), FULL sync and explicit BEGIN handling.
+
+    ``write_patience_s``: how long :func:`write_transaction` on this engine retries a busy unit of work before
+    :class:`DatabaseBusy` when the caller gives no ``patience_s`` (default :data:`WRITE_PATIENCE_S`); the server's
+    settings ``PARKPLAN_DB_PATIENCE_S`` and ``PARKPLAN_DB_BUSY_TIMEOUT_MS`` (:class:`api.settings.Settings`)."""
+    if sqlite_busy_timeout_ms is None:
+        sqlite_busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
+    if write_patience_s is not None and not write_patience_s >= 0:
+        raise ValueError(f"write_patience_s must be a number of seconds >= 0, got {write_patience_s!r}")
+    if sqlite_busy_timeout_ms < 0:
+        raise ValueError(f"sqlite_busy_timeout_ms must be >= 0, got {sqlite_busy_timeout_ms!r}")
+    options = {} if write_patience_s is None else {PATIENCE_OPTION: float(write_patience_s)}
     if not _is_sqlite(url):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=60)
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30, pool_timeout=60,
+                             execution_options=options)
     db = make_url(url).database
     if db and db != ":memory:":
         Path(db).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False},
-                           pool_size=20, max_overflow=40, pool_timeout=60)
+                           pool_size=20, max_overflow=40, pool_timeout=60, execution_options=options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
@@ -271,10 +289,13 @@ def write_transaction(engine: Engine, work: Callable[[Session], T], *, patience_
 
     When the database is busy, the transaction is rolled back and ``work`` runs again from the start (so it
     must read what it checks inside the transaction, as :func:`api.reviews.decide` does), with jittered
-    exponential back-off, until ``patience_s`` (default :data:`WRITE_PATIENCE_S`) has passed; then
-    :class:`DatabaseBusy`. Any other exception (a 412, a bug) propagates at once after the rollback.
+    exponential back-off, until ``patience_s`` has passed (default: the engine's ``write_patience_s``, see
+    :func:`make_engine`, else :data:`WRITE_PATIENCE_S`); then :class:`DatabaseBusy`. Any other exception (a 412, a
+    bug) propagates at once after the rollback.
     """
-    patience = WRITE_PATIENCE_S if patience_s is None else patience_s
+    if patience_s is None:
+        patience_s = engine.get_execution_options().get(PATIENCE_OPTION)
+    patience = WRITE_PATIENCE_S if patience_s is None else float(patience_s)
     start = time.monotonic()
     attempt = 0
     while True:

@@ -43,6 +43,8 @@ __all__ = [
     "PayloadTooLarge",
     "PreconditionRequired",
     "problem_response",
+    "answer",
+    "BUSY_RETRY_AFTER_S",
     "install",
     "document_problems",
     "add_openapi_rewriter",
@@ -64,7 +66,7 @@ PROBLEM_JSON = "application/problem+json"
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            406: "Not Acceptable", 409: "Conflict", 412: "Precondition Failed", 413: "Content Too Large",
            415: "Unsupported Media Type", 422: "Unprocessable Content", 428: "Precondition Required",
-           500: "Internal Server Error"}
+           500: "Internal Server Error", 503: "Service Unavailable"}
 _PATH_RE = re.compile(r"(?:[A-Za-z]:\\|/)(?:[\w.\-]+[/\\])+[\w.\-]*")
 
 
@@ -262,13 +264,16 @@ def _too_large_members(limit: int) -> dict[str, Any]:
             "detail_zh": f"请求体超过 {limit} 字节的上限（服务器设置 PARKPLAN_MAX_BODY_BYTES）"}
 
 
-async def _answer(request: Request, status: int, detail: str, headers: dict[str, str] | None, extra: dict[str, Any]):
+async def answer(request: Request, status: int, detail: str, headers: dict[str, str] | None, extra: dict[str, Any]):
     """The problem+json answer, or the web workspace's page for it (``app.state.problem_page``: an HTML page in
-    the page's language for a browser's request under ``/ui``: :mod:`api.web.error_pages`); the hook may be async."""
+    the page's language for a browser's request under ``/ui``: :mod:`api.web.error_pages`); the hook may be async.
+    Every exception handler answers through here (never :func:`problem_response` directly), so that no refusal
+    of a ``/ui`` page reaches a browser as JSON. The hook gets the problem's body and its headers (``Retry-After``);
+    the headers are set on the page as on the JSON."""
     page = getattr(request.app.state, "problem_page", None)
     if page is not None:
         body = problem_body(status, detail, **extra)
-        resp = page(request, status, body)
+        resp = page(request, status, body, dict(headers or {}))
         if inspect.isawaitable(resp):
             resp = await resp
         if resp is not None:
@@ -276,6 +281,19 @@ async def _answer(request: Request, status: int, detail: str, headers: dict[str,
                 resp.headers.setdefault(k, v)
             return resp
     return problem_response(status, detail, headers=headers, **extra)
+
+
+#: seconds a client is told to wait (``Retry-After``) after the review database stayed busy (:class:`DatabaseBusy`)
+BUSY_RETRY_AFTER_S = 2
+
+
+async def _database_busy(request: Request, exc: Exception):  # registered for api.db.DatabaseBusy only
+    """503 with Retry-After, code ``db.busy``: the review database stayed locked by other writers past the write's
+    patience, and nothing was changed (a page under ``/ui`` says so, :mod:`api.web.error_pages`)."""
+    return await answer(request, 503, f"{exc}: send the same request again", {"Retry-After": str(BUSY_RETRY_AFTER_S)},
+                        {"title": "Service Unavailable", "code": "db.busy",
+                         "detail_zh": f"审核数据库正忙（其他写入尚未完成），本次请求未做任何更改；请 "
+                                      f"{BUSY_RETRY_AFTER_S} 秒后重新提交同一请求"})
 
 
 _LOC_ZH = {"query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie", "body": "请求体"}
@@ -376,17 +394,20 @@ def install(app: FastAPI) -> None:
     """Register the exception handlers and the OpenAPI rewrite on ``app``."""
     not_found, bad = _domain_errors()
 
-    app.state.problem_page = None  # the web workspace sets a callable (request, status, body) -> Response | None
+    app.state.problem_page = None  # the web workspace sets a callable (request, status, body, headers) -> Response|None
+    from .db import DatabaseBusy
+
+    app.add_exception_handler(DatabaseBusy, _database_busy)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError):
         extra = {**fallback_members(exc.status, exc.detail), **exc.extra}
-        return await _answer(request, exc.status, exc.detail, exc.headers, extra)
+        return await answer(request, exc.status, exc.detail, exc.headers, extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
         detail, errors = _validation_detail(exc)
-        return await _answer(request, 422, detail, None, {"code": "request.invalid", "detail_zh": _validation_zh(errors),
+        return await answer(request, 422, detail, None, {"code": "request.invalid", "detail_zh": _validation_zh(errors),
                                                     "errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
@@ -405,7 +426,7 @@ def install(app: FastAPI) -> None:
                      "detail_zh": f"此处不接受 {request.method} 方法；可用的方法：{'、'.join(allowed)}"}
         if isinstance(exc, _TooLarge):
             extra = _too_large_members(exc.limit)
-        return await _answer(request, exc.status_code, detail, headers or None, extra)
+        return await answer(request, exc.status_code, detail, headers or None, extra)
 
     for cls in not_found:
         app.add_exception_handler(cls, _domain_handler(404))
@@ -416,7 +437,7 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception):
         ref = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s %s", ref, request.method, request.url.path)
-        return await _answer(request, 500, f"internal error (reference {ref}); the server log has the details", None,
+        return await answer(request, 500, f"internal error (reference {ref}); the server log has the details", None,
                        {"code": "http.internal", "detail_zh": f"服务器内部错误（编号 {ref}）；详情见服务器日志"})
 
     _openapi = app.openapi
@@ -434,8 +455,8 @@ def install(app: FastAPI) -> None:
 
 
 def _domain_handler(status: int):
-    async def handler(_request: Request, exc: Exception):
-        return problem_response(status, str(exc), **_coded(exc))
+    async def handler(request: Request, exc: Exception):
+        return await answer(request, status, str(exc), None, _coded(exc))
 
     return handler
 
@@ -649,7 +670,7 @@ async def _refuse(scope, receive, send, status: int, detail: str, **extra: Any) 
     app = scope.get("app")
     page = getattr(getattr(app, "state", None), "problem_page", None)
     if page is not None:
-        resp = page(Request(scope, receive), status, problem_body(status, detail, **extra))
+        resp = page(Request(scope, receive), status, problem_body(status, detail, **extra), {})
         if inspect.isawaitable(resp):
             resp = await resp
         if resp is not None:
