@@ -17,6 +17,10 @@ variable                    meaning                                             
                             stops working within this interval; 0: every request)
 ``PARKPLAN_WARM``           compute the heavy analyses in the background at        0 (serve: 1)
                             start-up (0: on first request)
+``PARKPLAN_DB_PATIENCE_S``  seconds a write to the review database is retried      60
+                            while it is busy (then 503 ``db.busy``, nothing saved)
+``PARKPLAN_DB_BUSY_MS``     SQLite: milliseconds one statement waits for the       30,000
+                            write lock (each retry waits this long again)
 =========================== ====================================================== =================
 """
 
@@ -68,6 +72,8 @@ class Settings:
     session_ttl: dt.timedelta = field(default_factory=lambda: dt.timedelta(hours=8))
     auth_ttl_s: float = 5.0
     warm: bool = False  # parkplan serve turns it on
+    db_patience_s: float | None = None  # None: api.db.WRITE_PATIENCE_S
+    db_busy_timeout_ms: int | None = None  # None: api.db.SQLITE_BUSY_TIMEOUT_MS
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -83,6 +89,9 @@ class Settings:
             session_ttl=dt.timedelta(hours=_env_int("PARKPLAN_SESSION_HOURS", 8)),
             auth_ttl_s=_env_float("PARKPLAN_AUTH_TTL_S", cls.auth_ttl_s),
             warm=_env_int("PARKPLAN_WARM", 0) != 0,
+            db_patience_s=(_env_float("PARKPLAN_DB_PATIENCE_S", 0.0) if os.environ.get("PARKPLAN_DB_PATIENCE_S")
+                           else None),
+            db_busy_timeout_ms=_env_int("PARKPLAN_DB_BUSY_MS", 0) if os.environ.get("PARKPLAN_DB_BUSY_MS") else None,
         )
         return replace(s, **{k: v for k, v in overrides.items() if v is not None})
 
