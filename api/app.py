@@ -26,7 +26,7 @@ from parks.joins import prepare
 
 from . import problems
 from .auth import signing_key
-from .db import DatabaseBusy, default_db_url, init_db, make_engine, session_factory
+from .db import default_db_url, init_db, make_engine, session_factory
 from .routes import health, maps, metrics, ogc, plan, scenarios, suitability, transfers
 from .settings import Settings, resolve_data_path
 from .state import AppState, dataset_version
@@ -52,7 +52,8 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
         docs_url=None,
         redoc_url=None,
     )
-    engine = make_engine(url)
+    engine = make_engine(url, sqlite_busy_timeout_ms=settings.db_busy_timeout_ms,
+                         write_patience_s=settings.db_patience_s)
     init_db(engine)
     sessions = session_factory(engine)
     with sessions() as db:
@@ -69,8 +70,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     app.state.session_key = key
     app.state.landing_html = None  # the web workspace sets a callable (request) -> Response
 
-    problems.install(app)
-    app.add_exception_handler(DatabaseBusy, _database_busy)
+    problems.install(app)  # every refusal, DatabaseBusy's 503 db.busy too (a page under /ui)
     app.add_middleware(problems.BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     _mount_docs(app)
@@ -91,16 +91,7 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     return app
 
 
-BUSY_RETRY_AFTER_S = 2
-
-
-async def _database_busy(_request, exc: Exception):  # registered for DatabaseBusy only
-    """503 with Retry-After: the review database stayed locked by other writers and nothing was changed."""
-    return problems.problem_response(503, f"{exc}: send the same request again",
-                                     headers={"Retry-After": str(BUSY_RETRY_AFTER_S)}, title="Service Unavailable",
-                                     code="db.busy",
-                                     detail_zh=f"审核数据库正忙（其他写入尚未完成），本次请求未做任何更改；请 "
-                                               f"{BUSY_RETRY_AFTER_S} 秒后重新提交同一请求")
+BUSY_RETRY_AFTER_S = problems.BUSY_RETRY_AFTER_S  # the busy answer is api.problems' (moved there)
 
 
 class SecurityHeaders:
