@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from geodata.schema import SECTOR_IDS
 
 from . import backend, charts
-from .core import lang_of, render
+from .core import lang_of
 from .i18n import label, translator
 
 router = APIRouter()
@@ -109,4 +109,7 @@ def metrics_page(request: Request, user: backend.AnalystPage, sector: str | None
     view = {"sectors": present, "sector": sector, "rows": _sector_table(request)}
     if sector is not None:
         view.update(sector_view(request, sector, lang_of(request)))
-    return render(request, "metrics.html", view, user=user)
+    # the content block (about 570 kB: the sector table, three SVG charts, the capture table) follows from the
+    # dataset version, the language and the sector alone: rendered once and kept (backend.render_content_cached),
+    # the page around it (the user, the language switch) per request; it was rendered again on every visit
+    return backend.render_content_cached(request, "metrics.html", view, ("sector", sector), user)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import secrets
 from collections.abc import Mapping
 
 import numpy as np
 from fastapi import APIRouter, Request
+from markupsafe import Markup, escape
 
 from geodata.jsonable import jsonable
 from geodata.dataset import Dataset
 from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
+from ..cache import LockedCache
 from . import backend
 from .core import lang_of, render
 from .i18n import translator
@@ -29,6 +32,8 @@ router = APIRouter()
 TOP = 20
 SEARCH_LIMIT = 20
 SENSITIVITY_DRAWS = 300
+#: the rendered content blocks kept (per dataset version), one per language and form
+CONTENTS_KEPT = 64
 AHP_SCALE = ("1/9", "1/7", "1/5", "1/3", "1", "3", "5", "7", "9")
 CRITERION_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22")
 
@@ -284,13 +289,45 @@ def map_params(enterprise: str | None, profile: dict | None, weights: Mapping[st
     return out
 
 
+def _form_key(request: Request, form: Mapping[str, str]) -> tuple:
+    """The page's form without the CSRF token, in the language asked: what the view and the content follow from."""
+    return lang_of(request), tuple(sorted((k, form[k]) for k in form if k != "csrf_token"))
+
+
 def _view(request: Request, form: Mapping[str, str]) -> dict:
     """:func:`_run` once per dataset version, language and form (the ranking, the sensitivity draws with their
     fixed seed and the search follow from these alone), kept in the app's page-view cache; the CSRF token is not
     part of the form the view is made from."""
     form = {k: form[k] for k in form if k != "csrf_token"}
-    key = ("suitability", lang_of(request), tuple(sorted(form.items())))
-    return backend.page_view(request, key, lambda: _run(request, form))
+    return backend.page_view(request, ("suitability", *_form_key(request, form)), lambda: _run(request, form))
+
+
+#: stands for the user's CSRF token in the kept content block (the search and weights form carries it): random per
+#: process, a user cannot type it; replaced by the escaped token of each request
+_CSRF_MARK = f"csrf-mark-{secrets.token_hex(16)}"
+
+
+def _render(request: Request, context: dict, form: Mapping[str, str], user):
+    """The page as :func:`api.web.core.render` makes it, its ``content`` block (the form, the ranking, the
+    sensitivity: 60-85 kB, 5-8 ms of Jinja per visit) rendered once per dataset version, language and form and kept
+    (a bounded cache of its own, :data:`CONTENTS_KEPT` forms, held in the web cache per dataset version; not in the
+    page-view cache, where it would push out as many views) with :data:`_CSRF_MARK` where the CSRF token goes; per
+    request only the token is put in and the page around the content (the header with the user, the language
+    switch) rendered.
+    :func:`api.web.backend.render_content_cached` refuses this template because its content reads the token."""
+    from .core import TEMPLATES, csrf_token, page_context
+
+    def make() -> str:
+        tmpl = TEMPLATES.get_template("suitability.html")
+        ctx = tmpl.new_context(page_context(request, {**context, "csrf_token": _CSRF_MARK}, user))
+        return "".join(tmpl.blocks["content"](ctx))
+
+    contents = backend.cached(request, "suitability_contents",
+                              lambda: LockedCache(CONTENTS_KEPT, "suitability-content"))
+    kept = contents.get_or_compute(_form_key(request, form), make)
+    content = Markup(kept.replace(_CSRF_MARK, str(escape(csrf_token(request)))))
+    return render(request, "_cached_content.html",
+                  {**context, "page_template": "suitability.html", "cached_content": content}, user=user)
 
 
 def _page(request: Request, form: Mapping[str, str], user):
@@ -300,10 +337,10 @@ def _page(request: Request, form: Mapping[str, str], user):
              for i, j in itertools.combinations(range(len(crit)), 2)]
     from parks.suitability.weights import CR_LIMIT, RANDOM_INDEX
 
-    return render(request, "suitability.html", {**view, "criteria": crit, "colors": dict(zip(crit, CRITERION_COLORS)),
-                                                "ri": RANDOM_INDEX[len(crit)], "cr_limit": CR_LIMIT,
-                                                "pairs": pairs, "scale": AHP_SCALE, "sectors": SECTOR_IDS,
-                                                "pollution_classes": POLLUTION_CLASSES}, user=user)
+    return _render(request, {**view, "criteria": crit, "colors": dict(zip(crit, CRITERION_COLORS)),
+                             "ri": RANDOM_INDEX[len(crit)], "cr_limit": CR_LIMIT,
+                             "pairs": pairs, "scale": AHP_SCALE, "sectors": SECTOR_IDS,
+                             "pollution_classes": POLLUTION_CLASSES}, form, user)
 
 
 @router.get("/ui/suitability", include_in_schema=False)
