@@ -1,8 +1,9 @@
 """One worker process's start-up warm-up, for :mod:`tests.api.test_shared_warm`: ``python -m
 tests.api._warm_worker DATASET DB_URL TASK[,TASK...]`` builds the app over the dataset and the review database (as a
 uvicorn worker of ``parkplan serve --workers N`` does), runs the named tasks of :func:`api.app.warm_tasks`, and
-prints one JSON line: what the process read and computed (:attr:`api.shared_compute.SharedResults.counts`) and the
-SHA-256 of what it serves for each warmed item."""
+prints one JSON line: what the process read and computed (:attr:`api.shared_compute.SharedResults.counts`), the
+SHA-256 of what it serves for each warmed item, the code digest its keys carry, that digest computed again at the end,
+and the files of the packages it imported (the tests run it over a snapshot of the source)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,15 @@ def main(argv: list[str]) -> None:
     tasks = dict(warm_tasks(state))
     for name in names:
         tasks[name]()
-    print(json.dumps({"counts": dict(state.shared.counts), "served": served(state)}), flush=True)
+    from api import shared_compute
+
+    # which code ran (the files of the packages it imported) and the digest its keys carry, beside the digest of
+    # the same files read again now (they differ if the source changed while the process ran)
+    modules = {name: str(sys.modules[name].__file__) for name in ("api", "geodata", "parks", "maps",
+                                                                   "api.shared_compute")}
+    print(json.dumps({"counts": dict(state.shared.counts), "served": served(state), "code": state.shared.code,
+                      "code_at_exit": shared_compute.code_version.__wrapped__(), "modules": modules}),
+          flush=True)
     state.close()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,18 +26,47 @@ from api.shared_cache import SHARED_CACHE
 from api.shared_compute import SharedResults, json_codec
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the packages whose source the shared results' key digests (api.shared_compute.code_version), and the worker
+PACKAGES = ("geodata", "parks", "maps", "api")
 
 
-def _worker(dataset_path, db_url: str, tasks: str) -> subprocess.Popen:
+@pytest.fixture(scope="module")
+def code_snapshot(tmp_path_factory) -> Path:
+    """One copy of the program's source for every worker process of this module.
+
+    The stored results are keyed by a digest of the source files (:func:`api.shared_compute.code_version`), which
+    each process reads from disk when it starts. Run from the checkout, a file changed between the first worker's
+    start and the second's (an edit, a ``git`` operation: the checkout is shared) gave the second another digest:
+    it looked for rows under another key and computed everything again, as it must for other code, and the test
+    failed. The workers now import and digest this copy, taken once: they run the same code, as the workers of
+    one ``parkplan serve`` do, and the digest is computed by the real function in each process."""
+    root = tmp_path_factory.mktemp("code")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in PACKAGES:
+        shutil.copytree(ROOT / package, root / package, ignore=ignore)
+    (root / "tests" / "api").mkdir(parents=True)
+    shutil.copy2(ROOT / "tests" / "api" / "_warm_worker.py", root / "tests" / "api" / "_warm_worker.py")
+    return root
+
+
+def _worker(code: Path, dataset_path, db_url: str, tasks: str) -> subprocess.Popen:
+    """A worker process over ``code`` (:func:`code_snapshot`): ``python -m`` puts its directory first on the path,
+    ahead of the checkout's editable install."""
+    env = {**os.environ, "PARKPLAN_SHEET_PROCESS": "0"}
+    env.pop("PYTHONPATH", None)
     return subprocess.Popen([sys.executable, "-m", "tests.api._warm_worker", str(dataset_path), db_url, tasks],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PARKPLAN_SHEET_PROCESS": "0"})
+                            cwd=code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _result(proc: subprocess.Popen, timeout: float = 900) -> dict:
+def _result(proc: subprocess.Popen, code: Path, timeout: float = 900) -> dict:
+    """The worker's JSON line; it must have run the snapshot's code (not the checkout's) and digested it."""
     out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err[-3000:]
-    return json.loads(out.strip().splitlines()[-1])
+    result = json.loads(out.strip().splitlines()[-1])
+    ran = result["modules"]
+    assert all(Path(f).resolve().is_relative_to(code.resolve()) for f in ran.values()), (code, ran)
+    assert result["code"] == result["code_at_exit"], result
+    return result
 
 
 @pytest.fixture
@@ -49,19 +79,21 @@ def engine(review_db_url):
 
 # ------------------------------------------------------------------------------------- two worker processes
 @pytest.mark.slow
-def test_the_second_worker_reads_the_metrics_report_the_first_computed(dataset_path, review_db_url):
-    first = _result(_worker(dataset_path, review_db_url, "metrics report"))
+def test_the_second_worker_reads_the_metrics_report_the_first_computed(code_snapshot, dataset_path, review_db_url):
+    first = _result(_worker(code_snapshot, dataset_path, review_db_url, "metrics report"), code_snapshot)
     assert first["counts"].get("computed:metrics") == 1 and "read" not in first["counts"], first
-    second = _result(_worker(dataset_path, review_db_url, "metrics report"))
+    second = _result(_worker(code_snapshot, dataset_path, review_db_url, "metrics report"), code_snapshot)
+    assert second["code"] == first["code"]  # the same code, so the same keys
     assert second["counts"].get("read:metrics") == 1 and "computed" not in second["counts"], second
     # what the second serves is byte for byte what the first computed afresh
     assert second["served"]["metrics"] == first["served"]["metrics"]
 
 
 @pytest.mark.slow
-def test_two_workers_starting_together_compute_the_report_once(dataset_path, review_db_url):
-    procs = [_worker(dataset_path, review_db_url, "metrics report") for _ in range(2)]
-    a, b = (_result(p) for p in procs)
+def test_two_workers_starting_together_compute_the_report_once(code_snapshot, dataset_path, review_db_url):
+    procs = [_worker(code_snapshot, dataset_path, review_db_url, "metrics report") for _ in range(2)]
+    a, b = (_result(p, code_snapshot) for p in procs)
+    assert a["code"] == b["code"]
     counts = [r["counts"] for r in (a, b)]
     assert sum(c.get("computed:metrics", 0) for c in counts) == 1, counts
     assert sum(c.get("read:metrics", 0) for c in counts) == 1, counts
@@ -241,34 +273,37 @@ def test_a_plan_read_back_equals_the_computed_one(dataset, scenario):
 
 
 @pytest.mark.slow
-def test_the_second_worker_reads_the_scenario_plans(dataset_path, review_db_url):
-    first = _result(_worker(dataset_path, review_db_url, "scenario plans"))
+def test_the_second_worker_reads_the_scenario_plans(code_snapshot, dataset_path, review_db_url):
+    first = _result(_worker(code_snapshot, dataset_path, review_db_url, "scenario plans"), code_snapshot)
     assert first["counts"].get("computed:plan") == 4 and "read" not in first["counts"], first
-    second = _result(_worker(dataset_path, review_db_url, "scenario plans"))
+    second = _result(_worker(code_snapshot, dataset_path, review_db_url, "scenario plans"), code_snapshot)
+    assert second["code"] == first["code"]
     assert second["counts"].get("read:plan") == 4 and "computed" not in second["counts"], second
     assert second["served"]["plans"] == first["served"]["plans"]
 
 
 @pytest.mark.slow
-def test_the_second_worker_reads_the_cluster_map(dataset_path, review_db_url):
+def test_the_second_worker_reads_the_cluster_map(code_snapshot, dataset_path, review_db_url):
     """The clusters map page (its HTML and its pre-compressed parts) read by the second worker is the first's."""
-    first = _result(_worker(dataset_path, review_db_url, "cluster map"))
+    first = _result(_worker(code_snapshot, dataset_path, review_db_url, "cluster map"), code_snapshot)
     assert first["counts"].get("computed:map") == 1 and "read" not in first["counts"], first
-    second = _result(_worker(dataset_path, review_db_url, "cluster map"))
+    second = _result(_worker(code_snapshot, dataset_path, review_db_url, "cluster map"), code_snapshot)
+    assert second["code"] == first["code"]
     assert second["counts"].get("read:map") == 1 and "computed" not in second["counts"], second
     assert second["served"]["clusters"] == first["served"]["clusters"]
 
 
 @pytest.mark.slow
-def test_a_second_worker_computes_nothing_shared_of_the_whole_warm_up(dataset_path, review_db_url):
+def test_a_second_worker_computes_nothing_shared_of_the_whole_warm_up(code_snapshot, dataset_path, review_db_url):
     """The whole start-up warm-up in two worker processes, one after the other: the second reads every shared
     result (metrics report, clusters map, plans, web views) and computes none of them."""
     tasks = ",".join(["suitability context", "metrics context", "metrics report", "cluster map", "scenario plans",
                       "web pages"])
-    first = _result(_worker(dataset_path, review_db_url, tasks))
+    first = _result(_worker(code_snapshot, dataset_path, review_db_url, tasks), code_snapshot)
     made = {k: v for k, v in first["counts"].items() if k.startswith("computed:")}
     assert set(made) == {"computed:metrics", "computed:map", "computed:plan", "computed:web"}, first
-    second = _result(_worker(dataset_path, review_db_url, tasks))
+    second = _result(_worker(code_snapshot, dataset_path, review_db_url, tasks), code_snapshot)
+    assert second["code"] == first["code"]
     assert "computed" not in second["counts"], second
     assert {k.replace("read:", "computed:"): v for k, v in second["counts"].items() if k.startswith("read:")} == made
     assert second["served"] == first["served"] and set(first["served"]) == {"metrics", "clusters", "plans"}
