@@ -431,6 +431,7 @@ def geojson_layer(
     class_name: str | None = None,
     control: bool = True,
     simplify_deg: float = 0.0,
+    geometries: Sequence[str | None] | None = None,
 ) -> GeoJsonLayer:
     """A GeoJSON layer whose tooltips and popups are built from data as text (never HTML).
 
@@ -440,10 +441,11 @@ def geojson_layer(
     let ``PARKPLAN.highlight(key, id)`` find a feature.
     The layer is registered in ``PARKPLAN.layers[key]``; each path gets the CSS class ``pp-<key>``.
     Geometries are simplified by ``simplify_deg`` (degrees; shared borders kept shared) and rounded to
-    1e-5 degrees (about 1 m) for drawing.
+    1e-5 degrees (about 1 m) for drawing; ``geometries``: each row's geometry as :func:`display_geojson` wrote it,
+    if the caller has them.
     """
     collection = geojson_collection(frame, opts, key=key, style=style, tip=tip, title=title, rows=rows, label=label,
-                                    ids=ids, class_name=class_name, simplify_deg=simplify_deg)
+                                    ids=ids, class_name=class_name, simplify_deg=simplify_deg, geometries=geometries)
     return GeoJsonLayer(collection, name, key=key, show=show, control=control)
 
 
@@ -507,12 +509,26 @@ def geojson_collection(
     return _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 
+#: tolerance of the county outlines as the maps draw them (degrees, about 100 m: under a pixel at the province's zoom)
+COUNTY_SIMPLIFY_DEG = 0.001
+
+
 def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
                  extra_rows: Callable[[pd.Series], list[tuple[str, Any]]] | None = None,
-                 name: str | None = None, counties: gpd.GeoDataFrame | None = None) -> GeoJsonLayer:
-    """County boundaries as the base layer: less-developed counties filled, the others white."""
+                 name: str | None = None, counties: gpd.GeoDataFrame | None = None,
+                 near: Any = None) -> GeoJsonLayer:
+    """County boundaries as the base layer: less-developed counties filled, the others white.
+
+    ``near`` (a shapely geometry in the counties' CRS): only the counties that touch it are drawn, each exactly as
+    the whole province's layer draws it (simplified over the whole coverage, so their shared borders stay shared):
+    a map of one place need not make the browser parse and draw the province's 90 outlines (about 940 kB)."""
     lang = opts.lang
     c = (counties if counties is not None else ds.counties).reset_index(drop=True)
+    geometries = None
+    if near is not None:
+        keep = np.asarray(c.geometry.intersects(near), dtype=bool)
+        geometries = [g for g, k in zip(display_geojson(c, opts, COUNTY_SIMPLIFY_DEG), keep) if k]
+        c = c[keep].reset_index(drop=True)
 
     def default_style(row):
         return LESS_DEVELOPED_STYLE if bool(row.get("less_developed")) else COUNTY_STYLE
@@ -524,7 +540,8 @@ def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callabl
 
     layer = geojson_layer(
         c, opts, name=name or t("counties", lang), key="counties", style=style or default_style,
-        tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], simplify_deg=0.001,
+        tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], simplify_deg=COUNTY_SIMPLIFY_DEG,
+        geometries=geometries,
     )
     layer.add_to(m)
     return layer

@@ -9,6 +9,8 @@ review API lists them or as ``parks.suitability`` proposes them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -23,7 +25,7 @@ from .flows_map import _width, arc
 from .places import add_place_labels
 from .i18n import t
 
-__all__ = ["transfers_map", "candidate_map", "STATUS_COLORS", "SECOND_COLOR", "normalise_candidates"]
+__all__ = ["transfers_map", "candidate_map", "candidate_map_inputs", "STATUS_COLORS", "SECOND_COLOR", "normalise_candidates"]
 
 STATUS_COLORS = {"pending": "#ff7f00", "proposed": "#ff7f00", "approved": "#1a9641", "needs_info": "#2c7bb6",
                  "rejected": "#7b7b7b"}
@@ -166,6 +168,28 @@ def _candidate_site(ds: Dataset, cand: dict, snap: dict) -> tuple[float, float] 
     return float(g.x), float(g.y)
 
 
+#: what :func:`candidate_map` reads of a candidate (the columns of :func:`normalise_candidates`, its score) and
+#: of its frozen snapshot; nothing else of it (version, history, comment, who decided) changes the map
+_MAP_FIELDS = (*_REQUIRED, "score")
+_MAP_SNAPSHOT = {"enterprise": ("lon", "lat", "name"), "second_best": ("park_id", "score"),
+                 "alternative": ("park_id", "score"), "score": None}
+
+
+def candidate_map_inputs(candidate: dict) -> dict:
+    """The part of ``candidate`` that :func:`candidate_map` draws: a map is a function of this alone (it builds from
+    it), so a kept map may be keyed by it. A decision changes the map only through ``status``."""
+    out = {k: candidate.get(k) for k in _MAP_FIELDS if k in candidate}
+    snap = _mapping(candidate.get("snapshot"))
+    kept: dict[str, Any] = {}
+    for k, fields in _MAP_SNAPSHOT.items():
+        if k not in snap:
+            continue
+        kept[k] = snap[k] if fields is None else {f: _mapping(snap[k]).get(f) for f in fields if f in _mapping(snap[k])}
+    if kept:
+        out["snapshot"] = kept
+    return out
+
+
 def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOptions | None = None) -> folium.Map:
     """The map of one transfer candidate: its enterprise's site, the proposed park (highlighted), the
     second-best park of its frozen snapshot, and the lines from the site to both, zoomed to them.
@@ -175,6 +199,7 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
     with ``park_id``/``score``), as ``api.reviews.candidate_public(..., snapshot=True)`` returns it."""
     opts = opts or MapOptions(lang=lang)
     lang = opts.lang
+    candidate = candidate_map_inputs(candidate)
     cand = normalise_candidates([candidate]).iloc[0].to_dict()
     snap = _mapping(candidate.get("snapshot"))
     names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"]))
@@ -191,7 +216,7 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
     focus = [parks.geometry[p] for p in (proposed, second) if p]
     if site is not None:
         focus.append(shapely.Point(site))
-    bounds = None
+    bounds = near = None
     if focus:
         # padded by a fifth of the extent (at least 3 km) on every side, so the parks' labels, drawn beside
         # them, and the site's marker stay inside the view
@@ -199,12 +224,18 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
         minx, miny, maxx, maxy = metric.total_bounds
         pad = max(3000.0, 0.2 * max(maxx - minx, maxy - miny))
         bounds = gpd.GeoDataFrame(geometry=metric.buffer(pad).to_crs(4326))
+        # the counties drawn: those within the view's extent again on every side (the reviewer zooms out to the
+        # origin's and the destination's neighbours, not to the province: /maps/transfers draws that)
+        vx0, vy0, vx1, vy1 = metric.buffer(pad).total_bounds
+        grow = 0.25 * max(vx1 - vx0, vy1 - vy0)
+        near = gpd.GeoSeries([shapely.box(vx0 - grow, vy0 - grow, vx1 + grow, vy1 + grow)],
+                             crs=ds.metric_crs).to_crs(ds.counties.crs).iloc[0]
     status = t(_STATUS_LABEL.get(cand["status"], cand["status"]), lang)
     title = f"{t('title_candidate', lang)} {cand['candidate_id']} · {ent_name}"
-    note = f"{names.get(cand['origin_county_code'], cand['origin_county_code'])} → " \
-           f"{names.get(cand['destination_county_code'], cand['destination_county_code'])} · {status}"
-    m = new_map(ds, opts, title, note=note, bounds_frame=bounds)
-    add_counties(m, ds, opts)
+    route = f"{names.get(cand['origin_county_code'], cand['origin_county_code'])} → " \
+            f"{names.get(cand['destination_county_code'], cand['destination_county_code'])}"
+    m = new_map(ds, opts, title, note=f"{route} · {status}", bounds_frame=bounds)
+    add_counties(m, ds, opts, near=near)
 
     def park_layer(park_id, key, label, style, score):
         row = parks.loc[park_id]
@@ -229,7 +260,7 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
         x, y = opts.shift_xy([site[0]], [site[1]])
         here = [round(float(y[0]), 5), round(float(x[0]), 5)]
         lines = []
-        for park_id, label, style in ((proposed, t("line_proposed", lang), {"color": color, "weight": 3}),
+        for park_id, label, style in ((proposed, t("line_proposed", lang), {"color": color, "weight": 3, "ppRole": "proposed"}),
                                       (second, t("line_second", lang), {"color": "#1f78b4", "weight": 2, "dashArray": "6 4"})):
             if park_id:
                 g = opts.shift(gpd.GeoDataFrame(geometry=[parks.geometry[park_id]], crs=ds.parks.crs)).geometry.iloc[0]
@@ -244,13 +275,32 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
             t("lines_site", lang), key="lines", data={"site": here, "lines": lines}).add_to(m)
         rows = [[t("enterprise_id", lang), cand["enterprise_id"]], [t("origin", lang), names.get(cand["origin_county_code"])],
                 [t("destination", lang), names.get(cand["destination_county_code"])], [t("status", lang), status]]
+        # PARKPLAN.candidateStatus(status): the candidate page, after a decision saved in place, redraws the status
+        # here (the site's and the line's colour, the legend's swatches, the title's note, the popup's row) from
+        # this map's own table of statuses: a status it does not know changes nothing (answers false)
+        statuses = {s: {"label": t(k, lang), "color": STATUS_COLORS.get(s, "#ff7f00")} for s, k in _STATUS_LABEL.items()}
         JsLayer(
-            "var __NAME__ = L.featureGroup(); (function (d) { L.circleMarker(d.site, {radius: 9, color: '#000', weight: 3, "
-            "fillColor: d.color, fillOpacity: 1, className: 'pp-site'})"
+            "var __NAME__ = L.featureGroup(); (function (d) { var site = L.circleMarker(d.site, {radius: 9, color: '#000', "
+            "weight: 3, fillColor: d.color, fillOpacity: 1, className: 'pp-site'})"
             ".bindTooltip(PARKPLAN.el('span', '', d.name))"
             ".bindPopup(function () { return PARKPLAN.table(d.name, d.rows); })"
-            ".addTo(__NAME__); })(__DATA__);",
-            t("site", lang), key="site", data={"site": here, "color": color, "name": str(ent_name), "rows": rows}).add_to(m)
+            ".addTo(__NAME__);"
+            " PARKPLAN.candidateStatus = function (status) {"
+            "  if (!Object.prototype.hasOwnProperty.call(d.statuses, status)) { return false; }"
+            "  var s = d.statuses[status]; d.rows[d.rows.length - 1] = [d.rows[d.rows.length - 1][0], s.label];"
+            "  site.setStyle({fillColor: s.color});"
+            "  (PARKPLAN.layers.lines || []).forEach(function (g) { g.eachLayer(function (l) {"
+            "   if (l.options.ppRole === 'proposed') { l.setStyle({color: s.color}); } }); });"
+            "  document.querySelectorAll('.pp-legend-item[data-pp-key=site] i').forEach(function (i) {"
+            "   i.style.background = s.color; });"
+            "  document.querySelectorAll('.pp-legend-item[data-pp-key=line_proposed] i').forEach(function (i) {"
+            "   i.style.borderColor = s.color; });"
+            "  document.querySelectorAll('.pp-title-note').forEach(function (n) { n.textContent = d.route + ' · ' + s.label; });"
+            "  document.documentElement.setAttribute('data-pp-status', status);"
+            "  return true; };"
+            " })(__DATA__);",
+            t("site", lang), key="site", data={"site": here, "color": color, "name": str(ent_name), "rows": rows,
+                                               "statuses": statuses, "route": route}).add_to(m)
         search.append({"label": [str(ent_name)], "lat": [here[0]], "lon": [here[1]], "kind": t("site", lang)})
     shown = [p for p in (proposed, second) if p]
     if shown:
@@ -259,8 +309,9 @@ def candidate_map(ds: Dataset, candidate: dict, *, lang: str = "zh", opts: MapOp
     legend = [county_legend(lang),
               {"title": t("title_candidate", lang), "items": [{"color": "#ffd92f", "label": t("proposed_park", lang), "border": "#000"},
                                       {"color": SECOND_COLOR, "label": t("second_best", lang)},
-                                      {"color": color, "label": t("site", lang), "shape": "dot"},
-                                      {"color": color, "label": t("line_proposed", lang), "shape": "line"},
+                                      {"color": color, "label": t("site", lang), "shape": "dot", "key": "site"},
+                                      {"color": color, "label": t("line_proposed", lang), "shape": "line",
+                                       "key": "line_proposed"},
                                       {"color": "#1f78b4", "label": t("line_second", lang), "shape": "line"}]}]
     add_place_labels(m, ds, opts)
     return finish_map(m, opts, legend=legend, search=search)

@@ -160,7 +160,8 @@
     }
   };
 
-  /* The legend: sections [{title, items: [{color, label, shape: box|dot|line, border}]}], as text */
+  /* The legend: sections [{title, items: [{color, label, shape: box|dot|line, border, key}]}], as text; an item's key
+     marks its row (data-pp-key) for a map's own script that recolours it */
   PP.legend = function (map, sections, position) {
     var legend = L.control({position: position || "bottomright"});
     legend.onAdd = function () {
@@ -170,6 +171,7 @@
         if (s.title) { el("div", "pp-legend-title", s.title, box); }
         s.items.forEach(function (it) {
           var row = el("div", "pp-legend-item", undefined, box);
+          if (it.key) { row.setAttribute("data-pp-key", String(it.key)); }
           var sw = el("i", it.shape === "dot" ? "pp-dot" : (it.shape === "line" ? "pp-line" : ""), undefined, row);
           if (it.shape === "line") { sw.style.borderColor = it.color; } else { sw.style.background = it.color; }
           if (it.border) { sw.style.borderColor = it.border; }

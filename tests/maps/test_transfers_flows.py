@@ -102,3 +102,43 @@ def test_candidate_map_fits_site_and_both_parks_with_room_for_labels(hostile_pre
     # everything inside, with a margin of at least a tenth of the extent on each side
     mx, my = 0.1 * (maxx - minx), 0.1 * (maxy - miny)
     assert w <= minx - mx and e >= maxx + mx and s <= miny - my and n >= maxy + my
+
+
+def _county_features(m) -> list[dict]:
+    return next(b for b in json_blocks(render_html(m)).values()
+                if isinstance(b, dict) and b.get("features") and "pp-counties" in
+                b["features"][0]["properties"]["_style"]["className"])["features"]
+
+
+def test_candidate_map_draws_the_counties_around_its_view_as_the_province_map_draws_them(hostile_prepared, cands):
+    """A candidate's map draws the counties that touch its view (grown by a quarter of its extent), not the
+    province's: every county inside the view is there, none far from it, each outline exactly as the province's
+    layer draws it (simplified over the whole coverage, so shared borders stay shared)."""
+    import geopandas as gpd
+    import shapely
+    from folium import Map
+
+    from maps.base import MapOptions, add_counties
+    from maps.transfers_map import candidate_map
+
+    ds = hostile_prepared
+    c = dict(cands[0])
+    drawn = _county_features(candidate_map(ds, c))
+    whole = Map()
+    add_counties(whole, ds, MapOptions())
+    province = {f["properties"]["_title"]: f["geometry"] for f in _county_features(whole)}
+    names = [f["properties"]["_title"] for f in drawn]
+    assert 0 < len(names) < len(province) and len(set(names)) == len(names)
+    for f in drawn:
+        assert f["geometry"] == province[f["properties"]["_title"]]
+    (s, w), (n, e) = _bounds(candidate_map(ds, c))
+    view = shapely.box(w, s, e, n)
+    counties = ds.counties.to_crs(4326)
+    inside = set(counties[counties.intersects(view)]["name"])
+    assert inside <= set(names)  # every county the view shows
+    # none beyond the view grown by its extent on every side (the rule grows it by a quarter)
+    metric = gpd.GeoSeries([view], crs=4326).to_crs(ds.metric_crs).iloc[0]
+    x0, y0, x1, y1 = metric.bounds
+    g = max(x1 - x0, y1 - y0)
+    far = gpd.GeoSeries([shapely.box(x0 - g, y0 - g, x1 + g, y1 + g)], crs=ds.metric_crs).to_crs(4326).iloc[0]
+    assert set(names) <= set(counties[counties.intersects(far)]["name"])
