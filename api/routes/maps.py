@@ -49,7 +49,7 @@ from maps.assets import AssetError, media_type, read_asset
 from maps.base import MapPage, MapTemplate, Slot, render_page
 from maps.suitability_map import (SuitabilityBase, parse_weights, suitability_template, suitability_values,
                                   template_slots)
-from maps.transfers_map import normalise_candidates
+from maps.transfers_map import candidate_map_inputs, normalise_candidates
 from parks.joins import park_profiles
 from parks.suitability.criteria import CRITERIA
 
@@ -451,14 +451,16 @@ def _transfers_page(state: AppState, db: Session, user: Principal, opts: MapOpti
                     p: MapParams) -> tuple[MapPage, list[bytes]]:
     """One stored candidate's map (``candidate_id``), else the candidates the user may see (office-scoped;
     flows only for the roles that review no office). The list is built on each request; one candidate's map is
-    kept per the candidate's content (``AppState.candidate_maps``)."""
+    kept per what it draws of the candidate (``AppState.candidate_maps``)."""
     if p.county is not None and not user.in_scope(p.county) and not _sees_flows_only(user):
         raise Forbidden(f"county {p.county!r} is not one of your offices")
     if p.candidate_id is not None:
         candidate = _candidate(db, user, p.candidate_id)  # the office check first: a kept map is no way round it
-        # kept per the candidate's whole public content (its version, status and snapshot): a decision makes a new
-        # key; the map depends on nothing else of the user
-        content = hashlib.sha256(orjson.dumps(candidate, default=json_default, option=orjson.OPT_SORT_KEYS
+        # kept per what the map draws of the candidate (its parks, site, scores and status: the map is built from
+        # that alone), so a decision makes a new key only by a status this candidate's map was not drawn with; the
+        # map depends on nothing else of the user
+        content = hashlib.sha256(orjson.dumps(candidate_map_inputs(candidate), default=json_default,
+                                              option=orjson.OPT_SORT_KEYS
                                               | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)).hexdigest()
         key = _page_key(state, "transfers", opts, enterprise_id=content)
         return state.candidate_maps.get_or_compute(key, lambda: _render(lambda: build_map(

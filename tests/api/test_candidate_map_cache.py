@@ -1,5 +1,5 @@
-"""One stored candidate's map (the candidate page's frame) is kept per the candidate's content: built once,
-equal to a fresh build, rebuilt after a decision, and never a way round the office check."""
+"""One stored candidate's map (the candidate page's frame) is kept per what it draws of the candidate: built once,
+equal to a fresh build, rebuilt after a decision that changes its status, and never a way round the office check."""
 
 from __future__ import annotations
 
@@ -36,15 +36,47 @@ def test_a_candidates_map_is_built_once_and_equals_a_fresh_build(fresh_api):
     assert len(state.maps.keys()) == 0 or all("transfers" not in k for k in state.maps.keys())
 
 
-def test_a_decision_gives_a_new_map_entry(fresh_api):
+def test_a_new_status_gives_a_new_map_entry_and_a_decision_keeping_it_does_not(fresh_api):
+    """The map is kept per what it draws of the candidate: a decision that changes the status is a new entry (the
+    map draws the status); one that keeps it (a new comment, a new version) serves the kept map, which is the same
+    page a fresh build makes for the candidate as it now stands."""
     api = fresh_api
     state = api.app.state.parkplan
     cid = _mine(api)[0]["candidate_id"]
-    _page(api, cid)
+    pending = _page(api, cid)
     r = api.post(f"/transfer-candidates/{cid}/reviews", as_="reviewer_a", json={"decision": "approved", "version": 1})
     assert r.status_code == 201
-    _page(api, cid)
-    assert len(state.candidate_maps.keys()) == 2
+    approved = _page(api, cid)
+    assert len(state.candidate_maps.keys()) == 2 and not _same(approved, pending)
+    r = api.post(f"/transfer-candidates/{cid}/reviews", as_="reviewer_a",
+                 json={"decision": "approved", "version": 2, "comment": "再次确认"})
+    assert r.status_code == 201
+    assert _page(api, cid) == approved and len(state.candidate_maps.keys()) == 2  # kept: the same status
+    state.candidate_maps.clear()
+    assert _same(_page(api, cid), approved)  # what a fresh build of the candidate, version 3, draws
+
+
+def test_the_map_is_a_function_of_its_inputs(fresh_api):
+    """``candidate_map_inputs`` holds everything the map reads: built from the inputs alone, the map is the map of
+    the whole candidate; a part outside them (version, history, comment) changes nothing drawn."""
+    from maps.base import render_html
+    from maps.transfers_map import candidate_map, candidate_map_inputs
+
+    from api import reviews
+    from api.auth import Principal
+
+    api = fresh_api
+    cid = _mine(api)[0]["candidate_id"]
+    with api.app.state.sessions() as db:
+        cand = reviews.candidate_public(reviews.get_candidate(db, Principal(0, "t", "admin"), cid), snapshot=True)
+    ds = api.app.state.dataset
+    inputs = candidate_map_inputs(cand)
+    assert set(inputs) < set(cand)
+    other = {**cand, "version": 99, "comment": "无关", "history": [{"decision": "rejected"}]}
+    built = [NONCE.sub("NONCE", render_html(candidate_map(ds, c))) for c in (cand, inputs, other)]
+    assert _same(built[0], built[1]) and _same(built[0], built[2])
+    changed = {**cand, "status": "rejected"}
+    assert not _same(built[0], NONCE.sub("NONCE", render_html(candidate_map(ds, changed))))
 
 
 def test_a_kept_map_is_404_for_another_office(fresh_api):

@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from maps.transfers_map import STATUS_COLORS
+
 from .conftest import _candidate_rows, csrf_of, login_client
 from .test_browser import Watch, login, new_context
 
@@ -60,6 +62,31 @@ def _wait_until(page, ok, seconds: float = 30.0) -> None:
     raise AssertionError("timed out")
 
 
+def _rgb(hex_color: str) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
+
+
+def _map_status(frame) -> dict:
+    """What a candidate's map draws of its status: the site's fill, the proposed line's colour, the legend's two
+    swatches, the title's note and the site popup's status row (opened, read, closed)."""
+    return frame.evaluate("""() => {
+      const css = (el, p) => el ? getComputedStyle(el)[p] : null;
+      const site = document.querySelector('path.pp-site');
+      const line = [...document.querySelectorAll('path.pp-line')].find(p => p.getAttribute('stroke-dasharray') === null);
+      const sw = k => document.querySelector(`.pp-legend-item[data-pp-key=${k}] i`);
+      let popup = null;
+      PARKPLAN.layers.site[0].eachLayer(l => { l.openPopup();
+        const rows = [...document.querySelectorAll('.pp-popup tr')];
+        popup = rows.length ? rows[rows.length - 1].querySelector('td').textContent : null; l.closePopup(); });
+      const rgb = c => { const d = document.createElement('i'); d.style.color = c; document.body.appendChild(d);
+                         const v = getComputedStyle(d).color; d.remove(); return v; };
+      return {site: rgb(site.getAttribute('fill')), line: rgb(line.getAttribute('stroke')),
+              legend_site: css(sw('site'), 'backgroundColor'), legend_line: css(sw('line_proposed'), 'borderTopColor'),
+              note: document.querySelector('.pp-title-note').textContent, popup_status: popup};
+    }""")
+
+
 def _choose(page, decision: str, comment: str) -> None:
     page.check(f"#decision-{decision}")
     if page.locator("#confirm-replace").count():
@@ -87,7 +114,10 @@ def _decision_in_place(browser, server, own):
     page.on("framenavigated", lambda f: map_loads.append(f.url) if f != page.main_frame and "/maps/transfers" in f.url
             else None)
     _wait_until(page, lambda: any("/maps/transfers" in f.url for f in page.frames))
-    next(f for f in page.frames if "/maps/transfers" in f.url).wait_for_load_state("load")
+    frame = next(f for f in page.frames if "/maps/transfers" in f.url)
+    frame.wait_for_load_state("load")
+    _wait_until(page, lambda: frame.evaluate("() => typeof PARKPLAN.candidateStatus === 'function'"))
+    frame.evaluate("() => { window.__sameMap = true; }")  # gone if the map were loaded again
     loads_before = len(map_loads)
     comment = "同意 <b>迁入</b> & 扩建"
     _choose(page, "approved", comment)
@@ -105,8 +135,18 @@ def _decision_in_place(browser, server, own):
     assert comment in last.inner_text() and "已批准" in last.inner_text()
     assert last.locator("b").count() == 0  # the comment is text, not markup
     assert _stored(own, cid) == ("approved", version + 1, [*history, ("approved", comment)])
-    # the map draws the candidate's status: it is loaded again (after the card), as the status changed
-    _wait_until(page, lambda: len(map_loads) > loads_before)
+    # the map draws the candidate's status: redrawn in place by the map's own script (not fetched nor drawn again),
+    # as a fresh build of the map with the new status draws it
+    _wait_until(page, lambda: frame.evaluate("() => document.documentElement.dataset.ppStatus") == "approved")
+    assert frame.evaluate("() => window.__sameMap") is True and len(map_loads) == loads_before
+    redrawn = _map_status(frame)
+    assert redrawn["site"] == _rgb(STATUS_COLORS["approved"]) != _rgb(STATUS_COLORS["pending"])
+    assert redrawn["note"].endswith(" · 已批准") and redrawn["popup_status"] == "已批准"
+    fresh_page = ctx.new_page()
+    fresh_page.goto(f"{server}/maps/transfers?candidate_id={cid}", wait_until="load")
+    fresh = _map_status(fresh_page.main_frame)
+    fresh_page.close()
+    assert redrawn == fresh
     # the card's form now carries the new version and asks to confirm the replacement
     assert page.locator("#decision-form input[name=version]").get_attribute("value") == str(version + 1)
     assert page.locator("#confirm-replace").count() == 1

@@ -44,13 +44,29 @@
       message.setAttribute("tabindex", "-1");
       message.focus({preventScroll: false});
     }
-    // the candidate's map draws its status: reloaded when the status changed, after the card is painted (the map's
-    // page is rendered again by the server and drawn again here: the reviewer does not wait for it)
+    // the candidate's map draws its status: its own script redraws it in place (same origin; from the map's own
+    // table of statuses, as text), so the frame is neither fetched nor drawn again. A frame still loading is redrawn
+    // when it has loaded; one whose script cannot be reached is reloaded after the card is painted.
     var map = document.getElementById("candidate-map");
     if (map && status !== before) {
-      window.setTimeout(function () {
-        try { map.contentWindow.location.reload(); } catch (e) { map.src = map.src; }
-      }, 50);
+      var redraw = function () {
+        try {
+          var pp = map.contentWindow && map.contentWindow.PARKPLAN;
+          return !!(pp && typeof pp.candidateStatus === "function" && pp.candidateStatus(status));
+        } catch (e) { return false; }
+      };
+      var reload = function () {
+        window.setTimeout(function () { map.src = map.getAttribute("src"); }, 50);
+      };
+      if (!redraw()) {
+        var doc = null;
+        try { doc = map.contentDocument; } catch (e) { doc = null; }
+        if (doc && doc.readyState === "complete" && doc.location.href !== "about:blank") {
+          reload();
+        } else {
+          map.addEventListener("load", function () { if (!redraw()) reload(); }, {once: true});
+        }
+      }
     }
     return true;
   }
