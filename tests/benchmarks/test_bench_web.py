@@ -43,4 +43,7 @@ def test_web_benchmark_runs_in_chromium_without_errors():
     assert pages["home"]["visits"] == 2  # both users, one measured round
     assert pages["decision (submit to next page)"]["dcl_p50"] > 0
     assert pages["decision (submit to saved state shown)"]["dcl_p50"] > 0  # in place: fetch, the card swapped in
+    for mode in ("decision (submit to next page)", "decision (submit to saved state shown)"):
+        # the reviewer read the candidate's map before deciding: it was drawn every time
+        assert pages[mode]["map_read_p50"] is not None and pages[mode]["map_unread"] == 0, pages[mode]
     assert run["server_cpu_s"] > 0
