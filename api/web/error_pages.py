@@ -88,8 +88,9 @@ def retry_text(lang: str, retry_after: str | None) -> str:
 
 def page_detail(status: int, body: dict[str, Any], lang: str) -> str | None:
     """What the page says below its message: each refused parameter and what it accepts (422), the body's limit
-    (413), the allowed methods (405), the reference of an unexpected error (500); nothing for an unknown page."""
-    if status == 404:
+    (413), the allowed methods (405), the reference of an unexpected error (500), a domain error's own words (an
+unknown enterprise: 404; a refused value: 400); nothing for an unknown page."""
+    if status == 404 and body.get("code") in (None, "http.not_found"):  # a domain's 404 says what was not found
         return None
     if lang == "en":
         return str(body.get("detail") or "") or None
