@@ -55,6 +55,7 @@ __all__ = [
     "signing_key",
     "login",
     "session_principal",
+    "session_lookup",
     "logout",
     "set_session_cookie",
     "clear_session_cookie",
@@ -212,8 +213,9 @@ def _session_row(db: Session, cookie_value: str, key: bytes) -> BrowserSession |
     return db.execute(select(BrowserSession).where(BrowserSession.sid_sha256 == _sha256(sid))).scalar_one_or_none()
 
 
-def session_principal(db: Session, cookie_value: str, *, key: bytes) -> Principal | None:
-    """The principal of a valid, unexpired session cookie whose token is not revoked; else ``None``."""
+def session_lookup(db: Session, cookie_value: str, *, key: bytes) -> tuple[Principal, dt.datetime] | None:
+    """The principal of a valid, unexpired session cookie whose token is not revoked, and when the session
+    expires (UTC); else ``None``."""
     row = _session_row(db, cookie_value, key)
     expires = as_utc(row.expires_at) if row is not None else None
     if row is None or expires is None or expires <= utcnow():
@@ -221,7 +223,13 @@ def session_principal(db: Session, cookie_value: str, *, key: bytes) -> Principa
     token = db.get(Token, row.token_id)
     if token is None or token.revoked:
         return None
-    return _principal(token, "session", row.csrf)
+    return _principal(token, "session", row.csrf), expires
+
+
+def session_principal(db: Session, cookie_value: str, *, key: bytes) -> Principal | None:
+    """The principal of a valid, unexpired session cookie whose token is not revoked; else ``None``."""
+    found = session_lookup(db, cookie_value, key=key)
+    return found[0] if found is not None else None
 
 
 def logout(db: Session, cookie_value: str, *, key: bytes) -> bool:

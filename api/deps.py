@@ -16,12 +16,14 @@ The app's state (:class:`api.state.AppState`) is ``StateDep``; its parts are ``S
 
 A bearer token is looked up once per :attr:`api.settings.Settings.auth_ttl_s` seconds (default 5,
 ``PARKPLAN_AUTH_TTL_S``; 0 looks it up on every request), in a per-process cache keyed by the SHA-256 of the
-token: a token revoked (``parkplan token revoke`` or the database) stops working within that interval. Browser
-sessions are looked up on every request (a logout or an expired session is refused at once).
+token: a token revoked (``parkplan token revoke`` or the database) stops working within that interval. A browser
+session is cached the same way, keyed by the SHA-256 of its cookie, with its expiry: an expired session is refused
+at once, a logout at once by the process that logged it out (its other worker processes, and a token revoked,
+within the interval).
 
-The caller dependencies are ``async`` and never block the event loop: a token already in the cache costs no
-thread and no database session; the database lookups (a token's first sight in an interval, every session
-cookie) run in the thread pool.
+The caller dependencies are ``async`` and never block the event loop: a token or session already in the cache
+costs no thread and no database session; the database lookups (a first sight in an interval) run in the thread
+pool.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from parks.metrics.report import MetricsContext
 from parks.suitability.context import SuitabilityContext
 
 from .auth import (CSRF_HEADER, SESSION_COOKIE, Principal, authenticate_token, clear_session_cookie, login,
-                   logout, role_rank, session_principal, set_session_cookie, verify_csrf)
-from .db import write_transaction
+                   logout, role_rank, session_lookup, set_session_cookie, verify_csrf)
+from .db import utcnow, write_transaction
 from .problems import Forbidden, Unauthorized, auth_members
 from .settings import Settings
 from .state import AppState
@@ -140,9 +142,44 @@ def _lookup_token(state: AppState, raw: str) -> Principal | None:
     return cached_lookup(state, "token", raw, find)
 
 
+def _find_session(state: AppState, cookie: str):
+    with state.sessions() as db:
+        return session_lookup(db, cookie, key=state.session_key)
+
+
+def _live(found) -> Principal | None:
+    """The principal of a session lookup's result if the session has not expired since."""
+    if found is None:
+        return None
+    principal, expires = found
+    return principal if expires > utcnow() else None
+
+
 def _lookup_session(state: AppState, cookie: str) -> Principal | None:
-    with state.sessions() as db:  # every request: expiry and logout at once
-        return session_principal(db, cookie, key=state.session_key)
+    """The session's principal: from this interval's cache (its expiry checked at each use), else from the database
+    (the caller is in a thread). A session refused (unknown, expired, logged out, its token revoked) is not
+    remembered."""
+    key = _auth_key(state, "session", cookie)
+    if key is None:
+        return _live(_find_session(state, cookie))
+    principal = _live(state.auth.get_or_compute(key, lambda: _find_session(state, cookie)))
+    if principal is None:
+        state.auth.discard(key)
+    return principal
+
+
+def cached_session(state: AppState, cookie: str | None) -> Principal | None:
+    """The principal of a session cookie looked up in this interval and not expired since, else ``None``. Never
+    waits, no I/O: for the async fast paths (this module's callers, the web pages' access check)."""
+    key = _auth_key(state, "session", cookie) if cookie else None
+    return _live(state.auth.get(key)) if key is not None else None
+
+
+def forget_session(state: AppState, cookie: str) -> None:
+    """A logged-out session is refused at once by this process (other worker processes: within ``auth_ttl_s``)."""
+    key = _auth_key(state, "session", cookie)
+    if key is not None:
+        state.auth.discard(key)
 
 
 def _bearer(header: str) -> str:
@@ -181,7 +218,7 @@ async def _authenticate(request: Request) -> Principal | None:
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = await run_in_threadpool(_lookup_session, state, cookie)
+        principal = cached_session(state, cookie) or await run_in_threadpool(_lookup_session, state, cookie)
         if principal is None:
             return None
         if request.method not in _SAFE_METHODS:
@@ -260,5 +297,7 @@ def end_browser_session(request: Request, response: Response) -> None:
     """Log out: delete the server-side session and clear the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        forget_session(request.app.state.parkplan, cookie)
         write_transaction(request.app.state.engine, lambda db: logout(db, cookie, key=request.app.state.session_key))
+        forget_session(request.app.state.parkplan, cookie)  # a lookup that ran meanwhile read the row before it went
     clear_session_cookie(response, secure=is_https(request))

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from starlette.datastructures import FormData
 
-from ..auth import SESSION_COOKIE, Principal, session_principal
+from ..auth import SESSION_COOKIE, Principal
 from ..state import AppState
 from .core import TEMPLATES, check_csrf, lang_of, page_context, page_error, render, url_with
 
@@ -24,13 +25,15 @@ __all__ = ["principal", "page_user", "state_of", "dataset", "suitability_context
            "ReviewerPage", "AnalystPost", "ReviewerPost", "PagePost", "PageRefused", "install_access"]
 
 def principal(request: Request) -> Principal | None:
-    """The principal of the request's session cookie (valid, unexpired, token not revoked), else None."""
+    """The principal of the request's session cookie (valid, unexpired, token not revoked), else None; looked up as
+    the API looks it up (:mod:`api.deps`: cached per ``auth_ttl_s`` interval, a database read in the caller's
+    thread on a first sight)."""
+    from ..deps import _lookup_session
+
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    state = request.app.state.parkplan
-    with state.sessions() as db:
-        return session_principal(db, cookie, key=state.session_key)
+    return _lookup_session(request.app.state.parkplan, cookie)
 
 
 def page_user(request: Request, minimum: str) -> Principal | Response:
@@ -149,8 +152,16 @@ def install_access(app) -> None:
 
 
 def _require(minimum: str):
-    def dependency(request: Request) -> Principal:
-        user = page_user(request, minimum)
+    # async: a session looked up in this interval is answered on the event loop (no thread, no database: one
+    # thread-pool hand-over per page, the handler's); a first sight, a refusal and its page go to a thread
+    async def dependency(request: Request) -> Principal:
+        from ..deps import cached_session
+
+        seen = cached_session(request.app.state.parkplan, request.cookies.get(SESSION_COOKIE))
+        if seen is not None and seen.has_role(minimum):
+            request.state.principal = seen
+            return seen
+        user = await run_in_threadpool(page_user, request, minimum)
         if isinstance(user, Response):
             raise PageRefused(user)
         return user

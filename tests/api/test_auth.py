@@ -110,25 +110,51 @@ def test_session_cookie_authenticates_reads_and_needs_csrf_for_writes(fresh_api)
     assert r.status_code == 201
 
 
-def test_tampered_expired_and_logged_out_sessions_are_refused(fresh_api):
+def test_tampered_expired_and_logged_out_sessions_are_refused(fresh_api, monkeypatch):
+    """A tampered cookie is refused; a session is refused at once when its expiry passes (also while its lookup
+    is cached) and when this app logs it out; a session deleted by another process (another worker's logout, a
+    revoked token) within ``auth_ttl_s``, as a revoked bearer token (documented in api.deps)."""
+    import time
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
     api = fresh_api
+    state = api.app.state.parkplan
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=1.0))
     client, result = _login(api)
     sid, sig = result.cookie_value.rsplit(".", 1)
     client.cookies.set(auth.SESSION_COOKIE, sid + "." + ("0" * len(sig)))
     assert client.get("/collections").status_code == 401
-    # expired
-    client.cookies.set(auth.SESSION_COOKIE, result.cookie_value)
-    assert client.get("/collections").status_code == 200
+    # expired: a session of 2 s, looked up (cached), refused once its expiry has passed within the same interval
     with api.app.state.sessions() as db:
-        for row in db.execute(select(BrowserSession)).scalars():
-            row.expires_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        short = auth.login(db, api.tokens["reviewer_a"], key=api.app.state.session_key, ttl=dt.timedelta(seconds=2))
         db.commit()
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=60.0))
+    while time.monotonic() % 60.0 > 50.0:  # not at the end of an interval
+        time.sleep(0.5)
+    expiring = TestClient(api.app, raise_server_exceptions=False)
+    expiring.cookies.set(auth.SESSION_COOKIE, short.cookie_value)
+    assert expiring.get("/collections").status_code == 200
+    time.sleep(max(0.0, (short.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 0.1)
+    assert expiring.get("/collections").status_code == 401
+    # logged out through this app (the workspace's /logout): refused at once, cached or not
+    client.cookies.set(auth.SESSION_COOKIE, result.cookie_value)
+    assert client.get("/collections").status_code == 200  # cached now
+    r = client.post("/logout", data={"csrf_token": result.csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    client.cookies.set(auth.SESSION_COOKIE, result.cookie_value)  # as a copy of the cookie kept elsewhere
     assert client.get("/collections").status_code == 401
-    # logout deletes the server-side session
+    with api.app.state.sessions() as db:
+        assert auth.session_principal(db, result.cookie_value, key=api.app.state.session_key) is None  # row gone
+    # deleted by another process: refused from the next interval
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=1.0))
     client2, result2 = _login(api)
+    assert client2.get("/collections").status_code == 200
     with api.app.state.sessions() as db:
         assert auth.logout(db, result2.cookie_value, key=api.app.state.session_key)
         db.commit()
+    time.sleep(1.05)
     assert client2.get("/collections").status_code == 401
 
 
@@ -193,7 +219,49 @@ def test_a_cached_token_costs_no_database_session_and_no_thread(fresh_api, monke
     for _ in range(5):
         assert fresh_api.get("/collections/parks/items?limit=1", as_="viewer").status_code == 200
     assert opened == [] and hops == []
-    # a session cookie is looked up every time, in the thread pool
+    # a session cookie not seen in this interval (or refused) is looked up in the thread pool
     assert fresh_api.get("/collections/parks/items?limit=1", as_=None,
                          cookies={auth.SESSION_COOKIE: "not-a-session"}).status_code == 401
     assert hops == ["_lookup_session"]
+    # a session seen in this interval, as a token: no database session, no thread
+    client, _ = _login(fresh_api, "viewer")
+    assert client.get("/collections/parks/items?limit=1").status_code == 200  # fills the cache (a hop)
+    opened.clear(), hops.clear()
+    for _ in range(5):
+        assert client.get("/collections/parks/items?limit=1").status_code == 200
+    assert opened == [] and hops == []
+
+
+def test_a_workspace_page_checks_a_cached_session_on_the_event_loop(fresh_api, monkeypatch):
+    """A page of the workspace (``/ui/...``) checks its session's access as the API does: a session seen in this
+    interval costs no database session and no thread-pool call of its own (one hand-over per page, the
+    handler's); a first sight is looked up in a thread; a role too low is still refused with the 403 page."""
+    import time
+    from dataclasses import replace
+
+    import api.web.backend as backend
+
+    state = fresh_api.app.state.parkplan
+    monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=30.0))
+    while time.monotonic() % 30.0 > 25.0:
+        time.sleep(0.5)
+    hops = []
+    real_pool = backend.run_in_threadpool
+
+    async def counting_pool(fn, *args, **kwargs):
+        hops.append(fn.__name__)
+        return await real_pool(fn, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "run_in_threadpool", counting_pool)
+    client, _ = _login(fresh_api, "viewer")
+    assert client.get("/ui/parks").status_code == 200
+    assert hops == ["page_user"]  # the first sight: looked up in a thread
+    opened = []
+    real_sessions = state.sessions
+    monkeypatch.setattr(state, "sessions", lambda *a, **k: opened.append(1) or real_sessions(*a, **k))
+    for _ in range(3):
+        r = client.get("/ui/parks")
+        assert r.status_code == 200 and "<table" in r.text
+    assert hops == ["page_user"] and opened == []
+    r = client.get("/ui/review")  # a viewer is no reviewer: the cached session does not skip the role check
+    assert r.status_code == 403

@@ -96,18 +96,21 @@ def test_logout_ends_the_session_server_side(web):
 
 
 def test_an_expired_session_sends_back_to_login(web):
-    from sqlalchemy import update
+    """A session whose expiry passes sends back to the login page at once, also while its lookup is cached (the
+    cache keeps the session's expiry and checks it at each use; ``api.deps``)."""
+    import time
 
-    from api.db import BrowserSession
+    from api import auth
 
-    client = login_client(web.app, web.tokens["viewer"])
-    assert client.get("/ui/parks", follow_redirects=False).status_code == 200
     with web.app.state.sessions() as db:
-        db.execute(update(BrowserSession).values(expires_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
-                   .where(BrowserSession.id == db.query(BrowserSession.id).order_by(BrowserSession.id.desc()).limit(1)
-                          .scalar_subquery()))
+        short = auth.login(db, web.tokens["viewer"], key=web.app.state.session_key, ttl=dt.timedelta(seconds=2))
         db.commit()
-    assert client.get("/ui/parks", follow_redirects=False).status_code == 303
+    client = TestClient(web.app, base_url="http://127.0.0.1")
+    client.cookies.set(auth.SESSION_COOKIE, short.cookie_value)
+    assert client.get("/ui/parks", follow_redirects=False).status_code == 200
+    time.sleep(max(0.0, (short.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 0.1)
+    r = client.get("/ui/parks", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
 # ------------------------------------------------------------------ roles and office scope
