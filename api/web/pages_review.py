@@ -27,14 +27,19 @@ from sqlalchemy import func, select
 
 from .. import reviews
 from ..auth import Principal
-from ..db import DECISIONS, STATUSES, TransferCandidate
+from ..db import DECISIONS, STATUSES, DatabaseBusy, TransferCandidate
 from ..deps import scope_filter
-from ..problems import NotFound, PreconditionFailed, ProblemError, problem_text
+from ..problems import BUSY_RETRY_AFTER_S, NotFound, PreconditionFailed, ProblemError, problem_text
 from ..routes.transfers import sheet_decided
 from ..state import AppState
 from . import backend
 from .core import TEMPLATES, page_context, page_error, render, secure_headers, url_with
+from . import error_pages as _error_pages  # noqa: F401 - registers the busy page's words (db_busy)
+from . import i18n
 from .i18n import DEFAULT_LANG, pick_lang, translator
+
+i18n.MESSAGES.setdefault("retry_in_card", ("请 {seconds} 秒后再提交一次（您填写的内容仍在表单中）。",
+                                           "Please submit again in {seconds} seconds (what you typed is still in the form)."))
 
 router = APIRouter()
 
@@ -352,6 +357,16 @@ def review_decide(request: Request, candidate_id: str, post: backend.ReviewerPos
     except ProblemError as exc:  # in the page's language (its detail_zh, else the kind in Chinese, English quoted)
         return _show(request, user, candidate_id, status_code=400, typed=typed,
                      error=problem_text(exc, pick_lang(request.query_params.get("lang"))))
+    except DatabaseBusy:
+        if not _wants_fragment(request):
+            raise  # the form's page: the busy database's 503 page (api.web.error_pages)
+        # in place: the card says it (nothing saved, the form as typed), so the page's script shows it instead of
+        # posting the form once more (which would wait the whole patience again)
+        resp = _show(request, user, candidate_id, status_code=503, typed=typed,
+                     error=("" if pick_lang(request.query_params.get("lang")) == "zh" else " ").join(
+                         [t("db_busy"), t("retry_in_card", seconds=BUSY_RETRY_AFTER_S)]))
+        resp.headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+        return resp
     _sheet_after(request.app.state.parkplan, candidate_id, int(out.candidate["version"]))
     if _wants_fragment(request):  # the in-place submit: the card with the stored decision, read back
         return _show(request, user, candidate_id, saved=True)

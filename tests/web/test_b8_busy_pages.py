@@ -6,8 +6,9 @@ uncommitted ``UPDATE`` of the very candidate) while the decision is posted; the 
 through its settings (``PARKPLAN_DB_PATIENCE_S`` / ``PARKPLAN_DB_BUSY_MS``: :class:`api.settings.Settings`), so
 :func:`api.db.write_transaction` really retries and gives up with :class:`api.db.DatabaseBusy`. Nothing is mocked.
 In headless chromium, the candidate page's in-place submit (``static/review.js``: ``fetch`` with
-``X-Parkplan-Fragment: decision``) gets the 503 page (not the card), posts the form as a page, and ends on the
-Chinese 503 page; nothing is stored and the candidate's version is unchanged; the same decision later is stored."""
+``X-Parkplan-Fragment: decision``) gets the decision card saying so (503), shown in place with the form as typed,
+and no second post; the plain form (no script) ends on the Chinese 503 page; nothing is stored and the candidate's
+version is unchanged; the same decision later is stored."""
 
 from __future__ import annotations
 
@@ -139,8 +140,13 @@ def test_a_decision_posted_while_another_writer_holds_the_database_is_the_chines
     message, detail = _page(en, 503)
     assert message == BUSY_EN and detail == "Please try again in 2 seconds (go back and submit once more)."
     assert en.headers["retry-after"] == "2" and '<html lang="en"' in en.text
-    # the in-place submit gets the page, not the card: review.js then posts the form as a page (this page again)
-    assert _page(fragment, 503)[0] == BUSY_ZH and "x-parkplan-fragment" not in fragment.headers
+    # the in-place submit gets the decision card saying it (503, Retry-After, the form as typed, escaped): review.js
+    # shows it in place and does not post the form once more (which would wait the whole patience again)
+    assert fragment.status_code == 503 and fragment.headers["x-parkplan-fragment"] == "decision"
+    assert fragment.headers["retry-after"] == "2" and 'id="decision-card"' in fragment.text
+    card_error = unescape(re.search(r'id="review-error"[^>]*>(.*?)</', fragment.text, re.S).group(1)).strip()
+    assert card_error == BUSY_ZH + "请 2 秒后再提交一次（您填写的内容仍在表单中）。"
+    assert "alert(" in unescape(fragment.text) and "<script>alert(" not in fragment.text  # typed, kept, escaped
     # a client asking for JSON, and the JSON API, keep problem+json with code db.busy and Retry-After
     for j in (asks_json, api):
         assert j.status_code == 503 and j.headers["content-type"].startswith(PROBLEM), j.text[:300]
@@ -254,7 +260,7 @@ def busy_server(busy, serve_app):
 
 
 @pytest.mark.browser
-def test_in_the_browser_the_in_place_submit_ends_on_the_chinese_503_page(web_browser, busy_server, busy):
+def test_in_the_browser_a_busy_database_is_said_in_place_and_on_the_forms_503_page(web_browser, busy_server, busy):
     web_browser.run(_in_browser, busy_server, busy)
 
 
@@ -271,44 +277,54 @@ def _in_browser(browser, server, busy):
         "url": r.url, "status": r.status, "type": r.headers.get("content-type", ""), "method": r.request.method,
         "fragment": r.request.headers.get("x-parkplan-fragment"), "kind": r.request.resource_type,
         "retry": r.headers.get("retry-after")}) if r.request.method == "POST" else None)
+    navigations: list[str] = []
+    page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
     before = _stored(busy, cid)
     page.check("#decision-approved")
     page.fill("#comment", HOSTILE)
     lock = WriteTransaction(busy.path, cid)
     try:
+        page.click("#submit-decision")
+        page.wait_for_selector("#decision-card #review-error", timeout=60_000)
+    finally:
+        lock.end()
+    # in place: the card says the database was busy and nothing was saved; the form keeps what was typed
+    assert page.locator("#review-error").inner_text() == BUSY_ZH + "请 2 秒后再提交一次（您填写的内容仍在表单中）。"
+    assert page.locator("#comment").input_value() == HOSTILE
+    assert page.locator("#decision-approved").is_checked()
+    assert navigations == [] and page.url == f"{server}/ui/review/{cid}"
+    posts = [a for a in answers if a["url"] == f"{server}/ui/review/{cid}"]
+    assert [(a["kind"], a["fragment"], a["status"], a["retry"]) for a in posts] == [("fetch", "decision", 503, "2")]
+    assert _stored(busy, cid) == before  # nothing saved: status, version, comment, reviews, audit
+    assert all("503" in e for e in watch.errors), watch.errors  # the fetch's 503, logged by chromium
+    watch.errors.clear()
+    watch.assert_clean()
+    # without the page's script (the plain form, as a browser without JavaScript posts it): the Chinese 503 page
+    lock = WriteTransaction(busy.path, cid)
+    try:
         with page.expect_navigation(timeout=60_000):
-            page.click("#submit-decision")
+            page.evaluate("() => HTMLFormElement.prototype.submit.call(document.getElementById('decision-form'))")
         page.wait_for_load_state("load")
     finally:
         lock.end()
     assert page.locator("#message").inner_text() == BUSY_ZH
     assert page.locator(".detail").inner_text() == "请 2 秒后重试（返回上一页，再提交一次）。"
     assert page.evaluate("() => document.documentElement.lang") == "zh-CN"
-    assert page.url == f"{server}/ui/review/{cid}"
-    # the fetch of review.js (with its header) got the 503 page, not the card, and not JSON; then the form was
-    # posted as a page and that document is the 503 page
-    posts = [a for a in answers if a["url"] == f"{server}/ui/review/{cid}"]
-    assert [(a["kind"], a["fragment"]) for a in posts] == [("fetch", "decision"), ("document", None)], posts
-    for a in posts:
-        assert a["status"] == 503 and a["type"].startswith("text/html") and a["retry"] == "2", a
-    assert _stored(busy, cid) == before  # nothing saved: status, version, comment, reviews, audit
-    # the 503s are logged by the browser as failed loads; nothing else went wrong, no script ran
-    assert all("503" in e for e in watch.errors), watch.errors
+    assert _stored(busy, cid) == before
     watch.errors.clear()
-    watch.assert_clean()
-    # English: the same flow with lang=en ends on the English page
+    # English: the in-place card in English
     page.goto(f"{server}/ui/review/{cid}?lang=en", wait_until="load")
     page.check("#decision-approved")
     lock = WriteTransaction(busy.path, cid)
     try:
-        with page.expect_navigation(timeout=60_000):
-            page.click("#submit-decision")
-        page.wait_for_load_state("load")
+        page.click("#submit-decision")
+        page.wait_for_selector("#decision-card #review-error", timeout=60_000)
     finally:
         lock.end()
-    assert page.locator("#message").inner_text() == BUSY_EN
-    assert page.locator(".detail").inner_text() == "Please try again in 2 seconds (go back and submit once more)."
+    assert page.locator("#review-error").inner_text() == (
+        BUSY_EN + " Please submit again in 2 seconds (what you typed is still in the form).")
     assert _stored(busy, cid) == before
+    watch.errors.clear()
     # "try again": back on the candidate page, the same decision is now stored (in place)
     page.goto(f"{server}/ui/review/{cid}", wait_until="load")
     page.check("#decision-approved")
@@ -316,7 +332,5 @@ def _in_browser(browser, server, busy):
     page.click("#submit-decision")
     page.wait_for_selector("#decision-card #saved")
     assert _stored(busy, cid)[:4] == ("approved", before[1] + 1, HOSTILE, before[3] + 1)
-    assert all("503" in e for e in watch.errors), watch.errors  # the English flow's two failed loads only
-    watch.errors.clear()
     watch.assert_clean()
     ctx.close()
