@@ -264,6 +264,16 @@ def test_in_the_browser_a_busy_database_is_said_in_place_and_on_the_forms_503_pa
     web_browser.run(_in_browser, busy_server, busy)
 
 
+def _in_place_while_busy(page, busy, cid: str) -> None:
+    """Submit the decision in place while another writer holds the database, until the card says so."""
+    lock = WriteTransaction(busy.path, cid)
+    try:
+        page.click("#submit-decision")
+        page.wait_for_selector("#decision-card #review-error", timeout=60_000)
+    finally:
+        lock.end()
+
+
 def _in_browser(browser, server, busy):
     from .test_browser import Watch, login, new_context
 
@@ -282,12 +292,7 @@ def _in_browser(browser, server, busy):
     before = _stored(busy, cid)
     page.check("#decision-approved")
     page.fill("#comment", HOSTILE)
-    lock = WriteTransaction(busy.path, cid)
-    try:
-        page.click("#submit-decision")
-        page.wait_for_selector("#decision-card #review-error", timeout=60_000)
-    finally:
-        lock.end()
+    _in_place_while_busy(page, busy, cid)
     # in place: the card says the database was busy and nothing was saved; the form keeps what was typed
     assert page.locator("#review-error").inner_text() == BUSY_ZH + "请 2 秒后再提交一次（您填写的内容仍在表单中）。"
     assert page.locator("#comment").input_value() == HOSTILE
@@ -315,12 +320,7 @@ def _in_browser(browser, server, busy):
     # English: the in-place card in English
     page.goto(f"{server}/ui/review/{cid}?lang=en", wait_until="load")
     page.check("#decision-approved")
-    lock = WriteTransaction(busy.path, cid)
-    try:
-        page.click("#submit-decision")
-        page.wait_for_selector("#decision-card #review-error", timeout=60_000)
-    finally:
-        lock.end()
+    _in_place_while_busy(page, busy, cid)
     assert page.locator("#review-error").inner_text() == (
         BUSY_EN + " Please submit again in 2 seconds (what you typed is still in the form).")
     assert _stored(busy, cid) == before
