@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import quote
 
-from .profile_api_request import _call
+from .profile_api_request import _call, _inline_threadpool
 from .profile_web_pages import _background_idle, build
 
 Req = tuple[str, str, str, list, bytes]
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"| {label} | {_med(r['cold'], 0):.1f} | {_med(r['cold'], 1):.1f} | {_med(r['warm'], 0):.1f} | "
                   f"{_med(r['warm'], 1):.1f} | {size:,d} |")
         if args.profile:
+            _inline_threadpool()  # the handlers in this thread, for cProfile to see them (after the figures)
             prof = cProfile.Profile()
 
             async def profiled():
