@@ -113,7 +113,7 @@ def _child_warm(version: str, static: dict[str, Any]) -> int:
     """Keep ``static``, import what a sheet uses and cut the font of its characters (the first sheet then only
     draws); the child's pid."""
     import fpdf  # noqa: F401
-    import geopandas  # noqa: F401  (the park's geometry arrives as a GeoDataFrame and is drawn by geopandas)
+    import geopandas  # noqa: F401  (the park's geometry arrives as a GeoDataFrame; exports._plot_park draws it)
     from matplotlib.backends import backend_agg  # noqa: F401
 
     from geodata.fonts import truetype_subset
