@@ -317,6 +317,11 @@ def _render(request: Request, context: dict, form: Mapping[str, str], user):
     :func:`api.web.backend.render_content_cached` refuses this template because its content reads the token."""
     from .core import TEMPLATES, csrf_token, page_context
 
+    per_request = backend._content_names("suitability.html") & backend.PER_REQUEST
+    if per_request - {"csrf_token"}:  # only the token is put in per request: anything else would be kept for all
+        raise ValueError(f"suitability.html: its content block reads {sorted(per_request)}, which differ per "
+                         "request; only csrf_token may (it is put in per request)")
+
     def make() -> str:
         tmpl = TEMPLATES.get_template("suitability.html")
         ctx = tmpl.new_context(page_context(request, {**context, "csrf_token": _CSRF_MARK}, user))

@@ -103,3 +103,19 @@ def test_suitability_content_follows_the_form(web):
     state = web.app.state.parkplan
     contents = state.web.get_or_compute(state.key("suitability_contents"), lambda: None)
     assert contents is not None and len(contents) >= 2
+
+
+def test_suitability_refuses_to_keep_a_content_that_reads_the_user(web, monkeypatch):
+    """Only the CSRF token is put in per request: were the content block to read the user (or anything else that
+    differs per request), keeping it would show one user's page to another, so the page refuses to keep it."""
+    from fastapi.testclient import TestClient
+
+    from api.web import backend
+
+    reads = backend._content_names("suitability.html")
+    assert reads & backend.PER_REQUEST == {"csrf_token"}  # as the template stands
+    client = login_client(web.app, web.tokens["analyst"])
+    assert client.get("/ui/suitability").status_code == 200
+    monkeypatch.setattr(backend, "_content_names", lambda template: reads | {"user"})
+    quiet = TestClient(web.app, base_url="http://127.0.0.1", raise_server_exceptions=False, cookies=client.cookies)
+    assert quiet.get("/ui/suitability").status_code == 500
