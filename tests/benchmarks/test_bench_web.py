@@ -47,3 +47,6 @@ def test_web_benchmark_runs_in_chromium_without_errors():
         # the reviewer read the candidate's map before deciding: it was drawn every time
         assert pages[mode]["map_read_p50"] is not None and pages[mode]["map_unread"] == 0, pages[mode]
     assert run["server_cpu_s"] > 0
+    # the browsers keep their HTTP cache (as users' do): in the measured round, every page's scripts, stylesheet and
+    # font chunks (a dozen requests a page without it) come from the cache, not the server
+    assert run["asset_fetches"] < run["visits"], (run["asset_fetches"], run["visits"])
