@@ -23,17 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import io
 import os
-import pstats
-import re
 import statistics
 import time
 from collections.abc import Callable
 from urllib.parse import quote
 
 from .profile_api_request import _call, _inline_threadpool
-from .profile_web_pages import _background_idle, build
+from .profile_web_pages import _background_idle, build, print_profile
 
 Req = tuple[str, str, str, list, bytes]
 
@@ -149,12 +146,8 @@ def main(argv: list[str] | None = None) -> None:
                 prof.disable()
 
             asyncio.run(profiled())
-            buf = io.StringIO()
-            pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(args.top)
-            text = "\n".join(line for line in buf.getvalue().splitlines()
-                             if line.strip() and not re.search(r"(starlette|fastapi|asyncio)/", line))
-            print(f"\n## {args.profile}: cProfile (cold and warm), cumulative\n")
-            print(re.sub(r"/\S*/site-packages/", "", text)[:20000])
+            print_profile(prof, args.top, f"{args.profile}: cProfile (cold and warm), cumulative",
+                          skip=r"(starlette|fastapi|asyncio)/")
     finally:
         app.state.parkplan.engine.dispose()
         tmp.cleanup()

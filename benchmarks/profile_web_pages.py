@@ -126,6 +126,17 @@ class Pages:
         }
 
 
+def print_profile(prof: cProfile.Profile, top: int, title: str, skip: str | None = None) -> None:
+    """``prof``'s top ``top`` functions by cumulative time under a heading ``title``: empty lines, lines matching
+    the regular expression ``skip`` and the site-packages prefix of paths left out (at most 20,000 characters)."""
+    buf = io.StringIO()
+    pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(top)
+    text = "\n".join(line for line in buf.getvalue().splitlines()
+                     if line.strip() and not (skip and re.search(skip, line)))
+    print(f"\n## {title}\n")
+    print(re.sub(r"/\S*/site-packages/", "", text)[:20000])
+
+
 def _background_idle(timeout: float = 60.0) -> None:
     """Wait for the caches' background computations (a decision's new review sheet) to end."""
     from api.routes.transfers import SHEETS_AFTER_DECISIONS
@@ -241,11 +252,7 @@ def main(argv: list[str] | None = None) -> None:
                     prof.disable()
 
                 asyncio.run(profiled())
-                buf = io.StringIO()
-                pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(args.top)
-                text = "\n".join(line for line in buf.getvalue().splitlines() if line.strip())
-                print(f"\n## {label}: cProfile, {args.n} requests, cumulative\n")
-                print(re.sub(r"/\S*/site-packages/", "", text)[:20000])
+                print_profile(prof, args.top, f"{label}: cProfile, {args.n} requests, cumulative")
     finally:
         app.state.parkplan.engine.dispose()
         tmp.cleanup()
