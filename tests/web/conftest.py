@@ -30,6 +30,28 @@ def hostile_dataset_path(raw_dataset, tmp_path_factory):
     return save_dataset(ds, tmp_path_factory.mktemp("webdata") / "hostile.gpkg")
 
 
+def own_review_app(dataset_path, db_path, label: str, first: int, settings=None):
+    """An app of its own (its own review database at ``db_path``), one office's four transfer candidates (ids from
+    ``first``) and a reviewer's token for that office: for tests whose decisions must change no candidate the
+    session's other tests read. A namespace with ``app``, ``path``, ``token``, ``candidates``."""
+    from types import SimpleNamespace
+
+    from api.app import create_app
+    from api.auth import create_token
+    from api.reviews import add_candidates
+
+    app = create_app(dataset_path, f"sqlite:///{db_path}", **({"settings": settings} if settings else {}))
+    ent = app.state.dataset.enterprises
+    origin = ent[~ent["less_developed"].astype(bool)]["county_code"].astype(str).value_counts().index[0]
+    rows = _candidate_rows(app, origin, 4, first)
+    assert len(rows) == 4
+    add_candidates(app.state.engine, rows)
+    with app.state.sessions() as db:
+        token, _ = create_token(db, "reviewer", (origin,), label=label)
+        db.commit()
+    return SimpleNamespace(app=app, path=db_path, token=token, candidates=[r["candidate_id"] for r in rows])
+
+
 def _candidate_rows(app, origin: str, n: int, start: int, ids=None) -> list[dict]:
     """Candidates from ``origin`` to the best park in a less-developed county, with a frozen snapshot
     in the shape ``parkplan transfers propose`` stores (enterprise, park, criteria, alternative, ...)."""

@@ -21,7 +21,7 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
-from .conftest import _candidate_rows, csrf_of, login_client
+from .conftest import csrf_of, login_client, own_review_app
 
 PROBLEM = "application/problem+json"
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -54,26 +54,12 @@ class WriteTransaction:
 def busy(hostile_dataset_path, tmp_path_factory):
     """An app of its own whose engine has a short write patience (its settings), one office's candidates, a
     reviewer's token, and a probe router under ``/ui`` raising each kind of refusal from inside a handler."""
-    from types import SimpleNamespace
-
-    from api.app import create_app
-    from api.auth import create_token
-    from api.reviews import add_candidates
     from api.settings import Settings
 
-    path = tmp_path_factory.mktemp("busy") / "reviews.sqlite"
-    app = create_app(hostile_dataset_path, f"sqlite:///{path}",
-                     settings=Settings.from_env(db_patience_s=PATIENCE_S, db_busy_timeout_ms=50))
-    ent = app.state.dataset.enterprises
-    origin = ent[~ent["less_developed"].astype(bool)]["county_code"].astype(str).value_counts().index[0]
-    rows = _candidate_rows(app, origin, 4, 701)
-    assert len(rows) == 4
-    add_candidates(app.state.engine, rows)
-    with app.state.sessions() as db:
-        token, _ = create_token(db, "reviewer", (origin,), label="busy")
-        db.commit()
-    app.include_router(_probe_router())
-    return SimpleNamespace(app=app, path=path, token=token, candidates=[r["candidate_id"] for r in rows])
+    busy = own_review_app(hostile_dataset_path, tmp_path_factory.mktemp("busy") / "reviews.sqlite", "busy", 701,
+                          settings=Settings.from_env(db_patience_s=PATIENCE_S, db_busy_timeout_ms=50))
+    busy.app.include_router(_probe_router())
+    return busy
 
 
 def _stored(busy, cid: str) -> tuple:

@@ -12,7 +12,7 @@ import pytest
 
 from maps.transfers_map import STATUS_COLORS
 
-from .conftest import _candidate_rows, csrf_of, login_client
+from .conftest import csrf_of, login_client, own_review_app
 from .test_browser import Watch, login, new_context
 
 CONFLICT_ZH = "其他人已先行作出决定，您的决定未保存。"
@@ -22,22 +22,7 @@ CONFLICT_ZH = "其他人已先行作出决定，您的决定未保存。"
 def own(hostile_dataset_path, tmp_path_factory):
     """An app of its own (its own review database, one office with four candidates and a reviewer's token), so
     these decisions change no candidate the session's other tests read."""
-    from types import SimpleNamespace
-
-    from api.app import create_app
-    from api.auth import create_token
-    from api.reviews import add_candidates
-
-    app = create_app(hostile_dataset_path, f"sqlite:///{tmp_path_factory.mktemp('inplace') / 'reviews.sqlite'}")
-    ent = app.state.dataset.enterprises
-    origin = ent[~ent["less_developed"].astype(bool)]["county_code"].astype(str).value_counts().index[0]
-    rows = _candidate_rows(app, origin, 4, 901)
-    assert len(rows) == 4
-    add_candidates(app.state.engine, rows)
-    with app.state.sessions() as db:
-        token, _ = create_token(db, "reviewer", (origin,), label="in place")
-        db.commit()
-    return SimpleNamespace(app=app, token=token, candidates=[r["candidate_id"] for r in rows])
+    return own_review_app(hostile_dataset_path, tmp_path_factory.mktemp("inplace") / "reviews.sqlite", "in place", 901)
 
 
 @pytest.fixture(scope="module")
