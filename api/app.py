@@ -91,9 +91,6 @@ def create_app(data_path: str | Path | None = None, db_url: str | None = None, s
     return app
 
 
-BUSY_RETRY_AFTER_S = problems.BUSY_RETRY_AFTER_S  # the busy answer is api.problems' (moved there)
-
-
 class SecurityHeaders:
     """ASGI middleware: ``nosniff`` and ``Referrer-Policy: same-origin`` on every response, ``no-store`` on JSON (data
     behind a token must not sit in shared caches); headers a route set itself are kept. ``GET /health`` also says

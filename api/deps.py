@@ -122,13 +122,14 @@ def _auth_key(state: AppState, kind: str, secret: str) -> tuple | None:
     return (kind, hashlib.sha256(secret.encode()).hexdigest(), int(time.monotonic() // ttl))
 
 
-def cached_lookup(state: AppState, kind: str, secret: str, find) -> Principal | None:
-    """``find()`` (a database lookup of a token or session), reused for ``auth_ttl_s`` seconds per secret."""
+def cached_lookup(state: AppState, kind: str, secret: str, find, live=lambda found: found) -> Principal | None:
+    """``live(find())`` (``find``: a database lookup of a token or session; ``live``: its principal if still valid
+    now, e.g. a session not expired since), ``find()`` reused for ``auth_ttl_s`` seconds per secret."""
     key = _auth_key(state, kind, secret)
     if key is None:
-        return find()
-    principal = state.auth.get_or_compute(key, find)
-    if principal is None:  # unknown or revoked: not remembered, so a new token works at once
+        return live(find())
+    principal = live(state.auth.get_or_compute(key, find))
+    if principal is None:  # unknown, revoked or expired: not remembered, so a new token or session works at once
         state.auth.discard(key)
     return principal
 
@@ -159,13 +160,7 @@ def _lookup_session(state: AppState, cookie: str) -> Principal | None:
     """The session's principal: from this interval's cache (its expiry checked at each use), else from the database
     (the caller is in a thread). A session refused (unknown, expired, logged out, its token revoked) is not
     remembered."""
-    key = _auth_key(state, "session", cookie)
-    if key is None:
-        return _live(_find_session(state, cookie))
-    principal = _live(state.auth.get_or_compute(key, lambda: _find_session(state, cookie)))
-    if principal is None:
-        state.auth.discard(key)
-    return principal
+    return cached_lookup(state, "session", cookie, lambda: _find_session(state, cookie), _live)
 
 
 def cached_session(state: AppState, cookie: str | None) -> Principal | None:
@@ -297,7 +292,6 @@ def end_browser_session(request: Request, response: Response) -> None:
     """Log out: delete the server-side session and clear the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        forget_session(request.app.state.parkplan, cookie)
         write_transaction(request.app.state.engine, lambda db: logout(db, cookie, key=request.app.state.session_key))
-        forget_session(request.app.state.parkplan, cookie)  # a lookup that ran meanwhile read the row before it went
+        forget_session(request.app.state.parkplan, cookie)  # after: a lookup meanwhile read the row before it went
     clear_session_cookie(response, secure=is_https(request))

@@ -226,7 +226,8 @@ def test_a_cached_token_costs_no_database_session_and_no_thread(fresh_api, monke
     # a session seen in this interval, as a token: no database session, no thread
     client, _ = _login(fresh_api, "viewer")
     assert client.get("/collections/parks/items?limit=1").status_code == 200  # fills the cache (a hop)
-    opened.clear(), hops.clear()
+    opened.clear()
+    hops.clear()
     for _ in range(5):
         assert client.get("/collections/parks/items?limit=1").status_code == 200
     assert opened == [] and hops == []
