@@ -126,13 +126,14 @@ def test_tampered_expired_and_logged_out_sessions_are_refused(fresh_api, monkeyp
     sid, sig = result.cookie_value.rsplit(".", 1)
     client.cookies.set(auth.SESSION_COOKIE, sid + "." + ("0" * len(sig)))
     assert client.get("/collections").status_code == 401
-    # expired: a session of 2 s, looked up (cached), refused once its expiry has passed within the same interval
-    with api.app.state.sessions() as db:
-        short = auth.login(db, api.tokens["reviewer_a"], key=api.app.state.session_key, ttl=dt.timedelta(seconds=2))
-        db.commit()
+    # expired: a session of 4 s, looked up (cached), refused once its expiry has passed within the same interval.
+    # Wait for the interval first: a session made before the wait could expire during it (a failed CI run did so).
     monkeypatch.setattr(state, "settings", replace(state.settings, auth_ttl_s=60.0))
-    while time.monotonic() % 60.0 > 50.0:  # not at the end of an interval
+    while time.monotonic() % 60.0 > 40.0:  # not near the end of an interval
         time.sleep(0.5)
+    with api.app.state.sessions() as db:
+        short = auth.login(db, api.tokens["reviewer_a"], key=api.app.state.session_key, ttl=dt.timedelta(seconds=4))
+        db.commit()
     expiring = TestClient(api.app, raise_server_exceptions=False)
     expiring.cookies.set(auth.SESSION_COOKIE, short.cookie_value)
     assert expiring.get("/collections").status_code == 200
