@@ -60,6 +60,7 @@ import numpy as np
 
 from . import Report, check_size, table
 from ._data import dataset, free_port, gpkg, wait_idle
+from ._probe import Limit
 
 HOST = "127.0.0.1"
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
@@ -573,10 +574,27 @@ def _affinities(server: Server) -> list[list[int]]:
     return out
 
 
+def _login_page(base: str) -> bytes:
+    import httpx
+
+    r = httpx.get(base + "/login", timeout=60.0)
+    r.raise_for_status()
+    return r.content
+
+
+def _limit_summary(answers: dict | None) -> dict | None:
+    """The limit probe's answers: count, first byte p50 / p95 / max (ms), errors; None when it did not run."""
+    if answers is None:
+        return None
+    ms = answers["ms"]
+    return {"answers": len(ms), "errors": answers["errors"], "p50": _pct(ms, 50), "p95": _pct(ms, 95),
+            "max": max(ms) if ms else None}
+
+
 def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chromium: str, info: dict,
              template: Path | None, warm_enabled: bool, timeout_ms: float, placement: str = "shared",
              server_module: str = "api.cli", server_env: dict[str, str] | None = None,
-             modes: tuple[str, ...] = DECISION_MODES) -> dict:
+             modes: tuple[str, ...] = DECISION_MODES, with_limit: bool = True) -> dict:
     server_cores, client_cores = _cores(placement)
     server = Server(data, db, free_port(HOST), workers, warm_enabled, cores=server_cores, module=server_module,
                     extra_env=server_env)
@@ -589,26 +607,41 @@ def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chro
             users = _plan_users(db, n_users)
             _copy_db(db, template)
         warm_s = server.wait_idle()
+        # the limit: a server that does no work (the login page's bytes), placed as this one, probed from the
+        # browsers' cores during the measured rounds (benchmarks/_probe.py)
+        limit = Limit(_login_page(server.url), free_port(HOST), HOST, server_cores) if with_limit else None
         load_before = os.getloadavg()[0]
         cpu0 = server.cpu_seconds()
         mine = os.sched_getaffinity(0)
         if client_cores:  # chromium and the Playwright driver are started below: they inherit this process's cores
             os.sched_setaffinity(0, client_cores)
+        limit_answers = None
         try:
+            if limit is not None:
+                limit.wait()
             log_at = [0]
+
+            def measured() -> None:
+                log_at[0] = len(server.output())
+                if limit is not None:
+                    limit.start_probe()
+
             first, samples, wall = asyncio.run(_run_users(
-                server.url, users or info["users"], info, rounds, chromium, timeout_ms, modes,
-                on_measured=lambda: log_at.__setitem__(0, len(server.output()))))
+                server.url, users or info["users"], info, rounds, chromium, timeout_ms, modes, on_measured=measured))
+            if limit is not None:
+                limit_answers = limit.stop_probe()
             # the server's access log of the measured rounds: the assets the browsers did not take from their caches
             fetches = sum(1 for line in server.output()[log_at[0]:].splitlines()
                           if any(f'"GET {p}' in line for p in ASSET_PATHS))
         finally:
             os.sched_setaffinity(0, mine)
+            if limit is not None:
+                limit.close()
         cpu = server.cpu_seconds() - cpu0
         return {"workers": workers, "placement": placement, "server_cores": sorted(server_cores or mine),
                 "client_cores": sorted(client_cores or mine), "server_affinity": _affinities(server),
                 "warm": warm_enabled, "startup_s": startup, "warm_s": warm_s, "wall_s": wall, "server_cpu_s": cpu,
-                "asset_fetches": fetches,
+                "asset_fetches": fetches, "limit": _limit_summary(limit_answers),
                 "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
                 "users": users, "pages": summarise(first, samples), "visits": len(samples),
                 "samples": [s.__dict__ for s in samples], "first": [s.__dict__ for s in first]}
@@ -671,9 +704,21 @@ def _verdict(runs: list[dict]) -> str:
         errs = sum(p["errors"] for p in r["pages"])
         verdict = "meets the goal on every page" if not miss and not errs else \
             f"misses on {len(miss)} of {len(r['pages'])} pages ({', '.join(miss) or 'none'}), {errs} errors"
+        lim = r.get("limit")
+        floor = f" (the limit, a server that does no work: p95 {_ms(lim['p95'])})" if lim else ""
         lines.append(f"- {PLACEMENT_TITLE[r.get('placement', 'shared')].split(':')[0].lower()}, "
-                     f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}: {verdict}")
+                     f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}: {verdict}{floor}")
     return "**Goal (p95 < 300 ms, 0 errors) by placement and workers**\n\n" + "\n".join(lines)
+
+
+def _limit_text(lim: dict | None) -> str:
+    if lim is None:
+        return ""
+    return (f"\n\n**Limit** (`benchmarks/_probe.py`): a server that does no work (a bare ASGI app under uvicorn "
+            f"answering the login page's bytes), on the server's cores, asked by a probe on the browsers' cores every "
+            f"0.1 s during the measured rounds: {lim['answers']} answers, first byte p50 {_ms(lim['p50'])}, p95 "
+            f"{_ms(lim['p95'])}, max {_ms(lim['max'])}; {lim['errors']} errors. What the placement alone adds to "
+            f"any page's server answer.")
 
 
 def _ms(v: float | None) -> str:
@@ -715,7 +760,8 @@ def _report(size: str, n: int, rounds: int, n_users: int, runs: list[dict]) -> R
                       f"{_ms(p['first_byte_p50'])}, p95 {_ms(p['first_byte_p95'])}; before the click the reviewer "
                       f"waited for the candidate's map to be drawn p50 {_ms(p['map_read_p50'])}, p95 "
                       f"{_ms(p['map_read_p95'])} (not drawn in 10 s: {p['map_unread']})." for p in r["pages"]
-                      if p["page"].startswith("decision (") and p.get("first_byte_p50") is not None))
+                      if p["page"].startswith("decision (") and p.get("first_byte_p50") is not None)
+            + _limit_text(r.get("limit")))
     body = (f"{n_users} users at once in one headless chromium (one context each: {roles}), {rounds} measured "
             f"round(s) after a first visit of every page, over the built-in dataset ({n:,} enterprises) and a fresh "
             f"review database (its transfer candidates proposed by the first server). *server*: Navigation Timing "

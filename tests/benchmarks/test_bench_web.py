@@ -50,3 +50,6 @@ def test_web_benchmark_runs_in_chromium_without_errors():
     # the browsers keep their HTTP cache (as users' do): in the measured round, every page's scripts, stylesheet and
     # font chunks (a dozen requests a page without it) come from the cache, not the server
     assert run["asset_fetches"] < run["visits"], (run["asset_fetches"], run["visits"])
+    # the limit: a server that does no work, probed from the browsers' side during the measured round
+    assert run["limit"]["answers"] > 0 and run["limit"]["errors"] == 0, run["limit"]
+    assert run["limit"]["p95"] > 0 and "**Limit**" in rep.body
