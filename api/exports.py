@@ -144,6 +144,18 @@ def _pdf_font(dirname: str, text: str) -> str:
     return str(path)
 
 
+def _keep_font_bounds(pdf: Any) -> None:
+    """fpdf2 cuts the embedded font again to the glyphs a sheet uses and saves it with fontTools, which by default
+    unpacks every glyph kept to recompute its bounding box: a fifth of a sheet's CPU. The font handed to fpdf2 is
+    already a cut of :mod:`geodata.fonts` whose glyphs' boxes fontTools computed, so each glyph is copied as it is;
+    only the font-wide maxima (``head``'s box, ``hhea``, ``vhea``, ``maxp``) stay those of the larger cut, which
+    bound the smaller one. Outlines and text are the same (``tests/api/test_sheet_font.py``)."""
+    for font in pdf.fonts.values():
+        tt = getattr(font, "ttfont", None)
+        if tt is not None:
+            tt.recalcBBoxes = False
+
+
 def _num(v: Any, digits: int = 2, unit: str = "") -> str:
     if v is None:
         return "-"
@@ -361,6 +373,7 @@ def render_review_sheet(candidate: dict[str, Any], static: dict[str, Any], place
     tmp = tempfile.TemporaryDirectory(prefix="parkplan-pdf-")
     font = _pdf_font(tmp.name, chars)
     pdf.add_font("cjk", "", font)  # one face: table headings are set in it too (no bold face to parse and embed)
+    _keep_font_bounds(pdf)
     pdf.set_title(f"转移候选企业审核表 {candidate['candidate_id']}")
     pdf.set_creator("parkplan")
     pdf.add_page()
