@@ -6,6 +6,7 @@ suitability context, and small per-app caches. Authentication is the API's (``ap
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -13,12 +14,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.datastructures import FormData
 
 from ..auth import SESSION_COOKIE, Principal
+from ..cache import LockedCache
 from ..state import AppState
-from .core import TEMPLATES, check_csrf, lang_of, page_context, page_error, render, url_with
+from .core import TEMPLATES, check_csrf, csrf_token, lang_of, page_context, page_error, render, url_with
 
 __all__ = ["principal", "page_user", "state_of", "dataset", "suitability_context", "cached", "page_view",
            "render_content_cached", "ViewerPage", "AnalystPage",
@@ -102,24 +104,35 @@ def _content_names(template: str) -> frozenset[str]:
     return frozenset(n.name for n in block.find_all(nodes.Name))
 
 
+#: stands for the user's CSRF token in a kept content block whose form carries it: random per process (a user cannot
+#: type it), replaced in each request's copy by that request's escaped token
+CSRF_MARK = f"csrf-mark-{secrets.token_hex(16)}"
+
+
 def render_content_cached(request: Request, template: str, context: dict[str, Any], key: tuple, user,
-                          status_code: int = 200) -> Response:
+                          status_code: int = 200, keep: LockedCache | None = None) -> Response:
     """:func:`api.web.core.render` of ``template``, its ``content`` block made once per dataset version, template,
-    language and ``key`` (everything the block shows must follow from these) and kept in the page-view cache; the
-    rest of the page (the header with the user, the language switch, the CSRF token) is rendered per request.
-    The output is the same as :func:`~api.web.core.render`'s. A template whose content block reads something per
-    request (:data:`PER_REQUEST`) is refused."""
+    language and ``key`` (everything the block shows must follow from these) and kept in the page-view cache (or in
+    ``keep``, a bounded cache of the page's own, for a page with many keys that would push the other views out);
+    the rest of the page (the header with the user, the language switch) is rendered per request. A content block
+    with a form reads the CSRF token: it is kept with :data:`CSRF_MARK` in the token's place, and each request's
+    token put in. The output is the same as :func:`~api.web.core.render`'s. A template whose content block reads
+    anything else per request (:data:`PER_REQUEST`) is refused."""
     names = _content_names(template) & PER_REQUEST
-    if names:
-        raise ValueError(f"template {template!r}: its content block reads {sorted(names)}, which differ per request; "
-                         "it cannot be cached")
+    if names - {"csrf_token"}:
+        raise ValueError(f"template {template!r}: its content block reads {sorted(names - {'csrf_token'})}, which "
+                         "differ per request; it cannot be cached (only csrf_token is put in per request)")
+    with_csrf = "csrf_token" in names
+    mark = {"csrf_token": CSRF_MARK} if with_csrf else {}
 
-    def make() -> Markup:
+    def make() -> str:
         tmpl = TEMPLATES.get_template(template)
-        ctx = tmpl.new_context(page_context(request, context, user))
-        return Markup("".join(tmpl.blocks["content"](ctx)))
+        ctx = tmpl.new_context(page_context(request, {**context, **mark}, user))
+        return "".join(tmpl.blocks["content"](ctx))
 
-    content = page_view(request, ("content", template, lang_of(request), *key), make)
+    full_key = ("content", template, lang_of(request), *key)
+    kept = keep.get_or_compute(full_key, make) if keep is not None else page_view(request, full_key, make)
+    content = Markup(kept.replace(CSRF_MARK, str(escape(csrf_token(request)))) if with_csrf else kept)
     return render(request, "_cached_content.html", {**context, "page_template": template, "cached_content": content},
                   status_code=status_code, user=user)
 

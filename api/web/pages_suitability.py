@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import secrets
 from collections.abc import Mapping
 
 import numpy as np
 from fastapi import APIRouter, Request
-from markupsafe import Markup, escape
 
 from geodata.jsonable import jsonable
 from geodata.dataset import Dataset
@@ -24,7 +22,7 @@ from geodata.schema import POLLUTION_CLASSES, SECTOR_IDS
 
 from ..cache import LockedCache
 from . import backend
-from .core import lang_of, render
+from .core import lang_of
 from .i18n import translator
 
 router = APIRouter()
@@ -302,37 +300,16 @@ def _view(request: Request, form: Mapping[str, str]) -> dict:
     return backend.page_view(request, ("suitability", *_form_key(request, form)), lambda: _run(request, form))
 
 
-#: stands for the user's CSRF token in the kept content block (the search and weights form carries it): random per
-#: process, a user cannot type it; replaced by the escaped token of each request
-_CSRF_MARK = f"csrf-mark-{secrets.token_hex(16)}"
-
-
 def _render(request: Request, context: dict, form: Mapping[str, str], user):
     """The page as :func:`api.web.core.render` makes it, its ``content`` block (the form, the ranking, the
-    sensitivity: 60-85 kB, 5-8 ms of Jinja per visit) rendered once per dataset version, language and form and kept
-    (a bounded cache of its own, :data:`CONTENTS_KEPT` forms, held in the web cache per dataset version; not in the
-    page-view cache, where it would push out as many views) with :data:`_CSRF_MARK` where the CSRF token goes; per
-    request only the token is put in and the page around the content (the header with the user, the language
-    switch) rendered.
-    :func:`api.web.backend.render_content_cached` refuses this template because its content reads the token."""
-    from .core import TEMPLATES, csrf_token, page_context
-
-    per_request = backend._content_names("suitability.html") & backend.PER_REQUEST
-    if per_request - {"csrf_token"}:  # only the token is put in per request: anything else would be kept for all
-        raise ValueError(f"suitability.html: its content block reads {sorted(per_request)}, which differ per "
-                         "request; only csrf_token may (it is put in per request)")
-
-    def make() -> str:
-        tmpl = TEMPLATES.get_template("suitability.html")
-        ctx = tmpl.new_context(page_context(request, {**context, "csrf_token": _CSRF_MARK}, user))
-        return "".join(tmpl.blocks["content"](ctx))
-
+    sensitivity: 60-85 kB, 5-8 ms of Jinja per visit) rendered once per dataset version, language and form
+    (:func:`api.web.backend.render_content_cached`, the search form's CSRF token put in per request) and kept in a
+    bounded cache of its own (:data:`CONTENTS_KEPT` forms, held in the web cache per dataset version; not in the
+    page-view cache, where it would push out as many views)."""
     contents = backend.cached(request, "suitability_contents",
                               lambda: LockedCache(CONTENTS_KEPT, "suitability-content"))
-    kept = contents.get_or_compute(_form_key(request, form), make)
-    content = Markup(kept.replace(_CSRF_MARK, str(escape(csrf_token(request)))))
-    return render(request, "_cached_content.html",
-                  {**context, "page_template": "suitability.html", "cached_content": content}, user=user)
+    return backend.render_content_cached(request, "suitability.html", context, _form_key(request, form), user,
+                                         keep=contents)
 
 
 def _page(request: Request, form: Mapping[str, str], user):

@@ -57,10 +57,17 @@ def csrf_of_all(html: str) -> list[str]:
     return re.findall(r'name="csrf_token" value="([^"]+)"', html)
 
 
-def test_a_content_block_that_reads_per_request_values_is_refused(web):
+def test_a_content_block_that_reads_per_request_values_is_refused(web, monkeypatch):
+    """Only the CSRF token is put in per request (suitability.html's form reads it and is kept); a content block that
+    reads the user, the request or the language switch would be kept for every user: refused."""
     from types import SimpleNamespace
 
     request = SimpleNamespace(app=web.app)
-    with pytest.raises(ValueError, match=r"suitability.html.*csrf_token.*cannot be cached"):
-        backend.render_content_cached(request, "suitability.html", {}, ("x",), None)
-    assert {"csrf_token"} <= backend._content_names("review_candidate.html")
+    assert backend._content_names("suitability.html") & backend.PER_REQUEST == {"csrf_token"}
+    assert backend._content_names("home.html") & backend.PER_REQUEST == {"user"}
+    with pytest.raises(ValueError, match=r"home.html.*\['user'\].*cannot be cached"):
+        backend.render_content_cached(request, "home.html", {}, ("x",), None)
+    for names in ({"request"}, {"lang_switch", "csrf_token"}):
+        monkeypatch.setattr(backend, "_content_names", lambda template, names=names: frozenset(names))
+        with pytest.raises(ValueError, match="cannot be cached"):
+            backend.render_content_cached(request, "plan.html", {}, ("x",), None)
