@@ -33,9 +33,11 @@ __all__ = ["TEMPLATES", "PRELOGIN_COOKIE", "render", "page_context", "lang_of", 
            "set_cookie", "CSP"]
 
 HERE = Path(__file__).parent
+#: ``auto_reload=False``: the templates ship with the package and do not change under a running server; Jinja's
+#: default looked at each template's file on disk at every page (three ``stat`` calls, about 0.3 ms of a page's CPU)
 TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(enabled_extensions=("html", "svg"), default=True),
-                        trim_blocks=True, lstrip_blocks=True)
+                        trim_blocks=True, lstrip_blocks=True, auto_reload=False)
 PRELOGIN_COOKIE = "parkplan_prelogin"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
