@@ -60,7 +60,7 @@ import numpy as np
 
 from . import Report, check_size, table
 from ._data import dataset, free_port, gpkg, wait_idle
-from ._probe import Limit
+from ._probe import CPU_MS, INTERVAL_S, Limit
 
 HOST = "127.0.0.1"
 N_ENT = {"full": 20_000, "quick": 20_000, "tiny": 3_000}
@@ -583,12 +583,13 @@ def _login_page(base: str) -> bytes:
 
 
 def _limit_summary(answers: dict | None) -> dict | None:
-    """The limit probe's answers: count, first byte p50 / p95 / max (ms), errors; None when it did not run."""
+    """The limit probe's answers per milliseconds of CPU spent: count, first byte p50 / p95 / max (ms); errors.
+    None when it did not run."""
     if answers is None:
         return None
-    ms = answers["ms"]
-    return {"answers": len(ms), "errors": answers["errors"], "p50": _pct(ms, 50), "p95": _pct(ms, 95),
-            "max": max(ms) if ms else None}
+    return {"errors": answers["errors"],
+            "by_cpu": {int(cpu): {"answers": len(ms), "p50": _pct(ms, 50), "p95": _pct(ms, 95),
+                                  "max": max(ms) if ms else None} for cpu, ms in answers["ms"].items()}}
 
 
 def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chromium: str, info: dict,
@@ -609,7 +610,8 @@ def _measure(data: Path, db: Path, workers: int, n_users: int, rounds: int, chro
         warm_s = server.wait_idle()
         # the limit: a server that does no work (the login page's bytes), placed as this one, probed from the
         # browsers' cores during the measured rounds (benchmarks/_probe.py)
-        limit = Limit(_login_page(server.url), free_port(HOST), HOST, server_cores) if with_limit else None
+        limit = Limit(_login_page(server.url), free_port(HOST), HOST, server_cores, INTERVAL_S, CPU_MS) \
+            if with_limit else None
         load_before = os.getloadavg()[0]
         cpu0 = server.cpu_seconds()
         mine = os.sched_getaffinity(0)
@@ -704,8 +706,10 @@ def _verdict(runs: list[dict]) -> str:
         errs = sum(p["errors"] for p in r["pages"])
         verdict = "meets the goal on every page" if not miss and not errs else \
             f"misses on {len(miss)} of {len(r['pages'])} pages ({', '.join(miss) or 'none'}), {errs} errors"
-        lim = r.get("limit")
-        floor = f" (the limit, a server that does no work: p95 {_ms(lim['p95'])})" if lim else ""
+        lim = (r.get("limit") or {}).get("by_cpu")
+        floor = (" (the limit, p95 of a bare server's answer " + ", ".join(
+            f"{'at once' if cpu == 0 else f'after {cpu} ms of CPU'} {_ms(v['p95'])}" for cpu, v in sorted(lim.items()))
+            + ")") if lim else ""
         lines.append(f"- {PLACEMENT_TITLE[r.get('placement', 'shared')].split(':')[0].lower()}, "
                      f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}: {verdict}{floor}")
     return "**Goal (p95 < 300 ms, 0 errors) by placement and workers**\n\n" + "\n".join(lines)
@@ -714,11 +718,14 @@ def _verdict(runs: list[dict]) -> str:
 def _limit_text(lim: dict | None) -> str:
     if lim is None:
         return ""
-    return (f"\n\n**Limit** (`benchmarks/_probe.py`): a server that does no work (a bare ASGI app under uvicorn "
-            f"answering the login page's bytes), on the server's cores, asked by a probe on the browsers' cores every "
-            f"0.1 s during the measured rounds: {lim['answers']} answers, first byte p50 {_ms(lim['p50'])}, p95 "
-            f"{_ms(lim['p95'])}, max {_ms(lim['max'])}; {lim['errors']} errors. What the placement alone adds to "
-            f"any page's server answer.")
+    kinds = "; ".join(
+        f"{'at once' if cpu == 0 else f'after {cpu} ms of CPU'}: {v['answers']} answers, p50 {_ms(v['p50'])}, "
+        f"p95 {_ms(v['p95'])}, max {_ms(v['max'])}" for cpu, v in sorted(lim["by_cpu"].items()))
+    return (f"\n\n**Limit** (`benchmarks/_probe.py`): a bare server (uvicorn, no routing, no session, no template; "
+            f"the login page's bytes) on the server's cores, asked by a probe on the browsers' cores every "
+            f"{INTERVAL_S} s during the measured rounds, in turn for an answer at once and for answers after "
+            f"spending a fixed CPU time; first byte: {kinds}; {lim['errors']} errors. What the placement alone makes "
+            f"of a page's server answer.")
 
 
 def _ms(v: float | None) -> str:
