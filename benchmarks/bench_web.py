@@ -37,6 +37,12 @@ Two placements, each its own table (the goal is judged on both):
   machines, as they are in use. Other processes of the machine are not pinned and may use either core.
 
 CPU seconds of the server's processes are reported beside wall time.
+
+Each run also measures its **limit** (:mod:`benchmarks._probe`): a bare server (uvicorn, the login page's bytes, no
+routing, session or template) placed as parkplan's server is, asked by a probe placed as the browsers are, during
+the measured rounds, for an answer at once and for answers after 10 and 30 ms of its CPU time. It says what the
+placement alone makes of a page's server answer: on shared cores an answer that costs 30 ms of CPU takes as long
+as the share of a core chromium leaves it; pinned, it takes 30 ms.
 """
 
 from __future__ import annotations
