@@ -30,6 +30,19 @@ def test_verdict_names_the_pages_that_miss():
     assert "pinned, 2 workers: misses on 2 of 3 pages (plan, parks), 2 errors" in text
 
 
+def test_the_goal_is_judged_pinned_and_shared_is_reported():
+    met = [_page("home", 10.0), _page("decision (submit to saved state shown)", 250.0)]
+    missed = [_page("home", 10.0), _page("review sheet PDF", 900.0)]
+    runs = [{"placement": "shared", "workers": 1, "pages": missed},
+            {"placement": "pinned", "workers": 1, "pages": met}, {"placement": "pinned", "workers": 2, "pages": met}]
+    text = bench_web._verdict(runs)
+    assert "shared cores, 1 worker: misses on 1 of 2 pages (review sheet PDF)" in text
+    assert "**The goal is judged pinned**" in text and "met on every page with 1 worker and 2 workers." in text
+    runs[2]["pages"] = missed
+    assert "not met with 2 workers; met with 1 worker." in bench_web._verdict(runs)
+    assert "No pinned run: the goal is not judged" in bench_web._verdict(runs[:1])
+
+
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores")
 def test_pinned_placement_puts_server_and_browser_on_different_cores():
     server, client = bench_web._cores("pinned")
