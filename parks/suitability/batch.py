@@ -29,7 +29,7 @@ from numba import njit
 from .constraints import Constraints, feasible, violation_masks
 from .context import EnterpriseArrays, SuitabilityContext, SuitabilityError, enterprise_arrays
 from .criteria import (CRITERIA, criterion_matrices, decay, log_ratio, relative_price_score, saturating,
-                       supplier_scores)
+                       supplier_lookup)
 from .model import SCORE_DECIMALS
 from .weights import normalise_weights
 
@@ -462,7 +462,7 @@ class _Kernel:
         sup_local = self.supplier_rows[(self.supplier_rows >= r0) & (self.supplier_rows < r1)] - r0
         sup_row = np.full(n, -1, dtype=np.intp)
         if len(sup_local):
-            sup = supplier_scores(ctx, ent.ids[r0 + sup_local], ctx.park_x, ctx.park_y, p.supplier_half_km)[2]
+            sup = supplier_lookup(ctx, ent.ids[r0 + sup_local])[2]
             sup_row[sup_local] = np.arange(len(sup_local))
         else:
             sup = np.zeros((1, m))

@@ -8,6 +8,7 @@ derive them. Scoring one enterprise or a hundred thousand reads these arrays; no
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -177,6 +178,19 @@ class SuitabilityContext:
     @property
     def n_parks(self) -> int:
         return len(self.park_ids)
+
+    @functools.cached_property
+    def supplier_table(self) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+        """The supply-chain criterion of every supplier of :attr:`supplier_links` at every park
+        (:func:`parks.suitability.criteria.supplier_scores`: km to its own chain leaders and their decay): its id ->
+        row, the values and the scores, ``(suppliers, parks)`` each. They follow from the links, the parks and the
+        params alone, so they are computed once per context (on first use: a context is not changed after it is
+        built; :func:`dataclasses.replace` makes a new one, without this table), not per batch of rows."""
+        from .criteria import supplier_scores
+
+        ids = np.array(list(self.supplier_links), dtype=object)
+        rows, value, score = supplier_scores(self, ids, self.park_x, self.park_y, self.params.supplier_half_km)
+        return {ids[r]: i for i, r in enumerate(rows)}, value, score
 
     def park_index(self, park_id: str) -> int:
         hit = np.flatnonzero(self.park_ids == park_id)
