@@ -35,7 +35,8 @@ differed by up to about 2x in absolute times and in ratios too (the join ratio a
 for the same arithmetic (the join: a hand-written sorted-x point-in-polygon returning indices only;
 Ripley's envelopes: the plain `cKDTree.count_neighbors` of each simulated pattern; batch
 suitability: a numpy weighted sum of nine ready criterion matrices; Dask: the same step in one
-process, per CPU-second). "parkplan at 1.2x the limit" means parkplan takes 1.2 times as long.
+process, per CPU-second; the web workspace: a bare server placed as parkplan's, answering at once and after
+10 and 30 ms of CPU while the browsers walk). "parkplan at 1.2x the limit" means parkplan takes 1.2 times as long.
 Where the machine was loaded, CPU seconds (which the load changes far less than wall time) are
 given beside wall time.
 """
