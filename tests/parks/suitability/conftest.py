@@ -93,6 +93,17 @@ def make_world(seed: int = 0, n_parks: int = 12, n_enterprises: int = 150, n_cou
     }
 
 
+def random_supplier_links(ent, n: int, seed: int, weights=(0.7, 0.3)) -> dict:
+    """``n`` enterprises of ``ent`` (EnterpriseArrays) made suppliers, each of two other enterprises as its chain
+    leaders with ``weights``: the ``supplier_links`` of a context (metric x/y)."""
+    rng = np.random.default_rng(seed)
+    links = {}
+    for i in rng.choice(len(ent), n, replace=False):
+        j = rng.choice(len(ent), 2, replace=False)
+        links[ent.ids[i]] = (ent.x[j], ent.y[j], np.array(weights))
+    return links
+
+
 def world_context(seed: int = 0, linkages=None, **kw):
     from geodata.reference import sector_linkages
     from parks.suitability import build_context

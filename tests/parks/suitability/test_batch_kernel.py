@@ -21,6 +21,8 @@ from parks.suitability.context import enterprise_arrays
 from parks.suitability.model import SCORE_DECIMALS
 from parks.suitability.weights import normalise_weights
 
+from .conftest import random_supplier_links
+
 
 def matrix_path(ctx, ent, weights=None, constraints=None, top=3, chunk=50):
     """``score_batch`` as it was: the matrix path over every row."""
@@ -115,12 +117,7 @@ def test_supplier_rows(world):
     """Suppliers score supply-chain proximity by the decay to their own chain leaders."""
     ctx, w = world
     ent = enterprise_arrays(ctx, w["enterprises"])
-    rng = np.random.default_rng(5)
-    links = {}
-    for i in rng.choice(len(ent), 40, replace=False):
-        j = rng.choice(len(ent), 2, replace=False)
-        links[ent.ids[i]] = (ent.x[j], ent.y[j], np.array([0.7, 0.3]))
-    sup = replace(ctx, supplier_links=links)
+    sup = replace(ctx, supplier_links=random_supplier_links(ent, 40, seed=5))
     weights = {"supply_chain": 3, "sector_fit": 1, "distance": 1}
     fast = B.score_batch(sup, ent, weights, top=3, chunk_size=77)
     assert_same(fast, matrix_path(sup, ent, weights, top=3))

@@ -59,15 +59,11 @@ def test_the_context_computes_its_suppliers_once_and_a_replaced_context_its_own(
     from parks.suitability.context import enterprise_arrays
     from parks.suitability.criteria import supplier_lookup
 
-    from .conftest import world_context
+    from .conftest import random_supplier_links, world_context
 
     ctx, w = world_context(3)
     ent = enterprise_arrays(ctx, w["enterprises"])
-    rng = np.random.default_rng(7)
-    links = {}
-    for i in rng.choice(len(ent), 30, replace=False):
-        j = rng.choice(len(ent), 2, replace=False)
-        links[ent.ids[i]] = (ent.x[j], ent.y[j], np.array([0.6, 0.4]))
+    links = random_supplier_links(ent, 30, seed=7, weights=(0.6, 0.4))
     sup = replace(ctx, supplier_links=links)
     assert sup.supplier_table is sup.supplier_table  # computed once
     rows, value, score = supplier_lookup(sup, ent.ids)
