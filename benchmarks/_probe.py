@@ -19,7 +19,6 @@ the limit of its CPU cost does nothing the placement does not force.
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -73,31 +72,15 @@ class Limit:
         self._dir = tempfile.TemporaryDirectory(prefix="parkplan-bench-limit-")
         body_path = Path(self._dir.name) / "body"
         body_path.write_bytes(body)
-        pin = (lambda: os.sched_setaffinity(0, server_cores)) if server_cores else None
-        self._log = open(Path(self._dir.name) / "server.log", "wb")
-        self.server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "benchmarks._bare_asgi:app", "--host", host, "--port", str(port),
-             "--log-level", "warning", "--no-access-log"],
-            env=dict(os.environ, PARKPLAN_BARE_BODY=str(body_path)), stdout=self._log, stderr=subprocess.STDOUT,
-            preexec_fn=pin, start_new_session=True, cwd=str(Path(__file__).resolve().parent.parent))
+        from .bench_api import Server  # uvicorn with the bare app, as the API benchmark's limit rows run it
+
+        self.server = Server(None, None, port, app="benchmarks._bare_asgi:app",
+                             env={"PARKPLAN_BARE_BODY": str(body_path)}, cores=server_cores)
         self._probe: subprocess.Popen | None = None
         self._probe_out: Any = None
 
     def wait(self, timeout: float = 60.0) -> None:
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.server.poll() is not None:
-                raise RuntimeError(f"the bare limit server exited ({self.server.returncode}): "
-                                   f"{Path(self._log.name).read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"http://{self.host}:{self.port}/", timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"the bare limit server did not answer within {timeout:.0f} s")
+        self.server.wait(timeout)
 
     def start_probe(self) -> None:
         self._probe_out = open(Path(self._dir.name) / "probe.txt", "w+b")
@@ -130,14 +113,7 @@ class Limit:
     def close(self) -> None:
         if self._probe is not None:
             self.stop_probe()
-        if self.server.poll() is None:
-            os.killpg(self.server.pid, signal.SIGTERM)
-            try:
-                self.server.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.server.pid, signal.SIGKILL)
-                self.server.wait()
-        self._log.close()
+        self.server.stop()
         self._dir.cleanup()
 
 

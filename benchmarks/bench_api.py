@@ -72,7 +72,9 @@ class Server:
     bare limit app), started and stopped by this process; ``cpu_s()`` is the CPU time of the server's processes."""
 
     def __init__(self, data: Path | None, db_url: str | None, port: int, workers: int = 1,
-                 app: str = "api.app:create_app", env: dict | None = None, warm: bool = True):
+                 app: str = "api.app:create_app", env: dict | None = None, warm: bool = True,
+                 cores: set[int] | None = None):
+        """``cores``: the CPU cores the server's processes may use (all when None)."""
         self.port = port
         self.workers = workers
         env = dict(os.environ, **(env or {}))
@@ -89,6 +91,7 @@ class Server:
              "--log-level", "warning", "--no-access-log", "--workers", str(workers),
              "--timeout-worker-healthcheck", "120"],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parent.parent),
+            preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if cores else None,
         )
 
     @property

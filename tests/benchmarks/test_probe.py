@@ -32,8 +32,8 @@ def test_the_probe_asks_each_kind_in_turn_and_records_answers_then_errors():
         # an answer after 40 ms of the server's CPU time takes at least 40 ms
         assert min(spent) >= 40.0, spent
         # a server gone: the probe counts errors, not answers
-        limit.server.kill()
-        limit.server.wait()
+        limit.server.proc.kill()
+        limit.server.proc.wait()
         limit.start_probe()
         time.sleep(1.0)
         gone = limit.stop_probe()
