@@ -35,6 +35,12 @@ from .weights import normalise_weights
 
 __all__ = ["BatchResult", "score_batch", "score_batch_loop"]
 
+# the compiled loop's terms and the criteria it writes at each pick, in this order (w[0] * sector_fit, ...)
+_KERNEL_TERMS = ("sector_fit", "supply_chain", "distance", "transport", "land_price", "land_margin", "labour",
+                 "policy", "ecology")
+if CRITERIA != _KERNEL_TERMS:  # pragma: no cover - a new or reordered criterion must be added to _nb_rank
+    raise ImportError(f"parks.suitability.batch: _nb_rank adds {_KERNEL_TERMS}, CRITERIA is {CRITERIA}")
+
 
 @dataclass(frozen=True)
 class BatchResult:
@@ -81,7 +87,9 @@ def score_batch(
     k = min(int(top), m)
     top_idx = np.zeros((n, k), dtype=np.int64)
     top_score = np.full((n, k), np.nan)
-    top_crit = np.full((n, k, len(CRITERIA)), np.nan)
+    # (n, k, criteria) over memory laid out (criteria, n, k): each criterion's column of the result is then
+    # one gather from contiguous memory (_assemble)
+    top_crit = np.full((len(CRITERIA), n, k), np.nan).transpose(1, 2, 0)
     n_feasible = np.zeros(n, dtype=np.int64)
     top_bonus = np.zeros((n, k)) if preference is not None else None
     if preference is not None or not _kernel_applies(ctx, ent, k):
@@ -105,8 +113,6 @@ def score_batch(
         seg_redo: list[int] = []
         kernel.score(start - seg0, stop - seg0, *views, seg_redo)
         redo.extend(seg0 + r for r in seg_redo)
-        if stop == min(seg0 + segment, n):
-            kernel.finish(views[0], views[2])
         if progress is not None:
             progress(stop, n)
     if redo:  # rows the argmax passes cannot decide: the matrix path, row for row as before
@@ -254,10 +260,11 @@ def _nb_distances(ex, ey, px, py, neg_half, price, u_price, dist, dec, ref_idx, 
 @njit(nogil=True, cache=True, error_model="numpy")
 def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, cur, sup_row,  # pragma: no cover
              sector_fit, supply, sup, dec, transport, land_price, land_margin, labour, policy, ecology,
-             bad, restricted_bad, viol, use_viol, top_idx, top_score, top_dec, n_feasible, undecided):
+             bad, restricted_bad, viol, use_viol, top_idx, top_score, top_crit, n_feasible, undecided):
     """Per row: the weighted sums of the feasible parks (``0 + w_c * s_c`` in CRITERIA order, as
     ``_score_arrays`` adds them) and the ``k`` best, ``k = top_idx.shape[1]``, then the first infeasible
-    parks in park order (as the stable sort puts them). The row is ``undecided`` when a sum is NaN or
+    parks in park order (as the stable sort puts them), with the nine criteria at each pick
+    (``top_crit[i, t]``, CRITERIA order). The row is ``undecided`` when a sum is NaN or
     the rounded sums (``rint(s * scale)``, as ``np.round``) of the ``k + 1`` highest do not strictly
     decrease (the highest sums are kept with the first index on equal sums)."""
     n, m = dec.shape
@@ -277,12 +284,13 @@ def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, c
         nan = False
         s, f, c, rs, r_i = sec[i], feas[i], cur[i], restricted[i], ref[i]
         l_i, e_i, p_i, sup_i = land[i], emp[i], enc[i], sup_row[i]
+        sf, sp, lp, lm, la, po = sector_fit[s], (sup[sup_i] if sup_i >= 0 else supply[s]), land_price[r_i], \
+            land_margin[l_i], labour[e_i], policy[p_i]
+        dc = dec[i]
         if not eliminated[i]:
             # every park's sum, branch-free (a zero weight adds 0 * s = +0.0: the same sum as skipping the
             # term while s is finite; a non-finite sum sends the row to the matrix path); -inf if infeasible
-            sf, sp, lp, lm, la, po = sector_fit[s], (sup[sup_i] if sup_i >= 0 else supply[s]), land_price[r_i], \
-                land_margin[l_i], labour[e_i], policy[p_i]
-            dc, bd = dec[i], bad[f]
+            bd = bad[f]
             odd = 0
             for j in range(m):
                 t = 0.0
@@ -347,7 +355,16 @@ def _nb_rank(w, scale, sec, ref, land, emp, enc, feas, restricted, eliminated, c
                 j = off[t - fin]
             top_idx[i, t] = j
             top_score[i, t] = top_v[t] if t < fin and not bad_row else np.nan
-            top_dec[i, t] = dec[i, j]
+            tc = top_crit[i, t]
+            tc[0] = sf[j]
+            tc[1] = sp[j]
+            tc[2] = dc[j]
+            tc[3] = transport[j]
+            tc[4] = lp[j]
+            tc[5] = lm[j]
+            tc[6] = la[j]
+            tc[7] = po[j]
+            tc[8] = ecology[j]
 
 
 class _Kernel:
@@ -374,12 +391,16 @@ class _Kernel:
         self.m = m
         self.sec = ent.sector_idx
         # sector-keyed criteria: (11, m)
-        self.sector_fit = p.sector_lead_weight * ctx.leading.T + (1.0 - p.sector_lead_weight) * np.minimum(
-            1.0, ctx.sector_share.T / p.sector_share_cap)
-        self.supply = saturating(ctx.supply_raw.T, p.supply_saturation)
-        links = ctx.supplier_links or {}
-        self.supplier_rows = (np.flatnonzero([e in links for e in ent.ids]) if links
-                              else np.zeros(0, dtype=np.intp))
+        # C order: the compiled loop reads a row of each table per enterprise; rows of the transposed
+        # (Fortran-ordered) tables are strided and keep it from vectorising (1.7x slower, measured)
+        self.sector_fit = np.ascontiguousarray(p.sector_lead_weight * ctx.leading.T + (1.0 - p.sector_lead_weight)
+                                               * np.minimum(1.0, ctx.sector_share.T / p.sector_share_cap))
+        self.supply = np.ascontiguousarray(saturating(ctx.supply_raw.T, p.supply_saturation))
+        # suppliers: their supply-chain score is the decay to their own chain leaders, a row of ``sup`` each
+        rows, _, sup = supplier_lookup(ctx, ent.ids) if ctx.supplier_links else (np.zeros(0, dtype=np.intp), None, None)
+        self.sup_row = np.full(len(ent), -1, dtype=np.intp)
+        self.sup_row[rows] = np.arange(len(rows))
+        self.sup = np.ascontiguousarray(sup) if len(rows) else np.zeros((1, m))
         # land need: land margin
         self.u_land, self.land_inv = _keyed(ent.land_ha)
         need = self.u_land[:, None]
@@ -400,7 +421,6 @@ class _Kernel:
         self.u_price = np.unique(ctx.land_price)
         self.land_price = relative_price_score(ctx.land_price[None, :], self.u_price[:, None],
                                                p.land_price_ratio_saturation)
-        self.ref_idx = np.zeros(len(ent), dtype=np.intp)
         self.transport, self.ecology = ctx.transport_score, ctx.ecology_score
         # the weighted sum's terms in CRITERIA order; the leading sector-keyed ones folded into one table
         self.w_vector = np.array([w[c] for c in CRITERIA], dtype=float)
@@ -440,8 +460,8 @@ class _Kernel:
         self.block = block
 
     def score(self, start: int, stop: int, top_idx, top_score, top_crit, n_feasible, redo: list) -> None:
-        """Rows ``start:stop``: their top parks, scores, distance scores and feasible counts (the other
-        criteria: :meth:`finish`); rows the kernel cannot decide are appended to ``redo``."""
+        """Rows ``start:stop``: their top parks, scores, criteria at those parks and feasible counts;
+        rows the kernel cannot decide are appended to ``redo``."""
         for b0 in range(start, stop, self.block):
             self._block(b0, min(b0 + self.block, stop), top_idx, top_score, top_crit, n_feasible, redo)
 
@@ -457,55 +477,20 @@ class _Kernel:
         _nb_distances(ent.x[rows], ent.y[rows], ctx.park_x, ctx.park_y, -float(p.distance_half_km), ctx.land_price,
                       self.u_price, dist, dec, ref_idx, ref_miss, self.n_ref)
         np.exp2(dec, out=dec)
-        self.ref_idx[rows] = ref_idx
-        # supplier rows: their supply-chain score is the decay to their own chain leaders
-        sup_local = self.supplier_rows[(self.supplier_rows >= r0) & (self.supplier_rows < r1)] - r0
-        sup_row = np.full(n, -1, dtype=np.intp)
-        if len(sup_local):
-            sup = supplier_lookup(ctx, ent.ids[r0 + sup_local])[2]
-            sup_row[sup_local] = np.arange(len(sup_local))
-        else:
-            sup = np.zeros((1, m))
         viol = self._distance_violations(rows, dist) if self.distance_masks else np.zeros((1, 1), dtype=bool)
         # the weighted sums of the feasible parks and the top k (+ 1, to see the k-th strictly ahead)
-        picks = np.empty((n, k), dtype=np.intp)
-        score = np.empty((n, k))
-        at_pick = np.empty((n, k))
         undecided = np.empty(n, dtype=np.bool_)
         cnt = np.empty(n, dtype=np.int64)
         _nb_rank(self.w_vector, 10.0 ** SCORE_DECIMALS, self.sec[rows], ref_idx, self.land_inv[rows],
                  self.emp_inv[rows], self.enc_inv[rows], self.feas_inv[rows], self.restricted[rows],
-                 self.eliminated[rows], self.current[rows], sup_row, self.sector_fit, self.supply, sup, dec,
+                 self.eliminated[rows], self.current[rows], self.sup_row[rows], self.sector_fit, self.supply, self.sup, dec,
                  self.transport, self.land_price, self.land_margin, self.labour, self.policy, self.ecology, self.bad,
-                 self.restricted_bad, viol, self.distance_masks, picks, score, at_pick, cnt, undecided)
+                 self.restricted_bad, viol, self.distance_masks, top_idx[rows], top_score[rows], top_crit[rows], cnt,
+                 undecided)
         undecided |= ref_miss | self.no_xy[rows]
         if undecided.any():
             redo.extend((r0 + np.flatnonzero(undecided)).tolist())
         n_feasible[rows] = cnt
-        top_idx[rows] = picks
-        top_score[rows] = score
-        top_crit[rows, :, CRITERIA.index("distance")] = at_pick
-        if len(sup_local):
-            top_crit[r0 + sup_local, :, CRITERIA.index("supply_chain")] = \
-                sup[np.arange(len(sup_local))[:, None], picks[sup_local]]
-
-    def finish(self, top_idx, top_crit) -> None:
-        """The criteria at the top parks from the tables (after :meth:`score` of every row)."""
-        picks = top_idx
-        col = lambda key: key[:, None]  # noqa: E731
-        supplier = np.zeros(len(picks), dtype=bool)
-        supplier[self.supplier_rows] = True
-        supply = np.where(supplier[:, None], top_crit[:, :, CRITERIA.index("supply_chain")],
-                          self.supply[col(self.sec), picks])
-        values = {
-            "sector_fit": self.sector_fit[col(self.sec), picks], "supply_chain": supply,
-            "transport": self.transport[picks], "land_price": self.land_price[col(self.ref_idx), picks],
-            "land_margin": self.land_margin[col(self.land_inv), picks], "labour": self.labour[col(self.emp_inv), picks],
-            "policy": self.policy[col(self.enc_inv), picks], "ecology": self.ecology[picks],
-        }
-        for c_i, c in enumerate(CRITERIA):
-            if c in values:
-                top_crit[:, :, c_i] = values[c]
 
     def _distance_violations(self, rows: slice, dist: np.ndarray) -> np.ndarray:
         cons = self.cons
@@ -535,25 +520,27 @@ def _area_codes(ent_area, park_area, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, top_bonus=None) -> BatchResult:
     n = len(ent)
-    rank = np.tile(np.arange(1, k + 1), n)
-    keep = ~np.isnan(top_score.ravel())
-    rows = np.repeat(np.arange(n), k)[keep]
-    parks = top_idx.ravel()[keep]
-    crit = top_crit.reshape(-1, len(CRITERIA))[keep]  # (rows kept, criteria)
-    columns = {
-        "enterprise_id": _text(ent.ids, rows),
-        "rank": rank[keep],
-        "park_id": _text(ctx.park_ids, parks),
-        "score": top_score.ravel()[keep],
-        **{c: np.ascontiguousarray(crit[:, c_i]) for c_i, c in enumerate(CRITERIA)},
-        "county_code": _text(ctx.county_code, parks),
-    }
+    kept = np.flatnonzero(~np.isnan(top_score.ravel()))
+    rows = kept // k if k else kept
+    parks = top_idx.ravel()[kept]
+    # the float columns (score, the criteria, the bonus) gathered into one (columns, rows) block, which
+    # the frame holds as it is (no copy per column, no stacking)
+    names = ["score", *CRITERIA] + (["bonus"] if top_bonus is not None else [])
+    block = np.empty((len(names), len(kept)))
+    np.take(top_score.ravel(), kept, out=block[0], mode="clip")
+    by_criterion = np.moveaxis(top_crit, 2, 0).reshape(len(CRITERIA), -1)  # a view for score_batch's layout
+    np.take(by_criterion, kept, axis=1, out=block[1:1 + len(CRITERIA)], mode="clip")
     if top_bonus is not None:
-        columns["bonus"] = top_bonus.ravel()[keep]
-    frame = pd.DataFrame(columns)  # one construction, RangeIndex
+        np.take(top_bonus.ravel(), kept, out=block[-1], mode="clip")
+    frame = pd.DataFrame(block.T, columns=names, copy=False)
+    ids = _arrow_strings(ent.ids)
+    frame.insert(0, "enterprise_id", _text(ent.ids, rows, ids))
+    frame.insert(1, "rank", kept % k + 1 if k else kept)
+    frame.insert(2, "park_id", _text(ctx.park_ids, parks))
+    frame.insert(4 + len(CRITERIA), "county_code", _text(ctx.county_code, parks))
     has = n_feasible > 0
     summary = pd.DataFrame({
-        "enterprise_id": _text(ent.ids, np.arange(n)),
+        "enterprise_id": _text(ent.ids, np.arange(n), ids),
         "land_ha": ent.land_ha,
         "n_feasible": n_feasible,
         "best_park_id": _text(ctx.park_ids, np.where(has, top_idx[:, 0], -1) if k else np.full(n, -1)),
@@ -567,9 +554,24 @@ def _assemble(ctx, ent, w, cons, k, top_idx, top_score, top_crit, n_feasible, to
 _STR = pd.Series(np.array(["x"], dtype=object)).dtype  # the dtype pandas gives a column of str
 
 
-def _text(vocab, codes: np.ndarray):
+def _arrow_strings(vocab):
+    """``vocab`` as an Arrow ``large_string`` array when its values are all ``str`` or None, else None."""
+    import pyarrow as pa
+
+    try:
+        arr = pa.array(np.asarray(vocab, dtype=object), from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return arr.cast(pa.large_string()) if pa.types.is_string(arr.type) else None
+
+
+_NOT_GIVEN = object()
+
+
+def _text(vocab, codes: np.ndarray, arrow=_NOT_GIVEN):
     """The column ``vocab[codes]`` (code -1: missing) as pandas would build it from the objects: built in
-    Arrow (a take from ``vocab``) when its values are all ``str`` or None, else from the object array."""
+    Arrow (a take from ``vocab``) when its values are all ``str`` or None, else from the object array.
+    ``arrow``: :func:`_arrow_strings` of ``vocab``, when the caller has it already."""
     import pyarrow as pa
 
     vocab = np.asarray(vocab, dtype=object)
@@ -577,13 +579,10 @@ def _text(vocab, codes: np.ndarray):
     objects = lambda: np.concatenate([vocab, np.array([None], dtype=object)])[codes]  # noqa: E731 - -1: None
     if not len(codes) or not len(vocab):
         return objects()
-    try:
-        arr = pa.array(vocab, from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    arr = _arrow_strings(vocab) if arrow is _NOT_GIVEN else arrow
+    if arr is None:
         return objects()
-    if not pa.types.is_string(arr.type):
-        return objects()
-    taken = arr.cast(pa.large_string()).take(pa.array(codes, mask=codes < 0))
+    taken = arr.take(pa.array(codes, mask=codes < 0))
     if taken.null_count == len(taken):  # no str at all: pandas keeps such a column as objects
         return objects()
     return pd.array(taken, dtype=_STR)
