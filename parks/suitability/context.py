@@ -819,47 +819,55 @@ def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
         _require(frame, ("x", "y"), "enterprises", "hint.metric_xy")
         x, y = frame["x"].to_numpy(float), frame["y"].to_numpy(float)
     n = len(frame)
+    factorized: dict[str, tuple[np.ndarray, Any]] = {}
+
+    def factorize(name) -> tuple[np.ndarray, Any]:  # codes (-1: missing) and distinct values, once per column
+        if name not in factorized:
+            factorized[name] = pd.factorize(frame[name], use_na_sentinel=True)
+        return factorized[name]
 
     def col(name) -> np.ndarray:  # the column's values as objects, None where missing (each distinct value once)
         if name not in frame.columns:
             return np.full(n, None, dtype=object)
-        codes, uniq = pd.factorize(frame[name], use_na_sentinel=True)
+        codes, uniq = factorize(name)
         values = np.empty(len(uniq) + 1, dtype=object)
         values[:-1] = list(uniq.astype(object))
         return values[codes]  # code -1 (missing): the None at the end
 
-    def positions(series, vocab) -> np.ndarray:  # index of each value in vocab (-1: missing or unknown)
-        codes, uniq = pd.factorize(series, use_na_sentinel=True)
+    def positions(name, vocab) -> np.ndarray:  # index of each value in vocab (-1: missing or unknown)
+        codes, uniq = factorize(name)
         pos = np.append(pd.Index(vocab).get_indexer(pd.Index(uniq).astype(str)), -1)
         return pos[codes].astype(int)
 
     ids = np.asarray(frame["enterprise_id"].astype(str).tolist(), dtype=object)
-    levels = _catalogue_levels(ctx, frame, n)
+    levels = _catalogue_levels(ctx, frame, n, factorize)
     counties = col("county_code")
     city = col("city")
-    missing = np.flatnonzero(pd.isna(city))
+    missing = (np.flatnonzero(factorize("city")[0] < 0) if "city" in frame.columns
+               else np.arange(n))
     if len(missing):
         by_county = {k: ctx.county_city.get(str(k)) for k in pd.unique(counties[missing])}
         city[missing] = [by_county[k] for k in counties[missing]]
-    park_idx = positions(frame["park_id"], ctx.park_ids) if "park_id" in frame.columns else np.full(n, -1, dtype=int)
+    park_idx = positions("park_id", ctx.park_ids) if "park_id" in frame.columns else np.full(n, -1, dtype=int)
     return EnterpriseArrays(
         ids=ids, x=np.asarray(x, float), y=np.asarray(y, float),
-        sector_idx=positions(frame["sector"], SECTOR_IDS),
+        sector_idx=positions("sector", SECTOR_IDS),
         land_ha=pd.to_numeric(frame["land_ha"]).to_numpy(float),
         employees=pd.to_numeric(frame["employees"]).to_numpy(float),
-        pollution_rank=positions(frame["pollution_class"], POLLUTION_CLASSES),
+        pollution_rank=positions("pollution_class", POLLUTION_CLASSES),
         level=levels, encouraged=(levels == "encouraged").astype(float), park_idx=park_idx,
         county_code=counties, city=city,
     )
 
 
-def _catalogue_levels(ctx: SuitabilityContext, frame, n: int) -> np.ndarray:
-    """:func:`catalogue_level` of every row, computed once per distinct (sector, product, size, level)."""
+def _catalogue_levels(ctx: SuitabilityContext, frame, n: int, factorize=None) -> np.ndarray:
+    """:func:`catalogue_level` of every row, computed once per distinct (sector, product, size, level).
+    ``factorize(column)``: ``pd.factorize`` of a column of ``frame`` (the caller's, when it keeps them)."""
     keys = ("sector", "product", "size", "catalogue_level")
     codes, uniques = [], []
     for name in keys:
         if name in frame.columns:
-            c, u = pd.factorize(frame[name], use_na_sentinel=True)
+            c, u = factorize(name) if factorize else pd.factorize(frame[name], use_na_sentinel=True)
             codes.append(np.asarray(c, dtype=np.int64) + 1)  # 0: missing
             uniques.append([None] + list(u))
         else:
@@ -868,9 +876,13 @@ def _catalogue_levels(ctx: SuitabilityContext, frame, n: int) -> np.ndarray:
     combined = np.zeros(n, dtype=np.int64)
     for c, u in zip(codes, uniques):
         combined = combined * (len(u) + 1) + c
-    distinct, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    if not n:
+        return np.zeros(0, dtype=object)
+    inverse, _ = pd.factorize(combined)  # codes in order of first appearance: a code's first row is where
+    running = np.maximum.accumulate(inverse)  # the running maximum first reaches it
+    first = np.flatnonzero(np.concatenate(([True], running[1:] > running[:-1])))
     values = [catalogue_level(ctx, *(u[c[i]] for c, u in zip(codes, uniques))) for i in first]
-    return np.asarray(values, dtype=object)[inverse.reshape(-1)] if n else np.zeros(0, dtype=object)
+    return np.asarray(values, dtype=object)[inverse]
 
 
 def _metric_xy(frame, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
