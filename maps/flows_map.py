@@ -99,7 +99,9 @@ def _heading(path: list[list[float]]) -> float:
 
 # the main layer of a group: the arcs smallest first (the largest on top), an arrowhead at each arc's end (a
 # small SVG triangle made here, its tip at the receiving circle's edge), the receiving counties' circles
-# (white, above the arcs, in a pane of their own below the arrowheads),
+# (white, ringed in the group's colour, above the arcs, in a pane of their own below the arrowheads; the
+# circles of every shown layer restacked largest first whenever a layer is shown, so that where a county
+# receives in several scenarios their rings nest, each visible and each with its tooltip),
 # moves within a county as circles; the other flows go to a group of their own in a pane below
 # (PARKPLAN.flowRest[this layer's name], the layer "other flows", off by default)
 _MAIN_JS = (
@@ -117,9 +119,15 @@ _MAIN_JS = (
     "  p.setAttribute('fill', d.color); p.setAttribute('fill-opacity', opacity); svg.appendChild(p);"
     "  L.marker(f.path[f.path.length - 1], {icon: L.divIcon({html: svg, className: 'pp-flow-head-icon',"
     "   iconSize: [s, s], iconAnchor: [c, c]}), interactive: false, keyboard: false, pane: pane}).addTo(group); }"
+    " var rings = (map.ppFlowDest = map.ppFlowDest || []);"
     " d.dest.forEach(function (f) {"
-    "  L.circleMarker(f.at, {radius: f.r, color: '#333333', weight: 1.5, fillColor: '#ffffff', fillOpacity: 0.8,"
-    "   pane: 'ppFlowDest', className: 'pp-flow-dest'}).bindTooltip(PARKPLAN.el('span', '', f.title), {sticky: true}).addTo(__NAME__); });"
+    "  rings.push(L.circleMarker(f.at, {radius: f.r, color: d.ring, weight: 2, fillColor: '#ffffff', fillOpacity: 0.8,"
+    "   pane: 'ppFlowDest', className: 'pp-flow-dest'}).bindTooltip(PARKPLAN.el('span', '', f.title), {sticky: true})"
+    "   .addTo(__NAME__)); });"
+    " __NAME__.on('add', function () {"
+    "  rings.filter(function (c) { return map.hasLayer(c); })"
+    "   .sort(function (a, b) { return b.getRadius() - a.getRadius(); })"
+    "   .forEach(function (c) { c.bringToFront(); }); });"
     " d.arcs.forEach(function (f) {"
     "  var main = f.main, group = main ? __NAME__ : rest;"
     "  L.polyline(f.path, {color: d.color, weight: f.w, opacity: main ? 0.6 : 0.3, lineCap: 'round',"
@@ -271,11 +279,13 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
                 arcs.append(item)
         # the largest circles first, so that a smaller one next to a larger one stays on top of it
         ins = sorted(((d, int(n)) for (gg, d), n in received.items() if gg == g), key=lambda x: -x[1])
+        prefix = f"{group_label[g]} · " if len(groups) > 1 else ""  # rings of several groups may nest
         dest = [{"at": list(point[d]), "r": dest_r[d], "n": n,
-                 "title": t("flows_receives", lang).format(name=names[d], n=f"{n:,}")} for d, n in ins]
+                 "title": prefix + t("flows_receives", lang).format(name=names[d], n=f"{n:,}")} for d, n in ins]
         n_main = sum(1 for a in arcs if a["main"])
         main_layer = JsLayer(_MAIN_JS, t("flows_main", lang).format(group=group_label[g], n=n_main),
-                             key=f"flows-{g}", data={"color": palette[g], "arcs": arcs, "within": within, "dest": dest})
+                             key=f"flows-{g}", data={"color": palette[g], "arcs": arcs, "within": within, "dest": dest,
+                                   "ring": palette[g] if len(groups) > 1 else "#333333"})
         main_layer.add_to(m)
         if n_main < len(arcs):
             JsLayer("var __NAME__ = PARKPLAN.flowRest[__DATA__.of];",
@@ -300,7 +310,8 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
     if len(between):
         notes.append({"color": "#555555", "label": t("flows_arrow", lang), "shape": "line"})
         notes.append({"color": "#ffffff", "border": "#555555", "shape": "dot",
-                      "label": t("flows_receiving", lang).format(max=f"{rmax:,.0f}")})
+                      "label": t("flows_receiving_groups" if len(groups) > 1 else "flows_receiving", lang)
+                      .format(max=f"{rmax:,.0f}")})
     if (~arcs_mask).any():
         notes.append({"color": "#888888", "label": L("same_county"), "shape": "dot"})
     notes.append({"color": "#888888", "label": width_note, "shape": "line"})

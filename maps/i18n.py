@@ -57,7 +57,10 @@ _FLOWS = {"flows_main": ("{group}：主要流向（{n} 条）", "{group}: main f
           "flows_arrow": ("箭头指向迁入县", "arrowheads point to the destination county"),
           "flows_receives": ("{name} 接收 {n} 家企业", "{name} receives {n} firms"),
           "flows_receiving": ("迁入县：圆面积表示接收企业数（最多 {max} 家）",
-                              "destination counties: circle area by firms received (most: {max})")}
+                              "destination counties: circle area by firms received (most: {max})"),
+          "flows_receiving_groups": ("迁入县：圆面积表示接收企业数（最多 {max} 家），圆圈颜色同其流向",
+                                     "destination counties: circle area by firms received (most: {max}), "
+                                     "ringed in the colour of their flows")}
 
 
 def _pair(key: str) -> tuple[str, str] | None:

@@ -242,3 +242,70 @@ def test_rule_per_scenario_and_the_legend_counts_all(small):
     legend = next(b for b in json_blocks(html).values() if isinstance(b, list) and b and "items" in b[0])
     labels = [i["label"] for s in legend for i in s["items"]]
     assert f"其余 {n_rest} 条流向，共 {rest_firms} 家企业" in labels
+
+
+@pytest.mark.browser
+def test_rings_of_several_scenarios_nest(browser, small):
+    """Where a county receives in several scenarios, each scenario's circle is ringed in its colour and the
+    circles nest, the largest below: each ring is seen and the smallest answers at the centre; still so
+    after the largest scenario's layer is switched off and on again (a re-added layer is drawn last)."""
+    from maps.assets import inline_assets
+    from maps.base import render_html
+
+    ds, _ = small
+    c = ds.counties["code"].astype(str).tolist()[:8]
+    names = dict(zip(ds.counties["code"].astype(str), ds.counties["name"].astype(str)))
+    received = {"urban-core": 5, "scattered": 40, "coastal-transfer": 15}  # the largest in the middle layer
+    flows = pd.DataFrame({"scenario": list(received) + ["urban-core"],
+                          "origin_county_code": [c[0], c[2], c[3], c[4]],
+                          "destination_county_code": [c[1], c[1], c[1], c[5]],
+                          "firms": list(received.values()) + [3]})
+    html = inline_assets(render_html(flows_map(ds, flows)))
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.set_content(html, wait_until="load")
+    page.wait_for_function("() => window.PARKPLAN && PARKPLAN.ready === true")
+    rings_js = """() => Array.from(document.querySelectorAll('.leaflet-ppFlowDest-pane path.pp-flow-dest')).map(
+        function (p) { var b = p.getBoundingClientRect();
+                       return {stroke: p.getAttribute('stroke'), w: b.width, x: b.left + b.width / 2,
+                               y: b.top + b.height / 2}; })"""
+    top_js = """([x, y]) => { var p = document.elementsFromPoint(x, y).find(function (e) {
+        return e.classList && e.classList.contains('pp-flow-dest'); });
+        return p ? p.getAttribute('stroke') : null; }"""
+
+    def check() -> None:
+        rings = page.evaluate(rings_js)
+        assert len(rings) == 4
+        widths = [r["w"] for r in rings]
+        assert widths == sorted(widths, reverse=True)  # drawn largest first: the smaller ones on top
+        big = next(r for r in rings if r["stroke"] == SCENARIO_COLORS["scattered"])
+        nest = [r for r in rings if math.hypot(r["x"] - big["x"], r["y"] - big["y"]) < 1]
+        # the three rings of the county receiving in every scenario, each in its scenario's colour, by size
+        assert [r["stroke"] for r in nest] == [SCENARIO_COLORS[s] for s in ("scattered", "coastal-transfer",
+                                                                            "urban-core")]
+        # at the centre the smallest (urban-core, 5 firms) answers; between the middle and the largest
+        # radius, the largest (scattered, 40 firms)
+        assert page.evaluate(top_js, [big["x"], big["y"]]) == SCENARIO_COLORS["urban-core"]
+        off = (nest[1]["w"] + big["w"]) / 4
+        assert page.evaluate(top_js, [big["x"] + off, big["y"]]) == SCENARIO_COLORS["scattered"]
+
+    check()
+    label = page.locator(".leaflet-control-layers-overlays label").filter(
+        has=page.locator("input")).filter(has_text="分散")
+    assert label.count() >= 1
+    box = label.first.locator("input")
+    box.uncheck()
+    assert len(page.evaluate(rings_js)) == 3
+    box.check()
+    check()
+    legend = page.locator(".pp-legend").inner_text()
+    assert "圆圈颜色同其流向" in legend
+    assert errors == []
+    ctx.close()
+    # the tooltips name the scenario as well as the county
+    blocks = [b for b in json_blocks(render_page(flows_map(ds, flows)).html()).values()
+              if isinstance(b, dict) and "dest" in b]
+    titles = sorted(d["title"] for b in blocks for d in b["dest"])
+    assert sum(names[c[1]] in t and t.endswith(f"接收 {n} 家企业") for t in titles for n in received.values()) == 3
