@@ -308,8 +308,8 @@ def _render(request: Request, context: dict, form: Mapping[str, str], user):
     page-view cache, where it would push out as many views)."""
     contents = backend.cached(request, "suitability_contents",
                               lambda: LockedCache(CONTENTS_KEPT, "suitability-content"))
-    return backend.render_content_cached(request, "suitability.html", context, _form_key(request, form), user,
-                                         keep=contents)
+    _lang, fields = _form_key(request, form)  # render_content_cached keys by the language itself
+    return backend.render_content_cached(request, "suitability.html", context, (fields,), user, keep=contents)
 
 
 def _page(request: Request, form: Mapping[str, str], user):

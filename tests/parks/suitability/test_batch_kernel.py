@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parks.suitability import Constraints
 from parks.suitability import batch as B
 from parks.suitability.context import enterprise_arrays
 from parks.suitability.model import SCORE_DECIMALS
