@@ -257,6 +257,7 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
     received = between.groupby(["flow_group", "destination_county_code"])["firms"].sum()
     rmax = float(received.max()) if len(received) else 0.0
 
+    several = len(groups) > 1  # then each group's receiving circles are ringed in its colour and named
     for g in groups:
         # smallest first: the largest flows are drawn last, on top
         sub = frame[frame["flow_group"] == g].sort_values("flow_value", ascending=True, kind="stable")
@@ -279,13 +280,13 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
                 arcs.append(item)
         # the largest circles first, so that a smaller one next to a larger one stays on top of it
         ins = sorted(((d, int(n)) for (gg, d), n in received.items() if gg == g), key=lambda x: -x[1])
-        prefix = f"{group_label[g]} · " if len(groups) > 1 else ""  # rings of several groups may nest
+        prefix = f"{group_label[g]} · " if several else ""  # rings of several groups may nest
         dest = [{"at": list(point[d]), "r": dest_r[d], "n": n,
                  "title": prefix + t("flows_receives", lang).format(name=names[d], n=f"{n:,}")} for d, n in ins]
         n_main = sum(1 for a in arcs if a["main"])
         main_layer = JsLayer(_MAIN_JS, t("flows_main", lang).format(group=group_label[g], n=n_main),
                              key=f"flows-{g}", data={"color": palette[g], "arcs": arcs, "within": within, "dest": dest,
-                                   "ring": palette[g] if len(groups) > 1 else "#333333"})
+                                   "ring": palette[g] if several else "#333333"})
         main_layer.add_to(m)
         if n_main < len(arcs):
             JsLayer("var __NAME__ = PARKPLAN.flowRest[__DATA__.of];",
@@ -310,7 +311,7 @@ def flows_map(ds: Dataset, flows: pd.DataFrame, *, lang: str = "zh", opts: MapOp
     if len(between):
         notes.append({"color": "#555555", "label": t("flows_arrow", lang), "shape": "line"})
         notes.append({"color": "#ffffff", "border": "#555555", "shape": "dot",
-                      "label": t("flows_receiving_groups" if len(groups) > 1 else "flows_receiving", lang)
+                      "label": t("flows_receiving_groups" if several else "flows_receiving", lang)
                       .format(max=f"{rmax:,.0f}")})
     if (~arcs_mask).any():
         notes.append({"color": "#888888", "label": L("same_county"), "shape": "dot"})

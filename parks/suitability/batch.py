@@ -466,7 +466,7 @@ class _Kernel:
             self._block(b0, min(b0 + self.block, stop), top_idx, top_score, top_crit, n_feasible, redo)
 
     def _block(self, r0: int, r1: int, top_idx, top_score, top_crit, n_feasible, redo: list) -> None:
-        ctx, ent, k, m = self.ctx, self.ent, self.k, self.m
+        ctx, ent = self.ctx, self.ent
         p = ctx.params
         n = r1 - r0
         rows = slice(r0, r1)

@@ -860,14 +860,14 @@ def enterprise_arrays(ctx: SuitabilityContext, frame) -> EnterpriseArrays:
     )
 
 
-def _catalogue_levels(ctx: SuitabilityContext, frame, n: int, factorize=None) -> np.ndarray:
+def _catalogue_levels(ctx: SuitabilityContext, frame, n: int, factorize) -> np.ndarray:
     """:func:`catalogue_level` of every row, computed once per distinct (sector, product, size, level).
-    ``factorize(column)``: ``pd.factorize`` of a column of ``frame`` (the caller's, when it keeps them)."""
+    ``factorize(column)``: ``pd.factorize`` of a column of ``frame`` (the caller's, which keeps them)."""
     keys = ("sector", "product", "size", "catalogue_level")
     codes, uniques = [], []
     for name in keys:
         if name in frame.columns:
-            c, u = factorize(name) if factorize else pd.factorize(frame[name], use_na_sentinel=True)
+            c, u = factorize(name)
             codes.append(np.asarray(c, dtype=np.int64) + 1)  # 0: missing
             uniques.append([None] + list(u))
         else:
