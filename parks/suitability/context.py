@@ -227,6 +227,7 @@ class ContextIndex:
         self._values: list | None = None
         self.enterprise_columns: list = list(ctx.enterprises.columns)
         self._assembly: Any = None
+        self.messages: dict[tuple, str] = {}  # exclusion messages that depend on the park, not the enterprise
 
     def _context(self) -> SuitabilityContext:
         ctx = self._ctx()

@@ -234,10 +234,10 @@ def score_enterprise(
     order = rank_order(scores[0])
     park_ids, names, counties, params = context_index(ctx).assembly(_park_parts)
     sel = order[: top if top else len(order)]
-    # each criterion's values and scores of the ranked parks as Python floats, one array read per criterion
-    # (what float(crit[c][k][0, j]) gives park by park)
-    values = {c: (np.asarray(crit[c][0][0, sel], dtype=float).tolist(),
-                  np.asarray(crit[c][1][0, sel], dtype=float).tolist()) for c in CRITERIA}
+    # each criterion's values and scores of the ranked parks as Python floats (what float(crit[c][k][0, j]) gives
+    # park by park), from one (2 x criteria, parks) table: one gather and one tolist instead of one per criterion
+    table = np.array([crit[c][k][0] for c in CRITERIA for k in (0, 1)], dtype=float)[:, sel].tolist()
+    values = {c: (table[2 * i], table[2 * i + 1]) for i, c in enumerate(CRITERIA)}
     totals = np.asarray(scores[0, sel], dtype=float).tolist()
     ranked = []
     for k, j in enumerate(sel.tolist()):
@@ -263,11 +263,39 @@ def _excluded_reasons(ctx, ent, masks, ok, dist, constraints) -> dict[int, list[
     out: dict[int, list[dict[str, str]]] = {j: [] for j in idx.tolist()}
     if not len(idx):
         return out
-    for code in REASON_CODES:
-        for j in idx[np.asarray(masks[code][0], dtype=bool)[idx]].tolist():
-            out[j].append({"code": code, "message": _message(code, ctx, ent, 0, j, dist, constraints),
-                           "message_zh": REASON_LABELS_ZH[code]})
+    # one (excluded park, code) table: its nonzero entries come park by park, each park's in REASON_CODES' order
+    table = np.array([masks[code][0] for code in REASON_CODES], dtype=bool)[:, idx].T
+    rows, codes = np.nonzero(table)
+    parks = idx[rows].tolist()
+    kept = context_index(ctx).messages
+    for j, c in zip(parks, codes.tolist()):
+        code = REASON_CODES[c]
+        key = _message_key(code, j, ent, constraints)
+        message = None if key is None else kept.get(key)
+        if message is None:
+            message = _message(code, ctx, ent, 0, j, dist, constraints)
+            if key is not None and len(kept) < _MESSAGES_KEPT:
+                kept[key] = message
+        out[j].append({"code": code, "message": message, "message_zh": REASON_LABELS_ZH[code]})
     return out
+
+
+#: exclusion messages kept per context (:func:`_message_key`): the parks' own reasons under the constraints in use
+_MESSAGES_KEPT = 20_000
+
+
+def _message_key(code: str, j: int, ent, constraints: Constraints) -> tuple | None:
+    """What :func:`parks.suitability.constraints._message` of ``code`` for park ``j`` and enterprise 0 reads besides
+    the context, when that is not the enterprise's own numbers (its land need, its distances): then the message
+    is kept per context under this key. ``None``: formatted per request."""
+    if code in ("catalogue_eliminate", "catalogue_restricted", "not_less_developed", "current_park",
+                "urban_core_park"):
+        return (code, j)
+    if code == "pollution_class":
+        return (code, j, int(ent.pollution_rank[0]))
+    if code == "protected_area":
+        return (code, j, constraints.protected_kinds, float(constraints.protected_buffer_m))
+    return None
 
 
 def _park_parts(ctx: SuitabilityContext) -> tuple[list[str], list, list[str], dict[str, Any]]:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geodata.schema import PROTECTED_KINDS
 from parks.suitability import Constraints, UnknownEnterpriseError, context_from_dataset, score_enterprise
 from parks.suitability.context import _population_row, _population_row_plain, context_index, population_arrays
 from parks.suitability.criteria import CRITERIA
@@ -48,6 +49,9 @@ def _constraints(rng, ctx):
                {"max_distance_km": float(rng.uniform(10, 120))}, {"less_developed_only": True},
                {"exclude_current_park": True, "land_margin": float(rng.uniform(0.5, 3))},
                {"protected_buffer_m": float(rng.uniform(0, 5000))},
+               # one kind of protected area: the message names the nearest of the kinds asked for (kept per
+               # context under the kinds and the buffer, so a request with other kinds must not get these)
+               {"protected_kinds": [str(rng.choice(PROTECTED_KINDS))], "protected_buffer_m": float(rng.uniform(0, 3000))},
                {"exclude_urban_core_parks": True, "own_county_or_km": 20.0}]
     c = options[int(rng.integers(len(options)))]
     return c if c is None or isinstance(c, Constraints) else dict(c)
