@@ -6,8 +6,11 @@ partition file on the active Dask client. How the Dask path keeps a worker's cor
 analysis, not with shipping and allocating:
 
 * what every partition needs (the small layers for the join, the suitability context, the projects'
-  investment) is sent once to every worker (``client.scatter(..., broadcast=True)``) and handed to the
-  tasks as a future, never embedded per task;
+  investment) is sent once to every worker (``client.scatter(..., broadcast=True)``), pickled into one
+  bytes value (:class:`Packed`), and handed to the tasks as a future, never embedded per task;
+* the joined store's partitions are read evenly by the workers (:func:`_placed`) and every later step of a
+  partition runs on the worker holding it (:func:`parks.scale.holders`, :func:`parks.scale.where`); the local
+  cluster does not steal work (:data:`WORKER_CONFIG`): no partition moves between workers;
 * each task reads its own partition file and writes its own output partition: no partition travels
   through the scheduler or the client;
 * ``batch`` reads the joined store once: each partition is read by one task and kept in that worker's
@@ -70,9 +73,19 @@ _MULTI_THREAD_ENV = {k: v for k, v in WORKER_ENV.items() if k != "MALLOC_ARENA_M
 #: process of the cluster many times a second: idle, the scheduler and two workers used 0.074 CPU-seconds
 #: per second, 0.011 with the intervals below (measured 2026-11-30), CPU that grows with the wall time of a
 #: run on a busy machine. The memory limit is then checked every second instead of ten times a second.
+#:
+#: Work stealing is off (the scheduler of a local cluster runs in this process and reads this configuration when
+#: it starts). ``batch`` keeps each partition of the joined store in the memory of the worker that read it, and
+#: the steps after the read (the context's sums, the scoring) are meant to run where their partition is. With
+#: stealing on, a worker that ran out of tasks took one queued on the other, and the 74 MB partition it needed
+#: travelled with it: two of five rounds of a 1,000,000-enterprise batch moved partitions this way (measured
+#: 2026-12-01 from the workers' transfer logs), each move paid twice (pickled by one worker, unpickled by the
+#: other). Without it, no round moved one. The reads are spread evenly over the workers instead
+#: (:func:`_placed`), so that no worker is left idle for stealing to fill.
 WORKER_CONFIG = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
                  "distributed.admin.system-monitor.interval": "2s",
-                 "distributed.worker.memory.monitor-interval": "1s"}
+                 "distributed.worker.memory.monitor-interval": "1s",
+                 "distributed.scheduler.work-stealing": False}
 
 
 @contextlib.contextmanager
@@ -132,14 +145,76 @@ def _client():
         return None
 
 
+class Packed:
+    """An object pickled once into one ``bytes`` value, unpickled once per process that uses it (:meth:`get`).
+
+    What :func:`_share` sends to the workers. Dask pickles data with every numpy array as a buffer of its own, and
+    sends each as a message frame: the suitability context of 1,000,000 enterprises has 8,155 arrays (three for each
+    of its 2,636 suppliers' chain leaders), and broadcasting it cost the client 0.17-0.26 and the workers 0.30-0.41
+    CPU-seconds, every round, a fifth of the Dask batch step's overhead (a broadcast reaches the second worker
+    from the first, which pickles the object again). Packed, the same context is one frame of 0.46 MB, and the
+    copy the first worker passes on stays packed (measured 2026-12-01).
+    """
+
+    __slots__ = ("data", "_obj")
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self._obj = None
+
+    @classmethod
+    def of(cls, obj) -> "Packed":
+        import pickle
+
+        packed = cls(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))  # no buffer callback: in-band
+        packed._obj = obj
+        return packed
+
+    def __reduce__(self):
+        return (Packed, (self.data,))
+
+    def get(self):
+        if self._obj is None:
+            import pickle
+
+            self._obj = pickle.loads(self.data)
+        return self._obj
+
+
+def _unpacked(value):
+    """A value :func:`_share` sent (its object), or any other value as it is."""
+    return value.get() if isinstance(value, Packed) else value
+
+
 def _share(obj):
-    """``obj`` on every worker once: a future on a cluster, else a delayed value (one graph key)."""
+    """``obj`` on every worker once: a future of it :class:`Packed` on a cluster (tasks take it through
+    :func:`_unpacked`), else a delayed value (one graph key)."""
     import dask
 
     client = _client()
     if client is None:
         return dask.delayed(obj, pure=True)
-    return client.scatter(obj, broadcast=True, hash=False)
+    return client.scatter(Packed.of(obj), broadcast=True, hash=False)
+
+
+def _placed(make, items) -> list:
+    """``[make(item) for item in items]``, the ``i``-th task meant for worker ``i % n`` of the active cluster's ``n``
+    (sorted by address; a preference, not a restriction: another worker may run it if that one is gone).
+
+    ``dask.persist`` of the joined store's reads otherwise gives the first two partitions to the two workers and
+    each later one to whichever is free first, so one worker could hold three partitions of four and do three
+    quarters of every later step while the other idles."""
+    import dask
+
+    client = _client()
+    workers = sorted(client.scheduler_info()["workers"]) if client is not None else []
+    if not workers:
+        return [make(item) for item in items]
+    tasks = []
+    for i, item in enumerate(items):
+        with dask.annotate(workers=[workers[i % len(workers)]], allow_other_workers=True):
+            tasks.append(make(item))
+    return tasks
 
 
 def _clear(path: Path) -> None:
@@ -159,7 +234,7 @@ def _join_file(src: str, out: str, index: int, layers, max_park_distance_m: floa
     from geodata.parquet import write_partition
     from parks.scale import join_partition
 
-    joined = join_partition(_read_partition(src), layers, max_park_distance_m, urban_core_km)
+    joined = join_partition(_read_partition(src), _unpacked(layers), max_park_distance_m, urban_core_km)
     return write_partition(joined, out, index)
 
 
@@ -171,6 +246,7 @@ def _score_part(part, out: str, index: int, ctx, weights, constraints, top: int,
     from parks.scale import capture_sums_partition
     from parks.suitability.batch import score_batch
 
+    ctx, investment = _unpacked(ctx), _unpacked(investment)
     res = score_batch(ctx, part, weights, constraints, top=top)
     write_partition(res.top, Path(out) / "top", index)
     write_partition(res.summary, Path(out) / "summary", index)
@@ -277,7 +353,7 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         files = enterprise_parquet_files(joined_store)
         # each partition read once and kept where it was read (dask.persist: in the workers' memory), then
         # the three steps run on it: the context's population sums, the scoring, the capture sums
-        held = dask.persist(*[dask.delayed(_read_partition, pure=False)(str(f)) for f in files])
+        held = dask.persist(*_placed(lambda f: dask.delayed(_read_partition, pure=False)(str(f)), files))
         ctx = scale.context_partitioned(ds, read_enterprises_parquet(joined_store), parts=list(held))
         steps["context_s"] = time.perf_counter() - t
         done("context")
@@ -287,9 +363,12 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         # from the rows it already holds: no second task per partition, no second pass over the held store
         groupings = CAPTURE_GROUPINGS if capture else ()
         investment = _share(scale.project_investment(ds.projects)) if capture else None
-        results = dask.compute(*[dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
-                                                                      top, investment, groupings)
-                                 for i, p in enumerate(held)])
+        tasks = []
+        for i, (p, worker) in enumerate(zip(held, scale.holders(list(held)))):
+            with scale.where(worker):  # scored where the partition is held: it is not sent to another worker
+                tasks.append(dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
+                                                                   top, investment, groupings))
+        results = dask.compute(*tasks)
         n, parts = int(sum(r[0] for r in results)), len(results)
         steps["batch_s"] = time.perf_counter() - t
         # the capture sums' own CPU inside the batch tasks (each task's thread clock around them), so that
