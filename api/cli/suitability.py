@@ -106,11 +106,11 @@ def _constraints(land_margin, protected_buffer_m, max_distance_km, less_develope
     return out
 
 
-def _write(table, output: Path, geometry, lang: str | None = None) -> None:
+def _write(table, output: Path, geometry, lang: str | None = None, writer=None) -> None:
     from ..jobs.suitability import write_table
 
     try:
-        write_table(table, output, geometry=geometry)
+        write_table(table, output, geometry=geometry, writer=writer)
     except ValueError as exc:
         fail(exc, lang=lang)
 
@@ -424,7 +424,7 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
     from parks.suitability.joint import plan_scenario
     from parks.suitability.scenarios import ScenarioWarning
 
-    from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table
+    from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, xlsx_output
 
     w = Words(w.lang if w else "zh", ds)
     try:
@@ -456,13 +456,17 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
         if output.suffix.lower() == ".gpkg":
             geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table_, output, geometry, w.lang)
-        _said(w.t("cli_wrote_rows", rows=num(len(table_)), path=output))
-        if alloc is not None:
-            _said(w.t("cli_wrote_parks_land", path=write_parks_table(alloc.parks, output, ds.parks)))
-            where = append_plan_sheets(report, output)
-            if where:
-                _said(w.t("cli_wrote_report", path=where))
+        said = []
+        with xlsx_output(output) as xw:  # an .xlsx: every sheet in one pass, the file in place at the end
+            _write(table_, output, geometry, w.lang, writer=xw)
+            said.append(w.t("cli_wrote_rows", rows=num(len(table_)), path=output))
+            if alloc is not None:
+                said.append(w.t("cli_wrote_parks_land", path=write_parks_table(alloc.parks, output, ds.parks, writer=xw)))
+                where = append_plan_sheets(report, output, writer=xw)
+                if where:
+                    said.append(w.t("cli_wrote_report", path=where))
+        for line in said:
+            _said(line)
     s = batch.summary
     doc = {
         "scenario": scenario,
@@ -539,7 +543,7 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
     from parks.suitability.joint import joint_plan
     from parks.suitability.scenarios import ScenarioWarning
 
-    from ..jobs.suitability import append_plan_sheets, write_parks_table
+    from ..jobs.suitability import append_plan_sheets, write_parks_table, xlsx_output
 
     w = Words(w.lang if w else "zh", ds)
     sw = _parse_scenario_weights(scenario_weights, w.lang) if scenario_weights else None
@@ -567,12 +571,16 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
         if output.suffix.lower() == ".gpkg":
             geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        _write(table_, output, geometry, w.lang)
-        _said(w.t("cli_wrote_joint", rows=num(len(table_)), path=output))
-        _said(w.t("cli_wrote_parks_land", path=write_parks_table(plan.parks, output, ds.parks)))
-        where = append_plan_sheets(report, output)
-        if where:
-            _said(w.t("cli_wrote_report", path=where))
+        said = []
+        with xlsx_output(output) as xw:  # an .xlsx: every sheet in one pass, the file in place at the end
+            _write(table_, output, geometry, w.lang, writer=xw)
+            said.append(w.t("cli_wrote_joint", rows=num(len(table_)), path=output))
+            said.append(w.t("cli_wrote_parks_land", path=write_parks_table(plan.parks, output, ds.parks, writer=xw)))
+            where = append_plan_sheets(report, output, writer=xw)
+            if where:
+                said.append(w.t("cli_wrote_report", path=where))
+        for line in said:
+            _said(line)
     doc = plan.summary()
     doc["output"] = str(output) if output else None
     if report is not None:

@@ -108,6 +108,45 @@ def test_scenario_batch_to_csv_gpkg_xlsx(dataset, dataset_path, tmp_path):
     assert (parks_gpkg.geom_type.isin(["Polygon", "MultiPolygon"])).all()
 
 
+def test_a_scenario_workbook_is_written_in_one_pass_and_in_place(dataset_path, tmp_path, monkeypatch):
+    """Every sheet of an .xlsx output (the table, the parks' land, the report) goes through one writer: the workbook
+    is never opened again to add a sheet (openpyxl parsed the whole table back for each: most of a scenario's 35-73
+    s, 2026-12-01). It is written beside the target and renamed onto it: a failure while writing the report's
+    sheets leaves an earlier file as it was and no partial file."""
+    import openpyxl
+
+    import api.jobs.suitability as jobs
+
+    loads = []
+    real_load = openpyxl.load_workbook
+
+    def counting_load(*a, **k):
+        loads.append(a)
+        return real_load(*a, **k)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", counting_load)
+    monkeypatch.setattr("openpyxl.reader.excel.load_workbook", counting_load)
+    path = tmp_path / "plan.xlsx"
+    args = ["suitability", "--scenario", "coastal-transfer", "--top", "2", "--allocate", "--cap", "5", "-o", str(path),
+            "--data", str(dataset_path)]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert loads == []  # written once, never read back
+    sheets = pd.read_excel(path, sheet_name=None, engine="calamine")
+    assert list(sheets)[:2] == ["suitability", "parks"] and len(sheets) > 4  # the report's sheets follow
+    assert list(tmp_path.iterdir()) == [path]  # no partial file left beside it
+    before = path.read_bytes()
+
+    def broken(*a, **k):
+        raise RuntimeError("disk full while writing the report")
+
+    monkeypatch.setattr(jobs, "write_plan_sheets", broken)
+    r = runner.invoke(app, args)
+    assert r.exit_code != 0
+    assert path.read_bytes() == before  # the earlier workbook, untouched
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_bad_output_suffix(dataset_path, tmp_path):
     r = runner.invoke(app, ["suitability", "--scenario", "scattered", "-o", str(tmp_path / "x.parquet"),
                             "--data", str(dataset_path)])
