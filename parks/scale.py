@@ -54,6 +54,7 @@ __all__ = [
     "park_capture_partitioned",
     "holders",
     "where",
+    "on_holders",
 ]
 
 ENGINES = ("memory", "dask")
@@ -132,6 +133,16 @@ def where(worker: str | None):
     if worker is None:
         return contextlib.nullcontext()
     return dask.annotate(workers=[worker], allow_other_workers=True)
+
+
+def on_holders(parts: list, make) -> list:
+    """``[make(i, part) ...]``, each task made under :func:`where` the worker that holds its part
+    (:func:`holders`), so the scheduler runs it there and the part is not sent to another worker."""
+    tasks = []
+    for i, (part, worker) in enumerate(zip(parts, holders(parts))):
+        with where(worker):
+            tasks.append(make(i, part))
+    return tasks
 
 
 def _to_dask(frame, npartitions: int | None):
@@ -371,11 +382,8 @@ def context_partitioned(ds: Dataset, enterprises, *, linkages: pd.DataFrame | No
     # the parks' inputs in one graph key, which every task refers to: sent once, not embedded per partition
     shared = dask.delayed({"park_ids": base.park_ids, "park_xy": park_xy, "link": base.linkage, "params": base.params,
                            "crs": base.metric_crs, "linked_ids": linked_ids, "columns": cols}, pure=True)
-    tasks = []
-    for p, worker in zip(parts, holders(parts)):
-        with where(worker):  # each partition's sums where the partition is held
-            tasks.append(dask.delayed(_population_sums_shared)(p, shared))
-    sums = dask.compute(*tasks)
+    # each partition's sums where the partition is held
+    sums = dask.compute(*on_holders(parts, lambda i, p: dask.delayed(_population_sums_shared)(p, shared)))
     counts = sum(s["counts"] for s in sums)
     supply = sum(s["supply"] for s in sums)
     labour = pd.concat([s["labour"] for s in sums]).groupby(level=0).sum() if sums else pd.Series(dtype=float)

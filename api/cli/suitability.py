@@ -115,6 +115,25 @@ def _write(table, output: Path, geometry, lang: str | None = None, writer=None) 
         fail(exc, lang=lang)
 
 
+def _write_outputs(table, output: Path, geometry, w: Words, wrote: str, parks=None, park_layer=None,
+                   report=None) -> None:
+    """A plan's files: the table, then with an allocation its parks' land use (``parks``) and the report's sheets;
+    an .xlsx in one pass, put in place when every sheet is written (:func:`api.jobs.suitability.xlsx_output`).
+    ``wrote`` is said once the table is written, then where the rest went."""
+    from ..jobs.suitability import append_plan_sheets, write_parks_table, xlsx_output
+
+    said = [wrote]
+    with xlsx_output(output) as xw:
+        _write(table, output, geometry, w.lang, writer=xw)
+        if parks is not None:
+            said.append(w.t("cli_wrote_parks_land", path=write_parks_table(parks, output, park_layer, writer=xw)))
+            where = append_plan_sheets(report, output, writer=xw)
+            if where:
+                said.append(w.t("cli_wrote_report", path=where))
+    for line in said:
+        _said(line)
+
+
 def _print_result(doc: dict, w: Words) -> None:
     from parks.suitability.criteria import CRITERIA
 
@@ -424,7 +443,7 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
     from parks.suitability.joint import plan_scenario
     from parks.suitability.scenarios import ScenarioWarning
 
-    from ..jobs.suitability import append_plan_sheets, scenario_table, write_parks_table, xlsx_output
+    from ..jobs.suitability import scenario_table
 
     w = Words(w.lang if w else "zh", ds)
     try:
@@ -456,17 +475,8 @@ def _scenario(ds: PreparedDataset, ctx, scenario, weights, cons, top, output, al
         if output.suffix.lower() == ".gpkg":
             geo = selected.assign(enterprise_id=selected["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        said = []
-        with xlsx_output(output) as xw:  # an .xlsx: every sheet in one pass, the file in place at the end
-            _write(table_, output, geometry, w.lang, writer=xw)
-            said.append(w.t("cli_wrote_rows", rows=num(len(table_)), path=output))
-            if alloc is not None:
-                said.append(w.t("cli_wrote_parks_land", path=write_parks_table(alloc.parks, output, ds.parks, writer=xw)))
-                where = append_plan_sheets(report, output, writer=xw)
-                if where:
-                    said.append(w.t("cli_wrote_report", path=where))
-        for line in said:
-            _said(line)
+        _write_outputs(table_, output, geometry, w, w.t("cli_wrote_rows", rows=num(len(table_)), path=output),
+                       alloc.parks if alloc is not None else None, ds.parks, report)
     s = batch.summary
     doc = {
         "scenario": scenario,
@@ -543,7 +553,6 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
     from parks.suitability.joint import joint_plan
     from parks.suitability.scenarios import ScenarioWarning
 
-    from ..jobs.suitability import append_plan_sheets, write_parks_table, xlsx_output
 
     w = Words(w.lang if w else "zh", ds)
     sw = _parse_scenario_weights(scenario_weights, w.lang) if scenario_weights else None
@@ -571,16 +580,8 @@ def _joint(ds: PreparedDataset, ctx, weights, cons, sp, priority, scenario_weigh
         if output.suffix.lower() == ".gpkg":
             geo = ds.enterprises.assign(enterprise_id=ds.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id").geometry
             geometry = geo.reindex(table_["enterprise_id"]).to_crs(4326).to_numpy()
-        said = []
-        with xlsx_output(output) as xw:  # an .xlsx: every sheet in one pass, the file in place at the end
-            _write(table_, output, geometry, w.lang, writer=xw)
-            said.append(w.t("cli_wrote_joint", rows=num(len(table_)), path=output))
-            said.append(w.t("cli_wrote_parks_land", path=write_parks_table(plan.parks, output, ds.parks, writer=xw)))
-            where = append_plan_sheets(report, output, writer=xw)
-            if where:
-                said.append(w.t("cli_wrote_report", path=where))
-        for line in said:
-            _said(line)
+        _write_outputs(table_, output, geometry, w, w.t("cli_wrote_joint", rows=num(len(table_)), path=output),
+                       plan.parks, ds.parks, report)
     doc = plan.summary()
     doc["output"] = str(output) if output else None
     if report is not None:

@@ -204,15 +204,13 @@ def _placed(make, items) -> list:
     ``dask.persist`` of the joined store's reads otherwise gives the first two partitions to the two workers and
     each later one to whichever is free first, so one worker could hold three partitions of four and do three
     quarters of every later step while the other idles."""
-    import dask
+    from parks.scale import where
 
     client = _client()
     workers = sorted(client.scheduler_info()["workers"]) if client is not None else []
-    if not workers:
-        return [make(item) for item in items]
     tasks = []
     for i, item in enumerate(items):
-        with dask.annotate(workers=[workers[i % len(workers)]], allow_other_workers=True):
+        with where(workers[i % len(workers)] if workers else None):
             tasks.append(make(item))
     return tasks
 
@@ -363,12 +361,10 @@ def batch_store(ds: Dataset, joined_store: Path, out: Path, *, engine: str = "da
         # from the rows it already holds: no second task per partition, no second pass over the held store
         groupings = CAPTURE_GROUPINGS if capture else ()
         investment = _share(scale.project_investment(ds.projects)) if capture else None
-        tasks = []
-        for i, (p, worker) in enumerate(zip(held, scale.holders(list(held)))):
-            with scale.where(worker):  # scored where the partition is held: it is not sent to another worker
-                tasks.append(dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights, constraints,
-                                                                   top, investment, groupings))
-        results = dask.compute(*tasks)
+        # each partition scored where it is held: it is not sent to another worker
+        results = dask.compute(*scale.on_holders(
+            list(held), lambda i, p: dask.delayed(_score_part, pure=False)(p, str(out), i, shared_ctx, weights,
+                                                                        constraints, top, investment, groupings)))
         n, parts = int(sum(r[0] for r in results)), len(results)
         steps["batch_s"] = time.perf_counter() - t
         # the capture sums' own CPU inside the batch tasks (each task's thread clock around them), so that

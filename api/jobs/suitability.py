@@ -93,16 +93,12 @@ def write_table(frame: pd.DataFrame, path: Path, geometry=None, crs=4326, writer
 
 def write_parks_table(parks: pd.DataFrame, output: Path, park_layer, writer=None) -> str:
     """The allocation's per-park land use next to the scenario output: a second Excel sheet
-    ``parks`` (through ``writer``, the output's :func:`xlsx_output`, else added to the file), a second GeoPackage
+    ``parks`` (through ``writer``, the output's :func:`xlsx_output`), a second GeoPackage
     layer ``allocation_parks`` (park polygons), or ``<name>_parks.csv``. Returns where it went."""
     frame = parks.merge(park_layer[["park_id", "name", "county_code"]].astype({"park_id": str}), on="park_id", how="left")
     suffix = output.suffix.lower()
     if suffix == ".xlsx":
-        if writer is not None:
-            safe_frame(frame).to_excel(writer, index=False, sheet_name="parks")
-        else:
-            with pd.ExcelWriter(output, engine="openpyxl", mode="a") as xw:
-                safe_frame(frame).to_excel(xw, index=False, sheet_name="parks")
+        safe_frame(frame).to_excel(_sheets(writer), index=False, sheet_name="parks")
         return f"{output} (sheet 'parks')"
     if suffix == ".gpkg":
         geom = park_layer.assign(park_id=park_layer["park_id"].astype(str)).set_index("park_id").geometry.to_crs(4326)
@@ -116,13 +112,17 @@ def write_parks_table(parks: pd.DataFrame, output: Path, park_layer, writer=None
 
 def append_plan_sheets(report, output: Path, lang: str = "zh", writer=None) -> str | None:
     """The plan report's tables as extra sheets of an .xlsx output (:func:`write_plan_sheets`: a sheet per
-    table, header frozen, text guarded), through ``writer`` (the output's :func:`xlsx_output`) or added to the
-    file; None for another suffix or no report. Returns where they went."""
+    table, header frozen, text guarded), through ``writer`` (the output's :func:`xlsx_output`); None for another
+    suffix or no report. Returns where they went."""
     if output.suffix.lower() != ".xlsx" or report is None:
         return None
-    if writer is not None:
-        names = write_plan_sheets(writer, report, lang)
-    else:
-        with pd.ExcelWriter(output, engine="openpyxl", mode="a") as xw:
-            names = write_plan_sheets(xw, report, lang)
+    names = write_plan_sheets(_sheets(writer), report, lang)
     return f"{output} (sheets {', '.join(names)})"
+
+
+def _sheets(writer):
+    """The output's :func:`xlsx_output` writer: the only way a sheet is added to an .xlsx output (reopening the
+    workbook to append one parsed the whole table back)."""
+    if writer is None:
+        raise TypeError("an .xlsx output's extra sheets are written through its xlsx_output(...) writer")
+    return writer
