@@ -5,7 +5,6 @@ request to loopback is not, and the driver no longer sends every request of ever
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,17 +14,6 @@ pytestmark = [pytest.mark.browser]
 PAGE = """<!doctype html><meta charset="utf-8"><p>park</p>
 <img src="http://tiles.example.invalid/7/105/52.png" alt="">
 <script>fetch("http://127.0.0.1:9/closed").catch(() => {});</script>"""
-
-
-def _chromium() -> str:
-    from benchmarks import bench_web
-
-    try:
-        return bench_web.chromium_path()
-    except RuntimeError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("Debian chromium is not installed (set PARKPLAN_CHROMIUM)")
 
 
 async def _watched(chromium: str) -> dict:
@@ -54,11 +42,10 @@ async def _watched(chromium: str) -> dict:
     return {"problems": problems, "failed": failed}
 
 
-def test_a_request_off_the_machine_is_recorded_and_loopback_is_not():
-    chromium = _chromium()
+def test_a_request_off_the_machine_is_recorded_and_loopback_is_not(bench_chromium):
     # a thread of its own: a sync Playwright of another test may hold this thread's event loop
     with ThreadPoolExecutor(max_workers=1) as pool:
-        out = pool.submit(lambda: asyncio.run(_watched(chromium))).result(timeout=120)
+        out = pool.submit(lambda: asyncio.run(_watched(bench_chromium))).result(timeout=120)
     assert sorted(out["failed"]) == ["http://127.0.0.1:9/closed", "http://tiles.example.invalid/7/105/52.png"], out
     assert out["problems"] == ["asked for http://tiles.example.invalid/7/105/52.png"], out
 

@@ -5,23 +5,11 @@ at once when it is already there, and fail, naming what it waited for, when it n
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 pytestmark = [pytest.mark.browser]
-
-
-def _chromium() -> str:
-    from benchmarks import bench_web
-
-    try:
-        return bench_web.chromium_path()
-    except RuntimeError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("Debian chromium is not installed (set PARKPLAN_CHROMIUM)")
 
 
 async def _waits(chromium: str) -> dict:
@@ -57,11 +45,10 @@ async def _waits(chromium: str) -> dict:
     return out
 
 
-def test_the_in_place_wait_resolves_on_the_mark_and_fails_without_it():
-    chromium = _chromium()
+def test_the_in_place_wait_resolves_on_the_mark_and_fails_without_it(bench_chromium):
     # a thread of its own: a sync Playwright of another test may hold this thread's event loop
     with ThreadPoolExecutor(max_workers=1) as pool:
-        out = pool.submit(lambda: asyncio.run(_waits(chromium))).result(timeout=120)
+        out = pool.submit(lambda: asyncio.run(_waits(bench_chromium))).result(timeout=120)
     assert out["later"] is True and out["later_ms"] >= 140, out
     assert out["already"] is True
     assert "no decision card shown in 300 ms" in out["never"], out["never"]
