@@ -33,7 +33,7 @@ async def _watched(chromium: str) -> dict:
             ctx.on("requestfailed", lambda r: failed.append(r.url))
             page = await ctx.new_page()
             await page.set_content(PAGE)
-            for _ in range(250):  # both requests failed: at most 5 s
+            for _ in range(750):  # both requests failed: at most 15 s (a loaded machine)
                 if len(failed) >= 2:
                     break
                 await asyncio.sleep(0.02)
