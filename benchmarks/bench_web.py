@@ -328,10 +328,9 @@ def watch_offsite(ctx, problems: list[str]) -> None:
     its visit). Chromium cannot make one: its resolver maps every name but loopback to nothing (OFFLINE_ARGS), and
     the machine has no route out, so every such request fails, and only failed requests are watched. Not
     ``request``: Playwright's driver then sends this process every request of every page, on the core the users'
-    pages share (a pinned run of 3 rounds, 2026-12-02: this process and the driver 16.7 + 10.7 CPU-seconds with
-    it, 12.9 + 9.1 without, against chromium's 234-239). Not ``context.route``: Playwright's routing turns the browser's HTTP cache off, and each page
-    would fetch again every script, stylesheet and font chunk the server marks cacheable (a year for the fonts),
-    which no user's browser does."""
+    pages share (measured in ``docs/performance.md``, "The browsers' core"). Not ``context.route``: Playwright's
+    routing turns the browser's HTTP cache off, and each page would fetch again every script, stylesheet and font
+    chunk the server marks cacheable (a year for the fonts), which no user's browser does."""
 
     def offsite(request) -> None:
         url = request.url
