@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html as _html
 import json
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -509,8 +510,25 @@ def geojson_collection(
     return _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 
-#: tolerance of the county outlines as the maps draw them (degrees, about 100 m: under a pixel at the province's zoom)
+#: tolerance of the county outlines as the maps draw them close up (degrees, about 100 m: under a pixel up to zoom
+#: 10.5): maps of one place (``near``) and a province map zoomed in past :func:`detail_zoom` of the overview
 COUNTY_SIMPLIFY_DEG = 0.001
+#: tolerance of the county outlines a map of the whole province opens with (degrees): 15,500 vertices instead of
+#: 43,550, the parks map's frame about 0.1 CPU-seconds lighter in chromium (docs/performance.md, fifteenth session)
+COUNTY_OVERVIEW_DEG = 0.004
+#: how far coverage simplification moves a border at most, in tolerances (the province's real county outlines:
+#: 2.1x at 0.001 degrees, 2.5x at 0.002, 3.0x at 0.004; tests/maps/test_county_detail.py holds it)
+SIMPLIFY_REACH = 3.0
+#: the most pixels a coarse outline may be off before its detail is drawn
+DETAIL_PX = 2.0
+
+
+def detail_zoom(tolerance_deg: float, px: float = DETAIL_PX) -> float:
+    """The zoom from which an outline simplified by ``tolerance_deg`` may be off by more than ``px`` pixels (its
+    border moved by up to :data:`SIMPLIFY_REACH` tolerances; 256 px tiles: a pixel spans 360 / (256 * 2**zoom)
+    degrees of longitude, and less of latitude). For the overview: zoom 7.9, so a province map opens coarse in a
+    frame up to about 1,000 px wide (fitted at zoom 7.5-7.75) and is drawn in detail at the first zoom in."""
+    return math.log2(360.0 * px / (256.0 * SIMPLIFY_REACH * tolerance_deg))
 
 
 def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callable[[pd.Series], Mapping] | None = None,
@@ -524,11 +542,13 @@ def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callabl
     a map of one place need not make the browser parse and draw the province's 90 outlines (about 940 kB)."""
     lang = opts.lang
     c = (counties if counties is not None else ds.counties).reset_index(drop=True)
-    geometries = None
+    detail = display_geojson(c, opts, COUNTY_SIMPLIFY_DEG)
     if near is not None:
         keep = np.asarray(c.geometry.intersects(near), dtype=bool)
-        geometries = [g for g, k in zip(display_geojson(c, opts, COUNTY_SIMPLIFY_DEG), keep) if k]
+        geometries = [g for g, k in zip(detail, keep) if k]
         c = c[keep].reset_index(drop=True)
+    else:
+        geometries = display_geojson(c, opts, COUNTY_OVERVIEW_DEG)
 
     def default_style(row):
         return LESS_DEVELOPED_STYLE if bool(row.get("less_developed")) else COUNTY_STYLE
@@ -543,6 +563,12 @@ def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callabl
         tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], simplify_deg=COUNTY_SIMPLIFY_DEG,
         geometries=geometries,
     )
+    if near is None:
+        # the province's outlines open coarse and are drawn again in detail the first time the map is zoomed in
+        # far enough for the coarse ones to be off by a pixel; the detail is parsed only then
+        layer.add_child(Script("PARKPLAN.detailOnZoom(__MAP__, function () { return __DATA__; }, "
+                               f"{detail_zoom(COUNTY_OVERVIEW_DEG):.3f});",
+                               data=_SafeJson("[" + ",".join(g if g is not None else "null" for g in detail) + "]")))
     layer.add_to(m)
     return layer
 

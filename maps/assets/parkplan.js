@@ -160,6 +160,34 @@
     }
   };
 
+  /* An outline layer opened coarse (maps.base.add_counties): the first time its map is zoomed to ``zoom`` or
+     closer, each feature is drawn again from ``detail()[feature.id]`` (GeoJSON geometries, parsed only then);
+     its style, tooltip and popup stay. Returns the layer. */
+  PP.detailOnZoom = function (layer, detail, zoom) {
+    var map = null, done = false;
+    function check() {
+      if (done || !map || map.getZoom() < zoom) { return; }
+      done = true;
+      map.off("zoomend", check);
+      var geoms = detail() || [];
+      layer.eachLayer(function (l) {
+        var g = l.feature ? geoms[+l.feature.id] : null;
+        if (g && l.setLatLngs) { l.setLatLngs(L.GeoJSON.coordsToLatLngs(g.coordinates, g.type === "Polygon" ? 1 : 2)); }
+      });
+      layer.fire("pp:detail");
+    }
+    function attach() {
+      if (!layer._map || layer._map === map) { return; }
+      if (map) { map.off("zoomend", check); }
+      map = layer._map;
+      if (!done) { map.on("zoomend", check); }
+      check();
+    }
+    layer.on("add", attach);
+    attach();
+    return layer;
+  };
+
   /* The legend: sections [{title, items: [{color, label, shape: box|dot|line, border, key}]}], as text; an item's key
      marks its row (data-pp-key) for a map's own script that recolours it */
   PP.legend = function (map, sections, position) {
