@@ -510,11 +510,11 @@ def geojson_collection(
     return _SafeJson('{"type":"FeatureCollection","features":[' + ",".join(features) + "]}")
 
 
-#: tolerance of the county outlines as the maps draw them close up (degrees, about 100 m: under a pixel up to zoom
-#: 10.5): maps of one place (``near``) and a province map zoomed in past :func:`detail_zoom` of the overview
+#: tolerance of the county outlines as the maps draw them close up (degrees, about 100 m: within 2 px up to zoom
+#: 9.9): maps of one place (``near``) and a province map zoomed in past :func:`detail_zoom` of the overview
 COUNTY_SIMPLIFY_DEG = 0.001
 #: tolerance of the county outlines a map of the whole province opens with (degrees): 15,500 vertices instead of
-#: 43,550, the parks map's frame about 0.1 CPU-seconds lighter in chromium (docs/performance.md, fifteenth session)
+#: 43,550, the parks map's frame 0.82 -> 0.67 CPU-seconds in chromium (interleaved A/B) (docs/performance.md, fifteenth session)
 COUNTY_OVERVIEW_DEG = 0.004
 #: how far coverage simplification moves a border at most, in tolerances (the province's real county outlines:
 #: 2.1x at 0.001 degrees, 2.5x at 0.002, 3.0x at 0.004; tests/maps/test_county_detail.py holds it)
@@ -560,12 +560,11 @@ def add_counties(m: folium.Map, ds: Dataset, opts: MapOptions, *, style: Callabl
 
     layer = geojson_layer(
         c, opts, name=name or t("counties", lang), key="counties", style=style or default_style,
-        tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], simplify_deg=COUNTY_SIMPLIFY_DEG,
-        geometries=geometries,
+        tip=c["name"], title=c["name"], rows=[rows(r) for _, r in c.iterrows()], geometries=geometries,
     )
     if near is None:
         # the province's outlines open coarse and are drawn again in detail the first time the map is zoomed in
-        # far enough for the coarse ones to be off by a pixel; the detail is parsed only then
+        # far enough for the coarse ones to be off by DETAIL_PX pixels; the detail is parsed only then
         layer.add_child(Script("PARKPLAN.detailOnZoom(__MAP__, function () { return __DATA__; }, "
                                f"{detail_zoom(COUNTY_OVERVIEW_DEG):.3f});",
                                data=_SafeJson("[" + ",".join(g if g is not None else "null" for g in detail) + "]")))
