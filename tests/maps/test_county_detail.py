@@ -86,7 +86,7 @@ def test_a_province_map_opens_coarse_and_draws_the_detail_at_the_first_zoom_in(p
     assert after["tips"] == after["popups"] == after["classed"] == n, after
     assert run.errors == [] and run.blocked == []
     # zooming out keeps the detail (drawn once, not swapped back and forth)
-    run.page.evaluate("() => PARKPLAN.maps[0].setZoom(6, {animate: false})")
+    run.page.evaluate("() => { PARKPLAN.maps[0].setZoom(6, {animate: false}); }")
     assert run.page.evaluate(_STATE_JS)["vertices"] == fine
 
 

@@ -18,7 +18,9 @@ def _scale(run) -> str:
 
 
 def _zoom(run, z: float) -> None:
-    run.page.evaluate(f"() => PARKPLAN.maps[0].setZoom({z}, {{animate: false}})")
+    # in a block, returning nothing: setZoom returns the Leaflet map, which Playwright would serialise back to
+    # Python (its whole object graph: 6 to 8 s a call in chromium here)
+    run.page.evaluate(f"() => {{ PARKPLAN.maps[0].setZoom({z}, {{animate: false}}); }}")
     run.page.wait_for_timeout(200)
 
 
