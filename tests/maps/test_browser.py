@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from .conftest import HOSTILE, HOSTILE_SCRIPT
+from .conftest import HOSTILE, HOSTILE_SCRIPT, set_zoom
 
 pytestmark = pytest.mark.browser
 
@@ -149,7 +149,7 @@ def test_injected_names_stay_text(page_run, server, hostile_prepared):
     assert run2.page.locator("img[src='x']").count() == 0
     # click the hostile enterprise's point (drawn on the canvas): its popup shows the name as text
     ent = hostile_prepared.enterprises.iloc[0]
-    run2.page.evaluate(f"() => {{ PARKPLAN.maps[0].setView([{ent.geometry.y}, {ent.geometry.x}], 17, {{animate: false}}); }}")
+    set_zoom(run2.page, 17, (ent.geometry.y, ent.geometry.x))
     run2.page.wait_for_timeout(300)
     box = run2.page.locator(".leaflet-container").bounding_box()
     point = run2.page.evaluate(f"() => PARKPLAN.maps[0].latLngToContainerPoint([{ent.geometry.y}, {ent.geometry.x}])")

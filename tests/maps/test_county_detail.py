@@ -12,6 +12,8 @@ import shapely
 from maps.base import (COUNTY_OVERVIEW_DEG, COUNTY_SIMPLIFY_DEG, SIMPLIFY_REACH, MapOptions, add_counties,
                        detail_zoom, json_blocks, render_html)
 
+from .conftest import set_zoom
+
 
 def _vertices_per_feature(geojson: dict) -> int:
     """Vertices as Leaflet keeps them: each ring without its closing point."""
@@ -86,7 +88,7 @@ def test_a_province_map_opens_coarse_and_draws_the_detail_at_the_first_zoom_in(p
     assert after["tips"] == after["popups"] == after["classed"] == n, after
     assert run.errors == [] and run.blocked == []
     # zooming out keeps the detail (drawn once, not swapped back and forth)
-    run.page.evaluate("() => { PARKPLAN.maps[0].setZoom(6, {animate: false}); }")
+    set_zoom(run.page, 6)
     assert run.page.evaluate(_STATE_JS)["vertices"] == fine
 
 

@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from .conftest import set_zoom
+
 pytestmark = pytest.mark.browser
 
 MAPS = ["parks", "enterprises", "clusters", "suitability", "transfers", "flows"]
@@ -48,18 +50,17 @@ def test_county_and_city_names_drawn_and_sized_to_the_zoom(page_run, server, hos
     counties = sorted(hostile_prepared.counties["name"].astype(str))
     shown = sorted(page.locator(".pp-place-county span").all_text_contents())
     assert shown == counties  # every county named once, as text
-    # each zoom in a block returning nothing (setZoom returns the map, which Playwright would serialise: seconds)
-    page.evaluate("() => { PARKPLAN.maps[0].setZoom(7, {animate: false}); }")
+    set_zoom(page, 7)
     page.wait_for_timeout(300)
     cities = sorted(hostile_prepared.cities["name"].astype(str))
     assert sorted(page.locator(".pp-place-city span").all_text_contents()) == cities
     small = _size(page, "county")
-    page.evaluate("() => { PARKPLAN.maps[0].setZoom(10, {animate: false}); }")
+    set_zoom(page, 10)
     page.wait_for_timeout(300)
     assert _size(page, "county") > small  # bigger when zoomed in
     assert page.locator(".pp-place-city").count() == 0  # cities only at provincial zoom
     shots = os.environ.get("PARKPLAN_TEST_SHOTS")
-    page.evaluate("() => { PARKPLAN.maps[0].setZoom(8, {animate: false}); }")
+    set_zoom(page, 8)
     page.wait_for_timeout(300)
     if shots:
         page.screenshot(path=os.path.join(shots, f"places-{name}.png"))

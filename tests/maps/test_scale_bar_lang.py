@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from .conftest import set_zoom
+
 pytestmark = pytest.mark.browser
 
 _LABEL = re.compile(r"^(\d+(?:\.\d+)?) (\S+)$")
@@ -18,9 +20,7 @@ def _scale(run) -> str:
 
 
 def _zoom(run, z: float) -> None:
-    # in a block, returning nothing: setZoom returns the Leaflet map, which Playwright would serialise back to
-    # Python (its whole object graph: 6 to 8 s a call in chromium here)
-    run.page.evaluate(f"() => {{ PARKPLAN.maps[0].setZoom({z}, {{animate: false}}); }}")
+    set_zoom(run.page, z)
     run.page.wait_for_timeout(200)
 
 
